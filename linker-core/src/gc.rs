@@ -1,0 +1,116 @@
+//! `--gc-sections`: marks input sections reachable from the roots through relocations; the
+//! rest are left out of the output.
+//!
+//! Roots: the entry point, `-u`/`--require-defined` symbols, exported symbols of a shared
+//! output (or every global with `--export-dynamic`), symbols shared libraries reference,
+//! sections that must run or be kept (`.init`, `.fini`, `.init_array`, `.ctors`, notes,
+//! `SHF_GNU_RETAIN`), sections named like C identifiers whose `__start_`/`__stop_` symbols
+//! are referenced (`-z nostart-stop-gc`: they keep the whole section set alive), and the
+//! personality routines and LSDAs that `.eh_frame` points to. FDEs do not keep their function
+//! alive: they are dropped with it. Without `--gc-sections` every allocated section is live.
+
+use crate::elf::*;
+use crate::link::Link;
+use crate::resolve::{FileData, Rank};
+
+impl<'d> Link<'d> {
+    pub fn mark_live_sections(&mut self) {
+        let files = &self.res.files;
+        let mut live: Vec<Vec<bool>> = files
+            .iter()
+            .map(|f| f.object().map(|o| vec![false; o.sections.len()]).unwrap_or_default())
+            .collect();
+        let gc = self.config.gc_sections;
+        let mut work: Vec<(u32, u32)> = Vec::new();
+        let start_stop_names: Vec<&[u8]> = self
+            .res
+            .names
+            .iter()
+            .filter(|(_, e)| e.rank <= Rank::Lazy || self.res.file_of_symbol(e.def) == self.res.internal_file)
+            .filter_map(|(n, _)| n.strip_prefix(b"__start_").or_else(|| n.strip_prefix(b"__stop_")))
+            .collect();
+        for (fi, file) in files.iter().enumerate() {
+            let Some(obj) = file.object() else { continue };
+            for si in 1..obj.sections.len() {
+                let s = obj.section(si);
+                if file.discarded[si] || s.sh_flags(E) & SHF_ALLOC as u64 == 0 {
+                    continue;
+                }
+                let name = obj.section_name(si);
+                let root = !gc
+                    || s.sh_flags(E) & SHF_GNU_RETAIN as u64 != 0
+                    || matches!(s.sh_type(E), SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE)
+                    || [&b".init"[..], b".fini", b".ctors", b".dtors", b".init_array", b".fini_array", b".preinit_array", b".gcc_except_table"]
+                        .iter()
+                        .any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')))
+                    || (is_c_identifier(name) && start_stop_names.contains(&name));
+                if root {
+                    work.push((fi as u32, si as u32));
+                }
+                if name == b".eh_frame" {
+                    // Personality routines and LSDAs: everything .eh_frame points at except
+                    // the functions its FDEs describe.
+                    let data = obj.section_data(si).unwrap_or(&[]);
+                    let pc_begins = crate::eh_frame::fde_pc_begin_offsets(data);
+                    for r in obj.relocations(si) {
+                        if pc_begins.binary_search(&r.r_offset(E)).is_ok() {
+                            continue;
+                        }
+                        if let Some(t) = self.reloc_target_section(fi as u32, r.r_sym(E, false) as usize) {
+                            work.push(t);
+                        }
+                    }
+                }
+            }
+        }
+        if gc {
+            for id in self.gc_root_symbols() {
+                if let Some(t) = self.symbol_section(id) {
+                    work.push(t);
+                }
+            }
+        }
+        while let Some((fi, si)) = work.pop() {
+            let slot = &mut live[fi as usize][si as usize];
+            if *slot {
+                continue;
+            }
+            *slot = true;
+            let FileData::Object(obj) = &files[fi as usize].data else { continue };
+            for r in obj.relocations(si as usize) {
+                if let Some(t) = self.reloc_target_section(fi, r.r_sym(E, false) as usize) {
+                    if !live[t.0 as usize][t.1 as usize] {
+                        work.push(t);
+                    }
+                }
+            }
+            // A section in a COMDAT group keeps its whole group (e.g. a function and its
+            // out-of-line data).
+            for g in &obj.groups {
+                if g.members.contains(&si) {
+                    work.extend(g.members.iter().map(|&m| (fi, m)));
+                }
+            }
+        }
+        self.live = live;
+    }
+
+    /// Symbols whose definitions are GC roots.
+    fn gc_root_symbols(&self) -> Vec<u32> {
+        let mut names: Vec<&[u8]> = Vec::new();
+        names.push(self.entry_name());
+        names.extend(self.config.undefined.iter().map(|s| s.as_bytes()));
+        names.extend(self.config.require_defined.iter().map(|s| s.as_bytes()));
+        names.extend([&b"_init"[..], b"_fini"]);
+        let mut ids: Vec<u32> = names.iter().filter_map(|n| self.res.names.get(n)).map(|e| e.def).collect();
+        let export_all = self.output.shared || self.config.export_dynamic;
+        for (name, e) in &self.res.names {
+            if e.rank >= Rank::Weak && (e.dso_ref || (export_all && self.is_exportable(e.def))) {
+                ids.push(e.def);
+            }
+            let _ = name;
+        }
+        ids.sort_unstable();
+        ids
+    }
+}

@@ -1,0 +1,206 @@
+//! Input files: mapping them once, telling their kinds apart, finding `-l` libraries, expanding
+//! the GNU ld scripts that system libraries ship as `.so` files, and opening archive members.
+//!
+//! Every input's bytes live in a [`FileArena`] for the whole link, so parsed objects borrow
+//! them (`&'d [u8]`) without copies, and an input can be added while others are already parsed.
+
+use crate::archive;
+use crate::args::{Config, InputKind, Modifiers};
+use crate::error::{Error, Result};
+use crate::script;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Owns the memory maps of all inputs. Mapped bytes never move and are never unmapped before
+/// the arena is dropped, so slices handed out live as long as the arena.
+#[derive(Default)]
+pub struct FileArena {
+    maps: Mutex<Vec<memmap2::Mmap>>,
+    owned: Mutex<Vec<Box<[u8]>>>,
+}
+
+impl FileArena {
+    pub fn map(&self, path: &Path) -> Result<&[u8]> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: the mapping is private and read-only; like every linker we assume inputs are
+        // not truncated while we link.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let bytes: *const [u8] = &map[..];
+        self.maps.lock().unwrap_or_else(|p| p.into_inner()).push(map);
+        // SAFETY: the mapping's address is fixed and it lives until the arena drops.
+        Ok(unsafe { &*bytes })
+    }
+
+    /// Keeps bytes that did not come from a file (objects handed over in memory).
+    pub fn keep(&self, bytes: Box<[u8]>) -> &[u8] {
+        let slice: *const [u8] = &bytes[..];
+        self.owned.lock().unwrap_or_else(|p| p.into_inner()).push(bytes);
+        // SAFETY: a boxed slice's heap address does not change when the box moves.
+        unsafe { &*slice }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Object,
+    SharedObject,
+    Archive,
+    Script,
+    Unknown,
+}
+
+pub fn identify(bytes: &[u8]) -> FileKind {
+    if bytes.starts_with(b"\x7fELF") {
+        if bytes.len() >= 18 {
+            return match u16::from_le_bytes([bytes[16], bytes[17]]) {
+                object::elf::ET_REL => FileKind::Object,
+                object::elf::ET_DYN => FileKind::SharedObject,
+                _ => FileKind::Unknown,
+            };
+        }
+        return FileKind::Unknown;
+    }
+    if archive::is_archive(bytes) {
+        return FileKind::Archive;
+    }
+    if script::looks_like_script(bytes) {
+        return FileKind::Script;
+    }
+    FileKind::Unknown
+}
+
+/// One loaded input, before parsing: a file named on the command line or in a script.
+pub struct LoadedFile<'d> {
+    pub path: PathBuf,
+    pub bytes: &'d [u8],
+    pub kind: FileKind,
+    pub modifiers: Modifiers,
+    /// Position on the command line after script expansion: the canonical order of inputs.
+    pub position: u32,
+}
+
+/// Maps every input named by the configuration, in command-line order, expanding `-l` and
+/// linker scripts. Files are opened serially (cheap); parsing happens later, in parallel.
+pub fn load_inputs<'d>(config: &Config, arena: &'d FileArena) -> Result<Vec<LoadedFile<'d>>> {
+    let mut loader = Loader { config, arena, out: Vec::new(), extra_dirs: Vec::new() };
+    for input in &config.inputs {
+        match &input.kind {
+            InputKind::Path(path) => loader.add_path(path, input.modifiers, 0)?,
+            InputKind::Library(name) => {
+                let path = loader.find_library(name, input.modifiers.link_static || config.link_static)?;
+                loader.add_path(&path, input.modifiers, 0)?;
+            }
+        }
+    }
+    Ok(loader.out)
+}
+
+struct Loader<'c, 'd> {
+    config: &'c Config,
+    arena: &'d FileArena,
+    out: Vec<LoadedFile<'d>>,
+    /// SEARCH_DIR()s from scripts, searched after -L.
+    extra_dirs: Vec<PathBuf>,
+}
+
+impl<'d> Loader<'_, 'd> {
+    fn add_path(&mut self, path: &Path, modifiers: Modifiers, depth: u32) -> Result<()> {
+        let bytes = self.arena.map(path)?;
+        let kind = identify(bytes);
+        if kind == FileKind::Script {
+            return self.expand_script(path, bytes, modifiers, depth);
+        }
+        if kind == FileKind::Unknown {
+            return Err(Error::bad(path.display(), "unknown file type (not an ELF object, archive or linker script)"));
+        }
+        let position = self.out.len() as u32;
+        self.out.push(LoadedFile { path: path.to_path_buf(), bytes, kind, modifiers, position });
+        Ok(())
+    }
+
+    fn expand_script(&mut self, path: &Path, bytes: &[u8], modifiers: Modifiers, depth: u32) -> Result<()> {
+        if depth > 8 {
+            return Err(Error::bad(path.display(), "linker scripts include each other too deeply"));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::bad(path.display(), "linker script is not UTF-8"))?;
+        let parsed = script::parse(text).map_err(|e| Error::bad(path.display(), e.to_string()))?;
+        self.extra_dirs.extend(parsed.search_dirs.iter().cloned());
+        for input in &parsed.inputs {
+            let mut m = modifiers;
+            m.as_needed |= input.as_needed;
+            let resolved = match &input.name {
+                script::ScriptInputName::Library(name) => self.find_library(name, m.link_static)?,
+                script::ScriptInputName::Path(p) => self.script_path(path, p)?,
+            };
+            self.add_path(&resolved, m, depth + 1)?;
+        }
+        Ok(())
+    }
+
+    /// Paths in scripts: absolute ones are taken inside the sysroot when the script is; others
+    /// are tried relative to the current directory, then in the search paths.
+    fn script_path(&self, script: &Path, p: &Path) -> Result<PathBuf> {
+        if p.is_absolute() {
+            if let Some(root) = &self.config.sysroot {
+                if script.starts_with(root) {
+                    let inside = root.join(p.strip_prefix("/").unwrap_or(p));
+                    if inside.exists() {
+                        return Ok(inside);
+                    }
+                }
+            }
+            return Ok(p.to_path_buf());
+        }
+        if p.exists() {
+            return Ok(p.to_path_buf());
+        }
+        for dir in self.search_dirs() {
+            let candidate = dir.join(p);
+            if candidate.exists() {
+                return Ok(candidate);
+            }
+        }
+        Err(Error::bad(script.display(), format!("cannot find {} named by the script", p.display())))
+    }
+
+    fn search_dirs(&self) -> impl Iterator<Item = &PathBuf> {
+        self.config.search_paths.iter().chain(&self.extra_dirs)
+    }
+
+    fn find_library(&self, name: &str, link_static: bool) -> Result<PathBuf> {
+        let candidates: Vec<String> = match name.strip_prefix(':') {
+            Some(exact) => vec![exact.to_string()],
+            None if link_static => vec![format!("lib{name}.a")],
+            None => vec![format!("lib{name}.so"), format!("lib{name}.a")],
+        };
+        for dir in self.search_dirs() {
+            for c in &candidates {
+                let p = dir.join(c);
+                if p.is_file() {
+                    return Ok(p);
+                }
+            }
+        }
+        Err(Error::LibraryNotFound { name: name.to_string(), searched: self.search_dirs().cloned().collect() })
+    }
+}
+
+/// The bytes of an archive member: inline, or for thin archives a file next to the archive.
+pub fn member_bytes<'d>(
+    arena: &'d FileArena,
+    archive_path: &Path,
+    data: &archive::MemberData<'d>,
+) -> Result<&'d [u8]> {
+    match data {
+        archive::MemberData::Bytes(b) => Ok(b),
+        archive::MemberData::Thin { path, .. } => {
+            let rel = Path::new(std::str::from_utf8(path).map_err(|_| Error::bad(archive_path.display(), "thin member path is not UTF-8"))?);
+            let full = if rel.is_absolute() {
+                rel.to_path_buf()
+            } else {
+                archive_path.parent().unwrap_or(Path::new(".")).join(rel)
+            };
+            arena.map(&full)
+        }
+    }
+}

@@ -1,0 +1,1073 @@
+//! Layout: which output section every live input section goes to, at which offset; merged
+//! strings and constants; kept `.eh_frame` records; the GOT, PLT and dynamic tables sized by
+//! the scan; then segments and addresses.
+//!
+//! Output order is fixed by class (read-only, executable, RELRO, writable, non-allocated) and
+//! a rank within the class, and inside an output section by canonical input order (command
+//! line, then archive member), so the layout never depends on thread timing. Every table's
+//! size is known before addresses are assigned, so the write pass is a single pass.
+
+use crate::dynamic::DynamicTables;
+use crate::eh_frame;
+use crate::elf::*;
+use crate::error::{Error, Result};
+use crate::link::{Def, Link};
+use crate::merge::MergedSection;
+use crate::resolve::{FileData, SymbolId};
+use crate::scan::{flags, ScanResult};
+use rustc_hash::FxHashMap;
+
+/// Segment classes in output order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    ReadOnly,
+    Exec,
+    Relro,
+    Writable,
+    NonAlloc,
+}
+
+/// Sections the linker writes itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Synthetic {
+    Interp,
+    BuildId,
+    GnuHash,
+    SysvHash,
+    DynSym,
+    DynStr,
+    VerSym,
+    VerDef,
+    VerNeed,
+    RelaDyn,
+    RelaPlt,
+    EhFrameHdr,
+    Plt,
+    Got,
+    GotPlt,
+    Dynamic,
+    Commons,
+    CopyRel,
+    Comment,
+    SymTab,
+    StrTab,
+    ShStrTab,
+}
+
+pub enum Contents {
+    /// Input sections at their offsets (in canonical order).
+    Inputs(Vec<InputPart>),
+    /// Deduplicated SHF_MERGE pieces: index into `Layout::merged`.
+    Merged(usize),
+    /// Kept `.eh_frame` records.
+    EhFrame(Vec<EhRecord>),
+    Synthetic(Synthetic),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct InputPart {
+    pub file: u32,
+    pub section: u32,
+    pub offset: u64,
+    pub size: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct EhRecord {
+    pub file: u32,
+    pub section: u32,
+    pub input_offset: u32,
+    pub size: u32,
+    pub output_offset: u64,
+    /// Output offset of the record's CIE, for FDEs.
+    pub cie_output_offset: Option<u64>,
+}
+
+pub struct OutputSection {
+    pub name: Vec<u8>,
+    pub sh_type: u32,
+    pub flags: u64,
+    pub align: u64,
+    pub entsize: u64,
+    pub class: Class,
+    pub rank: u32,
+    pub contents: Contents,
+    pub size: u64,
+    pub addr: u64,
+    pub offset: u64,
+    /// Index in the section header table.
+    pub shndx: u32,
+}
+
+impl OutputSection {
+    fn new(name: &[u8], sh_type: u32, flags: u64, align: u64, contents: Contents) -> Self {
+        let (class, rank) = classify(name, sh_type, flags);
+        OutputSection {
+            name: name.to_vec(),
+            sh_type,
+            flags,
+            align: align.max(1),
+            entsize: 0,
+            class,
+            rank,
+            contents,
+            size: 0,
+            addr: 0,
+            offset: 0,
+            shndx: 0,
+        }
+    }
+    pub fn is_tls(&self) -> bool {
+        self.flags & SHF_TLS as u64 != 0
+    }
+    pub fn is_alloc(&self) -> bool {
+        self.flags & SHF_ALLOC as u64 != 0
+    }
+}
+
+/// Where an input section went.
+#[derive(Clone, Copy, Debug)]
+pub enum Placement {
+    None,
+    At { out: u32, offset: u64 },
+    /// A merge section: offsets map through `Layout::merge_maps`.
+    Merged { out: u32, map: u32 },
+    /// `.eh_frame`: records `first .. first + count` of the output's kept records.
+    EhFrame { out: u32, first: u32, count: u32 },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Segment {
+    pub p_type: u32,
+    pub flags: u32,
+    pub offset: u64,
+    pub addr: u64,
+    pub filesz: u64,
+    pub memsz: u64,
+    pub align: u64,
+}
+
+/// A GOT slot and what goes in it.
+#[derive(Clone, Copy, Debug)]
+pub enum GotSlot {
+    Address(SymbolId),
+    TpOff(SymbolId),
+    /// Module id and offset pair for general-dynamic TLS.
+    TlsGd(SymbolId),
+    TlsDesc(SymbolId),
+    /// Module id pair for local-dynamic TLS.
+    TlsLd,
+}
+
+impl GotSlot {
+    pub fn words(&self) -> u64 {
+        match self {
+            GotSlot::Address(_) | GotSlot::TpOff(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+pub struct Layout {
+    pub sections: Vec<OutputSection>,
+    pub placement: Vec<Vec<Placement>>,
+    pub merged: Vec<MergedSection>,
+    /// For merge input sections: (piece input starts, piece output offsets).
+    pub merge_maps: Vec<(Vec<u32>, Vec<u64>)>,
+    pub synthetic: FxHashMap<Synthetic, u32>,
+    pub segments: Vec<Segment>,
+    pub got: Vec<(GotSlot, u64)>,
+    pub got_index: FxHashMap<(SymbolId, u8), u64>,
+    /// Lazy PLT entries (imported functions) then direct ones (IFUNCs); index 0 is the header
+    /// when lazy entries exist.
+    pub plt_lazy: Vec<SymbolId>,
+    pub plt_direct: Vec<SymbolId>,
+    pub plt_index: FxHashMap<SymbolId, u32>,
+    pub commons: FxHashMap<SymbolId, u64>,
+    pub copies: FxHashMap<SymbolId, u64>,
+    pub dynamic: DynamicTables,
+    /// First `.rela.dyn` index of each input section's dynamic relocations.
+    pub dynrel_base: Vec<Vec<u32>>,
+    pub dynrel_sections_total: u32,
+    pub internal_values: Vec<u64>,
+    pub tls_start: u64,
+    pub tls_end: u64,
+    pub file_size: u64,
+    pub entry: u64,
+    pub eh_fdes: Vec<EhRecord>,
+    pub symtab: Option<crate::symtab::SymtabPlan>,
+}
+
+pub const GOT_KIND_ADDR: u8 = 0;
+pub const GOT_KIND_TPOFF: u8 = 1;
+pub const GOT_KIND_GD: u8 = 2;
+pub const GOT_KIND_DESC: u8 = 3;
+
+/// Names the linker defines when they are referenced and not defined by an input.
+pub fn is_linker_defined(name: &[u8]) -> bool {
+    const NAMES: &[&[u8]] = &[
+        b"_GLOBAL_OFFSET_TABLE_", b"_DYNAMIC", b"__ehdr_start", b"__executable_start", b"_etext", b"etext",
+        b"__etext", b"_edata", b"edata", b"_end", b"end", b"__bss_start", b"__init_array_start",
+        b"__init_array_end", b"__fini_array_start", b"__fini_array_end", b"__preinit_array_start",
+        b"__preinit_array_end", b"__rela_iplt_start", b"__rela_iplt_end", b"__GNU_EH_FRAME_HDR",
+        b"__dso_handle", b"_TLS_MODULE_BASE_",
+    ];
+    NAMES.contains(&name)
+        || name.strip_prefix(b"__start_").is_some_and(is_c_identifier)
+        || name.strip_prefix(b"__stop_").is_some_and(is_c_identifier)
+}
+
+/// The output section name an input section goes to.
+fn output_name(name: &[u8]) -> &[u8] {
+    const PREFIXES: &[(&[u8], &[u8])] = &[
+        (b".text", b".text"),
+        (b".rodata", b".rodata"),
+        (b".data.rel.ro", b".data.rel.ro"),
+        (b".data", b".data"),
+        (b".bss", b".bss"),
+        (b".tdata", b".tdata"),
+        (b".tbss", b".tbss"),
+        (b".init_array", b".init_array"),
+        (b".fini_array", b".fini_array"),
+        (b".preinit_array", b".preinit_array"),
+        (b".ctors", b".init_array"),
+        (b".dtors", b".fini_array"),
+        (b".gcc_except_table", b".gcc_except_table"),
+        (b".ldata", b".ldata"),
+        (b".lrodata", b".lrodata"),
+        (b".lbss", b".lbss"),
+    ];
+    for (prefix, out) in PREFIXES {
+        if name == *prefix || (name.starts_with(prefix) && name.get(prefix.len()) == Some(&b'.')) {
+            return out;
+        }
+    }
+    name
+}
+
+fn classify(name: &[u8], sh_type: u32, flags: u64) -> (Class, u32) {
+    let alloc = flags & SHF_ALLOC as u64 != 0;
+    let write = flags & SHF_WRITE as u64 != 0;
+    let exec = flags & SHF_EXECINSTR as u64 != 0;
+    let tls = flags & SHF_TLS as u64 != 0;
+    let nobits = sh_type == SHT_NOBITS;
+    if !alloc {
+        let rank = match name {
+            b".comment" => 0,
+            b".symtab" => 100,
+            b".strtab" => 101,
+            b".shstrtab" => 102,
+            _ if name.starts_with(b".debug") => 10,
+            _ => 20,
+        };
+        return (Class::NonAlloc, rank);
+    }
+    if exec {
+        let rank = match name {
+            b".init" => 0,
+            b".plt" => 1,
+            b".text" => 2,
+            b".fini" => 4,
+            _ => 3,
+        };
+        return (Class::Exec, rank);
+    }
+    if !write {
+        let rank = match name {
+            b".interp" => 0,
+            _ if sh_type == SHT_NOTE => 1,
+            b".hash" => 2,
+            b".gnu.hash" => 3,
+            b".dynsym" => 4,
+            b".dynstr" => 5,
+            b".gnu.version" => 6,
+            b".gnu.version_d" => 7,
+            b".gnu.version_r" => 8,
+            b".rela.dyn" => 9,
+            b".rela.plt" => 10,
+            b".rodata" => 20,
+            b".eh_frame_hdr" => 30,
+            b".eh_frame" => 31,
+            b".gcc_except_table" => 32,
+            _ => 21,
+        };
+        return (Class::ReadOnly, rank);
+    }
+    let relro_rank = match name {
+        _ if tls && !nobits => Some(0),
+        _ if tls => Some(1),
+        b".preinit_array" => Some(2),
+        b".init_array" => Some(3),
+        b".fini_array" => Some(4),
+        b".data.rel.ro" => Some(5),
+        b".dynamic" => Some(7),
+        b".got" => Some(8),
+        _ if matches!(sh_type, SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY) => Some(6),
+        _ => None,
+    };
+    if let Some(rank) = relro_rank {
+        return (Class::Relro, rank);
+    }
+    let rank = match name {
+        b".got.plt" => 0,
+        b".data" => 1,
+        _ if nobits && name == b".bss" => 11,
+        _ if nobits => 12,
+        _ => 2,
+    };
+    (Class::Writable, rank)
+}
+
+/// Sort key of an `.init_array.N`/`.ctors.N` input: lower priority numbers run first; plain
+/// sections after all numbered ones.
+fn init_priority(name: &[u8]) -> u32 {
+    let digits = |s: &[u8]| std::str::from_utf8(s).ok().and_then(|t| t.parse::<u32>().ok());
+    for (prefix, ctors) in [(&b".init_array."[..], false), (b".fini_array.", false), (b".ctors.", true), (b".dtors.", true)] {
+        if let Some(n) = name.strip_prefix(prefix).and_then(digits) {
+            return if ctors { 65535u32.saturating_sub(n) } else { n };
+        }
+    }
+    u32::MAX
+}
+
+impl Layout {
+    pub fn build(link: &Link<'_>, scan: &ScanResult) -> Result<Layout> {
+        let mut b = Builder::new(link, scan);
+        b.assign_input_sections()?;
+        b.add_synthetic_sections()?;
+        b.finish()
+    }
+
+    pub fn section(&self, s: Synthetic) -> Option<&OutputSection> {
+        self.synthetic.get(&s).map(|&i| &self.sections[i as usize])
+    }
+
+    pub fn addr_of(&self, s: Synthetic) -> u64 {
+        self.section(s).map_or(0, |o| o.addr)
+    }
+
+    /// Output address of byte `offset` of input section (`file`, `section`); `None` if the
+    /// section is not in the output.
+    pub fn input_address(&self, file: u32, section: u32, offset: u64) -> Option<u64> {
+        match self.placement.get(file as usize)?.get(section as usize)? {
+            Placement::None => None,
+            Placement::At { out, offset: base } => Some(self.sections[*out as usize].addr + base + offset),
+            Placement::Merged { out, map } => {
+                let (starts, outs) = &self.merge_maps[*map as usize];
+                let i = starts.partition_point(|&s| s as u64 <= offset).checked_sub(1)?;
+                Some(self.sections[*out as usize].addr + outs[i] + (offset - starts[i] as u64))
+            }
+            Placement::EhFrame { out, first, count } => {
+                let Contents::EhFrame(records) = &self.sections[*out as usize].contents else { return None };
+                let records = &records[*first as usize..(*first + *count) as usize];
+                let i = records.partition_point(|r| r.input_offset as u64 <= offset);
+                let r = records.get(i.checked_sub(1)?)?;
+                if offset >= r.input_offset as u64 + r.size as u64 {
+                    return None;
+                }
+                Some(self.sections[*out as usize].addr + r.output_offset + (offset - r.input_offset as u64))
+            }
+        }
+    }
+
+    pub fn got_slot_addr(&self, sym: SymbolId, kind: u8) -> Option<u64> {
+        self.got_index.get(&(sym, kind)).map(|&off| self.addr_of(Synthetic::Got) + off)
+    }
+
+    pub fn plt_addr(&self, sym: SymbolId) -> Option<u64> {
+        let i = *self.plt_index.get(&sym)? as u64;
+        Some(self.addr_of(Synthetic::Plt) + 16 * i)
+    }
+
+    /// `.got.plt` slot of a lazy PLT entry (`i` counts from the first entry after the header).
+    pub fn got_plt_slot(&self, lazy_index: u64) -> u64 {
+        self.addr_of(Synthetic::GotPlt) + 8 * (3 + lazy_index)
+    }
+
+    pub fn got_base(&self) -> u64 {
+        self.section(Synthetic::GotPlt).or(self.section(Synthetic::Got)).map_or(0, |s| s.addr)
+    }
+}
+
+struct Builder<'l, 'd> {
+    link: &'l Link<'d>,
+    scan: &'l ScanResult,
+    sections: Vec<OutputSection>,
+    by_key: FxHashMap<(Vec<u8>, u32, u64, u64), u32>,
+    /// (sort key, file, section) of inputs per output section.
+    pending: Vec<Vec<((u32, u32, u32, u32), u32, u32)>>,
+    placement: Vec<Vec<Placement>>,
+    merge_inputs: Vec<Vec<(u32, u32)>>,
+    merged: Vec<MergedSection>,
+    merge_maps: Vec<(Vec<u32>, Vec<u64>)>,
+    synthetic: FxHashMap<Synthetic, u32>,
+}
+
+impl<'l, 'd> Builder<'l, 'd> {
+    fn new(link: &'l Link<'d>, scan: &'l ScanResult) -> Self {
+        let placement = link
+            .res
+            .files
+            .iter()
+            .map(|f| f.object().map(|o| vec![Placement::None; o.sections.len()]).unwrap_or_default())
+            .collect();
+        Builder {
+            link,
+            scan,
+            sections: Vec::new(),
+            by_key: FxHashMap::default(),
+            pending: Vec::new(),
+            placement,
+            merge_inputs: Vec::new(),
+            merged: Vec::new(),
+            merge_maps: Vec::new(),
+            synthetic: FxHashMap::default(),
+        }
+    }
+
+    fn output_for(&mut self, name: &[u8], sh_type: u32, flags: u64, entsize: u64, contents: impl FnOnce() -> Contents) -> u32 {
+        let key_flags = flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS | SHF_MERGE | SHF_STRINGS) as u64;
+        let key = (name.to_vec(), sh_type, key_flags, entsize);
+        if let Some(&i) = self.by_key.get(&key) {
+            return i;
+        }
+        let i = self.sections.len() as u32;
+        let mut s = OutputSection::new(name, sh_type, key_flags, 1, contents());
+        s.entsize = entsize;
+        self.sections.push(s);
+        self.pending.push(Vec::new());
+        self.by_key.insert(key, i);
+        i
+    }
+
+    fn assign_input_sections(&mut self) -> Result<()> {
+        let link = self.link;
+        let strip_debug = !matches!(link.config.strip, crate::args::Strip::None);
+        let mut eh_inputs: Vec<(u32, u32)> = Vec::new();
+        for (fi, file) in link.res.files.iter().enumerate() {
+            let FileData::Object(obj) = &file.data else { continue };
+            let is_crt_edge = {
+                let n = obj.name.rsplit('/').next().unwrap_or("");
+                n.starts_with("crtbegin") || n.starts_with("crtend")
+            };
+            for si in 1..obj.sections.len() {
+                let s = obj.section(si);
+                let flags = s.sh_flags(E);
+                let sh_type = s.sh_type(E);
+                let name = obj.section_name(si);
+                if file.discarded[si] || flags & SHF_EXCLUDE as u64 != 0 {
+                    continue;
+                }
+                if !matches!(sh_type, SHT_PROGBITS | SHT_NOBITS | SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE | SHT_X86_64_UNWIND) {
+                    continue;
+                }
+                let alloc = flags & SHF_ALLOC as u64 != 0;
+                if alloc && !link.live[fi][si] {
+                    continue;
+                }
+                if !alloc {
+                    if strip_debug && name.starts_with(b".debug") {
+                        continue;
+                    }
+                    if name == b".comment" || name.starts_with(b".note") || name == b".llvmbc" || name == b".llvmcmd" {
+                        continue; // .comment is written by the linker; the rest is not for the output
+                    }
+                }
+                if name == b".note.GNU-stack" || name == b".note.gnu.property" {
+                    continue;
+                }
+                // crtbegin/crtend's legacy .ctors/.dtors list markers must not run.
+                if is_crt_edge && (name.starts_with(b".ctors") || name.starts_with(b".dtors")) {
+                    continue;
+                }
+                if name == b".eh_frame" && alloc {
+                    eh_inputs.push((fi as u32, si as u32));
+                    continue;
+                }
+                let out_name = output_name(name);
+                let mut out_type = match sh_type {
+                    SHT_X86_64_UNWIND => SHT_PROGBITS,
+                    t => t,
+                };
+                if out_name == b".init_array" {
+                    out_type = SHT_INIT_ARRAY;
+                } else if out_name == b".fini_array" {
+                    out_type = SHT_FINI_ARRAY;
+                }
+                let merge = flags & SHF_MERGE as u64 != 0 && s.sh_entsize(E) > 0 && sh_type == SHT_PROGBITS;
+                if merge {
+                    let entsize = s.sh_entsize(E);
+                    let next = self.merge_inputs.len();
+                    let out = self.output_for(out_name, out_type, flags, entsize, || Contents::Merged(next));
+                    let Contents::Merged(m) = self.sections[out as usize].contents else { unreachable!() };
+                    if m == self.merge_inputs.len() {
+                        self.merge_inputs.push(Vec::new());
+                    }
+                    self.merge_inputs[m].push((fi as u32, si as u32));
+                    let sec = &mut self.sections[out as usize];
+                    sec.align = sec.align.max(s.sh_addralign(E));
+                    continue;
+                }
+                let out = self.output_for(out_name, out_type, flags, 0, || Contents::Inputs(Vec::new()));
+                let sec = &mut self.sections[out as usize];
+                sec.align = sec.align.max(s.sh_addralign(E));
+                let priority = if out_type == SHT_INIT_ARRAY || out_type == SHT_FINI_ARRAY { init_priority(name) } else { 0 };
+                self.pending[out as usize].push(((priority, file.order.0, file.order.1, si as u32), fi as u32, si as u32));
+            }
+        }
+        // Inputs in canonical order, then offsets.
+        for (out, mut inputs) in std::mem::take(&mut self.pending).into_iter().enumerate() {
+            if inputs.is_empty() {
+                continue;
+            }
+            inputs.sort_unstable_by_key(|e| e.0);
+            let mut offset = 0u64;
+            let mut parts = Vec::with_capacity(inputs.len());
+            for (_, fi, si) in inputs {
+                let obj = self.link.res.files[fi as usize].object().expect("object");
+                let s = obj.section(si as usize);
+                offset = align_up(offset, s.sh_addralign(E).max(1));
+                let size = s.sh_size(E);
+                self.placement[fi as usize][si as usize] = Placement::At { out: out as u32, offset };
+                parts.push(InputPart { file: fi, section: si, offset, size });
+                offset += size;
+            }
+            self.sections[out].size = offset;
+            self.sections[out].contents = Contents::Inputs(parts);
+        }
+        self.merge_sections()?;
+        self.layout_eh_frame(eh_inputs)?;
+        Ok(())
+    }
+
+    fn merge_sections(&mut self) -> Result<()> {
+        let link = self.link;
+        let (mut merged, mut maps) = (Vec::new(), Vec::new());
+        let groups = std::mem::take(&mut self.merge_inputs);
+        for out in 0..self.sections.len() {
+            let Contents::Merged(m) = self.sections[out].contents else { continue };
+            let mut inputs = groups[m].clone();
+            inputs.sort_unstable_by_key(|&(f, s)| (link.res.files[f as usize].order, s));
+            let section = &self.sections[out];
+            let strings = section.flags & SHF_STRINGS as u64 != 0;
+            let (result, input_maps) = crate::merge::merge(link, &inputs, strings, section.entsize)?;
+            for ((fi, si), map) in inputs.iter().zip(input_maps) {
+                self.placement[*fi as usize][*si as usize] = Placement::Merged { out: out as u32, map: maps.len() as u32 };
+                maps.push(map);
+            }
+            self.sections[out].size = result.size();
+            merged.push(result);
+            self.sections[out].contents = Contents::Merged(merged.len() - 1);
+        }
+        self.merged = merged;
+        self.merge_maps = maps;
+        Ok(())
+    }
+}
+
+impl<'l, 'd> Builder<'l, 'd> {
+    /// Keeps every CIE and the FDEs of live functions, in canonical input order, and one
+    /// terminator at the end.
+    fn layout_eh_frame(&mut self, mut inputs: Vec<(u32, u32)>) -> Result<()> {
+        if inputs.is_empty() {
+            return Ok(());
+        }
+        let link = self.link;
+        inputs.sort_unstable_by_key(|&(f, s)| (link.res.files[f as usize].order, s));
+        let out = self.output_for(b".eh_frame", SHT_PROGBITS, SHF_ALLOC as u64, 0, || Contents::EhFrame(Vec::new()));
+        let mut records: Vec<EhRecord> = Vec::new();
+        let mut offset = 0u64;
+        for (fi, si) in inputs {
+            let obj = link.res.files[fi as usize].object().expect("object");
+            let data = obj.section_data(si as usize)?;
+            let split = eh_frame::split(data).ok_or_else(|| Error::bad(&obj.name, "malformed .eh_frame section"))?;
+            let relas = obj.relocations(si as usize);
+            let first = records.len() as u32;
+            let mut cie_out: FxHashMap<u32, u64> = FxHashMap::default();
+            for rec in split {
+                if rec.size == 4 {
+                    continue; // terminator: one is written at the very end
+                }
+                let cie_output_offset = match rec.cie {
+                    None => {
+                        cie_out.insert(rec.offset, offset);
+                        None
+                    }
+                    Some(cie) => {
+                        let pc_begin = rec.offset as u64 + 8;
+                        let Some(r) = relas.iter().find(|r| r.r_offset(E) == pc_begin) else { continue };
+                        let live = link
+                            .reloc_target_section(fi, r.r_sym(E, false) as usize)
+                            .is_some_and(|(f, s)| link.live[f as usize][s as usize] && !link.res.files[f as usize].discarded[s as usize]);
+                        if !live {
+                            continue;
+                        }
+                        Some(*cie_out.get(&cie).ok_or_else(|| Error::bad(&obj.name, "FDE points to no CIE in .eh_frame"))?)
+                    }
+                };
+                records.push(EhRecord { file: fi, section: si, input_offset: rec.offset, size: rec.size, output_offset: offset, cie_output_offset });
+                offset += rec.size as u64;
+            }
+            self.placement[fi as usize][si as usize] = Placement::EhFrame { out, first, count: records.len() as u32 - first };
+        }
+        let sec = &mut self.sections[out as usize];
+        sec.size = offset + 4;
+        sec.align = 8;
+        sec.contents = Contents::EhFrame(records);
+        Ok(())
+    }
+
+    fn add(&mut self, kind: Synthetic, name: &[u8], sh_type: u32, flags: u32, align: u64, size: u64) -> u32 {
+        let i = self.sections.len() as u32;
+        let mut s = OutputSection::new(name, sh_type, flags as u64, align, Contents::Synthetic(kind));
+        s.size = size;
+        s.entsize = match kind {
+            Synthetic::DynSym | Synthetic::SymTab => 24,
+            Synthetic::RelaDyn | Synthetic::RelaPlt => 24,
+            Synthetic::Dynamic => 16,
+            Synthetic::VerSym => 2,
+            Synthetic::Got | Synthetic::GotPlt => 8,
+            _ => 0,
+        };
+        self.sections.push(s);
+        self.synthetic.insert(kind, i);
+        i
+    }
+
+    fn add_synthetic_sections(&mut self) -> Result<()> {
+        let link = self.link;
+        let config = link.config;
+        let output = link.output;
+        let a = SHF_ALLOC;
+        if output.interp {
+            let interp = config.dynamic_linker.as_deref().unwrap_or("/lib64/ld-linux-x86-64.so.2");
+            self.add(Synthetic::Interp, b".interp", SHT_PROGBITS, a, 1, interp.len() as u64 + 1);
+        }
+        if let Some(id) = &config.build_id {
+            self.add(Synthetic::BuildId, b".note.gnu.build-id", SHT_NOTE, a, 4, 16 + crate::write::build_id_len(id) as u64);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Layout> {
+        let link = self.link;
+        let scan = self.scan;
+        let output = link.output;
+        let a = SHF_ALLOC;
+        let w = SHF_WRITE;
+
+        // Commons and copy relocations live in .bss-like sections of their own.
+        let mut commons = FxHashMap::default();
+        let mut copies = FxHashMap::default();
+        let mut common_ids: Vec<SymbolId> = link
+            .res
+            .names
+            .values()
+            .filter(|e| e.rank == crate::resolve::Rank::Common)
+            .map(|e| e.def)
+            .collect();
+        common_ids.sort_unstable();
+        let mut size = 0u64;
+        let mut align = 1u64;
+        for id in common_ids {
+            let Def::Common { sym, .. } = link.def(id) else { continue };
+            let al = sym.st_value(E).max(1); // a common's st_value is its alignment
+            size = align_up(size, al);
+            commons.insert(id, size);
+            size += link.res.names.get(link.symbol_name(id)).map_or(sym.st_size(E), |e| e.common_size);
+            align = align.max(al);
+        }
+        if size > 0 {
+            let i = self.add(Synthetic::Commons, b".bss", SHT_NOBITS, a | w, align, size);
+            let _ = i;
+        }
+        // Symbols the scan marked, in id order: deterministic.
+        let marked: Vec<(SymbolId, u16)> =
+            scan.flags.iter().enumerate().filter(|(_, f)| **f != 0).map(|(i, f)| (i as SymbolId, *f)).collect();
+        let (mut size, mut align) = (0u64, 1u64);
+        for &(id, f) in &marked {
+            if f & flags::COPY == 0 {
+                continue;
+            }
+            let Def::Shared { sym, .. } = link.def(id) else { continue };
+            let al = 32u64.min(sym.st_size(E).next_power_of_two().max(8));
+            size = align_up(size, al);
+            copies.insert(id, size);
+            size += sym.st_size(E).max(1);
+            align = align.max(al);
+        }
+        if size > 0 {
+            self.add(Synthetic::CopyRel, b".dynbss", SHT_NOBITS, a | w, align, size);
+        }
+
+        // GOT slots and PLT entries.
+        let mut got = Vec::new();
+        let mut got_index = FxHashMap::default();
+        let mut got_off = 0u64;
+        let mut push_got = |slot: GotSlot, key: Option<(SymbolId, u8)>| {
+            if let Some(k) = key {
+                got_index.insert(k, got_off);
+            }
+            got.push((slot, got_off));
+            got_off += 8 * slot.words();
+        };
+        if scan.tls_ld {
+            push_got(GotSlot::TlsLd, Some((SymbolId::MAX, GOT_KIND_GD)));
+        }
+        let mut plt_lazy = Vec::new();
+        let mut plt_direct = Vec::new();
+        for &(id, f) in &marked {
+            let ifunc = matches!(link.def(id), Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC);
+            if f & flags::GOT != 0 || (ifunc && f & flags::PLT != 0) {
+                push_got(GotSlot::Address(id), Some((id, GOT_KIND_ADDR)));
+            }
+            if f & flags::GOT_TPOFF != 0 {
+                push_got(GotSlot::TpOff(id), Some((id, GOT_KIND_TPOFF)));
+            }
+            if f & flags::TLS_GD != 0 {
+                push_got(GotSlot::TlsGd(id), Some((id, GOT_KIND_GD)));
+            }
+            if f & flags::TLS_DESC != 0 {
+                push_got(GotSlot::TlsDesc(id), Some((id, GOT_KIND_DESC)));
+            }
+            if f & flags::PLT != 0 {
+                if ifunc || !output.dynamic {
+                    plt_direct.push(id);
+                } else {
+                    plt_lazy.push(id);
+                }
+            }
+        }
+        let mut plt_index = FxHashMap::default();
+        let header = if plt_lazy.is_empty() { 0 } else { 1 };
+        for (i, &id) in plt_lazy.iter().chain(&plt_direct).enumerate() {
+            plt_index.insert(id, (header + i) as u32);
+        }
+
+        // Dynamic symbol table, versions, .dynamic.
+        let dynamic = crate::dynamic::DynamicTables::build(link, scan, &copies)?;
+        let rela_dyn_count = scan.dynrel_counts.iter().flatten().map(|&c| c as u64).sum::<u64>()
+            + got.iter().map(|(slot, _)| crate::write::got_slot_relocs(link, slot).iter().flatten().count() as u64).sum::<u64>()
+            + copies.len() as u64;
+        let mut dynrel_base = Vec::with_capacity(scan.dynrel_counts.len());
+        {
+            // Bases in canonical file order.
+            let mut order: Vec<usize> = (0..scan.dynrel_counts.len()).collect();
+            order.sort_by_key(|&f| link.res.files[f].order);
+            let mut bases: Vec<Vec<u32>> = scan.dynrel_counts.iter().map(|c| vec![0; c.len()]).collect();
+            let mut next = 0u32;
+            for f in order {
+                for (s, &c) in scan.dynrel_counts[f].iter().enumerate() {
+                    bases[f][s] = next;
+                    next += c;
+                }
+            }
+            dynrel_base.extend(bases);
+        }
+        let dynrel_sections_total = scan.dynrel_counts.iter().flatten().sum::<u32>();
+
+        if output.dynamic {
+            if link.config.hash_style != crate::args::HashStyle::Sysv {
+                self.add(Synthetic::GnuHash, b".gnu.hash", SHT_GNU_HASH, a, 8, dynamic.gnu_hash_size());
+            }
+            if link.config.hash_style != crate::args::HashStyle::Gnu {
+                self.add(Synthetic::SysvHash, b".hash", SHT_HASH, a, 4, dynamic.sysv_hash_size());
+            }
+            self.add(Synthetic::DynSym, b".dynsym", SHT_DYNSYM, a, 8, 24 * (dynamic.symbols.len() as u64 + 1));
+            self.add(Synthetic::DynStr, b".dynstr", SHT_STRTAB, a, 1, dynamic.strtab.len() as u64);
+            if dynamic.has_versions() {
+                self.add(Synthetic::VerSym, b".gnu.version", SHT_GNU_VERSYM, a, 2, 2 * dynamic.versym.len() as u64);
+                if !dynamic.verneed.is_empty() {
+                    self.add(Synthetic::VerNeed, b".gnu.version_r", SHT_GNU_VERNEED, a, 4, dynamic.verneed_size());
+                }
+                if !dynamic.verdef.is_empty() {
+                    self.add(Synthetic::VerDef, b".gnu.version_d", SHT_GNU_VERDEF, a, 4, dynamic.verdef_size());
+                }
+            }
+        }
+        if rela_dyn_count > 0 {
+            self.add(Synthetic::RelaDyn, b".rela.dyn", SHT_RELA, a, 8, 24 * rela_dyn_count);
+        }
+        let static_irelative = if output.dynamic { 0 } else { got.iter().filter(|(slot, _)| crate::write::is_ifunc_slot(link, slot)).count() as u64 };
+        if !plt_lazy.is_empty() || static_irelative > 0 {
+            self.add(Synthetic::RelaPlt, b".rela.plt", SHT_RELA, a | SHF_INFO_LINK, 8, 24 * (plt_lazy.len() as u64 + static_irelative));
+        }
+        let plt_size = 16 * (header + plt_lazy.len() + plt_direct.len()) as u64;
+        if plt_size > 0 {
+            self.add(Synthetic::Plt, b".plt", SHT_PROGBITS, a | SHF_EXECINSTR, 16, plt_size);
+        }
+        if got_off > 0 || (scan.got_base_used && !output.dynamic) {
+            self.add(Synthetic::Got, b".got", SHT_PROGBITS, a | w, 8, got_off);
+        }
+        if output.dynamic {
+            self.add(Synthetic::GotPlt, b".got.plt", SHT_PROGBITS, a | w, 8, 8 * (3 + plt_lazy.len() as u64));
+            // .dynamic last: its entries depend on which tables exist.
+            self.add(Synthetic::Dynamic, b".dynamic", SHT_DYNAMIC, a | w, 8, 0);
+            let has_init_fini = |n: &[u8]| link.res.names.get(n).is_some_and(|e| e.rank >= crate::resolve::Rank::Weak && link.res.file_of_symbol(e.def) != link.res.internal_file);
+            let count = dynamic
+                .entries(
+                    link,
+                    &|s| self.synthetic.contains_key(&s).then_some((0, 0)),
+                    &|n| self.sections.iter().any(|s| s.name == n && s.is_alloc()).then_some((0, 0)),
+                    (has_init_fini(b"_init").then_some(0), has_init_fini(b"_fini").then_some(0)),
+                )
+                .len();
+            let i = self.synthetic[&Synthetic::Dynamic] as usize;
+            self.sections[i].size = 16 * count as u64;
+        }
+        let eh_fdes: Vec<EhRecord> = self
+            .sections
+            .iter()
+            .filter_map(|s| match &s.contents { Contents::EhFrame(r) => Some(r), _ => None })
+            .flatten()
+            .filter(|r| r.cie_output_offset.is_some())
+            .copied()
+            .collect();
+        if link.config.eh_frame_hdr && self.sections.iter().any(|s| matches!(s.contents, Contents::EhFrame(_))) {
+            self.add(Synthetic::EhFrameHdr, b".eh_frame_hdr", SHT_PROGBITS, a, 4, eh_frame::hdr_size(eh_fdes.len()));
+        }
+        self.add(Synthetic::Comment, b".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS, 1, crate::write::COMMENT.len() as u64);
+        let symtab = (!matches!(link.config.strip, crate::args::Strip::All)).then(|| crate::symtab::SymtabPlan::new(link, &self.placement));
+        if let Some(plan) = &symtab {
+            self.add(Synthetic::SymTab, b".symtab", SHT_SYMTAB, 0, 8, 24 * plan.count() as u64);
+            self.add(Synthetic::StrTab, b".strtab", SHT_STRTAB, 0, 1, plan.strtab_size());
+        }
+        self.add(Synthetic::ShStrTab, b".shstrtab", SHT_STRTAB, 0, 1, 0);
+
+        // Sort into output order and renumber everything that refers to section indices.
+        let mut order: Vec<u32> = (0..self.sections.len() as u32).collect();
+        order.sort_by_key(|&i| {
+            let s = &self.sections[i as usize];
+            (s.class, s.rank, s.sh_type == SHT_NOBITS, i)
+        });
+        let mut new_index = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old as usize] = new as u32;
+        }
+        let mut old_sections: Vec<Option<OutputSection>> = std::mem::take(&mut self.sections).into_iter().map(Some).collect();
+        let mut sections: Vec<OutputSection> = order.iter().map(|&i| old_sections[i as usize].take().expect("each once")).collect();
+        for p in self.placement.iter_mut().flatten() {
+            match p {
+                Placement::At { out, .. } | Placement::Merged { out, .. } | Placement::EhFrame { out, .. } => *out = new_index[*out as usize],
+                Placement::None => {}
+            }
+        }
+        for v in self.synthetic.values_mut() {
+            *v = new_index[*v as usize];
+        }
+        // .shstrtab's size depends on the final names.
+        let shstrtab_size: u64 = 1 + sections.iter().map(|s| s.name.len() as u64 + 1).sum::<u64>();
+        sections[self.synthetic[&Synthetic::ShStrTab] as usize].size = shstrtab_size;
+        for (i, s) in sections.iter_mut().enumerate() {
+            s.shndx = i as u32 + 1;
+        }
+
+        let mut layout = Layout {
+            sections,
+            placement: self.placement,
+            merged: self.merged,
+            merge_maps: self.merge_maps,
+            synthetic: self.synthetic,
+            segments: Vec::new(),
+            got,
+            got_index,
+            plt_lazy,
+            plt_direct,
+            plt_index,
+            commons,
+            copies,
+            dynamic,
+            dynrel_base,
+            dynrel_sections_total,
+            internal_values: Vec::new(),
+            tls_start: 0,
+            tls_end: 0,
+            file_size: 0,
+            entry: 0,
+            eh_fdes,
+            symtab,
+        };
+        layout.assign_addresses(link);
+        layout.define_internal_symbols(link)?;
+        Ok(layout)
+    }
+}
+
+impl Layout {
+    /// Program headers in the order the loader wants them.
+    fn plan_segments(&self, link: &Link<'_>) -> Vec<u32> {
+        let mut types = Vec::new();
+        let has = |c: Class| self.sections.iter().any(|s| s.class == c && s.is_alloc());
+        if link.output.dynamic {
+            types.push(PT_PHDR);
+        }
+        if self.synthetic.contains_key(&Synthetic::Interp) {
+            types.push(PT_INTERP);
+        }
+        for c in [Class::ReadOnly, Class::Exec, Class::Relro, Class::Writable] {
+            if c == Class::ReadOnly || has(c) {
+                types.push(PT_LOAD);
+            }
+        }
+        if self.synthetic.contains_key(&Synthetic::Dynamic) {
+            types.push(PT_DYNAMIC);
+        }
+        if self.sections.iter().any(|s| s.sh_type == SHT_NOTE && s.is_alloc()) {
+            types.push(PT_NOTE);
+        }
+        if self.sections.iter().any(|s| s.is_tls()) {
+            types.push(PT_TLS);
+        }
+        if self.synthetic.contains_key(&Synthetic::EhFrameHdr) {
+            types.push(PT_GNU_EH_FRAME);
+        }
+        types.push(PT_GNU_STACK);
+        if link.config.z_relro && has(Class::Relro) {
+            types.push(PT_GNU_RELRO);
+        }
+        types
+    }
+
+    fn assign_addresses(&mut self, link: &Link<'_>) {
+        let types = self.plan_segments(link);
+        let headers = 64 + 56 * types.len() as u64;
+        let base = link.output.base;
+        let mut off = headers;
+        let mut addr = base + headers;
+        // The read-only segment always exists: it maps the headers.
+        let mut loads = vec![Segment { p_type: PT_LOAD, flags: PF_R, offset: 0, addr: base, filesz: headers, memsz: headers, align: PAGE_SIZE }];
+        let mut current = Class::ReadOnly;
+        for s in self.sections.iter_mut().filter(|s| s.is_alloc()) {
+            if current != s.class {
+                addr = align_up(addr, PAGE_SIZE) + (off & (PAGE_SIZE - 1));
+                let flags = if s.class == Class::Exec { PF_R | PF_X } else { PF_R | PF_W };
+                loads.push(Segment { p_type: PT_LOAD, flags, offset: off, addr, filesz: 0, memsz: 0, align: PAGE_SIZE });
+                current = s.class;
+            }
+            let pad = align_up(addr, s.align) - addr;
+            addr += pad;
+            if s.sh_type != SHT_NOBITS {
+                off += pad;
+            }
+            s.addr = addr;
+            s.offset = off;
+            let seg = loads.last_mut().expect("a segment was opened");
+            if s.sh_type == SHT_NOBITS {
+                // .tbss takes no address space outside the TLS template.
+                if !s.is_tls() {
+                    addr += s.size;
+                }
+                seg.memsz = seg.memsz.max(s.addr + s.size - seg.addr);
+            } else {
+                addr += s.size;
+                off += s.size;
+                seg.filesz = off - seg.offset;
+                seg.memsz = addr - seg.addr;
+            }
+        }
+        for s in self.sections.iter_mut().filter(|s| !s.is_alloc()) {
+            off = align_up(off, s.align);
+            s.offset = off;
+            s.addr = 0;
+            off += s.size;
+        }
+        self.file_size = align_up(off, 8) + 64 * (self.sections.len() as u64 + 1);
+
+        let span = |secs: &mut dyn Iterator<Item = &OutputSection>| -> Option<Segment> {
+            let list: Vec<&OutputSection> = secs.collect();
+            let first = list.first()?;
+            let last_file = list.iter().filter(|s| s.sh_type != SHT_NOBITS).map(|s| s.offset + s.size).max().unwrap_or(first.offset);
+            let end = list.iter().map(|s| s.addr + s.size).max().unwrap_or(first.addr);
+            let align = list.iter().map(|s| s.align).max().unwrap_or(1);
+            Some(Segment { p_type: 0, flags: PF_R, offset: first.offset, addr: first.addr, filesz: last_file - first.offset, memsz: end - first.addr, align })
+        };
+        let mut segments = Vec::new();
+        let mut load_iter = loads.into_iter();
+        for t in types {
+            let seg = match t {
+                PT_PHDR => Some(Segment { p_type: PT_PHDR, flags: PF_R, offset: 64, addr: base + 64, filesz: headers - 64, memsz: headers - 64, align: 8 }),
+                PT_LOAD => load_iter.next(),
+                PT_INTERP => span(&mut self.section(Synthetic::Interp).into_iter()),
+                PT_DYNAMIC => span(&mut self.section(Synthetic::Dynamic).into_iter()).map(|s| Segment { flags: PF_R | PF_W, ..s }),
+                PT_NOTE => span(&mut self.sections.iter().filter(|s| s.sh_type == SHT_NOTE && s.is_alloc())),
+                PT_TLS => span(&mut self.sections.iter().filter(|s| s.is_tls())),
+                PT_GNU_EH_FRAME => span(&mut self.section(Synthetic::EhFrameHdr).into_iter()),
+                PT_GNU_STACK => Some(Segment {
+                    p_type: PT_GNU_STACK,
+                    flags: if link.config.z_execstack { PF_R | PF_W | PF_X } else { PF_R | PF_W },
+                    offset: 0, addr: 0, filesz: 0, memsz: 0, align: 16,
+                }),
+                PT_GNU_RELRO => span(&mut self.sections.iter().filter(|s| s.class == Class::Relro && s.is_alloc())).map(|s| Segment { align: 1, ..s }),
+                _ => None,
+            };
+            if let Some(mut seg) = seg {
+                seg.p_type = t;
+                segments.push(seg);
+            }
+        }
+        if let Some(tls) = segments.iter().find(|s| s.p_type == PT_TLS) {
+            self.tls_start = tls.addr;
+            self.tls_end = align_up(tls.addr + tls.memsz, tls.align);
+        }
+        self.segments = segments;
+    }
+
+    fn define_internal_symbols(&mut self, link: &Link<'_>) -> Result<()> {
+        let end_of = |pred: &dyn Fn(&OutputSection) -> bool| -> Option<u64> {
+            self.sections.iter().filter(|s| s.is_alloc() && pred(s)).map(|s| s.addr + if s.is_tls() && s.sh_type == SHT_NOBITS { 0 } else { s.size }).max()
+        };
+        let named = |name: &[u8]| self.sections.iter().find(|s| s.name == name && s.is_alloc());
+        let start_of = |name: &[u8]| named(name).map(|s| s.addr);
+        let stop_of = |name: &[u8]| named(name).map(|s| s.addr + s.size);
+        let base = link.output.base;
+        let text_end = end_of(&|s| s.class <= Class::Exec).unwrap_or(base);
+        let data_end = end_of(&|s| s.sh_type != SHT_NOBITS).unwrap_or(base);
+        let image_end = end_of(&|_| true).unwrap_or(base);
+        let bss_start = self.sections.iter().filter(|s| s.is_alloc() && s.sh_type == SHT_NOBITS && !s.is_tls()).map(|s| s.addr).min().unwrap_or(data_end);
+        let irel = self.section(Synthetic::RelaPlt).filter(|_| !link.output.dynamic);
+        let mut values = Vec::with_capacity(link.res.internal.len());
+        for name in &link.res.internal {
+            let v = match *name {
+                b"_GLOBAL_OFFSET_TABLE_" => self.got_base(),
+                b"_DYNAMIC" => self.addr_of(Synthetic::Dynamic),
+                b"__ehdr_start" | b"__executable_start" | b"__dso_handle" => base,
+                b"_etext" | b"etext" | b"__etext" => text_end,
+                b"_edata" | b"edata" => data_end,
+                b"_end" | b"end" => image_end,
+                b"__bss_start" => bss_start,
+                b"__init_array_start" => start_of(b".init_array").unwrap_or(0),
+                b"__init_array_end" => stop_of(b".init_array").unwrap_or(0),
+                b"__fini_array_start" => start_of(b".fini_array").unwrap_or(0),
+                b"__fini_array_end" => stop_of(b".fini_array").unwrap_or(0),
+                b"__preinit_array_start" => start_of(b".preinit_array").unwrap_or(0),
+                b"__preinit_array_end" => stop_of(b".preinit_array").unwrap_or(0),
+                b"__rela_iplt_start" => irel.map_or(0, |s| s.addr),
+                b"__rela_iplt_end" => irel.map_or(0, |s| s.addr + s.size),
+                b"__GNU_EH_FRAME_HDR" => self.addr_of(Synthetic::EhFrameHdr),
+                b"_TLS_MODULE_BASE_" => self.tls_start,
+                n => {
+                    if let Some(sec) = n.strip_prefix(b"__start_") {
+                        start_of(sec).unwrap_or(0)
+                    } else if let Some(sec) = n.strip_prefix(b"__stop_") {
+                        stop_of(sec).unwrap_or(0)
+                    } else {
+                        0
+                    }
+                }
+            };
+            values.push(v);
+        }
+        self.internal_values = values;
+        let entry_name = link.entry_name();
+        self.entry = match link.res.names.get(entry_name) {
+            Some(e) if e.rank > crate::resolve::Rank::Lazy => crate::write::symbol_address(link, self, e.def),
+            _ if link.output.shared => 0,
+            _ => {
+                // Like ld: fall back to the start of .text, with a warning.
+                eprintln!("rivet-ld: warning: cannot find entry symbol {}; defaulting to the start of .text", String::from_utf8_lossy(entry_name));
+                start_of(b".text").unwrap_or(0)
+            }
+        };
+        Ok(())
+    }
+}

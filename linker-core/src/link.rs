@@ -1,0 +1,265 @@
+//! The link, start to finish. [`Session`] takes inputs as they come (in any order, while
+//! earlier ones are being parsed) and [`Session::finish`] runs the passes that need all of
+//! them. The pass list reads top to bottom in [`Session::finish`].
+
+use crate::args::{Config, OutputKind};
+use crate::elf::*;
+use crate::error::{Error, Result};
+use crate::input::{FileArena, FileKind, LoadedFile};
+use crate::layout::Layout;
+use crate::object_file::ObjectFile;
+use crate::resolve::{ArchiveInput, FileData, FileId, Rank, Resolution, Resolver, SymbolId};
+use crate::version_script::VersionScript;
+use crate::shared_object::SharedObject;
+use crate::timing::Timer;
+use std::sync::Mutex;
+
+/// What kind of file is produced, reduced to the questions the passes ask.
+#[derive(Clone, Copy, Debug)]
+pub struct OutputMode {
+    pub shared: bool,
+    /// Position-independent: a shared object, a PIE or a static PIE.
+    pub pic: bool,
+    /// Has `.dynamic` (and so dynamic relocations are applied by a loader).
+    pub dynamic: bool,
+    /// Asks for the dynamic loader (`PT_INTERP`).
+    pub interp: bool,
+    /// Base address of the image.
+    pub base: u64,
+}
+
+/// A parsed input waiting for resolution, tagged with its canonical position.
+enum Parsed<'d> {
+    File(FileData<'d>, crate::args::Modifiers, u32),
+    Archive(ArchiveInput<'d>),
+}
+
+/// A link in progress: inputs are parsed in parallel as they are added.
+pub struct Session<'d> {
+    config: Config,
+    arena: &'d FileArena,
+    parsed: Mutex<Vec<(u32, Result<Parsed<'d>>)>>,
+    timer: Timer,
+}
+
+impl<'d> Session<'d> {
+    pub fn new(config: Config, arena: &'d FileArena) -> Self {
+        let timer = Timer::new(config.print_timing);
+        Session { config, arena, parsed: Mutex::new(Vec::new()), timer }
+    }
+
+    /// Parses a batch of inputs in parallel; more batches may follow before `finish`.
+    pub fn add_inputs(&self, files: Vec<LoadedFile<'d>>) {
+        use rayon::prelude::*;
+        let results: Vec<(u32, Result<Parsed<'d>>)> =
+            files.into_par_iter().map(|f| (f.position, parse_input(f))).collect();
+        self.parsed.lock().unwrap_or_else(|p| p.into_inner()).extend(results);
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        let mut parsed = std::mem::take(self.parsed.get_mut().unwrap_or_else(|p| p.into_inner()));
+        parsed.sort_by_key(|(pos, _)| *pos);
+        self.timer.lap("parse inputs");
+
+        let mut resolver = Resolver::new(self.arena);
+        for (_, p) in parsed {
+            match p? {
+                Parsed::File(data, modifiers, pos) => resolver.add_file(data, modifiers, (pos, 0))?,
+                Parsed::Archive(a) => resolver.add_archive(a)?,
+            }
+        }
+        for name in self.config.undefined.iter().chain(&self.config.require_defined) {
+            resolver.add_undefined(name.as_bytes())?;
+        }
+        let output = output_mode(&self.config, &resolver);
+        let allow_undefined = output.shared && !self.config.no_undefined;
+        let res = resolver.finish(&|n| crate::layout::is_linker_defined(n), allow_undefined)?;
+        self.timer.lap("resolve symbols");
+
+        let version_script = self.config.version_scripts.iter().map(|p| VersionScript::load(p)).next().transpose()?;
+        let mut link = Link { config: &self.config, res, output, live: Vec::new(), version_script };
+        link.check_required()?;
+        link.mark_live_sections();
+        self.timer.lap("gc sections");
+        let scan = link.scan_relocations()?;
+        self.timer.lap("scan relocations");
+        let mut layout = Layout::build(&link, &scan)?;
+        self.timer.lap("layout");
+        let image = crate::write::write_image(&link, &scan, &mut layout)?;
+        self.timer.lap("copy and relocate");
+        crate::write::commit_output(&self.config, image)?;
+        self.timer.lap("write output");
+        self.timer.report();
+        Ok(())
+    }
+}
+
+fn parse_input(f: LoadedFile<'_>) -> Result<Parsed<'_>> {
+    let name = f.path.display().to_string();
+    Ok(match f.kind {
+        FileKind::Object => Parsed::File(FileData::Object(ObjectFile::parse(name, f.bytes)?), f.modifiers, f.position),
+        FileKind::SharedObject => {
+            Parsed::File(FileData::Shared(SharedObject::parse(name, &f.path, f.bytes)?), f.modifiers, f.position)
+        }
+        FileKind::Archive => {
+            let archive = crate::archive::parse(f.bytes).map_err(|e| Error::bad(&name, e.to_string()))?;
+            let pulled = vec![false; archive.members.len()];
+            Parsed::Archive(ArchiveInput { path: f.path, archive, modifiers: f.modifiers, position: f.position, pulled })
+        }
+        FileKind::Script | FileKind::Unknown => return Err(Error::bad(name, "unknown file type")),
+    })
+}
+
+fn output_mode(config: &Config, resolver: &Resolver<'_>) -> OutputMode {
+    let has_dso = resolver.files.iter().any(|f| matches!(f.data, FileData::Shared(_)));
+    match config.output_kind {
+        OutputKind::SharedObject => OutputMode { shared: true, pic: true, dynamic: true, interp: false, base: 0 },
+        OutputKind::Pie => OutputMode { shared: false, pic: true, dynamic: true, interp: !config.no_dynamic_linker, base: 0 },
+        OutputKind::StaticPie => OutputMode { shared: false, pic: true, dynamic: true, interp: false, base: 0 },
+        OutputKind::StaticExecutable => OutputMode { shared: false, pic: false, dynamic: false, interp: false, base: 0x400000 },
+        OutputKind::Executable => OutputMode {
+            shared: false,
+            pic: false,
+            dynamic: has_dso,
+            interp: has_dso && !config.no_dynamic_linker,
+            base: 0x400000,
+        },
+    }
+}
+
+/// Everything the passes after resolution share.
+pub struct Link<'d> {
+    pub config: &'d Config,
+    pub res: Resolution<'d>,
+    pub output: OutputMode,
+    /// `live[file][section]`: the section goes to the output.
+    pub live: Vec<Vec<bool>>,
+    pub version_script: Option<VersionScript>,
+}
+
+impl<'d> Resolution<'d> {
+    pub fn file_of_symbol(&self, id: SymbolId) -> FileId {
+        crate::resolve::file_of(&self.files, id)
+    }
+}
+
+/// Where a symbol's definition is, after resolution.
+#[derive(Clone, Copy, Debug)]
+pub enum Def<'d> {
+    /// In section `section` of object `file`, at `value`.
+    Section { file: FileId, section: u32, value: u64, sym: &'d Sym },
+    Absolute { value: u64, sym: &'d Sym },
+    Common { id: SymbolId, sym: &'d Sym },
+    Shared { file: FileId, index: u32, sym: &'d Sym },
+    /// Defined by the linker; index into `Resolution::internal`.
+    Internal(u32),
+    Undefined { weak: bool },
+}
+
+impl<'d> Link<'d> {
+    pub fn entry_name(&self) -> &[u8] {
+        self.config.entry.as_deref().map(str::as_bytes).unwrap_or(b"_start")
+    }
+
+    /// The definition symbol `id` binds to.
+    pub fn def(&self, id: SymbolId) -> Def<'d> {
+        let target = self.res.resolved[id as usize];
+        let fid = self.res.file_of_symbol(target);
+        let file = &self.res.files[fid as usize];
+        let index = (target - file.symbol_base) as usize;
+        match &file.data {
+            FileData::Internal => Def::Internal(index as u32),
+            FileData::Shared(so) => Def::Shared { file: fid, index: index as u32, sym: so.symbol(index) },
+            FileData::Object(obj) => {
+                let sym = obj.symbol(index);
+                let shndx = obj.symbol_section(index);
+                if shndx == SHN_UNDEF as u32 || (shndx < SHN_LORESERVE as u32 && file.discarded[shndx as usize]) {
+                    Def::Undefined { weak: sym.st_bind() == STB_WEAK }
+                } else if shndx == SHN_ABS as u32 {
+                    Def::Absolute { value: sym.st_value(E), sym }
+                } else if shndx == SHN_COMMON as u32 {
+                    Def::Common { id: target, sym }
+                } else if shndx >= SHN_LORESERVE as u32 {
+                    Def::Absolute { value: sym.st_value(E), sym }
+                } else {
+                    Def::Section { file: fid, section: shndx, value: sym.st_value(E), sym }
+                }
+            }
+        }
+    }
+
+    pub fn symbol_id(&self, file: FileId, index: usize) -> SymbolId {
+        self.res.files[file as usize].symbol_base + index as u32
+    }
+
+    /// The (file, section) a definition lives in, if it is in an input section.
+    pub fn symbol_section(&self, id: SymbolId) -> Option<(u32, u32)> {
+        match self.def(id) {
+            Def::Section { file, section, .. } => Some((file, section)),
+            _ => None,
+        }
+    }
+
+    pub fn reloc_target_section(&self, file: FileId, sym_index: usize) -> Option<(u32, u32)> {
+        self.symbol_section(self.symbol_id(file, sym_index))
+    }
+
+    pub fn symbol_name(&self, id: SymbolId) -> &'d [u8] {
+        let fid = self.res.file_of_symbol(id);
+        let file = &self.res.files[fid as usize];
+        let index = (id - file.symbol_base) as usize;
+        match &file.data {
+            FileData::Object(o) => split_version(o.symbol_name(index)).0,
+            FileData::Shared(s) => s.symbol_name(index),
+            FileData::Internal => self.res.internal[index],
+        }
+    }
+
+    /// A definition of ours that may appear in `.dynsym`: global, not hidden or internal.
+    pub fn is_exportable(&self, id: SymbolId) -> bool {
+        match self.def(id) {
+            Def::Section { sym, .. } | Def::Absolute { sym, .. } | Def::Common { sym, .. } => {
+                sym.st_bind() != STB_LOCAL
+                    && matches!(sym.st_visibility(), STV_DEFAULT | STV_PROTECTED)
+                    && self.version_script_allows(self.symbol_name(id))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether references to the symbol must go through the dynamic linker, because the
+    /// definition is in a shared library or may be interposed at run time.
+    pub fn is_preemptible(&self, id: SymbolId) -> bool {
+        match self.def(id) {
+            Def::Shared { .. } => true,
+            Def::Undefined { .. } => self.output.shared,
+            Def::Internal(_) => false,
+            Def::Section { sym, .. } | Def::Absolute { sym, .. } | Def::Common { sym, .. } => {
+                self.output.shared
+                    && sym.st_bind() != STB_LOCAL
+                    && sym.st_visibility() == STV_DEFAULT
+                    && match self.config.bsymbolic {
+                        crate::args::Bsymbolic::All => false,
+                        crate::args::Bsymbolic::Functions => sym.st_type() != STT_FUNC,
+                        crate::args::Bsymbolic::None => true,
+                    }
+                    && self.version_script_allows(self.symbol_name(self.res.resolved[id as usize]))
+            }
+        }
+    }
+
+    pub fn version_script_allows(&self, name: &[u8]) -> bool {
+        self.version_script.as_ref().is_none_or(|vs| vs.is_global(name))
+    }
+
+    /// `--require-defined` symbols must be defined by something.
+    fn check_required(&self) -> Result<()> {
+        for name in &self.config.require_defined {
+            let defined = self.res.names.get(name.as_bytes()).is_some_and(|e| e.rank > Rank::Lazy);
+            if !defined {
+                return Err(Error::Usage(format!("--require-defined: symbol {name} is not defined")));
+            }
+        }
+        Ok(())
+    }
+}

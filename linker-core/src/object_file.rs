@@ -1,0 +1,154 @@
+//! ELF relocatable objects (`ET_REL`): a zero-copy view of sections, symbols and relocations,
+//! validated once so that later phases can index without re-checking.
+
+use crate::elf::*;
+use crate::error::{Error, Result};
+
+pub struct ObjectFile<'d> {
+    /// Display name: `path` or `archive(member)`.
+    pub name: String,
+    pub data: &'d [u8],
+    pub sections: SectionTable<'d>,
+    pub symbols: SymbolTable<'d>,
+    /// Index of the first non-local symbol.
+    pub first_global: usize,
+    /// For each section, the index of the SHT_RELA section that applies to it (0 = none).
+    pub rela_section: Vec<u32>,
+    /// COMDAT groups: signature and member sections.
+    pub groups: Vec<Group<'d>>,
+}
+
+pub struct Group<'d> {
+    pub signature: &'d [u8],
+    pub members: Vec<u32>,
+}
+
+impl<'d> ObjectFile<'d> {
+    pub fn parse(name: String, data: &'d [u8]) -> Result<Self> {
+        let bad = |what: &str| Error::bad(&name, what.to_string());
+        let header = Ehdr::parse(data).map_err(|e| bad(&format!("not a valid ELF object: {e}")))?;
+        if header.e_machine(E) != EM_X86_64 {
+            return Err(bad("not an x86-64 object (e_machine)"));
+        }
+        let sections = header.sections(E, data).map_err(|e| bad(&format!("bad section table: {e}")))?;
+        let symbols = sections
+            .symbols(E, data, SHT_SYMTAB)
+            .map_err(|e| bad(&format!("bad symbol table: {e}")))?;
+        let section_count = sections.len();
+        let mut rela_section = vec![0u32; section_count];
+        let mut groups = Vec::new();
+        let mut first_global = symbols.len();
+        for (index, section) in sections.iter().enumerate() {
+            match section.sh_type(E) {
+                SHT_RELA => {
+                    let target = section.sh_info(E) as usize;
+                    if target == 0 || target >= section_count {
+                        return Err(bad(&format!("relocation section {index} targets section {target}, which does not exist")));
+                    }
+                    if section.sh_link(E) as usize != symbols.section().0 {
+                        return Err(bad(&format!("relocation section {index} does not use the symbol table")));
+                    }
+                    let (relas, _) = section
+                        .rela(E, data)
+                        .map_err(|e| bad(&format!("bad relocation section {index}: {e}")))?
+                        .unwrap_or((&[], object::SectionIndex(0)));
+                    for r in relas {
+                        if r.r_sym(E, false) as usize >= symbols.len() {
+                            return Err(bad(&format!("relocation in section {index} uses symbol {} out of range", r.r_sym(E, false))));
+                        }
+                    }
+                    rela_section[target] = index as u32;
+                }
+                SHT_REL => return Err(bad("SHT_REL relocations are not used on x86-64")),
+                SHT_GROUP => {
+                    let words: &[object::U32<LE>] = section
+                        .data_as_array(E, data)
+                        .map_err(|e| bad(&format!("bad group section {index}: {e}")))?;
+                    let Some((flags, members)) = words.split_first() else { continue };
+                    if flags.get(E) & GRP_COMDAT == 0 {
+                        continue;
+                    }
+                    let sym_index = section.sh_info(E) as usize;
+                    let sym = symbols
+                        .symbol(object::SymbolIndex(sym_index))
+                        .map_err(|_| bad(&format!("group section {index} names a symbol out of range")))?;
+                    let signature = symbols
+                        .symbol_name(E, sym)
+                        .map_err(|_| bad(&format!("group section {index} has a bad signature name")))?;
+                    let members: Vec<u32> = members.iter().map(|m| m.get(E)).collect();
+                    if members.iter().any(|&m| m as usize >= section_count) {
+                        return Err(bad(&format!("group section {index} lists a section out of range")));
+                    }
+                    groups.push(Group { signature, members });
+                }
+                _ => {}
+            }
+            let align = section.sh_addralign(E);
+            if align != 0 && !align.is_power_of_two() {
+                return Err(bad(&format!("section {index} has alignment {align}, not a power of two")));
+            }
+        }
+        for (i, sym) in symbols.iter().enumerate().skip(1) {
+            if sym.st_bind() != STB_LOCAL {
+                first_global = first_global.min(i);
+            } else if i > first_global {
+                return Err(bad(&format!("local symbol {i} after the first global symbol")));
+            }
+            symbols.symbol_name(E, sym).map_err(|_| bad(&format!("symbol {i} has a bad name offset")))?;
+            let shndx = symbol_section_index(&symbols, i, sym);
+            if shndx != 0 && shndx < SHN_LORESERVE as u32 && shndx as usize >= section_count {
+                return Err(bad(&format!("symbol {i} is in section {shndx}, which does not exist")));
+            }
+        }
+        first_global = first_global.min(symbols.len()).max(1.min(symbols.len()));
+        Ok(ObjectFile { name, data, sections, symbols, first_global, rela_section, groups })
+    }
+
+    pub fn section(&self, index: usize) -> &'d Shdr {
+        &self.sections.iter().as_slice()[index]
+    }
+
+    pub fn section_name(&self, index: usize) -> &'d [u8] {
+        self.sections.section_name(E, self.section(index)).unwrap_or(b"")
+    }
+
+    pub fn section_data(&self, index: usize) -> Result<&'d [u8]> {
+        let s = self.section(index);
+        if s.sh_type(E) == SHT_NOBITS {
+            return Ok(&[]);
+        }
+        s.data(E, self.data)
+            .map_err(|_| Error::bad(&self.name, format!("section {} extends past the end of the file", String::from_utf8_lossy(self.section_name(index)))))
+    }
+
+    pub fn relocations(&self, section: usize) -> &'d [Rela] {
+        let rs = self.rela_section[section] as usize;
+        if rs == 0 {
+            return &[];
+        }
+        // Validated in `parse`.
+        self.section(rs).rela(E, self.data).ok().flatten().map(|(r, _)| r).unwrap_or(&[])
+    }
+
+    pub fn symbol(&self, index: usize) -> &'d Sym {
+        &self.symbols.symbols()[index]
+    }
+
+    pub fn symbol_name(&self, index: usize) -> &'d [u8] {
+        self.symbols.symbol_name(E, self.symbol(index)).unwrap_or(b"")
+    }
+
+    /// The section a symbol is defined in (0 if undefined; >= SHN_LORESERVE for special ones).
+    pub fn symbol_section(&self, index: usize) -> u32 {
+        symbol_section_index(&self.symbols, index, self.symbol(index))
+    }
+}
+
+fn symbol_section_index(symbols: &SymbolTable<'_>, index: usize, sym: &Sym) -> u32 {
+    let shndx = sym.st_shndx(E);
+    if shndx == SHN_XINDEX {
+        symbols.shndx(E, object::SymbolIndex(index)).unwrap_or(0)
+    } else {
+        shndx as u32
+    }
+}

@@ -1,0 +1,454 @@
+//! Symbol resolution.
+//!
+//! Every symbol of every file gets a dense [`SymbolId`]: file `f` owns the range
+//! `files[f].symbol_base .. + symbol_count`, so per-symbol data lives in flat vectors and
+//! threads can fill disjoint slices. Resolution maps each id to the id of the definition it
+//! binds to (`resolved`): locals bind to themselves, globals to the winner in the name table.
+//!
+//! The name table is built in canonical file order (command-line position, then archive member
+//! order), never in arrival order, so the winner of every name is deterministic. Archive
+//! symbols enter the table as *lazy* entries (lld's semantics): a strong reference to a lazy
+//! name pulls its member at once, whenever the reference arrives, so objects that arrive late
+//! can still pull members, and `--start-group` needs no rescanning.
+//!
+//! Precedence: strong definition > common > weak definition > shared-library definition >
+//! lazy > undefined. Two strong definitions are an error. COMDAT groups are kept from the first
+//! file that has them; sections of later copies are discarded and their symbols become
+//! references to the kept copy.
+
+use crate::archive::Archive;
+use crate::args::Modifiers;
+use crate::elf::*;
+use crate::error::{demangle, Error, Result, UndefinedSymbol};
+use crate::input::{member_bytes, FileArena};
+use crate::object_file::ObjectFile;
+use crate::shared_object::SharedObject;
+use rustc_hash::FxHashMap;
+use std::path::PathBuf;
+
+pub type SymbolId = u32;
+pub type FileId = u32;
+
+pub enum FileData<'d> {
+    Object(ObjectFile<'d>),
+    Shared(SharedObject<'d>),
+    /// Symbols the linker defines itself (`_end`, `__start_foo`, ...).
+    Internal,
+}
+
+pub struct InputFile<'d> {
+    pub data: FileData<'d>,
+    pub symbol_base: SymbolId,
+    pub symbol_count: u32,
+    pub modifiers: Modifiers,
+    /// Canonical order: (command-line position, archive member index + 1 or 0).
+    pub order: (u32, u32),
+    /// Per section: dropped because its COMDAT group was already kept elsewhere.
+    pub discarded: Vec<bool>,
+}
+
+impl<'d> InputFile<'d> {
+    pub fn name(&self) -> &str {
+        match &self.data {
+            FileData::Object(o) => &o.name,
+            FileData::Shared(s) => &s.name,
+            FileData::Internal => "<internal>",
+        }
+    }
+    pub fn object(&self) -> Option<&ObjectFile<'d>> {
+        match &self.data {
+            FileData::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+}
+
+pub struct ArchiveInput<'d> {
+    pub path: PathBuf,
+    pub archive: Archive<'d>,
+    pub modifiers: Modifiers,
+    pub position: u32,
+    pub pulled: Vec<bool>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Rank {
+    Undefined = 0,
+    Lazy = 1,
+    Shared = 2,
+    Weak = 3,
+    Common = 4,
+    Strong = 5,
+}
+
+#[derive(Clone, Copy)]
+pub struct NameEntry {
+    /// The current winner; for undefined names, the first reference.
+    pub def: SymbolId,
+    pub rank: Rank,
+    /// For `Rank::Lazy`: archive and member that define the name.
+    pub lazy: (u32, u32),
+    /// Referenced by a non-weak undefined symbol of an object.
+    pub strong_ref: bool,
+    /// Referenced by a shared library: a definition of ours must be exported to it.
+    pub dso_ref: bool,
+    /// Size of the largest common definition.
+    pub common_size: u64,
+}
+
+/// The state of resolution, built up as inputs are added.
+pub struct Resolver<'d> {
+    pub arena: &'d FileArena,
+    pub files: Vec<InputFile<'d>>,
+    pub archives: Vec<ArchiveInput<'d>>,
+    pub names: FxHashMap<&'d [u8], NameEntry>,
+    comdat: FxHashMap<&'d [u8], FileId>,
+    next_symbol: SymbolId,
+    errors: Vec<Error>,
+}
+
+pub const NO_SYMBOL: SymbolId = u32::MAX;
+
+impl<'d> Resolver<'d> {
+    pub fn new(arena: &'d FileArena) -> Self {
+        Resolver {
+            arena,
+            files: Vec::new(),
+            archives: Vec::new(),
+            names: FxHashMap::default(),
+            comdat: FxHashMap::default(),
+            next_symbol: 0,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Adds a parsed file (object or shared library) and resolves its symbols.
+    pub fn add_file(&mut self, data: FileData<'d>, modifiers: Modifiers, order: (u32, u32)) -> Result<()> {
+        let symbol_count = match &data {
+            FileData::Object(o) => o.symbols.len() as u32,
+            FileData::Shared(s) => s.symbols.len() as u32,
+            FileData::Internal => 0,
+        };
+        let file_id = self.files.len() as FileId;
+        let symbol_base = self.next_symbol;
+        self.next_symbol = self
+            .next_symbol
+            .checked_add(symbol_count)
+            .ok_or_else(|| Error::Usage("too many symbols (more than 2^32)".into()))?;
+        let discarded = match &data {
+            FileData::Object(o) => vec![false; o.sections.len()],
+            _ => Vec::new(),
+        };
+        self.files.push(InputFile { data, symbol_base, symbol_count, modifiers, order, discarded });
+        match &self.files[file_id as usize].data {
+            FileData::Object(_) => self.add_object_symbols(file_id),
+            FileData::Shared(_) => self.add_shared_symbols(file_id),
+            FileData::Internal => Ok(()),
+        }
+    }
+
+    /// Registers an archive: whole-archive members are added now, the rest become lazy names.
+    pub fn add_archive(&mut self, archive: ArchiveInput<'d>) -> Result<()> {
+        let index = self.archives.len() as u32;
+        let whole = archive.modifiers.whole_archive;
+        let members = archive.archive.members.len();
+        self.archives.push(archive);
+        if whole {
+            for m in 0..members {
+                self.pull_member(index, m as u32)?;
+            }
+            return Ok(());
+        }
+        let symbols: Vec<(&'d [u8], u32)> =
+            self.archives[index as usize].archive.symbols.iter().map(|s| (s.name, s.member)).collect();
+        for (name, member) in symbols {
+            let entry = self.names.entry(name).or_insert(NameEntry {
+                def: NO_SYMBOL,
+                rank: Rank::Undefined,
+                lazy: (0, 0),
+                strong_ref: false,
+                dso_ref: false,
+                common_size: 0,
+            });
+            match entry.rank {
+                Rank::Undefined if entry.strong_ref => self.pull_member(index, member)?,
+                Rank::Undefined => {
+                    entry.rank = Rank::Lazy;
+                    entry.lazy = (index, member);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A `-u` symbol: an undefined reference that pulls archive members like any other.
+    pub fn add_undefined(&mut self, name: &'d [u8]) -> Result<()> {
+        let entry = self.names.entry(name).or_insert(NameEntry {
+            def: NO_SYMBOL,
+            rank: Rank::Undefined,
+            lazy: (0, 0),
+            strong_ref: false,
+            dso_ref: false,
+            common_size: 0,
+        });
+        entry.strong_ref = true;
+        if entry.rank == Rank::Lazy {
+            let (a, m) = entry.lazy;
+            self.pull_member(a, m)?;
+        }
+        Ok(())
+    }
+
+    fn pull_member(&mut self, archive: u32, member: u32) -> Result<()> {
+        let a = &mut self.archives[archive as usize];
+        if a.pulled[member as usize] {
+            return Ok(());
+        }
+        a.pulled[member as usize] = true;
+        let m = &a.archive.members[member as usize];
+        let name = format!("{}({})", a.path.display(), String::from_utf8_lossy(m.name));
+        let bytes = member_bytes(self.arena, &a.path, &m.data)?;
+        let (modifiers, position) = (a.modifiers, a.position);
+        // Archives may hold anything (rustc's lib.rmeta, text files): only ELF objects link.
+        if crate::input::identify(bytes) != crate::input::FileKind::Object {
+            return Ok(());
+        }
+        let object = ObjectFile::parse(name, bytes)?;
+        self.add_file(FileData::Object(object), modifiers, (position, member + 1))
+    }
+
+    fn add_object_symbols(&mut self, file_id: FileId) -> Result<()> {
+        let mut discarded = std::mem::take(&mut self.files[file_id as usize].discarded);
+        let files = &self.files;
+        let file = &files[file_id as usize];
+        let FileData::Object(obj) = &file.data else { return Ok(()) };
+        let base = file.symbol_base;
+        // COMDAT: the first file with a group signature keeps it.
+        for group in &obj.groups {
+            let kept = *self.comdat.entry(group.signature).or_insert(file_id);
+            if kept != file_id {
+                for &m in &group.members {
+                    discarded[m as usize] = true;
+                }
+            }
+        }
+        let mut pulls = Vec::new();
+        for i in obj.first_global..obj.symbols.len() {
+            let sym = obj.symbol(i);
+            let id = base + i as u32;
+            let (name, _) = split_version(obj.symbol_name(i));
+            if name.is_empty() {
+                continue;
+            }
+            let shndx = obj.symbol_section(i);
+            let weak = sym.st_bind() == STB_WEAK;
+            let rank = if shndx == SHN_UNDEF as u32 || discarded.get(shndx as usize).copied().unwrap_or(false) {
+                Rank::Undefined
+            } else if shndx == SHN_COMMON as u32 {
+                Rank::Common
+            } else if weak {
+                Rank::Weak
+            } else {
+                Rank::Strong
+            };
+            let entry = self.names.entry(name).or_insert(NameEntry {
+                def: id,
+                rank: Rank::Undefined,
+                lazy: (0, 0),
+                strong_ref: false,
+                dso_ref: false,
+                common_size: 0,
+            });
+            if rank == Rank::Undefined {
+                if !weak {
+                    entry.strong_ref = true;
+                    if entry.rank == Rank::Lazy {
+                        pulls.push(entry.lazy);
+                    }
+                }
+                if entry.def == NO_SYMBOL {
+                    entry.def = id;
+                }
+                continue;
+            }
+            if rank == Rank::Common {
+                entry.common_size = entry.common_size.max(sym.st_size(E));
+            }
+            if rank == Rank::Strong && entry.rank == Rank::Strong {
+                let first = file_of(files, entry.def);
+                self.errors.push(Error::Duplicate {
+                    symbol: demangle(name),
+                    first: files[first as usize].name().to_string(),
+                    second: obj.name.clone(),
+                });
+                continue;
+            }
+            let better = rank > entry.rank
+                || (rank == Rank::Common && entry.rank == Rank::Common && sym.st_size(E) > common_size_of(files, entry.def));
+            if better {
+                entry.def = id;
+                entry.rank = rank;
+            }
+        }
+        self.files[file_id as usize].discarded = discarded;
+        for (archive, member) in pulls {
+            self.pull_member(archive, member)?;
+        }
+        Ok(())
+    }
+
+    fn add_shared_symbols(&mut self, file_id: FileId) -> Result<()> {
+        let file = &self.files[file_id as usize];
+        let FileData::Shared(so) = &file.data else { return Ok(()) };
+        let base = file.symbol_base;
+        for i in 1..so.symbols.len() {
+            let sym = so.symbol(i);
+            if sym.st_bind() == STB_LOCAL {
+                continue;
+            }
+            let name = so.symbol_name(i);
+            let entry = self.names.entry(name).or_insert(NameEntry {
+                def: NO_SYMBOL,
+                rank: Rank::Undefined,
+                lazy: (0, 0),
+                strong_ref: false,
+                dso_ref: false,
+                common_size: 0,
+            });
+            if sym.st_shndx(E) == SHN_UNDEF {
+                entry.dso_ref = true;
+                continue;
+            }
+            if !so.is_default_version(i) {
+                continue;
+            }
+            if entry.rank < Rank::Shared {
+                entry.def = base + i as u32;
+                entry.rank = Rank::Shared;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn file_of(&self, id: SymbolId) -> FileId {
+        file_of(&self.files, id)
+    }
+
+    /// Ends resolution: binds linker-defined names, reports undefined symbols (unless they may
+    /// stay undefined) and returns the definition of every symbol id.
+    pub fn finish(
+        mut self,
+        internal_names: &dyn Fn(&[u8]) -> bool,
+        allow_undefined: bool,
+    ) -> Result<Resolution<'d>> {
+        if let Some(e) = self.errors.drain(..).next() {
+            return Err(e);
+        }
+        // Linker-defined symbols: bind every undefined name the linker can provide.
+        let mut internal: Vec<&'d [u8]> = self
+            .names
+            .iter()
+            .filter(|(name, e)| e.rank <= Rank::Lazy && internal_names(name))
+            .map(|(name, _)| *name)
+            .collect();
+        internal.sort_unstable();
+        let internal_base = self.next_symbol;
+        for (i, name) in internal.iter().enumerate() {
+            let e = self.names.get_mut(name).expect("name from the table");
+            e.def = internal_base + i as u32;
+            e.rank = Rank::Strong;
+        }
+        let internal_file = self.files.len() as FileId;
+        self.files.push(InputFile {
+            data: FileData::Internal,
+            symbol_base: internal_base,
+            symbol_count: internal.len() as u32,
+            modifiers: Modifiers::default(),
+            order: (u32::MAX, 0),
+            discarded: Vec::new(),
+        });
+        let total = internal_base as usize + internal.len();
+
+        let mut resolved: Vec<SymbolId> = (0..total as u32).collect();
+        let mut undefined = Vec::new();
+        for file in &self.files {
+            let FileData::Object(obj) = &file.data else { continue };
+            for i in obj.first_global..obj.symbols.len() {
+                let (name, _) = split_version(obj.symbol_name(i));
+                let id = file.symbol_base + i as u32;
+                let Some(entry) = self.names.get(name) else { continue };
+                if entry.rank == Rank::Undefined || entry.rank == Rank::Lazy {
+                    let sym = obj.symbol(i);
+                    if sym.st_bind() != STB_WEAK && !allow_undefined {
+                        undefined.push((name, id));
+                    }
+                    continue;
+                }
+                resolved[id as usize] = entry.def;
+            }
+        }
+        if !undefined.is_empty() {
+            return Err(self.undefined_error(undefined));
+        }
+        Ok(Resolution { files: self.files, archives: self.archives, names: self.names, resolved, internal, internal_file })
+    }
+
+    fn undefined_error(&self, list: Vec<(&[u8], SymbolId)>) -> Error {
+        let mut by_name: Vec<UndefinedSymbol> = Vec::new();
+        let mut index: FxHashMap<&[u8], usize> = FxHashMap::default();
+        for (name, id) in list {
+            let file = &self.files[self.file_of(id) as usize];
+            let slot = *index.entry(name).or_insert_with(|| {
+                by_name.push(UndefinedSymbol { symbol: demangle(name), referenced_by: Vec::new() });
+                by_name.len() - 1
+            });
+            let local = (id - file.symbol_base) as usize;
+            let sections = file.object().map(|o| referencing_sections(o, local)).unwrap_or_default();
+            let entry = &mut by_name[slot].referenced_by;
+            if sections.is_empty() {
+                entry.push(file.name().to_string());
+            }
+            for s in sections {
+                entry.push(format!("{}:({})", file.name(), s));
+            }
+        }
+        Error::Undefined(by_name)
+    }
+}
+
+/// Names of the sections whose relocations use symbol `index`, for undefined-symbol reports.
+fn referencing_sections(obj: &ObjectFile<'_>, index: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in 0..obj.sections.len() {
+        if obj.relocations(s).iter().any(|r| r.r_sym(E, false) as usize == index) {
+            out.push(String::from_utf8_lossy(obj.section_name(s)).into_owned());
+        }
+    }
+    out
+}
+
+fn common_size_of(files: &[InputFile<'_>], id: SymbolId) -> u64 {
+    let f = &files[file_of(files, id) as usize];
+    match &f.data {
+        FileData::Object(o) => o.symbol((id - f.symbol_base) as usize).st_size(E),
+        _ => 0,
+    }
+}
+
+pub fn file_of(files: &[InputFile<'_>], id: SymbolId) -> FileId {
+    // Files are in id order; the last one whose base is <= id owns it.
+    files.partition_point(|f| f.symbol_base <= id).saturating_sub(1) as FileId
+}
+
+/// The outcome of resolution: every symbol id bound to its definition.
+pub struct Resolution<'d> {
+    pub files: Vec<InputFile<'d>>,
+    pub archives: Vec<ArchiveInput<'d>>,
+    pub names: FxHashMap<&'d [u8], NameEntry>,
+    /// `resolved[id]` is the definition symbol `id` binds to.
+    pub resolved: Vec<SymbolId>,
+    /// Names of linker-defined symbols; symbol `internal_base + i` is `internal[i]`.
+    pub internal: Vec<&'d [u8]>,
+    pub internal_file: FileId,
+}

@@ -1,0 +1,271 @@
+//! Relocation scan: one parallel pass over the relocations of every live allocated section
+//! decides what each referenced symbol needs (a GOT slot, a PLT entry, a TLS GOT entry, a copy
+//! relocation, a `.dynsym` entry) and counts the dynamic relocations each section will emit,
+//! so that every later table has its final size before addresses are assigned, and the write
+//! pass can emit dynamic relocations into disjoint, pre-sized slices.
+//!
+//! The scan and the write pass share the decisions in [`Link::classify`], so they agree on
+//! every relaxation.
+
+use crate::elf::*;
+use crate::error::{demangle, Error, Result};
+use crate::link::{Def, Link};
+use crate::resolve::{FileData, SymbolId};
+use crate::x86_64::{self, Action};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+
+pub mod flags {
+    pub const GOT: u16 = 1 << 0;
+    pub const PLT: u16 = 1 << 1;
+    pub const GOT_TPOFF: u16 = 1 << 2;
+    pub const TLS_GD: u16 = 1 << 3;
+    pub const TLS_DESC: u16 = 1 << 4;
+    pub const COPY: u16 = 1 << 5;
+    pub const CANONICAL_PLT: u16 = 1 << 6;
+    pub const DYNSYM: u16 = 1 << 7;
+}
+
+pub struct ScanResult {
+    /// Needs of each definition, indexed by symbol id (only definitions are set).
+    pub flags: Vec<u16>,
+    /// A module-id GOT pair for local-dynamic TLS in a shared object.
+    pub tls_ld: bool,
+    /// `_GLOBAL_OFFSET_TABLE_`-relative relocations are used: the GOT must exist.
+    pub got_base_used: bool,
+    /// Dynamic relocations each input section emits: `dynrel_counts[file][section]`.
+    pub dynrel_counts: Vec<Vec<u32>>,
+}
+
+impl<'d> Link<'d> {
+    pub fn scan_relocations(&self) -> Result<ScanResult> {
+        let total = self.res.resolved.len();
+        let flags: Vec<AtomicU16> = (0..total).map(|_| AtomicU16::new(0)).collect();
+        let tls_ld = AtomicBool::new(false);
+        let got_base_used = AtomicBool::new(false);
+        let dynrel_counts: Result<Vec<Vec<u32>>> = self
+            .res
+            .files
+            .par_iter()
+            .enumerate()
+            .map(|(fi, file)| {
+                let FileData::Object(obj) = &file.data else { return Ok(Vec::new()) };
+                let mut counts = vec![0u32; obj.sections.len()];
+                for si in 1..obj.sections.len() {
+                    if !self.live[fi][si] || obj.section(si).sh_flags(E) & SHF_ALLOC as u64 == 0 {
+                        continue;
+                    }
+                    let data = obj.section_data(si)?;
+                    let relas = obj.relocations(si);
+                    let mut skip_next = false;
+                    for (ri, r) in relas.iter().enumerate() {
+                        if std::mem::take(&mut skip_next) {
+                            continue;
+                        }
+                        let sym = self.symbol_id(fi as u32, r.r_sym(E, false) as usize);
+                        let action = self.classify(fi as u32, si, data, relas, ri)?;
+                        let def = self.res.resolved[sym as usize] as usize;
+                        let need = |f: u16| {
+                            flags[def].fetch_or(f, Ordering::Relaxed);
+                        };
+                        match action {
+                            Action::Abs { dynamic: Some(x86_64::DynAbs::Symbolic) } => {
+                                counts[si] += 1;
+                                need(flags::DYNSYM);
+                            }
+                            Action::Abs { dynamic: Some(x86_64::DynAbs::Relative) } => counts[si] += 1,
+                            Action::Abs { dynamic: None } | Action::Pc | Action::None | Action::Size => {}
+                            Action::Plt => need(flags::PLT | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 }),
+                            Action::PltAddress => need(flags::PLT),
+                            Action::Copy => need(flags::COPY | flags::DYNSYM),
+                            Action::CanonicalPlt => need(flags::CANONICAL_PLT | flags::PLT | flags::DYNSYM),
+                            Action::Got | Action::GotAbs => {
+                                got_base_used.store(true, Ordering::Relaxed);
+                                need(flags::GOT | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 });
+                            }
+                            Action::GotBase => got_base_used.store(true, Ordering::Relaxed),
+                            Action::RelaxGot(_) | Action::TpOff | Action::DtpOff => {}
+                            Action::GotTpOff | Action::TlsGdToIe => {
+                                need(flags::GOT_TPOFF | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 });
+                            }
+                            Action::TlsGd => need(flags::TLS_GD | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 }),
+                            Action::TlsDesc => need(flags::TLS_DESC | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 }),
+                            Action::TlsLd => tls_ld.store(true, Ordering::Relaxed),
+                            Action::TlsGdToLe | Action::TlsLdToLe | Action::TlsDescToLe | Action::GotTpOffToLe => {}
+                            Action::TlsDescToIe => need(flags::GOT_TPOFF | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 }),
+                        }
+                        if matches!(action, Action::TlsGdToLe | Action::TlsGdToIe | Action::TlsLdToLe) {
+                            skip_next = true; // the __tls_get_addr call is rewritten too
+                        }
+                    }
+                }
+                Ok(counts)
+            })
+            .collect();
+        Ok(ScanResult {
+            flags: flags.into_iter().map(AtomicU16::into_inner).collect(),
+            tls_ld: tls_ld.into_inner(),
+            got_base_used: got_base_used.into_inner(),
+            dynrel_counts: dynrel_counts?,
+        })
+    }
+
+    /// The one decision, shared by scan and write, of what relocation `ri` of section `si`
+    /// does. `data` is the section's input bytes (relaxations look at the instruction).
+    pub fn classify(&self, file: u32, si: usize, data: &[u8], relas: &[Rela], ri: usize) -> Result<Action> {
+        let r = &relas[ri];
+        let sym = self.symbol_id(file, r.r_sym(E, false) as usize);
+        let r_type = r.r_type(E, false);
+        let offset = r.r_offset(E);
+        let obj = self.res.files[file as usize].object().expect("relocations come from objects");
+        let section = obj.section(si);
+        let writable = section.sh_flags(E) & SHF_WRITE as u64 != 0;
+        let preemptible = self.is_preemptible(sym);
+        let def = self.def(sym);
+        let ifunc = matches!(def, Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC);
+        let is_func = match def {
+            Def::Shared { sym, .. } => matches!(sym.st_type(), STT_FUNC | STT_GNU_IFUNC),
+            _ => false,
+        };
+        let absolute = matches!(def, Def::Absolute { .. } | Def::Undefined { .. }) && !preemptible;
+        let exe = !self.output.shared;
+        let err = |what: &str| -> Error {
+            Error::Relocation {
+                file: obj.name.clone(),
+                section: String::from_utf8_lossy(obj.section_name(si)).into_owned(),
+                symbol: demangle(self.symbol_name(sym)),
+                what: format!("{} at offset {offset:#x}: {what}", x86_64::reloc_name(r_type)),
+            }
+        };
+        if offset.checked_add(x86_64::reloc_width(r_type) as u64).is_none_or(|end| end > section.sh_size(E)) {
+            return Err(err("relocation past the end of the section"));
+        }
+        use x86_64::DynAbs;
+        Ok(match r_type {
+            R_X86_64_NONE => Action::None,
+            R_X86_64_64 => {
+                if ifunc {
+                    if self.output.pic { Action::Abs { dynamic: Some(DynAbs::Relative) } } else { Action::PltAddress }
+                } else if preemptible {
+                    if writable || self.output.shared {
+                        Action::Abs { dynamic: Some(DynAbs::Symbolic) }
+                    } else if !self.output.pic {
+                        if is_func { Action::CanonicalPlt } else { Action::Copy }
+                    } else {
+                        return Err(err("relocation against a shared-library symbol in a read-only section; recompile with -fPIC"));
+                    }
+                } else if self.output.pic && !absolute {
+                    if !writable {
+                        return Err(err("dynamic relocation in a read-only section; recompile with -fPIC"));
+                    }
+                    Action::Abs { dynamic: Some(DynAbs::Relative) }
+                } else {
+                    Action::Abs { dynamic: None }
+                }
+            }
+            R_X86_64_32 | R_X86_64_32S => {
+                if preemptible {
+                    if self.output.pic {
+                        return Err(err("cannot be used against a shared-library symbol; recompile with -fPIC"));
+                    }
+                    if is_func { Action::CanonicalPlt } else { Action::Copy }
+                } else if ifunc {
+                    if self.output.pic {
+                        return Err(err("cannot be used against an IFUNC in a position-independent output; recompile with -fPIC"));
+                    }
+                    Action::PltAddress
+                } else if self.output.pic && !absolute {
+                    return Err(err("cannot be used when making a position-independent output; recompile with -fPIC"));
+                } else {
+                    Action::Abs { dynamic: None }
+                }
+            }
+            R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC8 | R_X86_64_PC16 => {
+                if ifunc {
+                    Action::PltAddress
+                } else if preemptible {
+                    if is_func {
+                        if self.output.pic { Action::Plt } else { Action::CanonicalPlt }
+                    } else if !self.output.pic {
+                        Action::Copy
+                    } else {
+                        return Err(err("PC-relative reference to a symbol that may be preempted; recompile with -fPIC"));
+                    }
+                } else {
+                    Action::Pc
+                }
+            }
+            R_X86_64_PLT32 => {
+                if preemptible || ifunc { Action::Plt } else { Action::Pc }
+            }
+            R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                let relaxable = r_type != R_X86_64_GOTPCREL
+                    && !preemptible
+                    && !ifunc
+                    && !(absolute && self.output.pic)
+                    && !matches!(def, Def::Undefined { .. });
+                match relaxable.then(|| x86_64::gotpcrelx_relaxation(data, offset)).flatten() {
+                    Some(kind) => Action::RelaxGot(kind),
+                    None => Action::Got,
+                }
+            }
+            R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 => Action::GotAbs,
+            R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 => Action::GotBase,
+            R_X86_64_PLTOFF64 => {
+                if preemptible || ifunc { Action::Plt } else { Action::GotBase }
+            }
+            R_X86_64_SIZE32 | R_X86_64_SIZE64 => Action::Size,
+            R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => {
+                if self.output.shared {
+                    return Err(err("local-exec TLS cannot be used in a shared object; recompile with -fPIC"));
+                }
+                Action::TpOff
+            }
+            R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => Action::DtpOff,
+            R_X86_64_GOTTPOFF => {
+                if exe && !preemptible && x86_64::ie_to_le_ok(data, offset) { Action::GotTpOffToLe } else { Action::GotTpOff }
+            }
+            R_X86_64_TLSGD => {
+                if exe {
+                    let next_ok = relas.get(ri + 1).is_some_and(|n| n.r_offset(E) == offset + 8 || n.r_offset(E) == offset + 9);
+                    if !next_ok || !x86_64::tls_gd_sequence_ok(data, offset) {
+                        return Err(err("unexpected instruction sequence for general-dynamic TLS"));
+                    }
+                    if preemptible { Action::TlsGdToIe } else { Action::TlsGdToLe }
+                } else {
+                    Action::TlsGd
+                }
+            }
+            R_X86_64_TLSLD => {
+                if exe {
+                    let next_ok = relas.get(ri + 1).is_some_and(|n| n.r_offset(E) == offset + 5 || n.r_offset(E) == offset + 6);
+                    if !next_ok || !x86_64::tls_ld_sequence_ok(data, offset) {
+                        return Err(err("unexpected instruction sequence for local-dynamic TLS"));
+                    }
+                    Action::TlsLdToLe
+                } else {
+                    Action::TlsLd
+                }
+            }
+            R_X86_64_GOTPC32_TLSDESC => {
+                if exe {
+                    if !x86_64::tlsdesc_sequence_ok(data, offset) {
+                        return Err(err("unexpected instruction for TLS descriptor"));
+                    }
+                    if preemptible { Action::TlsDescToIe } else { Action::TlsDescToLe }
+                } else {
+                    Action::TlsDesc
+                }
+            }
+            R_X86_64_TLSDESC_CALL => {
+                if exe { Action::TlsDescToLe } else { Action::None }
+            }
+            _ => return Err(err("unsupported relocation type")),
+        })
+    }
+}
+
+/// The definition id a relocation's symbol binds to.
+pub fn definition(link: &Link<'_>, file: u32, sym_index: usize) -> SymbolId {
+    link.res.resolved[link.symbol_id(file, sym_index) as usize]
+}

@@ -1,0 +1,891 @@
+//! The write pass: one parallel pass over output sections copies every input section into the
+//! mapped output and applies its relocations in place; then the linker's own tables (GOT, PLT,
+//! dynamic tables, symbol table, headers) are written; the build id is computed last. The
+//! output goes to a temporary file next to the target and is renamed into place only when
+//! everything succeeded.
+
+use crate::args::{BuildId, Config};
+use crate::dynamic::DynamicTables;
+use crate::elf::*;
+use crate::error::{Error, Result};
+use crate::layout::{Contents, GotSlot, Layout, OutputSection, Synthetic, GOT_KIND_ADDR, GOT_KIND_DESC, GOT_KIND_GD, GOT_KIND_TPOFF};
+use crate::link::{Def, Link};
+use crate::resolve::SymbolId;
+use crate::scan::{flags, ScanResult};
+use crate::x86_64::{self, Action, DynAbs, GotRelax};
+use rayon::prelude::*;
+use std::path::PathBuf;
+
+pub const COMMENT: &[u8] = concat!("Linker: rivet ", env!("CARGO_PKG_VERSION"), "\0").as_bytes();
+
+/// A dynamic relocation to emit.
+#[derive(Clone, Copy, Debug)]
+pub struct DynRel {
+    pub offset: u64,
+    pub r_type: u32,
+    pub sym: u32,
+    pub addend: i64,
+}
+
+/// The output file being written: removed on drop unless committed.
+pub struct PendingOutput {
+    tmp: PathBuf,
+    map: Option<memmap2::MmapMut>,
+    committed: bool,
+}
+
+impl Drop for PendingOutput {
+    fn drop(&mut self) {
+        self.map.take();
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+pub fn commit_output(config: &Config, mut out: PendingOutput) -> Result<()> {
+    out.map.take();
+    std::fs::rename(&out.tmp, &config.output).map_err(|e| Error::io(&config.output, e))?;
+    out.committed = true;
+    Ok(())
+}
+
+pub fn build_id_len(id: &BuildId) -> usize {
+    match id {
+        BuildId::Sha1 => 20,
+        BuildId::Md5 | BuildId::Uuid => 16,
+        BuildId::Fast => 8,
+        BuildId::Hex(h) => h.len(),
+    }
+}
+
+pub fn is_ifunc(link: &Link<'_>, id: SymbolId) -> bool {
+    matches!(link.def(id), Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC)
+}
+
+pub fn is_ifunc_slot(link: &Link<'_>, slot: &GotSlot) -> bool {
+    matches!(slot, GotSlot::Address(id) if is_ifunc(link, *id))
+}
+
+/// What the dynamic linker must do for a GOT slot: per word, a relocation type and whether it
+/// names the symbol (else it is relative to our image or module).
+pub fn got_slot_relocs(link: &Link<'_>, slot: &GotSlot) -> [Option<(u32, bool)>; 2] {
+    let dynamic = link.output.dynamic;
+    let shared = link.output.shared;
+    match *slot {
+        GotSlot::Address(id) => {
+            if link.is_preemptible(id) {
+                [Some((R_X86_64_GLOB_DAT, true)), None]
+            } else if is_ifunc(link, id) {
+                [dynamic.then_some((R_X86_64_IRELATIVE, false)), None]
+            } else if link.output.pic && !matches!(link.def(id), Def::Absolute { .. } | Def::Undefined { .. }) {
+                [Some((R_X86_64_RELATIVE, false)), None]
+            } else {
+                [None, None]
+            }
+        }
+        GotSlot::TpOff(id) => {
+            if link.is_preemptible(id) {
+                [Some((R_X86_64_TPOFF64, true)), None]
+            } else if shared {
+                [Some((R_X86_64_TPOFF64, false)), None]
+            } else {
+                [None, None]
+            }
+        }
+        GotSlot::TlsGd(id) => {
+            if link.is_preemptible(id) {
+                [Some((R_X86_64_DTPMOD64, true)), Some((R_X86_64_DTPOFF64, true))]
+            } else if shared {
+                [Some((R_X86_64_DTPMOD64, false)), None]
+            } else {
+                [None, None]
+            }
+        }
+        GotSlot::TlsDesc(id) => [Some((R_X86_64_TLSDESC, link.is_preemptible(id))), None],
+        GotSlot::TlsLd => [shared.then_some((R_X86_64_DTPMOD64, false)), None],
+    }
+}
+
+/// The address a symbol id stands for in the output.
+pub fn symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) -> u64 {
+    let def_id = link.res.resolved[id as usize];
+    match link.def(id) {
+        Def::Section { file, section, value, sym } => {
+            if sym.st_type() == STT_GNU_IFUNC {
+                if let Some(plt) = layout.plt_addr(def_id) {
+                    return plt;
+                }
+            }
+            layout.input_address(file, section, value).unwrap_or(0)
+        }
+        Def::Absolute { value, .. } => value,
+        Def::Common { id, .. } => layout.addr_of(Synthetic::Commons) + layout.commons.get(&id).copied().unwrap_or(0),
+        Def::Shared { .. } => {
+            if let Some(off) = layout.copies.get(&def_id) {
+                layout.addr_of(Synthetic::CopyRel) + off
+            } else {
+                layout.plt_addr(def_id).unwrap_or(0)
+            }
+        }
+        Def::Internal(i) => layout.internal_values.get(i as usize).copied().unwrap_or(0),
+        Def::Undefined { .. } => 0,
+    }
+}
+
+/// Writes the whole image into a temporary file next to the output.
+pub fn write_image(link: &Link<'_>, scan: &ScanResult, layout: &mut Layout) -> Result<PendingOutput> {
+    let config = link.config;
+    let dir = config.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = config.output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "a.out".into());
+    let tmp = dir.join(format!(".{name}.rivet-tmp.{}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(|e| Error::io(&tmp, e))?;
+    let mut pending = PendingOutput { tmp: tmp.clone(), map: None, committed: false };
+    file.set_len(layout.file_size).map_err(|e| Error::io(&tmp, e))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o755));
+    }
+    // SAFETY: the file was just created by us and nobody else maps it.
+    let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }.map_err(|e| Error::io(&tmp, e))?;
+
+    let dynrels = write_sections(link, layout, &mut map)?;
+    write_synthetic(link, scan, layout, &mut map, dynrels)?;
+    write_headers(link, layout, &mut map);
+    if let Some(id) = &config.build_id {
+        write_build_id(layout, &mut map, id);
+    }
+    pending.map = Some(map);
+    Ok(pending)
+}
+
+/// Disjoint mutable slices of the output, one per section with file contents.
+fn section_slices<'m>(layout: &Layout, map: &'m mut [u8]) -> Vec<(usize, &'m mut [u8])> {
+    let mut order: Vec<usize> = (0..layout.sections.len())
+        .filter(|&i| layout.sections[i].sh_type != SHT_NOBITS && layout.sections[i].size > 0)
+        .collect();
+    order.sort_by_key(|&i| layout.sections[i].offset);
+    let mut out = Vec::with_capacity(order.len());
+    let mut rest: &'m mut [u8] = map;
+    let mut pos = 0u64;
+    for i in order {
+        let s = &layout.sections[i];
+        let skip = (s.offset - pos) as usize;
+        let tail = std::mem::take(&mut rest);
+        let (_, tail) = tail.split_at_mut(skip);
+        let (mine, tail) = tail.split_at_mut(s.size as usize);
+        out.push((i, mine));
+        rest = tail;
+        pos = s.offset + s.size;
+    }
+    out
+}
+
+/// Copies and relocates every input-backed section, in parallel; returns the dynamic
+/// relocations the input sections asked for, keyed by their `.rela.dyn` base index.
+fn write_sections(link: &Link<'_>, layout: &Layout, map: &mut [u8]) -> Result<Vec<(u32, Vec<DynRel>)>> {
+    let slices = section_slices(layout, map);
+    let results: Vec<Result<Vec<(u32, Vec<DynRel>)>>> = slices
+        .into_par_iter()
+        .map(|(i, buf)| {
+            let sec = &layout.sections[i];
+            match &sec.contents {
+                Contents::Inputs(parts) => write_input_parts(link, layout, sec, parts, buf),
+                Contents::Merged(m) => {
+                    layout.merged[*m].write(buf);
+                    Ok(Vec::new())
+                }
+                Contents::EhFrame(_) => write_eh_frame(link, layout, sec, buf).map(|_| Vec::new()),
+                Contents::Synthetic(_) => Ok(Vec::new()),
+            }
+        })
+        .collect();
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
+}
+
+fn write_input_parts(
+    link: &Link<'_>,
+    layout: &Layout,
+    sec: &OutputSection,
+    parts: &[crate::layout::InputPart],
+    buf: &mut [u8],
+) -> Result<Vec<(u32, Vec<DynRel>)>> {
+    // Split the section buffer at input boundaries so inputs are written in parallel.
+    let mut pieces = Vec::with_capacity(parts.len());
+    let mut rest: &mut [u8] = buf;
+    let mut pos = 0u64;
+    for p in parts {
+        let tail = std::mem::take(&mut rest);
+        let (_, tail) = tail.split_at_mut((p.offset - pos) as usize);
+        let len = if sec.sh_type == SHT_NOBITS { 0 } else { p.size as usize };
+        let (mine, tail) = tail.split_at_mut(len);
+        pieces.push((p, mine));
+        rest = tail;
+        pos = p.offset + len as u64;
+    }
+    let results: Vec<Result<Option<(u32, Vec<DynRel>)>>> = pieces
+        .into_par_iter()
+        .map(|(p, out)| {
+            let obj = link.res.files[p.file as usize].object().expect("object");
+            let data = obj.section_data(p.section as usize)?;
+            out.copy_from_slice(&data[..out.len()]);
+            let addr = sec.addr + p.offset;
+            let mut dynrels = Vec::new();
+            let relas = obj.relocations(p.section as usize);
+            if sec.is_alloc() {
+                let mut skip = false;
+                for ri in 0..relas.len() {
+                    if std::mem::take(&mut skip) {
+                        continue;
+                    }
+                    let off = relas[ri].r_offset(E) as usize;
+                    skip = apply_alloc(link, layout, p.file, p.section as usize, data, relas, ri, out, off, addr + off as u64, &mut dynrels)?;
+                }
+            } else {
+                for r in relas {
+                    apply_non_alloc(link, layout, p.file, p.section as usize, r, out, &sec.name)?;
+                }
+            }
+            let base = layout.dynrel_base.get(p.file as usize).and_then(|b| b.get(p.section as usize)).copied().unwrap_or(0);
+            Ok((!dynrels.is_empty()).then_some((base, dynrels)))
+        })
+        .collect();
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
+}
+
+/// The target value S of a relocation's symbol, with the merge-section rule: a section symbol
+/// plus addend names a byte inside a merged piece.
+fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela) -> (u64, bool) {
+    let sym_index = r.r_sym(E, false) as usize;
+    let obj = link.res.files[file as usize].object().expect("object");
+    let sym = obj.symbol(sym_index);
+    if sym_index < obj.first_global && sym.st_type() == STT_SECTION {
+        let shndx = obj.symbol_section(sym_index);
+        if let crate::layout::Placement::Merged { .. } = layout.placement[file as usize][shndx as usize] {
+            let addend = r.r_addend(E);
+            let at = (sym.st_value(E) as i64).wrapping_add(addend) as u64;
+            return match layout.input_address(file, shndx, at) {
+                Some(a) => (a.wrapping_sub(addend as u64), true),
+                None => (0, false),
+            };
+        }
+    }
+    let id = link.symbol_id(file, sym_index);
+    let live = match link.def(id) {
+        Def::Section { file, section, .. } => layout.input_address(file, section, 0).is_some(),
+        _ => true,
+    };
+    (symbol_address(link, layout, id), live)
+}
+
+fn write_at(out: &mut [u8], off: usize, width: usize, value: u64) {
+    out[off..off + width].copy_from_slice(&value.to_le_bytes()[..width]);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_alloc(
+    link: &Link<'_>,
+    layout: &Layout,
+    file: u32,
+    si: usize,
+    data: &[u8],
+    relas: &[Rela],
+    ri: usize,
+    out: &mut [u8],
+    o: usize,
+    p: u64,
+    dynrels: &mut Vec<DynRel>,
+) -> Result<bool> {
+    let r = &relas[ri];
+    let r_type = r.r_type(E, false);
+    let a = r.r_addend(E);
+    let action = link.classify(file, si, data, relas, ri)?;
+    let id = link.symbol_id(file, r.r_sym(E, false) as usize);
+    let def = link.res.resolved[id as usize];
+    let (s, _) = target_address(link, layout, file, r);
+    let width = x86_64::reloc_width(r_type);
+    let got_base = layout.got_base();
+    let sa = s.wrapping_add(a as u64);
+    let check32 = |v: i64, signed: bool| -> Result<()> {
+        let ok = if signed { v >= i32::MIN as i64 && v <= i32::MAX as i64 } else { v >= 0 && v <= u32::MAX as i64 };
+        if ok || width != 4 {
+            Ok(())
+        } else {
+            let obj = link.res.files[file as usize].object().expect("object");
+            Err(Error::Relocation {
+                file: obj.name.clone(),
+                section: String::from_utf8_lossy(obj.section_name(si)).into_owned(),
+                symbol: crate::error::demangle(link.symbol_name(id)),
+                what: format!("{} out of range: {v:#x}", x86_64::reloc_name(r_type)),
+            })
+        }
+    };
+    let tp = |addr: u64| addr.wrapping_sub(layout.tls_end);
+    let got_slot = |kind: u8| layout.got_slot_addr(if kind == GOT_KIND_GD && def == SymbolId::MAX { def } else { def }, kind).unwrap_or(0);
+    match action {
+        Action::None => {}
+        Action::Abs { dynamic } => {
+            match dynamic {
+                Some(DynAbs::Relative) => dynrels.push(DynRel { offset: p, r_type: R_X86_64_RELATIVE, sym: 0, addend: sa as i64 }),
+                Some(DynAbs::Symbolic) => {
+                    let sym = layout.dynamic.index.get(&def).copied().unwrap_or(0);
+                    dynrels.push(DynRel { offset: p, r_type: R_X86_64_64, sym, addend: a });
+                }
+                None => {}
+            }
+            let v = if dynamic == Some(DynAbs::Symbolic) { 0 } else { sa };
+            if r_type == R_X86_64_32 {
+                check32(v as i64, false)?;
+            } else if r_type == R_X86_64_32S {
+                check32(v as i64, true)?;
+            }
+            write_at(out, o, width, v);
+        }
+        Action::Pc | Action::Plt | Action::PltAddress | Action::Copy | Action::CanonicalPlt => {
+            let target = match action {
+                Action::Plt => layout.plt_addr(def).unwrap_or(s),
+                _ => s,
+            };
+            if matches!(r_type, R_X86_64_32 | R_X86_64_32S | R_X86_64_64) {
+                write_at(out, o, width, target.wrapping_add(a as u64));
+            } else if r_type == R_X86_64_PLTOFF64 {
+                write_at(out, o, 8, target.wrapping_add(a as u64).wrapping_sub(got_base));
+            } else {
+                let v = target.wrapping_add(a as u64).wrapping_sub(p) as i64;
+                check32(v, true)?;
+                write_at(out, o, width, v as u64);
+            }
+        }
+        Action::Got => {
+            let v = got_slot(GOT_KIND_ADDR).wrapping_add(a as u64).wrapping_sub(p) as i64;
+            check32(v, true)?;
+            write_at(out, o, 4, v as u64);
+        }
+        Action::GotAbs => {
+            let slot = got_slot(GOT_KIND_ADDR);
+            let v = match r_type {
+                R_X86_64_GOTPCREL64 => slot.wrapping_add(a as u64).wrapping_sub(p),
+                _ => slot.wrapping_sub(got_base).wrapping_add(a as u64),
+            };
+            write_at(out, o, width, v);
+        }
+        Action::GotBase => {
+            let v = match r_type {
+                R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => sa.wrapping_sub(got_base),
+                _ => got_base.wrapping_add(a as u64).wrapping_sub(p),
+            };
+            write_at(out, o, width, v);
+        }
+        Action::RelaxGot(kind) => {
+            x86_64::apply_got_relax(out, o, kind);
+            if kind == GotRelax::Jmp {
+                write_at(out, o - 1, 4, sa.wrapping_sub(p).wrapping_add(1));
+                out[o + 3] = 0x90;
+            } else {
+                let v = sa.wrapping_sub(p) as i64;
+                check32(v, true)?;
+                write_at(out, o, 4, v as u64);
+            }
+        }
+        Action::Size => {
+            let size = match link.def(id) {
+                Def::Section { sym, .. } | Def::Absolute { sym, .. } | Def::Common { sym, .. } | Def::Shared { sym, .. } => sym.st_size(E),
+                _ => 0,
+            };
+            write_at(out, o, width, size.wrapping_add(a as u64));
+        }
+        Action::TpOff => write_at(out, o, width, tp(sa)),
+        Action::DtpOff => {
+            let v = if link.output.shared { sa.wrapping_sub(layout.tls_start) } else { tp(sa) };
+            write_at(out, o, width, v);
+        }
+        Action::GotTpOff => {
+            let v = got_slot(GOT_KIND_TPOFF).wrapping_add(a as u64).wrapping_sub(p);
+            write_at(out, o, 4, v);
+        }
+        Action::GotTpOffToLe => {
+            x86_64::apply_ie_to_le(out, o);
+            write_at(out, o, 4, tp(s));
+        }
+        Action::TlsGd => {
+            let v = got_slot(GOT_KIND_GD).wrapping_add(a as u64).wrapping_sub(p);
+            write_at(out, o, 4, v);
+        }
+        Action::TlsGdToLe => {
+            let at = x86_64::apply_gd_to_le(out, o);
+            write_at(out, at, 4, tp(s));
+            return Ok(true);
+        }
+        Action::TlsGdToIe => {
+            let at = x86_64::apply_gd_to_ie(out, o);
+            // `add x@gottpoff(%rip), %rax`: its displacement ends at `at + 4`.
+            let v = got_slot(GOT_KIND_TPOFF).wrapping_sub(p - o as u64 + at as u64 + 4);
+            write_at(out, at, 4, v);
+            return Ok(true);
+        }
+        Action::TlsLd => {
+            let slot = layout.got_slot_addr(SymbolId::MAX, GOT_KIND_GD).unwrap_or(0);
+            write_at(out, o, 4, slot.wrapping_add(a as u64).wrapping_sub(p));
+        }
+        Action::TlsLdToLe => {
+            x86_64::apply_ld_to_le(out, o);
+            return Ok(true);
+        }
+        Action::TlsDesc => {
+            let v = got_slot(GOT_KIND_DESC).wrapping_add(a as u64).wrapping_sub(p);
+            write_at(out, o, 4, v);
+        }
+        Action::TlsDescToLe => {
+            if r_type == R_X86_64_TLSDESC_CALL {
+                out[o] = 0x66;
+                out[o + 1] = 0x90;
+            } else {
+                x86_64::apply_desc_to_le(out, o);
+                write_at(out, o, 4, tp(s));
+            }
+        }
+        Action::TlsDescToIe => {
+            x86_64::apply_desc_to_ie(out, o);
+            let v = got_slot(GOT_KIND_TPOFF).wrapping_add(a as u64).wrapping_sub(p);
+            write_at(out, o, 4, v);
+        }
+    }
+    Ok(false)
+}
+
+/// Relocations in debug and other non-allocated sections: absolute values only; references to
+/// discarded code get a tombstone instead of a bogus address.
+fn apply_non_alloc(link: &Link<'_>, layout: &Layout, file: u32, si: usize, r: &Rela, out: &mut [u8], sec_name: &[u8]) -> Result<()> {
+    let r_type = r.r_type(E, false);
+    let o = r.r_offset(E) as usize;
+    let width = x86_64::reloc_width(r_type);
+    if o.checked_add(width).is_none_or(|e| e > out.len()) {
+        let obj = link.res.files[file as usize].object().expect("object");
+        return Err(Error::bad(&obj.name, format!("relocation past the end of section {}", String::from_utf8_lossy(obj.section_name(si)))));
+    }
+    let (s, live) = target_address(link, layout, file, r);
+    let a = r.r_addend(E);
+    let tombstone = if sec_name == b".debug_ranges" || sec_name == b".debug_loc" { 1 } else { 0 };
+    let v = match r_type {
+        R_X86_64_NONE => return Ok(()),
+        _ if !live => tombstone,
+        R_X86_64_64 | R_X86_64_32 | R_X86_64_32S => s.wrapping_add(a as u64),
+        R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => s.wrapping_add(a as u64).wrapping_sub(layout.tls_start),
+        R_X86_64_SIZE32 | R_X86_64_SIZE64 => a as u64,
+        R_X86_64_PC32 | R_X86_64_PC64 => s.wrapping_add(a as u64).wrapping_sub(o as u64),
+        _ => {
+            let obj = link.res.files[file as usize].object().expect("object");
+            return Err(Error::Relocation {
+                file: obj.name.clone(),
+                section: String::from_utf8_lossy(obj.section_name(si)).into_owned(),
+                symbol: crate::error::demangle(link.symbol_name(link.symbol_id(file, r.r_sym(E, false) as usize))),
+                what: format!("{} is not supported in a non-allocated section", x86_64::reloc_name(r_type)),
+            });
+        }
+    };
+    write_at(out, o, width, v);
+    Ok(())
+}
+
+fn write_eh_frame(link: &Link<'_>, layout: &Layout, sec: &OutputSection, buf: &mut [u8]) -> Result<()> {
+    let Contents::EhFrame(records) = &sec.contents else { return Ok(()) };
+    for rec in records {
+        let obj = link.res.files[rec.file as usize].object().expect("object");
+        let data = obj.section_data(rec.section as usize)?;
+        let out_off = rec.output_offset as usize;
+        let input = &data[rec.input_offset as usize..(rec.input_offset + rec.size) as usize];
+        buf[out_off..out_off + input.len()].copy_from_slice(input);
+        if let Some(cie) = rec.cie_output_offset {
+            write_at(buf, out_off + 4, 4, (rec.output_offset + 4 - cie) as u32 as u64);
+        }
+        let relas = obj.relocations(rec.section as usize);
+        let start = relas.partition_point(|r| r.r_offset(E) < rec.input_offset as u64);
+        let mut dynrels = Vec::new();
+        for ri in start..relas.len() {
+            let r_off = relas[ri].r_offset(E);
+            if r_off >= (rec.input_offset + rec.size) as u64 {
+                break;
+            }
+            let o = out_off + (r_off - rec.input_offset as u64) as usize;
+            apply_alloc(link, layout, rec.file, rec.section as usize, data, relas, ri, buf, o, sec.addr + o as u64, &mut dynrels)?;
+        }
+    }
+    Ok(())
+}
+
+/// GOT, PLT, dynamic tables, symbol table and the other sections the linker makes.
+fn write_synthetic(link: &Link<'_>, scan: &ScanResult, layout: &Layout, map: &mut [u8], input_dynrels: Vec<(u32, Vec<DynRel>)>) -> Result<()> {
+    let dynamic = &layout.dynamic;
+    let dynsym_of = |id: SymbolId| dynamic.index.get(&link.res.resolved[id as usize]).copied().unwrap_or(0);
+    // .rela.dyn: input sections' relocations at their bases, then the GOT's and copies.
+    let mut rela_dyn: Vec<DynRel> = vec![DynRel { offset: 0, r_type: 0, sym: 0, addend: 0 }; layout.dynrel_sections_total as usize];
+    for (base, list) in input_dynrels {
+        for (k, d) in list.into_iter().enumerate() {
+            rela_dyn[base as usize + k] = d;
+        }
+    }
+    let mut rela_plt: Vec<DynRel> = Vec::new();
+    let got_addr = layout.addr_of(Synthetic::Got);
+    let mut got_words = vec![0u64; layout.section(Synthetic::Got).map_or(0, |s| s.size / 8) as usize];
+    for (slot, off) in &layout.got {
+        let addr = got_addr + off;
+        let w = (*off / 8) as usize;
+        let relocs = got_slot_relocs(link, slot);
+        match *slot {
+            GotSlot::Address(id) => {
+                let value = if is_ifunc(link, id) {
+                    match link.def(id) {
+                        Def::Section { file, section, value, .. } => layout.input_address(file, section, value).unwrap_or(0),
+                        _ => 0,
+                    }
+                } else {
+                    symbol_address(link, layout, id)
+                };
+                match relocs[0] {
+                    Some((t, true)) => rela_dyn.push(DynRel { offset: addr, r_type: t, sym: dynsym_of(id), addend: 0 }),
+                    Some((t, false)) => rela_dyn.push(DynRel { offset: addr, r_type: t, sym: 0, addend: value as i64 }),
+                    None if is_ifunc(link, id) => rela_plt.push(DynRel { offset: addr, r_type: R_X86_64_IRELATIVE, sym: 0, addend: value as i64 }),
+                    None => {}
+                }
+                if relocs[0].is_none_or(|(t, _)| t == R_X86_64_RELATIVE) && !is_ifunc(link, id) {
+                    got_words[w] = value;
+                }
+            }
+            GotSlot::TpOff(id) => {
+                let s = symbol_address(link, layout, id);
+                match relocs[0] {
+                    Some((t, true)) => rela_dyn.push(DynRel { offset: addr, r_type: t, sym: dynsym_of(id), addend: 0 }),
+                    Some((t, false)) => rela_dyn.push(DynRel { offset: addr, r_type: t, sym: 0, addend: s.wrapping_sub(layout.tls_start) as i64 }),
+                    None => got_words[w] = s.wrapping_sub(layout.tls_end),
+                }
+            }
+            GotSlot::TlsGd(id) => {
+                let s = symbol_address(link, layout, id);
+                for (k, r) in relocs.iter().enumerate() {
+                    match r {
+                        Some((t, true)) => rela_dyn.push(DynRel { offset: addr + 8 * k as u64, r_type: *t, sym: dynsym_of(id), addend: 0 }),
+                        Some((t, false)) => rela_dyn.push(DynRel { offset: addr + 8 * k as u64, r_type: *t, sym: 0, addend: 0 }),
+                        None if k == 1 => got_words[w + 1] = s.wrapping_sub(layout.tls_start),
+                        None => got_words[w] = 1,
+                    }
+                }
+            }
+            GotSlot::TlsDesc(id) => {
+                let s = symbol_address(link, layout, id);
+                match relocs[0] {
+                    Some((t, true)) => rela_dyn.push(DynRel { offset: addr, r_type: t, sym: dynsym_of(id), addend: 0 }),
+                    _ => rela_dyn.push(DynRel { offset: addr, r_type: R_X86_64_TLSDESC, sym: 0, addend: s.wrapping_sub(layout.tls_start) as i64 }),
+                }
+            }
+            GotSlot::TlsLd => match relocs[0] {
+                Some((t, _)) => rela_dyn.push(DynRel { offset: addr, r_type: t, sym: 0, addend: 0 }),
+                None => got_words[w] = 1,
+            },
+        }
+    }
+    let mut copies: Vec<(&SymbolId, &u64)> = layout.copies.iter().collect();
+    copies.sort_unstable();
+    for (id, off) in copies {
+        rela_dyn.push(DynRel { offset: layout.addr_of(Synthetic::CopyRel) + off, r_type: R_X86_64_COPY, sym: dynsym_of(*id), addend: 0 });
+    }
+
+    // PLT and .got.plt.
+    let plt_addr = layout.addr_of(Synthetic::Plt);
+    let got_plt_addr = layout.addr_of(Synthetic::GotPlt);
+    let mut plt = Vec::new();
+    let mut got_plt = Vec::new();
+    if layout.section(Synthetic::GotPlt).is_some() {
+        got_plt.extend_from_slice(&layout.addr_of(Synthetic::Dynamic).to_le_bytes());
+        got_plt.extend_from_slice(&[0; 16]);
+    }
+    if !layout.plt_lazy.is_empty() {
+        plt.extend_from_slice(&x86_64::plt_header(plt_addr, got_plt_addr));
+        for (i, &id) in layout.plt_lazy.iter().enumerate() {
+            let entry = plt_addr + 16 * (i as u64 + 1);
+            let slot = layout.got_plt_slot(i as u64);
+            plt.extend_from_slice(&x86_64::plt_entry(entry, slot, i as u32, plt_addr));
+            got_plt.extend_from_slice(&(entry + 6).to_le_bytes());
+            rela_plt.insert(i, DynRel { offset: slot, r_type: R_X86_64_JUMP_SLOT, sym: dynsym_of(id), addend: 0 });
+        }
+    }
+    for &id in &layout.plt_direct {
+        let entry = layout.plt_addr(id).unwrap_or(0);
+        let slot = layout.got_slot_addr(id, GOT_KIND_ADDR).unwrap_or(0);
+        plt.extend_from_slice(&x86_64::plt_entry_direct(entry, slot));
+    }
+
+    let mut content: Vec<(Synthetic, Vec<u8>)> = Vec::new();
+    let got_bytes: Vec<u8> = got_words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    content.push((Synthetic::Got, got_bytes));
+    content.push((Synthetic::GotPlt, got_plt));
+    content.push((Synthetic::Plt, plt));
+    content.push((Synthetic::RelaDyn, rela_bytes(&rela_dyn)));
+    content.push((Synthetic::RelaPlt, rela_bytes(&rela_plt)));
+    if let Some(interp) = layout.section(Synthetic::Interp) {
+        let mut v = link.config.dynamic_linker.as_deref().unwrap_or("/lib64/ld-linux-x86-64.so.2").as_bytes().to_vec();
+        v.push(0);
+        v.resize(interp.size as usize, 0);
+        content.push((Synthetic::Interp, v));
+    }
+    if layout.section(Synthetic::DynSym).is_some() {
+        content.push((Synthetic::DynSym, dynsym_bytes(link, scan, layout, dynamic)));
+        content.push((Synthetic::DynStr, dynamic.strtab.clone()));
+        content.push((Synthetic::GnuHash, dynamic.gnu_hash_bytes().to_vec()));
+        content.push((Synthetic::SysvHash, dynamic.sysv_hash_bytes().to_vec()));
+        content.push((Synthetic::VerSym, dynamic.versym.iter().flat_map(|v| v.to_le_bytes()).collect()));
+        content.push((Synthetic::VerNeed, dynamic.verneed_bytes()));
+        content.push((Synthetic::VerDef, dynamic.verdef_bytes()));
+        let sect = |s: Synthetic| layout.section(s).map(|o| (o.addr, o.size));
+        let named = |n: &[u8]| layout.sections.iter().find(|s| s.name == n && s.is_alloc()).map(|s| (s.addr, s.size));
+        let entries = dynamic.entries(link, &sect, &named, DynamicTables::init_fini(link, layout));
+        content.push((Synthetic::Dynamic, entries.iter().flat_map(|(t, v)| [t.to_le_bytes(), v.to_le_bytes()]).flatten().collect()));
+    }
+    if let Some(hdr) = layout.section(Synthetic::EhFrameHdr) {
+        let eh = layout.sections.iter().find(|s| matches!(s.contents, Contents::EhFrame(_))).map_or(0, |s| s.addr);
+        let table = layout
+            .eh_fdes
+            .iter()
+            .filter_map(|f| {
+                let obj = link.res.files[f.file as usize].object()?;
+                let relas = obj.relocations(f.section as usize);
+                let r = relas.iter().find(|r| r.r_offset(E) == f.input_offset as u64 + 8)?;
+                let (s, _) = target_address(link, layout, f.file, r);
+                Some((s.wrapping_add(r.r_addend(E) as u64), eh + f.output_offset))
+            })
+            .collect();
+        let mut bytes = crate::eh_frame::build_hdr(hdr.addr, eh, table);
+        bytes.resize(hdr.size as usize, 0);
+        content.push((Synthetic::EhFrameHdr, bytes));
+    }
+    content.push((Synthetic::Comment, COMMENT.to_vec()));
+    if let Some(id) = &link.config.build_id {
+        let len = build_id_len(id);
+        let mut note = Vec::with_capacity(16 + len);
+        for w in [4u32, len as u32, NT_GNU_BUILD_ID] {
+            note.extend_from_slice(&w.to_le_bytes());
+        }
+        note.extend_from_slice(b"GNU\0");
+        note.resize(16 + len, 0);
+        if let BuildId::Hex(h) = id {
+            note[16..].copy_from_slice(h);
+        }
+        content.push((Synthetic::BuildId, note));
+    }
+    if let Some(plan) = &layout.symtab {
+        content.push((Synthetic::SymTab, symtab_bytes(link, layout, plan)));
+        content.push((Synthetic::StrTab, plan.strtab.clone()));
+    }
+    let mut shstrtab = vec![0u8];
+    for s in &layout.sections {
+        shstrtab.extend_from_slice(&s.name);
+        shstrtab.push(0);
+    }
+    content.push((Synthetic::ShStrTab, shstrtab));
+
+    for (kind, bytes) in content {
+        let Some(sec) = layout.section(kind) else { continue };
+        if bytes.len() as u64 != sec.size {
+            return Err(Error::Usage(format!(
+                "internal error: {} is {} bytes, {} were planned",
+                String::from_utf8_lossy(&sec.name),
+                bytes.len(),
+                sec.size
+            )));
+        }
+        map[sec.offset as usize..sec.offset as usize + bytes.len()].copy_from_slice(&bytes);
+    }
+    Ok(())
+}
+
+fn rela_bytes(list: &[DynRel]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(list.len() * 24);
+    for d in list {
+        out.extend_from_slice(&d.offset.to_le_bytes());
+        out.extend_from_slice(&(((d.sym as u64) << 32) | d.r_type as u64).to_le_bytes());
+        out.extend_from_slice(&d.addend.to_le_bytes());
+    }
+    out
+}
+
+fn push_sym(out: &mut Vec<u8>, name: u32, info: u8, other: u8, shndx: u16, value: u64, size: u64) {
+    out.extend_from_slice(&name.to_le_bytes());
+    out.push(info);
+    out.push(other);
+    out.extend_from_slice(&shndx.to_le_bytes());
+    out.extend_from_slice(&value.to_le_bytes());
+    out.extend_from_slice(&size.to_le_bytes());
+}
+
+/// Output section index and value of a defined symbol, for symbol tables.
+fn symbol_location(link: &Link<'_>, layout: &Layout, id: SymbolId) -> (u16, u64) {
+    let addr = symbol_address(link, layout, id);
+    let def_id = link.res.resolved[id as usize];
+    let in_section = |addr: u64| {
+        layout
+            .sections
+            .iter()
+            .find(|s| s.is_alloc() && addr >= s.addr && addr < s.addr + s.size.max(1))
+            .map_or(SHN_ABS, |s| s.shndx as u16)
+    };
+    match link.def(id) {
+        Def::Section { sym, .. } if sym.st_type() == STT_TLS => (in_section(addr), addr.wrapping_sub(layout.tls_start)),
+        Def::Section { .. } | Def::Common { .. } | Def::Internal(_) => (in_section(addr), addr),
+        Def::Absolute { value, .. } => (SHN_ABS, value),
+        Def::Shared { .. } if layout.copies.contains_key(&def_id) => (in_section(addr), addr),
+        _ => (SHN_UNDEF, 0),
+    }
+}
+
+fn dynsym_bytes(link: &Link<'_>, scan: &ScanResult, layout: &Layout, dynamic: &DynamicTables) -> Vec<u8> {
+    let mut out = Vec::with_capacity(24 * (dynamic.symbols.len() + 1));
+    push_sym(&mut out, 0, 0, 0, 0, 0, 0);
+    for (i, &id) in dynamic.symbols.iter().enumerate() {
+        let (info, other, size) = symbol_attributes(link, id);
+        let (mut shndx, mut value) = symbol_location(link, layout, id);
+        if let Def::Shared { .. } = link.def(id) {
+            if !layout.copies.contains_key(&id) {
+                shndx = SHN_UNDEF;
+                value = if scan.flags[id as usize] & flags::CANONICAL_PLT != 0 { layout.plt_addr(id).unwrap_or(0) } else { 0 };
+            }
+        }
+        push_sym(&mut out, dynamic.name_offsets[i], info, other, shndx, value, size);
+    }
+    out
+}
+
+fn symbol_attributes(link: &Link<'_>, id: SymbolId) -> (u8, u8, u64) {
+    match link.def(id) {
+        Def::Section { sym, .. } | Def::Absolute { sym, .. } | Def::Shared { sym, .. } => {
+            let bind = if sym.st_bind() == STB_LOCAL { STB_LOCAL } else if sym.st_bind() == STB_WEAK { STB_WEAK } else { STB_GLOBAL };
+            ((bind << 4) | sym.st_type(), sym.st_other & 3, sym.st_size(E))
+        }
+        Def::Common { sym, .. } => ((STB_GLOBAL << 4) | STT_OBJECT, 0, link.res.names.get(link.symbol_name(id)).map_or(sym.st_size(E), |e| e.common_size)),
+        Def::Internal(_) => ((STB_GLOBAL << 4) | STT_NOTYPE, STV_HIDDEN, 0),
+        Def::Undefined { weak } => (((if weak { STB_WEAK } else { STB_GLOBAL }) << 4) | STT_NOTYPE, 0, 0),
+    }
+}
+
+fn symtab_bytes(link: &Link<'_>, layout: &Layout, plan: &crate::symtab::SymtabPlan) -> Vec<u8> {
+    let mut out = Vec::with_capacity(24 * plan.count());
+    push_sym(&mut out, 0, 0, 0, 0, 0, 0);
+    for (k, &(id, name)) in plan.entries.iter().enumerate() {
+        let (mut info, other, size) = symbol_attributes(link, id);
+        if k < plan.first_global {
+            info = (STB_LOCAL << 4) | (info & 0xf);
+        } else if info >> 4 == STB_LOCAL {
+            info = (STB_GLOBAL << 4) | (info & 0xf);
+        }
+        let (shndx, value) = symbol_location(link, layout, id);
+        push_sym(&mut out, name, info, other, shndx, value, size);
+    }
+    out
+}
+
+fn write_headers(link: &Link<'_>, layout: &Layout, map: &mut [u8]) {
+    let shoff = align_up(layout.sections.iter().map(|s| if s.sh_type == SHT_NOBITS { s.offset } else { s.offset + s.size }).max().unwrap_or(0), 8);
+    let shstrndx = layout.synthetic.get(&Synthetic::ShStrTab).map_or(0, |&i| layout.sections[i as usize].shndx);
+    let mut h = Vec::with_capacity(64);
+    h.extend_from_slice(&[0x7f, b'E', b'L', b'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT, ELFOSABI_NONE, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let e_type = if link.output.pic { ET_DYN } else { ET_EXEC };
+    h.extend_from_slice(&e_type.to_le_bytes());
+    h.extend_from_slice(&EM_X86_64.to_le_bytes());
+    h.extend_from_slice(&(EV_CURRENT as u32).to_le_bytes());
+    h.extend_from_slice(&layout.entry.to_le_bytes());
+    h.extend_from_slice(&64u64.to_le_bytes());
+    h.extend_from_slice(&shoff.to_le_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes());
+    for v in [64u16, 56, layout.segments.len() as u16, 64, layout.sections.len() as u16 + 1, shstrndx as u16] {
+        h.extend_from_slice(&v.to_le_bytes());
+    }
+    map[..64].copy_from_slice(&h);
+    let mut off = 64;
+    for s in &layout.segments {
+        let mut p = Vec::with_capacity(56);
+        p.extend_from_slice(&s.p_type.to_le_bytes());
+        p.extend_from_slice(&s.flags.to_le_bytes());
+        for v in [s.offset, s.addr, s.addr, s.filesz, s.memsz, s.align] {
+            p.extend_from_slice(&v.to_le_bytes());
+        }
+        map[off..off + 56].copy_from_slice(&p);
+        off += 56;
+    }
+    let link_of = |s: &OutputSection| -> (u32, u32) {
+        let idx = |k: Synthetic| layout.synthetic.get(&k).map_or(0, |&i| layout.sections[i as usize].shndx);
+        match s.contents {
+            Contents::Synthetic(Synthetic::DynSym) => (idx(Synthetic::DynStr), layout.dynamic.first_defined as u32 + 1),
+            Contents::Synthetic(Synthetic::SymTab) => (idx(Synthetic::StrTab), layout.symtab.as_ref().map_or(0, |p| p.first_global as u32 + 1)),
+            Contents::Synthetic(Synthetic::GnuHash | Synthetic::SysvHash | Synthetic::VerSym | Synthetic::RelaDyn) => (idx(Synthetic::DynSym), 0),
+            Contents::Synthetic(Synthetic::RelaPlt) => (if link.output.dynamic { idx(Synthetic::DynSym) } else { 0 }, idx(Synthetic::GotPlt)),
+            Contents::Synthetic(Synthetic::VerNeed) => (idx(Synthetic::DynStr), layout.dynamic.verneed.len() as u32),
+            Contents::Synthetic(Synthetic::VerDef) => (idx(Synthetic::DynStr), layout.dynamic.verdef.len() as u32),
+            Contents::Synthetic(Synthetic::Dynamic) => (idx(Synthetic::DynStr), 0),
+            _ => (0, 0),
+        }
+    };
+    let mut sh = vec![0u8; 64];
+    let mut name_off = 1u32;
+    for s in &layout.sections {
+        let (l, info) = link_of(s);
+        sh.extend_from_slice(&name_off.to_le_bytes());
+        sh.extend_from_slice(&s.sh_type.to_le_bytes());
+        for v in [s.flags, s.addr, s.offset, s.size] {
+            sh.extend_from_slice(&v.to_le_bytes());
+        }
+        sh.extend_from_slice(&l.to_le_bytes());
+        sh.extend_from_slice(&info.to_le_bytes());
+        sh.extend_from_slice(&s.align.to_le_bytes());
+        sh.extend_from_slice(&s.entsize.to_le_bytes());
+        name_off += s.name.len() as u32 + 1;
+    }
+    map[shoff as usize..shoff as usize + sh.len()].copy_from_slice(&sh);
+}
+
+/// The build id: a digest of the whole output (with the note zeroed), hashed in 1 MiB chunks
+/// in parallel and then over the chunk digests, so it is fast and still deterministic.
+fn write_build_id(layout: &Layout, map: &mut [u8], id: &BuildId) {
+    let Some(note) = layout.section(Synthetic::BuildId) else { return };
+    let len = build_id_len(id);
+    let digest: Vec<u8> = match id {
+        BuildId::Hex(_) => return,
+        BuildId::Uuid => {
+            let mut v = vec![0u8; 16];
+            if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+                use std::io::Read;
+                let _ = f.read_exact(&mut v);
+            }
+            v[6] = (v[6] & 0x0f) | 0x40;
+            v[8] = (v[8] & 0x3f) | 0x80;
+            v
+        }
+        BuildId::Sha1 | BuildId::Fast => {
+            use sha1::{Digest, Sha1};
+            let chunks: Vec<[u8; 20]> = map.par_chunks(1 << 20).map(|c| Sha1::digest(c).into()).collect();
+            let mut h = Sha1::new();
+            chunks.iter().for_each(|c| h.update(c));
+            h.finalize().to_vec()
+        }
+        BuildId::Md5 => {
+            use md5::{Digest, Md5};
+            let chunks: Vec<[u8; 16]> = map.par_chunks(1 << 20).map(|c| Md5::digest(c).into()).collect();
+            let mut h = Md5::new();
+            chunks.iter().for_each(|c| h.update(c));
+            h.finalize().to_vec()
+        }
+    };
+    let at = note.offset as usize + 16;
+    map[at..at + len].copy_from_slice(&digest[..len]);
+}
