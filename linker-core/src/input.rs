@@ -17,6 +17,7 @@ use std::sync::Mutex;
 pub struct FileArena {
     maps: Mutex<Vec<memmap2::Mmap>>,
     owned: Mutex<Vec<Box<[u8]>>>,
+    aligned: Mutex<Vec<Vec<u64>>>,
 }
 
 impl FileArena {
@@ -29,6 +30,21 @@ impl FileArena {
         self.maps.lock().unwrap_or_else(|p| p.into_inner()).push(map);
         // SAFETY: the mapping's address is fixed and it lives until the arena drops.
         Ok(unsafe { &*bytes })
+    }
+
+    /// Bytes with the 8-byte alignment ELF parsing needs: archive members are only 2-byte
+    /// aligned inside the archive, and those that are not get copied once.
+    pub fn aligned<'a>(&'a self, bytes: &'a [u8]) -> &'a [u8] {
+        if bytes.as_ptr() as usize % 8 == 0 {
+            return bytes;
+        }
+        let mut words = vec![0u64; bytes.len().div_ceil(8)];
+        // SAFETY: u64 storage viewed as bytes; the length fits inside it.
+        let view: *mut [u8] = unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), bytes.len()) };
+        unsafe { (*view).copy_from_slice(bytes) };
+        self.aligned.lock().unwrap_or_else(|p| p.into_inner()).push(words);
+        // SAFETY: a Vec's heap buffer does not move when the Vec is moved into the list.
+        unsafe { &*view }
     }
 
     /// Keeps bytes that did not come from a file (objects handed over in memory).
@@ -192,7 +208,7 @@ pub fn member_bytes<'d>(
     data: &archive::MemberData<'d>,
 ) -> Result<&'d [u8]> {
     match data {
-        archive::MemberData::Bytes(b) => Ok(b),
+        archive::MemberData::Bytes(b) => Ok(arena.aligned(b)),
         archive::MemberData::Thin { path, .. } => {
             let rel = Path::new(std::str::from_utf8(path).map_err(|_| Error::bad(archive_path.display(), "thin member path is not UTF-8"))?);
             let full = if rel.is_absolute() {

@@ -132,8 +132,9 @@ pub enum Placement {
     At { out: u32, offset: u64 },
     /// A merge section: offsets map through `Layout::merge_maps`.
     Merged { out: u32, map: u32 },
-    /// `.eh_frame`: records `first .. first + count` of the output's kept records.
-    EhFrame { out: u32, first: u32, count: u32 },
+    /// `.eh_frame`: records `first .. first + count` of the output's kept records, which
+    /// start at output offset `start`.
+    EhFrame { out: u32, first: u32, count: u32, start: u64 },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -357,15 +358,21 @@ impl Layout {
                 let i = starts.partition_point(|&s| s as u64 <= offset).checked_sub(1)?;
                 Some(self.sections[*out as usize].addr + outs[i] + (offset - starts[i] as u64))
             }
-            Placement::EhFrame { out, first, count } => {
+            Placement::EhFrame { out, first, count, start } => {
                 let Contents::EhFrame(records) = &self.sections[*out as usize].contents else { return None };
                 let records = &records[*first as usize..(*first + *count) as usize];
                 let i = records.partition_point(|r| r.input_offset as u64 <= offset);
-                let r = records.get(i.checked_sub(1)?)?;
-                if offset >= r.input_offset as u64 + r.size as u64 {
-                    return None;
+                let base = self.sections[*out as usize].addr;
+                if let Some(r) = i.checked_sub(1).map(|k| &records[k]) {
+                    if offset < r.input_offset as u64 + r.size as u64 {
+                        return Some(base + r.output_offset + (offset - r.input_offset as u64));
+                    }
                 }
-                Some(self.sections[*out as usize].addr + r.output_offset + (offset - r.input_offset as u64))
+                // Between or after kept records (labels like crtbegin's __EH_FRAME_BEGIN__):
+                // the next kept record, or the end of this input's records.
+                let next = records.get(i).map(|r| r.output_offset);
+                let end = records.last().map_or(*start, |r| r.output_offset + r.size as u64);
+                Some(base + next.unwrap_or(end))
             }
         }
     }
@@ -583,6 +590,7 @@ impl<'l, 'd> Builder<'l, 'd> {
             let split = eh_frame::split(data).ok_or_else(|| Error::bad(&obj.name, "malformed .eh_frame section"))?;
             let relas = obj.relocations(si as usize);
             let first = records.len() as u32;
+            let section_start = offset;
             let mut cie_out: FxHashMap<u32, u64> = FxHashMap::default();
             for rec in split {
                 if rec.size == 4 {
@@ -608,7 +616,7 @@ impl<'l, 'd> Builder<'l, 'd> {
                 records.push(EhRecord { file: fi, section: si, input_offset: rec.offset, size: rec.size, output_offset: offset, cie_output_offset });
                 offset += rec.size as u64;
             }
-            self.placement[fi as usize][si as usize] = Placement::EhFrame { out, first, count: records.len() as u32 - first };
+            self.placement[fi as usize][si as usize] = Placement::EhFrame { out, first, count: records.len() as u32 - first, start: section_start };
         }
         let sec = &mut self.sections[out as usize];
         sec.size = offset + 4;

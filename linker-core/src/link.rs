@@ -72,8 +72,11 @@ impl<'d> Session<'d> {
             resolver.add_undefined(name.as_bytes())?;
         }
         let output = output_mode(&self.config, &resolver);
+        // A shared object may leave symbols to its loader. In an executable, every
+        // `__tls_get_addr` call is relaxed away, so static links need no definition of it.
         let allow_undefined = output.shared && !self.config.no_undefined;
-        let res = resolver.finish(&|n| crate::layout::is_linker_defined(n), allow_undefined)?;
+        let may_stay_undefined = |name: &[u8]| allow_undefined || (!output.shared && name == b"__tls_get_addr");
+        let res = resolver.finish(&|n| crate::layout::is_linker_defined(n), &may_stay_undefined)?;
         self.timer.lap("resolve symbols");
 
         let version_script = self.config.version_scripts.iter().map(|p| VersionScript::load(p)).next().transpose()?;

@@ -340,7 +340,7 @@ impl<'d> Resolver<'d> {
     pub fn finish(
         mut self,
         internal_names: &dyn Fn(&[u8]) -> bool,
-        allow_undefined: bool,
+        may_stay_undefined: &dyn Fn(&[u8]) -> bool,
     ) -> Result<Resolution<'d>> {
         if let Some(e) = self.errors.drain(..).next() {
             return Err(e);
@@ -380,7 +380,7 @@ impl<'d> Resolver<'d> {
                 let Some(entry) = self.names.get(name) else { continue };
                 if entry.rank == Rank::Undefined || entry.rank == Rank::Lazy {
                     let sym = obj.symbol(i);
-                    if sym.st_bind() != STB_WEAK && !allow_undefined {
+                    if sym.st_bind() != STB_WEAK && !may_stay_undefined(name) {
                         undefined.push((name, id));
                     }
                     continue;

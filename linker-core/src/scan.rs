@@ -184,9 +184,11 @@ impl<'d> Link<'d> {
                 if ifunc {
                     Action::PltAddress
                 } else if preemptible {
+                    // Executables, PIEs included (GCC's x86-64 PIE code relies on it), copy
+                    // shared-library data and give functions a canonical PLT address.
                     if is_func {
-                        if self.output.pic { Action::Plt } else { Action::CanonicalPlt }
-                    } else if !self.output.pic {
+                        if self.output.shared { Action::Plt } else { Action::CanonicalPlt }
+                    } else if !self.output.shared && matches!(def, Def::Shared { .. }) {
                         Action::Copy
                     } else {
                         return Err(err("PC-relative reference to a symbol that may be preempted; recompile with -fPIC"));
