@@ -953,6 +953,14 @@ impl Layout {
                 current = s.class;
             }
             let pad = align_up(addr, s.align) - addr;
+            if s.sh_type == SHT_NOBITS && s.is_tls() {
+                // .tbss only exists in the TLS template: it takes no address space here.
+                s.addr = addr + pad;
+                s.offset = off;
+                let seg = loads.last_mut().expect("a segment was opened");
+                seg.memsz = seg.memsz.max(s.addr - seg.addr);
+                continue;
+            }
             addr += pad;
             if s.sh_type != SHT_NOBITS {
                 off += pad;
@@ -961,10 +969,7 @@ impl Layout {
             s.offset = off;
             let seg = loads.last_mut().expect("a segment was opened");
             if s.sh_type == SHT_NOBITS {
-                // .tbss takes no address space outside the TLS template.
-                if !s.is_tls() {
-                    addr += s.size;
-                }
+                addr += s.size;
                 seg.memsz = seg.memsz.max(s.addr + s.size - seg.addr);
             } else {
                 addr += s.size;
@@ -1053,6 +1058,16 @@ impl Layout {
                 b"__rela_iplt_end" => irel.map_or(0, |s| s.addr + s.size),
                 b"__GNU_EH_FRAME_HDR" => self.addr_of(Synthetic::EhFrameHdr),
                 b"_TLS_MODULE_BASE_" => self.tls_start,
+                n if link.defsym(n).is_some() => match link.defsym(n).map(|d| &d.value) {
+                    Some(crate::args::DefsymValue::Absolute(v)) => *v,
+                    Some(crate::args::DefsymValue::Symbol { name, addend }) => match link.res.names.get(name.as_bytes()) {
+                        Some(e) if e.rank > crate::resolve::Rank::Lazy => {
+                            crate::write::symbol_address(link, self, e.def).wrapping_add(*addend as u64)
+                        }
+                        _ => return Err(Error::Usage(format!("--defsym: symbol {name} is not defined"))),
+                    },
+                    None => 0,
+                },
                 n => {
                     if let Some(sec) = n.strip_prefix(b"__start_") {
                         start_of(sec).unwrap_or(0)
@@ -1066,6 +1081,14 @@ impl Layout {
             values.push(v);
         }
         self.internal_values = values;
+        // --defsym NAME=SYMBOL+N may name another linker-defined symbol: a second pass.
+        for (i, name) in link.res.internal.iter().enumerate() {
+            if let Some(crate::args::DefsymValue::Symbol { name: target, addend }) = link.defsym(name).map(|d| &d.value) {
+                if let Some(e) = link.res.names.get(target.as_bytes()) {
+                    self.internal_values[i] = crate::write::symbol_address(link, self, e.def).wrapping_add(*addend as u64);
+                }
+            }
+        }
         let entry_name = link.entry_name();
         self.entry = match link.res.names.get(entry_name) {
             Some(e) if e.rank > crate::resolve::Rank::Lazy => crate::write::symbol_address(link, self, e.def),

@@ -76,7 +76,8 @@ impl<'d> Session<'d> {
         // `__tls_get_addr` call is relaxed away, so static links need no definition of it.
         let allow_undefined = output.shared && !self.config.no_undefined;
         let may_stay_undefined = |name: &[u8]| allow_undefined || (!output.shared && name == b"__tls_get_addr");
-        let res = resolver.finish(&|n| crate::layout::is_linker_defined(n), &may_stay_undefined)?;
+        let defsyms: Vec<&[u8]> = self.config.defsyms.iter().map(|d| d.name.as_bytes()).collect();
+        let res = resolver.finish(&|n| crate::layout::is_linker_defined(n), &defsyms, &may_stay_undefined)?;
         self.timer.lap("resolve symbols");
 
         let version_script = self.config.version_scripts.iter().map(|p| VersionScript::load(p)).next().transpose()?;
@@ -249,6 +250,10 @@ impl<'d> Link<'d> {
                     && self.version_script_allows(self.symbol_name(self.res.resolved[id as usize]))
             }
         }
+    }
+
+    pub fn defsym(&self, name: &[u8]) -> Option<&crate::args::Defsym> {
+        self.config.defsyms.iter().rev().find(|d| d.name.as_bytes() == name)
     }
 
     pub fn version_script_allows(&self, name: &[u8]) -> bool {

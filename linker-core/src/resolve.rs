@@ -237,11 +237,11 @@ impl<'d> Resolver<'d> {
         for i in obj.first_global..obj.symbols.len() {
             let sym = obj.symbol(i);
             let id = base + i as u32;
-            let (name, _) = split_version(obj.symbol_name(i));
+            let shndx = obj.symbol_section(i);
+            let name = table_name(obj, i);
             if name.is_empty() {
                 continue;
             }
-            let shndx = obj.symbol_section(i);
             let weak = sym.st_bind() == STB_WEAK;
             let rank = if shndx == SHN_UNDEF as u32 || discarded.get(shndx as usize).copied().unwrap_or(false) {
                 Rank::Undefined
@@ -340,6 +340,7 @@ impl<'d> Resolver<'d> {
     pub fn finish(
         mut self,
         internal_names: &dyn Fn(&[u8]) -> bool,
+        defsyms: &[&'d [u8]],
         may_stay_undefined: &dyn Fn(&[u8]) -> bool,
     ) -> Result<Resolution<'d>> {
         if let Some(e) = self.errors.drain(..).next() {
@@ -352,7 +353,21 @@ impl<'d> Resolver<'d> {
             .filter(|(name, e)| e.rank <= Rank::Lazy && internal_names(name))
             .map(|(name, _)| *name)
             .collect();
+        // --defsym defines its symbol whether or not anything refers to it, and wins over
+        // definitions in inputs.
+        for &name in defsyms {
+            self.names.entry(name).or_insert(NameEntry {
+                def: NO_SYMBOL,
+                rank: Rank::Undefined,
+                lazy: (0, 0),
+                strong_ref: false,
+                dso_ref: false,
+                common_size: 0,
+            });
+            internal.push(name);
+        }
         internal.sort_unstable();
+        internal.dedup();
         let internal_base = self.next_symbol;
         for (i, name) in internal.iter().enumerate() {
             let e = self.names.get_mut(name).expect("name from the table");
@@ -375,7 +390,7 @@ impl<'d> Resolver<'d> {
         for file in &self.files {
             let FileData::Object(obj) = &file.data else { continue };
             for i in obj.first_global..obj.symbols.len() {
-                let (name, _) = split_version(obj.symbol_name(i));
+                let name = table_name(obj, i);
                 let id = file.symbol_base + i as u32;
                 let Some(entry) = self.names.get(name) else { continue };
                 if entry.rank == Rank::Undefined || entry.rank == Rank::Lazy {
@@ -426,6 +441,16 @@ fn referencing_sections(obj: &ObjectFile<'_>, index: usize) -> Vec<String> {
         }
     }
     out
+}
+
+/// The name a global symbol has in the name table: `foo@@V` defines `foo`; `foo@V` (a
+/// non-default version) only answers to its full name.
+fn table_name<'d>(obj: &ObjectFile<'d>, i: usize) -> &'d [u8] {
+    let full = obj.symbol_name(i);
+    match split_version(full) {
+        (_, Some((_, false))) if obj.symbol_section(i) != SHN_UNDEF as u32 => full,
+        (base, _) => base,
+    }
 }
 
 fn common_size_of(files: &[InputFile<'_>], id: SymbolId) -> u64 {

@@ -163,7 +163,7 @@ impl<'d> Link<'d> {
                     Action::Abs { dynamic: None }
                 }
             }
-            R_X86_64_32 | R_X86_64_32S => {
+            R_X86_64_32 | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => {
                 if preemptible {
                     if self.output.pic {
                         return Err(err("cannot be used against a shared-library symbol; recompile with -fPIC"));

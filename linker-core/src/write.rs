@@ -292,6 +292,16 @@ fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela) -> (u64
     (symbol_address(link, layout, id), live)
 }
 
+fn relocation_overflow(link: &Link<'_>, file: u32, si: usize, id: SymbolId, r_type: u32, v: u64) -> Error {
+    let obj = link.res.files[file as usize].object().expect("object");
+    Error::Relocation {
+        file: obj.name.clone(),
+        section: String::from_utf8_lossy(obj.section_name(si)).into_owned(),
+        symbol: crate::error::demangle(link.symbol_name(id)),
+        what: format!("{} out of range: {v:#x}", x86_64::reloc_name(r_type)),
+    }
+}
+
 fn write_at(out: &mut [u8], off: usize, width: usize, value: u64) {
     out[off..off + width].copy_from_slice(&value.to_le_bytes()[..width]);
 }
@@ -348,10 +358,15 @@ fn apply_alloc(
                 None => {}
             }
             let v = if dynamic == Some(DynAbs::Symbolic) { 0 } else { sa };
-            if r_type == R_X86_64_32 {
-                check32(v as i64, false)?;
-            } else if r_type == R_X86_64_32S {
-                check32(v as i64, true)?;
+            let fits = match r_type {
+                R_X86_64_32 => v <= u32::MAX as u64,
+                R_X86_64_32S => (v as i64) >= i32::MIN as i64 && (v as i64) <= i32::MAX as i64,
+                R_X86_64_16 => v <= u16::MAX as u64 || (v as i64) >= i16::MIN as i64,
+                R_X86_64_8 => v <= u8::MAX as u64 || (v as i64) >= i8::MIN as i64,
+                _ => true,
+            };
+            if !fits {
+                return Err(relocation_overflow(link, file, si, id, r_type, v));
             }
             write_at(out, o, width, v);
         }
