@@ -18,6 +18,7 @@ pub mod gc;
 pub mod input;
 pub mod layout;
 pub mod link;
+pub mod map_file;
 pub mod merge;
 pub mod object_file;
 pub mod resolve;

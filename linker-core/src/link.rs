@@ -89,6 +89,9 @@ impl<'d> Session<'d> {
         self.timer.lap("scan relocations");
         let mut layout = Layout::build(&link, &scan)?;
         self.timer.lap("layout");
+        if let Some(map) = &self.config.map_file {
+            crate::map_file::write(&link, &layout, map)?;
+        }
         let image = crate::write::write_image(&link, &scan, &mut layout)?;
         self.timer.lap("copy and relocate");
         crate::write::commit_output(&self.config, image)?;

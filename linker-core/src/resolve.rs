@@ -316,8 +316,10 @@ impl<'d> Resolver<'d> {
                 dso_ref: false,
                 common_size: 0,
             });
+            // Referenced or defined by a library: our definition must be exported so that
+            // the library binds to it (interposition).
+            entry.dso_ref = true;
             if sym.st_shndx(E) == SHN_UNDEF {
-                entry.dso_ref = true;
                 continue;
             }
             if !so.is_default_version(i) {
