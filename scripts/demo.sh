@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Main job: install the pinned toolchain, build rivet-ld, link a C program with it through
+# gcc (the way users switch linkers: -B<dir containing ld>), and run the result.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rustup toolchain install
+cargo build --release -p linker-core --bin rivet-ld
+bindir=target/rivet-bin
+mkdir -p "$bindir"
+ln -sf ../release/rivet-ld "$bindir/ld"
+gcc -B"$bindir" -O2 examples/demo.c -o target/demo -Wl,--time
+readelf -p .comment target/demo | grep -q rivet
+./target/demo
