@@ -1,0 +1,1 @@
+int a2(int x) { return x * 10; }

@@ -1,0 +1,1 @@
+const char *foo_flavour(void) { return "static"; }

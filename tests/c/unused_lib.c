@@ -1,0 +1,1 @@
+int unused_lib_fn(void) { return 99; }

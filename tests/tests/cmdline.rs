@@ -1,0 +1,417 @@
+//! Command-line options: -e, --defsym, -u, --no-undefined, -Map, @response files,
+//! -rpath and new dtags, --sysroot, -l:file, -Bstatic/-Bdynamic, --push-state/--pop-state,
+//! and output determinism (also across --threads).
+
+use rivet_tests::{Test, World, assert_stdout, nm_address, nm_defines, test_env};
+
+/// -e custom_entry: the ELF entry point is custom_entry, which runs instead of _start/main.
+#[test]
+fn entry_point_option() {
+    let t = test_env!("entry_point_option");
+    let o = t.cc("entry.c", &["-O1"]);
+    t.link("entry", &[&o, "-Wl,-e,custom_entry"]);
+    let r = t.run("entry", &[]);
+    assert_stdout(&r, 7, "custom entry reached\n");
+    let h = t.readelf("-h", "entry");
+    let entry = h
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Entry point address:"))
+        .map(|v| u64::from_str_radix(v.trim().trim_start_matches("0x"), 16).unwrap())
+        .expect("entry point");
+    assert_eq!(
+        Some(entry),
+        nm_address(&t.nm("entry"), "custom_entry"),
+        "{h}"
+    );
+    // --entry= long form.
+    t.link("entry2", &[&o, "-Wl,--entry=custom_entry"]);
+    assert_stdout(&t.run("entry2", &[]), 7, "custom entry reached\n");
+}
+
+/// --defsym=sym=other defines an alias (PIE); --defsym=sym=0x1234 an absolute symbol and
+/// --defsym=sym=expr+0x10 an expression (non-PIE, so the value is used as an address).
+#[test]
+fn defsym_option() {
+    let t = test_env!("defsym_option");
+    let o = t.cc("defsym_main.c", &["-O1"]);
+    t.link("defsym_pie", &[&o, "-Wl,--defsym=aliased_fn=real_impl"]);
+    t.run_expect(
+        "defsym_pie",
+        &[],
+        "aliased_fn(3) = 33, same function: yes\n",
+    );
+    let o2 = t.cc_as(
+        "defsym_main.c",
+        "defsym_magic.o",
+        &["-O1", "-fno-pic", "-DWITH_MAGIC"],
+    );
+    t.link(
+        "defsym_nopie",
+        &[
+            "-no-pie",
+            &o2,
+            "-Wl,--defsym=aliased_fn=real_impl",
+            "-Wl,--defsym=magic_value=0x1234",
+            "-Wl,--defsym=magic_plus=magic_value+0x10",
+        ],
+    );
+    t.run_expect(
+        "defsym_nopie",
+        &[],
+        "aliased_fn(3) = 33, same function: yes\nmagic_value = 0x1234, magic_plus = 0x1244\n",
+    );
+    let nm = t.nm("defsym_nopie");
+    assert_eq!(nm_address(&nm, "magic_value"), Some(0x1234), "{nm}");
+}
+
+/// -u sym makes the linker pull the archive member defining sym although nothing
+/// references it (its constructor runs).
+#[test]
+fn undefined_option_pulls_archive_member() {
+    let t = test_env!("undefined_option_pulls_archive_member");
+    let main = t.cc("arch_main.c", &[]);
+    let m: Vec<String> = ["arch_dep.c", "arch_used.c", "arch_unused.c"]
+        .iter()
+        .map(|s| t.cc(s, &[]))
+        .collect();
+    let lib = t.ar("libarch.a", &[&m[0], &m[1], &m[2]]);
+    t.link("with_u", &["-Wl,-u,force_me", &main, &lib]);
+    t.run_expect("with_u", &[], "unused member linked\nused_fn(5) = 210\n");
+    assert!(nm_defines(&t.nm("with_u"), "unused_fn"));
+    t.link("with_undefined", &["-Wl,--undefined=force_me", &main, &lib]);
+    t.run_expect(
+        "with_undefined",
+        &[],
+        "unused member linked\nused_fn(5) = 210\n",
+    );
+    t.link("without_u", &[&main, &lib]);
+    t.run_expect("without_u", &[], "used_fn(5) = 210\n");
+    assert!(!nm_defines(&t.nm("without_u"), "unused_fn"));
+}
+
+/// A shared library with an undefined symbol links by default, but fails with
+/// --no-undefined or -z defs (no output file left).
+#[test]
+fn no_undefined_shared_library() {
+    let t = test_env!("no_undefined_shared_library");
+    let o = t.cc("shlib_undef.c", &["-fPIC"]);
+    t.link("libundef.so", &["-shared", &o]);
+    let e = t.link_fails("libundef_strict.so", &["-shared", &o, "-Wl,--no-undefined"]);
+    if t.linker_is_rivet() {
+        assert!(e.stderr.contains("missing_symbol_xyz"), "{e}");
+    }
+    t.link_fails("libundef_defs.so", &["-shared", &o, "-Wl,-z,defs"]);
+}
+
+/// -Map=file writes a link map naming the input objects, output sections and symbols.
+#[test]
+fn map_file() {
+    let t = test_env!("map_file");
+    let m = t.cc("greet_main.c", &[]);
+    let l = t.cc("greet_lib.c", &[]);
+    t.link("prog", &[&m, &l, "-Wl,-Map=prog.map"]);
+    t.link("prog2", &[&m, &l, "-Wl,-Map,prog2.map"]);
+    for f in ["prog.map", "prog2.map"] {
+        let map = std::fs::read_to_string(t.out(f))
+            .unwrap_or_else(|e| panic!("map file {f} not created: {e}"));
+        for needle in ["greet_main.o", "greet_lib.o", ".text", "main", "greet"] {
+            assert!(
+                map.contains(needle),
+                "{f} does not mention {needle}:\n{map}"
+            );
+        }
+    }
+    t.run("prog", &[]);
+}
+
+const NOLIBC_FLAGS: [&str; 5] = [
+    "-O1",
+    "-fno-pic",
+    "-ffreestanding",
+    "-fno-stack-protector",
+    "-fno-builtin",
+];
+
+/// Response files: `-Wl,@file` through gcc (which hands the linker its whole command line
+/// in a temporary response file with backslash escapes), and `ld @file` directly with
+/// quoting, an argument containing a space and a nested @file.
+#[test]
+fn response_files() {
+    let t = test_env!("response_files");
+    let m = t.cc("defsym_main.c", &[]);
+    t.write_in_worlds(
+        "gcc.rsp",
+        "--defsym=aliased_fn=real_impl\n-Map \"map with space.txt\"\n",
+    );
+    t.link("via_gcc", &[&m, "-Wl,@gcc.rsp"]);
+    t.run_expect("via_gcc", &[], "aliased_fn(3) = 33, same function: yes\n");
+    assert!(
+        t.out("map with space.txt").is_file(),
+        "map file from the response file missing"
+    );
+
+    let a = t.cc("nolibc_main.c", &NOLIBC_FLAGS);
+    let b = t.cc("nolibc_util.c", &NOLIBC_FLAGS);
+    t.write_in_worlds("inner.rsp", format!("'{b}'\n-static\n"));
+    t.write_in_worlds(
+        "outer.rsp",
+        format!("-o \"direct prog\" -e _start\n{a} @inner.rsp\n"),
+    );
+    for w in [World::Test, World::Ref] {
+        let o = t.ld_in(w, &["@outer.rsp"]);
+        assert!(o.success(), "{o}");
+    }
+    let o = t.run("direct prog", &[]);
+    assert_stdout(&o, 42, "direct link works\n60\n");
+}
+
+/// -rpath: the program finds its library through DT_RPATH/DT_RUNPATH without
+/// LD_LIBRARY_PATH; --enable-new-dtags gives DT_RUNPATH, --disable-new-dtags DT_RPATH;
+/// $ORIGIN works.
+#[test]
+fn rpath_and_runpath() {
+    let t = test_env!("rpath_and_runpath");
+    let l = t.cc("greet_lib.c", &["-fPIC"]);
+    t.mkdir_in_worlds("libs");
+    t.link("libs/libgreet.so", &["-shared", &l]);
+    let m = t.cc("greet_main.c", &[]);
+    let expected =
+        "Hello, linker! (init=1)\nHello, world! (init=1)\ngreet_calls = 2\ngreet_apply = 71\n";
+    let no_ldpath = [("LD_LIBRARY_PATH", "")];
+    let cases: [(&str, &str, Option<&str>); 4] = [
+        ("prog_default", "-Wl,-rpath,{world}/libs", None),
+        (
+            "prog_new",
+            "-Wl,-rpath,{world}/libs,--enable-new-dtags",
+            Some("RUNPATH"),
+        ),
+        (
+            "prog_old",
+            "-Wl,-rpath,{world}/libs,--disable-new-dtags",
+            Some("RPATH"),
+        ),
+        ("prog_origin", "-Wl,-rpath,$ORIGIN/libs", None),
+    ];
+    for (prog, flag, want) in cases {
+        t.link(prog, &[&m, "-Llibs", "-lgreet", flag]);
+        let o = t.run_env(prog, &[], &no_ldpath);
+        assert_stdout(&o, 0, expected);
+        let d = t.dynamic_entries(prog);
+        let tags: Vec<&str> = d
+            .iter()
+            .filter(|(_, v)| v.contains("/libs]"))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(tags.len(), 1, "{prog}: {d:?}");
+        match want {
+            Some(w) => assert_eq!(tags[0], w, "{prog}: {d:?}"),
+            // The default differs between builds of GNU ld (upstream: DT_RPATH; Debian's
+            // binutils is configured with --enable-new-dtags) and lld (DT_RUNPATH).
+            None => assert!(tags[0] == "RPATH" || tags[0] == "RUNPATH", "{prog}: {d:?}"),
+        }
+    }
+    // Without rpath the program does not find the library.
+    t.link("prog_norpath", &[&m, "-Llibs", "-lgreet"]);
+    let o = t.run_env("prog_norpath", &[], &no_ldpath);
+    assert_eq!(o.code, Some(127), "{o}");
+}
+
+/// --sysroot: `-L=/dir` is relative to the sysroot, and an absolute path inside a linker
+/// script that lives in the sysroot is looked up in the sysroot too.
+#[test]
+fn sysroot_option() {
+    let t = test_env!("sysroot_option");
+    let main = t.cc("arch_main.c", &[]);
+    let m: Vec<String> = ["arch_dep.c", "arch_used.c"]
+        .iter()
+        .map(|s| t.cc(s, &[]))
+        .collect();
+    let lib = t.ar("libsr_impl.a", &[&m[0], &m[1]]);
+    t.copy_to_worlds(&lib, "sysroot/usr/lib/rivet/libsr_impl.a");
+    // libsr.so is a linker script (like glibc's libc.so) naming an absolute path.
+    t.write_in_worlds(
+        "sysroot/usr/lib/rivet/libsr.so",
+        "/* GNU ld script */\nGROUP ( /usr/lib/rivet/libsr_impl.a )\n",
+    );
+    t.link(
+        "prog",
+        &[
+            &main,
+            "-Wl,--sysroot={world}/sysroot",
+            "-Wl,-L=/usr/lib/rivet",
+            "-lsr",
+        ],
+    );
+    t.run_expect("prog", &[], "used_fn(5) = 210\n");
+    // GNU ld also accepts a $SYSROOT prefix like '=' (lld does not).
+    if t.linker_is_lld() {
+        return;
+    }
+    t.link(
+        "prog2",
+        &[
+            &main,
+            "-Wl,--sysroot={world}/sysroot",
+            "-Wl,-L$SYSROOT/usr/lib/rivet",
+            "-lsr_impl",
+        ],
+    );
+    t.run_expect("prog2", &[], "used_fn(5) = 210\n");
+}
+
+/// Builds libfoo.a (says "static") and libfoo.so (says "shared") side by side in both worlds.
+fn build_foo_pair(t: &Test) -> String {
+    let s = t.cc("foo_static.c", &[]);
+    let lib = t.ar("libfoo.a", &[&s]);
+    t.copy_to_worlds(&lib, "libfoo.a");
+    let d = t.cc("foo_shared.c", &["-fPIC"]);
+    t.link("libfoo.so", &["-shared", &d]);
+    t.cc("foo_main.c", &[])
+}
+
+/// -lfoo prefers libfoo.so; -l:libfoo.a names the exact file.
+#[test]
+fn exact_library_name() {
+    let t = test_env!("exact_library_name");
+    let main = build_foo_pair(&t);
+    t.link("dyn", &[&main, "-L.", "-lfoo"]);
+    t.run_expect("dyn", &[], "foo says: shared\n");
+    assert!(t.needed("dyn").contains(&"libfoo.so".to_string()));
+    t.link("exact", &[&main, "-L.", "-l:libfoo.a"]);
+    t.run_expect("exact", &[], "foo says: static\n");
+    assert!(!t.needed("exact").contains(&"libfoo.so".to_string()));
+    t.link("exact_so", &[&main, "-L.", "-l:libfoo.so"]);
+    t.run_expect("exact_so", &[], "foo says: shared\n");
+}
+
+/// -Bstatic -lfoo -Bdynamic picks libfoo.a while the rest stays dynamic (libc).
+#[test]
+fn bstatic_bdynamic() {
+    let t = test_env!("bstatic_bdynamic");
+    let main = build_foo_pair(&t);
+    t.link(
+        "prog",
+        &[&main, "-L.", "-Wl,-Bstatic", "-lfoo", "-Wl,-Bdynamic"],
+    );
+    t.run_expect("prog", &[], "foo says: static\n");
+    let needed = t.needed("prog");
+    assert!(!needed.contains(&"libfoo.so".to_string()), "{needed:?}");
+    assert!(needed.contains(&"libc.so.6".to_string()), "{needed:?}");
+    assert!(nm_defines(&t.nm("prog"), "foo_flavour"));
+    // -Bstatic with only a .so available fails: -Bstatic does not search for .so files.
+    t.mkdir_in_worlds("onlyso");
+    t.copy_in_worlds("libfoo.so", "onlyso/libbar.so");
+    t.link_fails(
+        "prog_fail",
+        &[&main, "-Lonlyso", "-Wl,-Bstatic", "-lbar", "-Wl,-Bdynamic"],
+    );
+}
+
+/// --push-state,--as-needed ... --pop-state limits --as-needed to the libraries between.
+#[test]
+fn push_pop_state() {
+    let t = test_env!("push_pop_state");
+    let u = t.cc("unused_lib.c", &["-fPIC"]);
+    t.link("libunusedA.so", &["-shared", &u]);
+    t.link("libunusedB.so", &["-shared", &u]);
+    let main = t.cc("foo_main.c", &[]);
+    let s = t.cc("foo_static.c", &[]);
+    t.link(
+        "prog",
+        &[
+            &main,
+            &s,
+            "-L.",
+            "-Wl,--no-as-needed",
+            "-Wl,--push-state,--as-needed",
+            "-lunusedA",
+            "-Wl,--pop-state",
+            "-lunusedB",
+        ],
+    );
+    t.run_expect("prog", &[], "foo says: static\n");
+    let n = t.needed("prog");
+    assert!(!n.contains(&"libunusedA.so".to_string()), "{n:?}");
+    assert!(n.contains(&"libunusedB.so".to_string()), "{n:?}");
+}
+
+fn determinism_inputs(t: &Test) -> Vec<String> {
+    let mut v: Vec<String> = ["multi_main.c", "multi_util.c", "multi_data.c"]
+        .iter()
+        .map(|s| {
+            t.cc(
+                s,
+                &[
+                    "-O2",
+                    "-fPIC",
+                    "-ffunction-sections",
+                    "-fdata-sections",
+                    "-g",
+                ],
+            )
+        })
+        .collect();
+    v.push(t.cc("greet_lib.c", &["-O2", "-fPIC", "-g"]));
+    v.push(t.cc("tls_other.c", &["-O2", "-fPIC"]));
+    v
+}
+
+/// Linking the same inputs twice gives byte-identical outputs (build-id included).
+#[test]
+fn deterministic_output() {
+    let t = test_env!("deterministic_output");
+    let objs = determinism_inputs(&t);
+    let mut args: Vec<&str> = objs.iter().map(String::as_str).collect();
+    args.push("-Wl,--build-id=sha1");
+    t.link("a", &args);
+    t.link("b", &args);
+    let a = std::fs::read(t.out("a")).unwrap();
+    let b = std::fs::read(t.out("b")).unwrap();
+    assert!(a == b, "two identical links produced different files");
+}
+
+/// rivet-specific: --threads=1 and --threads=2 produce byte-identical outputs (skipped for
+/// ld.bfd, which has no --threads option).
+#[test]
+fn deterministic_across_thread_counts() {
+    let t = test_env!("deterministic_across_thread_counts");
+    if t.linker_is_bfd() {
+        println!("SKIP: ld.bfd has no --threads option");
+        return;
+    }
+    let objs = determinism_inputs(&t);
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        for kind in ["exe", "so"] {
+            let out = format!("{kind}_threads{threads}");
+            let mut args: Vec<String> = objs.clone();
+            args.push(format!("-Wl,--threads={threads}"));
+            args.push("-Wl,--build-id=sha1".into());
+            if kind == "so" {
+                args.retain(|a| !a.ends_with("multi_main.o"));
+                args.push("-shared".into());
+            }
+            let o = t.try_link_in(
+                World::Test,
+                rivet_tests::Driver::Gcc,
+                &out,
+                &rivet_tests::strs(&args),
+            );
+            assert!(o.success(), "{o}");
+            outputs.push((out.clone(), std::fs::read(t.out(&out)).unwrap()));
+        }
+    }
+    assert!(
+        outputs[0].1 == outputs[2].1,
+        "executable differs between --threads=1 and 2"
+    );
+    assert!(
+        outputs[1].1 == outputs[3].1,
+        "shared library differs between --threads=1 and 2"
+    );
+    let o = t.run_in(World::Test, "exe_threads2", &[], &[]);
+    assert!(
+        o.success() && o.stdout.contains("sorted: 3 5 7 19 23 42 61 88"),
+        "{o}"
+    );
+}

@@ -1,0 +1,149 @@
+//! Debug information: gdb can break on source lines and print variables of a program
+//! linked by the linker under test; -S / -s strip debug info / all symbols.
+
+use rivet_tests::{Test, World, run_command, test_env};
+use std::process::Command;
+
+/// Runs gdb in batch mode on a world's program; returns the `$N = value` lines (values
+/// only) and the full output.
+fn gdb_values(
+    t: &Test,
+    world: World,
+    prog: &str,
+    breaks: &[String],
+    cmds: &[&str],
+) -> (Vec<String>, String) {
+    let mut cmd = Command::new("gdb");
+    cmd.args([
+        "-nx",
+        "-batch",
+        "-iex",
+        "set debuginfod enabled off",
+        "-iex",
+        "set pagination off",
+    ]);
+    for b in breaks {
+        cmd.args(["-ex", &format!("break {b}")]);
+    }
+    cmd.args(["-ex", "run"]);
+    for c in cmds {
+        cmd.args(["-ex", c]);
+    }
+    cmd.arg(t.out_in(world, prog));
+    cmd.current_dir(t.world_dir(world));
+    let o = run_command(&mut cmd, std::time::Duration::from_secs(60), t.root());
+    let values = o
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let rest = l.strip_prefix('$')?;
+            let (num, val) = rest.split_once(" = ")?;
+            num.parse::<u32>().ok()?;
+            Some(val.to_string())
+        })
+        .collect();
+    (values, format!("{o}"))
+}
+
+/// -g -O0 objects: gdb stops at `file.c:LINE` breakpoints (found by their marker
+/// comments) in both objects and prints locals, arguments, statics and structs.
+#[test]
+fn gdb_breakpoint_and_locals() {
+    let t = test_env!("gdb_breakpoint_and_locals");
+    if !t.require_gdb() {
+        return;
+    }
+    let m = t.cc("dbg_main.c", &["-g", "-O0"]);
+    let o = t.cc("dbg_other.c", &["-g", "-O0"]);
+    t.link("dbg", &[&m, &o]);
+    t.run_expect("dbg", &[], "p = (126, 168)\n");
+    let main_line = t.line_of("dbg_main.c", "/* BREAK HERE main */");
+    let other_line = t.line_of("dbg_other.c", "/* BREAK HERE other */");
+    let breaks = vec![
+        format!("dbg_other.c:{other_line}"),
+        format!("dbg_main.c:{main_line}"),
+    ];
+    let cmds = [
+        "print r.x",
+        "print factor",
+        "print helper_calls",
+        "bt",
+        "continue",
+        "print localvar",
+        "print p",
+        "print origin",
+        "info line",
+    ];
+    let expected = [
+        "126",
+        "42",
+        "1",
+        "42",
+        "{x = 126, y = 168}",
+        "{x = 3, y = 4}",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (values, out) = gdb_values(&t, World::Test, "dbg", &breaks, &cmds);
+    assert_eq!(values, expected, "gdb output:\n{out}");
+    assert!(out.contains(&format!("dbg_other.c:{other_line}")), "{out}");
+    assert!(
+        out.contains("scale_point") && out.contains("main"),
+        "backtrace:\n{out}"
+    );
+    assert!(
+        out.contains(&format!("Line {main_line} of \"")),
+        "info line:\n{out}"
+    );
+    let (ref_values, ref_out) = gdb_values(&t, World::Ref, "dbg", &breaks, &cmds);
+    assert_eq!(
+        values, ref_values,
+        "differs from ld.bfd's program under gdb:\n{ref_out}"
+    );
+}
+
+/// Without stripping the debug sections are kept; -Wl,-S drops .debug_* but keeps .symtab;
+/// -Wl,-s drops .symtab (and .strtab) too. All three run.
+#[test]
+fn strip_debug_and_all() {
+    let t = test_env!("strip_debug_and_all");
+    let m = t.cc("dbg_main.c", &["-g", "-O0"]);
+    let o = t.cc("dbg_other.c", &["-g", "-O0"]);
+    t.link("full", &[&m, &o]);
+    t.link("strip_debug", &[&m, &o, "-Wl,-S"]);
+    t.link("strip_all", &[&m, &o, "-Wl,-s"]);
+    t.link("strip_debug_long", &[&m, &o, "-Wl,--strip-debug"]);
+    for p in ["full", "strip_debug", "strip_all", "strip_debug_long"] {
+        t.run_expect(p, &[], "p = (126, 168)\n");
+    }
+    let full = t.section_names("full");
+    for s in [
+        ".debug_info",
+        ".debug_line",
+        ".debug_abbrev",
+        ".symtab",
+        ".strtab",
+    ] {
+        assert!(full.contains(&s.to_string()), "full: missing {s}: {full:?}");
+    }
+    for p in ["strip_debug", "strip_debug_long"] {
+        let names = t.section_names(p);
+        assert!(
+            !names.iter().any(|n| n.starts_with(".debug")),
+            "{p}: {names:?}"
+        );
+        assert!(names.contains(&".symtab".to_string()), "{p}: {names:?}");
+        assert!(t.nm(p).contains(" main"), "{p}: symbols should remain");
+    }
+    let names = t.section_names("strip_all");
+    assert!(!names.iter().any(|n| n.starts_with(".debug")), "{names:?}");
+    assert!(
+        !names.contains(&".symtab".to_string()) && !names.contains(&".strtab".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&".dynsym".to_string()),
+        "dynamic symbols must stay: {names:?}"
+    );
+}
