@@ -1,0 +1,273 @@
+//! `replay`: re-runs ripgrep's real final link (debug and release) with every linker.
+//!
+//! rust-lld's `--reproduce` archive holds every input of rg's link and `response.txt`.
+//! It is unpacked on tmpfs, and the response file is adapted for all linkers
+//! ([`adapt_response`]):
+//! * `--chroot .` is dropped (lld-only). Paths in the archive are relative to its root, and
+//!   absolute paths inside glibc's `libc.so` linker script then resolve to the same files on
+//!   this machine instead of the archived copies;
+//! * `-plugin …` / `-plugin-opt=…` (gcc's LTO plugin, passed because gcc is the driver)
+//!   are dropped: there are no GCC LTO objects, and GNU ld would otherwise load the plugin
+//!   and write its resolution file;
+//! * `-o rg` is replaced by `-o out-<linker>-<threads>`.
+//!
+//! Zig's `build-exe` cannot take these ld options; [`zig_arguments`] turns the same inputs
+//! into a `zig build-exe -fno-lld` command line as far as that is possible.
+//!
+//! Each output is checked before timing: `out --version` and a search of ripgrep's own
+//! source (`out -n --sort path …`) must print exactly what rust-lld's output prints.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use super::config::Config;
+use super::linkers::{Linker, LinkerId, LinkerVersion};
+use super::machine::MachineInfo;
+use super::measure::{LinkJob, measure};
+use super::process::{describe_short, run_captured, stdout_of};
+use super::ripgrep::{self, Profile};
+use super::results::{Cell, Outcome, StepResults, WorkloadResult};
+
+/// The response file written next to `response.txt`, usable by every GNU-style linker.
+const ADAPTED_RESPONSE: &str = "replay.rsp";
+/// The search that verifies each output (run over ripgrep's own `crates/` directory).
+const VERIFY_PATTERN: &str = r"fn (new|search)\w*\(";
+
+pub fn run(config: &Config, linkers: &[Linker]) -> Result<StepResults> {
+    let machine = MachineInfo::probe();
+    let mut workloads = Vec::new();
+    for profile in [Profile::Debug, Profile::Release] {
+        let name = format!("rg-{}", profile.name());
+        eprintln!("\n== replay: {name} ==");
+        let mut workload = WorkloadResult {
+            name: name.clone(),
+            description: format!(
+                "ripgrep {} final link of `rg` ({} profile), replayed from rust-lld's --reproduce archive",
+                ripgrep::VERSION,
+                profile.name()
+            ),
+            functions: None,
+            input_bytes: None,
+            input_files: None,
+            error: None,
+            cells: Vec::new(),
+        };
+        if let Err(error) = replay_workload(config, linkers, profile, &mut workload) {
+            eprintln!("replay {name} could not run: {error:#}");
+            workload.error = Some(format!("{error:#}"));
+        }
+        workloads.push(workload);
+    }
+    Ok(StepResults {
+        step: "replay".into(),
+        machine,
+        linkers: linkers.iter().map(LinkerVersion::from).collect(),
+        hyperfine: hyperfine_version(),
+        runs: config.runs,
+        warmup: config.warmup,
+        notes: vec![
+            "Response file adapted for all linkers: `--chroot .`, `-plugin`/`-plugin-opt` and `-o` dropped; output named per linker.".into(),
+            "mold and wild run with --no-fork so that all their work is inside the measured process.".into(),
+            "Inputs and outputs on tmpfs (/dev/shm).".into(),
+        ],
+        workloads,
+    })
+}
+
+fn replay_workload(config: &Config, linkers: &[Linker], profile: Profile, workload: &mut WorkloadResult) -> Result<()> {
+    let tarball = ripgrep::reproduce_tarball(config, profile)?;
+    let replay_root = config.shm_dir.join("replay");
+    let stem = format!("rg-{}", profile.name());
+    let dir = replay_root.join(&stem);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&replay_root)?;
+    run_captured(Command::new("tar").arg("xf").arg(&tarball).arg("-C").arg(&replay_root))?;
+    let response = std::fs::read_to_string(dir.join("response.txt"))
+        .with_context(|| format!("{} has no response.txt", tarball.display()))?;
+    let adapted = adapt_response(&response);
+    std::fs::write(dir.join(ADAPTED_RESPONSE), adapted.join("\n") + "\n")?;
+    let inputs = input_files(&adapted);
+    workload.input_files = Some(inputs.len());
+    workload.input_bytes = Some(inputs.iter().filter_map(|p| std::fs::metadata(dir.join(p)).ok()).map(|m| m.len()).sum());
+
+    let fixture = ripgrep::unpacked_source(config, "replay")?.join("crates");
+    let rust_lld = linkers.iter().find(|l| l.id == LinkerId::RustLld).context("rust-lld is not configured")?;
+    let reference_output = dir.join("out-reference");
+    let mut reference_link = rust_lld.command().context("rust-lld is unavailable")?;
+    reference_link.current_dir(&dir).arg(format!("@{ADAPTED_RESPONSE}")).arg("-o").arg(&reference_output);
+    run_captured(&mut reference_link).context("the reference link with rust-lld failed")?;
+    let reference = behaviour(&reference_output, &fixture).context("rust-lld's own output does not run")?;
+    eprintln!("reference output (rust-lld): {} lines of search output", reference.1.lines().count());
+    let verify = |output: &Path| -> Result<()> {
+        let observed = behaviour(output, &fixture)?;
+        if observed.0 != reference.0 {
+            bail!("`--version` prints {:?}, rust-lld's output prints {:?}", observed.0, reference.0);
+        }
+        if observed.1 != reference.1 {
+            bail!("search output differs from rust-lld's output's");
+        }
+        Ok(())
+    };
+
+    for linker in linkers {
+        for threads in [1, 2] {
+            let output = dir.join(format!("out-{}-{threads}", linker.id.key()));
+            let cell = match job_for(linker, threads, &dir, &output, &adapted) {
+                Ok(job) => {
+                    eprintln!("-- {} {} thread(s): {}", linker.id.label(), threads, describe_short(&job.command));
+                    measure(config, job, &verify)
+                }
+                Err(outcome) => Cell { linker: linker.id, threads, outcome, command: None, label: None },
+            };
+            workload.cells.push(cell);
+        }
+    }
+    Ok(())
+}
+
+/// The link job of `linker` at `threads`, or why there is none.
+fn job_for(linker: &Linker, threads: u32, dir: &Path, output: &Path, adapted: &[String]) -> Result<LinkJob, Outcome> {
+    if let Some(reason) = linker.unavailable_reason() {
+        return Err(if linker.id == LinkerId::Rivet {
+            Outcome::Failed(super::measure::summarize(reason))
+        } else {
+            Outcome::NotApplicable(format!("not installed: {}", super::process::first_line(reason)))
+        });
+    }
+    if threads > 1 && !linker.id.is_multithreaded() {
+        return Err(Outcome::NotApplicable("single-threaded".into()));
+    }
+    let mut command = linker.command().expect("available linker has a command");
+    command.current_dir(dir);
+    let mut prepare = None;
+    if linker.id == LinkerId::Zig {
+        let cache = dir.join("zig-cache");
+        command.args(zig_arguments(adapted, dir, output, &cache).map_err(Outcome::NotApplicable)?);
+        command.arg(format!("-j{threads}"));
+        prepare = Some(vec!["rm".into(), "-rf".into(), cache.display().to_string()]);
+    } else {
+        command.arg(format!("@{ADAPTED_RESPONSE}")).arg("-o").arg(output);
+        command.args(linker.id.thread_args(threads));
+    }
+    Ok(LinkJob { linker: linker.id, threads, command, output: output.to_path_buf(), prepare })
+}
+
+/// The response file with lld-specific and driver-only arguments removed (see module docs).
+pub fn adapt_response(response: &str) -> Vec<String> {
+    response
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .filter(|line| {
+            !(line.starts_with("--chroot")
+                || line.starts_with("-plugin")
+                || line.starts_with("--plugin")
+                || *line == "-o"
+                || line.starts_with("-o "))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Input files named in the response (objects, archives, crt files).
+fn input_files(adapted: &[String]) -> Vec<PathBuf> {
+    adapted.iter().filter(|line| !line.starts_with('-')).map(|line| PathBuf::from(unquote(line))).collect()
+}
+
+fn unquote(text: &str) -> &str {
+    text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text)
+}
+
+/// A `zig build-exe -fno-lld` equivalent of the adapted response (after `build-exe
+/// -fno-lld`): the same objects and archives (rlibs get `.a` names through symlinks, since
+/// zig picks the input kind by extension), the same libraries, without the C runtime files
+/// (zig supplies its own). Returns why not if an argument has no zig equivalent.
+pub fn zig_arguments(adapted: &[String], dir: &Path, output: &Path, cache: &Path) -> Result<Vec<String>, String> {
+    const C_RUNTIME: [&str; 5] = ["Scrt1.o", "crti.o", "crtn.o", "crtbeginS.o", "crtendS.o"];
+    let links = dir.join("zig-inputs");
+    let _ = std::fs::create_dir_all(&links);
+    let mut args = vec![
+        format!("-femit-bin={}", output.display()),
+        "--cache-dir".into(),
+        cache.display().to_string(),
+        "-fPIE".into(),
+        "-lc".into(),
+    ];
+    let mut tokens = adapted.iter().flat_map(|line| split_option(line)).peekable();
+    while let Some(token) = tokens.next() {
+        let token = unquote(&token).to_string();
+        match token.as_str() {
+            "-L" => {
+                let dir_arg = tokens.next().ok_or("-L without a directory")?;
+                args.push(format!("-L{}", unquote(&dir_arg)));
+            }
+            "-l" => {
+                let library = tokens.next().ok_or("-l without a library")?;
+                // zig links glibc's pieces itself (-lc covers them); libgcc_s is zig's libunwind.
+                match library.as_str() {
+                    "c" | "m" | "dl" | "rt" | "pthread" | "util" => {}
+                    "gcc_s" => args.push("-lunwind".into()),
+                    other => args.push(format!("-l{other}")),
+                }
+            }
+            "-m" | "-dynamic-linker" | "--hash-style" | "-z" | "-O" => {
+                let value = tokens.next().unwrap_or_default();
+                // zig knows -z relro/now; its stacks are non-executable anyway.
+                if token == "-z" && value != "noexecstack" {
+                    args.push("-z".into());
+                    args.push(value);
+                }
+            }
+            "--gc-sections" | "--eh-frame-hdr" => args.push(token),
+            "--as-needed" | "-Bstatic" | "-Bdynamic" | "-pie" | "--no-as-needed" => {}
+            flag if flag.starts_with("--build-id") => args.push(flag.to_string()),
+            flag if flag.starts_with('-') => return Err(format!("zig build-exe has no equivalent of the ld option `{flag}`")),
+            path => {
+                let file = Path::new(path);
+                let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if C_RUNTIME.contains(&name) {
+                    continue;
+                }
+                if name.ends_with(".rlib") {
+                    let link = links.join(format!("{}.a", name.trim_end_matches(".rlib")));
+                    let _ = std::fs::remove_file(&link);
+                    std::os::unix::fs::symlink(dir.join(file), &link).map_err(|e| e.to_string())?;
+                    args.push(link.display().to_string());
+                } else {
+                    args.push(dir.join(file).display().to_string());
+                }
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// Splits "-L dir" style lines into option and value; other lines stay whole.
+fn split_option(line: &str) -> Vec<String> {
+    match line.split_once(' ') {
+        Some((option, value)) if option.starts_with('-') => vec![option.to_string(), value.to_string()],
+        _ => vec![line.to_string()],
+    }
+}
+
+/// What a built rg does: (`--version` output, search output over `fixture`).
+fn behaviour(rg: &Path, fixture: &Path) -> Result<(String, String)> {
+    let version = stdout_of(Command::new(rg).arg("--version"))?;
+    let output = Command::new(rg)
+        .args(["--no-config", "-n", "--sort", "path", "-e", VERIFY_PATTERN])
+        .arg(fixture)
+        .output()
+        .with_context(|| format!("running {}", rg.display()))?;
+    if !output.status.success() {
+        bail!("`rg` search exited with {}: {}", output.status, String::from_utf8_lossy(&output.stderr));
+    }
+    Ok((version, String::from_utf8_lossy(&output.stdout).into_owned()))
+}
+
+pub fn hyperfine_version() -> String {
+    stdout_of(Command::new("hyperfine").arg("--version")).unwrap_or_else(|_| "hyperfine (unknown version)".into())
+}
