@@ -66,7 +66,7 @@ pub struct Config {
     pub benches_dir: PathBuf,
     /// Scratch space for sources, builds and JSON results (outside the repo).
     pub work_dir: PathBuf,
-    /// tmpfs directory for link inputs and outputs.
+    /// tmpfs directory for link inputs and outputs (`/dev/shm/<work dir's name>`).
     pub shm_dir: PathBuf,
     /// The toolchain pinned in rust-toolchain.toml, exported as RUSTUP_TOOLCHAIN to every
     /// cargo/rustc the harness starts (the work dir is outside the repo, so rustup would
@@ -109,7 +109,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
         work_dir: std::env::var_os("RIVET_BENCH_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/tmp/rivet-bench")),
-        shm_dir: PathBuf::from("/dev/shm/rivet-bench"),
+        shm_dir: PathBuf::new(),
         repo_root,
         benches_dir,
     };
@@ -148,6 +148,9 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
             other => rest.push(other.to_string()),
         }
     }
+    // tmpfs twin of the work dir: /tmp/rivet-bench -> /dev/shm/rivet-bench.
+    let work_name = config.work_dir.file_name().map_or("rivet-bench".into(), |n| n.to_os_string());
+    config.shm_dir = PathBuf::from("/dev/shm").join(work_name);
     if config.quick && !runs_given {
         config.runs = 3;
         config.warmup = 1;

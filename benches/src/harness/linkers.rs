@@ -145,7 +145,11 @@ fn discover_one(config: &Config, id: LinkerId) -> Linker {
         LinkerId::Wild => wild_path().map(|p| (p, Vec::new())),
         LinkerId::Bfd => on_path_or(id, "ld.bfd"),
         LinkerId::Zig => zig_path().map(|p| (p, vec!["build-exe".into(), "-fno-lld".into()])),
-        LinkerId::Rivet => build_rivet(config).map(|p| (p, Vec::new())).map_err(|e| format!("{e:#}")),
+        LinkerId::Rivet => match std::env::var_os("RIVET_LD") {
+            // A prebuilt rivet-ld to measure instead of building the workspace's.
+            Some(path) => Ok((PathBuf::from(path), Vec::new())),
+            None => build_rivet(config).map(|p| (p, Vec::new())).map_err(|e| format!("{e:#}")),
+        },
     };
     let version = match &found {
         Ok((program, _)) => version_of(id, program),

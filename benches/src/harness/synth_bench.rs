@@ -133,7 +133,9 @@ fn job_for(
     if threads > 1 && !linker.id.is_multithreaded() {
         return Err(Outcome::NotApplicable("single-threaded".into()));
     }
-    let mut command = linker.command().expect("available linker has a command");
+    let Some(mut command) = linker.command() else {
+        return Err(Outcome::NotApplicable("not available".into()));
+    };
     command.current_dir(dir);
     let mut prepare = None;
     if linker.id == LinkerId::Zig {
