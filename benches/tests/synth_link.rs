@@ -52,9 +52,12 @@ fn link_run_and_check(linker: &Path, dir: &Path) {
         link.status,
         String::from_utf8_lossy(&link.stderr)
     );
-    let run = Command::new(&output)
-        .output()
-        .unwrap_or_else(|e| panic!("could not run the program linked by {}: {e}", linker.display()));
+    let run = Command::new(&output).output().unwrap_or_else(|e| {
+        panic!(
+            "could not run the program linked by {}: {e}",
+            linker.display()
+        )
+    });
     assert!(
         run.status.success(),
         "the program linked by {} exited with {}; stderr:\n{}",

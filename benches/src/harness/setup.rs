@@ -53,9 +53,16 @@ pub fn run(config: &Config) -> Result<()> {
         match linker.unavailable_reason() {
             None => eprintln!("  {:<22} {}", linker.id.label(), linker.version),
             Some(reason) => {
-                eprintln!("  {:<22} UNAVAILABLE: {}", linker.id.label(), super::process::first_line(reason));
+                eprintln!(
+                    "  {:<22} UNAVAILABLE: {}",
+                    linker.id.label(),
+                    super::process::first_line(reason)
+                );
                 if linker.id == LinkerId::Rivet {
-                    eprintln!("  {:<22} (expected while rivet-ld is being written: its cells will read \"fails\")", "");
+                    eprintln!(
+                        "  {:<22} (expected while rivet-ld is being written: its cells will read \"fails\")",
+                        ""
+                    );
                 } else {
                     problems.push(format!("{}: {reason}", linker.id.label()));
                 }
@@ -70,17 +77,27 @@ pub fn run(config: &Config) -> Result<()> {
 }
 
 fn install_debian_packages(config: &Config) -> Result<()> {
-    let missing: Vec<&str> =
-        DEBIAN_PACKAGES.iter().filter(|(_, file)| !on_path(file)).map(|(package, _)| *package).collect();
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .filter(|(_, file)| !on_path(file))
+        .map(|(package, _)| *package)
+        .collect();
     if missing.is_empty() {
-        eprintln!("setup: Debian packages present ({})", names(DEBIAN_PACKAGES));
+        eprintln!(
+            "setup: Debian packages present ({})",
+            names(DEBIAN_PACKAGES)
+        );
         return Ok(());
     }
     if !config.install {
         bail!("missing Debian packages {missing:?} and --no-install was given");
     }
     run_visible(Command::new("apt-get").arg("update"))?;
-    run_visible(Command::new("apt-get").args(["install", "-y"]).args(&missing))?;
+    run_visible(
+        Command::new("apt-get")
+            .args(["install", "-y"])
+            .args(&missing),
+    )?;
     Ok(())
 }
 
@@ -113,5 +130,9 @@ fn install_zig(config: &Config) -> Result<()> {
 }
 
 fn names(packages: &[(&str, &str)]) -> String {
-    packages.iter().map(|(package, _)| *package).collect::<Vec<_>>().join(", ")
+    packages
+        .iter()
+        .map(|(package, _)| *package)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
