@@ -10,13 +10,65 @@ use std::process::ExitCode;
 pub const VERSION: &str = concat!("rivet-ld ", env!("CARGO_PKG_VERSION"), " (compatible with GNU linkers)");
 
 pub fn run(argv: Vec<OsString>) -> ExitCode {
+    if std::env::var_os("RIVET_NO_FORK").is_some() {
+        return ExitCode::from(link_and_report(argv));
+    }
+    run_detached(argv)
+}
+
+fn link_and_report(argv: Vec<OsString>) -> u8 {
     match run_inner(argv) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(message) => {
             for line in message.lines() {
                 eprintln!("rivet-ld: error: {line}");
             }
-            ExitCode::from(1)
+            1
+        }
+    }
+}
+
+/// Links in a child process that reports its exit status through a pipe the moment the
+/// output is in place; the parent exits with it at once, while the child unmaps inputs and
+/// frees memory (tens of milliseconds on large links) after nobody waits for it any more.
+fn run_detached(argv: Vec<OsString>) -> ExitCode {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: plain POSIX calls on a single-threaded process (no threads exist yet).
+    unsafe {
+        if libc::pipe(fds.as_mut_ptr()) != 0 {
+            return ExitCode::from(link_and_report(argv));
+        }
+        match libc::fork() {
+            -1 => {
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+                ExitCode::from(link_and_report(argv))
+            }
+            0 => {
+                libc::close(fds[0]);
+                let status = link_and_report(argv);
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+                let _ = std::io::stderr().flush();
+                libc::write(fds[1], (&status as *const u8).cast(), 1);
+                libc::close(fds[1]);
+                libc::_exit(status as libc::c_int)
+            }
+            child => {
+                libc::close(fds[1]);
+                let mut status = 0u8;
+                if libc::read(fds[0], (&mut status as *mut u8).cast(), 1) == 1 {
+                    return ExitCode::from(status);
+                }
+                // The child died without reporting (a crash): pass its fate on.
+                let mut wstatus = 0;
+                libc::waitpid(child, &mut wstatus, 0);
+                if libc::WIFSIGNALED(wstatus) {
+                    eprintln!("rivet-ld: error: linker process killed by signal {}", libc::WTERMSIG(wstatus));
+                    return ExitCode::from(1);
+                }
+                ExitCode::from(libc::WEXITSTATUS(wstatus) as u8)
+            }
         }
     }
 }
@@ -43,8 +95,9 @@ fn run_inner(argv: Vec<OsString>) -> Result<(), String> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
     pool.install(|| {
         let arena = FileArena::default();
+        let mut session = Session::new(config.clone(), &arena);
         let inputs = load_inputs(&config, &arena).map_err(|e| e.to_string())?;
-        let session = Session::new(config.clone(), &arena);
+        session.lap("open inputs");
         session.add_inputs(inputs);
         session.finish().map_err(|e| e.to_string())
     })

@@ -197,7 +197,13 @@ pub struct Layout {
     pub entry: u64,
     pub eh_fdes: Vec<EhRecord>,
     pub symtab: Option<crate::symtab::SymtabPlan>,
+    /// Address of every symbol id's definition ([`DEAD`] when its section was dropped),
+    /// computed once in parallel so relocations cost a lookup.
+    pub symbol_addresses: Vec<u64>,
 }
+
+/// The address of a symbol whose section is not in the output.
+pub const DEAD: u64 = u64::MAX;
 
 pub const GOT_KIND_ADDR: u8 = 0;
 pub const GOT_KIND_TPOFF: u8 = 1;
@@ -894,9 +900,19 @@ impl<'l, 'd> Builder<'l, 'd> {
             entry: 0,
             eh_fdes,
             symtab,
+            symbol_addresses: Vec::new(),
         };
         layout.assign_addresses(link);
         layout.define_internal_symbols(link)?;
+        layout.symbol_addresses = {
+            use rayon::prelude::*;
+            let l = &layout;
+            (0..link.res.resolved.len() as SymbolId)
+                .into_par_iter()
+                .with_min_len(4096)
+                .map(|id| crate::write::compute_symbol_address(link, l, id).unwrap_or(DEAD))
+                .collect()
+        };
         Ok(layout)
     }
 }

@@ -52,8 +52,12 @@ impl<'d> Session<'d> {
     pub fn add_inputs(&self, files: Vec<LoadedFile<'d>>) {
         use rayon::prelude::*;
         let results: Vec<(u32, Result<Parsed<'d>>)> =
-            files.into_par_iter().map(|f| (f.position, parse_input(f))).collect();
+            files.into_par_iter().map(|f| (f.position, parse_input(f, self.arena))).collect();
         self.parsed.lock().unwrap_or_else(|p| p.into_inner()).extend(results);
+    }
+
+    pub fn lap(&mut self, phase: &'static str) {
+        self.timer.lap(phase);
     }
 
     pub fn finish(mut self) -> Result<()> {
@@ -81,7 +85,8 @@ impl<'d> Session<'d> {
         self.timer.lap("resolve symbols");
 
         let version_script = self.config.version_scripts.iter().map(|p| VersionScript::load(p)).next().transpose()?;
-        let mut link = Link { config: &self.config, res, output, live: Vec::new(), version_script };
+        let mut link = Link { config: &self.config, res, output, live: Vec::new(), version_script, classes: Vec::new() };
+        link.compute_classes();
         link.check_required()?;
         link.mark_live_sections();
         self.timer.lap("gc sections");
@@ -101,7 +106,8 @@ impl<'d> Session<'d> {
     }
 }
 
-fn parse_input(f: LoadedFile<'_>) -> Result<Parsed<'_>> {
+fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena) -> Result<Parsed<'d>> {
+    use rayon::prelude::*;
     let name = f.path.display().to_string();
     Ok(match f.kind {
         FileKind::Object => Parsed::File(FileData::Object(ObjectFile::parse(name, f.bytes)?), f.modifiers, f.position),
@@ -111,7 +117,22 @@ fn parse_input(f: LoadedFile<'_>) -> Result<Parsed<'_>> {
         FileKind::Archive => {
             let archive = crate::archive::parse(f.bytes).map_err(|e| Error::bad(&name, e.to_string()))?;
             let pulled = vec![false; archive.members.len()];
-            Parsed::Archive(ArchiveInput { path: f.path, archive, modifiers: f.modifiers, position: f.position, pulled })
+            let parsed = archive
+                .members
+                .par_iter()
+                .map(|m| {
+                    let bytes = match crate::input::member_bytes(arena, &f.path, &m.data) {
+                        Ok(b) => b,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    // Archives may hold anything (rustc's lib.rmeta, text files): only ELF
+                    // objects link.
+                    (crate::input::identify(bytes) == FileKind::Object).then(|| {
+                        ObjectFile::parse(format!("{}({})", f.path.display(), String::from_utf8_lossy(m.name)), bytes)
+                    })
+                })
+                .collect();
+            Parsed::Archive(ArchiveInput { path: f.path, archive, modifiers: f.modifiers, position: f.position, pulled, parsed })
         }
         FileKind::Script | FileKind::Unknown => return Err(Error::bad(name, "unknown file type")),
     })
@@ -142,11 +163,27 @@ pub struct Link<'d> {
     /// `live[file][section]`: the section goes to the output.
     pub live: Vec<Vec<bool>>,
     pub version_script: Option<VersionScript>,
+    /// Per symbol id: [`class`] bits of its definition.
+    pub classes: Vec<u8>,
+}
+
+/// What the relocation passes need to know about a symbol's definition.
+pub mod class {
+    /// References must go through the dynamic linker.
+    pub const PREEMPTIBLE: u8 = 1;
+    /// A local IFUNC: references go through a PLT entry and an IRELATIVE GOT slot.
+    pub const IFUNC: u8 = 2;
+    /// Defined by a shared library.
+    pub const SHARED: u8 = 4;
+    pub const SHARED_FUNC: u8 = 8;
+    /// Absolute or undefined: its value does not move with the image.
+    pub const ABSOLUTE: u8 = 16;
+    pub const UNDEFINED: u8 = 32;
 }
 
 impl<'d> Resolution<'d> {
     pub fn file_of_symbol(&self, id: SymbolId) -> FileId {
-        crate::resolve::file_of(&self.files, id)
+        self.symbol_file[id as usize]
     }
 }
 
@@ -237,6 +274,41 @@ impl<'d> Link<'d> {
     /// Whether references to the symbol must go through the dynamic linker, because the
     /// definition is in a shared library or may be interposed at run time.
     pub fn is_preemptible(&self, id: SymbolId) -> bool {
+        self.class(id) & class::PREEMPTIBLE != 0
+    }
+
+    /// The [`class`] bits of the definition symbol `id` binds to.
+    pub fn class(&self, id: SymbolId) -> u8 {
+        self.classes[id as usize]
+    }
+
+    /// Computes every symbol's class once, in parallel over files, so the per-relocation
+    /// passes read one byte instead of walking to the definition.
+    fn compute_classes(&mut self) {
+        use rayon::prelude::*;
+        let total = self.res.resolved.len();
+        let classes: Vec<u8> = (0..total as SymbolId).into_par_iter().with_min_len(4096).map(|id| self.compute_class(id)).collect();
+        self.classes = classes;
+    }
+
+    fn compute_class(&self, id: SymbolId) -> u8 {
+        let mut c = if self.compute_preemptible(id) { class::PREEMPTIBLE } else { 0 };
+        match self.def(id) {
+            Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC => c |= class::IFUNC,
+            Def::Shared { sym, .. } => {
+                c |= class::SHARED;
+                if matches!(sym.st_type(), STT_FUNC | STT_GNU_IFUNC) {
+                    c |= class::SHARED_FUNC;
+                }
+            }
+            Def::Absolute { .. } => c |= class::ABSOLUTE,
+            Def::Undefined { .. } => c |= class::ABSOLUTE | class::UNDEFINED,
+            _ => {}
+        }
+        c
+    }
+
+    fn compute_preemptible(&self, id: SymbolId) -> bool {
         match self.def(id) {
             Def::Shared { .. } => true,
             Def::Undefined { .. } => self.output.shared,

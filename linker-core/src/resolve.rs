@@ -20,9 +20,10 @@ use crate::archive::Archive;
 use crate::args::Modifiers;
 use crate::elf::*;
 use crate::error::{demangle, Error, Result, UndefinedSymbol};
-use crate::input::{member_bytes, FileArena};
+use crate::input::FileArena;
 use crate::object_file::ObjectFile;
 use crate::shared_object::SharedObject;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::path::PathBuf;
 
@@ -69,6 +70,10 @@ pub struct ArchiveInput<'d> {
     pub modifiers: Modifiers,
     pub position: u32,
     pub pulled: Vec<bool>,
+    /// Members parsed ahead of time, in parallel: `None` for members that are not ELF
+    /// objects (rustc's `lib.rmeta`, text files). A parse error surfaces only if the member
+    /// is pulled.
+    pub parsed: Vec<Option<Result<ObjectFile<'d>>>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -206,16 +211,11 @@ impl<'d> Resolver<'d> {
             return Ok(());
         }
         a.pulled[member as usize] = true;
-        let m = &a.archive.members[member as usize];
-        let name = format!("{}({})", a.path.display(), String::from_utf8_lossy(m.name));
-        let bytes = member_bytes(self.arena, &a.path, &m.data)?;
         let (modifiers, position) = (a.modifiers, a.position);
-        // Archives may hold anything (rustc's lib.rmeta, text files): only ELF objects link.
-        if crate::input::identify(bytes) != crate::input::FileKind::Object {
-            return Ok(());
+        match a.parsed[member as usize].take() {
+            Some(object) => self.add_file(FileData::Object(object?), modifiers, (position, member + 1)),
+            None => Ok(()),
         }
-        let object = ObjectFile::parse(name, bytes)?;
-        self.add_file(FileData::Object(object), modifiers, (position, member + 1))
     }
 
     fn add_object_symbols(&mut self, file_id: FileId) -> Result<()> {
@@ -343,7 +343,7 @@ impl<'d> Resolver<'d> {
         mut self,
         internal_names: &dyn Fn(&[u8]) -> bool,
         defsyms: &[&'d [u8]],
-        may_stay_undefined: &dyn Fn(&[u8]) -> bool,
+        may_stay_undefined: &(dyn Fn(&[u8]) -> bool + Sync),
     ) -> Result<Resolution<'d>> {
         if let Some(e) = self.errors.drain(..).next() {
             return Err(e);
@@ -387,28 +387,52 @@ impl<'d> Resolver<'d> {
         });
         let total = internal_base as usize + internal.len();
 
+        // Bind every object's globals, in parallel over files: each file owns the slice of
+        // `resolved` for its id range.
         let mut resolved: Vec<SymbolId> = (0..total as u32).collect();
-        let mut undefined = Vec::new();
+        let names = &self.names;
+        let mut slices: Vec<(&InputFile<'d>, &mut [SymbolId])> = Vec::with_capacity(self.files.len());
+        let mut rest: &mut [SymbolId] = &mut resolved;
         for file in &self.files {
-            let FileData::Object(obj) = &file.data else { continue };
-            for i in obj.first_global..obj.symbols.len() {
-                let name = table_name(obj, i);
-                let id = file.symbol_base + i as u32;
-                let Some(entry) = self.names.get(name) else { continue };
-                if entry.rank == Rank::Undefined || entry.rank == Rank::Lazy {
-                    let sym = obj.symbol(i);
-                    if sym.st_bind() != STB_WEAK && !may_stay_undefined(name) {
-                        undefined.push((name, id));
-                    }
-                    continue;
-                }
-                resolved[id as usize] = entry.def;
-            }
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(file.symbol_count as usize);
+            slices.push((file, mine));
+            rest = tail;
         }
+        let undefined: Vec<(&'d [u8], SymbolId)> = slices
+            .into_par_iter()
+            .flat_map_iter(|(file, out)| {
+                let mut undefined = Vec::new();
+                if let FileData::Object(obj) = &file.data {
+                    for i in obj.first_global..obj.symbols.len() {
+                        let name = table_name(obj, i);
+                        let Some(entry) = names.get(name) else { continue };
+                        if entry.rank <= Rank::Lazy {
+                            if obj.symbol(i).st_bind() != STB_WEAK && !may_stay_undefined(name) {
+                                undefined.push((name, file.symbol_base + i as u32));
+                            }
+                            continue;
+                        }
+                        out[i] = entry.def;
+                    }
+                }
+                undefined
+            })
+            .collect();
         if !undefined.is_empty() {
             return Err(self.undefined_error(undefined));
         }
-        Ok(Resolution { files: self.files, archives: self.archives, names: self.names, resolved, internal, internal_file })
+        let mut symbol_file = vec![0 as FileId; total];
+        {
+            let mut slices = Vec::with_capacity(self.files.len());
+            let mut rest: &mut [FileId] = &mut symbol_file;
+            for (f, file) in self.files.iter().enumerate() {
+                let (mine, tail) = std::mem::take(&mut rest).split_at_mut(file.symbol_count as usize);
+                slices.push((f as FileId, mine));
+                rest = tail;
+            }
+            slices.into_par_iter().for_each(|(f, s)| s.fill(f));
+        }
+        Ok(Resolution { files: self.files, archives: self.archives, names: self.names, resolved, symbol_file, internal, internal_file })
     }
 
     fn undefined_error(&self, list: Vec<(&[u8], SymbolId)>) -> Error {
@@ -475,6 +499,8 @@ pub struct Resolution<'d> {
     pub names: FxHashMap<&'d [u8], NameEntry>,
     /// `resolved[id]` is the definition symbol `id` binds to.
     pub resolved: Vec<SymbolId>,
+    /// `symbol_file[id]`: the file that owns symbol `id`.
+    pub symbol_file: Vec<FileId>,
     /// Names of linker-defined symbols; symbol `internal_base + i` is `internal[i]`.
     pub internal: Vec<&'d [u8]>,
     pub internal_file: FileId,

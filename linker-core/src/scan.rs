@@ -9,7 +9,7 @@
 
 use crate::elf::*;
 use crate::error::{demangle, Error, Result};
-use crate::link::{Def, Link};
+use crate::link::{class, Link};
 use crate::resolve::{FileData, SymbolId};
 use crate::x86_64::{self, Action};
 use rayon::prelude::*;
@@ -120,14 +120,11 @@ impl<'d> Link<'d> {
         let obj = self.res.files[file as usize].object().expect("relocations come from objects");
         let section = obj.section(si);
         let writable = section.sh_flags(E) & SHF_WRITE as u64 != 0;
-        let preemptible = self.is_preemptible(sym);
-        let def = self.def(sym);
-        let ifunc = matches!(def, Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC);
-        let is_func = match def {
-            Def::Shared { sym, .. } => matches!(sym.st_type(), STT_FUNC | STT_GNU_IFUNC),
-            _ => false,
-        };
-        let absolute = matches!(def, Def::Absolute { .. } | Def::Undefined { .. }) && !preemptible;
+        let c = self.class(sym);
+        let preemptible = c & class::PREEMPTIBLE != 0;
+        let ifunc = c & class::IFUNC != 0;
+        let is_func = c & class::SHARED_FUNC != 0;
+        let absolute = c & class::ABSOLUTE != 0 && !preemptible;
         let exe = !self.output.shared;
         let err = |what: &str| -> Error {
             Error::Relocation {
@@ -188,7 +185,7 @@ impl<'d> Link<'d> {
                     // shared-library data and give functions a canonical PLT address.
                     if is_func {
                         if self.output.shared { Action::Plt } else { Action::CanonicalPlt }
-                    } else if !self.output.shared && matches!(def, Def::Shared { .. }) {
+                    } else if !self.output.shared && c & class::SHARED != 0 {
                         Action::Copy
                     } else {
                         return Err(err("PC-relative reference to a symbol that may be preempted; recompile with -fPIC"));
@@ -205,7 +202,7 @@ impl<'d> Link<'d> {
                     && !preemptible
                     && !ifunc
                     && !(absolute && self.output.pic)
-                    && !matches!(def, Def::Undefined { .. });
+                    && c & class::UNDEFINED == 0;
                 match relaxable.then(|| x86_64::gotpcrelx_relaxation(data, offset)).flatten() {
                     Some(kind) => Action::RelaxGot(kind),
                     None => Action::Got,

@@ -107,17 +107,26 @@ pub fn got_slot_relocs(link: &Link<'_>, slot: &GotSlot) -> [Option<(u32, bool)>;
     }
 }
 
-/// The address a symbol id stands for in the output.
+/// The address a symbol id stands for in the output (0 for symbols in dropped sections).
 pub fn symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) -> u64 {
+    match layout.symbol_addresses.get(id as usize) {
+        Some(&crate::layout::DEAD) => 0,
+        Some(&a) => a,
+        None => compute_symbol_address(link, layout, id).unwrap_or(0),
+    }
+}
+
+/// The address of symbol `id`'s definition; `None` if it is in a section not in the output.
+pub fn compute_symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) -> Option<u64> {
     let def_id = link.res.resolved[id as usize];
-    match link.def(id) {
+    Some(match link.def(id) {
         Def::Section { file, section, value, sym } => {
             if sym.st_type() == STT_GNU_IFUNC {
                 if let Some(plt) = layout.plt_addr(def_id) {
-                    return plt;
+                    return Some(plt);
                 }
             }
-            layout.input_address(file, section, value).unwrap_or(0)
+            layout.input_address(file, section, value)?
         }
         Def::Absolute { value, .. } => value,
         Def::Common { id, .. } => layout.addr_of(Synthetic::Commons) + layout.commons.get(&id).copied().unwrap_or(0),
@@ -130,7 +139,7 @@ pub fn symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) -> u64 {
         }
         Def::Internal(i) => layout.internal_values.get(i as usize).copied().unwrap_or(0),
         Def::Undefined { .. } => 0,
-    }
+    })
 }
 
 /// Writes the whole image into a temporary file next to the output.
@@ -284,12 +293,10 @@ fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela) -> (u64
             };
         }
     }
-    let id = link.symbol_id(file, sym_index);
-    let live = match link.def(id) {
-        Def::Section { file, section, .. } => layout.input_address(file, section, 0).is_some(),
-        _ => true,
-    };
-    (symbol_address(link, layout, id), live)
+    match layout.symbol_addresses[link.symbol_id(file, sym_index) as usize] {
+        crate::layout::DEAD => (0, false),
+        a => (a, true),
+    }
 }
 
 fn relocation_overflow(link: &Link<'_>, file: u32, si: usize, id: SymbolId, r_type: u32, v: u64) -> Error {
