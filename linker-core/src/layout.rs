@@ -475,6 +475,11 @@ impl<'l, 'd> Builder<'l, 'd> {
                     continue;
                 }
                 let alloc = flags & SHF_ALLOC as u64 != 0;
+                // .eh_frame is never a GC root; its records are filtered by liveness below.
+                if name == b".eh_frame" && alloc {
+                    eh_inputs.push((fi as u32, si as u32));
+                    continue;
+                }
                 if alloc && !link.live[fi][si] {
                     continue;
                 }
@@ -491,10 +496,6 @@ impl<'l, 'd> Builder<'l, 'd> {
                 }
                 // crtbegin/crtend's legacy .ctors/.dtors list markers must not run.
                 if is_crt_edge && (name.starts_with(b".ctors") || name.starts_with(b".dtors")) {
-                    continue;
-                }
-                if name == b".eh_frame" && alloc {
-                    eh_inputs.push((fi as u32, si as u32));
                     continue;
                 }
                 let out_name = output_name(name);

@@ -94,7 +94,6 @@ impl<'d> ObjectFile<'d> {
             } else if i > first_global {
                 return Err(bad(&format!("local symbol {i} after the first global symbol")));
             }
-            symbols.symbol_name(E, sym).map_err(|_| bad(&format!("symbol {i} has a bad name offset")))?;
             let shndx = symbol_section_index(&symbols, i, sym);
             if shndx != 0 && shndx < SHN_LORESERVE as u32 && shndx as usize >= section_count {
                 return Err(bad(&format!("symbol {i} is in section {shndx}, which does not exist")));

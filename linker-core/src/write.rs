@@ -162,7 +162,8 @@ pub fn write_image(link: &Link<'_>, scan: &ScanResult, layout: &mut Layout) -> R
         let _ = file.set_permissions(std::fs::Permissions::from_mode(0o755));
     }
     // SAFETY: the file was just created by us and nobody else maps it.
-    let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }.map_err(|e| Error::io(&tmp, e))?;
+    // Populated up front: one bulk fault-in instead of a page fault per page while writing.
+    let mut map = unsafe { memmap2::MmapOptions::new().populate().map_mut(&file) }.map_err(|e| Error::io(&tmp, e))?;
 
     let dynrels = write_sections(link, layout, &mut map)?;
     write_synthetic(link, scan, layout, &mut map, dynrels)?;

@@ -1,0 +1,10 @@
+// References a Rust (legacy-mangled) function nobody defines: the link must fail and name it
+// demangled.
+unsafe extern "Rust" {
+    #[link_name = "_ZN10some_crate6module13missing_thing17h0123456789abcdefE"]
+    fn missing_thing() -> u32;
+}
+
+fn main() {
+    println!("{}", unsafe { missing_thing() });
+}
