@@ -97,8 +97,12 @@ impl DynamicTables {
                 }
             }
         }
-        // Copy-relocated symbols are defined by us (in .dynbss) from the loader's view.
-        let (copied, imports): (Vec<SymbolId>, Vec<SymbolId>) = imports.into_iter().partition(|id| copies.contains_key(id));
+        // Copy-relocated symbols are defined by us (in .dynbss) from the loader's view, and
+        // canonical-PLT functions carry their PLT address: both must be found through the
+        // hash table, so they sort with the definitions.
+        let (copied, imports): (Vec<SymbolId>, Vec<SymbolId>) = imports
+            .into_iter()
+            .partition(|&id| copies.contains_key(&id) || scan.flags[id as usize] & flags::CANONICAL_PLT != 0);
         exports.extend(copied);
         let mut imports = imports;
         imports.sort_unstable();

@@ -225,7 +225,6 @@ fn pie_default() {
 /// (reads and writes are shared with the library) and the address of a .so function is
 /// canonical (equal to what the library itself sees).
 #[test]
-#[ignore = "rivet-ld: canonical PLT address of a shared-library function is not yet what the library sees (pointer equality)"]
 fn nopie_copy_relocation_and_canonical_plt() {
     let t = test_env!("nopie_copy_relocation_and_canonical_plt");
     let lib = t.cc("nopie_lib.c", &["-fPIC", "-O1"]);
