@@ -196,10 +196,20 @@ impl DynamicTables {
                     }
                 }
                 Def::Undefined { .. } => 1,
-                _ => match link.version_script.as_ref().and_then(|vs| vs.version_of(link.symbol_name(id))) {
-                    Some(v) if !verdef.is_empty() => v as u16 + 2,
-                    _ => 1,
-                },
+                _ => {
+                    let script = link.version_script.as_ref().filter(|_| !verdef.is_empty());
+                    match (link.symbol_version(id), script) {
+                        // `.symver name@V` / `name@@V` in the object: V must be a version the
+                        // script defines; `@` (not the default) is hidden from unversioned
+                        // references.
+                        (Some((v, default)), Some(vs)) => match vs.versions.iter().position(|d| d.name.as_bytes() == v) {
+                            Some(i) => (i as u16 + 2) | if default { 0 } else { VERSYM_HIDDEN },
+                            None => 1,
+                        },
+                        (None, Some(vs)) => vs.version_of(link.symbol_name(id)).map_or(1, |v| v as u16 + 2),
+                        _ => 1,
+                    }
+                }
             };
         }
 

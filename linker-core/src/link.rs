@@ -259,6 +259,15 @@ impl<'d> Link<'d> {
         }
     }
 
+    /// The version an object gave its definition with `.symver` (`name@V`, or `name@@V` for
+    /// the default), if any.
+    pub fn symbol_version(&self, id: SymbolId) -> Option<(&'d [u8], bool)> {
+        let target = self.res.resolved[id as usize];
+        let file = &self.res.files[self.res.file_of_symbol(target) as usize];
+        let obj = file.object()?;
+        split_version(obj.symbol_name((target - file.symbol_base) as usize)).1
+    }
+
     /// A definition of ours that may appear in `.dynsym`: global, not hidden or internal.
     pub fn is_exportable(&self, id: SymbolId) -> bool {
         match self.def(id) {

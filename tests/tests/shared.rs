@@ -133,7 +133,6 @@ fn version_script_vers_1() {
 /// program linked against an older library (impl@VERS_1 only) keeps the VERS_1 binding
 /// after the library is upgraded.
 #[test]
-#[ignore = "rivet-ld: .symver-defined multiple versions of one symbol are not yet emitted in .gnu.version_d"]
 fn symver_default_and_old_versions() {
     let t = test_env!("symver_default_and_old_versions");
     // Old library: only VERS_1.
