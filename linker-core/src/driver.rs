@@ -93,12 +93,14 @@ fn run_inner(argv: Vec<OsString>) -> Result<(), String> {
     }
     let threads = config.threads.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
-    pool.install(|| {
-        let arena = FileArena::default();
-        let mut session = Session::new(config.clone(), &arena);
+    let arena = FileArena::default();
+    pool.in_place_scope(|scope| {
+        let mut session = Session::new(config.clone(), &arena, scope);
         let inputs = load_inputs(&config, &arena).map_err(|e| e.to_string())?;
         session.lap("open inputs");
-        session.add_inputs(inputs);
-        session.finish().map_err(|e| e.to_string())
+        for input in inputs {
+            session.add(input).map_err(|e| e.to_string())?;
+        }
+        session.finish(&pool).map_err(|e| e.to_string())
     })
 }

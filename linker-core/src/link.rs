@@ -12,7 +12,6 @@ use crate::resolve::{ArchiveInput, FileData, FileId, Rank, Resolution, Resolver,
 use crate::version_script::VersionScript;
 use crate::shared_object::SharedObject;
 use crate::timing::Timer;
-use std::sync::Mutex;
 
 /// What kind of file is produced, reduced to the questions the passes ask.
 #[derive(Clone, Copy, Debug)]
@@ -34,44 +33,103 @@ enum Parsed<'d> {
     Archive(ArchiveInput<'d>),
 }
 
-/// A link in progress: inputs are parsed in parallel as they are added.
-pub struct Session<'d> {
+/// A link in progress. Inputs are added one by one, in any order, while earlier ones are
+/// still being parsed: each is parsed on the thread pool as soon as it arrives, and the
+/// caller's thread resolves symbols of every input whose canonical predecessors are all in.
+/// So resolution never depends on arrival order, and only what truly needs every input waits
+/// for [`Session::finish`].
+///
+/// Positions are canonical and dense: the inputs of a link are numbered `0..n` (command-line
+/// order for `rivet-ld`; for codegen units, their names' order).
+pub struct Session<'d, 's> {
     config: Config,
     arena: &'d FileArena,
-    parsed: Mutex<Vec<(u32, Result<Parsed<'d>>)>>,
+    scope: &'s rayon::Scope<'d>,
+    parsed_tx: crossbeam_channel::Sender<(u32, Result<Parsed<'d>>)>,
+    parsed_rx: crossbeam_channel::Receiver<(u32, Result<Parsed<'d>>)>,
+    /// Parsed inputs waiting for a predecessor.
+    waiting: std::collections::BTreeMap<u32, Result<Parsed<'d>>>,
+    next_position: u32,
+    added: u32,
+    resolver: Resolver<'d>,
     timer: Timer,
 }
 
-impl<'d> Session<'d> {
-    pub fn new(config: Config, arena: &'d FileArena) -> Self {
+impl<'d, 's> Session<'d, 's> {
+    /// Starts a link whose parsing jobs run in `scope` (a scope of the thread pool the link
+    /// uses; the session's own methods must be called from outside the pool's workers).
+    pub fn new(config: Config, arena: &'d FileArena, scope: &'s rayon::Scope<'d>) -> Self {
         let timer = Timer::new(config.print_timing);
-        Session { config, arena, parsed: Mutex::new(Vec::new()), timer }
+        let (parsed_tx, parsed_rx) = crossbeam_channel::unbounded();
+        Session {
+            config,
+            arena,
+            scope,
+            parsed_tx,
+            parsed_rx,
+            waiting: Default::default(),
+            next_position: 0,
+            added: 0,
+            resolver: Resolver::new(arena),
+            timer,
+        }
     }
 
-    /// Parses a batch of inputs in parallel; more batches may follow before `finish`.
-    pub fn add_inputs(&self, files: Vec<LoadedFile<'d>>) {
-        use rayon::prelude::*;
-        let results: Vec<(u32, Result<Parsed<'d>>)> =
-            files.into_par_iter().map(|f| (f.position, parse_input(f, self.arena))).collect();
-        self.parsed.lock().unwrap_or_else(|p| p.into_inner()).extend(results);
+    /// Hands over one input; returns at once. Parsing starts on the pool, and every input
+    /// that is now next in canonical order is resolved.
+    pub fn add(&mut self, file: LoadedFile<'d>) -> Result<()> {
+        self.added += 1;
+        let tx = self.parsed_tx.clone();
+        let arena = self.arena;
+        self.scope.spawn(move |_| {
+            // The receiver lives as long as the session; a send fails only if it is gone.
+            let _ = tx.send((file.position, parse_input(file, arena)));
+        });
+        self.resolve_ready(false)
+    }
+
+    /// Resolves the inputs that are next in canonical order; with `wait`, until every input
+    /// handed over is resolved.
+    fn resolve_ready(&mut self, wait: bool) -> Result<()> {
+        loop {
+            while let Ok((pos, parsed)) = self.parsed_rx.try_recv() {
+                self.waiting.insert(pos, parsed);
+            }
+            while let Some(parsed) = self.waiting.remove(&self.next_position) {
+                match parsed? {
+                    Parsed::File(data, modifiers, pos) => self.resolver.add_file(data, modifiers, (pos, 0))?,
+                    Parsed::Archive(a) => self.resolver.add_archive(a)?,
+                }
+                self.next_position += 1;
+            }
+            if !wait || self.next_position >= self.added {
+                return Ok(());
+            }
+            match self.parsed_rx.recv() {
+                Ok((pos, parsed)) => {
+                    self.waiting.insert(pos, parsed);
+                }
+                Err(_) => return Err(Error::Usage("input positions are not dense: an input is missing".into())),
+            }
+            if !self.waiting.contains_key(&self.next_position) && self.waiting.len() as u32 + self.next_position >= self.added {
+                return Err(Error::Usage(format!("input position {} was never added", self.next_position)));
+            }
+        }
     }
 
     pub fn lap(&mut self, phase: &'static str) {
         self.timer.lap(phase);
     }
 
-    pub fn finish(mut self) -> Result<()> {
-        let mut parsed = std::mem::take(self.parsed.get_mut().unwrap_or_else(|p| p.into_inner()));
-        parsed.sort_by_key(|(pos, _)| *pos);
-        self.timer.lap("parse inputs");
+    /// Waits for the last inputs, then runs every pass that needs all of them, on `pool`.
+    pub fn finish(mut self, pool: &rayon::ThreadPool) -> Result<()> {
+        self.resolve_ready(true)?;
+        self.timer.lap("parse and load inputs");
+        pool.install(move || self.link_all())
+    }
 
-        let mut resolver = Resolver::new(self.arena);
-        for (_, p) in parsed {
-            match p? {
-                Parsed::File(data, modifiers, pos) => resolver.add_file(data, modifiers, (pos, 0))?,
-                Parsed::Archive(a) => resolver.add_archive(a)?,
-            }
-        }
+    fn link_all(mut self) -> Result<()> {
+        let mut resolver = std::mem::replace(&mut self.resolver, Resolver::new(self.arena));
         for name in self.config.undefined.iter().chain(&self.config.require_defined) {
             resolver.add_undefined(name.as_bytes())?;
         }
