@@ -12,6 +12,8 @@
 use crate::elf::*;
 use crate::link::Link;
 use crate::resolve::{FileData, Rank};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 impl<'d> Link<'d> {
     pub fn mark_live_sections(&mut self) {
@@ -70,26 +72,38 @@ impl<'d> Link<'d> {
                 }
             }
         }
-        while let Some((fi, si)) = work.pop() {
-            let slot = &mut live[fi as usize][si as usize];
-            if *slot {
-                continue;
-            }
-            *slot = true;
-            let FileData::Object(obj) = &files[fi as usize].data else { continue };
-            for r in obj.relocations(si as usize) {
-                if let Some(t) = self.reloc_target_section(fi, r.r_sym(E, false) as usize) {
-                    if !live[t.0 as usize][t.1 as usize] {
-                        work.push(t);
+        // Breadth-first marking in parallel: each round follows the relocations of the
+        // sections the previous round marked; `swap` lets exactly one thread claim a section,
+        // and the final set does not depend on the order.
+        let marks: Vec<Vec<AtomicBool>> =
+            live.iter().map(|v| v.iter().map(|_| AtomicBool::new(false)).collect()).collect();
+        let claim = |(f, s): (u32, u32)| !marks[f as usize][s as usize].swap(true, Ordering::Relaxed);
+        let mut frontier: Vec<(u32, u32)> = work.into_iter().filter(|&t| claim(t)).collect();
+        while !frontier.is_empty() {
+            frontier = frontier
+                .par_iter()
+                .flat_map_iter(|&(fi, si)| {
+                    let mut next = Vec::new();
+                    let FileData::Object(obj) = &files[fi as usize].data else { return next };
+                    for r in obj.relocations(si as usize) {
+                        if let Some(t) = self.reloc_target_section(fi, r.r_sym(E, false) as usize) {
+                            if claim(t) {
+                                next.push(t);
+                            }
+                        }
                     }
-                }
-            }
-            // A section in a COMDAT group keeps its whole group (e.g. a function and its
-            // out-of-line data).
-            for g in &obj.groups {
-                if g.members.contains(&si) {
-                    work.extend(g.members.iter().map(|&m| (fi, m)));
-                }
+                    // A section in a COMDAT group keeps its whole group (e.g. a function
+                    // and its out-of-line data).
+                    for g in obj.groups.iter().filter(|g| g.members.contains(&si)) {
+                        next.extend(g.members.iter().map(|&m| (fi, m)).filter(|&t| claim(t)));
+                    }
+                    next
+                })
+                .collect();
+        }
+        for (l, m) in live.iter_mut().zip(marks) {
+            for (slot, mark) in l.iter_mut().zip(m) {
+                *slot = mark.into_inner();
             }
         }
         self.live = live;

@@ -8,7 +8,7 @@ use crate::args::{BuildId, Config};
 use crate::dynamic::DynamicTables;
 use crate::elf::*;
 use crate::error::{Error, Result};
-use crate::layout::{Contents, GotSlot, Layout, OutputSection, Synthetic, GOT_KIND_ADDR, GOT_KIND_DESC, GOT_KIND_GD, GOT_KIND_TPOFF};
+use crate::layout::{Contents, GotSlot, Layout, OutputSection, Placement, Synthetic, GOT_KIND_ADDR, GOT_KIND_DESC, GOT_KIND_GD, GOT_KIND_TPOFF};
 use crate::link::{Def, Link};
 use crate::resolve::SymbolId;
 use crate::scan::{flags, ScanResult};
@@ -744,39 +744,50 @@ fn rela_bytes(list: &[DynRel]) -> Vec<u8> {
     out
 }
 
-fn push_sym(out: &mut Vec<u8>, name: u32, info: u8, other: u8, shndx: u16, value: u64, size: u64) {
-    out.extend_from_slice(&name.to_le_bytes());
-    out.push(info);
-    out.push(other);
-    out.extend_from_slice(&shndx.to_le_bytes());
-    out.extend_from_slice(&value.to_le_bytes());
-    out.extend_from_slice(&size.to_le_bytes());
+/// Writes one Elf64_Sym into a 24-byte slot.
+fn put_sym(slot: &mut [u8], name: u32, info: u8, other: u8, shndx: u16, value: u64, size: u64) {
+    slot[0..4].copy_from_slice(&name.to_le_bytes());
+    slot[4] = info;
+    slot[5] = other;
+    slot[6..8].copy_from_slice(&shndx.to_le_bytes());
+    slot[8..16].copy_from_slice(&value.to_le_bytes());
+    slot[16..24].copy_from_slice(&size.to_le_bytes());
 }
 
 /// Output section index and value of a defined symbol, for symbol tables.
 fn symbol_location(link: &Link<'_>, layout: &Layout, id: SymbolId) -> (u16, u64) {
     let addr = symbol_address(link, layout, id);
     let def_id = link.res.resolved[id as usize];
-    let in_section = |addr: u64| {
-        layout
-            .sections
-            .iter()
-            .find(|s| s.is_alloc() && addr >= s.addr && addr < s.addr + s.size.max(1))
-            .map_or(SHN_ABS, |s| s.shndx as u16)
-    };
+    let shndx_of = |s: Synthetic| layout.section(s).map_or(SHN_ABS, |o| o.shndx as u16);
     match link.def(id) {
-        Def::Section { sym, .. } if sym.st_type() == STT_TLS => (in_section(addr), addr.wrapping_sub(layout.tls_start)),
-        Def::Section { .. } | Def::Common { .. } | Def::Internal(_) => (in_section(addr), addr),
+        Def::Section { file, section, sym, .. } => {
+            let shndx = match layout.placement[file as usize][section as usize] {
+                Placement::At { out, .. } | Placement::Merged { out, .. } | Placement::EhFrame { out, .. } => {
+                    layout.sections[out as usize].shndx as u16
+                }
+                Placement::None => SHN_ABS,
+            };
+            let value = if sym.st_type() == STT_TLS { addr.wrapping_sub(layout.tls_start) } else { addr };
+            (shndx, value)
+        }
+        Def::Common { .. } => (shndx_of(Synthetic::Commons), addr),
+        Def::Internal(_) => {
+            let shndx = layout
+                .sections
+                .iter()
+                .find(|s| s.is_alloc() && addr >= s.addr && addr < s.addr + s.size.max(1))
+                .map_or(SHN_ABS, |s| s.shndx as u16);
+            (shndx, addr)
+        }
         Def::Absolute { value, .. } => (SHN_ABS, value),
-        Def::Shared { .. } if layout.copies.contains_key(&def_id) => (in_section(addr), addr),
+        Def::Shared { .. } if layout.copies.contains_key(&def_id) => (shndx_of(Synthetic::CopyRel), addr),
         _ => (SHN_UNDEF, 0),
     }
 }
 
 fn dynsym_bytes(link: &Link<'_>, scan: &ScanResult, layout: &Layout, dynamic: &DynamicTables) -> Vec<u8> {
-    let mut out = Vec::with_capacity(24 * (dynamic.symbols.len() + 1));
-    push_sym(&mut out, 0, 0, 0, 0, 0, 0);
-    for (i, &id) in dynamic.symbols.iter().enumerate() {
+    let mut out = vec![0u8; 24 * (dynamic.symbols.len() + 1)];
+    for ((i, &id), slot) in dynamic.symbols.iter().enumerate().zip(out[24..].chunks_mut(24)) {
         let (info, other, size) = symbol_attributes(link, id);
         let (mut shndx, mut value) = symbol_location(link, layout, id);
         if let Def::Shared { .. } = link.def(id) {
@@ -785,7 +796,7 @@ fn dynsym_bytes(link: &Link<'_>, scan: &ScanResult, layout: &Layout, dynamic: &D
                 value = if scan.flags[id as usize] & flags::CANONICAL_PLT != 0 { layout.plt_addr(id).unwrap_or(0) } else { 0 };
             }
         }
-        push_sym(&mut out, dynamic.name_offsets[i], info, other, shndx, value, size);
+        put_sym(slot, dynamic.name_offsets[i], info, other, shndx, value, size);
     }
     out
 }
@@ -802,10 +813,10 @@ fn symbol_attributes(link: &Link<'_>, id: SymbolId) -> (u8, u8, u64) {
     }
 }
 
+/// `.symtab` entries, written in parallel: each entry depends only on its symbol.
 fn symtab_bytes(link: &Link<'_>, layout: &Layout, plan: &crate::symtab::SymtabPlan) -> Vec<u8> {
-    let mut out = Vec::with_capacity(24 * plan.count());
-    push_sym(&mut out, 0, 0, 0, 0, 0, 0);
-    for (k, &(id, name)) in plan.entries.iter().enumerate() {
+    let mut out = vec![0u8; 24 * plan.count()];
+    out[24..].par_chunks_mut(24).zip(plan.entries.par_iter().enumerate()).for_each(|(slot, (k, &(id, name)))| {
         let (mut info, other, size) = symbol_attributes(link, id);
         if k < plan.first_global {
             info = (STB_LOCAL << 4) | (info & 0xf);
@@ -813,8 +824,8 @@ fn symtab_bytes(link: &Link<'_>, layout: &Layout, plan: &crate::symtab::SymtabPl
             info = (STB_GLOBAL << 4) | (info & 0xf);
         }
         let (shndx, value) = symbol_location(link, layout, id);
-        push_sym(&mut out, name, info, other, shndx, value, size);
-    }
+        put_sym(slot, name, info, other, shndx, value, size);
+    });
     out
 }
 
