@@ -77,3 +77,55 @@ fn rust_undefined_symbol_is_demangled() {
         assert!(text.contains("undefined.") && text.contains(".o"), "the referencing object is named: {text}");
     }
 }
+
+/// A proc-macro crate linked by the linker under test is a shared object rustc itself
+/// dlopens; the program that uses the macro is linked by it too.
+#[test]
+fn rust_proc_macro() {
+    let t = test_env!("rust_proc_macro");
+    for world in WORLDS {
+        let ld_dir = t.ld_path(world).parent().expect("ld lives in a dir").to_path_buf();
+        let flags = |cmd: &mut Command| {
+            cmd.args(["--edition=2024", "-C", "linker=gcc", "-C", "linker-features=-lld"])
+                .arg("-C")
+                .arg(format!("link-arg=-B{}", ld_dir.display()))
+                .current_dir(t.world_dir(world));
+        };
+        let mut pm = Command::new("rustc");
+        flags(&mut pm);
+        pm.arg(t.src("../rust/derive_hello.rs")).args(["--crate-type", "proc-macro", "--crate-name", "derive_hello"]);
+        let o = rivet_tests::run_command(&mut pm, rivet_tests::TOOL_TIMEOUT, t.root());
+        assert!(o.success(), "building the proc-macro ({world:?}) failed: {o}");
+        let mut bin = Command::new("rustc");
+        flags(&mut bin);
+        bin.arg(t.src("../rust/uses_derive.rs")).args(["--extern", "derive_hello=libderive_hello.so", "-o", "prog"]);
+        let o = rivet_tests::run_command(&mut bin, rivet_tests::TOOL_TIMEOUT, t.root());
+        assert!(o.success(), "using the proc-macro ({world:?}) failed: {o}");
+    }
+    if t.linker_is_rivet() {
+        assert!(t.tool("readelf", &["-p", ".comment", "libderive_hello.so"]).contains("rivet"));
+    }
+    t.run_expect("prog", &[], "hello from Widget, derived by a macro\n");
+}
+
+/// A Rust cdylib linked by the linker under test, loaded with dlopen by a C program.
+#[test]
+fn rust_cdylib_dlopen() {
+    let t = test_env!("rust_cdylib_dlopen");
+    build(&t, "cdylib.rs", "libcdylib.so", &["--crate-type", "cdylib", "-C", "panic=unwind"]);
+    let loader = t.cc("load_cdylib.c", &[]);
+    t.link("loader", &[&loader, "-ldl"]);
+    t.run_expect("loader", &[], "rivet_add(2, 3) = 6\nrivet_add(-1, 3) = 5\n");
+}
+
+/// `-C prefer-dynamic`: the program links against the toolchain's libstd-*.so.
+#[test]
+fn rust_prefer_dynamic() {
+    let t = test_env!("rust_prefer_dynamic");
+    build(&t, "std_features.rs", "prog", &["-g", "-C", "prefer-dynamic"]);
+    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
+    let libdir = format!("{}/lib/rustlib/x86_64-unknown-linux-gnu/lib", String::from_utf8_lossy(&sysroot.stdout).trim());
+    assert!(t.tool("readelf", &["-d", "prog"]).contains("libstd-"), "prog should need libstd-*.so");
+    let out = t.run_env("prog", &[], &[("LD_LIBRARY_PATH", &libdir)]);
+    rivet_tests::assert_stdout(&out, 0, EXPECTED);
+}
