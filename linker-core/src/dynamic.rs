@@ -137,6 +137,14 @@ impl DynamicTables {
                 used[file as usize] = true;
             }
         }
+        // Like GNU ld and lld: a library also counts as used when it defines a symbol an
+        // object refers to strongly, even if that reference needs no dynamic relocation (a
+        // relaxed `__tls_get_addr` call still makes the program depend on the loader).
+        for e in link.res.names.values() {
+            if e.rank == Rank::Shared && e.strong_ref {
+                used[link.res.file_of_symbol(e.def) as usize] = true;
+            }
+        }
         let mut needed_files: Vec<FileId> = (0..link.res.files.len() as FileId)
             .filter(|&f| matches!(link.res.files[f as usize].data, FileData::Shared(_)))
             .filter(|&f| used[f as usize] || !link.res.files[f as usize].modifiers.as_needed)

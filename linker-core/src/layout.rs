@@ -815,7 +815,13 @@ impl<'l, 'd> Builder<'l, 'd> {
             self.add(Synthetic::Got, b".got", SHT_PROGBITS, a | w, 8, got_off);
         }
         if output.dynamic {
-            self.add(Synthetic::GotPlt, b".got.plt", SHT_PROGBITS, a | w, 8, 8 * (3 + plt_lazy.len() as u64));
+            let got_plt = self.add(Synthetic::GotPlt, b".got.plt", SHT_PROGBITS, a | w, 8, 8 * (3 + plt_lazy.len() as u64));
+            if link.config.z_now {
+                // Bound eagerly, the PLT's GOT never changes after start-up: protect it.
+                let s = &mut self.sections[got_plt as usize];
+                s.class = Class::Relro;
+                s.rank = 9;
+            }
             // .dynamic last: its entries depend on which tables exist.
             self.add(Synthetic::Dynamic, b".dynamic", SHT_DYNAMIC, a | w, 8, 0);
             let has_init_fini = |n: &[u8]| link.res.names.get(n).is_some_and(|e| e.rank >= crate::resolve::Rank::Weak && link.res.file_of_symbol(e.def) != link.res.internal_file);
@@ -1027,7 +1033,10 @@ impl Layout {
                     flags: if link.config.z_execstack { PF_R | PF_W | PF_X } else { PF_R | PF_W },
                     offset: 0, addr: 0, filesz: 0, memsz: 0, align: 16,
                 }),
-                PT_GNU_RELRO => span(&mut self.sections.iter().filter(|s| s.class == Class::Relro && s.is_alloc())).map(|s| Segment { align: 1, ..s }),
+                // Up to the end of its page: the loader protects whole pages only, and the
+                // next segment starts on a fresh page.
+                PT_GNU_RELRO => span(&mut self.sections.iter().filter(|s| s.class == Class::Relro && s.is_alloc()))
+                    .map(|s| Segment { align: 1, memsz: align_up(s.addr + s.memsz, PAGE_SIZE) - s.addr, ..s }),
                 _ => None,
             };
             if let Some(mut seg) = seg {

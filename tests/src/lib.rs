@@ -25,6 +25,8 @@
 //! Set `RIVET_TEST_KEEP=1` to keep every temporary directory (they are always kept when a
 //! test fails; the path is printed).
 
+pub mod elf_compare;
+
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -129,3 +129,22 @@ fn rust_prefer_dynamic() {
     let out = t.run_env("prog", &[], &[("LD_LIBRARY_PATH", &libdir)]);
     rivet_tests::assert_stdout(&out, 0, EXPECTED);
 }
+
+/// The same Rust program linked by the linker under test and by rust-lld (rustc's default):
+/// structurally the same where it matters (see `rivet_tests::elf_compare`).
+#[test]
+fn rust_structure_matches_rust_lld() {
+    let t = test_env!("rust_structure_matches_rust_lld");
+    build(&t, "std_features.rs", "prog", &["-g"]);
+    let mut lld = Command::new("rustc");
+    lld.arg(t.src("../rust/std_features.rs"))
+        .args(["--edition=2024", "-g", "-o"])
+        .arg(t.out_in(World::Ref, "prog-rust-lld"))
+        .current_dir(t.world_dir(World::Ref));
+    let o = rivet_tests::run_command(&mut lld, rivet_tests::TOOL_TIMEOUT, t.root());
+    assert!(o.success(), "rustc with rust-lld failed: {o}");
+    assert!(t.tool_in(World::Ref, "readelf", &["-p", ".comment", "prog-rust-lld"]).contains("LLD"));
+    let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out_in(World::Ref, "prog-rust-lld"))
+        .expect("both outputs parse");
+    assert!(diffs.is_empty(), "differences from rust-lld:\n{}", diffs.join("\n"));
+}
