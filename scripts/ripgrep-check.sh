@@ -48,16 +48,17 @@ status=0
 for profile in debug release; do
     r="$work/rivet/target/$profile/rg"; l="$work/lld/target/$profile/rg"
     readelf -p .comment "$r" | grep -q rivet || { echo "FAIL: $profile rg was not linked by rivet-ld"; status=1; }
-    for args in "-n fn $work/src/crates" "-c --sort path unsafe $work/src" "--files --sort path $work/src"; do
-        if ! diff <($r $args) <($l $args) >/dev/null; then echo "FAIL: $profile rg $args differs"; status=1; fi
+    same=1
+    for args in "-n --sort path fn $work/src/crates" "-c --sort path unsafe $work/src" "--files --sort path $work/src"; do
+        if ! diff <($r $args) <($l $args) >/dev/null; then echo "FAIL: $profile rg $args differs"; same=0; status=1; fi
     done
-    echo "ok: $profile rg searches like the rust-lld build"
+    [ $same = 1 ] && echo "ok: $profile rg searches like the rust-lld build"
 done
 
 gdb_session() {
     gdb -batch -nx -ex 'set debuginfod enabled off' -ex 'break rg::main' -ex 'run --version' \
         -ex 'bt' -ex 'info locals' -ex 'list' "$1" 2>&1 |
-        grep -v -E '^\[|^Using host|process [0-9]+|Thread 0x|^Downloading' | sed -E 's/0x[0-9a-f]+/ADDR/g'
+        grep -v -E '^\[|^Using host|process [0-9]+|Thread 0x|^Downloading' | sed -E "s/0x[0-9a-f]+/ADDR/g; s|$1|PROGRAM|g"
 }
 if diff <(gdb_session "$work/rivet/target/debug/rg") <(gdb_session "$work/lld/target/debug/rg") > "$work/gdb.diff"; then
     echo "ok: gdb (break rg::main, bt, info locals, list) answers the same"
