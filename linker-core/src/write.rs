@@ -246,26 +246,24 @@ fn write_input_parts(
     let results: Vec<Result<Option<(u32, Vec<DynRel>)>>> = pieces
         .into_par_iter()
         .map(|(p, out)| {
-            let obj = link.res.files[p.file as usize].object().expect("object");
-            let data = obj.section_data(p.section as usize)?;
-            out.copy_from_slice(&data[..out.len()]);
+            let mut rel = Relocator::new(link, layout, p.file, p.section as usize)?;
+            out.copy_from_slice(&rel.data[..out.len()]);
             let addr = sec.addr + p.offset;
-            let mut dynrels = Vec::new();
-            let relas = obj.relocations(p.section as usize);
             if sec.is_alloc() {
                 let mut skip = false;
-                for ri in 0..relas.len() {
+                for ri in 0..rel.relas.len() {
                     if std::mem::take(&mut skip) {
                         continue;
                     }
-                    let off = relas[ri].r_offset(E) as usize;
-                    skip = apply_alloc(link, layout, p.file, p.section as usize, data, relas, ri, out, off, addr + off as u64, &mut dynrels)?;
+                    let off = rel.relas[ri].r_offset(E) as usize;
+                    skip = rel.apply_alloc(ri, out, off, addr + off as u64)?;
                 }
             } else {
-                for r in relas {
-                    apply_non_alloc(link, layout, p.file, p.section as usize, r, out, &sec.name)?;
+                for r in rel.relas {
+                    rel.apply_non_alloc(r, out, &sec.name)?;
                 }
             }
+            let dynrels = rel.dynrels;
             let base = layout.dynrel_base.get(p.file as usize).and_then(|b| b.get(p.section as usize)).copied().unwrap_or(0);
             Ok((!dynrels.is_empty()).then_some((base, dynrels)))
         })
@@ -279,17 +277,39 @@ fn write_input_parts(
 
 /// The target value S of a relocation's symbol, with the merge-section rule: a section symbol
 /// plus addend names a byte inside a merged piece.
-fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela) -> (u64, bool) {
+/// Remembers the last merged piece a section's relocations pointed into: debug info refers to
+/// `.debug_str` mostly in increasing order, so the next lookup is usually the same or the
+/// next piece, not a binary search.
+#[derive(Default)]
+struct MergeCursor {
+    map: u32,
+    piece: usize,
+}
+
+fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela, cursor: &mut MergeCursor) -> (u64, bool) {
     let sym_index = r.r_sym(E, false) as usize;
     let obj = link.res.files[file as usize].object().expect("object");
     let sym = obj.symbol(sym_index);
     if sym_index < obj.first_global && sym.st_type() == STT_SECTION {
         let shndx = obj.symbol_section(sym_index);
-        if let crate::layout::Placement::Merged { .. } = layout.placement[file as usize][shndx as usize] {
+        if let Placement::Merged { out, map } = layout.placement[file as usize][shndx as usize] {
             let addend = r.r_addend(E);
             let at = (sym.st_value(E) as i64).wrapping_add(addend) as u64;
-            return match layout.input_address(file, shndx, at) {
-                Some(a) => (a.wrapping_sub(addend as u64), true),
+            let (starts, outs) = &layout.merge_maps[map as usize];
+            let in_piece = |i: usize| starts.get(i).is_some_and(|&s| s as u64 <= at) && starts.get(i + 1).is_none_or(|&n| at < n as u64);
+            let piece = if cursor.map == map && in_piece(cursor.piece) {
+                Some(cursor.piece)
+            } else if cursor.map == map && in_piece(cursor.piece + 1) {
+                Some(cursor.piece + 1)
+            } else {
+                starts.partition_point(|&s| s as u64 <= at).checked_sub(1)
+            };
+            return match piece {
+                Some(i) => {
+                    *cursor = MergeCursor { map, piece: i };
+                    let addr = layout.sections[out as usize].addr + outs[i] + (at - starts[i] as u64);
+                    (addr.wrapping_sub(addend as u64), true)
+                }
                 None => (0, false),
             };
         }
@@ -314,27 +334,46 @@ fn write_at(out: &mut [u8], off: usize, width: usize, value: u64) {
     out[off..off + width].copy_from_slice(&value.to_le_bytes()[..width]);
 }
 
-#[allow(clippy::too_many_arguments)]
-fn apply_alloc(
-    link: &Link<'_>,
-    layout: &Layout,
+/// Applies the relocations of one input section: what they share, and the state carried from
+/// one relocation to the next.
+struct Relocator<'a, 'l> {
+    link: &'a Link<'l>,
+    layout: &'a Layout,
     file: u32,
     si: usize,
-    data: &[u8],
-    relas: &[Rela],
-    ri: usize,
-    out: &mut [u8],
-    o: usize,
-    p: u64,
-    dynrels: &mut Vec<DynRel>,
-) -> Result<bool> {
+    data: &'a [u8],
+    relas: &'a [Rela],
+    cursor: MergeCursor,
+    dynrels: Vec<DynRel>,
+}
+
+impl<'a, 'l> Relocator<'a, 'l> {
+    fn new(link: &'a Link<'l>, layout: &'a Layout, file: u32, si: usize) -> Result<Self> {
+        let obj = link.res.files[file as usize].object().expect("object");
+        Ok(Relocator {
+            link,
+            layout,
+            file,
+            si,
+            data: obj.section_data(si)?,
+            relas: obj.relocations(si),
+            cursor: MergeCursor::default(),
+            dynrels: Vec::new(),
+        })
+    }
+
+    /// Applies relocation `ri` of an allocated section at `out[o..]`, whose address is `p`.
+    /// Returns whether the next relocation was consumed by a TLS rewrite.
+    fn apply_alloc(&mut self, ri: usize, out: &mut [u8], o: usize, p: u64) -> Result<bool> {
+        let (link, layout, file, si, data, relas) = (self.link, self.layout, self.file, self.si, self.data, self.relas);
+        let (dynrels, cursor) = (&mut self.dynrels, &mut self.cursor);
     let r = &relas[ri];
     let r_type = r.r_type(E, false);
     let a = r.r_addend(E);
     let action = link.classify(file, si, data, relas, ri)?;
     let id = link.symbol_id(file, r.r_sym(E, false) as usize);
     let def = link.res.resolved[id as usize];
-    let (s, _) = target_address(link, layout, file, r);
+    let (s, _) = target_address(link, layout, file, r, cursor);
     let width = x86_64::reloc_width(r_type);
     let got_base = layout.got_base();
     let sa = s.wrapping_add(a as u64);
@@ -488,11 +527,13 @@ fn apply_alloc(
         }
     }
     Ok(false)
-}
+    }
 
-/// Relocations in debug and other non-allocated sections: absolute values only; references to
+    /// Relocations in debug and other non-allocated sections: absolute values only; references to
 /// discarded code get a tombstone instead of a bogus address.
-fn apply_non_alloc(link: &Link<'_>, layout: &Layout, file: u32, si: usize, r: &Rela, out: &mut [u8], sec_name: &[u8]) -> Result<()> {
+    fn apply_non_alloc(&mut self, r: &Rela, out: &mut [u8], sec_name: &[u8]) -> Result<()> {
+    let (link, layout, file, si) = (self.link, self.layout, self.file, self.si);
+    let cursor = &mut self.cursor;
     let r_type = r.r_type(E, false);
     let o = r.r_offset(E) as usize;
     let width = x86_64::reloc_width(r_type);
@@ -500,7 +541,7 @@ fn apply_non_alloc(link: &Link<'_>, layout: &Layout, file: u32, si: usize, r: &R
         let obj = link.res.files[file as usize].object().expect("object");
         return Err(Error::bad(&obj.name, format!("relocation past the end of section {}", String::from_utf8_lossy(obj.section_name(si)))));
     }
-    let (s, live) = target_address(link, layout, file, r);
+    let (s, live) = target_address(link, layout, file, r, cursor);
     let a = r.r_addend(E);
     let tombstone = if sec_name == b".debug_ranges" || sec_name == b".debug_loc" { 1 } else { 0 };
     let v = match r_type {
@@ -523,28 +564,27 @@ fn apply_non_alloc(link: &Link<'_>, layout: &Layout, file: u32, si: usize, r: &R
     write_at(out, o, width, v);
     Ok(())
 }
+}
 
 fn write_eh_frame(link: &Link<'_>, layout: &Layout, sec: &OutputSection, buf: &mut [u8]) -> Result<()> {
     let Contents::EhFrame(records) = &sec.contents else { return Ok(()) };
     for rec in records {
-        let obj = link.res.files[rec.file as usize].object().expect("object");
-        let data = obj.section_data(rec.section as usize)?;
+        let mut rel = Relocator::new(link, layout, rec.file, rec.section as usize)?;
         let out_off = rec.output_offset as usize;
-        let input = &data[rec.input_offset as usize..(rec.input_offset + rec.size) as usize];
+        let input = &rel.data[rec.input_offset as usize..(rec.input_offset + rec.size) as usize];
         buf[out_off..out_off + input.len()].copy_from_slice(input);
         if let Some(cie) = rec.cie_output_offset {
             write_at(buf, out_off + 4, 4, (rec.output_offset + 4 - cie) as u32 as u64);
         }
-        let relas = obj.relocations(rec.section as usize);
+        let relas = rel.relas;
         let start = relas.partition_point(|r| r.r_offset(E) < rec.input_offset as u64);
-        let mut dynrels = Vec::new();
         for ri in start..relas.len() {
             let r_off = relas[ri].r_offset(E);
             if r_off >= (rec.input_offset + rec.size) as u64 {
                 break;
             }
             let o = out_off + (r_off - rec.input_offset as u64) as usize;
-            apply_alloc(link, layout, rec.file, rec.section as usize, data, relas, ri, buf, o, sec.addr + o as u64, &mut dynrels)?;
+            rel.apply_alloc(ri, buf, o, sec.addr + o as u64)?;
         }
     }
     Ok(())
@@ -686,7 +726,7 @@ fn write_synthetic(link: &Link<'_>, scan: &ScanResult, layout: &Layout, map: &mu
                 let obj = link.res.files[f.file as usize].object()?;
                 let relas = obj.relocations(f.section as usize);
                 let r = relas.iter().find(|r| r.r_offset(E) == f.input_offset as u64 + 8)?;
-                let (s, _) = target_address(link, layout, f.file, r);
+                let (s, _) = target_address(link, layout, f.file, r, &mut MergeCursor::default());
                 Some((s.wrapping_add(r.r_addend(E) as u64), eh + f.output_offset))
             })
             .collect();
