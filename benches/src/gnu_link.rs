@@ -43,14 +43,7 @@ impl CRuntime {
                 }
             }
         }
-        Ok(Self {
-            scrt1,
-            crti,
-            crtbegin_s,
-            crtend_s,
-            crtn,
-            library_dirs,
-        })
+        Ok(Self { scrt1, crti, crtbegin_s, crtend_s, crtn, library_dirs })
     }
 }
 

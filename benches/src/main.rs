@@ -10,8 +10,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result =
-        harness::config::parse(&args).and_then(|(config, rest)| harness::run(&config, &rest));
+    let result = harness::config::parse(&args).and_then(|(config, rest)| harness::run(&config, &rest));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

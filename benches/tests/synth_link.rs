@@ -37,8 +37,8 @@ fn synthetic_program_linked_by_rivet_ld_prints_expected_checksum() {
 }
 
 fn link_run_and_check(linker: &Path, dir: &Path) {
-    let workload = synth::generate_workload(dir, OBJECTS, FUNCTIONS_PER_OBJECT)
-        .expect("generating the synthetic workload");
+    let workload =
+        synth::generate_workload(dir, OBJECTS, FUNCTIONS_PER_OBJECT).expect("generating the synthetic workload");
     let runtime = CRuntime::discover().expect("locating the C runtime start files with gcc");
     let output = dir.join("synth");
     let link = Command::new(linker)
@@ -52,12 +52,9 @@ fn link_run_and_check(linker: &Path, dir: &Path) {
         link.status,
         String::from_utf8_lossy(&link.stderr)
     );
-    let run = Command::new(&output).output().unwrap_or_else(|e| {
-        panic!(
-            "could not run the program linked by {}: {e}",
-            linker.display()
-        )
-    });
+    let run = Command::new(&output)
+        .output()
+        .unwrap_or_else(|e| panic!("could not run the program linked by {}: {e}", linker.display()));
     assert!(
         run.status.success(),
         "the program linked by {} exited with {}; stderr:\n{}",

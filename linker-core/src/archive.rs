@@ -89,9 +89,7 @@ pub fn parse(bytes: &[u8]) -> Result<Archive<'_>, ArchiveError> {
     } else if bytes.starts_with(THIN_MAGIC) {
         true
     } else {
-        return Err(ArchiveError(
-            "not an archive: missing !<arch> or !<thin> magic at offset 0".into(),
-        ));
+        return Err(ArchiveError("not an archive: missing !<arch> or !<thin> magic at offset 0".into()));
     };
     let entries = read_entries(bytes, thin)?;
 
@@ -119,11 +117,7 @@ pub fn parse(bytes: &[u8]) -> Result<Archive<'_>, ArchiveError> {
     for (entry, offset_size) in symbol_tables {
         read_symbol_table(entry, offset_size, &members, &mut symbols)?;
     }
-    Ok(Archive {
-        thin,
-        members,
-        symbols,
-    })
+    Ok(Archive { thin, members, symbols })
 }
 
 #[derive(Clone, Copy)]
@@ -157,12 +151,8 @@ fn read_entries(bytes: &[u8], thin: bool) -> Result<Vec<Entry<'_>>, ArchiveError
         if terminator != HEADER_END {
             return Err(error_at(offset, "member header does not end with \"`\\n\""));
         }
-        let size = parse_decimal(size_field).ok_or_else(|| {
-            error_at(
-                offset,
-                &format!("bad member size {:?}", String::from_utf8_lossy(size_field)),
-            )
-        })?;
+        let size = parse_decimal(size_field)
+            .ok_or_else(|| error_at(offset, &format!("bad member size {:?}", String::from_utf8_lossy(size_field))))?;
         let raw_name = name_field.trim_ascii_end();
         let kind = classify(raw_name);
         let data_offset = offset + HEADER_SIZE;
@@ -183,13 +173,7 @@ fn read_entries(bytes: &[u8], thin: bool) -> Result<Vec<Entry<'_>>, ArchiveError
         } else {
             None
         };
-        entries.push(Entry {
-            header_offset: offset,
-            kind,
-            raw_name,
-            size,
-            data,
-        });
+        entries.push(Entry { header_offset: offset, kind, raw_name, size, data });
         let data_end = data_offset + data.map_or(0, <[u8]>::len);
         offset = data_end + data_end % 2;
     }
@@ -205,55 +189,34 @@ fn classify(raw_name: &[u8]) -> EntryKind {
     }
 }
 
-fn resolve_member<'a>(
-    entry: &Entry<'a>,
-    long_names: Option<&'a [u8]>,
-) -> Result<Member<'a>, ArchiveError> {
+fn resolve_member<'a>(entry: &Entry<'a>, long_names: Option<&'a [u8]>) -> Result<Member<'a>, ArchiveError> {
     let header_offset = entry.header_offset as u64;
     if let Some(length) = entry.raw_name.strip_prefix(b"#1/") {
         // BSD: the name is the start of the data, and the rest is the member.
-        let data = entry.data.ok_or_else(|| {
-            error_at(
-                entry.header_offset,
-                "BSD-style member name in a thin archive",
-            )
-        })?;
+        let data =
+            entry.data.ok_or_else(|| error_at(entry.header_offset, "BSD-style member name in a thin archive"))?;
         let (name, data) = parse_decimal(length)
             .and_then(|length| usize::try_from(length).ok())
             .and_then(|length| data.split_at_checked(length))
             .ok_or_else(|| error_at(entry.header_offset, "bad BSD-style member name length"))?;
         // BSD names are NUL padded.
         let name = name.split(|&b| b == 0).next().unwrap_or_default();
-        return Ok(Member {
-            name,
-            header_offset,
-            data: MemberData::Bytes(data),
-        });
+        return Ok(Member { name, header_offset, data: MemberData::Bytes(data) });
     }
     let name = match entry.raw_name.strip_prefix(b"/") {
         Some(index) => long_name(index, long_names).ok_or_else(|| {
             error_at(
                 entry.header_offset,
-                &format!(
-                    "bad long member name reference {:?}",
-                    String::from_utf8_lossy(entry.raw_name)
-                ),
+                &format!("bad long member name reference {:?}", String::from_utf8_lossy(entry.raw_name)),
             )
         })?,
         None => entry.raw_name.strip_suffix(b"/").unwrap_or(entry.raw_name),
     };
     let data = match entry.data {
         Some(bytes) => MemberData::Bytes(bytes),
-        None => MemberData::Thin {
-            path: name,
-            size: entry.size,
-        },
+        None => MemberData::Thin { path: name, size: entry.size },
     };
-    Ok(Member {
-        name,
-        header_offset,
-        data,
-    })
+    Ok(Member { name, header_offset, data })
 }
 
 /// The name at decimal offset `index` in the `//` table: up to the newline, without
@@ -271,42 +234,32 @@ fn read_symbol_table<'a>(
     members: &[Member<'a>],
     symbols: &mut Vec<ArchiveSymbol<'a>>,
 ) -> Result<(), ArchiveError> {
-    let table_error =
-        |message: &str| error_at(entry.header_offset, &format!("symbol table: {message}"));
+    let table_error = |message: &str| error_at(entry.header_offset, &format!("symbol table: {message}"));
     let data = entry.data.ok_or_else(|| table_error("no data"))?;
-    let (count, rest) =
-        read_big_endian(data, offset_size).ok_or_else(|| table_error("truncated symbol count"))?;
+    let (count, rest) = read_big_endian(data, offset_size).ok_or_else(|| table_error("truncated symbol count"))?;
     let offsets_size = usize::try_from(count)
         .ok()
         .and_then(|count| count.checked_mul(offset_size))
         .filter(|&size| size <= rest.len())
-        .ok_or_else(|| {
-            table_error(&format!(
-                "{count} symbols do not fit in {} bytes",
-                data.len()
-            ))
-        })?;
+        .ok_or_else(|| table_error(&format!("{count} symbols do not fit in {} bytes", data.len())))?;
     let (mut offsets, mut names) = rest.split_at(offsets_size);
     symbols.reserve(offsets_size / offset_size);
     for index in 0..count {
-        let (member_offset, next_offsets) = read_big_endian(offsets, offset_size)
-            .ok_or_else(|| table_error("truncated offsets"))?;
+        let (member_offset, next_offsets) =
+            read_big_endian(offsets, offset_size).ok_or_else(|| table_error("truncated offsets"))?;
         offsets = next_offsets;
-        let name_length = names.iter().position(|&b| b == 0).ok_or_else(|| {
-            table_error(&format!(
-                "name of symbol {index} is missing or not NUL-terminated"
-            ))
-        })?;
+        let name_length = names
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| table_error(&format!("name of symbol {index} is missing or not NUL-terminated")))?;
         let (name, rest) = names.split_at(name_length);
         names = rest.get(1..).unwrap_or_default();
-        let member = members
-            .binary_search_by_key(&member_offset, |member| member.header_offset)
-            .map_err(|_| {
-                table_error(&format!(
-                    "symbol {} refers to offset {member_offset}, where no member starts",
-                    String::from_utf8_lossy(name)
-                ))
-            })?;
+        let member = members.binary_search_by_key(&member_offset, |member| member.header_offset).map_err(|_| {
+            table_error(&format!(
+                "symbol {} refers to offset {member_offset}, where no member starts",
+                String::from_utf8_lossy(name)
+            ))
+        })?;
         let member = u32::try_from(member).map_err(|_| table_error("too many members"))?;
         symbols.push(ArchiveSymbol { name, member });
     }
@@ -316,9 +269,7 @@ fn read_symbol_table<'a>(
 /// Reads a big-endian unsigned integer of `size` (4 or 8) bytes from the front of `bytes`.
 fn read_big_endian(bytes: &[u8], size: usize) -> Option<(u64, &[u8])> {
     let (number, rest) = bytes.split_at_checked(size)?;
-    let value = number
-        .iter()
-        .fold(0u64, |value, &byte| (value << 8) | u64::from(byte));
+    let value = number.iter().fold(0u64, |value, &byte| (value << 8) | u64::from(byte));
     Some((value, rest))
 }
 
@@ -328,9 +279,7 @@ fn parse_decimal(field: &[u8]) -> Option<u64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    digits.iter().try_fold(0u64, |value, &digit| {
-        value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
-    })
+    digits.iter().try_fold(0u64, |value, &digit| value.checked_mul(10)?.checked_add(u64::from(digit - b'0')))
 }
 
 fn error_at(offset: usize, message: &str) -> ArchiveError {
@@ -357,11 +306,7 @@ mod tests {
     }
 
     fn member_header(name: &[u8], size: usize) -> Vec<u8> {
-        let mut header = format!(
-            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
-            "", 0, 0, 0, 644, size
-        )
-        .into_bytes();
+        let mut header = format!("{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n", "", 0, 0, 0, 644, size).into_bytes();
         header[..name.len()].copy_from_slice(name);
         header
     }
@@ -372,11 +317,7 @@ mod tests {
 
     /// Symbol names paired with the names of their members.
     fn symbol_map<'a>(archive: &Archive<'a>) -> Vec<(&'a [u8], &'a [u8])> {
-        archive
-            .symbols
-            .iter()
-            .map(|symbol| (symbol.name, archive.members[symbol.member as usize].name))
-            .collect()
+        archive.symbols.iter().map(|symbol| (symbol.name, archive.members[symbol.member as usize].name)).collect()
     }
 
     /// Cutting an archive short anywhere past its magic must be an error; the archives
@@ -427,15 +368,8 @@ mod tests {
             table.extend_from_slice(&(offset as u32).to_be_bytes());
         }
         table.extend_from_slice(names_area);
-        let bytes = build_archive(
-            MAGIC,
-            &[
-                (b"/", &table),
-                (b"//", &long_names),
-                (b"short.o/", data_a),
-                (b"/0", data_b),
-            ],
-        );
+        let bytes =
+            build_archive(MAGIC, &[(b"/", &table), (b"//", &long_names), (b"short.o/", data_a), (b"/0", data_b)]);
         let archive = parse(&bytes).unwrap();
         assert!(!archive.thin);
         assert_eq!(names(&archive), [&b"short.o"[..], long_name]);
@@ -444,11 +378,7 @@ mod tests {
         assert_eq!(archive.members[1].data, MemberData::Bytes(data_b));
         assert_eq!(
             symbol_map(&archive),
-            [
-                (&b"alpha"[..], &b"short.o"[..]),
-                (b"beta", long_name),
-                (b"gamma", b"short.o")
-            ]
+            [(&b"alpha"[..], &b"short.o"[..]), (b"beta", long_name), (b"gamma", b"short.o")]
         );
 
         assert_truncations_fail(&bytes);
@@ -497,28 +427,19 @@ mod tests {
         expect_error(&huge_size, "past the end");
 
         expect_error(&build_archive(MAGIC, &[(b"/5", b"")]), "long member name");
-        expect_error(
-            &build_archive(MAGIC, &[(b"//", b"x/\n"), (b"/9", b"")]),
-            "long member name",
-        );
+        expect_error(&build_archive(MAGIC, &[(b"//", b"x/\n"), (b"/9", b"")]), "long member name");
         expect_error(&build_archive(MAGIC, &[(b"/x", b"")]), "long member name");
 
         let huge_count = [0xff, 0xff, 0xff, 0xff];
         expect_error(&build_archive(MAGIC, &[(b"/", &huge_count)]), "do not fit");
         expect_error(&build_archive(MAGIC, &[(b"/", b"\0\0")]), "symbol count");
         let nowhere = [0, 0, 0, 1, 0, 0, 0, 9, b's', 0];
-        expect_error(
-            &build_archive(MAGIC, &[(b"/", &nowhere), (b"a.o/", b"")]),
-            "offset 9",
-        );
+        expect_error(&build_archive(MAGIC, &[(b"/", &nowhere), (b"a.o/", b"")]), "offset 9");
         let unterminated = [0, 0, 0, 1, 0, 0, 0, 8, b's'];
         expect_error(&build_archive(MAGIC, &[(b"/", &unterminated)]), "NUL");
         // A table entry pointing at the table itself is not a member either.
         let at_table = [0, 0, 0, 1, 0, 0, 0, 8, b's', 0];
-        expect_error(
-            &build_archive(MAGIC, &[(b"/", &at_table)]),
-            "no member starts",
-        );
+        expect_error(&build_archive(MAGIC, &[(b"/", &at_table)]), "no member starts");
     }
 
     #[test]
@@ -528,12 +449,7 @@ mod tests {
         table.extend_from_slice(b"f\0g\0");
         let bytes = build_archive(
             MAGIC,
-            &[
-                (b"/", &table),
-                (b"//", b"long_member_name.o/\n"),
-                (b"/0", b"abc"),
-                (b"#1/4", b"name1234"),
-            ],
+            &[(b"/", &table), (b"//", b"long_member_name.o/\n"), (b"/0", b"abc"), (b"#1/4", b"name1234")],
         );
         for position in 0..bytes.len() {
             for replacement in [0, b' ', b'/', b'9', b'#', b'1', b'\n', 0xff] {
@@ -552,8 +468,7 @@ mod tests {
 
     impl TempDir {
         fn new(name: &str) -> TempDir {
-            let path =
-                std::env::temp_dir().join(format!("rivet-archive-{}-{name}", std::process::id()));
+            let path = std::env::temp_dir().join(format!("rivet-archive-{}-{name}", std::process::id()));
             std::fs::create_dir_all(path.join("sub")).expect("create temp dir");
             TempDir(path)
         }
@@ -566,10 +481,7 @@ mod tests {
     }
 
     fn tool_available(tool: &str) -> bool {
-        let available = Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_ok_and(|output| output.status.success());
+        let available = Command::new(tool).arg("--version").output().is_ok_and(|output| output.status.success());
         if !available {
             eprintln!("skipping: `{tool}` is not installed");
         }
@@ -577,45 +489,29 @@ mod tests {
     }
 
     fn run(dir: &Path, program: &str, args: &[&str]) {
-        let output = Command::new(program)
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("run tool");
-        assert!(
-            output.status.success(),
-            "{program} {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let output = Command::new(program).args(args).current_dir(dir).output().expect("run tool");
+        assert!(output.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
 
     /// Assembles objects with `as` that define the given global symbols.
     fn make_objects(dir: &Path, objects: &[(&str, &[&str])]) {
         for (object, symbols) in objects {
-            let source: String = symbols
-                .iter()
-                .map(|symbol| format!(".globl {symbol}\n{symbol}: .byte 0\n"))
-                .collect();
+            let source: String = symbols.iter().map(|symbol| format!(".globl {symbol}\n{symbol}: .byte 0\n")).collect();
             let source_path = dir.join(format!("{object}.s"));
             std::fs::write(&source_path, source).unwrap();
             run(dir, "as", &["-o", object, source_path.to_str().unwrap()]);
         }
     }
 
-    const OBJECTS: &[(&str, &[&str])] = &[
-        ("a.o", &["alpha", "apple"]),
-        ("a_member_with_a_long_name.o", &["long_one"]),
-        ("sub/nested.o", &["nested"]),
-    ];
+    const OBJECTS: &[(&str, &[&str])] =
+        &[("a.o", &["alpha", "apple"]), ("a_member_with_a_long_name.o", &["long_one"]), ("sub/nested.o", &["nested"])];
 
     fn expected_symbols(member_names: &[&str]) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut expected: Vec<_> = OBJECTS
             .iter()
             .zip(member_names)
             .flat_map(|((_, symbols), member)| {
-                symbols
-                    .iter()
-                    .map(move |symbol| (symbol.as_bytes().to_vec(), member.as_bytes().to_vec()))
+                symbols.iter().map(move |symbol| (symbol.as_bytes().to_vec(), member.as_bytes().to_vec()))
             })
             .collect();
         expected.sort();
@@ -623,10 +519,8 @@ mod tests {
     }
 
     fn actual_symbols(archive: &Archive<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut actual: Vec<_> = symbol_map(archive)
-            .into_iter()
-            .map(|(symbol, member)| (symbol.to_vec(), member.to_vec()))
-            .collect();
+        let mut actual: Vec<_> =
+            symbol_map(archive).into_iter().map(|(symbol, member)| (symbol.to_vec(), member.to_vec())).collect();
         actual.sort();
         actual
     }
@@ -657,10 +551,7 @@ mod tests {
             let on_disk = std::fs::read(dir.0.join(object)).unwrap();
             assert_eq!(member.data, MemberData::Bytes(&on_disk));
         }
-        assert_eq!(
-            actual_symbols(&archive),
-            expected_symbols(&member_names[1..])
-        );
+        assert_eq!(actual_symbols(&archive), expected_symbols(&member_names[1..]));
 
         assert_truncations_fail(&bytes);
     }
@@ -682,13 +573,7 @@ mod tests {
         let member_names: Vec<&str> = OBJECTS.iter().map(|(object, _)| *object).collect();
         for (member, object) in archive.members.iter().zip(&member_names) {
             let size = std::fs::metadata(dir.0.join(object)).unwrap().len();
-            assert_eq!(
-                member.data,
-                MemberData::Thin {
-                    path: object.as_bytes(),
-                    size
-                }
-            );
+            assert_eq!(member.data, MemberData::Thin { path: object.as_bytes(), size });
             assert_eq!(member.name, object.as_bytes());
         }
         assert_eq!(archive.members.len(), OBJECTS.len());

@@ -448,11 +448,7 @@ struct FoundOption<'a> {
 impl FoundOption<'_> {
     /// The option as ld's documentation spells it, for messages.
     fn display_name(&self) -> String {
-        if self.name.len() == 1 {
-            format!("-{}", self.name)
-        } else {
-            format!("--{}", self.name)
-        }
+        if self.name.len() == 1 { format!("-{}", self.name) } else { format!("--{}", self.name) }
     }
 }
 
@@ -474,16 +470,8 @@ fn find_option(arg: &[u8]) -> Option<FoundOption<'_>> {
     })?;
     let takes_value = !matches!(spec.action, Flag(_) | FallibleFlag(_));
     match (takes_value, glued.is_empty()) {
-        (_, true) => Some(FoundOption {
-            spec,
-            name,
-            attached: None,
-        }),
-        (true, false) => Some(FoundOption {
-            spec,
-            name,
-            attached: Some(glued),
-        }),
+        (_, true) => Some(FoundOption { spec, name, attached: None }),
+        (true, false) => Some(FoundOption { spec, name, attached: Some(glued) }),
         // `-sx` style bundling of flags is not something ld callers rely on.
         (false, false) => None,
     }
@@ -498,15 +486,8 @@ fn find_long_option(body: &[u8]) -> Option<FoundOption<'_>> {
         None => (body, None),
     };
     OPTIONS.iter().find_map(|spec| {
-        let name = spec
-            .names
-            .iter()
-            .find(|name| name.len() > 1 && name.as_bytes() == name_bytes)?;
-        Some(FoundOption {
-            spec,
-            name,
-            attached,
-        })
+        let name = spec.names.iter().find(|name| name.len() > 1 && name.as_bytes() == name_bytes)?;
+        Some(FoundOption { spec, name, attached })
     })
 }
 
@@ -573,10 +554,7 @@ impl State {
             FileName(action) => action(self, PathBuf::from(OsStr::from_bytes(required_value()?))),
             Parsed(action) => action(self, utf8(&option, required_value()?)?)?,
             OptionalValue(action) => {
-                let value = found
-                    .attached
-                    .map(|value| utf8(&option, value))
-                    .transpose()?;
+                let value = found.attached.map(|value| utf8(&option, value)).transpose()?;
                 action(self, value)?;
             }
             IgnoredValue => {
@@ -587,10 +565,7 @@ impl State {
     }
 
     fn add_input(&mut self, kind: InputKind) {
-        self.config.inputs.push(Input {
-            kind,
-            modifiers: self.modifiers,
-        });
+        self.config.inputs.push(Input { kind, modifiers: self.modifiers });
     }
 
     fn set_static(&mut self) {
@@ -609,9 +584,7 @@ impl State {
 
     fn end_group(&mut self) -> Result<(), ArgsError> {
         if self.modifiers.group.take().is_none() {
-            return Err(ArgsError(
-                "--end-group without a matching --start-group".into(),
-            ));
+            return Err(ArgsError("--end-group without a matching --start-group".into()));
         }
         Ok(())
     }
@@ -622,20 +595,13 @@ impl State {
             .pop()
             .ok_or_else(|| ArgsError("--pop-state without a matching --push-state".into()))?;
         // Groups are bracketed by their own options, not by push/pop.
-        self.modifiers = Modifiers {
-            group: self.modifiers.group,
-            ..saved
-        };
+        self.modifiers = Modifiers { group: self.modifiers.group, ..saved };
         Ok(())
     }
 
     fn set_emulation(&mut self, emulation: &str) -> Result<(), ArgsError> {
         if emulation != "elf_x86_64" {
-            return Err(invalid_value(
-                "-m",
-                emulation,
-                "only elf_x86_64 is supported",
-            ));
+            return Err(invalid_value("-m", emulation, "only elf_x86_64 is supported"));
         }
         self.config.emulation = Some(emulation.to_owned());
         Ok(())
@@ -647,11 +613,7 @@ impl State {
             "gnu" => HashStyle::Gnu,
             "both" => HashStyle::Both,
             _ => {
-                return Err(invalid_value(
-                    "--hash-style",
-                    style,
-                    "expected sysv, gnu or both",
-                ));
+                return Err(invalid_value("--hash-style", style, "expected sysv, gnu or both"));
             }
         };
         Ok(())
@@ -665,16 +627,9 @@ impl State {
             Some("fast") => Some(BuildId::Fast),
             Some("none") => None,
             Some(other) => {
-                let bytes = other
-                    .strip_prefix("0x")
-                    .and_then(parse_hex_bytes)
-                    .ok_or_else(|| {
-                        invalid_value(
-                            "--build-id",
-                            other,
-                            "expected sha1, md5, uuid, fast, none or 0x<hex>",
-                        )
-                    })?;
+                let bytes = other.strip_prefix("0x").and_then(parse_hex_bytes).ok_or_else(|| {
+                    invalid_value("--build-id", other, "expected sha1, md5, uuid, fast, none or 0x<hex>")
+                })?;
                 Some(BuildId::Hex(bytes))
             }
         };
@@ -725,23 +680,16 @@ impl State {
 
     fn finish(mut self) -> Result<Config, ArgsError> {
         if self.modifiers.group.is_some() {
-            return Err(ArgsError(
-                "--start-group without a matching --end-group".into(),
-            ));
+            return Err(ArgsError("--start-group without a matching --end-group".into()));
         }
         let config = &mut self.config;
-        config.search_paths = self
-            .library_paths
-            .iter()
-            .map(|path| apply_sysroot(path, config.sysroot.as_deref()))
-            .collect();
+        config.search_paths =
+            self.library_paths.iter().map(|path| apply_sysroot(path, config.sysroot.as_deref())).collect();
         config.output_kind = match self.link_type {
             LinkType::Shared => OutputKind::SharedObject,
             LinkType::Pie if config.link_static => OutputKind::StaticPie,
             LinkType::Pie => OutputKind::Pie,
-            LinkType::Unspecified | LinkType::NoPie if config.link_static => {
-                OutputKind::StaticExecutable
-            }
+            LinkType::Unspecified | LinkType::NoPie if config.link_static => OutputKind::StaticExecutable,
             LinkType::Unspecified | LinkType::NoPie => OutputKind::Executable,
         };
         config.shared = config.output_kind == OutputKind::SharedObject;
@@ -754,27 +702,18 @@ impl State {
 
 fn reject_attached_value(found: &FoundOption<'_>) -> Result<(), ArgsError> {
     match found.attached {
-        Some(_) => Err(ArgsError(format!(
-            "option {} does not take a value",
-            found.display_name()
-        ))),
+        Some(_) => Err(ArgsError(format!("option {} does not take a value", found.display_name()))),
         None => Ok(()),
     }
 }
 
 fn utf8<'a>(option: &str, value: &'a [u8]) -> Result<&'a str, ArgsError> {
-    std::str::from_utf8(value).map_err(|_| {
-        ArgsError(format!(
-            "value of {option} is not valid UTF-8: {}",
-            String::from_utf8_lossy(value)
-        ))
-    })
+    std::str::from_utf8(value)
+        .map_err(|_| ArgsError(format!("value of {option} is not valid UTF-8: {}", String::from_utf8_lossy(value))))
 }
 
 fn invalid_value(option: &str, value: &str, expected: &str) -> ArgsError {
-    ArgsError(format!(
-        "invalid value for {option}: '{value}' ({expected})"
-    ))
+    ArgsError(format!("invalid value for {option}: '{value}' ({expected})"))
 }
 
 /// For options whose only supported setting is the one that changes nothing.
@@ -782,9 +721,7 @@ fn accept_only(option: &str, value: &str, supported: &str) -> Result<(), ArgsErr
     if value == supported {
         Ok(())
     } else {
-        Err(ArgsError(format!(
-            "unsupported: {option}={value} (only {supported} is supported)"
-        )))
+        Err(ArgsError(format!("unsupported: {option}={value} (only {supported} is supported)")))
     }
 }
 
@@ -798,11 +735,7 @@ fn parse_thread_count(option: &str, text: &str) -> Result<usize, ArgsError> {
 fn parse_page_size(keyword: &str, text: &str) -> Result<u64, ArgsError> {
     match parse_number(text) {
         Some(size) if size.is_power_of_two() => Ok(size),
-        _ => Err(invalid_value(
-            "-z",
-            keyword,
-            "page size must be a power of two",
-        )),
+        _ => Err(invalid_value("-z", keyword, "page size must be a power of two")),
     }
 }
 
@@ -823,21 +756,12 @@ fn parse_hex_bytes(hex: &str) -> Option<Vec<u8>> {
     if hex.is_empty() || !hex.len().is_multiple_of(2) {
         return None;
     }
-    hex.as_bytes()
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-        .collect()
+    hex.as_bytes().chunks(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()).collect()
 }
 
 /// `NAME=EXPR` where EXPR is a number, a symbol, or a symbol plus or minus a number.
 fn parse_defsym(text: &str) -> Result<Defsym, ArgsError> {
-    let invalid = || {
-        invalid_value(
-            "--defsym",
-            text,
-            "expected NAME=NUMBER or NAME=SYMBOL[+-NUMBER]",
-        )
-    };
+    let invalid = || invalid_value("--defsym", text, "expected NAME=NUMBER or NAME=SYMBOL[+-NUMBER]");
     let (name, expression) = text.split_once('=').ok_or_else(invalid)?;
     let name = name.trim();
     let expression = expression.trim();
@@ -855,11 +779,7 @@ fn parse_defsym(text: &str) -> Result<Defsym, ArgsError> {
                     .and_then(|number| parse_number(number.trim()))
                     .and_then(|number| i64::try_from(number).ok())
                     .ok_or_else(invalid)?;
-                let addend = if rest.starts_with('-') {
-                    -magnitude
-                } else {
-                    magnitude
-                };
+                let addend = if rest.starts_with('-') { -magnitude } else { magnitude };
                 (symbol.trim(), addend)
             }
             None => (expression, 0),
@@ -867,41 +787,25 @@ fn parse_defsym(text: &str) -> Result<Defsym, ArgsError> {
         if !is_symbol_name(symbol) {
             return Err(invalid());
         }
-        DefsymValue::Symbol {
-            name: symbol.to_owned(),
-            addend,
-        }
+        DefsymValue::Symbol { name: symbol.to_owned(), addend }
     };
-    Ok(Defsym {
-        name: name.to_owned(),
-        value,
-    })
+    Ok(Defsym { name: name.to_owned(), value })
 }
 
 fn is_symbol_name(text: &str) -> bool {
-    let starts_like_symbol = text
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '.' | '$'));
-    starts_like_symbol
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$' | '@'))
+    let starts_like_symbol =
+        text.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '.' | '$'));
+    starts_like_symbol && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$' | '@'))
 }
 
 /// `=/usr/lib` and `$SYSROOT/usr/lib` name directories inside the sysroot.
 fn apply_sysroot(path: &Path, sysroot: Option<&Path>) -> PathBuf {
     let bytes = path.as_os_str().as_bytes();
-    let Some(inside) = bytes
-        .strip_prefix(b"=")
-        .or_else(|| bytes.strip_prefix(b"$SYSROOT"))
-    else {
+    let Some(inside) = bytes.strip_prefix(b"=").or_else(|| bytes.strip_prefix(b"$SYSROOT")) else {
         return path.to_path_buf();
     };
     // Concatenate rather than join: joining an absolute path would discard the sysroot.
-    let mut resolved = sysroot
-        .map(|root| root.as_os_str().to_owned())
-        .unwrap_or_default();
+    let mut resolved = sysroot.map(|root| root.as_os_str().to_owned()).unwrap_or_default();
     resolved.push(OsStr::from_bytes(inside));
     PathBuf::from(resolved)
 }
@@ -912,11 +816,7 @@ const MAX_RESPONSE_FILE_DEPTH: usize = 32;
 fn expand_response_files(args: Vec<OsString>, depth: usize) -> Result<Vec<OsString>, ArgsError> {
     let mut expanded = Vec::with_capacity(args.len());
     for arg in args {
-        let Some(file) = arg
-            .as_bytes()
-            .strip_prefix(b"@")
-            .filter(|file| !file.is_empty())
-        else {
+        let Some(file) = arg.as_bytes().strip_prefix(b"@").filter(|file| !file.is_empty()) else {
             expanded.push(arg);
             continue;
         };
@@ -927,16 +827,9 @@ fn expand_response_files(args: Vec<OsString>, depth: usize) -> Result<Vec<OsStri
                 file.display()
             )));
         }
-        let contents = std::fs::read(file).map_err(|error| {
-            ArgsError(format!(
-                "cannot read response file {}: {error}",
-                file.display()
-            ))
-        })?;
-        expanded.extend(expand_response_files(
-            split_response_file(&contents),
-            depth + 1,
-        )?);
+        let contents = std::fs::read(file)
+            .map_err(|error| ArgsError(format!("cannot read response file {}: {error}", file.display())))?;
+        expanded.extend(expand_response_files(split_response_file(&contents), depth + 1)?);
     }
     Ok(expanded)
 }
@@ -1057,16 +950,10 @@ mod tests {
         assert!(config.eh_frame_hdr);
         assert_eq!(config.emulation.as_deref(), Some("elf_x86_64"));
         assert_eq!(config.hash_style, HashStyle::Gnu);
-        assert_eq!(
-            config.dynamic_linker.as_deref(),
-            Some("/lib64/ld-linux-x86-64.so.2")
-        );
+        assert_eq!(config.dynamic_linker.as_deref(), Some("/lib64/ld-linux-x86-64.so.2"));
         assert!(!config.link_static);
         assert_eq!(config.search_paths.len(), 8);
-        assert_eq!(
-            config.search_paths[0],
-            PathBuf::from("/usr/lib/gcc/x86_64-linux-gnu/12")
-        );
+        assert_eq!(config.search_paths[0], PathBuf::from("/usr/lib/gcc/x86_64-linux-gnu/12"));
         assert_eq!(
             input_names(&config),
             [
@@ -1084,16 +971,8 @@ mod tests {
             ]
         );
         // gcc's early --as-needed covers every input.
-        let as_needed = Modifiers {
-            as_needed: true,
-            ..Modifiers::default()
-        };
-        assert!(
-            config
-                .inputs
-                .iter()
-                .all(|input| input.modifiers == as_needed)
-        );
+        let as_needed = Modifiers { as_needed: true, ..Modifiers::default() };
+        assert!(config.inputs.iter().all(|input| input.modifiers == as_needed));
     }
 
     #[test]
@@ -1108,12 +987,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.output_kind, OutputKind::StaticExecutable);
         assert!(config.link_static);
-        assert!(
-            config
-                .inputs
-                .iter()
-                .all(|input| input.modifiers.link_static)
-        );
+        assert!(config.inputs.iter().all(|input| input.modifiers.link_static));
         for library in ["-lgcc", "-lgcc_eh", "-lc"] {
             assert_eq!(modifiers_of(&config, library)[0].group, Some(0));
         }
@@ -1181,13 +1055,7 @@ mod tests {
         assert!(!modifiers_of(&config, "-lgcc_s")[0].link_static);
         assert!(!modifiers_of(&config, "symbols.o")[0].link_static);
         assert!(!config.link_static);
-        assert_eq!(
-            config.search_paths,
-            [
-                PathBuf::from("/tmp/rustc/raw-dylibs"),
-                PathBuf::from("/rustlib/lib")
-            ]
-        );
+        assert_eq!(config.search_paths, [PathBuf::from("/tmp/rustc/raw-dylibs"), PathBuf::from("/rustlib/lib")]);
     }
 
     #[test]
@@ -1207,64 +1075,32 @@ mod tests {
             "-h libx.so.1",
             "-soname=libx.so.1",
         ] {
-            assert_eq!(
-                parse_line(line).unwrap().soname.as_deref(),
-                Some("libx.so.1"),
-                "{line}"
-            );
+            assert_eq!(parse_line(line).unwrap().soname.as_deref(), Some("libx.so.1"), "{line}");
         }
         for line in ["-ofoo", "-o foo", "--output=foo", "--output foo"] {
-            assert_eq!(
-                parse_line(line).unwrap().output,
-                PathBuf::from("foo"),
-                "{line}"
-            );
+            assert_eq!(parse_line(line).unwrap().output, PathBuf::from("foo"), "{line}");
         }
-        for line in [
-            "-lfoo",
-            "-l foo",
-            "--library=foo",
-            "--library foo",
-            "-library=foo",
-        ] {
+        for line in ["-lfoo", "-l foo", "--library=foo", "--library foo", "-library=foo"] {
             let config = parse_line(line).unwrap();
-            assert_eq!(
-                config.inputs[0].kind,
-                InputKind::Library("foo".into()),
-                "{line}"
-            );
+            assert_eq!(config.inputs[0].kind, InputKind::Library("foo".into()), "{line}");
         }
         for line in ["-e start", "-estart", "--entry=start", "-entry start"] {
-            assert_eq!(
-                parse_line(line).unwrap().entry.as_deref(),
-                Some("start"),
-                "{line}"
-            );
+            assert_eq!(parse_line(line).unwrap().entry.as_deref(), Some("start"), "{line}");
         }
         for line in ["-znow", "-z now"] {
             assert!(parse_line(line).unwrap().z_now, "{line}");
         }
         for line in ["-Ldir", "-L dir", "--library-path=dir"] {
-            assert_eq!(
-                parse_line(line).unwrap().search_paths,
-                [PathBuf::from("dir")],
-                "{line}"
-            );
+            assert_eq!(parse_line(line).unwrap().search_paths, [PathBuf::from("dir")], "{line}");
         }
         let config = parse_line("-l:libfoo.a -Map=out.map -O2 -rpath /a -R /b -I /ld.so").unwrap();
-        assert_eq!(
-            config.inputs[0].kind,
-            InputKind::Library(":libfoo.a".into())
-        );
+        assert_eq!(config.inputs[0].kind, InputKind::Library(":libfoo.a".into()));
         assert_eq!(config.map_file, Some(PathBuf::from("out.map")));
         assert_eq!(config.optimize, 2);
         assert_eq!(config.rpath, ["/a", "/b"]);
         assert_eq!(config.dynamic_linker.as_deref(), Some("/ld.so"));
         // Anything after -o is the output name, even if it spells a long option.
-        assert_eq!(
-            parse_line("-output").unwrap().output,
-            PathBuf::from("utput")
-        );
+        assert_eq!(parse_line("-output").unwrap().output, PathBuf::from("utput"));
     }
 
     #[test]
@@ -1285,26 +1121,15 @@ mod tests {
 
     #[test]
     fn values_of_enumerated_options() {
-        let config = parse_line(
-            "--build-id=0xdeadBEEF --hash-style=sysv -Bsymbolic-functions --icf=all -x -S",
-        )
-        .unwrap();
-        assert_eq!(
-            config.build_id,
-            Some(BuildId::Hex(vec![0xde, 0xad, 0xbe, 0xef]))
-        );
+        let config =
+            parse_line("--build-id=0xdeadBEEF --hash-style=sysv -Bsymbolic-functions --icf=all -x -S").unwrap();
+        assert_eq!(config.build_id, Some(BuildId::Hex(vec![0xde, 0xad, 0xbe, 0xef])));
         assert_eq!(config.hash_style, HashStyle::Sysv);
         assert_eq!(config.bsymbolic, Bsymbolic::Functions);
         assert!(config.icf);
         assert_eq!((config.discard, config.strip), (Discard::All, Strip::Debug));
-        assert_eq!(
-            parse_line("--build-id --build-id=none").unwrap().build_id,
-            None
-        );
-        assert_eq!(
-            parse_line("--build-id=md5").unwrap().build_id,
-            Some(BuildId::Md5)
-        );
+        assert_eq!(parse_line("--build-id --build-id=none").unwrap().build_id, None);
+        assert_eq!(parse_line("--build-id=md5").unwrap().build_id, Some(BuildId::Md5));
         assert!(error_of("--build-id=0xabc").contains("--build-id"));
         assert!(error_of("--hash-style=fancy").contains("--hash-style"));
         assert!(error_of("--icf=some").contains("--icf"));
@@ -1326,12 +1151,7 @@ mod tests {
         )
         .unwrap();
         assert!(config.print_timing && config.print_version && config.print_help);
-        assert!(
-            config.verbose
-                && config.fatal_warnings
-                && config.warn_common
-                && config.color_diagnostics
-        );
+        assert!(config.verbose && config.fatal_warnings && config.warn_common && config.color_diagnostics);
         assert!(parse_line("-V").unwrap().print_version);
         assert!(parse_line("--version").unwrap().print_version);
     }
@@ -1359,15 +1179,8 @@ mod tests {
         assert_eq!(config.require_defined, ["c"]);
         assert_eq!(config.trace_symbols, ["d", "e"]);
         assert_eq!(config.wrap, ["malloc"]);
-        let values: Vec<_> = config
-            .defsyms
-            .iter()
-            .map(|d| (d.name.as_str(), d.value.clone()))
-            .collect();
-        let symbol = |name: &str, addend| DefsymValue::Symbol {
-            name: name.into(),
-            addend,
-        };
+        let values: Vec<_> = config.defsyms.iter().map(|d| (d.name.as_str(), d.value.clone())).collect();
+        let symbol = |name: &str, addend| DefsymValue::Symbol { name: name.into(), addend };
         assert_eq!(
             values,
             [
@@ -1377,53 +1190,23 @@ mod tests {
                 ("w", symbol("other", 0)),
             ]
         );
-        for bad in [
-            "--defsym=x",
-            "--defsym==1",
-            "--defsym=x=1+",
-            "--defsym=x=a*2",
-            "--defsym=x=0xZZ",
-            "--defsym=x=+1",
-        ] {
+        for bad in ["--defsym=x", "--defsym==1", "--defsym=x=1+", "--defsym=x=a*2", "--defsym=x=0xZZ", "--defsym=x=+1"]
+        {
             assert!(error_of(bad).contains("--defsym"), "{bad}");
         }
     }
 
     #[test]
     fn output_kind_last_option_wins() {
-        assert_eq!(
-            parse_line("-pie -no-pie").unwrap().output_kind,
-            OutputKind::Executable
-        );
+        assert_eq!(parse_line("-pie -no-pie").unwrap().output_kind, OutputKind::Executable);
         assert!(parse_line("-pie -no-pie").unwrap().no_pie);
-        assert_eq!(
-            parse_line("-no-pie -pie").unwrap().output_kind,
-            OutputKind::Pie
-        );
-        assert_eq!(
-            parse_line("-static").unwrap().output_kind,
-            OutputKind::StaticExecutable
-        );
-        assert_eq!(
-            parse_line("-static-pie").unwrap().output_kind,
-            OutputKind::StaticPie
-        );
-        assert_eq!(
-            parse_line("--pic-executable -static").unwrap().output_kind,
-            OutputKind::StaticPie
-        );
-        assert_eq!(
-            parse_line("-pie -shared").unwrap().output_kind,
-            OutputKind::SharedObject
-        );
-        assert_eq!(
-            parse_line("-Bshareable").unwrap().output_kind,
-            OutputKind::SharedObject
-        );
-        assert_eq!(
-            parse_line("a.o").unwrap().output_kind,
-            OutputKind::Executable
-        );
+        assert_eq!(parse_line("-no-pie -pie").unwrap().output_kind, OutputKind::Pie);
+        assert_eq!(parse_line("-static").unwrap().output_kind, OutputKind::StaticExecutable);
+        assert_eq!(parse_line("-static-pie").unwrap().output_kind, OutputKind::StaticPie);
+        assert_eq!(parse_line("--pic-executable -static").unwrap().output_kind, OutputKind::StaticPie);
+        assert_eq!(parse_line("-pie -shared").unwrap().output_kind, OutputKind::SharedObject);
+        assert_eq!(parse_line("-Bshareable").unwrap().output_kind, OutputKind::SharedObject);
+        assert_eq!(parse_line("a.o").unwrap().output_kind, OutputKind::Executable);
         // -Bstatic only affects library lookup, not the kind of output.
         let config = parse_line("-Bstatic -lfoo").unwrap();
         assert_eq!(config.output_kind, OutputKind::Executable);
@@ -1438,15 +1221,8 @@ mod tests {
              --pop-state b --no-whole-archive -dy c",
         )
         .unwrap();
-        let pushed = Modifiers {
-            as_needed: true,
-            ..Modifiers::default()
-        };
-        let restored = Modifiers {
-            whole_archive: true,
-            link_static: true,
-            ..Modifiers::default()
-        };
+        let pushed = Modifiers { as_needed: true, ..Modifiers::default() };
+        let restored = Modifiers { whole_archive: true, link_static: true, ..Modifiers::default() };
         assert_eq!(*modifiers_of(&config, "a")[0], pushed);
         assert_eq!(*modifiers_of(&config, "b")[0], restored);
         assert_eq!(*modifiers_of(&config, "c")[0], Modifiers::default());
@@ -1456,11 +1232,7 @@ mod tests {
     #[test]
     fn groups() {
         let config = parse_line("a -( b -lc -) d --start-group e --end-group").unwrap();
-        let groups: Vec<_> = config
-            .inputs
-            .iter()
-            .map(|input| input.modifiers.group)
-            .collect();
+        let groups: Vec<_> = config.inputs.iter().map(|input| input.modifiers.group).collect();
         assert_eq!(groups, [None, Some(0), Some(0), None, Some(1)]);
         // A group survives --pop-state.
         let config = parse_line("--push-state --start-group a --pop-state b --end-group").unwrap();
@@ -1487,40 +1259,19 @@ mod tests {
         let config = parse_line("-L=/usr/lib -L$SYSROOT/lib -L/opt/lib --sysroot=/sys").unwrap();
         assert_eq!(
             config.search_paths,
-            [
-                PathBuf::from("/sys/usr/lib"),
-                PathBuf::from("/sys/lib"),
-                PathBuf::from("/opt/lib")
-            ]
+            [PathBuf::from("/sys/usr/lib"), PathBuf::from("/sys/lib"), PathBuf::from("/opt/lib")]
         );
-        assert_eq!(
-            parse_line("-L=/usr/lib").unwrap().search_paths,
-            [PathBuf::from("/usr/lib")]
-        );
+        assert_eq!(parse_line("-L=/usr/lib").unwrap().search_paths, [PathBuf::from("/usr/lib")]);
     }
 
     #[test]
     fn inputs_that_look_odd() {
         let non_utf8 = OsStr::from_bytes(b"caf\xe9.o").to_owned();
-        let config = parse(&[
-            non_utf8.clone(),
-            "-".into(),
-            "--".into(),
-            "-notanoption".into(),
-        ])
-        .unwrap();
-        let paths: Vec<_> = config
-            .inputs
-            .iter()
-            .map(|input| input.kind.clone())
-            .collect();
+        let config = parse(&[non_utf8.clone(), "-".into(), "--".into(), "-notanoption".into()]).unwrap();
+        let paths: Vec<_> = config.inputs.iter().map(|input| input.kind.clone()).collect();
         assert_eq!(
             paths,
-            [
-                InputKind::Path(non_utf8.into()),
-                InputKind::Path("-".into()),
-                InputKind::Path("-notanoption".into()),
-            ]
+            [InputKind::Path(non_utf8.into()), InputKind::Path("-".into()), InputKind::Path("-notanoption".into()),]
         );
         let error = parse(&["--soname".into(), OsStr::from_bytes(b"\xff").to_owned()]).unwrap_err();
         assert!(error.to_string().contains("--soname"));
@@ -1530,30 +1281,14 @@ mod tests {
     fn response_files() {
         let dir = temp_dir("rsp");
         let inner = dir.join("inner.rsp");
-        std::fs::write(
-            &inner,
-            "-lm 'with space.o' \"dq \\\"x\\\".o\" back\\ slash.o ''\n",
-        )
-        .unwrap();
+        std::fs::write(&inner, "-lm 'with space.o' \"dq \\\"x\\\".o\" back\\ slash.o ''\n").unwrap();
         let outer = dir.join("outer.rsp");
-        std::fs::write(
-            &outer,
-            format!("-o out\t--as-needed\n@{}\r\nlast.o", inner.display()),
-        )
-        .unwrap();
+        std::fs::write(&outer, format!("-o out\t--as-needed\n@{}\r\nlast.o", inner.display())).unwrap();
         let config = parse(&["first.o".into(), format!("@{}", outer.display()).into()]).unwrap();
         assert_eq!(config.output, PathBuf::from("out"));
         assert_eq!(
             input_names(&config),
-            [
-                "first.o",
-                "-lm",
-                "with space.o",
-                "dq \"x\".o",
-                "back slash.o",
-                "",
-                "last.o"
-            ]
+            ["first.o", "-lm", "with space.o", "dq \"x\".o", "back slash.o", "", "last.o"]
         );
         assert!(modifiers_of(&config, "last.o")[0].as_needed);
 

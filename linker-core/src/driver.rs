@@ -2,7 +2,7 @@
 //! clear message per problem with exit status 1.
 
 use crate::args;
-use crate::input::{load_inputs, FileArena};
+use crate::input::{FileArena, load_inputs};
 use crate::link::Session;
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -76,7 +76,9 @@ fn run_detached(argv: Vec<OsString>) -> ExitCode {
 fn run_inner(argv: Vec<OsString>) -> Result<(), String> {
     let config = args::parse(&argv).map_err(|e| e.to_string())?;
     if config.print_help {
-        println!("Usage: rivet-ld [options] file...\nA GNU ld-compatible x86-64 ELF linker. See the rivet README for the supported options.");
+        println!(
+            "Usage: rivet-ld [options] file...\nA GNU ld-compatible x86-64 ELF linker. See the rivet README for the supported options."
+        );
         return Ok(());
     }
     if config.print_version {

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::layout::{Layout, Synthetic};
 use crate::link::{Def, Link};
 use crate::resolve::{FileData, FileId, Rank, SymbolId};
-use crate::scan::{flags, ScanResult};
+use crate::scan::{ScanResult, flags};
 use rustc_hash::FxHashMap;
 
 pub struct DynamicTables {
@@ -210,7 +210,8 @@ impl DynamicTables {
                         // `.symver name@V` / `name@@V` in the object: V must be a version the
                         // script defines; `@` (not the default) is hidden from unversioned
                         // references.
-                        (Some((v, default)), Some(vs)) => match vs.versions.iter().position(|d| d.name.as_bytes() == v) {
+                        (Some((v, default)), Some(vs)) => match vs.versions.iter().position(|d| d.name.as_bytes() == v)
+                        {
                             Some(i) => (i as u16 + 2) | if default { 0 } else { VERSYM_HIDDEN },
                             None => 1,
                         },
@@ -353,7 +354,13 @@ impl DynamicTables {
     }
 
     /// The `.dynamic` entries, given the final layout (or a draft with the same sections).
-    pub fn entries(&self, link: &Link<'_>, layout: &dyn Fn(Synthetic) -> Option<(u64, u64)>, named: &dyn Fn(&[u8]) -> Option<(u64, u64)>, init_fini: (Option<u64>, Option<u64>)) -> Vec<(i64, u64)> {
+    pub fn entries(
+        &self,
+        link: &Link<'_>,
+        layout: &dyn Fn(Synthetic) -> Option<(u64, u64)>,
+        named: &dyn Fn(&[u8]) -> Option<(u64, u64)>,
+        init_fini: (Option<u64>, Option<u64>),
+    ) -> Vec<(i64, u64)> {
         let mut e: Vec<(i64, u64)> = Vec::new();
         let tag = |t: u32| t as i64;
         for &n in &self.needed {

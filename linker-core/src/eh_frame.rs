@@ -40,12 +40,7 @@ pub fn split(data: &[u8]) -> Option<Vec<Record>> {
 /// Input offsets of the `pc_begin` field of every FDE (where the relocation naming the
 /// described function sits).
 pub fn fde_pc_begin_offsets(data: &[u8]) -> Vec<u64> {
-    split(data)
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.cie.is_some())
-        .map(|r| r.offset as u64 + 8)
-        .collect()
+    split(data).unwrap_or_default().iter().filter(|r| r.cie.is_some()).map(|r| r.offset as u64 + 8).collect()
 }
 
 /// Builds `.eh_frame_hdr`: version 1, pc-relative pointer to `.eh_frame`, and a table of

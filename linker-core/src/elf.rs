@@ -2,8 +2,8 @@
 //! and helpers every phase shares.
 
 pub use object::elf::*;
-pub use object::read::elf::{FileHeader as _, Rela as _, SectionHeader as _, Sym as _};
 pub use object::read::StringTable;
+pub use object::read::elf::{FileHeader as _, Rela as _, SectionHeader as _, Sym as _};
 
 pub type LE = object::LittleEndian;
 pub const E: LE = object::LittleEndian;
@@ -37,7 +37,5 @@ pub fn split_version(name: &[u8]) -> (&[u8], Option<(&[u8], bool)>) {
 
 /// True for names usable in C, whose output sections get `__start_`/`__stop_` symbols.
 pub fn is_c_identifier(name: &[u8]) -> bool {
-    !name.is_empty()
-        && !name[0].is_ascii_digit()
-        && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+    !name.is_empty() && !name[0].is_ascii_digit() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
 }

@@ -18,10 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 impl<'d> Link<'d> {
     pub fn mark_live_sections(&mut self) {
         let files = &self.res.files;
-        let mut live: Vec<Vec<bool>> = files
-            .iter()
-            .map(|f| f.object().map(|o| vec![false; o.sections.len()]).unwrap_or_default())
-            .collect();
+        let mut live: Vec<Vec<bool>> =
+            files.iter().map(|f| f.object().map(|o| vec![false; o.sections.len()]).unwrap_or_default()).collect();
         let gc = self.config.gc_sections;
         let mut work: Vec<(u32, u32)> = Vec::new();
         let start_stop_names: Vec<&[u8]> = self
@@ -42,9 +40,18 @@ impl<'d> Link<'d> {
                 let root = !gc
                     || s.sh_flags(E) & SHF_GNU_RETAIN as u64 != 0
                     || matches!(s.sh_type(E), SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE)
-                    || [&b".init"[..], b".fini", b".ctors", b".dtors", b".init_array", b".fini_array", b".preinit_array", b".gcc_except_table"]
-                        .iter()
-                        .any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')))
+                    || [
+                        &b".init"[..],
+                        b".fini",
+                        b".ctors",
+                        b".dtors",
+                        b".init_array",
+                        b".fini_array",
+                        b".preinit_array",
+                        b".gcc_except_table",
+                    ]
+                    .iter()
+                    .any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')))
                     || (is_c_identifier(name) && start_stop_names.contains(&name));
                 if root {
                     work.push((fi as u32, si as u32));

@@ -202,15 +202,14 @@ impl<'d> Loader<'_, 'd> {
 }
 
 /// The bytes of an archive member: inline, or for thin archives a file next to the archive.
-pub fn member_bytes<'d>(
-    arena: &'d FileArena,
-    archive_path: &Path,
-    data: &archive::MemberData<'d>,
-) -> Result<&'d [u8]> {
+pub fn member_bytes<'d>(arena: &'d FileArena, archive_path: &Path, data: &archive::MemberData<'d>) -> Result<&'d [u8]> {
     match data {
         archive::MemberData::Bytes(b) => Ok(arena.aligned(b)),
         archive::MemberData::Thin { path, .. } => {
-            let rel = Path::new(std::str::from_utf8(path).map_err(|_| Error::bad(archive_path.display(), "thin member path is not UTF-8"))?);
+            let rel = Path::new(
+                std::str::from_utf8(path)
+                    .map_err(|_| Error::bad(archive_path.display(), "thin member path is not UTF-8"))?,
+            );
             let full = if rel.is_absolute() {
                 rel.to_path_buf()
             } else {

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::link::{Def, Link};
 use crate::merge::MergedSection;
 use crate::resolve::{FileData, SymbolId};
-use crate::scan::{flags, ScanResult};
+use crate::scan::{ScanResult, flags};
 use rustc_hash::FxHashMap;
 
 /// Segment classes in output order.
@@ -129,12 +129,23 @@ impl OutputSection {
 #[derive(Clone, Copy, Debug)]
 pub enum Placement {
     None,
-    At { out: u32, offset: u64 },
+    At {
+        out: u32,
+        offset: u64,
+    },
     /// A merge section: offsets map through `Layout::merge_maps`.
-    Merged { out: u32, map: u32 },
+    Merged {
+        out: u32,
+        map: u32,
+    },
     /// `.eh_frame`: records `first .. first + count` of the output's kept records, which
     /// start at output offset `start`.
-    EhFrame { out: u32, first: u32, count: u32, start: u64 },
+    EhFrame {
+        out: u32,
+        first: u32,
+        count: u32,
+        start: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -213,11 +224,29 @@ pub const GOT_KIND_DESC: u8 = 3;
 /// Names the linker defines when they are referenced and not defined by an input.
 pub fn is_linker_defined(name: &[u8]) -> bool {
     const NAMES: &[&[u8]] = &[
-        b"_GLOBAL_OFFSET_TABLE_", b"_DYNAMIC", b"__ehdr_start", b"__executable_start", b"_etext", b"etext",
-        b"__etext", b"_edata", b"edata", b"_end", b"end", b"__bss_start", b"__init_array_start",
-        b"__init_array_end", b"__fini_array_start", b"__fini_array_end", b"__preinit_array_start",
-        b"__preinit_array_end", b"__rela_iplt_start", b"__rela_iplt_end", b"__GNU_EH_FRAME_HDR",
-        b"__dso_handle", b"_TLS_MODULE_BASE_",
+        b"_GLOBAL_OFFSET_TABLE_",
+        b"_DYNAMIC",
+        b"__ehdr_start",
+        b"__executable_start",
+        b"_etext",
+        b"etext",
+        b"__etext",
+        b"_edata",
+        b"edata",
+        b"_end",
+        b"end",
+        b"__bss_start",
+        b"__init_array_start",
+        b"__init_array_end",
+        b"__fini_array_start",
+        b"__fini_array_end",
+        b"__preinit_array_start",
+        b"__preinit_array_end",
+        b"__rela_iplt_start",
+        b"__rela_iplt_end",
+        b"__GNU_EH_FRAME_HDR",
+        b"__dso_handle",
+        b"_TLS_MODULE_BASE_",
     ];
     NAMES.contains(&name)
         || name.strip_prefix(b"__start_").is_some_and(is_c_identifier)
@@ -329,7 +358,9 @@ fn classify(name: &[u8], sh_type: u32, flags: u64) -> (Class, u32) {
 /// sections after all numbered ones.
 fn init_priority(name: &[u8]) -> u32 {
     let digits = |s: &[u8]| std::str::from_utf8(s).ok().and_then(|t| t.parse::<u32>().ok());
-    for (prefix, ctors) in [(&b".init_array."[..], false), (b".fini_array.", false), (b".ctors.", true), (b".dtors.", true)] {
+    for (prefix, ctors) in
+        [(&b".init_array."[..], false), (b".fini_array.", false), (b".ctors.", true), (b".dtors.", true)]
+    {
         if let Some(n) = name.strip_prefix(prefix).and_then(digits) {
             return if ctors { 65535u32.saturating_sub(n) } else { n };
         }
@@ -438,7 +469,14 @@ impl<'l, 'd> Builder<'l, 'd> {
         }
     }
 
-    fn output_for(&mut self, name: &[u8], sh_type: u32, flags: u64, entsize: u64, contents: impl FnOnce() -> Contents) -> u32 {
+    fn output_for(
+        &mut self,
+        name: &[u8],
+        sh_type: u32,
+        flags: u64,
+        entsize: u64,
+        contents: impl FnOnce() -> Contents,
+    ) -> u32 {
         let key_flags = flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS | SHF_MERGE | SHF_STRINGS) as u64;
         let key = (name.to_vec(), sh_type, key_flags, entsize);
         if let Some(&i) = self.by_key.get(&key) {
@@ -471,7 +509,16 @@ impl<'l, 'd> Builder<'l, 'd> {
                 if file.discarded[si] || flags & SHF_EXCLUDE as u64 != 0 {
                     continue;
                 }
-                if !matches!(sh_type, SHT_PROGBITS | SHT_NOBITS | SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE | SHT_X86_64_UNWIND) {
+                if !matches!(
+                    sh_type,
+                    SHT_PROGBITS
+                        | SHT_NOBITS
+                        | SHT_INIT_ARRAY
+                        | SHT_FINI_ARRAY
+                        | SHT_PREINIT_ARRAY
+                        | SHT_NOTE
+                        | SHT_X86_64_UNWIND
+                ) {
                     continue;
                 }
                 let alloc = flags & SHF_ALLOC as u64 != 0;
@@ -525,8 +572,13 @@ impl<'l, 'd> Builder<'l, 'd> {
                 let out = self.output_for(out_name, out_type, flags, 0, || Contents::Inputs(Vec::new()));
                 let sec = &mut self.sections[out as usize];
                 sec.align = sec.align.max(s.sh_addralign(E));
-                let priority = if out_type == SHT_INIT_ARRAY || out_type == SHT_FINI_ARRAY { init_priority(name) } else { 0 };
-                self.pending[out as usize].push(((priority, file.order.0, file.order.1, si as u32), fi as u32, si as u32));
+                let priority =
+                    if out_type == SHT_INIT_ARRAY || out_type == SHT_FINI_ARRAY { init_priority(name) } else { 0 };
+                self.pending[out as usize].push((
+                    (priority, file.order.0, file.order.1, si as u32),
+                    fi as u32,
+                    si as u32,
+                ));
             }
         }
         // Inputs in canonical order, then offsets.
@@ -566,7 +618,8 @@ impl<'l, 'd> Builder<'l, 'd> {
             let strings = section.flags & SHF_STRINGS as u64 != 0;
             let (result, input_maps) = crate::merge::merge(link, &inputs, strings, section.entsize)?;
             for ((fi, si), map) in inputs.iter().zip(input_maps) {
-                self.placement[*fi as usize][*si as usize] = Placement::Merged { out: out as u32, map: maps.len() as u32 };
+                self.placement[*fi as usize][*si as usize] =
+                    Placement::Merged { out: out as u32, map: maps.len() as u32 };
                 maps.push(map);
             }
             self.sections[out].size = result.size();
@@ -611,19 +664,31 @@ impl<'l, 'd> Builder<'l, 'd> {
                     Some(cie) => {
                         let pc_begin = rec.offset as u64 + 8;
                         let Some(r) = relas.iter().find(|r| r.r_offset(E) == pc_begin) else { continue };
-                        let live = link
-                            .reloc_target_section(fi, r.r_sym(E, false) as usize)
-                            .is_some_and(|(f, s)| link.live[f as usize][s as usize] && !link.res.files[f as usize].discarded[s as usize]);
+                        let live = link.reloc_target_section(fi, r.r_sym(E, false) as usize).is_some_and(|(f, s)| {
+                            link.live[f as usize][s as usize] && !link.res.files[f as usize].discarded[s as usize]
+                        });
                         if !live {
                             continue;
                         }
-                        Some(*cie_out.get(&cie).ok_or_else(|| Error::bad(&obj.name, "FDE points to no CIE in .eh_frame"))?)
+                        Some(
+                            *cie_out
+                                .get(&cie)
+                                .ok_or_else(|| Error::bad(&obj.name, "FDE points to no CIE in .eh_frame"))?,
+                        )
                     }
                 };
-                records.push(EhRecord { file: fi, section: si, input_offset: rec.offset, size: rec.size, output_offset: offset, cie_output_offset });
+                records.push(EhRecord {
+                    file: fi,
+                    section: si,
+                    input_offset: rec.offset,
+                    size: rec.size,
+                    output_offset: offset,
+                    cie_output_offset,
+                });
                 offset += rec.size as u64;
             }
-            self.placement[fi as usize][si as usize] = Placement::EhFrame { out, first, count: records.len() as u32 - first, start: section_start };
+            self.placement[fi as usize][si as usize] =
+                Placement::EhFrame { out, first, count: records.len() as u32 - first, start: section_start };
         }
         let sec = &mut self.sections[out as usize];
         sec.size = offset + 4;
@@ -659,7 +724,14 @@ impl<'l, 'd> Builder<'l, 'd> {
             self.add(Synthetic::Interp, b".interp", SHT_PROGBITS, a, 1, interp.len() as u64 + 1);
         }
         if let Some(id) = &config.build_id {
-            self.add(Synthetic::BuildId, b".note.gnu.build-id", SHT_NOTE, a, 4, 16 + crate::write::build_id_len(id) as u64);
+            self.add(
+                Synthetic::BuildId,
+                b".note.gnu.build-id",
+                SHT_NOTE,
+                a,
+                4,
+                16 + crate::write::build_id_len(id) as u64,
+            );
         }
         Ok(())
     }
@@ -674,13 +746,8 @@ impl<'l, 'd> Builder<'l, 'd> {
         // Commons and copy relocations live in .bss-like sections of their own.
         let mut commons = FxHashMap::default();
         let mut copies = FxHashMap::default();
-        let mut common_ids: Vec<SymbolId> = link
-            .res
-            .names
-            .values()
-            .filter(|e| e.rank == crate::resolve::Rank::Common)
-            .map(|e| e.def)
-            .collect();
+        let mut common_ids: Vec<SymbolId> =
+            link.res.names.values().filter(|e| e.rank == crate::resolve::Rank::Common).map(|e| e.def).collect();
         common_ids.sort_unstable();
         let mut size = 0u64;
         let mut align = 1u64;
@@ -762,7 +829,10 @@ impl<'l, 'd> Builder<'l, 'd> {
         // Dynamic symbol table, versions, .dynamic.
         let dynamic = crate::dynamic::DynamicTables::build(link, scan, &copies)?;
         let rela_dyn_count = scan.dynrel_counts.iter().flatten().map(|&c| c as u64).sum::<u64>()
-            + got.iter().map(|(slot, _)| crate::write::got_slot_relocs(link, slot).iter().flatten().count() as u64).sum::<u64>()
+            + got
+                .iter()
+                .map(|(slot, _)| crate::write::got_slot_relocs(link, slot).iter().flatten().count() as u64)
+                .sum::<u64>()
             + copies.len() as u64;
         let mut dynrel_base = Vec::with_capacity(scan.dynrel_counts.len());
         {
@@ -803,9 +873,20 @@ impl<'l, 'd> Builder<'l, 'd> {
         if rela_dyn_count > 0 {
             self.add(Synthetic::RelaDyn, b".rela.dyn", SHT_RELA, a, 8, 24 * rela_dyn_count);
         }
-        let static_irelative = if output.dynamic { 0 } else { got.iter().filter(|(slot, _)| crate::write::is_ifunc_slot(link, slot)).count() as u64 };
+        let static_irelative = if output.dynamic {
+            0
+        } else {
+            got.iter().filter(|(slot, _)| crate::write::is_ifunc_slot(link, slot)).count() as u64
+        };
         if !plt_lazy.is_empty() || static_irelative > 0 {
-            self.add(Synthetic::RelaPlt, b".rela.plt", SHT_RELA, a | SHF_INFO_LINK, 8, 24 * (plt_lazy.len() as u64 + static_irelative));
+            self.add(
+                Synthetic::RelaPlt,
+                b".rela.plt",
+                SHT_RELA,
+                a | SHF_INFO_LINK,
+                8,
+                24 * (plt_lazy.len() as u64 + static_irelative),
+            );
         }
         let plt_size = 16 * (header + plt_lazy.len() + plt_direct.len()) as u64;
         if plt_size > 0 {
@@ -815,7 +896,8 @@ impl<'l, 'd> Builder<'l, 'd> {
             self.add(Synthetic::Got, b".got", SHT_PROGBITS, a | w, 8, got_off);
         }
         if output.dynamic {
-            let got_plt = self.add(Synthetic::GotPlt, b".got.plt", SHT_PROGBITS, a | w, 8, 8 * (3 + plt_lazy.len() as u64));
+            let got_plt =
+                self.add(Synthetic::GotPlt, b".got.plt", SHT_PROGBITS, a | w, 8, 8 * (3 + plt_lazy.len() as u64));
             if link.config.z_now {
                 // Bound eagerly, the PLT's GOT never changes after start-up: protect it.
                 let s = &mut self.sections[got_plt as usize];
@@ -824,7 +906,11 @@ impl<'l, 'd> Builder<'l, 'd> {
             }
             // .dynamic last: its entries depend on which tables exist.
             self.add(Synthetic::Dynamic, b".dynamic", SHT_DYNAMIC, a | w, 8, 0);
-            let has_init_fini = |n: &[u8]| link.res.names.get(n).is_some_and(|e| e.rank >= crate::resolve::Rank::Weak && link.res.file_of_symbol(e.def) != link.res.internal_file);
+            let has_init_fini = |n: &[u8]| {
+                link.res.names.get(n).is_some_and(|e| {
+                    e.rank >= crate::resolve::Rank::Weak && link.res.file_of_symbol(e.def) != link.res.internal_file
+                })
+            };
             let count = dynamic
                 .entries(
                     link,
@@ -839,7 +925,10 @@ impl<'l, 'd> Builder<'l, 'd> {
         let eh_fdes: Vec<EhRecord> = self
             .sections
             .iter()
-            .filter_map(|s| match &s.contents { Contents::EhFrame(r) => Some(r), _ => None })
+            .filter_map(|s| match &s.contents {
+                Contents::EhFrame(r) => Some(r),
+                _ => None,
+            })
             .flatten()
             .filter(|r| r.cie_output_offset.is_some())
             .copied()
@@ -847,8 +936,16 @@ impl<'l, 'd> Builder<'l, 'd> {
         if link.config.eh_frame_hdr && self.sections.iter().any(|s| matches!(s.contents, Contents::EhFrame(_))) {
             self.add(Synthetic::EhFrameHdr, b".eh_frame_hdr", SHT_PROGBITS, a, 4, eh_frame::hdr_size(eh_fdes.len()));
         }
-        self.add(Synthetic::Comment, b".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS, 1, crate::write::COMMENT.len() as u64);
-        let symtab = (!matches!(link.config.strip, crate::args::Strip::All)).then(|| crate::symtab::SymtabPlan::new(link, &self.placement));
+        self.add(
+            Synthetic::Comment,
+            b".comment",
+            SHT_PROGBITS,
+            SHF_MERGE | SHF_STRINGS,
+            1,
+            crate::write::COMMENT.len() as u64,
+        );
+        let symtab = (!matches!(link.config.strip, crate::args::Strip::All))
+            .then(|| crate::symtab::SymtabPlan::new(link, &self.placement));
         if let Some(plan) = &symtab {
             self.add(Synthetic::SymTab, b".symtab", SHT_SYMTAB, 0, 8, 24 * plan.count() as u64);
             self.add(Synthetic::StrTab, b".strtab", SHT_STRTAB, 0, 1, plan.strtab_size());
@@ -865,11 +962,15 @@ impl<'l, 'd> Builder<'l, 'd> {
         for (new, &old) in order.iter().enumerate() {
             new_index[old as usize] = new as u32;
         }
-        let mut old_sections: Vec<Option<OutputSection>> = std::mem::take(&mut self.sections).into_iter().map(Some).collect();
-        let mut sections: Vec<OutputSection> = order.iter().map(|&i| old_sections[i as usize].take().expect("each once")).collect();
+        let mut old_sections: Vec<Option<OutputSection>> =
+            std::mem::take(&mut self.sections).into_iter().map(Some).collect();
+        let mut sections: Vec<OutputSection> =
+            order.iter().map(|&i| old_sections[i as usize].take().expect("each once")).collect();
         for p in self.placement.iter_mut().flatten() {
             match p {
-                Placement::At { out, .. } | Placement::Merged { out, .. } | Placement::EhFrame { out, .. } => *out = new_index[*out as usize],
+                Placement::At { out, .. } | Placement::Merged { out, .. } | Placement::EhFrame { out, .. } => {
+                    *out = new_index[*out as usize]
+                }
                 Placement::None => {}
             }
         }
@@ -966,13 +1067,29 @@ impl Layout {
         let mut off = headers;
         let mut addr = base + headers;
         // The read-only segment always exists: it maps the headers.
-        let mut loads = vec![Segment { p_type: PT_LOAD, flags: PF_R, offset: 0, addr: base, filesz: headers, memsz: headers, align: PAGE_SIZE }];
+        let mut loads = vec![Segment {
+            p_type: PT_LOAD,
+            flags: PF_R,
+            offset: 0,
+            addr: base,
+            filesz: headers,
+            memsz: headers,
+            align: PAGE_SIZE,
+        }];
         let mut current = Class::ReadOnly;
         for s in self.sections.iter_mut().filter(|s| s.is_alloc()) {
             if current != s.class {
                 addr = align_up(addr, PAGE_SIZE) + (off & (PAGE_SIZE - 1));
                 let flags = if s.class == Class::Exec { PF_R | PF_X } else { PF_R | PF_W };
-                loads.push(Segment { p_type: PT_LOAD, flags, offset: off, addr, filesz: 0, memsz: 0, align: PAGE_SIZE });
+                loads.push(Segment {
+                    p_type: PT_LOAD,
+                    flags,
+                    offset: off,
+                    addr,
+                    filesz: 0,
+                    memsz: 0,
+                    align: PAGE_SIZE,
+                });
                 current = s.class;
             }
             let pad = align_up(addr, s.align) - addr;
@@ -1012,26 +1129,53 @@ impl Layout {
         let span = |secs: &mut dyn Iterator<Item = &OutputSection>| -> Option<Segment> {
             let list: Vec<&OutputSection> = secs.collect();
             let first = list.first()?;
-            let last_file = list.iter().filter(|s| s.sh_type != SHT_NOBITS).map(|s| s.offset + s.size).max().unwrap_or(first.offset);
+            let last_file = list
+                .iter()
+                .filter(|s| s.sh_type != SHT_NOBITS)
+                .map(|s| s.offset + s.size)
+                .max()
+                .unwrap_or(first.offset);
             let end = list.iter().map(|s| s.addr + s.size).max().unwrap_or(first.addr);
             let align = list.iter().map(|s| s.align).max().unwrap_or(1);
-            Some(Segment { p_type: 0, flags: PF_R, offset: first.offset, addr: first.addr, filesz: last_file - first.offset, memsz: end - first.addr, align })
+            Some(Segment {
+                p_type: 0,
+                flags: PF_R,
+                offset: first.offset,
+                addr: first.addr,
+                filesz: last_file - first.offset,
+                memsz: end - first.addr,
+                align,
+            })
         };
         let mut segments = Vec::new();
         let mut load_iter = loads.into_iter();
         for t in types {
             let seg = match t {
-                PT_PHDR => Some(Segment { p_type: PT_PHDR, flags: PF_R, offset: 64, addr: base + 64, filesz: headers - 64, memsz: headers - 64, align: 8 }),
+                PT_PHDR => Some(Segment {
+                    p_type: PT_PHDR,
+                    flags: PF_R,
+                    offset: 64,
+                    addr: base + 64,
+                    filesz: headers - 64,
+                    memsz: headers - 64,
+                    align: 8,
+                }),
                 PT_LOAD => load_iter.next(),
                 PT_INTERP => span(&mut self.section(Synthetic::Interp).into_iter()),
-                PT_DYNAMIC => span(&mut self.section(Synthetic::Dynamic).into_iter()).map(|s| Segment { flags: PF_R | PF_W, ..s }),
+                PT_DYNAMIC => {
+                    span(&mut self.section(Synthetic::Dynamic).into_iter()).map(|s| Segment { flags: PF_R | PF_W, ..s })
+                }
                 PT_NOTE => span(&mut self.sections.iter().filter(|s| s.sh_type == SHT_NOTE && s.is_alloc())),
                 PT_TLS => span(&mut self.sections.iter().filter(|s| s.is_tls())),
                 PT_GNU_EH_FRAME => span(&mut self.section(Synthetic::EhFrameHdr).into_iter()),
                 PT_GNU_STACK => Some(Segment {
                     p_type: PT_GNU_STACK,
                     flags: if link.config.z_execstack { PF_R | PF_W | PF_X } else { PF_R | PF_W },
-                    offset: 0, addr: 0, filesz: 0, memsz: 0, align: 16,
+                    offset: 0,
+                    addr: 0,
+                    filesz: 0,
+                    memsz: 0,
+                    align: 16,
                 }),
                 // Up to the end of its page: the loader protects whole pages only, and the
                 // next segment starts on a fresh page.
@@ -1053,7 +1197,11 @@ impl Layout {
 
     fn define_internal_symbols(&mut self, link: &Link<'_>) -> Result<()> {
         let end_of = |pred: &dyn Fn(&OutputSection) -> bool| -> Option<u64> {
-            self.sections.iter().filter(|s| s.is_alloc() && pred(s)).map(|s| s.addr + if s.is_tls() && s.sh_type == SHT_NOBITS { 0 } else { s.size }).max()
+            self.sections
+                .iter()
+                .filter(|s| s.is_alloc() && pred(s))
+                .map(|s| s.addr + if s.is_tls() && s.sh_type == SHT_NOBITS { 0 } else { s.size })
+                .max()
         };
         let named = |name: &[u8]| self.sections.iter().find(|s| s.name == name && s.is_alloc());
         let start_of = |name: &[u8]| named(name).map(|s| s.addr);
@@ -1062,7 +1210,13 @@ impl Layout {
         let text_end = end_of(&|s| s.class <= Class::Exec).unwrap_or(base);
         let data_end = end_of(&|s| s.sh_type != SHT_NOBITS).unwrap_or(base);
         let image_end = end_of(&|_| true).unwrap_or(base);
-        let bss_start = self.sections.iter().filter(|s| s.is_alloc() && s.sh_type == SHT_NOBITS && !s.is_tls()).map(|s| s.addr).min().unwrap_or(data_end);
+        let bss_start = self
+            .sections
+            .iter()
+            .filter(|s| s.is_alloc() && s.sh_type == SHT_NOBITS && !s.is_tls())
+            .map(|s| s.addr)
+            .min()
+            .unwrap_or(data_end);
         let irel = self.section(Synthetic::RelaPlt).filter(|_| !link.output.dynamic);
         let mut values = Vec::with_capacity(link.res.internal.len());
         for name in &link.res.internal {
@@ -1086,12 +1240,14 @@ impl Layout {
                 b"_TLS_MODULE_BASE_" => self.tls_start,
                 n if link.defsym(n).is_some() => match link.defsym(n).map(|d| &d.value) {
                     Some(crate::args::DefsymValue::Absolute(v)) => *v,
-                    Some(crate::args::DefsymValue::Symbol { name, addend }) => match link.res.names.get(name.as_bytes()) {
-                        Some(e) if e.rank > crate::resolve::Rank::Lazy => {
-                            crate::write::symbol_address(link, self, e.def).wrapping_add(*addend as u64)
+                    Some(crate::args::DefsymValue::Symbol { name, addend }) => {
+                        match link.res.names.get(name.as_bytes()) {
+                            Some(e) if e.rank > crate::resolve::Rank::Lazy => {
+                                crate::write::symbol_address(link, self, e.def).wrapping_add(*addend as u64)
+                            }
+                            _ => return Err(Error::Usage(format!("--defsym: symbol {name} is not defined"))),
                         }
-                        _ => return Err(Error::Usage(format!("--defsym: symbol {name} is not defined"))),
-                    },
+                    }
                     None => 0,
                 },
                 n => {
@@ -1109,9 +1265,11 @@ impl Layout {
         self.internal_values = values;
         // --defsym NAME=SYMBOL+N may name another linker-defined symbol: a second pass.
         for (i, name) in link.res.internal.iter().enumerate() {
-            if let Some(crate::args::DefsymValue::Symbol { name: target, addend }) = link.defsym(name).map(|d| &d.value) {
+            if let Some(crate::args::DefsymValue::Symbol { name: target, addend }) = link.defsym(name).map(|d| &d.value)
+            {
                 if let Some(e) = link.res.names.get(target.as_bytes()) {
-                    self.internal_values[i] = crate::write::symbol_address(link, self, e.def).wrapping_add(*addend as u64);
+                    self.internal_values[i] =
+                        crate::write::symbol_address(link, self, e.def).wrapping_add(*addend as u64);
                 }
             }
         }
@@ -1121,7 +1279,10 @@ impl Layout {
             _ if link.output.shared => 0,
             _ => {
                 // Like ld: fall back to the start of .text, with a warning.
-                eprintln!("rivet-ld: warning: cannot find entry symbol {}; defaulting to the start of .text", String::from_utf8_lossy(entry_name));
+                eprintln!(
+                    "rivet-ld: warning: cannot find entry symbol {}; defaulting to the start of .text",
+                    String::from_utf8_lossy(entry_name)
+                );
                 start_of(b".text").unwrap_or(0)
             }
         };

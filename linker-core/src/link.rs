@@ -9,9 +9,9 @@ use crate::input::{FileArena, FileKind, LoadedFile};
 use crate::layout::Layout;
 use crate::object_file::ObjectFile;
 use crate::resolve::{ArchiveInput, FileData, FileId, Rank, Resolution, Resolver, SymbolId};
-use crate::version_script::VersionScript;
 use crate::shared_object::SharedObject;
 use crate::timing::Timer;
+use crate::version_script::VersionScript;
 
 /// What kind of file is produced, reduced to the questions the passes ask.
 #[derive(Clone, Copy, Debug)]
@@ -111,7 +111,9 @@ impl<'d, 's> Session<'d, 's> {
                 }
                 Err(_) => return Err(Error::Usage("input positions are not dense: an input is missing".into())),
             }
-            if !self.waiting.contains_key(&self.next_position) && self.waiting.len() as u32 + self.next_position >= self.added {
+            if !self.waiting.contains_key(&self.next_position)
+                && self.waiting.len() as u32 + self.next_position >= self.added
+            {
                 return Err(Error::Usage(format!("input position {} was never added", self.next_position)));
             }
         }
@@ -143,7 +145,8 @@ impl<'d, 's> Session<'d, 's> {
         self.timer.lap("resolve symbols");
 
         let version_script = self.config.version_scripts.iter().map(|p| VersionScript::load(p)).next().transpose()?;
-        let mut link = Link { config: &self.config, res, output, live: Vec::new(), version_script, classes: Vec::new() };
+        let mut link =
+            Link { config: &self.config, res, output, live: Vec::new(), version_script, classes: Vec::new() };
         link.compute_classes();
         link.check_required()?;
         link.mark_live_sections();
@@ -190,7 +193,14 @@ fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena) -> Result<Parsed<'d>
                     })
                 })
                 .collect();
-            Parsed::Archive(ArchiveInput { path: f.path, archive, modifiers: f.modifiers, position: f.position, pulled, parsed })
+            Parsed::Archive(ArchiveInput {
+                path: f.path,
+                archive,
+                modifiers: f.modifiers,
+                position: f.position,
+                pulled,
+                parsed,
+            })
         }
         FileKind::Script | FileKind::Unknown => return Err(Error::bad(name, "unknown file type")),
     })
@@ -200,9 +210,13 @@ fn output_mode(config: &Config, resolver: &Resolver<'_>) -> OutputMode {
     let has_dso = resolver.files.iter().any(|f| matches!(f.data, FileData::Shared(_)));
     match config.output_kind {
         OutputKind::SharedObject => OutputMode { shared: true, pic: true, dynamic: true, interp: false, base: 0 },
-        OutputKind::Pie => OutputMode { shared: false, pic: true, dynamic: true, interp: !config.no_dynamic_linker, base: 0 },
+        OutputKind::Pie => {
+            OutputMode { shared: false, pic: true, dynamic: true, interp: !config.no_dynamic_linker, base: 0 }
+        }
         OutputKind::StaticPie => OutputMode { shared: false, pic: true, dynamic: true, interp: false, base: 0 },
-        OutputKind::StaticExecutable => OutputMode { shared: false, pic: false, dynamic: false, interp: false, base: 0x400000 },
+        OutputKind::StaticExecutable => {
+            OutputMode { shared: false, pic: false, dynamic: false, interp: false, base: 0x400000 }
+        }
         OutputKind::Executable => OutputMode {
             shared: false,
             pic: false,
@@ -249,13 +263,30 @@ impl<'d> Resolution<'d> {
 #[derive(Clone, Copy, Debug)]
 pub enum Def<'d> {
     /// In section `section` of object `file`, at `value`.
-    Section { file: FileId, section: u32, value: u64, sym: &'d Sym },
-    Absolute { value: u64, sym: &'d Sym },
-    Common { id: SymbolId, sym: &'d Sym },
-    Shared { file: FileId, index: u32, sym: &'d Sym },
+    Section {
+        file: FileId,
+        section: u32,
+        value: u64,
+        sym: &'d Sym,
+    },
+    Absolute {
+        value: u64,
+        sym: &'d Sym,
+    },
+    Common {
+        id: SymbolId,
+        sym: &'d Sym,
+    },
+    Shared {
+        file: FileId,
+        index: u32,
+        sym: &'d Sym,
+    },
     /// Defined by the linker; index into `Resolution::internal`.
     Internal(u32),
-    Undefined { weak: bool },
+    Undefined {
+        weak: bool,
+    },
 }
 
 impl<'d> Link<'d> {
@@ -354,7 +385,8 @@ impl<'d> Link<'d> {
     fn compute_classes(&mut self) {
         use rayon::prelude::*;
         let total = self.res.resolved.len();
-        let classes: Vec<u8> = (0..total as SymbolId).into_par_iter().with_min_len(4096).map(|id| self.compute_class(id)).collect();
+        let classes: Vec<u8> =
+            (0..total as SymbolId).into_par_iter().with_min_len(4096).map(|id| self.compute_class(id)).collect();
         self.classes = classes;
     }
 

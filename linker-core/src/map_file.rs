@@ -18,16 +18,40 @@ pub fn write(link: &Link<'_>, layout: &Layout, path: &std::path::Path) -> Result
         .collect();
     symbols.sort_unstable();
     for s in &layout.sections {
-        let _ = writeln!(out, "{:>18x} {:>18x} {:>10x} {:>5} {}", s.addr, s.offset, s.size, s.align, String::from_utf8_lossy(&s.name));
+        let _ = writeln!(
+            out,
+            "{:>18x} {:>18x} {:>10x} {:>5} {}",
+            s.addr,
+            s.offset,
+            s.size,
+            s.align,
+            String::from_utf8_lossy(&s.name)
+        );
         if let Contents::Inputs(parts) = &s.contents {
             for p in parts {
                 let obj = link.res.files[p.file as usize].object().expect("object");
                 let start = s.addr + p.offset;
-                let _ = writeln!(out, "{:>18x} {:>18x} {:>10x} {:>5}         {}:({})", start, s.offset + p.offset, p.size, "", obj.name, String::from_utf8_lossy(obj.section_name(p.section as usize)));
+                let _ = writeln!(
+                    out,
+                    "{:>18x} {:>18x} {:>10x} {:>5}         {}:({})",
+                    start,
+                    s.offset + p.offset,
+                    p.size,
+                    "",
+                    obj.name,
+                    String::from_utf8_lossy(obj.section_name(p.section as usize))
+                );
                 if s.is_alloc() {
                     let from = symbols.partition_point(|(a, _)| *a < start);
                     for (addr, name) in symbols[from..].iter().take_while(|(a, _)| *a < start + p.size) {
-                        let _ = writeln!(out, "{addr:>18x} {:>18} {:>10} {:>5}                 {}", "", "", "", String::from_utf8_lossy(name));
+                        let _ = writeln!(
+                            out,
+                            "{addr:>18x} {:>18} {:>10} {:>5}                 {}",
+                            "",
+                            "",
+                            "",
+                            String::from_utf8_lossy(name)
+                        );
                     }
                 }
             }

@@ -31,9 +31,7 @@ impl<'d> ObjectFile<'d> {
             return Err(bad("not an x86-64 object (e_machine)"));
         }
         let sections = header.sections(E, data).map_err(|e| bad(&format!("bad section table: {e}")))?;
-        let symbols = sections
-            .symbols(E, data, SHT_SYMTAB)
-            .map_err(|e| bad(&format!("bad symbol table: {e}")))?;
+        let symbols = sections.symbols(E, data, SHT_SYMTAB).map_err(|e| bad(&format!("bad symbol table: {e}")))?;
         let section_count = sections.len();
         let mut rela_section = vec![0u32; section_count];
         let mut groups = Vec::new();
@@ -43,7 +41,9 @@ impl<'d> ObjectFile<'d> {
                 SHT_RELA => {
                     let target = section.sh_info(E) as usize;
                     if target == 0 || target >= section_count {
-                        return Err(bad(&format!("relocation section {index} targets section {target}, which does not exist")));
+                        return Err(bad(&format!(
+                            "relocation section {index} targets section {target}, which does not exist"
+                        )));
                     }
                     if section.sh_link(E) as usize != symbols.section().0 {
                         return Err(bad(&format!("relocation section {index} does not use the symbol table")));
@@ -54,16 +54,18 @@ impl<'d> ObjectFile<'d> {
                         .unwrap_or((&[], object::SectionIndex(0)));
                     for r in relas {
                         if r.r_sym(E, false) as usize >= symbols.len() {
-                            return Err(bad(&format!("relocation in section {index} uses symbol {} out of range", r.r_sym(E, false))));
+                            return Err(bad(&format!(
+                                "relocation in section {index} uses symbol {} out of range",
+                                r.r_sym(E, false)
+                            )));
                         }
                     }
                     rela_section[target] = index as u32;
                 }
                 SHT_REL => return Err(bad("SHT_REL relocations are not used on x86-64")),
                 SHT_GROUP => {
-                    let words: &[object::U32<LE>] = section
-                        .data_as_array(E, data)
-                        .map_err(|e| bad(&format!("bad group section {index}: {e}")))?;
+                    let words: &[object::U32<LE>] =
+                        section.data_as_array(E, data).map_err(|e| bad(&format!("bad group section {index}: {e}")))?;
                     let Some((flags, members)) = words.split_first() else { continue };
                     if flags.get(E) & GRP_COMDAT == 0 {
                         continue;
@@ -116,8 +118,15 @@ impl<'d> ObjectFile<'d> {
         if s.sh_type(E) == SHT_NOBITS {
             return Ok(&[]);
         }
-        s.data(E, self.data)
-            .map_err(|_| Error::bad(&self.name, format!("section {} extends past the end of the file", String::from_utf8_lossy(self.section_name(index)))))
+        s.data(E, self.data).map_err(|_| {
+            Error::bad(
+                &self.name,
+                format!(
+                    "section {} extends past the end of the file",
+                    String::from_utf8_lossy(self.section_name(index))
+                ),
+            )
+        })
     }
 
     pub fn relocations(&self, section: usize) -> &'d [Rela] {
@@ -145,9 +154,5 @@ impl<'d> ObjectFile<'d> {
 
 fn symbol_section_index(symbols: &SymbolTable<'_>, index: usize, sym: &Sym) -> u32 {
     let shndx = sym.st_shndx(E);
-    if shndx == SHN_XINDEX {
-        symbols.shndx(E, object::SymbolIndex(index)).unwrap_or(0)
-    } else {
-        shndx as u32
-    }
+    if shndx == SHN_XINDEX { symbols.shndx(E, object::SymbolIndex(index)).unwrap_or(0) } else { shndx as u32 }
 }

@@ -19,7 +19,7 @@
 use crate::archive::Archive;
 use crate::args::Modifiers;
 use crate::elf::*;
-use crate::error::{demangle, Error, Result, UndefinedSymbol};
+use crate::error::{Error, Result, UndefinedSymbol, demangle};
 use crate::input::FileArena;
 use crate::object_file::ObjectFile;
 use crate::shared_object::SharedObject;
@@ -285,7 +285,9 @@ impl<'d> Resolver<'d> {
                 continue;
             }
             let better = rank > entry.rank
-                || (rank == Rank::Common && entry.rank == Rank::Common && sym.st_size(E) > common_size_of(files, entry.def));
+                || (rank == Rank::Common
+                    && entry.rank == Rank::Common
+                    && sym.st_size(E) > common_size_of(files, entry.def));
             if better {
                 entry.def = id;
                 entry.rank = rank;
@@ -432,7 +434,15 @@ impl<'d> Resolver<'d> {
             }
             slices.into_par_iter().for_each(|(f, s)| s.fill(f));
         }
-        Ok(Resolution { files: self.files, archives: self.archives, names: self.names, resolved, symbol_file, internal, internal_file })
+        Ok(Resolution {
+            files: self.files,
+            archives: self.archives,
+            names: self.names,
+            resolved,
+            symbol_file,
+            internal,
+            internal_file,
+        })
     }
 
     fn undefined_error(&self, list: Vec<(&[u8], SymbolId)>) -> Error {

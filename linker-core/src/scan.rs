@@ -8,8 +8,8 @@
 //! every relaxation.
 
 use crate::elf::*;
-use crate::error::{demangle, Error, Result};
-use crate::link::{class, Link};
+use crate::error::{Error, Result, demangle};
+use crate::link::{Link, class};
 use crate::resolve::{FileData, SymbolId};
 use crate::x86_64::{self, Action};
 use rayon::prelude::*;
@@ -88,11 +88,17 @@ impl<'d> Link<'d> {
                             Action::GotTpOff | Action::TlsGdToIe => {
                                 need(flags::GOT_TPOFF | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 });
                             }
-                            Action::TlsGd => need(flags::TLS_GD | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 }),
-                            Action::TlsDesc => need(flags::TLS_DESC | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 }),
+                            Action::TlsGd => {
+                                need(flags::TLS_GD | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 })
+                            }
+                            Action::TlsDesc => {
+                                need(flags::TLS_DESC | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 })
+                            }
                             Action::TlsLd => tls_ld.store(true, Ordering::Relaxed),
                             Action::TlsGdToLe | Action::TlsLdToLe | Action::TlsDescToLe | Action::GotTpOffToLe => {}
-                            Action::TlsDescToIe => need(flags::GOT_TPOFF | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 }),
+                            Action::TlsDescToIe => {
+                                need(flags::GOT_TPOFF | if self.is_preemptible(sym) { flags::DYNSYM } else { 0 })
+                            }
                         }
                         if matches!(action, Action::TlsGdToLe | Action::TlsGdToIe | Action::TlsLdToLe) {
                             skip_next = true; // the __tls_get_addr call is rewritten too
@@ -149,7 +155,9 @@ impl<'d> Link<'d> {
                     } else if !self.output.pic {
                         if is_func { Action::CanonicalPlt } else { Action::Copy }
                     } else {
-                        return Err(err("relocation against a shared-library symbol in a read-only section; recompile with -fPIC"));
+                        return Err(err(
+                            "relocation against a shared-library symbol in a read-only section; recompile with -fPIC",
+                        ));
                     }
                 } else if self.output.pic && !absolute {
                     if !writable {
@@ -168,7 +176,9 @@ impl<'d> Link<'d> {
                     if is_func { Action::CanonicalPlt } else { Action::Copy }
                 } else if ifunc {
                     if self.output.pic {
-                        return Err(err("cannot be used against an IFUNC in a position-independent output; recompile with -fPIC"));
+                        return Err(err(
+                            "cannot be used against an IFUNC in a position-independent output; recompile with -fPIC",
+                        ));
                     }
                     Action::PltAddress
                 } else if self.output.pic && !absolute {
@@ -188,14 +198,20 @@ impl<'d> Link<'d> {
                     } else if !self.output.shared && c & class::SHARED != 0 {
                         Action::Copy
                     } else {
-                        return Err(err("PC-relative reference to a symbol that may be preempted; recompile with -fPIC"));
+                        return Err(err(
+                            "PC-relative reference to a symbol that may be preempted; recompile with -fPIC",
+                        ));
                     }
                 } else {
                     Action::Pc
                 }
             }
             R_X86_64_PLT32 => {
-                if preemptible || ifunc { Action::Plt } else { Action::Pc }
+                if preemptible || ifunc {
+                    Action::Plt
+                } else {
+                    Action::Pc
+                }
             }
             R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
                 let relaxable = r_type != R_X86_64_GOTPCREL
@@ -211,7 +227,11 @@ impl<'d> Link<'d> {
             R_X86_64_GOT32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 => Action::GotAbs,
             R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 => Action::GotBase,
             R_X86_64_PLTOFF64 => {
-                if preemptible || ifunc { Action::Plt } else { Action::GotBase }
+                if preemptible || ifunc {
+                    Action::Plt
+                } else {
+                    Action::GotBase
+                }
             }
             R_X86_64_SIZE32 | R_X86_64_SIZE64 => Action::Size,
             R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => {
@@ -222,11 +242,16 @@ impl<'d> Link<'d> {
             }
             R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => Action::DtpOff,
             R_X86_64_GOTTPOFF => {
-                if exe && !preemptible && x86_64::ie_to_le_ok(data, offset) { Action::GotTpOffToLe } else { Action::GotTpOff }
+                if exe && !preemptible && x86_64::ie_to_le_ok(data, offset) {
+                    Action::GotTpOffToLe
+                } else {
+                    Action::GotTpOff
+                }
             }
             R_X86_64_TLSGD => {
                 if exe {
-                    let next_ok = relas.get(ri + 1).is_some_and(|n| n.r_offset(E) == offset + 8 || n.r_offset(E) == offset + 9);
+                    let next_ok =
+                        relas.get(ri + 1).is_some_and(|n| n.r_offset(E) == offset + 8 || n.r_offset(E) == offset + 9);
                     if !next_ok || !x86_64::tls_gd_sequence_ok(data, offset) {
                         return Err(err("unexpected instruction sequence for general-dynamic TLS"));
                     }
@@ -237,7 +262,8 @@ impl<'d> Link<'d> {
             }
             R_X86_64_TLSLD => {
                 if exe {
-                    let next_ok = relas.get(ri + 1).is_some_and(|n| n.r_offset(E) == offset + 5 || n.r_offset(E) == offset + 6);
+                    let next_ok =
+                        relas.get(ri + 1).is_some_and(|n| n.r_offset(E) == offset + 5 || n.r_offset(E) == offset + 6);
                     if !next_ok || !x86_64::tls_ld_sequence_ok(data, offset) {
                         return Err(err("unexpected instruction sequence for local-dynamic TLS"));
                     }
@@ -257,7 +283,11 @@ impl<'d> Link<'d> {
                 }
             }
             R_X86_64_TLSDESC_CALL => {
-                if exe { Action::TlsDescToLe } else { Action::None }
+                if exe {
+                    Action::TlsDescToLe
+                } else {
+                    Action::None
+                }
             }
             _ => return Err(err("unsupported relocation type")),
         })

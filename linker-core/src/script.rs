@@ -102,24 +102,14 @@ pub fn looks_like_script(bytes: &[u8]) -> bool {
         };
         rest = comment.get(end + 2..).unwrap_or_default();
     }
-    let word_length = rest
-        .iter()
-        .position(|&b| !(b.is_ascii_uppercase() || b == b'_'))
-        .unwrap_or(rest.len());
+    let word_length = rest.iter().position(|&b| !(b.is_ascii_uppercase() || b == b'_')).unwrap_or(rest.len());
     let (word, after) = rest.split_at(word_length);
-    SCRIPT_COMMANDS
-        .iter()
-        .any(|command| command.as_bytes() == word)
+    SCRIPT_COMMANDS.iter().any(|command| command.as_bytes() == word)
         && matches!(after.trim_ascii_start().first(), Some(b'(' | b'{'))
 }
 
 pub fn parse(text: &str) -> Result<Script, ScriptError> {
-    let mut lexer = Lexer {
-        text,
-        position: 0,
-        line: 1,
-        token_line: 1,
-    };
+    let mut lexer = Lexer { text, position: 0, line: 1, token_line: 1 };
     let mut script = Script::default();
     loop {
         match lexer.next_token()? {
@@ -165,12 +155,7 @@ pub fn parse(text: &str) -> Result<Script, ScriptError> {
 /// Parses `( inputs )` after GROUP or INPUT. AS_NEEDED may nest, and everything inside
 /// any AS_NEEDED is as-needed, so a depth counter replaces recursion (which hostile
 /// input could use to overflow the stack).
-fn parse_inputs(
-    lexer: &mut Lexer<'_>,
-    script: &mut Script,
-    command: &str,
-    in_group: bool,
-) -> Result<(), ScriptError> {
+fn parse_inputs(lexer: &mut Lexer<'_>, script: &mut Script, command: &str, in_group: bool) -> Result<(), ScriptError> {
     let command_line = lexer.token_line;
     lexer.expect_open(command)?;
     let mut as_needed_depth = 0usize;
@@ -189,17 +174,10 @@ fn parse_inputs(
                     Some(library) => ScriptInputName::Library(library.to_owned()),
                     None => ScriptInputName::Path(PathBuf::from(entry)),
                 };
-                script.inputs.push(ScriptInput {
-                    name,
-                    as_needed: as_needed_depth > 0,
-                    in_group,
-                });
+                script.inputs.push(ScriptInput { name, as_needed: as_needed_depth > 0, in_group });
             }
             Token::End => {
-                return Err(lexer.error_at(
-                    command_line,
-                    &format!("unterminated {command} (missing ')')"),
-                ));
+                return Err(lexer.error_at(command_line, &format!("unterminated {command} (missing ')')")));
             }
             token => {
                 return Err(lexer.error(&format!("unexpected {} in {command}", token.describe())));
@@ -228,10 +206,7 @@ fn parse_single_argument<'a>(lexer: &mut Lexer<'a>, command: &str) -> Result<&'a
     let command_line = lexer.token_line;
     match parse_arguments(lexer, command)?.as_slice() {
         [argument] => Ok(argument),
-        _ => Err(lexer.error_at(
-            command_line,
-            &format!("{command} takes exactly one argument"),
-        )),
+        _ => Err(lexer.error_at(command_line, &format!("{command} takes exactly one argument"))),
     }
 }
 
@@ -282,10 +257,7 @@ impl<'a> Lexer<'a> {
     fn expect_open(&mut self, command: &str) -> Result<(), ScriptError> {
         match self.next_token()? {
             Token::Open => Ok(()),
-            token => Err(self.error(&format!(
-                "expected '(' after {command}, found {}",
-                token.describe()
-            ))),
+            token => Err(self.error(&format!("expected '(' after {command}, found {}", token.describe()))),
         }
     }
 
@@ -296,11 +268,7 @@ impl<'a> Lexer<'a> {
     /// Moves past `count` bytes, counting lines.
     fn advance(&mut self, count: usize) {
         let end = (self.position + count).min(self.text.len());
-        let skipped = self
-            .text
-            .as_bytes()
-            .get(self.position..end)
-            .unwrap_or_default();
+        let skipped = self.text.as_bytes().get(self.position..end).unwrap_or_default();
         self.line += skipped.iter().filter(|&&b| b == b'\n').count();
         self.position = end;
     }
@@ -348,9 +316,8 @@ impl<'a> Lexer<'a> {
             self.advance(length + 2);
             return Ok(Token::Word(quoted.get(..length).unwrap_or_default()));
         }
-        let length = rest
-            .find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';' | '"'))
-            .unwrap_or(rest.len());
+        let length =
+            rest.find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';' | '"')).unwrap_or(rest.len());
         self.advance(length);
         Ok(Token::Word(rest.get(..length).unwrap_or_default()))
     }
@@ -361,19 +328,11 @@ mod tests {
     use super::*;
 
     fn path(name: &str, as_needed: bool, in_group: bool) -> ScriptInput {
-        ScriptInput {
-            name: ScriptInputName::Path(name.into()),
-            as_needed,
-            in_group,
-        }
+        ScriptInput { name: ScriptInputName::Path(name.into()), as_needed, in_group }
     }
 
     fn library(name: &str, as_needed: bool, in_group: bool) -> ScriptInput {
-        ScriptInput {
-            name: ScriptInputName::Library(name.into()),
-            as_needed,
-            in_group,
-        }
+        ScriptInput { name: ScriptInputName::Library(name.into()), as_needed, in_group }
     }
 
     fn error_of(text: &str) -> String {
@@ -413,13 +372,7 @@ GROUP ( /lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/libc_nonshared
 GROUP ( libgcc_s.so.1 -lgcc )
 ";
         let script = parse(text).unwrap();
-        assert_eq!(
-            script.inputs,
-            [
-                path("libgcc_s.so.1", false, true),
-                library("gcc", false, true)
-            ]
-        );
+        assert_eq!(script.inputs, [path("libgcc_s.so.1", false, true), library("gcc", false, true)]);
         assert!(looks_like_script(text.as_bytes()));
     }
 
@@ -456,10 +409,7 @@ GROUP ( libgcc_s.so.1 -lgcc )
              INPUT(a.o,b.o , -lm \"with space.o\" AS_NEEDED(-lz AS_NEEDED(c.so), d.so) e.o)",
         )
         .unwrap();
-        assert_eq!(
-            script.search_dirs,
-            [PathBuf::from("=/usr/local/lib"), PathBuf::from("/opt/lib")]
-        );
+        assert_eq!(script.search_dirs, [PathBuf::from("=/usr/local/lib"), PathBuf::from("/opt/lib")]);
         assert_eq!(script.entry.as_deref(), Some("_start"));
         assert_eq!(
             script.inputs,
@@ -482,13 +432,9 @@ GROUP ( libgcc_s.so.1 -lgcc )
     #[test]
     fn errors() {
         assert!(
-            error_of("SECTIONS { .text : { *(.text) } }")
-                .starts_with("unsupported linker script command: SECTIONS")
+            error_of("SECTIONS { .text : { *(.text) } }").starts_with("unsupported linker script command: SECTIONS")
         );
-        assert!(
-            error_of("/* c */\n\nfoo = 1;")
-                .contains("unsupported linker script command: foo (line 3)")
-        );
+        assert!(error_of("/* c */\n\nfoo = 1;").contains("unsupported linker script command: foo (line 3)"));
         assert!(error_of("OUTPUT_FORMAT(elf32-i386)").contains("elf32-i386"));
         assert!(error_of("OUTPUT_FORMAT(binary)").contains("binary"));
         assert!(error_of("OUTPUT_FORMAT(a, b)").contains("one or three"));
@@ -497,9 +443,7 @@ GROUP ( libgcc_s.so.1 -lgcc )
         assert!(error_of("GROUP ( -l )").contains("-l without"));
         assert!(error_of("GROUP ( a ( b ) )").contains("unexpected '('"));
         assert!(error_of("GROUP ( a ) )").contains("unexpected ')'"));
-        assert!(
-            error_of("AS_NEEDED ( a )").contains("unsupported linker script command: AS_NEEDED")
-        );
+        assert!(error_of("AS_NEEDED ( a )").contains("unsupported linker script command: AS_NEEDED"));
         assert!(error_of("ENTRY(a b)").contains("exactly one"));
         assert!(error_of("ENTRY(").contains("end of script"));
         assert!(error_of("/* never closed").contains("unterminated comment"));
@@ -509,11 +453,7 @@ GROUP ( libgcc_s.so.1 -lgcc )
     #[test]
     fn deep_nesting_does_not_overflow() {
         let depth = 100_000;
-        let text = format!(
-            "GROUP({}x{})",
-            "AS_NEEDED(".repeat(depth),
-            ")".repeat(depth)
-        );
+        let text = format!("GROUP({}x{})", "AS_NEEDED(".repeat(depth), ")".repeat(depth));
         assert_eq!(parse(&text).unwrap().inputs, [path("x", true, true)]);
         assert!(parse(&format!("GROUP({}", "AS_NEEDED(".repeat(depth))).is_err());
     }
@@ -533,29 +473,12 @@ GROUP ( libgcc_s.so.1 -lgcc )
 
     #[test]
     fn arbitrary_text_never_panics() {
-        let pieces = [
-            "GROUP",
-            "(",
-            ")",
-            ",",
-            "\"",
-            "/*",
-            "*/",
-            "AS_NEEDED",
-            "-l",
-            "é",
-            "\n",
-            " ",
-            "x",
-            ";",
-        ];
+        let pieces = ["GROUP", "(", ")", ",", "\"", "/*", "*/", "AS_NEEDED", "-l", "é", "\n", " ", "x", ";"];
         // Every sequence of up to four pieces.
         let mut texts = vec![String::new()];
         for _ in 0..4 {
-            let longer: Vec<String> = texts
-                .iter()
-                .flat_map(|text| pieces.iter().map(move |piece| format!("{text}{piece}")))
-                .collect();
+            let longer: Vec<String> =
+                texts.iter().flat_map(|text| pieces.iter().map(move |piece| format!("{text}{piece}"))).collect();
             texts.extend(longer);
             texts.dedup();
         }

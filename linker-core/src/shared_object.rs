@@ -26,15 +26,15 @@ impl<'d> SharedObject<'d> {
             return Err(bad("not an x86-64 shared object (e_machine)".into()));
         }
         let sections = header.sections(E, data).map_err(|e| bad(format!("bad section table: {e}")))?;
-        let symbols = sections
-            .symbols(E, data, SHT_DYNSYM)
-            .map_err(|e| bad(format!("bad dynamic symbol table: {e}")))?;
+        let symbols =
+            sections.symbols(E, data, SHT_DYNSYM).map_err(|e| bad(format!("bad dynamic symbol table: {e}")))?;
         let versions = sections.versions(E, data).map_err(|e| bad(format!("bad symbol versions: {e}")))?;
         let mut soname = None;
-        if let Some((dynamic, strtab_index)) = sections.dynamic(E, data).map_err(|e| bad(format!("bad dynamic section: {e}")))? {
-            let strings = sections
-                .strings(E, data, strtab_index)
-                .map_err(|e| bad(format!("bad dynamic string table: {e}")))?;
+        if let Some((dynamic, strtab_index)) =
+            sections.dynamic(E, data).map_err(|e| bad(format!("bad dynamic section: {e}")))?
+        {
+            let strings =
+                sections.strings(E, data, strtab_index).map_err(|e| bad(format!("bad dynamic string table: {e}")))?;
             for entry in dynamic {
                 if entry.d_tag.get(E) == DT_SONAME as u64 {
                     let s = strings
@@ -44,9 +44,8 @@ impl<'d> SharedObject<'d> {
                 }
             }
         }
-        let soname = soname.unwrap_or_else(|| {
-            path.file_name().map(|f| f.as_encoded_bytes().to_vec()).unwrap_or_default()
-        });
+        let soname =
+            soname.unwrap_or_else(|| path.file_name().map(|f| f.as_encoded_bytes().to_vec()).unwrap_or_default());
         Ok(SharedObject { name, soname, symbols, versions })
     }
 

@@ -38,7 +38,10 @@ impl SymtabPlan {
                     }
                     let shndx = obj.symbol_section(i);
                     let placed = shndx >= SHN_LORESERVE as u32
-                        || placement.get(fi).and_then(|p| p.get(shndx as usize)).is_some_and(|p| !matches!(p, Placement::None));
+                        || placement
+                            .get(fi)
+                            .and_then(|p| p.get(shndx as usize))
+                            .is_some_and(|p| !matches!(p, Placement::None));
                     if shndx == 0 || !placed {
                         continue;
                     }
@@ -54,7 +57,9 @@ impl SymtabPlan {
             .filter(|e| e.rank >= Rank::Shared || (e.rank == Rank::Undefined && e.def != crate::resolve::NO_SYMBOL))
             .map(|e| e.def)
             .filter(|&id| match link.def(id) {
-                Def::Section { file, section, .. } => !matches!(placement[file as usize][section as usize], Placement::None),
+                Def::Section { file, section, .. } => {
+                    !matches!(placement[file as usize][section as usize], Placement::None)
+                }
                 Def::Undefined { .. } => link.res.file_of_symbol(id) != link.res.internal_file,
                 _ => true,
             })

@@ -30,7 +30,12 @@ impl VersionScript {
         let mut script = VersionScript::default();
         let mut i = 0;
         while i < tokens.len() {
-            let name = if tokens[i] == "{" { None } else { i += 1; Some(tokens[i - 1].clone()) };
+            let name = if tokens[i] == "{" {
+                None
+            } else {
+                i += 1;
+                Some(tokens[i - 1].clone())
+            };
             if tokens.get(i).map(String::as_str) != Some("{") {
                 return Err(format!("expected '{{' after {}", name.unwrap_or_default()));
             }
@@ -143,7 +148,8 @@ mod tests {
 
     #[test]
     fn named_and_anonymous_nodes() {
-        let vs = VersionScript::parse("VERS_1 { global: foo; bar_*; local: *; };\nVERS_2 { global: baz; } VERS_1;").unwrap();
+        let vs =
+            VersionScript::parse("VERS_1 { global: foo; bar_*; local: *; };\nVERS_2 { global: baz; } VERS_1;").unwrap();
         assert!(vs.is_global(b"foo") && vs.is_global(b"bar_x") && vs.is_global(b"baz"));
         assert!(!vs.is_global(b"hidden"));
         assert_eq!(vs.version_of(b"baz"), Some(1));

@@ -8,10 +8,13 @@ use crate::args::{BuildId, Config};
 use crate::dynamic::DynamicTables;
 use crate::elf::*;
 use crate::error::{Error, Result};
-use crate::layout::{Contents, GotSlot, Layout, OutputSection, Placement, Synthetic, GOT_KIND_ADDR, GOT_KIND_DESC, GOT_KIND_GD, GOT_KIND_TPOFF};
+use crate::layout::{
+    Contents, GOT_KIND_ADDR, GOT_KIND_DESC, GOT_KIND_GD, GOT_KIND_TPOFF, GotSlot, Layout, OutputSection, Placement,
+    Synthetic,
+};
 use crate::link::{Def, Link};
 use crate::resolve::SymbolId;
-use crate::scan::{flags, ScanResult};
+use crate::scan::{ScanResult, flags};
 use crate::x86_64::{self, Action, DynAbs, GotRelax};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -264,7 +267,8 @@ fn write_input_parts(
                 }
             }
             let dynrels = rel.dynrels;
-            let base = layout.dynrel_base.get(p.file as usize).and_then(|b| b.get(p.section as usize)).copied().unwrap_or(0);
+            let base =
+                layout.dynrel_base.get(p.file as usize).and_then(|b| b.get(p.section as usize)).copied().unwrap_or(0);
             Ok((!dynrels.is_empty()).then_some((base, dynrels)))
         })
         .collect();
@@ -296,7 +300,9 @@ fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela, cursor:
             let addend = r.r_addend(E);
             let at = (sym.st_value(E) as i64).wrapping_add(addend) as u64;
             let (starts, outs) = &layout.merge_maps[map as usize];
-            let in_piece = |i: usize| starts.get(i).is_some_and(|&s| s as u64 <= at) && starts.get(i + 1).is_none_or(|&n| at < n as u64);
+            let in_piece = |i: usize| {
+                starts.get(i).is_some_and(|&s| s as u64 <= at) && starts.get(i + 1).is_none_or(|&n| at < n as u64)
+            };
             let piece = if cursor.map == map && in_piece(cursor.piece) {
                 Some(cursor.piece)
             } else if cursor.map == map && in_piece(cursor.piece + 1) {
@@ -367,203 +373,213 @@ impl<'a, 'l> Relocator<'a, 'l> {
     fn apply_alloc(&mut self, ri: usize, out: &mut [u8], o: usize, p: u64) -> Result<bool> {
         let (link, layout, file, si, data, relas) = (self.link, self.layout, self.file, self.si, self.data, self.relas);
         let (dynrels, cursor) = (&mut self.dynrels, &mut self.cursor);
-    let r = &relas[ri];
-    let r_type = r.r_type(E, false);
-    let a = r.r_addend(E);
-    let action = link.classify(file, si, data, relas, ri)?;
-    let id = link.symbol_id(file, r.r_sym(E, false) as usize);
-    let def = link.res.resolved[id as usize];
-    let (s, _) = target_address(link, layout, file, r, cursor);
-    let width = x86_64::reloc_width(r_type);
-    let got_base = layout.got_base();
-    let sa = s.wrapping_add(a as u64);
-    let check32 = |v: i64, signed: bool| -> Result<()> {
-        let ok = if signed { v >= i32::MIN as i64 && v <= i32::MAX as i64 } else { v >= 0 && v <= u32::MAX as i64 };
-        if ok || width != 4 {
-            Ok(())
-        } else {
-            let obj = link.res.files[file as usize].object().expect("object");
-            Err(Error::Relocation {
-                file: obj.name.clone(),
-                section: String::from_utf8_lossy(obj.section_name(si)).into_owned(),
-                symbol: crate::error::demangle(link.symbol_name(id)),
-                what: format!("{} out of range: {v:#x}", x86_64::reloc_name(r_type)),
-            })
-        }
-    };
-    let tp = |addr: u64| addr.wrapping_sub(layout.tls_end);
-    let got_slot = |kind: u8| layout.got_slot_addr(if kind == GOT_KIND_GD && def == SymbolId::MAX { def } else { def }, kind).unwrap_or(0);
-    match action {
-        Action::None => {}
-        Action::Abs { dynamic } => {
-            match dynamic {
-                Some(DynAbs::Relative) => dynrels.push(DynRel { offset: p, r_type: R_X86_64_RELATIVE, sym: 0, addend: sa as i64 }),
-                Some(DynAbs::Symbolic) => {
-                    let sym = layout.dynamic.index.get(&def).copied().unwrap_or(0);
-                    dynrels.push(DynRel { offset: p, r_type: R_X86_64_64, sym, addend: a });
+        let r = &relas[ri];
+        let r_type = r.r_type(E, false);
+        let a = r.r_addend(E);
+        let action = link.classify(file, si, data, relas, ri)?;
+        let id = link.symbol_id(file, r.r_sym(E, false) as usize);
+        let def = link.res.resolved[id as usize];
+        let (s, _) = target_address(link, layout, file, r, cursor);
+        let width = x86_64::reloc_width(r_type);
+        let got_base = layout.got_base();
+        let sa = s.wrapping_add(a as u64);
+        let check32 = |v: i64, signed: bool| -> Result<()> {
+            let ok = if signed { v >= i32::MIN as i64 && v <= i32::MAX as i64 } else { v >= 0 && v <= u32::MAX as i64 };
+            if ok || width != 4 {
+                Ok(())
+            } else {
+                let obj = link.res.files[file as usize].object().expect("object");
+                Err(Error::Relocation {
+                    file: obj.name.clone(),
+                    section: String::from_utf8_lossy(obj.section_name(si)).into_owned(),
+                    symbol: crate::error::demangle(link.symbol_name(id)),
+                    what: format!("{} out of range: {v:#x}", x86_64::reloc_name(r_type)),
+                })
+            }
+        };
+        let tp = |addr: u64| addr.wrapping_sub(layout.tls_end);
+        let got_slot = |kind: u8| {
+            layout.got_slot_addr(if kind == GOT_KIND_GD && def == SymbolId::MAX { def } else { def }, kind).unwrap_or(0)
+        };
+        match action {
+            Action::None => {}
+            Action::Abs { dynamic } => {
+                match dynamic {
+                    Some(DynAbs::Relative) => {
+                        dynrels.push(DynRel { offset: p, r_type: R_X86_64_RELATIVE, sym: 0, addend: sa as i64 })
+                    }
+                    Some(DynAbs::Symbolic) => {
+                        let sym = layout.dynamic.index.get(&def).copied().unwrap_or(0);
+                        dynrels.push(DynRel { offset: p, r_type: R_X86_64_64, sym, addend: a });
+                    }
+                    None => {}
                 }
-                None => {}
+                let v = if dynamic == Some(DynAbs::Symbolic) { 0 } else { sa };
+                let fits = match r_type {
+                    R_X86_64_32 => v <= u32::MAX as u64,
+                    R_X86_64_32S => (v as i64) >= i32::MIN as i64 && (v as i64) <= i32::MAX as i64,
+                    R_X86_64_16 => v <= u16::MAX as u64 || (v as i64) >= i16::MIN as i64,
+                    R_X86_64_8 => v <= u8::MAX as u64 || (v as i64) >= i8::MIN as i64,
+                    _ => true,
+                };
+                if !fits {
+                    return Err(relocation_overflow(link, file, si, id, r_type, v));
+                }
+                write_at(out, o, width, v);
             }
-            let v = if dynamic == Some(DynAbs::Symbolic) { 0 } else { sa };
-            let fits = match r_type {
-                R_X86_64_32 => v <= u32::MAX as u64,
-                R_X86_64_32S => (v as i64) >= i32::MIN as i64 && (v as i64) <= i32::MAX as i64,
-                R_X86_64_16 => v <= u16::MAX as u64 || (v as i64) >= i16::MIN as i64,
-                R_X86_64_8 => v <= u8::MAX as u64 || (v as i64) >= i8::MIN as i64,
-                _ => true,
-            };
-            if !fits {
-                return Err(relocation_overflow(link, file, si, id, r_type, v));
+            Action::Pc | Action::Plt | Action::PltAddress | Action::Copy | Action::CanonicalPlt => {
+                let target = match action {
+                    Action::Plt => layout.plt_addr(def).unwrap_or(s),
+                    _ => s,
+                };
+                if matches!(r_type, R_X86_64_32 | R_X86_64_32S | R_X86_64_64) {
+                    write_at(out, o, width, target.wrapping_add(a as u64));
+                } else if r_type == R_X86_64_PLTOFF64 {
+                    write_at(out, o, 8, target.wrapping_add(a as u64).wrapping_sub(got_base));
+                } else {
+                    let v = target.wrapping_add(a as u64).wrapping_sub(p) as i64;
+                    check32(v, true)?;
+                    write_at(out, o, width, v as u64);
+                }
             }
-            write_at(out, o, width, v);
-        }
-        Action::Pc | Action::Plt | Action::PltAddress | Action::Copy | Action::CanonicalPlt => {
-            let target = match action {
-                Action::Plt => layout.plt_addr(def).unwrap_or(s),
-                _ => s,
-            };
-            if matches!(r_type, R_X86_64_32 | R_X86_64_32S | R_X86_64_64) {
-                write_at(out, o, width, target.wrapping_add(a as u64));
-            } else if r_type == R_X86_64_PLTOFF64 {
-                write_at(out, o, 8, target.wrapping_add(a as u64).wrapping_sub(got_base));
-            } else {
-                let v = target.wrapping_add(a as u64).wrapping_sub(p) as i64;
-                check32(v, true)?;
-                write_at(out, o, width, v as u64);
-            }
-        }
-        Action::Got => {
-            let v = got_slot(GOT_KIND_ADDR).wrapping_add(a as u64).wrapping_sub(p) as i64;
-            check32(v, true)?;
-            write_at(out, o, 4, v as u64);
-        }
-        Action::GotAbs => {
-            let slot = got_slot(GOT_KIND_ADDR);
-            let v = match r_type {
-                R_X86_64_GOTPCREL64 => slot.wrapping_add(a as u64).wrapping_sub(p),
-                _ => slot.wrapping_sub(got_base).wrapping_add(a as u64),
-            };
-            write_at(out, o, width, v);
-        }
-        Action::GotBase => {
-            let v = match r_type {
-                R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => sa.wrapping_sub(got_base),
-                _ => got_base.wrapping_add(a as u64).wrapping_sub(p),
-            };
-            write_at(out, o, width, v);
-        }
-        Action::RelaxGot(kind) => {
-            x86_64::apply_got_relax(out, o, kind);
-            if kind == GotRelax::Jmp {
-                write_at(out, o - 1, 4, sa.wrapping_sub(p).wrapping_add(1));
-                out[o + 3] = 0x90;
-            } else {
-                let v = sa.wrapping_sub(p) as i64;
+            Action::Got => {
+                let v = got_slot(GOT_KIND_ADDR).wrapping_add(a as u64).wrapping_sub(p) as i64;
                 check32(v, true)?;
                 write_at(out, o, 4, v as u64);
             }
-        }
-        Action::Size => {
-            let size = match link.def(id) {
-                Def::Section { sym, .. } | Def::Absolute { sym, .. } | Def::Common { sym, .. } | Def::Shared { sym, .. } => sym.st_size(E),
-                _ => 0,
-            };
-            write_at(out, o, width, size.wrapping_add(a as u64));
-        }
-        Action::TpOff => write_at(out, o, width, tp(sa)),
-        Action::DtpOff => {
-            let v = if link.output.shared { sa.wrapping_sub(layout.tls_start) } else { tp(sa) };
-            write_at(out, o, width, v);
-        }
-        Action::GotTpOff => {
-            let v = got_slot(GOT_KIND_TPOFF).wrapping_add(a as u64).wrapping_sub(p);
-            write_at(out, o, 4, v);
-        }
-        Action::GotTpOffToLe => {
-            x86_64::apply_ie_to_le(out, o);
-            write_at(out, o, 4, tp(s));
-        }
-        Action::TlsGd => {
-            let v = got_slot(GOT_KIND_GD).wrapping_add(a as u64).wrapping_sub(p);
-            write_at(out, o, 4, v);
-        }
-        Action::TlsGdToLe => {
-            let at = x86_64::apply_gd_to_le(out, o);
-            write_at(out, at, 4, tp(s));
-            return Ok(true);
-        }
-        Action::TlsGdToIe => {
-            let at = x86_64::apply_gd_to_ie(out, o);
-            // `add x@gottpoff(%rip), %rax`: its displacement ends at `at + 4`.
-            let v = got_slot(GOT_KIND_TPOFF).wrapping_sub(p - o as u64 + at as u64 + 4);
-            write_at(out, at, 4, v);
-            return Ok(true);
-        }
-        Action::TlsLd => {
-            let slot = layout.got_slot_addr(SymbolId::MAX, GOT_KIND_GD).unwrap_or(0);
-            write_at(out, o, 4, slot.wrapping_add(a as u64).wrapping_sub(p));
-        }
-        Action::TlsLdToLe => {
-            x86_64::apply_ld_to_le(out, o);
-            return Ok(true);
-        }
-        Action::TlsDesc => {
-            let v = got_slot(GOT_KIND_DESC).wrapping_add(a as u64).wrapping_sub(p);
-            write_at(out, o, 4, v);
-        }
-        Action::TlsDescToLe => {
-            if r_type == R_X86_64_TLSDESC_CALL {
-                out[o] = 0x66;
-                out[o + 1] = 0x90;
-            } else {
-                x86_64::apply_desc_to_le(out, o);
+            Action::GotAbs => {
+                let slot = got_slot(GOT_KIND_ADDR);
+                let v = match r_type {
+                    R_X86_64_GOTPCREL64 => slot.wrapping_add(a as u64).wrapping_sub(p),
+                    _ => slot.wrapping_sub(got_base).wrapping_add(a as u64),
+                };
+                write_at(out, o, width, v);
+            }
+            Action::GotBase => {
+                let v = match r_type {
+                    R_X86_64_GOTOFF64 | R_X86_64_PLTOFF64 => sa.wrapping_sub(got_base),
+                    _ => got_base.wrapping_add(a as u64).wrapping_sub(p),
+                };
+                write_at(out, o, width, v);
+            }
+            Action::RelaxGot(kind) => {
+                x86_64::apply_got_relax(out, o, kind);
+                if kind == GotRelax::Jmp {
+                    write_at(out, o - 1, 4, sa.wrapping_sub(p).wrapping_add(1));
+                    out[o + 3] = 0x90;
+                } else {
+                    let v = sa.wrapping_sub(p) as i64;
+                    check32(v, true)?;
+                    write_at(out, o, 4, v as u64);
+                }
+            }
+            Action::Size => {
+                let size = match link.def(id) {
+                    Def::Section { sym, .. }
+                    | Def::Absolute { sym, .. }
+                    | Def::Common { sym, .. }
+                    | Def::Shared { sym, .. } => sym.st_size(E),
+                    _ => 0,
+                };
+                write_at(out, o, width, size.wrapping_add(a as u64));
+            }
+            Action::TpOff => write_at(out, o, width, tp(sa)),
+            Action::DtpOff => {
+                let v = if link.output.shared { sa.wrapping_sub(layout.tls_start) } else { tp(sa) };
+                write_at(out, o, width, v);
+            }
+            Action::GotTpOff => {
+                let v = got_slot(GOT_KIND_TPOFF).wrapping_add(a as u64).wrapping_sub(p);
+                write_at(out, o, 4, v);
+            }
+            Action::GotTpOffToLe => {
+                x86_64::apply_ie_to_le(out, o);
                 write_at(out, o, 4, tp(s));
             }
+            Action::TlsGd => {
+                let v = got_slot(GOT_KIND_GD).wrapping_add(a as u64).wrapping_sub(p);
+                write_at(out, o, 4, v);
+            }
+            Action::TlsGdToLe => {
+                let at = x86_64::apply_gd_to_le(out, o);
+                write_at(out, at, 4, tp(s));
+                return Ok(true);
+            }
+            Action::TlsGdToIe => {
+                let at = x86_64::apply_gd_to_ie(out, o);
+                // `add x@gottpoff(%rip), %rax`: its displacement ends at `at + 4`.
+                let v = got_slot(GOT_KIND_TPOFF).wrapping_sub(p - o as u64 + at as u64 + 4);
+                write_at(out, at, 4, v);
+                return Ok(true);
+            }
+            Action::TlsLd => {
+                let slot = layout.got_slot_addr(SymbolId::MAX, GOT_KIND_GD).unwrap_or(0);
+                write_at(out, o, 4, slot.wrapping_add(a as u64).wrapping_sub(p));
+            }
+            Action::TlsLdToLe => {
+                x86_64::apply_ld_to_le(out, o);
+                return Ok(true);
+            }
+            Action::TlsDesc => {
+                let v = got_slot(GOT_KIND_DESC).wrapping_add(a as u64).wrapping_sub(p);
+                write_at(out, o, 4, v);
+            }
+            Action::TlsDescToLe => {
+                if r_type == R_X86_64_TLSDESC_CALL {
+                    out[o] = 0x66;
+                    out[o + 1] = 0x90;
+                } else {
+                    x86_64::apply_desc_to_le(out, o);
+                    write_at(out, o, 4, tp(s));
+                }
+            }
+            Action::TlsDescToIe => {
+                x86_64::apply_desc_to_ie(out, o);
+                let v = got_slot(GOT_KIND_TPOFF).wrapping_add(a as u64).wrapping_sub(p);
+                write_at(out, o, 4, v);
+            }
         }
-        Action::TlsDescToIe => {
-            x86_64::apply_desc_to_ie(out, o);
-            let v = got_slot(GOT_KIND_TPOFF).wrapping_add(a as u64).wrapping_sub(p);
-            write_at(out, o, 4, v);
-        }
-    }
-    Ok(false)
+        Ok(false)
     }
 
     /// Relocations in debug and other non-allocated sections: absolute values only; references to
-/// discarded code get a tombstone instead of a bogus address.
+    /// discarded code get a tombstone instead of a bogus address.
     fn apply_non_alloc(&mut self, r: &Rela, out: &mut [u8], sec_name: &[u8]) -> Result<()> {
-    let (link, layout, file, si) = (self.link, self.layout, self.file, self.si);
-    let cursor = &mut self.cursor;
-    let r_type = r.r_type(E, false);
-    let o = r.r_offset(E) as usize;
-    let width = x86_64::reloc_width(r_type);
-    if o.checked_add(width).is_none_or(|e| e > out.len()) {
-        let obj = link.res.files[file as usize].object().expect("object");
-        return Err(Error::bad(&obj.name, format!("relocation past the end of section {}", String::from_utf8_lossy(obj.section_name(si)))));
-    }
-    let (s, live) = target_address(link, layout, file, r, cursor);
-    let a = r.r_addend(E);
-    let tombstone = if sec_name == b".debug_ranges" || sec_name == b".debug_loc" { 1 } else { 0 };
-    let v = match r_type {
-        R_X86_64_NONE => return Ok(()),
-        _ if !live => tombstone,
-        R_X86_64_64 | R_X86_64_32 | R_X86_64_32S => s.wrapping_add(a as u64),
-        R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => s.wrapping_add(a as u64).wrapping_sub(layout.tls_start),
-        R_X86_64_SIZE32 | R_X86_64_SIZE64 => a as u64,
-        R_X86_64_PC32 | R_X86_64_PC64 => s.wrapping_add(a as u64).wrapping_sub(o as u64),
-        _ => {
+        let (link, layout, file, si) = (self.link, self.layout, self.file, self.si);
+        let cursor = &mut self.cursor;
+        let r_type = r.r_type(E, false);
+        let o = r.r_offset(E) as usize;
+        let width = x86_64::reloc_width(r_type);
+        if o.checked_add(width).is_none_or(|e| e > out.len()) {
             let obj = link.res.files[file as usize].object().expect("object");
-            return Err(Error::Relocation {
-                file: obj.name.clone(),
-                section: String::from_utf8_lossy(obj.section_name(si)).into_owned(),
-                symbol: crate::error::demangle(link.symbol_name(link.symbol_id(file, r.r_sym(E, false) as usize))),
-                what: format!("{} is not supported in a non-allocated section", x86_64::reloc_name(r_type)),
-            });
+            return Err(Error::bad(
+                &obj.name,
+                format!("relocation past the end of section {}", String::from_utf8_lossy(obj.section_name(si))),
+            ));
         }
-    };
-    write_at(out, o, width, v);
-    Ok(())
-}
+        let (s, live) = target_address(link, layout, file, r, cursor);
+        let a = r.r_addend(E);
+        let tombstone = if sec_name == b".debug_ranges" || sec_name == b".debug_loc" { 1 } else { 0 };
+        let v = match r_type {
+            R_X86_64_NONE => return Ok(()),
+            _ if !live => tombstone,
+            R_X86_64_64 | R_X86_64_32 | R_X86_64_32S => s.wrapping_add(a as u64),
+            R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => s.wrapping_add(a as u64).wrapping_sub(layout.tls_start),
+            R_X86_64_SIZE32 | R_X86_64_SIZE64 => a as u64,
+            R_X86_64_PC32 | R_X86_64_PC64 => s.wrapping_add(a as u64).wrapping_sub(o as u64),
+            _ => {
+                let obj = link.res.files[file as usize].object().expect("object");
+                return Err(Error::Relocation {
+                    file: obj.name.clone(),
+                    section: String::from_utf8_lossy(obj.section_name(si)).into_owned(),
+                    symbol: crate::error::demangle(link.symbol_name(link.symbol_id(file, r.r_sym(E, false) as usize))),
+                    what: format!("{} is not supported in a non-allocated section", x86_64::reloc_name(r_type)),
+                });
+            }
+        };
+        write_at(out, o, width, v);
+        Ok(())
+    }
 }
 
 fn write_eh_frame(link: &Link<'_>, layout: &Layout, sec: &OutputSection, buf: &mut [u8]) -> Result<()> {
@@ -591,11 +607,18 @@ fn write_eh_frame(link: &Link<'_>, layout: &Layout, sec: &OutputSection, buf: &m
 }
 
 /// GOT, PLT, dynamic tables, symbol table and the other sections the linker makes.
-fn write_synthetic(link: &Link<'_>, scan: &ScanResult, layout: &Layout, map: &mut [u8], input_dynrels: Vec<(u32, Vec<DynRel>)>) -> Result<()> {
+fn write_synthetic(
+    link: &Link<'_>,
+    scan: &ScanResult,
+    layout: &Layout,
+    map: &mut [u8],
+    input_dynrels: Vec<(u32, Vec<DynRel>)>,
+) -> Result<()> {
     let dynamic = &layout.dynamic;
     let dynsym_of = |id: SymbolId| dynamic.index.get(&link.res.resolved[id as usize]).copied().unwrap_or(0);
     // .rela.dyn: input sections' relocations at their bases, then the GOT's and copies.
-    let mut rela_dyn: Vec<DynRel> = vec![DynRel { offset: 0, r_type: 0, sym: 0, addend: 0 }; layout.dynrel_sections_total as usize];
+    let mut rela_dyn: Vec<DynRel> =
+        vec![DynRel { offset: 0, r_type: 0, sym: 0, addend: 0 }; layout.dynrel_sections_total as usize];
     for (base, list) in input_dynrels {
         for (k, d) in list.into_iter().enumerate() {
             rela_dyn[base as usize + k] = d;
@@ -612,7 +635,9 @@ fn write_synthetic(link: &Link<'_>, scan: &ScanResult, layout: &Layout, map: &mu
             GotSlot::Address(id) => {
                 let value = if is_ifunc(link, id) {
                     match link.def(id) {
-                        Def::Section { file, section, value, .. } => layout.input_address(file, section, value).unwrap_or(0),
+                        Def::Section { file, section, value, .. } => {
+                            layout.input_address(file, section, value).unwrap_or(0)
+                        }
                         _ => 0,
                     }
                 } else {
@@ -621,7 +646,9 @@ fn write_synthetic(link: &Link<'_>, scan: &ScanResult, layout: &Layout, map: &mu
                 match relocs[0] {
                     Some((t, true)) => rela_dyn.push(DynRel { offset: addr, r_type: t, sym: dynsym_of(id), addend: 0 }),
                     Some((t, false)) => rela_dyn.push(DynRel { offset: addr, r_type: t, sym: 0, addend: value as i64 }),
-                    None if is_ifunc(link, id) => rela_plt.push(DynRel { offset: addr, r_type: R_X86_64_IRELATIVE, sym: 0, addend: value as i64 }),
+                    None if is_ifunc(link, id) => {
+                        rela_plt.push(DynRel { offset: addr, r_type: R_X86_64_IRELATIVE, sym: 0, addend: value as i64 })
+                    }
                     None => {}
                 }
                 if relocs[0].is_none_or(|(t, _)| t == R_X86_64_RELATIVE) && !is_ifunc(link, id) {
@@ -632,7 +659,12 @@ fn write_synthetic(link: &Link<'_>, scan: &ScanResult, layout: &Layout, map: &mu
                 let s = symbol_address(link, layout, id);
                 match relocs[0] {
                     Some((t, true)) => rela_dyn.push(DynRel { offset: addr, r_type: t, sym: dynsym_of(id), addend: 0 }),
-                    Some((t, false)) => rela_dyn.push(DynRel { offset: addr, r_type: t, sym: 0, addend: s.wrapping_sub(layout.tls_start) as i64 }),
+                    Some((t, false)) => rela_dyn.push(DynRel {
+                        offset: addr,
+                        r_type: t,
+                        sym: 0,
+                        addend: s.wrapping_sub(layout.tls_start) as i64,
+                    }),
                     None => got_words[w] = s.wrapping_sub(layout.tls_end),
                 }
             }
@@ -640,8 +672,15 @@ fn write_synthetic(link: &Link<'_>, scan: &ScanResult, layout: &Layout, map: &mu
                 let s = symbol_address(link, layout, id);
                 for (k, r) in relocs.iter().enumerate() {
                     match r {
-                        Some((t, true)) => rela_dyn.push(DynRel { offset: addr + 8 * k as u64, r_type: *t, sym: dynsym_of(id), addend: 0 }),
-                        Some((t, false)) => rela_dyn.push(DynRel { offset: addr + 8 * k as u64, r_type: *t, sym: 0, addend: 0 }),
+                        Some((t, true)) => rela_dyn.push(DynRel {
+                            offset: addr + 8 * k as u64,
+                            r_type: *t,
+                            sym: dynsym_of(id),
+                            addend: 0,
+                        }),
+                        Some((t, false)) => {
+                            rela_dyn.push(DynRel { offset: addr + 8 * k as u64, r_type: *t, sym: 0, addend: 0 })
+                        }
                         None if k == 1 => got_words[w + 1] = s.wrapping_sub(layout.tls_start),
                         None => got_words[w] = 1,
                     }
@@ -651,7 +690,12 @@ fn write_synthetic(link: &Link<'_>, scan: &ScanResult, layout: &Layout, map: &mu
                 let s = symbol_address(link, layout, id);
                 match relocs[0] {
                     Some((t, true)) => rela_dyn.push(DynRel { offset: addr, r_type: t, sym: dynsym_of(id), addend: 0 }),
-                    _ => rela_dyn.push(DynRel { offset: addr, r_type: R_X86_64_TLSDESC, sym: 0, addend: s.wrapping_sub(layout.tls_start) as i64 }),
+                    _ => rela_dyn.push(DynRel {
+                        offset: addr,
+                        r_type: R_X86_64_TLSDESC,
+                        sym: 0,
+                        addend: s.wrapping_sub(layout.tls_start) as i64,
+                    }),
                 }
             }
             GotSlot::TlsLd => match relocs[0] {
@@ -663,7 +707,12 @@ fn write_synthetic(link: &Link<'_>, scan: &ScanResult, layout: &Layout, map: &mu
     let mut copies: Vec<(&SymbolId, &u64)> = layout.copies.iter().collect();
     copies.sort_unstable();
     for (id, off) in copies {
-        rela_dyn.push(DynRel { offset: layout.addr_of(Synthetic::CopyRel) + off, r_type: R_X86_64_COPY, sym: dynsym_of(*id), addend: 0 });
+        rela_dyn.push(DynRel {
+            offset: layout.addr_of(Synthetic::CopyRel) + off,
+            r_type: R_X86_64_COPY,
+            sym: dynsym_of(*id),
+            addend: 0,
+        });
     }
 
     // PLT and .got.plt.
@@ -715,7 +764,10 @@ fn write_synthetic(link: &Link<'_>, scan: &ScanResult, layout: &Layout, map: &mu
         let sect = |s: Synthetic| layout.section(s).map(|o| (o.addr, o.size));
         let named = |n: &[u8]| layout.sections.iter().find(|s| s.name == n && s.is_alloc()).map(|s| (s.addr, s.size));
         let entries = dynamic.entries(link, &sect, &named, DynamicTables::init_fini(link, layout));
-        content.push((Synthetic::Dynamic, entries.iter().flat_map(|(t, v)| [t.to_le_bytes(), v.to_le_bytes()]).flatten().collect()));
+        content.push((
+            Synthetic::Dynamic,
+            entries.iter().flat_map(|(t, v)| [t.to_le_bytes(), v.to_le_bytes()]).flatten().collect(),
+        ));
     }
     if let Some(hdr) = layout.section(Synthetic::EhFrameHdr) {
         let eh = layout.sections.iter().find(|s| matches!(s.contents, Contents::EhFrame(_))).map_or(0, |s| s.addr);
@@ -833,7 +885,11 @@ fn dynsym_bytes(link: &Link<'_>, scan: &ScanResult, layout: &Layout, dynamic: &D
         if let Def::Shared { .. } = link.def(id) {
             if !layout.copies.contains_key(&id) {
                 shndx = SHN_UNDEF;
-                value = if scan.flags[id as usize] & flags::CANONICAL_PLT != 0 { layout.plt_addr(id).unwrap_or(0) } else { 0 };
+                value = if scan.flags[id as usize] & flags::CANONICAL_PLT != 0 {
+                    layout.plt_addr(id).unwrap_or(0)
+                } else {
+                    0
+                };
             }
         }
         put_sym(slot, dynamic.name_offsets[i], info, other, shndx, value, size);
@@ -844,10 +900,20 @@ fn dynsym_bytes(link: &Link<'_>, scan: &ScanResult, layout: &Layout, dynamic: &D
 fn symbol_attributes(link: &Link<'_>, id: SymbolId) -> (u8, u8, u64) {
     match link.def(id) {
         Def::Section { sym, .. } | Def::Absolute { sym, .. } | Def::Shared { sym, .. } => {
-            let bind = if sym.st_bind() == STB_LOCAL { STB_LOCAL } else if sym.st_bind() == STB_WEAK { STB_WEAK } else { STB_GLOBAL };
+            let bind = if sym.st_bind() == STB_LOCAL {
+                STB_LOCAL
+            } else if sym.st_bind() == STB_WEAK {
+                STB_WEAK
+            } else {
+                STB_GLOBAL
+            };
             ((bind << 4) | sym.st_type(), sym.st_other & 3, sym.st_size(E))
         }
-        Def::Common { sym, .. } => ((STB_GLOBAL << 4) | STT_OBJECT, 0, link.res.names.get(link.symbol_name(id)).map_or(sym.st_size(E), |e| e.common_size)),
+        Def::Common { sym, .. } => (
+            (STB_GLOBAL << 4) | STT_OBJECT,
+            0,
+            link.res.names.get(link.symbol_name(id)).map_or(sym.st_size(E), |e| e.common_size),
+        ),
         Def::Internal(_) => ((STB_GLOBAL << 4) | STT_NOTYPE, STV_HIDDEN, 0),
         Def::Undefined { weak } => (((if weak { STB_WEAK } else { STB_GLOBAL }) << 4) | STT_NOTYPE, 0, 0),
     }
@@ -870,10 +936,35 @@ fn symtab_bytes(link: &Link<'_>, layout: &Layout, plan: &crate::symtab::SymtabPl
 }
 
 fn write_headers(link: &Link<'_>, layout: &Layout, map: &mut [u8]) {
-    let shoff = align_up(layout.sections.iter().map(|s| if s.sh_type == SHT_NOBITS { s.offset } else { s.offset + s.size }).max().unwrap_or(0), 8);
+    let shoff = align_up(
+        layout
+            .sections
+            .iter()
+            .map(|s| if s.sh_type == SHT_NOBITS { s.offset } else { s.offset + s.size })
+            .max()
+            .unwrap_or(0),
+        8,
+    );
     let shstrndx = layout.synthetic.get(&Synthetic::ShStrTab).map_or(0, |&i| layout.sections[i as usize].shndx);
     let mut h = Vec::with_capacity(64);
-    h.extend_from_slice(&[0x7f, b'E', b'L', b'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT, ELFOSABI_NONE, 0, 0, 0, 0, 0, 0, 0, 0]);
+    h.extend_from_slice(&[
+        0x7f,
+        b'E',
+        b'L',
+        b'F',
+        ELFCLASS64,
+        ELFDATA2LSB,
+        EV_CURRENT,
+        ELFOSABI_NONE,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]);
     let e_type = if link.output.pic { ET_DYN } else { ET_EXEC };
     h.extend_from_slice(&e_type.to_le_bytes());
     h.extend_from_slice(&EM_X86_64.to_le_bytes());
@@ -901,9 +992,15 @@ fn write_headers(link: &Link<'_>, layout: &Layout, map: &mut [u8]) {
         let idx = |k: Synthetic| layout.synthetic.get(&k).map_or(0, |&i| layout.sections[i as usize].shndx);
         match s.contents {
             Contents::Synthetic(Synthetic::DynSym) => (idx(Synthetic::DynStr), layout.dynamic.first_defined as u32 + 1),
-            Contents::Synthetic(Synthetic::SymTab) => (idx(Synthetic::StrTab), layout.symtab.as_ref().map_or(0, |p| p.first_global as u32 + 1)),
-            Contents::Synthetic(Synthetic::GnuHash | Synthetic::SysvHash | Synthetic::VerSym | Synthetic::RelaDyn) => (idx(Synthetic::DynSym), 0),
-            Contents::Synthetic(Synthetic::RelaPlt) => (if link.output.dynamic { idx(Synthetic::DynSym) } else { 0 }, idx(Synthetic::GotPlt)),
+            Contents::Synthetic(Synthetic::SymTab) => {
+                (idx(Synthetic::StrTab), layout.symtab.as_ref().map_or(0, |p| p.first_global as u32 + 1))
+            }
+            Contents::Synthetic(Synthetic::GnuHash | Synthetic::SysvHash | Synthetic::VerSym | Synthetic::RelaDyn) => {
+                (idx(Synthetic::DynSym), 0)
+            }
+            Contents::Synthetic(Synthetic::RelaPlt) => {
+                (if link.output.dynamic { idx(Synthetic::DynSym) } else { 0 }, idx(Synthetic::GotPlt))
+            }
             Contents::Synthetic(Synthetic::VerNeed) => (idx(Synthetic::DynStr), layout.dynamic.verneed.len() as u32),
             Contents::Synthetic(Synthetic::VerDef) => (idx(Synthetic::DynStr), layout.dynamic.verdef.len() as u32),
             Contents::Synthetic(Synthetic::Dynamic) => (idx(Synthetic::DynStr), 0),

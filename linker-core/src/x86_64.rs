@@ -8,7 +8,9 @@ use crate::elf::*;
 pub enum Action {
     None,
     /// S + A; with a dynamic relocation in position-independent output.
-    Abs { dynamic: Option<DynAbs> },
+    Abs {
+        dynamic: Option<DynAbs>,
+    },
     /// S + A - P.
     Pc,
     /// Through the PLT entry (L + A - P).
@@ -110,7 +112,9 @@ pub fn apply_ie_to_le(buf: &mut [u8], o: usize) {
 /// `call *__tls_get_addr@GOTPCREL(%rip)` form).
 pub fn tls_gd_sequence_ok(data: &[u8], offset: u64) -> bool {
     let o = offset as usize;
-    o >= 4 && o + 12 <= data.len() && data[o - 4..o] == [0x66, 0x48, 0x8d, 0x3d]
+    o >= 4
+        && o + 12 <= data.len()
+        && data[o - 4..o] == [0x66, 0x48, 0x8d, 0x3d]
         && (data[o + 4..o + 8] == [0x66, 0x66, 0x48, 0xe8] || data[o + 4..o + 8] == [0x66, 0x48, 0xff, 0x15])
 }
 
@@ -131,7 +135,9 @@ pub fn apply_gd_to_ie(buf: &mut [u8], o: usize) -> usize {
 /// `lea x@tlsld(%rip),%rdi; call __tls_get_addr` (rel32 or through the GOT).
 pub fn tls_ld_sequence_ok(data: &[u8], offset: u64) -> bool {
     let o = offset as usize;
-    o >= 3 && o + 5 <= data.len() && data[o - 3..o] == [0x48, 0x8d, 0x3d]
+    o >= 3
+        && o + 5 <= data.len()
+        && data[o - 3..o] == [0x48, 0x8d, 0x3d]
         && (data[o + 4] == 0xe8 || (o + 6 <= data.len() && data[o + 4..o + 6] == [0xff, 0x15]))
 }
 
@@ -148,7 +154,11 @@ pub fn apply_ld_to_le(buf: &mut [u8], o: usize) {
 /// `lea x@tlsdesc(%rip), %reg`.
 pub fn tlsdesc_sequence_ok(data: &[u8], offset: u64) -> bool {
     let o = offset as usize;
-    o >= 3 && o + 4 <= data.len() && matches!(data[o - 3], 0x48 | 0x4c) && data[o - 2] == 0x8d && data[o - 1] & 0xc7 == 0x05
+    o >= 3
+        && o + 4 <= data.len()
+        && matches!(data[o - 3], 0x48 | 0x4c)
+        && data[o - 2] == 0x8d
+        && data[o - 1] & 0xc7 == 0x05
 }
 
 /// TLSDESC → LE: `mov $tpoff, %reg`.

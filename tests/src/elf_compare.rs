@@ -69,9 +69,9 @@ fn facts(path: &Path) -> Result<Facts, String> {
         .filter_map(|s| s.name().ok().map(str::to_string))
         .min();
 
-    let wx_segment = segments
-        .iter()
-        .any(|p| p.p_type(endian) == elf::PT_LOAD && p.p_flags(endian) & (elf::PF_W | elf::PF_X) == (elf::PF_W | elf::PF_X));
+    let wx_segment = segments.iter().any(|p| {
+        p.p_type(endian) == elf::PT_LOAD && p.p_flags(endian) & (elf::PF_W | elf::PF_X) == (elf::PF_W | elf::PF_X)
+    });
     let relro: Vec<(u64, u64)> = segments
         .iter()
         .filter(|p| p.p_type(endian) == elf::PT_GNU_RELRO)
@@ -80,7 +80,11 @@ fn facts(path: &Path) -> Result<Facts, String> {
     let relro_sections = file
         .sections()
         // lld's `.relro_padding` is its way of doing what a page-rounded PT_GNU_RELRO does.
-        .filter(|s| s.size() > 0 && s.name() != Ok(".relro_padding") && relro.iter().any(|&(a, b)| s.address() >= a && s.address() + s.size() <= b))
+        .filter(|s| {
+            s.size() > 0
+                && s.name() != Ok(".relro_padding")
+                && relro.iter().any(|&(a, b)| s.address() >= a && s.address() + s.size() <= b)
+        })
         .filter_map(|s| s.name().ok().map(str::to_string))
         .collect();
     Ok(Facts { e_type: header.e_type(endian), needed, exports, globals, entry_symbol, wx_segment, relro_sections })

@@ -162,18 +162,13 @@ fn which(tool: &str) -> Option<PathBuf> {
         return p.is_file().then_some(p);
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| p.is_file())
 }
 
 fn check_required_tools() {
     static CHECKED: OnceLock<()> = OnceLock::new();
     CHECKED.get_or_init(|| {
-        let missing: Vec<_> = REQUIRED_TOOLS
-            .iter()
-            .filter(|t| which(t).is_none())
-            .collect();
+        let missing: Vec<_> = REQUIRED_TOOLS.iter().filter(|t| which(t).is_none()).collect();
         if !missing.is_empty() {
             panic!(
                 "rivet tests need these tools, which are not installed (not on PATH): {missing:?}. \
@@ -190,28 +185,18 @@ fn check_required_tools() {
 pub fn linker_under_test(rivet_bin: &str) -> Linker {
     let sel = std::env::var("RIVET_TEST_LINKER").unwrap_or_default();
     match sel.as_str() {
-        "" | "rivet" => Linker {
-            kind: LinkerKind::Rivet,
-            path: PathBuf::from(rivet_bin),
-        },
-        "bfd" => Linker {
-            kind: LinkerKind::Bfd,
-            path: PathBuf::from(BFD_PATH),
-        },
+        "" | "rivet" => Linker { kind: LinkerKind::Rivet, path: PathBuf::from(rivet_bin) },
+        "bfd" => Linker { kind: LinkerKind::Bfd, path: PathBuf::from(BFD_PATH) },
         "lld" => Linker {
             kind: LinkerKind::Lld,
-            path: which(LLD_NAME)
-                .unwrap_or_else(|| panic!("RIVET_TEST_LINKER=lld but {LLD_NAME} is not on PATH")),
+            path: which(LLD_NAME).unwrap_or_else(|| panic!("RIVET_TEST_LINKER=lld but {LLD_NAME} is not on PATH")),
         },
         other => panic!("RIVET_TEST_LINKER={other:?}: expected rivet, bfd or lld"),
     }
 }
 
 fn reference_linker() -> Linker {
-    Linker {
-        kind: LinkerKind::Bfd,
-        path: PathBuf::from(BFD_PATH),
-    }
+    Linker { kind: LinkerKind::Bfd, path: PathBuf::from(BFD_PATH) }
 }
 
 /// Directory holding the C/C++/asm sources of the tests (`tests/c`).
@@ -309,10 +294,7 @@ impl Test {
         static SEQ: AtomicUsize = AtomicUsize::new(0);
         let under_test = linker_under_test(rivet_bin);
         if !under_test.path.is_file() {
-            panic!(
-                "linker under test {} does not exist",
-                under_test.path.display()
-            );
+            panic!("linker under test {} does not exist", under_test.path.display());
         }
         let root = std::env::temp_dir().join(format!(
             "rivet-test-{name}-{}-{}",
@@ -330,10 +312,8 @@ impl Test {
         for d in ["obj", "test", "ref", "ld-test", "ld-ref"] {
             std::fs::create_dir_all(t.root.join(d)).expect("create temp dir");
         }
-        std::os::unix::fs::symlink(&t.under_test.path, t.root.join("ld-test/ld"))
-            .expect("symlink ld");
-        std::os::unix::fs::symlink(&t.reference.path, t.root.join("ld-ref/ld"))
-            .expect("symlink ld");
+        std::os::unix::fs::symlink(&t.under_test.path, t.root.join("ld-test/ld")).expect("symlink ld");
+        std::os::unix::fs::symlink(&t.reference.path, t.root.join("ld-ref/ld")).expect("symlink ld");
         t.check_driver_uses_linker();
         t
     }
@@ -472,19 +452,11 @@ impl Test {
     /// Resolves a source name: absolute paths as they are, others under tests/c.
     fn resolve_src(&self, src: &str) -> PathBuf {
         let p = Path::new(src);
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            self.src(src)
-        }
+        if p.is_absolute() { p.to_path_buf() } else { self.src(src) }
     }
 
     fn default_obj_name(src: &str) -> String {
-        let stem = Path::new(src)
-            .file_stem()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
+        let stem = Path::new(src).file_stem().unwrap().to_string_lossy().into_owned();
         format!("{stem}.o")
     }
 
@@ -493,11 +465,7 @@ impl Test {
         let src_path = self.resolve_src(src);
         let out_path = self.obj_dir().join(out);
         let mut cmd = Command::new(compiler);
-        cmd.arg("-c")
-            .arg(&src_path)
-            .arg("-o")
-            .arg(&out_path)
-            .args(flags);
+        cmd.arg("-c").arg(&src_path).arg("-o").arg(&out_path).args(flags);
         cmd.current_dir(self.obj_dir());
         let o = run_command(&mut cmd, TOOL_TIMEOUT, &self.root);
         assert!(o.success(), "compile failed: {o}");
@@ -562,10 +530,7 @@ impl Test {
         let out = self.obj_dir().join(name);
         let _ = std::fs::remove_file(&out);
         let mut cmd = Command::new("ar");
-        cmd.arg(flags)
-            .arg(&out)
-            .args(members)
-            .current_dir(self.obj_dir());
+        cmd.arg(flags).arg(&out).args(members).current_dir(self.obj_dir());
         let o = run_command(&mut cmd, TOOL_TIMEOUT, &self.root);
         assert!(o.success(), "ar failed: {o}");
         path_str(&out)
@@ -599,9 +564,7 @@ impl Test {
     /// `{world}` in arguments is replaced by the world's directory.
     pub fn try_link_in(&self, world: World, driver: Driver, out: &str, args: &[&str]) -> Output {
         let mut cmd = self.driver_command(driver, world);
-        cmd.args(args.iter().map(|a| self.world_arg(world, a)))
-            .arg("-o")
-            .arg(out);
+        cmd.args(args.iter().map(|a| self.world_arg(world, a))).arg("-o").arg(out);
         run_command(&mut cmd, TOOL_TIMEOUT, &self.root)
     }
 
@@ -609,21 +572,10 @@ impl Test {
     /// (linker under test first).
     pub fn link_with(&self, driver: Driver, out: &str, args: &[&str]) -> [Output; 2] {
         let res = WORLDS.map(|w| self.try_link_in(w, driver, out, args));
-        assert!(
-            res[1].success(),
-            "the REFERENCE link (ld.bfd) failed, so the test itself is wrong: {}",
-            res[1]
-        );
-        assert!(
-            res[0].success(),
-            "link with the linker under test failed: {}",
-            res[0]
-        );
+        assert!(res[1].success(), "the REFERENCE link (ld.bfd) failed, so the test itself is wrong: {}", res[1]);
+        assert!(res[0].success(), "link with the linker under test failed: {}", res[0]);
         for w in WORLDS {
-            assert!(
-                self.out_in(w, out).exists(),
-                "link succeeded but produced no {out}"
-            );
+            assert!(self.out_in(w, out).exists(), "link succeeded but produced no {out}");
         }
         res
     }
@@ -648,17 +600,10 @@ impl Test {
     /// behind. Returns the linker-under-test's output (gcc's stderr includes the linker's).
     pub fn link_fails_with(&self, driver: Driver, out: &str, args: &[&str]) -> Output {
         for w in WORLDS {
-            assert!(
-                !self.out_in(w, out).exists(),
-                "{out} exists before the link"
-            );
+            assert!(!self.out_in(w, out).exists(), "{out} exists before the link");
         }
         let res = WORLDS.map(|w| self.try_link_in(w, driver, out, args));
-        assert!(
-            !res[1].success(),
-            "the REFERENCE link (ld.bfd) succeeded but was expected to fail: {}",
-            res[1]
-        );
+        assert!(!res[1].success(), "the REFERENCE link (ld.bfd) succeeded but was expected to fail: {}", res[1]);
         let o = &res[0];
         assert!(!o.success(), "link was expected to fail but succeeded: {o}");
         assert!(!o.timed_out, "link timed out: {o}");
@@ -672,11 +617,7 @@ impl Test {
             }
             Ok(None) => {}
         }
-        assert!(
-            !self.out(out).exists(),
-            "a failed link left the output file {} behind",
-            self.out(out).display()
-        );
+        assert!(!self.out(out).exists(), "a failed link left the output file {} behind", self.out(out).display());
         res.into_iter().next().unwrap()
     }
 
@@ -687,8 +628,7 @@ impl Test {
     /// Runs a world's linker directly (not through gcc), cwd = that world's dir.
     pub fn ld_in(&self, world: World, args: &[&str]) -> Output {
         let mut cmd = Command::new(self.ld_path(world));
-        cmd.args(args.iter().map(|a| self.world_arg(world, a)))
-            .current_dir(self.world_dir(world));
+        cmd.args(args.iter().map(|a| self.world_arg(world, a))).current_dir(self.world_dir(world));
         run_command(&mut cmd, TOOL_TIMEOUT, &self.root)
     }
 
@@ -701,11 +641,7 @@ impl Test {
     /// it (unless `env` sets LD_LIBRARY_PATH itself, to "" for none).
     pub fn run_in(&self, world: World, prog: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
         let dir = self.world_dir(world);
-        let prog_path = if prog.contains('/') {
-            PathBuf::from(prog)
-        } else {
-            dir.join(prog)
-        };
+        let prog_path = if prog.contains('/') { PathBuf::from(prog) } else { dir.join(prog) };
         let mut cmd = Command::new(&prog_path);
         cmd.args(args).current_dir(&dir);
         cmd.env("LD_LIBRARY_PATH", &dir);
@@ -791,11 +727,7 @@ impl Test {
 
     /// The library names of DT_NEEDED entries.
     pub fn needed(&self, file: &str) -> Vec<String> {
-        self.dynamic_entries(file)
-            .into_iter()
-            .filter(|(t, _)| t == "NEEDED")
-            .map(|(_, v)| bracketed(&v))
-            .collect()
+        self.dynamic_entries(file).into_iter().filter(|(t, _)| t == "NEEDED").map(|(_, v)| bracketed(&v)).collect()
     }
 
     /// Creates a symlink `link -> target` in both worlds (e.g. libfoo.so.1 -> libfoo.so).
@@ -825,8 +757,7 @@ impl Test {
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent).unwrap();
             }
-            std::fs::copy(from, &dest)
-                .unwrap_or_else(|e| panic!("copy {from} -> {}: {e}", dest.display()));
+            std::fs::copy(from, &dest).unwrap_or_else(|e| panic!("copy {from} -> {}: {e}", dest.display()));
         }
     }
 
@@ -840,10 +771,7 @@ impl Test {
     /// Line number (1-based) of the first line of a tests/c source containing `marker`.
     pub fn line_of(&self, src: &str, marker: &str) -> usize {
         let text = std::fs::read_to_string(self.src(src)).unwrap();
-        text.lines()
-            .position(|l| l.contains(marker))
-            .unwrap_or_else(|| panic!("{marker:?} not found in {src}"))
-            + 1
+        text.lines().position(|l| l.contains(marker)).unwrap_or_else(|| panic!("{marker:?} not found in {src}")) + 1
     }
 }
 
@@ -859,12 +787,8 @@ impl Drop for Test {
                 self.under_test.path.display()
             );
         } else if let Err(e) = remove_dir_all_retry(&self.root) {
-            let _ = writeln!(
-                std::io::stderr(),
-                "[{}] could not remove temp dir {}: {e}",
-                self.name,
-                self.root.display()
-            );
+            let _ =
+                writeln!(std::io::stderr(), "[{}] could not remove temp dir {}: {e}", self.name, self.root.display());
         }
     }
 }
@@ -1004,9 +928,7 @@ pub fn nm_symbols(nm_output: &str) -> Vec<(char, String)> {
 
 /// Whether `nm` output has a symbol `name` that is defined (type not U/w/v).
 pub fn nm_defines(nm_output: &str, name: &str) -> bool {
-    nm_symbols(nm_output)
-        .iter()
-        .any(|(t, n)| n == name && !matches!(t, 'U' | 'w' | 'v'))
+    nm_symbols(nm_output).iter().any(|(t, n)| n == name && !matches!(t, 'U' | 'w' | 'v'))
 }
 
 /// Whether `nm` output mentions `name` at all.

@@ -8,10 +8,7 @@ fn archive_objects(t: &Test) -> (String, Vec<String>) {
     let main = t.cc("arch_main.c", &["-O1"]);
     // dep comes BEFORE used in the archive: the linker must rescan the index after
     // pulling used.o to find dep_fn.
-    let members = ["arch_dep.c", "arch_used.c", "arch_unused.c"]
-        .iter()
-        .map(|s| t.cc(s, &["-O1"]))
-        .collect();
+    let members = ["arch_dep.c", "arch_used.c", "arch_unused.c"].iter().map(|s| t.cc(s, &["-O1"])).collect();
     (main, members)
 }
 
@@ -25,19 +22,10 @@ fn archive_pulls_members_on_demand() {
     t.link("prog", &[&main, &lib]);
     t.run_expect("prog", &[], "used_fn(5) = 210\n");
     let nm = t.nm("prog");
-    assert!(
-        nm_defines(&nm, "used_fn") && nm_defines(&nm, "dep_fn"),
-        "{nm}"
-    );
-    assert!(
-        !nm_has(&nm, "unused_fn") && !nm_has(&nm, "force_me"),
-        "unused member linked:\n{nm}"
-    );
+    assert!(nm_defines(&nm, "used_fn") && nm_defines(&nm, "dep_fn"), "{nm}");
+    assert!(!nm_has(&nm, "unused_fn") && !nm_has(&nm, "force_me"), "unused member linked:\n{nm}");
     // Also through -L/-l.
-    t.link(
-        "prog_l",
-        &[&main, &format!("-L{}", t.obj_dir().display()), "-larch"],
-    );
+    t.link("prog_l", &[&main, &format!("-L{}", t.obj_dir().display()), "-larch"]);
     t.run_expect("prog_l", &[], "used_fn(5) = 210\n");
 }
 
@@ -48,17 +36,11 @@ fn thin_archive() {
     let (main, m) = archive_objects(&t);
     let lib = t.ar_thin("libthin.a", &[&m[0], &m[1], &m[2]]);
     let head = std::fs::read(&lib).unwrap();
-    assert!(
-        head.starts_with(b"!<thin>\n"),
-        "ar did not make a thin archive"
-    );
+    assert!(head.starts_with(b"!<thin>\n"), "ar did not make a thin archive");
     t.link("prog", &[&main, &lib]);
     t.run_expect("prog", &[], "used_fn(5) = 210\n");
     let nm = t.nm("prog");
-    assert!(
-        nm_defines(&nm, "dep_fn") && !nm_has(&nm, "unused_fn"),
-        "{nm}"
-    );
+    assert!(nm_defines(&nm, "dep_fn") && !nm_has(&nm, "unused_fn"), "{nm}");
 }
 
 /// --whole-archive links every member (the unused member's constructor runs), and
@@ -69,22 +51,10 @@ fn whole_archive() {
     let (main, m) = archive_objects(&t);
     let lib = t.ar("libarch.a", &[&m[0], &m[1], &m[2]]);
     let lib2 = t.ar("libarch2.a", &[&m[2]]);
-    t.link(
-        "prog",
-        &[
-            &main,
-            "-Wl,--whole-archive",
-            &lib,
-            "-Wl,--no-whole-archive",
-            &lib2,
-        ],
-    );
+    t.link("prog", &[&main, "-Wl,--whole-archive", &lib, "-Wl,--no-whole-archive", &lib2]);
     t.run_expect("prog", &[], "unused member linked\nused_fn(5) = 210\n");
     let nm = t.nm("prog");
-    assert!(
-        nm_defines(&nm, "unused_fn") && nm_defines(&nm, "force_me"),
-        "{nm}"
-    );
+    assert!(nm_defines(&nm, "unused_fn") && nm_defines(&nm, "force_me"), "{nm}");
 }
 
 /// Circular references between two archives are resolved inside --start-group/--end-group.
@@ -97,10 +67,7 @@ fn archive_group_circular() {
     let b1 = t.cc("circ_b1.c", &[]);
     let liba = t.ar("liba.a", &[&a1, &a2]);
     let libb = t.ar("libb.a", &[&b1]);
-    t.link(
-        "prog",
-        &[&main, "-Wl,--start-group", &liba, &libb, "-Wl,--end-group"],
-    );
+    t.link("prog", &[&main, "-Wl,--start-group", &liba, &libb, "-Wl,--end-group"]);
     t.run_expect("prog", &[], "a1(1) = 1140\n");
     // Short forms -( -) too.
     t.link("prog2", &[&main, "-Wl,-(", &liba, &libb, "-Wl,-)"]);
@@ -108,12 +75,7 @@ fn archive_group_circular() {
     // Without the group GNU ld fails (a2 is needed only after liba.a was scanned). lld
     // resolves it anyway (it does not depend on archive order), so only bfd is asserted.
     if t.linker_is_bfd() {
-        let o = t.try_link_in(
-            rivet_tests::World::Test,
-            rivet_tests::Driver::Gcc,
-            "nogroup",
-            &[&main, &liba, &libb],
-        );
+        let o = t.try_link_in(rivet_tests::World::Test, rivet_tests::Driver::Gcc, "nogroup", &[&main, &liba, &libb]);
         assert!(!o.success() && o.stderr.contains("a2"), "{o}");
     }
 }

@@ -30,10 +30,7 @@ fn uses_linker_under_test() {
     };
     assert!(out.stdout.contains(want), "expected {want:?} in: {out}");
     let reference = t.linker_version_via_gcc(World::Ref);
-    assert!(
-        reference.stdout.contains("GNU ld"),
-        "reference is not ld.bfd: {reference}"
-    );
+    assert!(reference.stdout.contains("GNU ld"), "reference is not ld.bfd: {reference}");
 }
 
 fn compile_multi(t: &rivet_tests::Test, compiler: &str, tag: &str, flags: &[&str]) -> Vec<String> {
@@ -65,12 +62,7 @@ fn gcc_objects_o0() {
 #[test]
 fn gcc_objects_o2_function_sections() {
     let t = test_env!("gcc_objects_o2_function_sections");
-    let objs = compile_multi(
-        &t,
-        "gcc",
-        "gcc2",
-        &["-O2", "-ffunction-sections", "-fdata-sections"],
-    );
+    let objs = compile_multi(&t, "gcc", "gcc2", &["-O2", "-ffunction-sections", "-fdata-sections"]);
     link_and_check_multi(&t, Driver::Gcc, &objs);
 }
 
@@ -92,12 +84,7 @@ fn clang_objects_o2_function_sections() {
     if !t.require_clang() {
         return;
     }
-    let objs = compile_multi(
-        &t,
-        "clang",
-        "clang2",
-        &["-O2", "-ffunction-sections", "-fdata-sections"],
-    );
+    let objs = compile_multi(&t, "clang", "clang2", &["-O2", "-ffunction-sections", "-fdata-sections"]);
     link_and_check_multi(&t, Driver::Clang, &objs);
 }
 
@@ -109,11 +96,7 @@ fn mixed_gcc_clang_objects() {
         return;
     }
     let objs = vec![
-        t.cc_as(
-            "multi_main.c",
-            "main_gcc.o",
-            &["-O2", "-ffunction-sections"],
-        ),
+        t.cc_as("multi_main.c", "main_gcc.o", &["-O2", "-ffunction-sections"]),
         t.clang_as("multi_util.c", "util_clang.o", &["-O2", "-fdata-sections"]),
         t.clang_as("multi_data.c", "data_clang.o", &["-O0"]),
     ];
@@ -143,16 +126,10 @@ fn symbol_binding_and_visibility() {
     );
     let dynsyms = t.readelf("--dyn-syms", "sym");
     for exported in ["config_value", "global_data", "only_weak"] {
-        assert!(
-            dynsyms.contains(exported),
-            "{exported} not exported:\n{dynsyms}"
-        );
+        assert!(dynsyms.contains(exported), "{exported} not exported:\n{dynsyms}");
     }
     for hidden in ["hidden_add", "hidden_counter"] {
-        assert!(
-            !dynsyms.contains(hidden),
-            "hidden symbol {hidden} exported:\n{dynsyms}"
-        );
+        assert!(!dynsyms.contains(hidden), "hidden symbol {hidden} exported:\n{dynsyms}");
     }
     // Same order of objects reversed: the strong definitions still win.
     t.link("sym_rev", &[&other, &main]);
@@ -182,10 +159,7 @@ fn comdat_cxx_inline_and_templates() {
              twice<int> in main: 16\n",
         );
         let nm = t.tool("nm", &["-C", &prog]);
-        let n = nm
-            .lines()
-            .filter(|l| l.ends_with(" shared_counter()::counter"))
-            .count();
+        let n = nm.lines().filter(|l| l.ends_with(" shared_counter()::counter")).count();
         assert_eq!(n, 1, "shared_counter()::counter must exist once:\n{nm}");
     }
 }
@@ -195,10 +169,7 @@ fn comdat_cxx_inline_and_templates() {
 #[test]
 fn merge_strings_and_constants() {
     let t = test_env!("merge_strings_and_constants");
-    let objs: Vec<String> = ["merge_a.c", "merge_b.c", "merge_main.c"]
-        .iter()
-        .map(|s| t.cc(s, &["-O2"]))
-        .collect();
+    let objs: Vec<String> = ["merge_a.c", "merge_b.c", "merge_main.c"].iter().map(|s| t.cc(s, &["-O2"])).collect();
     let a_sections = t.tool("readelf", &["-SW", &objs[0]]);
     assert!(
         a_sections.contains(".rodata.str1.1") && a_sections.contains(".rodata.cst8"),
@@ -218,17 +189,9 @@ fn merge_strings_and_constants() {
          in main: same literal\n",
     );
     let bytes = std::fs::read(t.out("merge")).unwrap();
-    assert_eq!(
-        count_occurrences(&bytes, b"hello merged world\0"),
-        1,
-        "string not merged"
-    );
+    assert_eq!(count_occurrences(&bytes, b"hello merged world\0"), 1, "string not merged");
     for v in [3.14159265358979f64, 2.718281828459045] {
-        assert_eq!(
-            count_occurrences(&bytes, &v.to_le_bytes()),
-            1,
-            "constant {v} not merged"
-        );
+        assert_eq!(count_occurrences(&bytes, &v.to_le_bytes()), 1, "constant {v} not merged");
     }
 }
 
@@ -242,10 +205,7 @@ fn exclude_section_dropped() {
     t.link("exclude", &[&o]);
     t.run_expect("exclude", &[], "kept value: 31\nexclusion test done\n");
     let names = t.section_names("exclude");
-    assert!(
-        !names.iter().any(|n| n.contains("rivet_excluded")),
-        "excluded section in output: {names:?}"
-    );
+    assert!(!names.iter().any(|n| n.contains("rivet_excluded")), "excluded section in output: {names:?}");
     let bytes = std::fs::read(t.out("exclude")).unwrap();
     assert_eq!(count_occurrences(&bytes, b"RIVET-EXCLUDED-PAYLOAD"), 0);
     assert_eq!(count_occurrences(&bytes, b"ANOTHER-EXCLUDED-STRING"), 0);
@@ -286,10 +246,7 @@ fn legacy_ctors_dtors_run() {
     let t = test_env!("legacy_ctors_dtors_run");
     let o = t.cc("legacy_ctors.c", &[]);
     let in_obj = t.tool("readelf", &["-SW", &o]);
-    assert!(
-        in_obj.contains(".ctors") && in_obj.contains(".dtors"),
-        "{in_obj}"
-    );
+    assert!(in_obj.contains(".ctors") && in_obj.contains(".dtors"), "{in_obj}");
     t.link("legacy", &[&o]);
     t.run_expect(
         "legacy",
@@ -306,15 +263,10 @@ fn legacy_ctors_dtors_run() {
 #[test]
 fn common_symbols() {
     let t = test_env!("common_symbols");
-    let objs: Vec<String> = ["common_a.c", "common_b.c", "common_main.c"]
-        .iter()
-        .map(|s| t.cc(s, &["-fcommon", "-O1"]))
-        .collect();
+    let objs: Vec<String> =
+        ["common_a.c", "common_b.c", "common_main.c"].iter().map(|s| t.cc(s, &["-fcommon", "-O1"])).collect();
     let nm_b = t.tool("nm", &[&objs[1]]);
-    assert!(
-        nm_b.contains(" C common_counter"),
-        "not a common symbol:\n{nm_b}"
-    );
+    assert!(nm_b.contains(" C common_counter"), "not a common symbol:\n{nm_b}");
     t.link("common", &[&objs[0], &objs[1], &objs[2]]);
     t.run_expect(
         "common",
@@ -325,17 +277,8 @@ fn common_symbols() {
          aligned to 64: yes\n",
     );
     let nm = t.nm("common");
-    assert!(
-        nm_defines(&nm, "common_counter") && nm_defines(&nm, "common_array"),
-        "{nm}"
-    );
+    assert!(nm_defines(&nm, "common_counter") && nm_defines(&nm, "common_array"), "{nm}");
     let syms = t.readelf("-s", "common");
-    let arr = syms
-        .lines()
-        .find(|l| l.ends_with(" common_array"))
-        .expect("common_array");
-    assert!(
-        arr.split_whitespace().nth(2) == Some("64"),
-        "common_array size must be 64: {arr}"
-    );
+    let arr = syms.lines().find(|l| l.ends_with(" common_array")).expect("common_array");
+    assert!(arr.split_whitespace().nth(2) == Some("64"), "common_array size must be 64: {arr}");
 }

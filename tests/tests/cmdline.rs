@@ -18,11 +18,7 @@ fn entry_point_option() {
         .find_map(|l| l.trim().strip_prefix("Entry point address:"))
         .map(|v| u64::from_str_radix(v.trim().trim_start_matches("0x"), 16).unwrap())
         .expect("entry point");
-    assert_eq!(
-        Some(entry),
-        nm_address(&t.nm("entry"), "custom_entry"),
-        "{h}"
-    );
+    assert_eq!(Some(entry), nm_address(&t.nm("entry"), "custom_entry"), "{h}");
     // --entry= long form.
     t.link("entry2", &[&o, "-Wl,--entry=custom_entry"]);
     assert_stdout(&t.run("entry2", &[]), 7, "custom entry reached\n");
@@ -35,16 +31,8 @@ fn defsym_option() {
     let t = test_env!("defsym_option");
     let o = t.cc("defsym_main.c", &["-O1"]);
     t.link("defsym_pie", &[&o, "-Wl,--defsym=aliased_fn=real_impl"]);
-    t.run_expect(
-        "defsym_pie",
-        &[],
-        "aliased_fn(3) = 33, same function: yes\n",
-    );
-    let o2 = t.cc_as(
-        "defsym_main.c",
-        "defsym_magic.o",
-        &["-O1", "-fno-pic", "-DWITH_MAGIC"],
-    );
+    t.run_expect("defsym_pie", &[], "aliased_fn(3) = 33, same function: yes\n");
+    let o2 = t.cc_as("defsym_main.c", "defsym_magic.o", &["-O1", "-fno-pic", "-DWITH_MAGIC"]);
     t.link(
         "defsym_nopie",
         &[
@@ -70,20 +58,13 @@ fn defsym_option() {
 fn undefined_option_pulls_archive_member() {
     let t = test_env!("undefined_option_pulls_archive_member");
     let main = t.cc("arch_main.c", &[]);
-    let m: Vec<String> = ["arch_dep.c", "arch_used.c", "arch_unused.c"]
-        .iter()
-        .map(|s| t.cc(s, &[]))
-        .collect();
+    let m: Vec<String> = ["arch_dep.c", "arch_used.c", "arch_unused.c"].iter().map(|s| t.cc(s, &[])).collect();
     let lib = t.ar("libarch.a", &[&m[0], &m[1], &m[2]]);
     t.link("with_u", &["-Wl,-u,force_me", &main, &lib]);
     t.run_expect("with_u", &[], "unused member linked\nused_fn(5) = 210\n");
     assert!(nm_defines(&t.nm("with_u"), "unused_fn"));
     t.link("with_undefined", &["-Wl,--undefined=force_me", &main, &lib]);
-    t.run_expect(
-        "with_undefined",
-        &[],
-        "unused member linked\nused_fn(5) = 210\n",
-    );
+    t.run_expect("with_undefined", &[], "unused member linked\nused_fn(5) = 210\n");
     t.link("without_u", &[&main, &lib]);
     t.run_expect("without_u", &[], "used_fn(5) = 210\n");
     assert!(!nm_defines(&t.nm("without_u"), "unused_fn"));
@@ -112,25 +93,15 @@ fn map_file() {
     t.link("prog", &[&m, &l, "-Wl,-Map=prog.map"]);
     t.link("prog2", &[&m, &l, "-Wl,-Map,prog2.map"]);
     for f in ["prog.map", "prog2.map"] {
-        let map = std::fs::read_to_string(t.out(f))
-            .unwrap_or_else(|e| panic!("map file {f} not created: {e}"));
+        let map = std::fs::read_to_string(t.out(f)).unwrap_or_else(|e| panic!("map file {f} not created: {e}"));
         for needle in ["greet_main.o", "greet_lib.o", ".text", "main", "greet"] {
-            assert!(
-                map.contains(needle),
-                "{f} does not mention {needle}:\n{map}"
-            );
+            assert!(map.contains(needle), "{f} does not mention {needle}:\n{map}");
         }
     }
     t.run("prog", &[]);
 }
 
-const NOLIBC_FLAGS: [&str; 5] = [
-    "-O1",
-    "-fno-pic",
-    "-ffreestanding",
-    "-fno-stack-protector",
-    "-fno-builtin",
-];
+const NOLIBC_FLAGS: [&str; 5] = ["-O1", "-fno-pic", "-ffreestanding", "-fno-stack-protector", "-fno-builtin"];
 
 /// Response files: `-Wl,@file` through gcc (which hands the linker its whole command line
 /// in a temporary response file with backslash escapes), and `ld @file` directly with
@@ -139,24 +110,15 @@ const NOLIBC_FLAGS: [&str; 5] = [
 fn response_files() {
     let t = test_env!("response_files");
     let m = t.cc("defsym_main.c", &[]);
-    t.write_in_worlds(
-        "gcc.rsp",
-        "--defsym=aliased_fn=real_impl\n-Map \"map with space.txt\"\n",
-    );
+    t.write_in_worlds("gcc.rsp", "--defsym=aliased_fn=real_impl\n-Map \"map with space.txt\"\n");
     t.link("via_gcc", &[&m, "-Wl,@gcc.rsp"]);
     t.run_expect("via_gcc", &[], "aliased_fn(3) = 33, same function: yes\n");
-    assert!(
-        t.out("map with space.txt").is_file(),
-        "map file from the response file missing"
-    );
+    assert!(t.out("map with space.txt").is_file(), "map file from the response file missing");
 
     let a = t.cc("nolibc_main.c", &NOLIBC_FLAGS);
     let b = t.cc("nolibc_util.c", &NOLIBC_FLAGS);
     t.write_in_worlds("inner.rsp", format!("'{b}'\n-static\n"));
-    t.write_in_worlds(
-        "outer.rsp",
-        format!("-o \"direct prog\" -e _start\n{a} @inner.rsp\n"),
-    );
+    t.write_in_worlds("outer.rsp", format!("-o \"direct prog\" -e _start\n{a} @inner.rsp\n"));
     for w in [World::Test, World::Ref] {
         let o = t.ld_in(w, &["@outer.rsp"]);
         assert!(o.success(), "{o}");
@@ -175,21 +137,12 @@ fn rpath_and_runpath() {
     t.mkdir_in_worlds("libs");
     t.link("libs/libgreet.so", &["-shared", &l]);
     let m = t.cc("greet_main.c", &[]);
-    let expected =
-        "Hello, linker! (init=1)\nHello, world! (init=1)\ngreet_calls = 2\ngreet_apply = 71\n";
+    let expected = "Hello, linker! (init=1)\nHello, world! (init=1)\ngreet_calls = 2\ngreet_apply = 71\n";
     let no_ldpath = [("LD_LIBRARY_PATH", "")];
     let cases: [(&str, &str, Option<&str>); 4] = [
         ("prog_default", "-Wl,-rpath,{world}/libs", None),
-        (
-            "prog_new",
-            "-Wl,-rpath,{world}/libs,--enable-new-dtags",
-            Some("RUNPATH"),
-        ),
-        (
-            "prog_old",
-            "-Wl,-rpath,{world}/libs,--disable-new-dtags",
-            Some("RPATH"),
-        ),
+        ("prog_new", "-Wl,-rpath,{world}/libs,--enable-new-dtags", Some("RUNPATH")),
+        ("prog_old", "-Wl,-rpath,{world}/libs,--disable-new-dtags", Some("RPATH")),
         ("prog_origin", "-Wl,-rpath,$ORIGIN/libs", None),
     ];
     for (prog, flag, want) in cases {
@@ -197,11 +150,7 @@ fn rpath_and_runpath() {
         let o = t.run_env(prog, &[], &no_ldpath);
         assert_stdout(&o, 0, expected);
         let d = t.dynamic_entries(prog);
-        let tags: Vec<&str> = d
-            .iter()
-            .filter(|(_, v)| v.contains("/libs]"))
-            .map(|(k, _)| k.as_str())
-            .collect();
+        let tags: Vec<&str> = d.iter().filter(|(_, v)| v.contains("/libs]")).map(|(k, _)| k.as_str()).collect();
         assert_eq!(tags.len(), 1, "{prog}: {d:?}");
         match want {
             Some(w) => assert_eq!(tags[0], w, "{prog}: {d:?}"),
@@ -222,40 +171,18 @@ fn rpath_and_runpath() {
 fn sysroot_option() {
     let t = test_env!("sysroot_option");
     let main = t.cc("arch_main.c", &[]);
-    let m: Vec<String> = ["arch_dep.c", "arch_used.c"]
-        .iter()
-        .map(|s| t.cc(s, &[]))
-        .collect();
+    let m: Vec<String> = ["arch_dep.c", "arch_used.c"].iter().map(|s| t.cc(s, &[])).collect();
     let lib = t.ar("libsr_impl.a", &[&m[0], &m[1]]);
     t.copy_to_worlds(&lib, "sysroot/usr/lib/rivet/libsr_impl.a");
     // libsr.so is a linker script (like glibc's libc.so) naming an absolute path.
-    t.write_in_worlds(
-        "sysroot/usr/lib/rivet/libsr.so",
-        "/* GNU ld script */\nGROUP ( /usr/lib/rivet/libsr_impl.a )\n",
-    );
-    t.link(
-        "prog",
-        &[
-            &main,
-            "-Wl,--sysroot={world}/sysroot",
-            "-Wl,-L=/usr/lib/rivet",
-            "-lsr",
-        ],
-    );
+    t.write_in_worlds("sysroot/usr/lib/rivet/libsr.so", "/* GNU ld script */\nGROUP ( /usr/lib/rivet/libsr_impl.a )\n");
+    t.link("prog", &[&main, "-Wl,--sysroot={world}/sysroot", "-Wl,-L=/usr/lib/rivet", "-lsr"]);
     t.run_expect("prog", &[], "used_fn(5) = 210\n");
     // GNU ld also accepts a $SYSROOT prefix like '=' (lld does not).
     if t.linker_is_lld() {
         return;
     }
-    t.link(
-        "prog2",
-        &[
-            &main,
-            "-Wl,--sysroot={world}/sysroot",
-            "-Wl,-L$SYSROOT/usr/lib/rivet",
-            "-lsr_impl",
-        ],
-    );
+    t.link("prog2", &[&main, "-Wl,--sysroot={world}/sysroot", "-Wl,-L$SYSROOT/usr/lib/rivet", "-lsr_impl"]);
     t.run_expect("prog2", &[], "used_fn(5) = 210\n");
 }
 
@@ -289,10 +216,7 @@ fn exact_library_name() {
 fn bstatic_bdynamic() {
     let t = test_env!("bstatic_bdynamic");
     let main = build_foo_pair(&t);
-    t.link(
-        "prog",
-        &[&main, "-L.", "-Wl,-Bstatic", "-lfoo", "-Wl,-Bdynamic"],
-    );
+    t.link("prog", &[&main, "-L.", "-Wl,-Bstatic", "-lfoo", "-Wl,-Bdynamic"]);
     t.run_expect("prog", &[], "foo says: static\n");
     let needed = t.needed("prog");
     assert!(!needed.contains(&"libfoo.so".to_string()), "{needed:?}");
@@ -301,10 +225,7 @@ fn bstatic_bdynamic() {
     // -Bstatic with only a .so available fails: -Bstatic does not search for .so files.
     t.mkdir_in_worlds("onlyso");
     t.copy_in_worlds("libfoo.so", "onlyso/libbar.so");
-    t.link_fails(
-        "prog_fail",
-        &[&main, "-Lonlyso", "-Wl,-Bstatic", "-lbar", "-Wl,-Bdynamic"],
-    );
+    t.link_fails("prog_fail", &[&main, "-Lonlyso", "-Wl,-Bstatic", "-lbar", "-Wl,-Bdynamic"]);
 }
 
 /// --push-state,--as-needed ... --pop-state limits --as-needed to the libraries between.
@@ -338,18 +259,7 @@ fn push_pop_state() {
 fn determinism_inputs(t: &Test) -> Vec<String> {
     let mut v: Vec<String> = ["multi_main.c", "multi_util.c", "multi_data.c"]
         .iter()
-        .map(|s| {
-            t.cc(
-                s,
-                &[
-                    "-O2",
-                    "-fPIC",
-                    "-ffunction-sections",
-                    "-fdata-sections",
-                    "-g",
-                ],
-            )
-        })
+        .map(|s| t.cc(s, &["-O2", "-fPIC", "-ffunction-sections", "-fdata-sections", "-g"]))
         .collect();
     v.push(t.cc("greet_lib.c", &["-O2", "-fPIC", "-g"]));
     v.push(t.cc("tls_other.c", &["-O2", "-fPIC"]));
@@ -391,27 +301,13 @@ fn deterministic_across_thread_counts() {
                 args.retain(|a| !a.ends_with("multi_main.o"));
                 args.push("-shared".into());
             }
-            let o = t.try_link_in(
-                World::Test,
-                rivet_tests::Driver::Gcc,
-                &out,
-                &rivet_tests::strs(&args),
-            );
+            let o = t.try_link_in(World::Test, rivet_tests::Driver::Gcc, &out, &rivet_tests::strs(&args));
             assert!(o.success(), "{o}");
             outputs.push((out.clone(), std::fs::read(t.out(&out)).unwrap()));
         }
     }
-    assert!(
-        outputs[0].1 == outputs[2].1,
-        "executable differs between --threads=1 and 2"
-    );
-    assert!(
-        outputs[1].1 == outputs[3].1,
-        "shared library differs between --threads=1 and 2"
-    );
+    assert!(outputs[0].1 == outputs[2].1, "executable differs between --threads=1 and 2");
+    assert!(outputs[1].1 == outputs[3].1, "shared library differs between --threads=1 and 2");
     let o = t.run_in(World::Test, "exe_threads2", &[], &[]);
-    assert!(
-        o.success() && o.stdout.contains("sorted: 3 5 7 19 23 42 61 88"),
-        "{o}"
-    );
+    assert!(o.success() && o.stdout.contains("sorted: 3 5 7 19 23 42 61 88"), "{o}");
 }

@@ -6,22 +6,9 @@ use std::process::Command;
 
 /// Runs gdb in batch mode on a world's program; returns the `$N = value` lines (values
 /// only) and the full output.
-fn gdb_values(
-    t: &Test,
-    world: World,
-    prog: &str,
-    breaks: &[String],
-    cmds: &[&str],
-) -> (Vec<String>, String) {
+fn gdb_values(t: &Test, world: World, prog: &str, breaks: &[String], cmds: &[&str]) -> (Vec<String>, String) {
     let mut cmd = Command::new("gdb");
-    cmd.args([
-        "-nx",
-        "-batch",
-        "-iex",
-        "set debuginfod enabled off",
-        "-iex",
-        "set pagination off",
-    ]);
+    cmd.args(["-nx", "-batch", "-iex", "set debuginfod enabled off", "-iex", "set pagination off"]);
     for b in breaks {
         cmd.args(["-ex", &format!("break {b}")]);
     }
@@ -60,10 +47,7 @@ fn gdb_breakpoint_and_locals() {
     t.run_expect("dbg", &[], "p = (126, 168)\n");
     let main_line = t.line_of("dbg_main.c", "/* BREAK HERE main */");
     let other_line = t.line_of("dbg_other.c", "/* BREAK HERE other */");
-    let breaks = vec![
-        format!("dbg_other.c:{other_line}"),
-        format!("dbg_main.c:{main_line}"),
-    ];
+    let breaks = vec![format!("dbg_other.c:{other_line}"), format!("dbg_main.c:{main_line}")];
     let cmds = [
         "print r.x",
         "print factor",
@@ -75,32 +59,14 @@ fn gdb_breakpoint_and_locals() {
         "print origin",
         "info line",
     ];
-    let expected = [
-        "126",
-        "42",
-        "1",
-        "42",
-        "{x = 126, y = 168}",
-        "{x = 3, y = 4}",
-    ]
-    .map(String::from)
-    .to_vec();
+    let expected = ["126", "42", "1", "42", "{x = 126, y = 168}", "{x = 3, y = 4}"].map(String::from).to_vec();
     let (values, out) = gdb_values(&t, World::Test, "dbg", &breaks, &cmds);
     assert_eq!(values, expected, "gdb output:\n{out}");
     assert!(out.contains(&format!("dbg_other.c:{other_line}")), "{out}");
-    assert!(
-        out.contains("scale_point") && out.contains("main"),
-        "backtrace:\n{out}"
-    );
-    assert!(
-        out.contains(&format!("Line {main_line} of \"")),
-        "info line:\n{out}"
-    );
+    assert!(out.contains("scale_point") && out.contains("main"), "backtrace:\n{out}");
+    assert!(out.contains(&format!("Line {main_line} of \"")), "info line:\n{out}");
     let (ref_values, ref_out) = gdb_values(&t, World::Ref, "dbg", &breaks, &cmds);
-    assert_eq!(
-        values, ref_values,
-        "differs from ld.bfd's program under gdb:\n{ref_out}"
-    );
+    assert_eq!(values, ref_values, "differs from ld.bfd's program under gdb:\n{ref_out}");
 }
 
 /// Without stripping the debug sections are kept; -Wl,-S drops .debug_* but keeps .symtab;
@@ -118,32 +84,17 @@ fn strip_debug_and_all() {
         t.run_expect(p, &[], "p = (126, 168)\n");
     }
     let full = t.section_names("full");
-    for s in [
-        ".debug_info",
-        ".debug_line",
-        ".debug_abbrev",
-        ".symtab",
-        ".strtab",
-    ] {
+    for s in [".debug_info", ".debug_line", ".debug_abbrev", ".symtab", ".strtab"] {
         assert!(full.contains(&s.to_string()), "full: missing {s}: {full:?}");
     }
     for p in ["strip_debug", "strip_debug_long"] {
         let names = t.section_names(p);
-        assert!(
-            !names.iter().any(|n| n.starts_with(".debug")),
-            "{p}: {names:?}"
-        );
+        assert!(!names.iter().any(|n| n.starts_with(".debug")), "{p}: {names:?}");
         assert!(names.contains(&".symtab".to_string()), "{p}: {names:?}");
         assert!(t.nm(p).contains(" main"), "{p}: symbols should remain");
     }
     let names = t.section_names("strip_all");
     assert!(!names.iter().any(|n| n.starts_with(".debug")), "{names:?}");
-    assert!(
-        !names.contains(&".symtab".to_string()) && !names.contains(&".strtab".to_string()),
-        "{names:?}"
-    );
-    assert!(
-        names.contains(&".dynsym".to_string()),
-        "dynamic symbols must stay: {names:?}"
-    );
+    assert!(!names.contains(&".symtab".to_string()) && !names.contains(&".strtab".to_string()), "{names:?}");
+    assert!(names.contains(&".dynsym".to_string()), "dynamic symbols must stay: {names:?}");
 }

@@ -31,10 +31,7 @@ fn error_undefined_symbol() {
     assert!(!t.out("direct").exists(), "output left behind");
     if t.linker_is_rivet() {
         assert_eq!(d.code, Some(1), "{d}");
-        assert!(
-            d.stderr.contains("missing_function") && d.stderr.contains("undef_main.o"),
-            "{d}"
-        );
+        assert!(d.stderr.contains("missing_function") && d.stderr.contains("undef_main.o"), "{d}");
     }
 }
 
@@ -62,10 +59,7 @@ fn error_duplicate_symbol() {
     assert_rivet_error(&t, &e);
     if t.linker_is_rivet() {
         assert!(e.stderr.contains("dup_sym"), "{e}");
-        assert!(
-            e.stderr.contains("dup_a.o") && e.stderr.contains("dup_b.o"),
-            "{e}"
-        );
+        assert!(e.stderr.contains("dup_a.o") && e.stderr.contains("dup_b.o"), "{e}");
     }
 }
 
@@ -122,13 +116,7 @@ fn error_no_output_left_behind() {
     }
 }
 
-const NOLIBC_FLAGS: [&str; 5] = [
-    "-O1",
-    "-fPIC",
-    "-ffreestanding",
-    "-fno-stack-protector",
-    "-fno-builtin",
-];
+const NOLIBC_FLAGS: [&str; 5] = ["-O1", "-fPIC", "-ffreestanding", "-fno-stack-protector", "-fno-builtin"];
 
 /// Link modes used for corrupted inputs (direct linker invocations).
 const MODES: [&[&str]; 4] = [
@@ -155,8 +143,7 @@ fn link_corrupted(t: &Test, main: &str, victim: &str, mode: &[&str], label: &str
     let bad = o.timed_out
         || o.signal.is_some()
         || !matches!(o.code, Some(0) | Some(1))
-        || (t.linker_is_rivet()
-            && (o.stderr.contains("panicked") || o.stderr.contains("RUST_BACKTRACE")));
+        || (t.linker_is_rivet() && (o.stderr.contains("panicked") || o.stderr.contains("RUST_BACKTRACE")));
     if bad {
         v.crashed.push(format!(
             "{label}: {}\n{}",
@@ -169,27 +156,16 @@ fn link_corrupted(t: &Test, main: &str, victim: &str, mode: &[&str], label: &str
         assert!(t.out(out).exists(), "{label}: success but no output: {o}");
     } else {
         v.failed += 1;
-        assert!(
-            !t.out(out).exists(),
-            "{label}: failed link left {out} behind: {o}"
-        );
+        assert!(!t.out(out).exists(), "{label}: failed link left {out} behind: {o}");
     }
 }
 
 /// Crash-freeness is rivet's requirement; other linkers' crashes are only reported
 /// (they are not the code under test).
 fn finish(t: &Test, what: &str, v: &Verdict) {
-    println!(
-        "{what}: {} linked, {} rejected, {} crashed",
-        v.linked,
-        v.failed,
-        v.crashed.len()
-    );
+    println!("{what}: {} linked, {} rejected, {} crashed", v.linked, v.failed, v.crashed.len());
     if !v.crashed.is_empty() {
-        let msg = format!(
-            "{what}: the linker crashed, panicked or hung on:\n{}",
-            v.crashed.join("\n---\n")
-        );
+        let msg = format!("{what}: the linker crashed, panicked or hung on:\n{}", v.crashed.join("\n---\n"));
         if t.linker_is_rivet() {
             panic!("{msg}");
         } else {
@@ -210,10 +186,7 @@ fn nolibc_objects(t: &Test) -> (String, Vec<u8>) {
         assert!(o.success(), "intact objects must link: {o}");
     }
     let r = t.run_in(World::Test, "intact0", &[], &[]);
-    assert!(
-        r.code == Some(42) && r.stdout == "direct link works\n60\n",
-        "{r}"
-    );
+    assert!(r.code == Some(42) && r.stdout == "direct link works\n60\n", "{r}");
     (main, std::fs::read(util).unwrap())
 }
 
@@ -224,42 +197,13 @@ fn corrupted_truncated_objects() {
     let t = test_env!("corrupted_truncated_objects");
     let (main, bytes) = nolibc_objects(&t);
     let n = bytes.len();
-    let mut lens = vec![
-        0,
-        1,
-        4,
-        16,
-        52,
-        63,
-        64,
-        65,
-        100,
-        n / 8,
-        n / 4,
-        n / 3,
-        n / 2,
-        3 * n / 4,
-        n - 64,
-        n - 24,
-        n - 1,
-    ];
+    let mut lens = vec![0, 1, 4, 16, 52, 63, 64, 65, 100, n / 8, n / 4, n / 3, n / 2, 3 * n / 4, n - 64, n - 24, n - 1];
     lens.dedup();
-    let mut v = Verdict {
-        linked: 0,
-        failed: 0,
-        crashed: Vec::new(),
-    };
+    let mut v = Verdict { linked: 0, failed: 0, crashed: Vec::new() };
     for (i, len) in lens.iter().enumerate() {
         let victim = t.write(&format!("trunc_{len}.o"), &bytes[..*len]);
         for (k, mode) in MODES.iter().enumerate() {
-            link_corrupted(
-                &t,
-                &main,
-                &victim,
-                mode,
-                &format!("truncated to {len} bytes, mode {k}"),
-                &mut v,
-            );
+            link_corrupted(&t, &main, &victim, mode, &format!("truncated to {len} bytes, mode {k}"), &mut v);
         }
         // Also through gcc for a couple of lengths: a normal link must fail cleanly.
         if i % 6 == 0 {
@@ -313,11 +257,7 @@ fn corrupted_bit_flipped_objects() {
     let (main, bytes) = nolibc_objects(&t);
     let ranges = structural_ranges(&bytes);
     let mut rng = Rng::new(0x5eed_2026_0001);
-    let mut v = Verdict {
-        linked: 0,
-        failed: 0,
-        crashed: Vec::new(),
-    };
+    let mut v = Verdict { linked: 0, failed: 0, crashed: Vec::new() };
     for i in 0..200 {
         let mut b = bytes.clone();
         let flips = 1 + rng.below(4) as usize;
@@ -330,23 +270,12 @@ fn corrupted_bit_flipped_objects() {
                 s + rng.below((e - s) as u64) as usize
             };
             let old = b[pos];
-            b[pos] = if rng.below(2) == 0 {
-                old ^ (1 << rng.below(8))
-            } else {
-                old ^ (1 + rng.below(255)) as u8
-            };
+            b[pos] = if rng.below(2) == 0 { old ^ (1 << rng.below(8)) } else { old ^ (1 + rng.below(255)) as u8 };
             desc.push(format!("[{pos:#x}] {old:#04x}->{:#04x}", b[pos]));
         }
         let victim = t.write("flipped.o", &b);
         let mode = MODES[i % MODES.len()];
-        link_corrupted(
-            &t,
-            &main,
-            &victim,
-            mode,
-            &format!("variant {i} ({}) mode {:?}", desc.join(" "), mode),
-            &mut v,
-        );
+        link_corrupted(&t, &main, &victim, mode, &format!("variant {i} ({}) mode {:?}", desc.join(" "), mode), &mut v);
     }
     assert!(v.failed > 0, "no corrupted object was rejected?");
     finish(&t, "bit-flipped objects", &v);

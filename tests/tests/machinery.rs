@@ -3,9 +3,7 @@
 //! tables, segment flags, hash tables, build IDs, --gc-sections with __start_/__stop_,
 //! and linker-defined symbols.
 
-use rivet_tests::{
-    Test, assert_stdout, nm_address, nm_defines, nm_has, segment_flags_of, test_env,
-};
+use rivet_tests::{Test, assert_stdout, nm_address, nm_defines, nm_has, segment_flags_of, test_env};
 
 // ---------------------------------------------------------------------------------------
 // PLT / GOT, lazy binding and -z now
@@ -27,51 +25,23 @@ fn plt_lazy_binding_and_z_now() {
 
     // With the complete library everything works, including the optional call.
     for p in ["prog_lazy", "prog_now", "prog_default"] {
-        t.run_expect(
-            p,
-            &["call-optional"],
-            "always_fn sum: 1000\noptional_fn: 2\n",
-        );
+        t.run_expect(p, &["call-optional"], "always_fn sum: 1000\noptional_fn: 2\n");
     }
 
     let d_now = t.dynamic_entries("prog_now");
-    assert!(
-        d_now
-            .iter()
-            .any(|(k, v)| k == "FLAGS" && v.contains("BIND_NOW")),
-        "{d_now:?}"
-    );
-    assert!(
-        d_now
-            .iter()
-            .any(|(k, v)| k == "FLAGS_1" && v.contains("NOW")),
-        "{d_now:?}"
-    );
+    assert!(d_now.iter().any(|(k, v)| k == "FLAGS" && v.contains("BIND_NOW")), "{d_now:?}");
+    assert!(d_now.iter().any(|(k, v)| k == "FLAGS_1" && v.contains("NOW")), "{d_now:?}");
     let d_lazy = t.dynamic_entries("prog_lazy");
-    assert!(
-        !d_lazy
-            .iter()
-            .any(|(k, v)| v.contains("BIND_NOW") || (k == "FLAGS_1" && v.contains("NOW"))),
-        "{d_lazy:?}"
-    );
-    assert!(
-        d_lazy.iter().any(|(k, _)| k == "JMPREL"),
-        "no PLT relocations: {d_lazy:?}"
-    );
+    assert!(!d_lazy.iter().any(|(k, v)| v.contains("BIND_NOW") || (k == "FLAGS_1" && v.contains("NOW"))), "{d_lazy:?}");
+    assert!(d_lazy.iter().any(|(k, _)| k == "JMPREL"), "no PLT relocations: {d_lazy:?}");
     let r = t.readelf("-r", "prog_lazy");
-    assert!(
-        r.contains("R_X86_64_JUMP_SLOT") && r.contains("always_fn"),
-        "{r}"
-    );
+    assert!(r.contains("R_X86_64_JUMP_SLOT") && r.contains("always_fn"), "{r}");
 
     // Replace the library by one without optional_fn.
     t.link("libopt.so", &["-shared", &partial, "-Wl,-soname,libopt.so"]);
     t.run_expect("prog_lazy", &[], "always_fn sum: 1000\n");
     let o = t.run("prog_now", &[]);
-    assert!(
-        o.code == Some(127) && o.stdout.is_empty(),
-        "-z now must fail to load: {o}"
-    );
+    assert!(o.code == Some(127) && o.stdout.is_empty(), "-z now must fail to load: {o}");
     assert!(o.stderr.contains("optional_fn"), "{o}");
 }
 
@@ -91,11 +61,7 @@ fn ifunc_case(t: &Test, prog: &str, cflags: &[&str], ldflags: &[&str], check_eq:
     args.extend([a.as_str(), b.as_str()]);
     t.link(prog, &args);
     if check_eq {
-        t.run_expect(
-            prog,
-            &["eq"],
-            &format!("{IFUNC_EXPECTED}pointers equal: yes\nname: resolved-name\n"),
-        );
+        t.run_expect(prog, &["eq"], &format!("{IFUNC_EXPECTED}pointers equal: yes\nname: resolved-name\n"));
     } else {
         t.run_expect(prog, &[], &format!("{IFUNC_EXPECTED}name: resolved-name\n"));
     }
@@ -124,10 +90,7 @@ fn ifunc_static() {
     let t = test_env!("ifunc_static");
     ifunc_case(&t, "ifunc_static", &["-O1", "-fno-pic"], &["-static"], true);
     let nm = t.nm("ifunc_static");
-    assert!(
-        nm_has(&nm, "__rela_iplt_start") && nm_has(&nm, "__rela_iplt_end"),
-        "{nm}"
-    );
+    assert!(nm_has(&nm, "__rela_iplt_start") && nm_has(&nm, "__rela_iplt_end"), "{nm}");
     assert!(
         nm_address(&nm, "__rela_iplt_start") < nm_address(&nm, "__rela_iplt_end"),
         "no IRELATIVE relocations between __rela_iplt_start and __rela_iplt_end"
@@ -138,13 +101,7 @@ fn ifunc_static() {
 #[test]
 fn ifunc_static_pie() {
     let t = test_env!("ifunc_static_pie");
-    ifunc_case(
-        &t,
-        "ifunc_static_pie",
-        &["-O1", "-fPIE"],
-        &["-static-pie"],
-        false,
-    );
+    ifunc_case(&t, "ifunc_static_pie", &["-O1", "-fPIE"], &["-static-pie"], false);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -167,20 +124,14 @@ fn tls_case(t: &Test, tag: &str, cflags: &[&str], expect_reloc: &str, ldflags: &
     let m = t.cc_as("tls_main.c", &format!("tls_main_{tag}.o"), &flags);
     let o = t.cc_as("tls_other.c", &format!("tls_other_{tag}.o"), &flags);
     let relocs = t.tool("readelf", &["-rW", &m]);
-    assert!(
-        relocs.contains(expect_reloc),
-        "{tag}: {expect_reloc} not in object:\n{relocs}"
-    );
+    assert!(relocs.contains(expect_reloc), "{tag}: {expect_reloc} not in object:\n{relocs}");
     let prog = format!("tls_{tag}");
     let mut args: Vec<&str> = ldflags.to_vec();
     args.extend([m.as_str(), o.as_str(), "-pthread"]);
     t.link(&prog, &args);
     t.run_expect(&prog, &[], TLS_EXPECTED);
     let segs = t.segment_types(&prog);
-    assert!(
-        segs.contains(&"TLS".to_string()),
-        "{tag}: no PT_TLS: {segs:?}"
-    );
+    assert!(segs.contains(&"TLS".to_string()), "{tag}: no PT_TLS: {segs:?}");
 }
 
 const TLS_MODELS: [(&str, &str); 4] = [
@@ -201,13 +152,7 @@ fn tls_models_pie() {
     }
     // General dynamic calling __tls_get_addr through the GOT (-fno-plt): another
     // code sequence the GD->LE relaxation must recognise.
-    tls_case(
-        &t,
-        "pie_gd_noplt",
-        &["-fPIC", "-fno-plt", "-ftls-model=global-dynamic"],
-        "R_X86_64_TLSGD",
-        &[],
-    );
+    tls_case(&t, "pie_gd_noplt", &["-fPIC", "-fno-plt", "-ftls-model=global-dynamic"], "R_X86_64_TLSGD", &[]);
 }
 
 /// The same models in a non-PIE executable, plus -fno-pic code.
@@ -216,21 +161,9 @@ fn tls_models_nopie() {
     let t = test_env!("tls_models_nopie");
     for (model, reloc) in TLS_MODELS {
         let m = format!("-ftls-model={model}");
-        tls_case(
-            &t,
-            &format!("nopie_{model}"),
-            &["-fPIC", &m],
-            reloc,
-            &["-no-pie"],
-        );
+        tls_case(&t, &format!("nopie_{model}"), &["-fPIC", &m], reloc, &["-no-pie"]);
     }
-    tls_case(
-        &t,
-        "nopie_fno_pic",
-        &["-fno-pic"],
-        "R_X86_64_TPOFF32",
-        &["-no-pie"],
-    );
+    tls_case(&t, "nopie_fno_pic", &["-fno-pic"], "R_X86_64_TPOFF32", &["-no-pie"]);
 }
 
 /// The same models in a -static executable (the TLS block is set up by libc.a).
@@ -239,13 +172,7 @@ fn tls_models_static() {
     let t = test_env!("tls_models_static");
     for (model, reloc) in TLS_MODELS {
         let m = format!("-ftls-model={model}");
-        tls_case(
-            &t,
-            &format!("static_{model}"),
-            &["-fPIC", &m],
-            reloc,
-            &["-static"],
-        );
+        tls_case(&t, &format!("static_{model}"), &["-fPIC", &m], reloc, &["-static"]);
     }
 }
 
@@ -256,20 +183,8 @@ fn tls_tlsdesc_executables() {
     let t = test_env!("tls_tlsdesc_executables");
     let f = ["-fPIC", "-mtls-dialect=gnu2"];
     tls_case(&t, "desc_pie", &f, "R_X86_64_GOTPC32_TLSDESC", &[]);
-    tls_case(
-        &t,
-        "desc_static",
-        &f,
-        "R_X86_64_GOTPC32_TLSDESC",
-        &["-static"],
-    );
-    tls_case(
-        &t,
-        "desc_static_pie",
-        &f,
-        "R_X86_64_GOTPC32_TLSDESC",
-        &["-static-pie"],
-    );
+    tls_case(&t, "desc_static", &f, "R_X86_64_GOTPC32_TLSDESC", &["-static"]);
+    tls_case(&t, "desc_static_pie", &f, "R_X86_64_GOTPC32_TLSDESC", &["-static-pie"]);
 }
 
 const TLS_LIB_EXPECTED: &str = "thread 0: fresh=1 lib_tls=1101 static=10 tbss=1\n\
@@ -294,10 +209,7 @@ fn tls_shared_case(t: &Test, tag: &str, lib_flags: &[&str], exe_flags: &[&str]) 
     t.link(&prog, &args);
     t.run_expect(&prog, &[], TLS_LIB_EXPECTED);
     let r = t.readelf("-r", &libname);
-    assert!(
-        r.contains("R_X86_64_DTPMOD64") || r.contains("R_X86_64_TLSDESC"),
-        "{tag}: {r}"
-    );
+    assert!(r.contains("R_X86_64_DTPMOD64") || r.contains("R_X86_64_TLSDESC"), "{tag}: {r}");
 }
 
 /// TLS defined in a shared library: the library uses general/local dynamic; the
@@ -317,12 +229,7 @@ fn tls_shared_library() {
 #[test]
 fn tls_shared_library_tlsdesc() {
     let t = test_env!("tls_shared_library_tlsdesc");
-    tls_shared_case(
-        &t,
-        "desc",
-        &["-mtls-dialect=gnu2"],
-        &["-fPIC", "-mtls-dialect=gnu2"],
-    );
+    tls_shared_case(&t, "desc", &["-mtls-dialect=gnu2"], &["-fPIC", "-mtls-dialect=gnu2"]);
     let r = t.readelf("-r", "libtls_desc.so");
     assert!(r.contains("R_X86_64_TLSDESC"), "{r}");
 }
@@ -345,16 +252,8 @@ fn mcmodel_large() {
     let m = t.cc_as("large_main.c", "large_main_pic.o", &pic);
     let d = t.cc_as("large_data.c", "large_data_pic.o", &pic);
     let relocs = t.tool("readelf", &["-rW", &m, &d]);
-    for r in [
-        "R_X86_64_GOTPC64",
-        "R_X86_64_GOTOFF64",
-        "R_X86_64_PLTOFF64",
-        "R_X86_64_GOT64",
-    ] {
-        assert!(
-            relocs.contains(r),
-            "{r} not produced by the compiler:\n{relocs}"
-        );
+    for r in ["R_X86_64_GOTPC64", "R_X86_64_GOTOFF64", "R_X86_64_PLTOFF64", "R_X86_64_GOT64"] {
+        assert!(relocs.contains(r), "{r} not produced by the compiler:\n{relocs}");
     }
     t.link("large_pie", &[&m, &d]);
     t.run_expect("large_pie", &[], LARGE_EXPECTED);
@@ -375,10 +274,7 @@ fn size_relocations() {
     let t = test_env!("size_relocations");
     let s = t.cc("size_relocs.s", &[]);
     let relocs = t.tool("readelf", &["-rW", &s]);
-    assert!(
-        relocs.contains("R_X86_64_SIZE32") && relocs.contains("R_X86_64_SIZE64"),
-        "{relocs}"
-    );
+    assert!(relocs.contains("R_X86_64_SIZE32") && relocs.contains("R_X86_64_SIZE64"), "{relocs}");
     let m = t.cc("size_main.c", &["-O1"]);
     t.link("size", &[&m, &s]);
     let o = t.run("size", &[]);
@@ -411,13 +307,7 @@ fn absolute_relocations_nopie() {
     let r = t.cc("abs_relocs.s", &[]);
     let a = t.cc("abs_sym.s", &[]);
     let relocs = t.tool("readelf", &["-rW", &r]);
-    for k in [
-        "R_X86_64_8 ",
-        "R_X86_64_16 ",
-        "R_X86_64_32 ",
-        "R_X86_64_32S ",
-        "R_X86_64_PC64 ",
-    ] {
+    for k in ["R_X86_64_8 ", "R_X86_64_16 ", "R_X86_64_32 ", "R_X86_64_32S ", "R_X86_64_PC64 "] {
         assert!(relocs.contains(k), "{k} missing in object:\n{relocs}");
     }
     let m = t.cc("abs_main.c", &["-O1", "-fno-pic"]);
@@ -456,10 +346,7 @@ caught std::out_of_range\n";
 /// PT_GNU_EH_FRAME and .eh_frame_hdr (gcc passes --eh-frame-hdr except for -static links).
 fn assert_eh_frame_hdr(t: &Test, prog: &str) {
     let segs = t.segment_types(prog);
-    assert!(
-        segs.contains(&"GNU_EH_FRAME".to_string()),
-        "{prog}: no PT_GNU_EH_FRAME: {segs:?}"
-    );
+    assert!(segs.contains(&"GNU_EH_FRAME".to_string()), "{prog}: no PT_GNU_EH_FRAME: {segs:?}");
     let names = t.section_names(prog);
     assert!(
         names.contains(&".eh_frame_hdr".to_string()) && names.contains(&".eh_frame".to_string()),
@@ -494,15 +381,9 @@ fn cxx_exceptions_static() {
     // gcc registers .eh_frame through crtbeginT.o in static links (no --eh-frame-hdr).
     t.link_cxx("exc_static", &["-static", &m, &th, &stub]);
     t.run_expect("exc_static", &[], EXC_EXPECTED);
-    assert!(
-        t.section_names("exc_static")
-            .contains(&".eh_frame".to_string())
-    );
+    assert!(t.section_names("exc_static").contains(&".eh_frame".to_string()));
     // With an explicit --eh-frame-hdr the lookup table is there too.
-    t.link_cxx(
-        "exc_static_hdr",
-        &["-static", &m, &th, &stub, "-Wl,--eh-frame-hdr"],
-    );
+    t.link_cxx("exc_static_hdr", &["-static", &m, &th, &stub, "-Wl,--eh-frame-hdr"]);
     t.run_expect("exc_static_hdr", &[], EXC_EXPECTED);
     assert_eh_frame_hdr(&t, "exc_static_hdr");
 }
@@ -518,11 +399,7 @@ fn cxx_exceptions_from_shared_library() {
     let m = t.cxx("exc_main.cpp", &["-O1"]);
     let th = t.cxx("exc_throw.cpp", &["-O1"]);
     t.link_cxx("exc_lib_prog", &[&m, &th, "-L.", "-lexc"]);
-    t.run_expect(
-        "exc_lib_prog",
-        &["lib"],
-        &format!("{EXC_EXPECTED}caught from library: from the library code=9\n"),
-    );
+    t.run_expect("exc_lib_prog", &["lib"], &format!("{EXC_EXPECTED}caught from library: from the library code=9\n"));
 }
 
 /// A C program walks its own stack with _Unwind_Backtrace and maps return addresses to
@@ -556,33 +433,18 @@ fn gnu_stack_and_relro_segments() {
     t.link("prog", &[&m, "libgreet.so"]);
     t.link("prog_execstack", &[&m, "libgreet.so", "-Wl,-z,execstack"]);
     t.link("prog_norelro", &[&m, "libgreet.so", "-Wl,-z,norelro"]);
-    let expected =
-        "Hello, linker! (init=1)\nHello, world! (init=1)\ngreet_calls = 2\ngreet_apply = 71\n";
+    let expected = "Hello, linker! (init=1)\nHello, world! (init=1)\ngreet_calls = 2\ngreet_apply = 71\n";
     for p in ["prog", "prog_execstack", "prog_norelro"] {
         t.run_expect(p, &[], expected);
     }
     for f in ["prog", "libgreet.so"] {
         let l = t.readelf("-l", f);
-        assert_eq!(
-            segment_flags_of(&l, "GNU_STACK").as_deref(),
-            Some("RW"),
-            "{f}:\n{l}"
-        );
-        assert!(
-            t.segment_types(f).contains(&"GNU_RELRO".to_string()),
-            "{f}:\n{l}"
-        );
+        assert_eq!(segment_flags_of(&l, "GNU_STACK").as_deref(), Some("RW"), "{f}:\n{l}");
+        assert!(t.segment_types(f).contains(&"GNU_RELRO".to_string()), "{f}:\n{l}");
     }
     let l = t.readelf("-l", "prog_execstack");
-    assert_eq!(
-        segment_flags_of(&l, "GNU_STACK").as_deref(),
-        Some("RWE"),
-        "{l}"
-    );
-    assert!(
-        !t.segment_types("prog_norelro")
-            .contains(&"GNU_RELRO".to_string())
-    );
+    assert_eq!(segment_flags_of(&l, "GNU_STACK").as_deref(), Some("RWE"), "{l}");
+    assert!(!t.segment_types("prog_norelro").contains(&"GNU_RELRO".to_string()));
 }
 
 /// --hash-style=gnu gives .gnu.hash only, sysv gives .hash only, both gives both; the
@@ -593,11 +455,7 @@ fn hash_styles() {
     let lib = t.cc("hash_lib.c", &["-fPIC"]);
     let main = t.cc("hash_main.c", &[]);
     let expected = "found 300 functions, sum 74850, missing absent\ndirect: 123 4242\n";
-    for (style, gnu, sysv) in [
-        ("gnu", true, false),
-        ("sysv", false, true),
-        ("both", true, true),
-    ] {
+    for (style, gnu, sysv) in [("gnu", true, false), ("sysv", false, true), ("both", true, true)] {
         let libname = format!("libhash_{style}.so");
         let prog = format!("prog_{style}");
         let hs = format!("-Wl,--hash-style={style}");
@@ -605,11 +463,7 @@ fn hash_styles() {
         t.link(&prog, &[&main, &libname, &hs]);
         for f in [&libname, &prog] {
             let names = t.section_names(f);
-            assert_eq!(
-                names.contains(&".gnu.hash".to_string()),
-                gnu,
-                "{f}: {names:?}"
-            );
+            assert_eq!(names.contains(&".gnu.hash".to_string()), gnu, "{f}: {names:?}");
             assert_eq!(names.contains(&".hash".to_string()), sysv, "{f}: {names:?}");
         }
         t.run_expect(&prog, &[], expected);
@@ -618,10 +472,7 @@ fn hash_styles() {
 
 fn build_id_of(t: &Test, file: &str) -> Option<String> {
     let n = t.readelf("-n", file);
-    n.lines().find_map(|l| {
-        l.split_once("Build ID: ")
-            .map(|(_, id)| id.trim().to_string())
-    })
+    n.lines().find_map(|l| l.split_once("Build ID: ").map(|(_, id)| id.trim().to_string()))
 }
 
 /// --build-id=sha1/md5/uuid/0xHEX produce an NT_GNU_BUILD_ID note of the right length
@@ -640,26 +491,14 @@ fn build_id_styles() {
         assert!(id.chars().any(|c| c != '0'), "{style}: all-zero build id");
     }
     t.link("prog_hex", &[&m, &l, "-Wl,--build-id=0xdeadBEEF01234567"]);
-    assert_eq!(
-        build_id_of(&t, "prog_hex").as_deref(),
-        Some("deadbeef01234567")
-    );
+    assert_eq!(build_id_of(&t, "prog_hex").as_deref(), Some("deadbeef01234567"));
     t.link("prog_none", &[&m, &l, "-Wl,--build-id=none"]);
     assert_eq!(build_id_of(&t, "prog_none"), None);
     t.link("prog_sha1_again", &[&m, &l, "-Wl,--build-id=sha1"]);
-    assert_eq!(
-        build_id_of(&t, "prog_sha1"),
-        build_id_of(&t, "prog_sha1_again")
-    );
+    assert_eq!(build_id_of(&t, "prog_sha1"), build_id_of(&t, "prog_sha1_again"));
     // Different contents -> different id.
-    t.link(
-        "prog_sha1_other",
-        &[&m, &l, "-Wl,--build-id=sha1", "-Wl,--defsym=unused_sym=1"],
-    );
-    assert_ne!(
-        build_id_of(&t, "prog_sha1"),
-        build_id_of(&t, "prog_sha1_other")
-    );
+    t.link("prog_sha1_other", &[&m, &l, "-Wl,--build-id=sha1", "-Wl,--defsym=unused_sym=1"]);
+    assert_ne!(build_id_of(&t, "prog_sha1"), build_id_of(&t, "prog_sha1_other"));
     let segs = t.segment_types("prog_sha1");
     assert!(segs.contains(&"NOTE".to_string()), "{segs:?}");
     t.run_expect(
@@ -679,10 +518,7 @@ fn build_id_styles() {
 fn gc_sections_keeps_start_stop_sets() {
     let t = test_env!("gc_sections_keeps_start_stop_sets");
     let f = ["-O1", "-ffunction-sections", "-fdata-sections"];
-    let objs: Vec<String> = ["gc_main.c", "gc_set_a.c", "gc_set_b.c"]
-        .iter()
-        .map(|s| t.cc(s, &f))
-        .collect();
+    let objs: Vec<String> = ["gc_main.c", "gc_set_a.c", "gc_set_b.c"].iter().map(|s| t.cc(s, &f)).collect();
     let expected = "set entries: 4\n  \
                     main-entry -> 20\n  \
                     a-square -> 100\n  \
@@ -692,10 +528,7 @@ fn gc_sections_keeps_start_stop_sets() {
     t.link("gc", &["-Wl,--gc-sections", &objs[0], &objs[1], &objs[2]]);
     t.run_expect("gc", &[], expected);
     let nm = t.nm("gc");
-    assert!(
-        nm_defines(&nm, "gc_used_function") && nm_defines(&nm, "gc_used_data"),
-        "{nm}"
-    );
+    assert!(nm_defines(&nm, "gc_used_function") && nm_defines(&nm, "gc_used_data"), "{nm}");
     for gone in ["gc_unused_function", "gc_unused_data", "gc_set_a_unused"] {
         assert!(!nm_has(&nm, gone), "{gone} survived --gc-sections:\n{nm}");
     }
@@ -703,10 +536,7 @@ fn gc_sections_keeps_start_stop_sets() {
     t.link("nogc", &[&objs[0], &objs[1], &objs[2]]);
     t.run_expect("nogc", &[], expected);
     let nm = t.nm("nogc");
-    assert!(
-        nm_defines(&nm, "gc_unused_function") && nm_defines(&nm, "gc_set_a_unused"),
-        "{nm}"
-    );
+    assert!(nm_defines(&nm, "gc_unused_function") && nm_defines(&nm, "gc_set_a_unused"), "{nm}");
 }
 
 fn linksyms_expected(dynamic: bool) -> String {
@@ -738,11 +568,7 @@ fn linksyms_expected(dynamic: bool) -> String {
     for c in checks {
         s.push_str(&format!("{c:<58} ok\n"));
     }
-    s.push_str(if dynamic {
-        "_DYNAMIC: present, DT_STRTAB found\n"
-    } else {
-        "_DYNAMIC: absent\n"
-    });
+    s.push_str(if dynamic { "_DYNAMIC: present, DT_STRTAB found\n" } else { "_DYNAMIC: absent\n" });
     s
 }
 

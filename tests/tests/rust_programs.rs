@@ -2,7 +2,7 @@
 //! README: `-C linker=gcc -C link-arg=-B<dir with ld> -C linker-features=-lld`), run, and
 //! compared with the same program linked by ld.bfd.
 
-use rivet_tests::{test_env, Test, World, WORLDS};
+use rivet_tests::{Test, WORLDS, World, test_env};
 use std::process::Command;
 
 /// Builds `tests/rust/<src>` in both worlds with extra rustc flags; returns the program name.
@@ -124,7 +124,8 @@ fn rust_prefer_dynamic() {
     let t = test_env!("rust_prefer_dynamic");
     build(&t, "std_features.rs", "prog", &["-g", "-C", "prefer-dynamic"]);
     let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
-    let libdir = format!("{}/lib/rustlib/x86_64-unknown-linux-gnu/lib", String::from_utf8_lossy(&sysroot.stdout).trim());
+    let libdir =
+        format!("{}/lib/rustlib/x86_64-unknown-linux-gnu/lib", String::from_utf8_lossy(&sysroot.stdout).trim());
     assert!(t.tool("readelf", &["-d", "prog"]).contains("libstd-"), "prog should need libstd-*.so");
     let out = t.run_env("prog", &[], &[("LD_LIBRARY_PATH", &libdir)]);
     rivet_tests::assert_stdout(&out, 0, EXPECTED);
@@ -144,7 +145,8 @@ fn rust_structure_matches_rust_lld() {
     let o = rivet_tests::run_command(&mut lld, rivet_tests::TOOL_TIMEOUT, t.root());
     assert!(o.success(), "rustc with rust-lld failed: {o}");
     assert!(t.tool_in(World::Ref, "readelf", &["-p", ".comment", "prog-rust-lld"]).contains("LLD"));
-    let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out_in(World::Ref, "prog-rust-lld"))
-        .expect("both outputs parse");
+    let diffs =
+        rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out_in(World::Ref, "prog-rust-lld"))
+            .expect("both outputs parse");
     assert!(diffs.is_empty(), "differences from rust-lld:\n{}", diffs.join("\n"));
 }

@@ -12,10 +12,7 @@ greet_apply = 71\n";
 /// Builds libgreet.so (SONAME libgreet.so.1, plus the libgreet.so.1 symlink) in both worlds.
 fn build_greet(t: &Test) {
     let lib = t.cc("greet_lib.c", &["-fPIC", "-O1"]);
-    t.link(
-        "libgreet.so",
-        &["-shared", &lib, "-Wl,-soname,libgreet.so.1"],
-    );
+    t.link("libgreet.so", &["-shared", &lib, "-Wl,-soname,libgreet.so.1"]);
     t.symlink_in_worlds("libgreet.so", "libgreet.so.1");
 }
 
@@ -26,21 +23,12 @@ fn shared_library_soname_and_needed() {
     let t = test_env!("shared_library_soname_and_needed");
     build_greet(&t);
     let lib_dyn = t.dynamic_entries("libgreet.so");
-    assert!(
-        lib_dyn
-            .iter()
-            .any(|(k, v)| k == "SONAME" && v.contains("[libgreet.so.1]")),
-        "{lib_dyn:?}"
-    );
+    assert!(lib_dyn.iter().any(|(k, v)| k == "SONAME" && v.contains("[libgreet.so.1]")), "{lib_dyn:?}");
     let lib_hdr = t.readelf("-h", "libgreet.so");
     assert!(lib_hdr.contains("DYN (Shared object file)"), "{lib_hdr}");
     let main = t.cc("greet_main.c", &["-O1"]);
     t.link("prog", &[&main, "-L.", "-lgreet"]);
-    assert!(
-        t.needed("prog").contains(&"libgreet.so.1".to_string()),
-        "{:?}",
-        t.needed("prog")
-    );
+    assert!(t.needed("prog").contains(&"libgreet.so.1".to_string()), "{:?}", t.needed("prog"));
     assert!(!t.needed("prog").contains(&"libgreet.so".to_string()));
     t.run_expect("prog", &[], GREET_EXPECTED);
     // The file named directly on the command line works the same.
@@ -58,20 +46,11 @@ fn as_needed_drops_unused_library() {
     let u = t.cc("unused_lib.c", &["-fPIC"]);
     t.link("libunused.so", &["-shared", &u]);
     let main = t.cc("greet_main.c", &[]);
-    t.link(
-        "prog_as",
-        &[&main, "-L.", "-Wl,--as-needed", "-lunused", "-lgreet"],
-    );
+    t.link("prog_as", &[&main, "-L.", "-Wl,--as-needed", "-lunused", "-lgreet"]);
     let n = t.needed("prog_as");
-    assert!(
-        !n.contains(&"libunused.so".to_string()) && n.contains(&"libgreet.so.1".to_string()),
-        "{n:?}"
-    );
+    assert!(!n.contains(&"libunused.so".to_string()) && n.contains(&"libgreet.so.1".to_string()), "{n:?}");
     t.run_expect("prog_as", &[], GREET_EXPECTED);
-    t.link(
-        "prog_no_as",
-        &[&main, "-L.", "-Wl,--no-as-needed", "-lunused", "-lgreet"],
-    );
+    t.link("prog_no_as", &[&main, "-L.", "-Wl,--no-as-needed", "-lunused", "-lgreet"]);
     let n = t.needed("prog_no_as");
     assert!(n.contains(&"libunused.so".to_string()), "{n:?}");
     t.run_expect("prog_no_as", &[], GREET_EXPECTED);
@@ -88,10 +67,7 @@ fn glibc_symbol_versions() {
     t.run_expect("prog", &[], GREET_EXPECTED);
     let v = t.readelf("-V", "prog");
     assert!(v.contains(".gnu.version_r"), "{v}");
-    assert!(
-        v.contains("File: libc.so.6") && v.contains("Name: GLIBC_2."),
-        "{v}"
-    );
+    assert!(v.contains("File: libc.so.6") && v.contains("Name: GLIBC_2."), "{v}");
     let names = t.section_names("prog");
     assert!(names.contains(&".gnu.version".to_string()), "{names:?}");
     let dynsyms = t.readelf("--dyn-syms", "prog");
@@ -105,27 +81,18 @@ fn version_script_vers_1() {
     let t = test_env!("version_script_vers_1");
     t.write_in_worlds("ver.map", "VERS_1 { global: foo; local: *; };\n");
     let lib = t.cc("ver_lib.c", &["-fPIC"]);
-    t.link(
-        "libver.so",
-        &["-shared", &lib, "-Wl,--version-script=ver.map"],
-    );
+    t.link("libver.so", &["-shared", &lib, "-Wl,--version-script=ver.map"]);
     let lib_syms = t.readelf("--dyn-syms", "libver.so");
     assert!(lib_syms.contains("foo@@VERS_1"), "{lib_syms}");
     assert!(!lib_syms.contains(" bar"), "bar must be local:\n{lib_syms}");
     let vd = t.readelf("-V", "libver.so");
-    assert!(
-        vd.contains(".gnu.version_d") && vd.contains("VERS_1"),
-        "{vd}"
-    );
+    assert!(vd.contains(".gnu.version_d") && vd.contains("VERS_1"), "{vd}");
     let main = t.cc("ver_main.c", &[]);
     t.link("prog", &[&main, "-L.", "-lver"]);
     let syms = t.readelf("--dyn-syms", "prog");
     assert!(syms.contains("foo@VERS_1"), "{syms}");
     let vr = t.readelf("-V", "prog");
-    assert!(
-        vr.contains("File: libver.so") && vr.contains("Name: VERS_1"),
-        "{vr}"
-    );
+    assert!(vr.contains("File: libver.so") && vr.contains("Name: VERS_1"), "{vr}");
     t.run_expect("prog", &[], "foo() = 42\n");
 }
 
@@ -139,38 +106,16 @@ fn symver_default_and_old_versions() {
     t.write_in_worlds("old.map", "VERS_1 { global: impl; local: *; };\n");
     let old_src = t.write("symver_old.c", "int impl(void) { return 1; }\n");
     let old = t.cc(&old_src, &["-fPIC"]);
-    t.link(
-        "libsv.so",
-        &[
-            "-shared",
-            &old,
-            "-Wl,--version-script=old.map",
-            "-Wl,-soname,libsv.so",
-        ],
-    );
+    t.link("libsv.so", &["-shared", &old, "-Wl,--version-script=old.map", "-Wl,-soname,libsv.so"]);
     let main = t.cc("symver_main.c", &[]);
     t.link("prog_old", &[&main, "-L.", "-lsv"]);
     t.run_expect("prog_old", &[], "impl() = 1\n");
     // New library with both versions replaces the old one.
-    t.write_in_worlds(
-        "new.map",
-        "VERS_1 { global: impl; local: *; };\nVERS_2 { global: impl; } VERS_1;\n",
-    );
+    t.write_in_worlds("new.map", "VERS_1 { global: impl; local: *; };\nVERS_2 { global: impl; } VERS_1;\n");
     let new = t.cc("symver_lib.c", &["-fPIC"]);
-    t.link(
-        "libsv.so",
-        &[
-            "-shared",
-            &new,
-            "-Wl,--version-script=new.map",
-            "-Wl,-soname,libsv.so",
-        ],
-    );
+    t.link("libsv.so", &["-shared", &new, "-Wl,--version-script=new.map", "-Wl,-soname,libsv.so"]);
     let lib_syms = t.readelf("--dyn-syms", "libsv.so");
-    assert!(
-        lib_syms.contains("impl@@VERS_2") && lib_syms.contains("impl@VERS_1"),
-        "{lib_syms}"
-    );
+    assert!(lib_syms.contains("impl@@VERS_2") && lib_syms.contains("impl@VERS_1"), "{lib_syms}");
     t.run_expect("prog_old", &[], "impl() = 1\n");
     t.link("prog_new", &[&main, "-L.", "-lsv"]);
     let syms = t.readelf("--dyn-syms", "prog_new");
@@ -190,10 +135,7 @@ checksum: 6369757856945626774\n\
 bss all zero: 1\n";
 
 fn multi_objs(t: &Test, flags: &[&str], tag: &str) -> Vec<String> {
-    MULTI
-        .iter()
-        .map(|s| t.cc_as(s, &format!("{}_{tag}.o", s.trim_end_matches(".c")), flags))
-        .collect()
+    MULTI.iter().map(|s| t.cc_as(s, &format!("{}_{tag}.o", s.trim_end_matches(".c")), flags)).collect()
 }
 
 /// Default output of gcc is a PIE: ET_DYN with DF_1_PIE, PT_INTERP, PT_DYNAMIC.
@@ -204,20 +146,11 @@ fn pie_default() {
     t.link("prog", &[&o[0], &o[1], &o[2]]);
     t.run_expect("prog", &[], MULTI_EXPECTED);
     let h = t.readelf("-h", "prog");
-    assert!(
-        h.contains("DYN (Position-Independent Executable file)"),
-        "{h}"
-    );
+    assert!(h.contains("DYN (Position-Independent Executable file)"), "{h}");
     let segs = t.segment_types("prog");
-    assert!(
-        segs.contains(&"INTERP".into()) && segs.contains(&"DYNAMIC".into()),
-        "{segs:?}"
-    );
+    assert!(segs.contains(&"INTERP".into()) && segs.contains(&"DYNAMIC".into()), "{segs:?}");
     let d = t.dynamic_entries("prog");
-    assert!(
-        d.iter().any(|(k, v)| k == "FLAGS_1" && v.contains("PIE")),
-        "{d:?}"
-    );
+    assert!(d.iter().any(|(k, v)| k == "FLAGS_1" && v.contains("PIE")), "{d:?}");
 }
 
 /// -no-pie: ET_EXEC; an `extern int` from a .so is accessed through a copy relocation
@@ -256,10 +189,7 @@ fn static_executable() {
     let h = t.readelf("-h", "prog");
     assert!(h.contains("EXEC (Executable file)"), "{h}");
     let segs = t.segment_types("prog");
-    assert!(
-        !segs.contains(&"INTERP".into()) && !segs.contains(&"DYNAMIC".into()),
-        "{segs:?}"
-    );
+    assert!(!segs.contains(&"INTERP".into()) && !segs.contains(&"DYNAMIC".into()), "{segs:?}");
 }
 
 /// -static-pie: ET_DYN, no PT_INTERP but a PT_DYNAMIC with relative relocations that the
@@ -273,10 +203,7 @@ fn static_pie_executable() {
     let h = t.readelf("-h", "prog");
     assert!(h.contains("DYN ("), "{h}");
     let segs = t.segment_types("prog");
-    assert!(
-        !segs.contains(&"INTERP".into()) && segs.contains(&"DYNAMIC".into()),
-        "{segs:?}"
-    );
+    assert!(!segs.contains(&"INTERP".into()) && segs.contains(&"DYNAMIC".into()), "{segs:?}");
     let r = t.readelf("-r", "prog");
     assert!(r.contains("R_X86_64_RELATIVE"), "{r}");
 }
@@ -288,17 +215,9 @@ fn export_dynamic_dlsym() {
     let t = test_env!("export_dynamic_dlsym");
     let main = t.cc("exportdyn_main.c", &[]);
     t.link("prog", &[&main, "-Wl,--export-dynamic"]);
-    t.run_expect(
-        "prog",
-        &[],
-        "exported_hook(14) = 42, same address: yes\nexported_value = 12\n",
-    );
+    t.run_expect("prog", &[], "exported_hook(14) = 42, same address: yes\nexported_value = 12\n");
     t.link("prog_rdynamic", &[&main, "-rdynamic"]);
-    t.run_expect(
-        "prog_rdynamic",
-        &[],
-        "exported_hook(14) = 42, same address: yes\nexported_value = 12\n",
-    );
+    t.run_expect("prog_rdynamic", &[], "exported_hook(14) = 42, same address: yes\nexported_value = 12\n");
     t.link("prog_not_exported", &[&main]);
     let o = t.run("prog_not_exported", &[]);
     rivet_tests::assert_stdout(&o, 3, "not exported\n");
@@ -312,35 +231,19 @@ fn bsymbolic_binds_locally() {
     let lib = t.cc("bsym_lib.c", &["-fPIC"]);
     t.link("libplain.so", &["-shared", &lib]);
     t.link("libsymb.so", &["-shared", &lib, "-Wl,-Bsymbolic"]);
-    t.link(
-        "libsymbf.so",
-        &["-shared", &lib, "-Wl,-Bsymbolic-functions"],
-    );
+    t.link("libsymbf.so", &["-shared", &lib, "-Wl,-Bsymbolic-functions"]);
     let d = t.dynamic_entries("libsymb.so");
     assert!(
-        d.iter()
-            .any(|(k, v)| k == "SYMBOLIC" || (k == "FLAGS" && v.contains("SYMBOLIC"))),
+        d.iter().any(|(k, v)| k == "SYMBOLIC" || (k == "FLAGS" && v.contains("SYMBOLIC"))),
         "-Bsymbolic should set DT_SYMBOLIC / DF_SYMBOLIC: {d:?}"
     );
     let main = t.cc("bsym_main.c", &[]);
     t.link("prog_plain", &[&main, "-L.", "-lplain"]);
     t.link("prog_symb", &[&main, "-L.", "-lsymb"]);
     t.link("prog_symbf", &[&main, "-L.", "-lsymbf"]);
-    t.run_expect(
-        "prog_plain",
-        &[],
-        "exe whoami() = 2\nlib_calls_whoami() = 2\n",
-    );
-    t.run_expect(
-        "prog_symb",
-        &[],
-        "exe whoami() = 2\nlib_calls_whoami() = 1\n",
-    );
-    t.run_expect(
-        "prog_symbf",
-        &[],
-        "exe whoami() = 2\nlib_calls_whoami() = 1\n",
-    );
+    t.run_expect("prog_plain", &[], "exe whoami() = 2\nlib_calls_whoami() = 2\n");
+    t.run_expect("prog_symb", &[], "exe whoami() = 2\nlib_calls_whoami() = 1\n");
+    t.run_expect("prog_symbf", &[], "exe whoami() = 2\nlib_calls_whoami() = 1\n");
 }
 
 /// Protected symbols bind locally inside the library, default ones are interposed, hidden
@@ -351,10 +254,7 @@ fn protected_and_hidden_visibility_in_shared_lib() {
     let lib = t.cc("prot_lib.c", &["-fPIC", "-O1"]);
     t.link("libprot.so", &["-shared", &lib]);
     let dynsyms = t.readelf("--dyn-syms", "libprot.so");
-    assert!(
-        dynsyms.contains("prot_value") && !dynsyms.contains("hidden_in_lib"),
-        "{dynsyms}"
-    );
+    assert!(dynsyms.contains("prot_value") && !dynsyms.contains("hidden_in_lib"), "{dynsyms}");
     let main = t.cc("prot_main.c", &["-O1"]);
     t.link("prog", &[&main, "-L.", "-lprot"]);
     t.run_expect(

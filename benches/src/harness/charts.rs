@@ -24,10 +24,7 @@ const THREAD_COLORS: [RGBColor; 2] = [RGBColor(150, 185, 225), RGBColor(30, 90, 
 pub fn bar_chart(path: &Path, title: &str, groups: &[BarGroup]) -> Result<()> {
     let root = SVGBackend::new(path, (1000, 520)).into_drawing_area();
     root.fill(&WHITE)?;
-    let highest = groups
-        .iter()
-        .flat_map(|g| g.seconds.iter().flatten())
-        .fold(0.0f64, |a, &b| a.max(b));
+    let highest = groups.iter().flat_map(|g| g.seconds.iter().flatten()).fold(0.0f64, |a, &b| a.max(b));
     let y_max = if highest > 0.0 { highest * 1.2 } else { 1.0 };
     let n = groups.len().max(1);
     let mut chart = ChartBuilder::on(&root)
@@ -40,10 +37,7 @@ pub fn bar_chart(path: &Path, title: &str, groups: &[BarGroup]) -> Result<()> {
     let x_labels = move |x: &f64| -> String {
         let slot = x - 0.5;
         if (slot - slot.round()).abs() < 1e-6 && slot >= -1e-6 {
-            names
-                .get(slot.round() as usize)
-                .cloned()
-                .unwrap_or_default()
+            names.get(slot.round() as usize).cloned().unwrap_or_default()
         } else {
             String::new()
         }
@@ -64,18 +58,14 @@ pub fn bar_chart(path: &Path, title: &str, groups: &[BarGroup]) -> Result<()> {
         let bars = groups.iter().enumerate().filter_map(|(i, group)| {
             let seconds = group.seconds[series]?;
             let left = bar_left(i, series);
-            Some(Rectangle::new(
-                [(left, 0.0), (left + 0.38, seconds)],
-                color.filled(),
-            ))
+            Some(Rectangle::new([(left, 0.0), (left + 0.38, seconds)], color.filled()))
         });
         chart
             .draw_series(bars)?
             .label(*name)
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], color.filled()));
     }
-    let value_style =
-        TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
+    let value_style = TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
     let note_style = TextStyle::from(("sans-serif", 12).into_font())
         .color(&RGBColor(170, 30, 30))
         .pos(Pos::new(HPos::Center, VPos::Bottom));
@@ -87,9 +77,7 @@ pub fn bar_chart(path: &Path, title: &str, groups: &[BarGroup]) -> Result<()> {
             let center = bar_left(i, series) + 0.19;
             let text = match (group.seconds[series], &group.notes[series]) {
                 (Some(seconds), _) => Some((format_seconds(seconds), seconds, &value_style)),
-                (None, Some(note)) if note == "fails" => {
-                    Some((note.clone(), y_max * 0.01, &note_style))
-                }
+                (None, Some(note)) if note == "fails" => Some((note.clone(), y_max * 0.01, &note_style)),
                 (None, Some(note)) => Some((note.clone(), y_max * 0.01, &muted_style)),
                 (None, None) => None,
             };
@@ -113,11 +101,7 @@ fn bar_left(group: usize, series: usize) -> f64 {
 }
 
 /// Log-log lines: link time against total functions, one line per linker.
-pub fn scaling_chart(
-    path: &Path,
-    title: &str,
-    lines: &[(LinkerId, String, Vec<(f64, f64)>)],
-) -> Result<()> {
+pub fn scaling_chart(path: &Path, title: &str, lines: &[(LinkerId, String, Vec<(f64, f64)>)]) -> Result<()> {
     let root = SVGBackend::new(path, (1000, 620)).into_drawing_area();
     root.fill(&WHITE)?;
     let points = lines.iter().flat_map(|(_, _, points)| points.iter());
@@ -136,10 +120,7 @@ pub fn scaling_chart(
         .margin(14)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(
-            (x_min / 1.3..x_max * 1.3).log_scale(),
-            (y_min / 1.5..y_max * 1.5).log_scale(),
-        )?;
+        .build_cartesian_2d((x_min / 1.3..x_max * 1.3).log_scale(), (y_min / 1.5..y_max * 1.5).log_scale())?;
     let x_labels = |x: &f64| format_count(*x);
     let y_labels = |y: &f64| format_seconds(*y);
     chart
@@ -153,19 +134,10 @@ pub fn scaling_chart(
     for (linker, name, points) in lines {
         let color = linker_color(*linker);
         chart
-            .draw_series(LineSeries::new(
-                points.iter().copied(),
-                color.stroke_width(2),
-            ))?
+            .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?
             .label(name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
-        chart.draw_series(
-            points
-                .iter()
-                .map(|&point| Circle::new(point, 4, color.filled())),
-        )?;
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        chart.draw_series(points.iter().map(|&point| Circle::new(point, 4, color.filled())))?;
     }
     chart
         .configure_series_labels()

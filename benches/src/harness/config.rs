@@ -76,9 +76,7 @@ pub struct Config {
 
 /// The extra argument list after the command name, e.g. for `bump-edit FILE`.
 pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
-    let Some(command) = args.first() else {
-        bail!("no command given\n\n{USAGE}")
-    };
+    let Some(command) = args.first() else { bail!("no command given\n\n{USAGE}") };
     let step = match command.as_str() {
         "setup" => Step::Setup,
         "replay" => Step::Replay,
@@ -96,10 +94,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
     };
 
     let benches_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let repo_root = benches_dir
-        .parent()
-        .context("benches/ has no parent")?
-        .to_path_buf();
+    let repo_root = benches_dir.parent().context("benches/ has no parent")?.to_path_buf();
     let mut config = Config {
         step,
         with_e2e: false,
@@ -122,11 +117,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
     let mut rest = Vec::new();
     let mut iter = args[1..].iter();
     while let Some(arg) = iter.next() {
-        let mut value = |name: &str| {
-            iter.next()
-                .cloned()
-                .with_context(|| format!("{name} needs a value"))
-        };
+        let mut value = |name: &str| iter.next().cloned().with_context(|| format!("{name} needs a value"));
         match arg.as_str() {
             "--e2e" => config.with_e2e = true,
             "--quick" => config.quick = true,
@@ -142,8 +133,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
             "--linkers" => {
                 let mut chosen = vec![LinkerId::RustLld];
                 for key in value("--linkers")?.split(',').filter(|k| !k.is_empty()) {
-                    let id = LinkerId::from_key(key)
-                        .with_context(|| format!("unknown linker `{key}` in --linkers"))?;
+                    let id = LinkerId::from_key(key).with_context(|| format!("unknown linker `{key}` in --linkers"))?;
                     if !chosen.contains(&id) {
                         chosen.push(id);
                     }
@@ -156,10 +146,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
         }
     }
     // tmpfs twin of the work dir: /tmp/rivet-bench -> /dev/shm/rivet-bench.
-    let work_name = config
-        .work_dir
-        .file_name()
-        .map_or("rivet-bench".into(), |n| n.to_os_string());
+    let work_name = config.work_dir.file_name().map_or("rivet-bench".into(), |n| n.to_os_string());
     config.shm_dir = PathBuf::from("/dev/shm").join(work_name);
     if config.quick && !runs_given {
         config.runs = 3;
@@ -202,8 +189,7 @@ fn pinned_toolchain(repo_root: &std::path::Path) -> Result<String> {
         return Ok(toolchain);
     }
     let path = repo_root.join("rust-toolchain.toml");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
         .filter_map(|line| line.trim().strip_prefix("channel"))
         .filter_map(|rest| rest.trim_start().strip_prefix('='))

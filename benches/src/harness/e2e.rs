@@ -49,10 +49,7 @@ pub fn run(config: &Config) -> Result<StepResults> {
     let source = ripgrep::unpacked_source(config, "e2e")?;
     let main_rs = source.join("crates/core/main.rs");
     let configurations = configurations(config)?;
-    let mut clean = workload(
-        "e2e-clean",
-        "`cargo build --bin rg` (debug) from an empty target directory",
-    );
+    let mut clean = workload("e2e-clean", "`cargo build --bin rg` (debug) from an empty target directory");
     let mut incremental = workload(
         "e2e-incremental",
         "`cargo build --bin rg` (debug) after changing a string constant in crates/core/main.rs",
@@ -61,19 +58,11 @@ pub fn run(config: &Config) -> Result<StepResults> {
         eprintln!("\n== e2e: {} ==", configuration.label);
         if let Some(reason) = &configuration.unavailable {
             for workload in [&mut clean, &mut incremental] {
-                workload.cells.push(cell(
-                    configuration,
-                    config,
-                    Outcome::NotApplicable(reason.clone()),
-                    None,
-                ));
+                workload.cells.push(cell(configuration, config, Outcome::NotApplicable(reason.clone()), None));
             }
             continue;
         }
-        let target_dir = config
-            .work_dir
-            .join("e2e")
-            .join(format!("target-{}", configuration.key));
+        let target_dir = config.work_dir.join("e2e").join(format!("target-{}", configuration.key));
         // Not inside the target dir: `cargo clean` deletes that before every clean run.
         let json_dir = config.work_dir.join("e2e").join("hyperfine");
         let build = build_command(config, &source, &target_dir, configuration);
@@ -91,12 +80,7 @@ pub fn run(config: &Config) -> Result<StepResults> {
             Ok(stats)
         });
         let clean_ok = clean_outcome.is_ok();
-        clean.cells.push(cell(
-            configuration,
-            config,
-            outcome_of(clean_outcome),
-            Some(build_line.clone()),
-        ));
+        clean.cells.push(cell(configuration, config, outcome_of(clean_outcome), Some(build_line.clone())));
         let incremental_outcome = if clean_ok {
             let me = std::env::current_exe()?.display().to_string();
             time_builds(
@@ -110,12 +94,7 @@ pub fn run(config: &Config) -> Result<StepResults> {
         } else {
             Err(anyhow::anyhow!("the clean build failed"))
         };
-        incremental.cells.push(cell(
-            configuration,
-            config,
-            outcome_of(incremental_outcome),
-            Some(build_line),
-        ));
+        incremental.cells.push(cell(configuration, config, outcome_of(incremental_outcome), Some(build_line)));
     }
     let linkers: Vec<LinkerVersion> = linkers::discover(&Config {
         linkers: vec![LinkerId::RustLld, LinkerId::Mold, LinkerId::Wild],
@@ -174,10 +153,7 @@ fn configurations(config: &Config) -> Result<Vec<BuildConfiguration>> {
             label: "LLVM + wild",
             key: "llvm-wild",
             linker: LinkerId::Wild,
-            rustflags: format!(
-                "-C link-arg=-B{} -C linker-features=-lld",
-                wild_dir.display()
-            ),
+            rustflags: format!("-C link-arg=-B{} -C linker-features=-lld", wild_dir.display()),
             expected_comment: "Linker: Wild",
             unavailable: wild,
         },
@@ -207,11 +183,7 @@ fn cranelift_backend_missing(config: &Config) -> Option<String> {
     };
     let backends = sysroot.join("lib/rustlib/x86_64-unknown-linux-gnu/codegen-backends");
     let found = std::fs::read_dir(&backends)
-        .map(|entries| {
-            entries
-                .flatten()
-                .any(|e| e.file_name().to_string_lossy().contains("cranelift"))
-        })
+        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().contains("cranelift")))
         .unwrap_or(false);
     (!found).then(|| "rustc-codegen-cranelift-preview is not installed in the toolchain".into())
 }
@@ -228,22 +200,12 @@ fn workload(name: &str, description: &str) -> WorkloadResult {
     }
 }
 
-fn cell(
-    configuration: &BuildConfiguration,
-    config: &Config,
-    outcome: Outcome,
-    command: Option<String>,
-) -> Cell {
+fn cell(configuration: &BuildConfiguration, config: &Config, outcome: Outcome, command: Option<String>) -> Cell {
     Cell {
         linker: configuration.linker,
         threads: config.jobs as u32,
         outcome,
-        command: command.map(|c| {
-            format!(
-                "RUSTFLAGS={} {c}",
-                shell_quote(configuration.rustflags.as_ref())
-            )
-        }),
+        command: command.map(|c| format!("RUSTFLAGS={} {c}", shell_quote(configuration.rustflags.as_ref()))),
         label: Some(configuration.label.into()),
     }
 }
@@ -258,17 +220,10 @@ fn outcome_of(result: Result<super::results::Stats>) -> Outcome {
     }
 }
 
-fn build_command(
-    config: &Config,
-    source: &Path,
-    target_dir: &Path,
-    configuration: &BuildConfiguration,
-) -> Command {
+fn build_command(config: &Config, source: &Path, target_dir: &Path, configuration: &BuildConfiguration) -> Command {
     let mut command = ripgrep::cargo_in(config, source, target_dir);
     command.env("RUSTFLAGS", &configuration.rustflags);
-    command
-        .args(["build", "--locked", "--bin", "rg", "-j"])
-        .arg(config.jobs.to_string());
+    command.args(["build", "--locked", "--bin", "rg", "-j"]).arg(config.jobs.to_string());
     command
 }
 
@@ -296,16 +251,9 @@ fn time_builds(
             None => hyperfine.env_remove(key),
         };
     }
-    let prepare_line = prepare
-        .iter()
-        .map(|a| shell_quote(a.as_ref()))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let build_line = std::iter::once(build.get_program())
-        .chain(build.get_args())
-        .map(shell_quote)
-        .collect::<Vec<_>>()
-        .join(" ");
+    let prepare_line = prepare.iter().map(|a| shell_quote(a.as_ref())).collect::<Vec<_>>().join(" ");
+    let build_line =
+        std::iter::once(build.get_program()).chain(build.get_args()).map(shell_quote).collect::<Vec<_>>().join(" ");
     hyperfine
         .args(["-N", "--style", "basic", "--warmup"])
         .arg(warmup.to_string())
@@ -326,9 +274,7 @@ fn check_binary(rg: &Path, expected_comment: &str) -> Result<()> {
     let comment = run_captured(Command::new("readelf").args(["-p", ".comment"]).arg(rg))?;
     let comment = String::from_utf8_lossy(&comment.stdout);
     if !comment.contains(expected_comment) {
-        bail!(
-            "rg's .comment does not mention `{expected_comment}` (wrong linker used?):\n{comment}"
-        );
+        bail!("rg's .comment does not mention `{expected_comment}` (wrong linker used?):\n{comment}");
     }
     Ok(())
 }
@@ -336,16 +282,11 @@ fn check_binary(rg: &Path, expected_comment: &str) -> Result<()> {
 /// `bump-edit FILE`: changes the string constant `"No files were searched…"` in ripgrep's
 /// main.rs to carry the next edit number (`(edit 1)`, `(edit 2)`, …).
 pub fn bump_edit(file: &Path) -> Result<()> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let start = text
-        .find(EDIT_MARKER)
-        .with_context(|| format!("`{EDIT_MARKER}` not found in {}", file.display()))?
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let start = text.find(EDIT_MARKER).with_context(|| format!("`{EDIT_MARKER}` not found in {}", file.display()))?
         + EDIT_MARKER.len();
-    let end = start
-        + text[start..]
-            .find(EDIT_END)
-            .with_context(|| format!("`{EDIT_END}` not found after the marker"))?;
+    let end =
+        start + text[start..].find(EDIT_END).with_context(|| format!("`{EDIT_END}` not found after the marker"))?;
     let current = text[start..end].trim();
     let number: u64 = current
         .strip_prefix("(edit ")
@@ -366,18 +307,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rivet-bench-bump-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("main.rs");
-        std::fs::write(
-            &file,
-            "let m = \"No files were searched, which means ripgrep\";\n",
-        )
-        .unwrap();
+        std::fs::write(&file, "let m = \"No files were searched, which means ripgrep\";\n").unwrap();
         bump_edit(&file).unwrap();
         bump_edit(&file).unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
-        assert_eq!(
-            text,
-            "let m = \"No files were searched (edit 2), which means ripgrep\";\n"
-        );
+        assert_eq!(text, "let m = \"No files were searched (edit 2), which means ripgrep\";\n");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -136,18 +136,12 @@ impl From<&Linker> for LinkerVersion {
 
 /// Finds every linker the configuration asks for; rivet-ld is built (release) on the way.
 pub fn discover(config: &Config) -> Vec<Linker> {
-    config
-        .linkers
-        .iter()
-        .map(|&id| discover_one(config, id))
-        .collect()
+    config.linkers.iter().map(|&id| discover_one(config, id)).collect()
 }
 
 fn discover_one(config: &Config, id: LinkerId) -> Linker {
     let found: Result<(PathBuf, Vec<OsString>), String> = match id {
-        LinkerId::RustLld => {
-            rust_lld_path(config).map(|p| (p, vec!["-flavor".into(), "gnu".into()]))
-        }
+        LinkerId::RustLld => rust_lld_path(config).map(|p| (p, vec!["-flavor".into(), "gnu".into()])),
         LinkerId::Lld => on_path_or(id, "ld.lld-19"),
         LinkerId::Mold => on_path_or(id, "mold"),
         LinkerId::Wild => wild_path().map(|p| (p, Vec::new())),
@@ -156,31 +150,20 @@ fn discover_one(config: &Config, id: LinkerId) -> Linker {
         LinkerId::Rivet => match std::env::var_os("RIVET_LD") {
             // A prebuilt rivet-ld to measure instead of building the workspace's.
             Some(path) => Ok((PathBuf::from(path), Vec::new())),
-            None => build_rivet(config)
-                .map(|p| (p, Vec::new()))
-                .map_err(|e| format!("{e:#}")),
+            None => build_rivet(config).map(|p| (p, Vec::new())).map_err(|e| format!("{e:#}")),
         },
     };
     let version = match &found {
         Ok((program, _)) => version_of(id, program),
         Err(_) => "not available".into(),
     };
-    Linker {
-        id,
-        program: found,
-        version,
-    }
+    Linker { id, program: found, version }
 }
 
 fn on_path_or(id: LinkerId, program: &str) -> Result<(PathBuf, Vec<OsString>), String> {
     find_on_path(program)
         .map(|p| (p, Vec::new()))
-        .ok_or_else(|| {
-            format!(
-                "`{program}` not found on PATH (run `setup`) for {}",
-                id.label()
-            )
-        })
+        .ok_or_else(|| format!("`{program}` not found on PATH (run `setup`) for {}", id.label()))
 }
 
 fn version_of(id: LinkerId, program: &Path) -> String {
@@ -196,30 +179,22 @@ fn version_of(id: LinkerId, program: &Path) -> String {
             match id {
                 LinkerId::Zig => format!("zig {line}"),
                 // "LLD 23.1.4 (/checkout/src/llvm-project/llvm <hash>)": drop the build path.
-                LinkerId::RustLld | LinkerId::Lld => {
-                    line.split(" (").next().unwrap_or(&line).to_string()
-                }
+                LinkerId::RustLld | LinkerId::Lld => line.split(" (").next().unwrap_or(&line).to_string(),
                 _ => line,
             }
         }
-        Err(e) if id == LinkerId::Rivet => format!(
-            "workspace build (--version failed: {})",
-            first_line(&e.to_string())
-        ),
+        Err(e) if id == LinkerId::Rivet => {
+            format!("workspace build (--version failed: {})", first_line(&e.to_string()))
+        }
         Err(e) => format!("unknown ({})", first_line(&e.to_string())),
     }
 }
 
 /// `<sysroot>/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld` of the pinned toolchain.
 pub fn rust_lld_path(config: &Config) -> Result<PathBuf, String> {
-    let sysroot =
-        stdout_of(config.rustc().args(["--print", "sysroot"])).map_err(|e| format!("{e:#}"))?;
+    let sysroot = stdout_of(config.rustc().args(["--print", "sysroot"])).map_err(|e| format!("{e:#}"))?;
     let path = PathBuf::from(sysroot).join("lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!("{} does not exist", path.display()))
-    }
+    if path.is_file() { Ok(path) } else { Err(format!("{} does not exist", path.display())) }
 }
 
 /// `wild` from PATH or from cargo's bin directory.
@@ -239,19 +214,13 @@ pub fn wild_path() -> Result<PathBuf, String> {
 /// The `zig` executable inside the `ziglang` Python package (called directly, not through
 /// `python3 -m ziglang`, so Python's start-up is not timed).
 pub fn zig_path() -> Result<PathBuf, String> {
-    let directory = stdout_of(Command::new("python3").args([
-        "-c",
-        "import ziglang, os; print(os.path.dirname(ziglang.__file__))",
-    ]))
-    .map_err(|_| {
-        "the ziglang Python package is not installed (run `setup`: pip install ziglang)".to_string()
-    })?;
+    let directory =
+        stdout_of(Command::new("python3").args(["-c", "import ziglang, os; print(os.path.dirname(ziglang.__file__))"]))
+            .map_err(|_| {
+                "the ziglang Python package is not installed (run `setup`: pip install ziglang)".to_string()
+            })?;
     let path = PathBuf::from(directory).join("zig");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!("{} does not exist", path.display()))
-    }
+    if path.is_file() { Ok(path) } else { Err(format!("{} does not exist", path.display())) }
 }
 
 /// The workspace's target directory (honours CARGO_TARGET_DIR and .cargo/config).
@@ -263,10 +232,7 @@ pub fn target_dir(config: &Config) -> Result<PathBuf> {
         "--no-deps",
     ]))?;
     let value: serde_json::Value = serde_json::from_str(&json).context("parsing cargo metadata")?;
-    value["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .context("cargo metadata has no target_directory")
+    value["target_directory"].as_str().map(PathBuf::from).context("cargo metadata has no target_directory")
 }
 
 /// `cargo build --release -p linker-core`; returns the path of `rivet-ld`.
@@ -277,28 +243,12 @@ pub fn build_rivet(config: &Config) -> Result<PathBuf> {
     let mut command = config.cargo();
     command
         .current_dir(&config.repo_root)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "linker-core",
-            "--bin",
-            "rivet-ld",
-            "-j",
-        ])
+        .args(["build", "--release", "-p", "linker-core", "--bin", "rivet-ld", "-j"])
         .arg(config.jobs.to_string());
     if let Err(error) = run_logged(&mut command, &log) {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let first_error = text
-            .lines()
-            .find(|l| l.starts_with("error"))
-            .unwrap_or("see log")
-            .to_string();
-        bail!(
-            "build failed: {first_error} (full log: {}; {})",
-            log.display(),
-            first_line(&error.to_string())
-        );
+        let first_error = text.lines().find(|l| l.starts_with("error")).unwrap_or("see log").to_string();
+        bail!("build failed: {first_error} (full log: {}; {})", log.display(), first_line(&error.to_string()));
     }
     let path = target_dir(config)?.join("release/rivet-ld");
     if !path.is_file() {

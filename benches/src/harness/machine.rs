@@ -42,17 +42,12 @@ impl MachineInfo {
             date_utc: now_utc(),
             load_average: std::fs::read_to_string("/proc/loadavg")
                 .ok()
-                .and_then(|text| {
-                    text.split_whitespace()
-                        .next()
-                        .and_then(|load| load.parse().ok())
-                }),
+                .and_then(|text| text.split_whitespace().next().and_then(|load| load.parse().ok())),
         }
     }
 }
 
 /// The current date and time, `YYYY-MM-DD HH:MM UTC`.
 pub fn now_utc() -> String {
-    stdout_of(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))
-        .unwrap_or_else(|_| "unknown".into())
+    stdout_of(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_else(|_| "unknown".into())
 }

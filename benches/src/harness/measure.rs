@@ -34,37 +34,19 @@ pub fn measure(config: &Config, mut job: LinkJob, verify: &dyn Fn(&Path) -> Resu
     let outcome = match check_then_time(config, &mut job, verify) {
         Ok(stats) => Outcome::Measured(stats),
         Err(error) => {
-            eprintln!(
-                "  {} ({} thread(s)) fails: {}",
-                job.linker.label(),
-                job.threads,
-                tail(&format!("{error:#}"), 6)
-            );
+            eprintln!("  {} ({} thread(s)) fails: {}", job.linker.label(), job.threads, tail(&format!("{error:#}"), 6));
             Outcome::Failed(summarize(&format!("{error:#}")))
         }
     };
-    Cell {
-        linker: job.linker,
-        threads: job.threads,
-        outcome,
-        command: Some(command_line),
-        label: None,
-    }
+    Cell { linker: job.linker, threads: job.threads, outcome, command: Some(command_line), label: None }
 }
 
-fn check_then_time(
-    config: &Config,
-    job: &mut LinkJob,
-    verify: &dyn Fn(&Path) -> Result<()>,
-) -> Result<Stats> {
+fn check_then_time(config: &Config, job: &mut LinkJob, verify: &dyn Fn(&Path) -> Result<()>) -> Result<Stats> {
     let _ = std::fs::remove_file(&job.output);
     prepare(job)?;
     run_captured(&mut job.command).context("link failed")?;
     if !job.output.is_file() {
-        bail!(
-            "the linker exited successfully but wrote no {}",
-            job.output.display()
-        );
+        bail!("the linker exited successfully but wrote no {}", job.output.display());
     }
     verify(&job.output).context("output fails verification")?;
     let output_bytes = std::fs::metadata(&job.output).ok().map(|m| m.len());
@@ -97,30 +79,21 @@ fn hyperfine(config: &Config, job: &LinkJob) -> Result<Stats> {
         .arg("--command-name")
         .arg(format!("{} --threads={}", job.linker.label(), job.threads));
     if let Some(argv) = &job.prepare {
-        command.arg("--prepare").arg(
-            argv.iter()
-                .map(|a| super::process::shell_quote(a.as_ref()))
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
+        command
+            .arg("--prepare")
+            .arg(argv.iter().map(|a| super::process::shell_quote(a.as_ref())).collect::<Vec<_>>().join(" "));
     }
     command.arg(describe(&job.command));
-    run_visible(&mut command)
-        .context("hyperfine failed (the link failed during the timed runs?)")?;
+    run_visible(&mut command).context("hyperfine failed (the link failed during the timed runs?)")?;
     parse_hyperfine_json(&json)
 }
 
 /// Reads hyperfine's `--export-json` output (one command).
 pub fn parse_hyperfine_json(path: &Path) -> Result<Stats> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text)?;
     let result = &value["results"][0];
-    let number = |key: &str| {
-        result[key]
-            .as_f64()
-            .with_context(|| format!("hyperfine JSON has no `{key}`"))
-    };
+    let number = |key: &str| result[key].as_f64().with_context(|| format!("hyperfine JSON has no `{key}`"));
     let runs = result["times"].as_array().map_or(0, Vec::len);
     Ok(Stats {
         runs,
@@ -143,11 +116,7 @@ fn peak_rss(job: &LinkJob) -> Result<u64> {
     for _ in 0..RSS_RUNS {
         prepare(job)?;
         let mut command = Command::new("/usr/bin/time");
-        command
-            .args(["-f", "%M", "-o"])
-            .arg(&report)
-            .arg(job.command.get_program())
-            .args(job.command.get_args());
+        command.args(["-f", "%M", "-o"]).arg(&report).arg(job.command.get_program()).args(job.command.get_args());
         if let Some(dir) = job.command.get_current_dir() {
             command.current_dir(dir);
         }
@@ -159,14 +128,8 @@ fn peak_rss(job: &LinkJob) -> Result<u64> {
         }
         run_captured(&mut command)?;
         let text = std::fs::read_to_string(&report)?;
-        let kib: u64 = text
-            .trim()
-            .lines()
-            .last()
-            .unwrap_or("")
-            .trim()
-            .parse()
-            .context("parsing /usr/bin/time output")?;
+        let kib: u64 =
+            text.trim().lines().last().unwrap_or("").trim().parse().context("parsing /usr/bin/time output")?;
         peak = peak.max(kib);
     }
     Ok(peak)
@@ -179,9 +142,7 @@ pub fn summarize(error: &str) -> String {
         .map(str::trim)
         .find(|line| {
             let lower = line.to_ascii_lowercase();
-            (lower.contains("error")
-                || lower.contains("unsupported")
-                || lower.contains("not implemented"))
+            (lower.contains("error") || lower.contains("unsupported") || lower.contains("not implemented"))
                 && !lower.starts_with("link failed")
         })
         .map(str::to_string)

@@ -83,15 +83,8 @@ fn run_all(config: &Config) -> Result<()> {
         }
     }
     report::write(config)?;
-    eprintln!(
-        "all: finished in {:.1} min",
-        started.elapsed().as_secs_f64() / 60.0
-    );
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        bail!("steps with problems: {}", problems.join(", "))
-    }
+    eprintln!("all: finished in {:.1} min", started.elapsed().as_secs_f64() / 60.0);
+    if problems.is_empty() { Ok(()) } else { bail!("steps with problems: {}", problems.join(", ")) }
 }
 
 /// `generate DIR N M`: one synthetic workload for poking at by hand.
@@ -99,14 +92,10 @@ fn generate(dir: &str, objects: usize, functions: usize) -> Result<()> {
     let dir = std::path::Path::new(dir);
     let workload = rivet_bench::synth::generate_workload(dir, objects, functions)?;
     let runtime = rivet_bench::gnu_link::CRuntime::discover()?;
-    let args =
-        rivet_bench::gnu_link::pie_link_args(&runtime, &workload.objects, &dir.join("synth"));
+    let args = rivet_bench::gnu_link::pie_link_args(&runtime, &workload.objects, &dir.join("synth"));
     let mut command = std::process::Command::new("ld.bfd");
     command.args(args);
-    println!(
-        "expected output: {}",
-        rivet_bench::synth::expected_stdout(workload.expected_checksum).trim_end()
-    );
+    println!("expected output: {}", rivet_bench::synth::expected_stdout(workload.expected_checksum).trim_end());
     println!("link with:       {}", process::describe(&command));
     Ok(())
 }

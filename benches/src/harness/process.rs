@@ -31,15 +31,8 @@ pub fn describe_short(command: &Command) -> String {
 /// Quotes one argument for a POSIX shell (used for hyperfine's command strings).
 pub fn shell_quote(arg: &OsStr) -> String {
     let text = arg.to_string_lossy();
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
-    if plain {
-        text.into_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
+    let plain = !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
+    if plain { text.into_owned() } else { format!("'{}'", text.replace('\'', r"'\''")) }
 }
 
 /// Runs `command` with captured output; fails unless it exits with status 0.
@@ -82,10 +75,7 @@ pub fn run_visible(command: &mut Command) -> Result<()> {
 /// the log's last lines.
 pub fn run_logged(command: &mut Command, log: &Path) -> Result<()> {
     eprintln!("+ {}  (log: {})", describe_short(command), log.display());
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)?;
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
     let status = command
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
@@ -94,12 +84,7 @@ pub fn run_logged(command: &mut Command, log: &Path) -> Result<()> {
         .with_context(|| format!("could not start `{}`", describe_short(command)))?;
     if !status.success() {
         let text = std::fs::read_to_string(log).unwrap_or_default();
-        bail!(
-            "`{}` failed ({status}); end of {}:\n{}",
-            describe_short(command),
-            log.display(),
-            tail(&text, 25)
-        );
+        bail!("`{}` failed ({status}); end of {}:\n{}", describe_short(command), log.display(), tail(&text, 25));
     }
     Ok(())
 }
@@ -115,9 +100,7 @@ pub fn find_on_path(program: &str) -> Option<std::path::PathBuf> {
         return path.is_file().then(|| path.to_path_buf());
     }
     std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
+        std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|candidate| candidate.is_file())
     })
 }
 
@@ -129,9 +112,5 @@ pub fn tail(text: &str, lines: usize) -> String {
 
 /// The first line of `text`, for one-line error summaries in tables.
 pub fn first_line(text: &str) -> String {
-    text.lines()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-        .to_string()
+    text.lines().find(|line| !line.trim().is_empty()).unwrap_or("").trim().to_string()
 }

@@ -76,12 +76,7 @@ pub fn run(config: &Config, linkers: &[Linker]) -> Result<StepResults> {
     })
 }
 
-fn replay_workload(
-    config: &Config,
-    linkers: &[Linker],
-    profile: Profile,
-    workload: &mut WorkloadResult,
-) -> Result<()> {
+fn replay_workload(config: &Config, linkers: &[Linker], profile: Profile, workload: &mut WorkloadResult) -> Result<()> {
     let tarball = ripgrep::reproduce_tarball(config, profile)?;
     let replay_root = config.shm_dir.join("replay");
     let stem = format!("rg-{}", profile.name());
@@ -90,54 +85,28 @@ fn replay_workload(
         std::fs::remove_dir_all(&dir)?;
     }
     std::fs::create_dir_all(&replay_root)?;
-    run_captured(
-        Command::new("tar")
-            .arg("xf")
-            .arg(&tarball)
-            .arg("-C")
-            .arg(&replay_root),
-    )?;
+    run_captured(Command::new("tar").arg("xf").arg(&tarball).arg("-C").arg(&replay_root))?;
     let response = std::fs::read_to_string(dir.join("response.txt"))
         .with_context(|| format!("{} has no response.txt", tarball.display()))?;
     let adapted = adapt_response(&response);
     std::fs::write(dir.join(ADAPTED_RESPONSE), adapted.join("\n") + "\n")?;
     let inputs = input_files(&adapted);
     workload.input_files = Some(inputs.len());
-    workload.input_bytes = Some(
-        inputs
-            .iter()
-            .filter_map(|p| std::fs::metadata(dir.join(p)).ok())
-            .map(|m| m.len())
-            .sum(),
-    );
+    workload.input_bytes =
+        Some(inputs.iter().filter_map(|p| std::fs::metadata(dir.join(p)).ok()).map(|m| m.len()).sum());
 
     let fixture = ripgrep::unpacked_source(config, "replay")?.join("crates");
-    let rust_lld = linkers
-        .iter()
-        .find(|l| l.id == LinkerId::RustLld)
-        .context("rust-lld is not configured")?;
+    let rust_lld = linkers.iter().find(|l| l.id == LinkerId::RustLld).context("rust-lld is not configured")?;
     let reference_output = dir.join("out-reference");
     let mut reference_link = rust_lld.command().context("rust-lld is unavailable")?;
-    reference_link
-        .current_dir(&dir)
-        .arg(format!("@{ADAPTED_RESPONSE}"))
-        .arg("-o")
-        .arg(&reference_output);
+    reference_link.current_dir(&dir).arg(format!("@{ADAPTED_RESPONSE}")).arg("-o").arg(&reference_output);
     run_captured(&mut reference_link).context("the reference link with rust-lld failed")?;
-    let reference =
-        behaviour(&reference_output, &fixture).context("rust-lld's own output does not run")?;
-    eprintln!(
-        "reference output (rust-lld): {} lines of search output",
-        reference.1.lines().count()
-    );
+    let reference = behaviour(&reference_output, &fixture).context("rust-lld's own output does not run")?;
+    eprintln!("reference output (rust-lld): {} lines of search output", reference.1.lines().count());
     let verify = |output: &Path| -> Result<()> {
         let observed = behaviour(output, &fixture)?;
         if observed.0 != reference.0 {
-            bail!(
-                "`--version` prints {:?}, rust-lld's output prints {:?}",
-                observed.0,
-                reference.0
-            );
+            bail!("`--version` prints {:?}, rust-lld's output prints {:?}", observed.0, reference.0);
         }
         if observed.1 != reference.1 {
             bail!("search output differs from rust-lld's output's");
@@ -150,21 +119,10 @@ fn replay_workload(
             let output = dir.join(format!("out-{}-{threads}", linker.id.key()));
             let cell = match job_for(linker, threads, &dir, &output, &adapted) {
                 Ok(job) => {
-                    eprintln!(
-                        "-- {} {} thread(s): {}",
-                        linker.id.label(),
-                        threads,
-                        describe_short(&job.command)
-                    );
+                    eprintln!("-- {} {} thread(s): {}", linker.id.label(), threads, describe_short(&job.command));
                     measure(config, job, &verify)
                 }
-                Err(outcome) => Cell {
-                    linker: linker.id,
-                    threads,
-                    outcome,
-                    command: None,
-                    label: None,
-                },
+                Err(outcome) => Cell { linker: linker.id, threads, outcome, command: None, label: None },
             };
             workload.cells.push(cell);
         }
@@ -173,21 +131,12 @@ fn replay_workload(
 }
 
 /// The link job of `linker` at `threads`, or why there is none.
-fn job_for(
-    linker: &Linker,
-    threads: u32,
-    dir: &Path,
-    output: &Path,
-    adapted: &[String],
-) -> Result<LinkJob, Outcome> {
+fn job_for(linker: &Linker, threads: u32, dir: &Path, output: &Path, adapted: &[String]) -> Result<LinkJob, Outcome> {
     if let Some(reason) = linker.unavailable_reason() {
         return Err(if linker.id == LinkerId::Rivet {
             Outcome::Failed(super::measure::summarize(reason))
         } else {
-            Outcome::NotApplicable(format!(
-                "not installed: {}",
-                super::process::first_line(reason)
-            ))
+            Outcome::NotApplicable(format!("not installed: {}", super::process::first_line(reason)))
         });
     }
     if threads > 1 && !linker.id.is_multithreaded() {
@@ -204,19 +153,10 @@ fn job_for(
         command.arg(format!("-j{threads}"));
         prepare = Some(vec!["rm".into(), "-rf".into(), cache.display().to_string()]);
     } else {
-        command
-            .arg(format!("@{ADAPTED_RESPONSE}"))
-            .arg("-o")
-            .arg(output);
+        command.arg(format!("@{ADAPTED_RESPONSE}")).arg("-o").arg(output);
         command.args(linker.id.thread_args(threads));
     }
-    Ok(LinkJob {
-        linker: linker.id,
-        threads,
-        command,
-        output: output.to_path_buf(),
-        prepare,
-    })
+    Ok(LinkJob { linker: linker.id, threads, command, output: output.to_path_buf(), prepare })
 }
 
 /// The response file with lld-specific and driver-only arguments removed (see module docs).
@@ -238,29 +178,18 @@ pub fn adapt_response(response: &str) -> Vec<String> {
 
 /// Input files named in the response (objects, archives, crt files).
 fn input_files(adapted: &[String]) -> Vec<PathBuf> {
-    adapted
-        .iter()
-        .filter(|line| !line.starts_with('-'))
-        .map(|line| PathBuf::from(unquote(line)))
-        .collect()
+    adapted.iter().filter(|line| !line.starts_with('-')).map(|line| PathBuf::from(unquote(line))).collect()
 }
 
 fn unquote(text: &str) -> &str {
-    text.strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .unwrap_or(text)
+    text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text)
 }
 
 /// A `zig build-exe -fno-lld` equivalent of the adapted response (after `build-exe
 /// -fno-lld`): the same objects and archives (rlibs get `.a` names through symlinks, since
 /// zig picks the input kind by extension), the same libraries, without the C runtime files
 /// (zig supplies its own). Returns why not if an argument has no zig equivalent.
-pub fn zig_arguments(
-    adapted: &[String],
-    dir: &Path,
-    output: &Path,
-    cache: &Path,
-) -> Result<Vec<String>, String> {
+pub fn zig_arguments(adapted: &[String], dir: &Path, output: &Path, cache: &Path) -> Result<Vec<String>, String> {
     const C_RUNTIME: [&str; 5] = ["Scrt1.o", "crti.o", "crtn.o", "crtbeginS.o", "crtendS.o"];
     let links = dir.join("zig-inputs");
     let _ = std::fs::create_dir_all(&links);
@@ -271,10 +200,7 @@ pub fn zig_arguments(
         "-fPIE".into(),
         "-lc".into(),
     ];
-    let mut tokens = adapted
-        .iter()
-        .flat_map(|line| split_option(line))
-        .peekable();
+    let mut tokens = adapted.iter().flat_map(|line| split_option(line)).peekable();
     while let Some(token) = tokens.next() {
         let token = unquote(&token).to_string();
         match token.as_str() {
@@ -303,9 +229,7 @@ pub fn zig_arguments(
             "--as-needed" | "-Bstatic" | "-Bdynamic" | "-pie" | "--no-as-needed" => {}
             flag if flag.starts_with("--build-id") => args.push(flag.to_string()),
             flag if flag.starts_with('-') => {
-                return Err(format!(
-                    "zig build-exe has no equivalent of the ld option `{flag}`"
-                ));
+                return Err(format!("zig build-exe has no equivalent of the ld option `{flag}`"));
             }
             path => {
                 let file = Path::new(path);
@@ -346,21 +270,13 @@ fn behaviour(rg: &Path, fixture: &Path) -> Result<(String, String)> {
         .output()
         .with_context(|| format!("running {}", rg.display()))?;
     if !output.status.success() {
-        bail!(
-            "`rg` search exited with {}: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("`rg` search exited with {}: {}", output.status, String::from_utf8_lossy(&output.stderr));
     }
-    Ok((
-        version,
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    ))
+    Ok((version, String::from_utf8_lossy(&output.stdout).into_owned()))
 }
 
 pub fn hyperfine_version() -> String {
-    stdout_of(Command::new("hyperfine").arg("--version"))
-        .unwrap_or_else(|_| "hyperfine (unknown version)".into())
+    stdout_of(Command::new("hyperfine").arg("--version")).unwrap_or_else(|_| "hyperfine (unknown version)".into())
 }
 
 #[cfg(test)]
@@ -371,23 +287,14 @@ mod tests {
     fn adapted_response_keeps_inputs_and_drops_driver_options() {
         let response = "--chroot .\n-plugin /usr/lib/gcc/liblto_plugin.so\n-plugin-opt=-fresolution=/tmp/x.res\n\
                         -pie\n-o rg\nusr/lib/x86_64-linux-gnu/Scrt1.o\n-L usr/lib\n-l c\n";
-        assert_eq!(
-            adapt_response(response),
-            [
-                "-pie",
-                "usr/lib/x86_64-linux-gnu/Scrt1.o",
-                "-L usr/lib",
-                "-l c"
-            ]
-        );
+        assert_eq!(adapt_response(response), ["-pie", "usr/lib/x86_64-linux-gnu/Scrt1.o", "-L usr/lib", "-l c"]);
     }
 
     #[test]
     fn zig_arguments_reject_unknown_ld_options() {
         let adapted = vec!["--icf=all".to_string()];
         let dir = std::env::temp_dir().join(format!("rivet-bench-zig-args-{}", std::process::id()));
-        let error =
-            zig_arguments(&adapted, &dir, &dir.join("out"), &dir.join("cache")).unwrap_err();
+        let error = zig_arguments(&adapted, &dir, &dir.join("out"), &dir.join("cache")).unwrap_err();
         assert!(error.contains("--icf=all"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -19,10 +19,7 @@ pub fn write(config: &Config) -> Result<()> {
         .filter_map(|step| StepResults::load(&results_dir, step).transpose())
         .collect::<Result<_>>()?;
     if steps.is_empty() {
-        bail!(
-            "no results in {} yet: run `replay`, `synth` or `e2e` first",
-            results_dir.display()
-        );
+        bail!("no results in {} yet: run `replay`, `synth` or `e2e` first", results_dir.display());
     }
     let charts_dir = config.benches_dir.join("results");
     std::fs::create_dir_all(&charts_dir)?;
@@ -65,20 +62,13 @@ pub fn write(config: &Config) -> Result<()> {
     }
     let path = config.benches_dir.join("RESULTS.md");
     std::fs::write(&path, md)?;
-    eprintln!(
-        "wrote {} and charts in {}",
-        path.display(),
-        charts_dir.display()
-    );
+    eprintln!("wrote {} and charts in {}", path.display(), charts_dir.display());
     Ok(())
 }
 
 fn machine_section(md: &mut String, steps: &[StepResults]) -> Result<()> {
     writeln!(md, "## Machine\n")?;
-    writeln!(
-        md,
-        "| step | date | CPU | nproc | memory | kernel | load at start | hyperfine | runs (warm-up) |"
-    )?;
+    writeln!(md, "| step | date | CPU | nproc | memory | kernel | load at start | hyperfine | runs (warm-up) |")?;
     writeln!(md, "|---|---|---|---|---|---|---|---|---|")?;
     for step in steps {
         let m = &step.machine;
@@ -91,8 +81,7 @@ fn machine_section(md: &mut String, steps: &[StepResults]) -> Result<()> {
             m.nproc,
             m.memory_gib,
             m.kernel,
-            m.load_average
-                .map_or("—".into(), |load| format!("{load:.2}")),
+            m.load_average.map_or("—".into(), |load| format!("{load:.2}")),
             step.hyperfine,
             step.runs,
             step.warmup
@@ -117,13 +106,7 @@ fn linker_section(md: &mut String, steps: &[StepResults]) -> Result<()> {
         }
     }
     for version in seen.values() {
-        writeln!(
-            md,
-            "| {} | {} | `{}` |",
-            version.linker.label(),
-            escape(&version.version),
-            escape(&version.path)
-        )?;
+        writeln!(md, "| {} | {} | `{}` |", version.linker.label(), escape(&version.version), escape(&version.path))?;
     }
     writeln!(md)?;
     Ok(())
@@ -133,13 +116,7 @@ fn linker_section(md: &mut String, steps: &[StepResults]) -> Result<()> {
 fn linkers_in(steps: &[&StepResults]) -> Vec<LinkerId> {
     LinkerId::ALL
         .into_iter()
-        .filter(|id| {
-            steps.iter().any(|s| {
-                s.workloads
-                    .iter()
-                    .any(|w| w.cells.iter().any(|c| c.linker == *id))
-            })
-        })
+        .filter(|id| steps.iter().any(|s| s.workloads.iter().any(|w| w.cells.iter().any(|c| c.linker == *id))))
         .collect()
 }
 
@@ -154,11 +131,7 @@ fn summary_section(md: &mut String, steps: &[&StepResults]) -> Result<()> {
          is repeated in the 2-thread table, marked ¹.\n"
     )?;
     for threads in [1u32, 2] {
-        writeln!(
-            md,
-            "### {threads} thread{}\n",
-            if threads > 1 { "s" } else { "" }
-        )?;
+        writeln!(md, "### {threads} thread{}\n", if threads > 1 { "s" } else { "" })?;
         write!(md, "| workload |")?;
         for linker in &linkers {
             write!(md, " {} |", linker.label())?;
@@ -184,10 +157,9 @@ fn summary_cell(workload: &WorkloadResult, linker: LinkerId, threads: u32) -> St
         return "not run".into();
     }
     let (cell, marker) = match workload.cell(linker, threads) {
-        Some(Cell {
-            outcome: Outcome::NotApplicable(_),
-            ..
-        }) if threads > 1 && !linker.is_multithreaded() => (workload.cell(linker, 1), "¹"),
+        Some(Cell { outcome: Outcome::NotApplicable(_), .. }) if threads > 1 && !linker.is_multithreaded() => {
+            (workload.cell(linker, 1), "¹")
+        }
         other => (other, ""),
     };
     let Some(cell) = cell else {
@@ -195,9 +167,8 @@ fn summary_cell(workload: &WorkloadResult, linker: LinkerId, threads: u32) -> St
     };
     match &cell.outcome {
         Outcome::Measured(stats) => {
-            let ratio =
-                ratio_to_rust_lld(workload, linker, cell.threads.max(threads), stats.median_s)
-                    .or_else(|| ratio_to_rust_lld(workload, linker, cell.threads, stats.median_s));
+            let ratio = ratio_to_rust_lld(workload, linker, cell.threads.max(threads), stats.median_s)
+                .or_else(|| ratio_to_rust_lld(workload, linker, cell.threads, stats.median_s));
             match ratio {
                 Some(ratio) => format!("{}{marker} ({ratio:.2}×)", format_seconds(stats.median_s)),
                 None => format!("{}{marker}", format_seconds(stats.median_s)),
@@ -208,17 +179,8 @@ fn summary_cell(workload: &WorkloadResult, linker: LinkerId, threads: u32) -> St
     }
 }
 
-fn ratio_to_rust_lld(
-    workload: &WorkloadResult,
-    _linker: LinkerId,
-    threads: u32,
-    median: f64,
-) -> Option<f64> {
-    let baseline = workload
-        .cell(LinkerId::RustLld, threads)?
-        .outcome
-        .stats()?
-        .median_s;
+fn ratio_to_rust_lld(workload: &WorkloadResult, _linker: LinkerId, threads: u32, median: f64) -> Option<f64> {
+    let baseline = workload.cell(LinkerId::RustLld, threads)?.outcome.stats()?.median_s;
     (baseline > 0.0).then(|| median / baseline)
 }
 
@@ -244,20 +206,13 @@ fn workload_section(md: &mut String, workload: &WorkloadResult, charts_dir: &Pat
     }
     writeln!(md, "\n")?;
     if let Some(error) = &workload.error {
-        writeln!(
-            md,
-            "**Not run:** {}\n",
-            escape(&super::process::first_line(error))
-        )?;
+        writeln!(md, "**Not run:** {}\n", escape(&super::process::first_line(error)))?;
         return Ok(());
     }
     let chart = format!("{}.svg", workload.name);
     bar_chart(workload, &charts_dir.join(&chart))?;
     writeln!(md, "![{} link times](results/{chart})\n", workload.name)?;
-    writeln!(
-        md,
-        "| linker | threads | median | min – max | vs rust-lld | user + sys CPU | peak RSS | output size |"
-    )?;
+    writeln!(md, "| linker | threads | median | min – max | vs rust-lld | user + sys CPU | peak RSS | output size |")?;
     writeln!(md, "|---|---|---|---|---|---|---|---|")?;
     for cell in &workload.cells {
         let row = match &cell.outcome {
@@ -269,14 +224,11 @@ fn workload_section(md: &mut String, workload: &WorkloadResult, charts_dir: &Pat
                 ratio_to_rust_lld(workload, cell.linker, cell.threads, s.median_s)
                     .map_or("—".into(), |r| format!("{r:.2}×")),
                 format_seconds(s.user_s + s.system_s),
-                s.peak_rss_kib
-                    .map_or("—".into(), |k| format_bytes(k * 1024)),
+                s.peak_rss_kib.map_or("—".into(), |k| format_bytes(k * 1024)),
                 s.output_bytes.map_or("—".into(), format_bytes),
             ),
             Outcome::Failed(_) => "**fails** | | | | | ".into(),
-            Outcome::NotApplicable(reason) if reason == "single-threaded" => {
-                "n/a (single-threaded) | | | | | ".into()
-            }
+            Outcome::NotApplicable(reason) if reason == "single-threaded" => "n/a (single-threaded) | | | | | ".into(),
             Outcome::NotApplicable(_) => "n/a | | | | | ".into(),
         };
         writeln!(md, "| {} | {} | {row} |", cell.row_label(), cell.threads)?;
@@ -292,26 +244,16 @@ fn reasons(md: &mut String, workload: &WorkloadResult) -> Result<()> {
     for cell in &workload.cells {
         let (kind, reason) = match &cell.outcome {
             Outcome::Failed(reason) => ("fails", reason.clone()),
-            Outcome::NotApplicable(reason)
-                if reason != "single-threaded" && reason != "not yet" =>
-            {
+            Outcome::NotApplicable(reason) if reason != "single-threaded" && reason != "not yet" => {
                 ("n/a", reason.clone())
             }
             _ => continue,
         };
-        grouped
-            .entry((cell.row_label(), kind, reason))
-            .or_default()
-            .push(cell.threads);
+        grouped.entry((cell.row_label(), kind, reason)).or_default().push(cell.threads);
     }
     for ((label, kind, reason), threads) in &grouped {
         let threads: Vec<String> = threads.iter().map(u32::to_string).collect();
-        writeln!(
-            md,
-            "- {label} ({kind}, threads {}): {}",
-            threads.join(", "),
-            escape(reason)
-        )?;
+        writeln!(md, "- {label} ({kind}, threads {}): {}", threads.join(", "), escape(reason))?;
     }
     if !grouped.is_empty() {
         writeln!(md)?;
@@ -325,11 +267,7 @@ fn bar_chart(workload: &WorkloadResult, path: &Path) -> Result<()> {
         if !workload.cells.iter().any(|c| c.linker == linker) {
             continue;
         }
-        let mut group = BarGroup {
-            label: linker.label().into(),
-            seconds: [None, None],
-            notes: [None, None],
-        };
+        let mut group = BarGroup { label: linker.label().into(), seconds: [None, None], notes: [None, None] };
         for (slot, threads) in [1u32, 2].into_iter().enumerate() {
             match workload.cell(linker, threads).map(|c| &c.outcome) {
                 Some(Outcome::Measured(stats)) => group.seconds[slot] = Some(stats.median_s),
@@ -343,11 +281,7 @@ fn bar_chart(workload: &WorkloadResult, path: &Path) -> Result<()> {
         }
         groups.push(group);
     }
-    charts::bar_chart(
-        path,
-        &format!("{}: link time per linker (lower is better)", workload.name),
-        &groups,
-    )
+    charts::bar_chart(path, &format!("{}: link time per linker (lower is better)", workload.name), &groups)
 }
 
 fn scaling_chart(md: &mut String, step: &StepResults, charts_dir: &Path) -> Result<()> {
@@ -366,51 +300,28 @@ fn scaling_chart(md: &mut String, step: &StepResults, charts_dir: &Path) -> Resu
         if !points.is_empty() {
             lines.push((
                 linker,
-                format!(
-                    "{} ({threads} thread{})",
-                    linker.label(),
-                    if threads > 1 { "s" } else { "" }
-                ),
+                format!("{} ({threads} thread{})", linker.label(), if threads > 1 { "s" } else { "" }),
                 points,
             ));
         }
     }
     let chart = "synth-scaling.svg";
-    charts::scaling_chart(
-        &charts_dir.join(chart),
-        "Synthetic workload: link time vs program size",
-        &lines,
-    )?;
-    writeln!(
-        md,
-        "![link time vs number of functions, log-log](results/{chart})\n"
-    )?;
+    charts::scaling_chart(&charts_dir.join(chart), "Synthetic workload: link time vs program size", &lines)?;
+    writeln!(md, "![link time vs number of functions, log-log](results/{chart})\n")?;
     let missing: Vec<&str> = LinkerId::ALL
         .into_iter()
-        .filter(|id| {
-            step.workloads
-                .iter()
-                .any(|w| w.cells.iter().any(|c| c.linker == *id))
-        })
+        .filter(|id| step.workloads.iter().any(|w| w.cells.iter().any(|c| c.linker == *id)))
         .filter(|id| !lines.iter().any(|(l, _, _)| l == id))
         .map(LinkerId::label)
         .collect();
     if !missing.is_empty() {
-        writeln!(
-            md,
-            "Not in the chart (no successful link at any size): {}.\n",
-            missing.join(", ")
-        )?;
+        writeln!(md, "Not in the chart (no successful link at any size): {}.\n", missing.join(", "))?;
     }
     Ok(())
 }
 
 fn e2e_section(md: &mut String, step: &StepResults) -> Result<()> {
-    writeln!(
-        md,
-        "## End-to-end: cargo build of ripgrep {}\n",
-        super::ripgrep::VERSION
-    )?;
+    writeln!(md, "## End-to-end: cargo build of ripgrep {}\n", super::ripgrep::VERSION)?;
     writeln!(
         md,
         "hyperfine: {} run(s) per clean build; {} runs after 1 warm-up per incremental build.\n",
@@ -427,19 +338,11 @@ fn e2e_section(md: &mut String, step: &StepResults) -> Result<()> {
         "| configuration | clean build: median (min – max) | incremental: median (min – max) | incremental vs LLVM + rust-lld |"
     )?;
     writeln!(md, "|---|---|---|---|")?;
-    let rows: Vec<String> = clean.map_or(Vec::new(), |w| {
-        w.cells.iter().map(Cell::row_label).collect()
-    });
-    let baseline = incremental
-        .and_then(|w| w.cells.first())
-        .and_then(|c| c.outcome.stats())
-        .map(|s| s.median_s);
+    let rows: Vec<String> = clean.map_or(Vec::new(), |w| w.cells.iter().map(Cell::row_label).collect());
+    let baseline = incremental.and_then(|w| w.cells.first()).and_then(|c| c.outcome.stats()).map(|s| s.median_s);
     for (index, label) in rows.iter().enumerate() {
         let describe = |workload: Option<&WorkloadResult>| -> String {
-            match workload
-                .and_then(|w| w.cells.get(index))
-                .map(|c| &c.outcome)
-            {
+            match workload.and_then(|w| w.cells.get(index)).map(|c| &c.outcome) {
                 Some(Outcome::Measured(s)) => format!(
                     "{} ({} – {})",
                     format_seconds(s.median_s),
@@ -457,12 +360,7 @@ fn e2e_section(md: &mut String, step: &StepResults) -> Result<()> {
             .and_then(|c| c.outcome.stats())
             .zip(baseline)
             .map_or("—".into(), |(s, b)| format!("{:.2}×", s.median_s / b));
-        writeln!(
-            md,
-            "| {label} | {} | {} | {ratio} |",
-            describe(clean),
-            describe(incremental)
-        )?;
+        writeln!(md, "| {label} | {} | {} | {ratio} |", describe(clean), describe(incremental))?;
     }
     writeln!(md)?;
     for workload in [clean, incremental].into_iter().flatten() {
@@ -473,11 +371,7 @@ fn e2e_section(md: &mut String, step: &StepResults) -> Result<()> {
 
 fn format_bytes(bytes: u64) -> String {
     let mib = bytes as f64 / (1024.0 * 1024.0);
-    if mib >= 1.0 {
-        format!("{mib:.1} MiB")
-    } else {
-        format!("{:.0} KiB", bytes as f64 / 1024.0)
-    }
+    if mib >= 1.0 { format!("{mib:.1} MiB") } else { format!("{:.0} KiB", bytes as f64 / 1024.0) }
 }
 
 /// Keeps table cells intact: no pipes or newlines.

@@ -61,9 +61,7 @@ pub struct Cell {
 
 impl Cell {
     pub fn row_label(&self) -> String {
-        self.label
-            .clone()
-            .unwrap_or_else(|| self.linker.label().to_string())
+        self.label.clone().unwrap_or_else(|| self.linker.label().to_string())
     }
 }
 
@@ -83,9 +81,7 @@ pub struct WorkloadResult {
 
 impl WorkloadResult {
     pub fn cell(&self, linker: LinkerId, threads: u32) -> Option<&Cell> {
-        self.cells
-            .iter()
-            .find(|c| c.linker == linker && c.threads == threads)
+        self.cells.iter().find(|c| c.linker == linker && c.threads == threads)
     }
 }
 
@@ -119,8 +115,7 @@ impl StepResults {
             return Ok(None);
         }
         let text = std::fs::read_to_string(&path)?;
-        let results =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let results = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         Ok(Some(results))
     }
 }

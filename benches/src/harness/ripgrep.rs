@@ -44,19 +44,9 @@ pub fn unpacked_source(config: &Config, purpose: &str) -> Result<PathBuf> {
     }
     let crate_file = registry_crate_file(config)?;
     std::fs::create_dir_all(&parent)?;
-    run_captured(
-        Command::new("tar")
-            .arg("xzf")
-            .arg(&crate_file)
-            .arg("-C")
-            .arg(&parent),
-    )?;
+    run_captured(Command::new("tar").arg("xzf").arg(&crate_file).arg("-C").arg(&parent))?;
     if !source.join("Cargo.toml").is_file() {
-        bail!(
-            "{} did not unpack to {}",
-            crate_file.display(),
-            source.display()
-        );
+        bail!("{} did not unpack to {}", crate_file.display(), source.display());
     }
     Ok(source)
 }
@@ -78,8 +68,7 @@ fn registry_crate_file(config: &Config) -> Result<PathBuf> {
     std::fs::write(project.join("src/main.rs"), "fn main() {}\n")?;
     let log = config.work_dir.join("fetch-ripgrep.log");
     run_logged(config.cargo().current_dir(&project).arg("fetch"), &log)?;
-    find_cached_crate()?
-        .context("cargo fetch succeeded but ripgrep's .crate is not in the registry cache")
+    find_cached_crate()?.context("cargo fetch succeeded but ripgrep's .crate is not in the registry cache")
 }
 
 fn find_cached_crate() -> Result<Option<PathBuf>> {
@@ -132,24 +121,16 @@ pub fn reproduce_tarball(config: &Config, profile: Profile) -> Result<PathBuf> {
         .and_then(|file| file.set_modified(SystemTime::now()))
         .context("touching crates/core/main.rs")?;
     let mut command = cargo_in(config, &source, &source.join("target"));
-    command
-        .args(["rustc", "--locked", "--bin", "rg", "-j"])
-        .arg(config.jobs.to_string());
+    command.args(["rustc", "--locked", "--bin", "rg", "-j"]).arg(config.jobs.to_string());
     if profile == Profile::Release {
         command.arg("--release");
     }
-    command
-        .arg("--")
-        .arg("-C")
-        .arg(format!("link-arg=-Wl,--reproduce={}", tarball.display()));
+    command.arg("--").arg("-C").arg(format!("link-arg=-Wl,--reproduce={}", tarball.display()));
     let log = directory.join(format!("build-{}.log", profile.name()));
     let _ = std::fs::remove_file(&log);
     run_logged(&mut command, &log)?;
     if !tarball.is_file() {
-        bail!(
-            "the build finished but {} was not written (is rust-lld the default linker?)",
-            tarball.display()
-        );
+        bail!("the build finished but {} was not written (is rust-lld the default linker?)", tarball.display());
     }
     Ok(tarball)
 }

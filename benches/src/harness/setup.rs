@@ -53,51 +53,30 @@ pub fn run(config: &Config) -> Result<()> {
         match linker.unavailable_reason() {
             None => eprintln!("  {:<22} {}", linker.id.label(), linker.version),
             Some(reason) => {
-                eprintln!(
-                    "  {:<22} UNAVAILABLE: {}",
-                    linker.id.label(),
-                    super::process::first_line(reason)
-                );
+                eprintln!("  {:<22} UNAVAILABLE: {}", linker.id.label(), super::process::first_line(reason));
                 if linker.id == LinkerId::Rivet {
-                    eprintln!(
-                        "  {:<22} (expected while rivet-ld is being written: its cells will read \"fails\")",
-                        ""
-                    );
+                    eprintln!("  {:<22} (expected while rivet-ld is being written: its cells will read \"fails\")", "");
                 } else {
                     problems.push(format!("{}: {reason}", linker.id.label()));
                 }
             }
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        bail!("setup finished with problems:\n  {}", problems.join("\n  "))
-    }
+    if problems.is_empty() { Ok(()) } else { bail!("setup finished with problems:\n  {}", problems.join("\n  ")) }
 }
 
 fn install_debian_packages(config: &Config) -> Result<()> {
-    let missing: Vec<&str> = DEBIAN_PACKAGES
-        .iter()
-        .filter(|(_, file)| !on_path(file))
-        .map(|(package, _)| *package)
-        .collect();
+    let missing: Vec<&str> =
+        DEBIAN_PACKAGES.iter().filter(|(_, file)| !on_path(file)).map(|(package, _)| *package).collect();
     if missing.is_empty() {
-        eprintln!(
-            "setup: Debian packages present ({})",
-            names(DEBIAN_PACKAGES)
-        );
+        eprintln!("setup: Debian packages present ({})", names(DEBIAN_PACKAGES));
         return Ok(());
     }
     if !config.install {
         bail!("missing Debian packages {missing:?} and --no-install was given");
     }
     run_visible(Command::new("apt-get").arg("update"))?;
-    run_visible(
-        Command::new("apt-get")
-            .args(["install", "-y"])
-            .args(&missing),
-    )?;
+    run_visible(Command::new("apt-get").args(["install", "-y"]).args(&missing))?;
     Ok(())
 }
 
@@ -130,9 +109,5 @@ fn install_zig(config: &Config) -> Result<()> {
 }
 
 fn names(packages: &[(&str, &str)]) -> String {
-    packages
-        .iter()
-        .map(|(package, _)| *package)
-        .collect::<Vec<_>>()
-        .join(", ")
+    packages.iter().map(|(package, _)| *package).collect::<Vec<_>>().join(", ")
 }

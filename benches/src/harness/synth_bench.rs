@@ -27,11 +27,7 @@ const QUICK_SIZES: &[(usize, usize)] = &[(10, 100), (40, 250)];
 pub fn run(config: &Config, linkers: &[Linker]) -> Result<StepResults> {
     let machine = MachineInfo::probe();
     let runtime = CRuntime::discover()?;
-    let sizes = if config.quick {
-        QUICK_SIZES
-    } else {
-        FULL_SIZES
-    };
+    let sizes = if config.quick { QUICK_SIZES } else { FULL_SIZES };
     let mut workloads = Vec::new();
     let mut notes = vec![
         "Each program is run after linking; its output must be the checksum the generator computed.".into(),
@@ -54,19 +50,11 @@ pub fn run(config: &Config, linkers: &[Linker]) -> Result<StepResults> {
         match generate(&dir, objects, functions) {
             Ok((generated, seconds)) => {
                 notes.push(format!("{name}: generated in {seconds:.1} s"));
-                workload.input_bytes = Some(
-                    generated
-                        .objects
-                        .iter()
-                        .filter_map(|p| std::fs::metadata(p).ok())
-                        .map(|m| m.len())
-                        .sum(),
-                );
+                workload.input_bytes =
+                    Some(generated.objects.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum());
                 link_all(config, linkers, &runtime, &dir, &generated, &mut workload);
             }
-            Err(error) => {
-                workload.error = Some(format!("generating the workload failed: {error:#}"))
-            }
+            Err(error) => workload.error = Some(format!("generating the workload failed: {error:#}")),
         }
         workloads.push(workload);
     }
@@ -101,23 +89,13 @@ fn link_all(
 ) {
     let expected = synth::expected_stdout(generated.expected_checksum);
     let verify = |program: &Path| -> Result<()> {
-        let run = Command::new(program)
-            .output()
-            .with_context(|| format!("running {}", program.display()))?;
+        let run = Command::new(program).output().with_context(|| format!("running {}", program.display()))?;
         if !run.status.success() {
-            bail!(
-                "the linked program exited with {}: {}",
-                run.status,
-                String::from_utf8_lossy(&run.stderr).trim()
-            );
+            bail!("the linked program exited with {}: {}", run.status, String::from_utf8_lossy(&run.stderr).trim());
         }
         let printed = String::from_utf8_lossy(&run.stdout);
         if printed != expected {
-            bail!(
-                "the linked program printed {:?}, expected {:?}",
-                printed.trim(),
-                expected.trim()
-            );
+            bail!("the linked program printed {:?}, expected {:?}", printed.trim(), expected.trim());
         }
         Ok(())
     };
@@ -129,13 +107,7 @@ fn link_all(
                     eprintln!("-- {} {} thread(s)", linker.id.label(), threads);
                     measure(config, job, &verify)
                 }
-                Err(outcome) => Cell {
-                    linker: linker.id,
-                    threads,
-                    outcome,
-                    command: None,
-                    label: None,
-                },
+                Err(outcome) => Cell { linker: linker.id, threads, outcome, command: None, label: None },
             };
             workload.cells.push(cell);
         }
@@ -154,10 +126,7 @@ fn job_for(
         return Err(if linker.id == LinkerId::Rivet {
             Outcome::Failed(summarize(reason))
         } else {
-            Outcome::NotApplicable(format!(
-                "not installed: {}",
-                super::process::first_line(reason)
-            ))
+            Outcome::NotApplicable(format!("not installed: {}", super::process::first_line(reason)))
         });
     }
     if threads > 1 && !linker.id.is_multithreaded() {
@@ -181,13 +150,7 @@ fn job_for(
         command.args(pie_link_args(runtime, &generated.objects, output));
         command.args(linker.id.thread_args(threads));
     }
-    Ok(LinkJob {
-        linker: linker.id,
-        threads,
-        command,
-        output: output.to_path_buf(),
-        prepare,
-    })
+    Ok(LinkJob { linker: linker.id, threads, command, output: output.to_path_buf(), prepare })
 }
 
 /// 1000 -> "1k", 100000 -> "100k", 2500 -> "2.5k".

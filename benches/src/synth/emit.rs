@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, anyhow};
-use cranelift_codegen::ir::{
-    AbiParam, Function, InstBuilder, MemFlagsData, Signature, UserFuncName, types,
-};
+use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, MemFlagsData, Signature, UserFuncName, types};
 use cranelift_codegen::isa::{self, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -28,14 +26,10 @@ const DESC_SIZE: usize = 32;
 /// Writes `obj_NNNNN.o` for every object and `main.o` into `dir`, using all cores.
 pub(super) fn write_objects(shape: &Shape, dir: &Path) -> Result<Vec<PathBuf>> {
     let isa = target_isa()?;
-    let mut paths: Vec<PathBuf> = (0..shape.n_objects)
-        .map(|i| dir.join(format!("obj_{i:05}.o")))
-        .collect();
+    let mut paths: Vec<PathBuf> = (0..shape.n_objects).map(|i| dir.join(format!("obj_{i:05}.o"))).collect();
     paths.push(dir.join("main.o"));
 
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(paths.len());
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len());
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|worker| {
@@ -49,17 +43,14 @@ pub(super) fn write_objects(shape: &Shape, dir: &Path) -> Result<Vec<PathBuf>> {
                             emit_main(shape, &isa)
                         }
                         .with_context(|| format!("generating {}", path.display()))?;
-                        std::fs::write(path, bytes)
-                            .with_context(|| format!("writing {}", path.display()))?;
+                        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
                     }
                     Ok(())
                 })
             })
             .collect();
         for handle in handles {
-            handle
-                .join()
-                .map_err(|_| anyhow!("an object-writing thread panicked"))??;
+            handle.join().map_err(|_| anyhow!("an object-writing thread panicked"))??;
         }
         Ok::<(), anyhow::Error>(())
     })?;
@@ -112,11 +103,7 @@ fn emit_object(shape: &Shape, i: usize, isa: &OwnedTargetIsa) -> Result<Vec<u8>>
         next_leaves.insert(j, id);
     }
 
-    let counter_linkage = if i == 0 {
-        Linkage::Export
-    } else {
-        Linkage::Import
-    };
+    let counter_linkage = if i == 0 { Linkage::Export } else { Linkage::Import };
     let counter = module.declare_data(symbols::COUNTER, counter_linkage, true, true)?;
     let table = module.declare_data(&symbols::table(i), Linkage::Export, false, false)?;
     let descriptor = module.declare_data(&symbols::descriptor(i), Linkage::Export, false, false)?;
@@ -163,8 +150,7 @@ fn emit_object(shape: &Shape, i: usize, isa: &OwnedTargetIsa) -> Result<Vec<u8>>
     let mut context = module.make_context();
     let mut builder_context = FunctionBuilderContext::new();
     for (j, &id) in own_functions.iter().enumerate() {
-        context.func =
-            Function::with_name_signature(UserFuncName::user(0, id.as_u32()), unary.clone());
+        context.func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), unary.clone());
         let mut b = FunctionBuilder::new(&mut context.func, &mut builder_context);
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -178,12 +164,9 @@ fn emit_object(shape: &Shape, i: usize, isa: &OwnedTargetIsa) -> Result<Vec<u8>>
             // counter += 1 (thread-local, defined in object 0)
             let counter_gv = module.declare_data_in_func(counter, b.func);
             let counter_addr = b.ins().tls_value(types::I64, counter_gv);
-            let count = b
-                .ins()
-                .load(types::I64, MemFlagsData::trusted(), counter_addr, 0);
+            let count = b.ins().load(types::I64, MemFlagsData::trusted(), counter_addr, 0);
             let count = b.ins().iadd_imm_s(count, 1);
-            b.ins()
-                .store(MemFlagsData::trusted(), count, counter_addr, 0);
+            b.ins().store(MemFlagsData::trusted(), count, counter_addr, 0);
             // direct cross-object call
             let callee = module.declare_func_in_func(next_leaves[&shape.direct_callee(j)], b.func);
             let call = b.ins().call(callee, &[x]);
@@ -191,32 +174,15 @@ fn emit_object(shape: &Shape, i: usize, isa: &OwnedTargetIsa) -> Result<Vec<u8>>
             // desc(i).next -> desc(next).table[indirect_callee(j)](x + j)
             let desc_gv = module.declare_data_in_func(descriptor, b.func);
             let desc_addr = b.ins().symbol_value(types::I64, desc_gv);
-            let next_desc = b.ins().load(
-                types::I64,
-                MemFlagsData::trusted(),
-                desc_addr,
-                DESC_NEXT as i32,
-            );
-            let next_table = b.ins().load(
-                types::I64,
-                MemFlagsData::trusted(),
-                next_desc,
-                DESC_TABLE as i32,
-            );
+            let next_desc = b.ins().load(types::I64, MemFlagsData::trusted(), desc_addr, DESC_NEXT as i32);
+            let next_table = b.ins().load(types::I64, MemFlagsData::trusted(), next_desc, DESC_TABLE as i32);
             let slot = (8 * shape.indirect_callee(j)) as i32;
-            let target = b
-                .ins()
-                .load(types::I64, MemFlagsData::trusted(), next_table, slot);
+            let target = b.ins().load(types::I64, MemFlagsData::trusted(), next_table, slot);
             let argument = b.ins().iadd_imm_s(x, j as i64);
             let sig_ref = b.import_signature(unary.clone());
             let call = b.ins().call_indirect(sig_ref, target, &[argument]);
             let indirect = b.inst_results(call)[0];
-            let weight = b.ins().load(
-                types::I64,
-                MemFlagsData::trusted(),
-                next_desc,
-                DESC_WEIGHT as i32,
-            );
+            let weight = b.ins().load(types::I64, MemFlagsData::trusted(), next_desc, DESC_WEIGHT as i32);
             let indirect = b.ins().imul_imm_s(indirect, 3);
             let sum = b.ins().iadd(direct, indirect);
             b.ins().iadd(sum, weight)
@@ -263,12 +229,7 @@ fn emit_object_sum(
     }
     let desc_gv = module.declare_data_in_func(descriptor, b.func);
     let desc_addr = b.ins().symbol_value(types::I64, desc_gv);
-    let name = b.ins().load(
-        types::I64,
-        MemFlagsData::trusted(),
-        desc_addr,
-        DESC_NAME as i32,
-    );
+    let name = b.ins().load(types::I64, MemFlagsData::trusted(), desc_addr, DESC_NAME as i32);
     let strlen_ref = module.declare_func_in_func(strlen, b.func);
     let call = b.ins().call(strlen_ref, &[name]);
     let length = b.inst_results(call)[0];
@@ -321,9 +282,7 @@ fn emit_main(shape: &Shape, isa: &OwnedTargetIsa) -> Result<Vec<u8>> {
     }
     let counter_gv = module.declare_data_in_func(counter, b.func);
     let counter_addr = b.ins().tls_value(types::I64, counter_gv);
-    let count = b
-        .ins()
-        .load(types::I64, MemFlagsData::trusted(), counter_addr, 0);
+    let count = b.ins().load(types::I64, MemFlagsData::trusted(), counter_addr, 0);
     let total = b.ins().iadd(total, count);
     let format_gv = module.declare_data_in_func(format, b.func);
     let format_addr = b.ins().symbol_value(types::I64, format_gv);

@@ -48,11 +48,7 @@ pub fn generate_workload(dir: &Path, n_objects: usize, fns_per_object: usize) ->
     let shape = Shape::new(n_objects, fns_per_object)?;
     std::fs::create_dir_all(dir)?;
     let objects = emit::write_objects(&shape, dir)?;
-    Ok(Workload {
-        expected_checksum: shape.expected_checksum(),
-        shape,
-        objects,
-    })
+    Ok(Workload { expected_checksum: shape.expected_checksum(), shape, objects })
 }
 
 /// The dimensions of a workload and the arithmetic its program performs.
@@ -75,22 +71,13 @@ pub struct Shape {
 
 impl Shape {
     pub fn new(n_objects: usize, fns_per_object: usize) -> Result<Self> {
-        ensure!(
-            n_objects >= 1,
-            "the synthetic workload needs at least one object"
-        );
-        ensure!(
-            fns_per_object >= 2,
-            "the synthetic workload needs at least two functions per object"
-        );
+        ensure!(n_objects >= 1, "the synthetic workload needs at least one object");
+        ensure!(fns_per_object >= 2, "the synthetic workload needs at least two functions per object");
         ensure!(
             n_objects <= 100_000 && fns_per_object <= 1_000_000,
             "synthetic workload of {n_objects} x {fns_per_object} functions is unreasonably large"
         );
-        Ok(Self {
-            n_objects,
-            fns_per_object,
-        })
+        Ok(Self { n_objects, fns_per_object })
     }
 
     pub fn total_functions(&self) -> usize {
@@ -143,8 +130,7 @@ impl Shape {
     }
 
     fn leaf_value(&self, i: usize, j: usize, x: u64) -> u64 {
-        x.wrapping_mul(self.leaf_multiplier(i, j))
-            .wrapping_add(self.leaf_addend(i, j))
+        x.wrapping_mul(self.leaf_multiplier(i, j)).wrapping_add(self.leaf_addend(i, j))
     }
 
     fn function_value(&self, i: usize, j: usize, x: u64) -> u64 {
@@ -154,24 +140,18 @@ impl Shape {
         let n = self.next(i);
         let direct = self.leaf_value(n, self.direct_callee(j), x);
         let indirect = self.leaf_value(n, self.indirect_callee(j), x.wrapping_add(j as u64));
-        direct
-            .wrapping_add(indirect.wrapping_mul(3))
-            .wrapping_add(self.weight(n))
+        direct.wrapping_add(indirect.wrapping_mul(3)).wrapping_add(self.weight(n))
     }
 
     fn object_sum(&self, i: usize) -> u64 {
-        let functions = (0..self.fns_per_object).fold(0u64, |s, j| {
-            s.wrapping_mul(31)
-                .wrapping_add(self.function_value(i, j, self.sum_argument(i, j)))
-        });
+        let functions = (0..self.fns_per_object)
+            .fold(0u64, |s, j| s.wrapping_mul(31).wrapping_add(self.function_value(i, j, self.sum_argument(i, j))));
         functions.wrapping_add(self.object_name(i).len() as u64)
     }
 
     /// The checksum `main` prints.
     pub fn expected_checksum(&self) -> u64 {
-        let sums = (0..self.n_objects).fold(0u64, |t, i| {
-            t.wrapping_mul(1_000_003).wrapping_add(self.object_sum(i))
-        });
+        let sums = (0..self.n_objects).fold(0u64, |t, i| t.wrapping_mul(1_000_003).wrapping_add(self.object_sum(i)));
         sums.wrapping_add(self.caller_invocations())
     }
 }
@@ -219,14 +199,8 @@ mod tests {
     #[test]
     fn checksum_depends_on_the_shape() {
         let small = Shape::new(2, 4).unwrap();
-        assert_eq!(
-            small.expected_checksum(),
-            Shape::new(2, 4).unwrap().expected_checksum()
-        );
-        assert_ne!(
-            small.expected_checksum(),
-            Shape::new(2, 6).unwrap().expected_checksum()
-        );
+        assert_eq!(small.expected_checksum(), Shape::new(2, 4).unwrap().expected_checksum());
+        assert_ne!(small.expected_checksum(), Shape::new(2, 6).unwrap().expected_checksum());
         assert_eq!(small.leaves(), 2);
         assert_eq!(small.caller_invocations(), 4);
     }
