@@ -164,6 +164,8 @@ impl<'d> Resolver<'d> {
             }
             return Ok(());
         }
+        // Most of an archive's names end up in the table: grow it once, not by doubling.
+        self.names.reserve(self.archives[index as usize].archive.symbols.len());
         let symbols: Vec<(&'d [u8], u32)> =
             self.archives[index as usize].archive.symbols.iter().map(|s| (s.name, s.member)).collect();
         for (name, member) in symbols {

@@ -150,3 +150,26 @@ fn rust_structure_matches_rust_lld() {
             .expect("both outputs parse");
     assert!(diffs.is_empty(), "differences from rust-lld:\n{}", diffs.join("\n"));
 }
+
+/// A Rust `dylib` crate linked by the linker under test, and a program using it with
+/// `-C prefer-dynamic`.
+#[test]
+fn rust_dylib_crate() {
+    let t = test_env!("rust_dylib_crate");
+    build(&t, "greeting_dylib.rs", "libgreeting_dylib.so", &["--crate-type", "dylib", "-C", "prefer-dynamic"]);
+    build(
+        &t,
+        "uses_dylib.rs",
+        "prog",
+        &["-C", "prefer-dynamic", "--extern", "greeting_dylib=libgreeting_dylib.so", "-L", "."],
+    );
+    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
+    let std_dir =
+        format!("{}/lib/rustlib/x86_64-unknown-linux-gnu/lib", String::from_utf8_lossy(&sysroot.stdout).trim());
+    for world in WORLDS {
+        let dir = t.world_dir(world);
+        let path = format!("{}:{std_dir}", dir.display());
+        let out = t.run_in(world, "prog", &[], &[("LD_LIBRARY_PATH", &path)]);
+        rivet_tests::assert_stdout(&out, 0, "hello, rivet, from a Rust dylib\nlargest = 9\n");
+    }
+}
