@@ -165,11 +165,13 @@ pub fn write_image(link: &Link<'_>, scan: &ScanResult, layout: &mut Layout) -> R
         let _ = file.set_permissions(std::fs::Permissions::from_mode(0o755));
     }
     // SAFETY: the file was just created by us and nobody else maps it.
-    // Populated up front: one bulk fault-in instead of a page fault per page while writing.
-    let mut map = unsafe { memmap2::MmapOptions::new().populate().map_mut(&file) }.map_err(|e| Error::io(&tmp, e))?;
+    let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }.map_err(|e| Error::io(&tmp, e))?;
 
-    let dynrels = write_sections(link, layout, &mut map)?;
-    write_synthetic(link, scan, layout, &mut map, dynrels)?;
+    // Input sections and the linker's own tables are independent until .rela.dyn.
+    let (dynrels, (mut content, rela_tail)) =
+        rayon::join(|| write_sections(link, layout, &mut map), || synthetic_contents(link, scan, layout));
+    content.push((Synthetic::RelaDyn, rela_dyn_bytes(layout, dynrels?, rela_tail)));
+    place_synthetic(layout, &mut map, content)?;
     write_headers(link, layout, &mut map);
     if let Some(id) = &config.build_id {
         write_build_id(layout, &mut map, id);
@@ -607,23 +609,13 @@ fn write_eh_frame(link: &Link<'_>, layout: &Layout, sec: &OutputSection, buf: &m
 }
 
 /// GOT, PLT, dynamic tables, symbol table and the other sections the linker makes.
-fn write_synthetic(
-    link: &Link<'_>,
-    scan: &ScanResult,
-    layout: &Layout,
-    map: &mut [u8],
-    input_dynrels: Vec<(u32, Vec<DynRel>)>,
-) -> Result<()> {
+/// The contents of the sections the linker makes (GOT, PLT, dynamic tables, symbol table,
+/// ...), computed while the input sections are being written, plus the dynamic relocations
+/// that follow the input sections' own in `.rela.dyn`.
+fn synthetic_contents(link: &Link<'_>, scan: &ScanResult, layout: &Layout) -> (Vec<(Synthetic, Vec<u8>)>, Vec<DynRel>) {
     let dynamic = &layout.dynamic;
     let dynsym_of = |id: SymbolId| dynamic.index.get(&link.res.resolved[id as usize]).copied().unwrap_or(0);
-    // .rela.dyn: input sections' relocations at their bases, then the GOT's and copies.
-    let mut rela_dyn: Vec<DynRel> =
-        vec![DynRel { offset: 0, r_type: 0, sym: 0, addend: 0 }; layout.dynrel_sections_total as usize];
-    for (base, list) in input_dynrels {
-        for (k, d) in list.into_iter().enumerate() {
-            rela_dyn[base as usize + k] = d;
-        }
-    }
+    let mut rela_dyn: Vec<DynRel> = Vec::new();
     let mut rela_plt: Vec<DynRel> = Vec::new();
     let got_addr = layout.addr_of(Synthetic::Got);
     let mut got_words = vec![0u64; layout.section(Synthetic::Got).map_or(0, |s| s.size / 8) as usize];
@@ -745,7 +737,6 @@ fn write_synthetic(
     content.push((Synthetic::Got, got_bytes));
     content.push((Synthetic::GotPlt, got_plt));
     content.push((Synthetic::Plt, plt));
-    content.push((Synthetic::RelaDyn, rela_bytes(&rela_dyn)));
     content.push((Synthetic::RelaPlt, rela_bytes(&rela_plt)));
     if let Some(interp) = layout.section(Synthetic::Interp) {
         let mut v = link.config.dynamic_linker.as_deref().unwrap_or("/lib64/ld-linux-x86-64.so.2").as_bytes().to_vec();
@@ -811,6 +802,11 @@ fn write_synthetic(
     }
     content.push((Synthetic::ShStrTab, shstrtab));
 
+    (content, rela_dyn)
+}
+
+/// Copies finished synthetic sections into the output; each must have its planned size.
+fn place_synthetic(layout: &Layout, map: &mut [u8], content: Vec<(Synthetic, Vec<u8>)>) -> Result<()> {
     for (kind, bytes) in content {
         let Some(sec) = layout.section(kind) else { continue };
         if bytes.len() as u64 != sec.size {
@@ -824,6 +820,16 @@ fn write_synthetic(
         map[sec.offset as usize..sec.offset as usize + bytes.len()].copy_from_slice(&bytes);
     }
     Ok(())
+}
+
+/// `.rela.dyn`: the input sections' relocations at their pre-assigned bases, then the rest.
+fn rela_dyn_bytes(layout: &Layout, input_dynrels: Vec<(u32, Vec<DynRel>)>, tail: Vec<DynRel>) -> Vec<u8> {
+    let mut all = vec![DynRel { offset: 0, r_type: 0, sym: 0, addend: 0 }; layout.dynrel_sections_total as usize];
+    for (base, list) in input_dynrels {
+        all[base as usize..base as usize + list.len()].copy_from_slice(&list);
+    }
+    all.extend(tail);
+    rela_bytes(&all)
 }
 
 fn rela_bytes(list: &[DynRel]) -> Vec<u8> {
