@@ -88,6 +88,9 @@ pub struct Config {
     pub map_file: Option<PathBuf>,
     pub threads: Option<usize>,
     pub print_timing: bool,
+    /// `--no-fork`: link in this process (its exit then includes freeing memory); by default
+    /// the link runs in a child that reports its status as soon as the output is in place.
+    pub no_fork: bool,
     pub print_version: bool,
     pub print_help: bool,
     pub verbose: bool,
@@ -158,6 +161,7 @@ impl Default for Config {
             map_file: None,
             threads: None,
             print_timing: false,
+            no_fork: false,
             print_version: false,
             print_help: false,
             verbose: false,
@@ -407,6 +411,8 @@ static OPTIONS: &[OptionSpec] = &[
     })),
     opt(&["no-threads"], Flag(|s| s.config.threads = Some(1))),
     opt(&["time"], Flag(|s| s.config.print_timing = true)),
+    opt(&["fork"], Flag(|s| s.config.no_fork = false)),
+    opt(&["no-fork"], Flag(|s| s.config.no_fork = true)),
     opt(&["reproduce"], FileName(|s, v| s.config.reproduce = Some(v))),
     opt(&["v", "V", "version"], Flag(|s| s.config.print_version = true)),
     opt(&["help"], Flag(|s| s.config.print_help = true)),

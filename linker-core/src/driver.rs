@@ -10,14 +10,22 @@ use std::process::ExitCode;
 pub const VERSION: &str = concat!("rivet-ld ", env!("CARGO_PKG_VERSION"), " (compatible with GNU linkers)");
 
 pub fn run(argv: Vec<OsString>) -> ExitCode {
-    if std::env::var_os("RIVET_NO_FORK").is_some() {
-        return ExitCode::from(link_and_report(argv));
+    let config = match args::parse(&argv) {
+        Ok(c) => c,
+        Err(e) => return report(Err(e.to_string())),
+    };
+    if config.no_fork || std::env::var_os("RIVET_NO_FORK").is_some() {
+        return report(run_inner(config));
     }
-    run_detached(argv)
+    run_detached(config)
 }
 
-fn link_and_report(argv: Vec<OsString>) -> u8 {
-    match run_inner(argv) {
+fn report(result: Result<(), String>) -> ExitCode {
+    ExitCode::from(status_of(result))
+}
+
+fn status_of(result: Result<(), String>) -> u8 {
+    match result {
         Ok(()) => 0,
         Err(message) => {
             for line in message.lines() {
@@ -31,22 +39,22 @@ fn link_and_report(argv: Vec<OsString>) -> u8 {
 /// Links in a child process that reports its exit status through a pipe the moment the
 /// output is in place; the parent exits with it at once, while the child unmaps inputs and
 /// frees memory (tens of milliseconds on large links) after nobody waits for it any more.
-fn run_detached(argv: Vec<OsString>) -> ExitCode {
+fn run_detached(config: args::Config) -> ExitCode {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: plain POSIX calls on a single-threaded process (no threads exist yet).
     unsafe {
         if libc::pipe(fds.as_mut_ptr()) != 0 {
-            return ExitCode::from(link_and_report(argv));
+            return report(run_inner(config));
         }
         match libc::fork() {
             -1 => {
                 libc::close(fds[0]);
                 libc::close(fds[1]);
-                ExitCode::from(link_and_report(argv))
+                report(run_inner(config))
             }
             0 => {
                 libc::close(fds[0]);
-                let status = link_and_report(argv);
+                let status = status_of(run_inner(config));
                 use std::io::Write;
                 let _ = std::io::stdout().flush();
                 let _ = std::io::stderr().flush();
@@ -73,8 +81,7 @@ fn run_detached(argv: Vec<OsString>) -> ExitCode {
     }
 }
 
-fn run_inner(argv: Vec<OsString>) -> Result<(), String> {
-    let config = args::parse(&argv).map_err(|e| e.to_string())?;
+fn run_inner(config: args::Config) -> Result<(), String> {
     if config.print_help {
         println!(
             "Usage: rivet-ld [options] file...\nA GNU ld-compatible x86-64 ELF linker. See the rivet README for the supported options."

@@ -16,7 +16,6 @@ use std::sync::Mutex;
 #[derive(Default)]
 pub struct FileArena {
     maps: Mutex<Vec<memmap2::Mmap>>,
-    owned: Mutex<Vec<Box<[u8]>>>,
     aligned: Mutex<Vec<Vec<u64>>>,
 }
 
@@ -45,14 +44,6 @@ impl FileArena {
         self.aligned.lock().unwrap_or_else(|p| p.into_inner()).push(words);
         // SAFETY: a Vec's heap buffer does not move when the Vec is moved into the list.
         unsafe { &*view }
-    }
-
-    /// Keeps bytes that did not come from a file (objects handed over in memory).
-    pub fn keep(&self, bytes: Box<[u8]>) -> &[u8] {
-        let slice: *const [u8] = &bytes[..];
-        self.owned.lock().unwrap_or_else(|p| p.into_inner()).push(bytes);
-        // SAFETY: a boxed slice's heap address does not change when the box moves.
-        unsafe { &*slice }
     }
 }
 

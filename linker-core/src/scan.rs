@@ -10,7 +10,7 @@
 use crate::elf::*;
 use crate::error::{Error, Result, demangle};
 use crate::link::{Link, class};
-use crate::resolve::{FileData, SymbolId};
+use crate::resolve::FileData;
 use crate::x86_64::{self, Action};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
@@ -292,9 +292,4 @@ impl<'d> Link<'d> {
             _ => return Err(err("unsupported relocation type")),
         })
     }
-}
-
-/// The definition id a relocation's symbol binds to.
-pub fn definition(link: &Link<'_>, file: u32, sym_index: usize) -> SymbolId {
-    link.res.resolved[link.symbol_id(file, sym_index) as usize]
 }

@@ -76,11 +76,10 @@ impl LinkerId {
     /// Arguments that pin the thread count (and keep the work in the measured process).
     pub fn thread_args(self, threads: u32) -> Vec<String> {
         match self {
-            LinkerId::RustLld | LinkerId::Lld | LinkerId::Rivet => {
-                vec![format!("--threads={threads}")]
-            }
-            // mold and wild fork by default and let the parent exit before the child has
-            // finished cleaning up; --no-fork keeps all the work (and its RSS) measurable.
+            LinkerId::RustLld | LinkerId::Lld => vec![format!("--threads={threads}")],
+            // mold, wild and rivet-ld fork by default and let the parent exit before the child
+            // has finished cleaning up; --no-fork keeps all the work (and its RSS) measurable.
+            LinkerId::Rivet => vec!["--no-fork".into(), format!("--threads={threads}")],
             LinkerId::Mold => vec!["--no-fork".into(), format!("--thread-count={threads}")],
             LinkerId::Wild => vec!["--no-fork".into(), format!("--threads={threads}")],
             LinkerId::Bfd => Vec::new(),
