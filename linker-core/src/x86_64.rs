@@ -176,7 +176,9 @@ pub fn apply_desc_to_ie(buf: &mut [u8], o: usize) {
 
 pub fn reloc_width(r_type: u32) -> usize {
     match r_type {
-        R_X86_64_NONE | R_X86_64_TLSDESC_CALL => 0,
+        R_X86_64_NONE => 0,
+        // The call is rewritten to a two-byte nop in executables.
+        R_X86_64_TLSDESC_CALL => 2,
         R_X86_64_8 | R_X86_64_PC8 => 1,
         R_X86_64_16 | R_X86_64_PC16 => 2,
         R_X86_64_64 | R_X86_64_PC64 | R_X86_64_GOTOFF64 | R_X86_64_GOTPC64 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64
