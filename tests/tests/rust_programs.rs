@@ -173,3 +173,12 @@ fn rust_dylib_crate() {
         rivet_tests::assert_stdout(&out, 0, "hello, rivet, from a Rust dylib\nlargest = 9\n");
     }
 }
+
+/// A linker set (what `linkme` builds on): section members found through `__start_`/`__stop_`,
+/// kept alive under rustc's `--gc-sections`.
+#[test]
+fn rust_linker_set_survives_gc() {
+    let t = test_env!("rust_linker_set_survives_gc");
+    build(&t, "linker_set.rs", "prog", &["-C", "opt-level=2"]);
+    t.run_expect("prog", &[], "3 entries, sum 42: [7, 11, 24]\n");
+}
