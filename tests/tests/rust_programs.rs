@@ -74,6 +74,7 @@ fn rust_undefined_symbol_is_demangled() {
     if t.linker_is_rivet() {
         let text = format!("{}{}", test.stdout, test.stderr);
         assert!(text.contains("undefined symbol: some_crate::module::missing_thing"), "{text}");
+        assert!(text.contains("undefined symbol: other_crate::inner::absent_helper"), "v0 mangling: {text}");
         assert!(text.contains("undefined.") && text.contains(".o"), "the referencing object is named: {text}");
     }
 }
