@@ -16,7 +16,6 @@ use std::sync::Mutex;
 #[derive(Default)]
 pub struct FileArena {
     maps: Mutex<Vec<memmap2::Mmap>>,
-    aligned: Mutex<Vec<Vec<u64>>>,
 }
 
 impl FileArena {
@@ -29,21 +28,6 @@ impl FileArena {
         self.maps.lock().unwrap_or_else(|p| p.into_inner()).push(map);
         // SAFETY: the mapping's address is fixed and it lives until the arena drops.
         Ok(unsafe { &*bytes })
-    }
-
-    /// Bytes with the 8-byte alignment ELF parsing needs: archive members are only 2-byte
-    /// aligned inside the archive, and those that are not get copied once.
-    pub fn aligned<'a>(&'a self, bytes: &'a [u8]) -> &'a [u8] {
-        if bytes.as_ptr() as usize % 8 == 0 {
-            return bytes;
-        }
-        let mut words = vec![0u64; bytes.len().div_ceil(8)];
-        // SAFETY: u64 storage viewed as bytes; the length fits inside it.
-        let view: *mut [u8] = unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), bytes.len()) };
-        unsafe { (*view).copy_from_slice(bytes) };
-        self.aligned.lock().unwrap_or_else(|p| p.into_inner()).push(words);
-        // SAFETY: a Vec's heap buffer does not move when the Vec is moved into the list.
-        unsafe { &*view }
     }
 }
 
@@ -195,7 +179,9 @@ impl<'d> Loader<'_, 'd> {
 /// The bytes of an archive member: inline, or for thin archives a file next to the archive.
 pub fn member_bytes<'d>(arena: &'d FileArena, archive_path: &Path, data: &archive::MemberData<'d>) -> Result<&'d [u8]> {
     match data {
-        archive::MemberData::Bytes(b) => Ok(arena.aligned(b)),
+        // `object` reads unaligned fields (its "unaligned" feature): archive members,
+        // which sit at 2-byte offsets, are parsed in place.
+        archive::MemberData::Bytes(b) => Ok(b),
         archive::MemberData::Thin { path, .. } => {
             let rel = Path::new(
                 std::str::from_utf8(path)
