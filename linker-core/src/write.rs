@@ -353,6 +353,9 @@ struct Relocator<'a, 'l> {
     relas: &'a [Rela],
     cursor: MergeCursor,
     dynrels: Vec<DynRel>,
+    /// `_GLOBAL_OFFSET_TABLE_` and `.got`, looked up once per section, not per relocation.
+    got_base: u64,
+    got_addr: u64,
 }
 
 impl<'a, 'l> Relocator<'a, 'l> {
@@ -367,6 +370,8 @@ impl<'a, 'l> Relocator<'a, 'l> {
             relas: obj.relocations(si),
             cursor: MergeCursor::default(),
             dynrels: Vec::new(),
+            got_base: layout.got_base(),
+            got_addr: layout.addr_of(Synthetic::Got),
         })
     }
 
@@ -383,7 +388,7 @@ impl<'a, 'l> Relocator<'a, 'l> {
         let def = link.res.resolved[id as usize];
         let (s, _) = target_address(link, layout, file, r, cursor);
         let width = x86_64::reloc_width(r_type);
-        let got_base = layout.got_base();
+        let (got_base, got_addr) = (self.got_base, self.got_addr);
         let sa = s.wrapping_add(a as u64);
         let check32 = |v: i64, signed: bool| -> Result<()> {
             let ok = if signed { v >= i32::MIN as i64 && v <= i32::MAX as i64 } else { v >= 0 && v <= u32::MAX as i64 };
@@ -400,9 +405,7 @@ impl<'a, 'l> Relocator<'a, 'l> {
             }
         };
         let tp = |addr: u64| addr.wrapping_sub(layout.tls_end);
-        let got_slot = |kind: u8| {
-            layout.got_slot_addr(if kind == GOT_KIND_GD && def == SymbolId::MAX { def } else { def }, kind).unwrap_or(0)
-        };
+        let got_slot = |kind: u8| layout.got_index.get(&(def, kind)).map_or(0, |off| got_addr + off);
         match action {
             Action::None => {}
             Action::Abs { dynamic } => {
@@ -515,7 +518,7 @@ impl<'a, 'l> Relocator<'a, 'l> {
                 return Ok(true);
             }
             Action::TlsLd => {
-                let slot = layout.got_slot_addr(SymbolId::MAX, GOT_KIND_GD).unwrap_or(0);
+                let slot = layout.got_index.get(&(SymbolId::MAX, GOT_KIND_GD)).map_or(0, |off| got_addr + off);
                 write_at(out, o, 4, slot.wrapping_add(a as u64).wrapping_sub(p));
             }
             Action::TlsLdToLe => {
