@@ -101,6 +101,14 @@ pub struct NameEntry {
     pub common_size: u64,
 }
 
+impl NameEntry {
+    /// A name seen for the first time, not yet defined; `def` is its first reference (or
+    /// `NO_SYMBOL`).
+    fn first(def: SymbolId) -> Self {
+        NameEntry { def, rank: Rank::Undefined, lazy: (0, 0), strong_ref: false, dso_ref: false, common_size: 0 }
+    }
+}
+
 /// The state of resolution, built up as inputs are added.
 pub struct Resolver<'d> {
     pub arena: &'d FileArena,
@@ -169,14 +177,7 @@ impl<'d> Resolver<'d> {
         let symbols: Vec<(&'d [u8], u32)> =
             self.archives[index as usize].archive.symbols.iter().map(|s| (s.name, s.member)).collect();
         for (name, member) in symbols {
-            let entry = self.names.entry(name).or_insert(NameEntry {
-                def: NO_SYMBOL,
-                rank: Rank::Undefined,
-                lazy: (0, 0),
-                strong_ref: false,
-                dso_ref: false,
-                common_size: 0,
-            });
+            let entry = self.names.entry(name).or_insert(NameEntry::first(NO_SYMBOL));
             match entry.rank {
                 Rank::Undefined if entry.strong_ref => self.pull_member(index, member)?,
                 Rank::Undefined => {
@@ -191,14 +192,7 @@ impl<'d> Resolver<'d> {
 
     /// A `-u` symbol: an undefined reference that pulls archive members like any other.
     pub fn add_undefined(&mut self, name: &'d [u8]) -> Result<()> {
-        let entry = self.names.entry(name).or_insert(NameEntry {
-            def: NO_SYMBOL,
-            rank: Rank::Undefined,
-            lazy: (0, 0),
-            strong_ref: false,
-            dso_ref: false,
-            common_size: 0,
-        });
+        let entry = self.names.entry(name).or_insert(NameEntry::first(NO_SYMBOL));
         entry.strong_ref = true;
         if entry.rank == Rank::Lazy {
             let (a, m) = entry.lazy;
@@ -254,14 +248,7 @@ impl<'d> Resolver<'d> {
             } else {
                 Rank::Strong
             };
-            let entry = self.names.entry(name).or_insert(NameEntry {
-                def: id,
-                rank: Rank::Undefined,
-                lazy: (0, 0),
-                strong_ref: false,
-                dso_ref: false,
-                common_size: 0,
-            });
+            let entry = self.names.entry(name).or_insert(NameEntry::first(id));
             if rank == Rank::Undefined {
                 if !weak {
                     entry.strong_ref = true;
@@ -312,14 +299,7 @@ impl<'d> Resolver<'d> {
                 continue;
             }
             let name = so.symbol_name(i);
-            let entry = self.names.entry(name).or_insert(NameEntry {
-                def: NO_SYMBOL,
-                rank: Rank::Undefined,
-                lazy: (0, 0),
-                strong_ref: false,
-                dso_ref: false,
-                common_size: 0,
-            });
+            let entry = self.names.entry(name).or_insert(NameEntry::first(NO_SYMBOL));
             // Referenced or defined by a library: our definition must be exported so that
             // the library binds to it (interposition).
             entry.dso_ref = true;
@@ -362,14 +342,7 @@ impl<'d> Resolver<'d> {
         // --defsym defines its symbol whether or not anything refers to it, and wins over
         // definitions in inputs.
         for &name in defsyms {
-            self.names.entry(name).or_insert(NameEntry {
-                def: NO_SYMBOL,
-                rank: Rank::Undefined,
-                lazy: (0, 0),
-                strong_ref: false,
-                dso_ref: false,
-                common_size: 0,
-            });
+            self.names.entry(name).or_insert(NameEntry::first(NO_SYMBOL));
             internal.push(name);
         }
         internal.sort_unstable();

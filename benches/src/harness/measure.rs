@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use super::config::Config;
-use super::linkers::LinkerId;
+use super::linkers::{Linker, LinkerId};
 use super::process::{describe, first_line, run_captured, run_visible, tail};
 use super::results::{Cell, Outcome, Stats};
 
@@ -18,6 +18,26 @@ use super::results::{Cell, Outcome, Stats};
 const RSS_RUNS: usize = 3;
 
 /// One link to measure.
+/// The start of every link job: the linker's command, run in `dir`, or the reason this cell
+/// has no run (rivet-ld missing is a failure; a missing peer is "n/a").
+pub fn base_command(linker: &Linker, threads: u32, dir: &Path) -> std::result::Result<Command, Outcome> {
+    if let Some(reason) = linker.unavailable_reason() {
+        return Err(if linker.id == LinkerId::Rivet {
+            Outcome::Failed(summarize(reason))
+        } else {
+            Outcome::NotApplicable(format!("not installed: {}", first_line(reason)))
+        });
+    }
+    if threads > 1 && !linker.id.is_multithreaded() {
+        return Err(Outcome::NotApplicable("single-threaded".into()));
+    }
+    let Some(mut command) = linker.command() else {
+        return Err(Outcome::NotApplicable("not available".into()));
+    };
+    command.current_dir(dir);
+    Ok(command)
+}
+
 pub struct LinkJob {
     pub linker: LinkerId,
     pub threads: u32,

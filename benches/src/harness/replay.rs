@@ -132,20 +132,7 @@ fn replay_workload(config: &Config, linkers: &[Linker], profile: Profile, worklo
 
 /// The link job of `linker` at `threads`, or why there is none.
 fn job_for(linker: &Linker, threads: u32, dir: &Path, output: &Path, adapted: &[String]) -> Result<LinkJob, Outcome> {
-    if let Some(reason) = linker.unavailable_reason() {
-        return Err(if linker.id == LinkerId::Rivet {
-            Outcome::Failed(super::measure::summarize(reason))
-        } else {
-            Outcome::NotApplicable(format!("not installed: {}", super::process::first_line(reason)))
-        });
-    }
-    if threads > 1 && !linker.id.is_multithreaded() {
-        return Err(Outcome::NotApplicable("single-threaded".into()));
-    }
-    let Some(mut command) = linker.command() else {
-        return Err(Outcome::NotApplicable("not available".into()));
-    };
-    command.current_dir(dir);
+    let mut command = super::measure::base_command(linker, threads, dir)?;
     let mut prepare = None;
     if linker.id == LinkerId::Zig {
         let cache = dir.join("zig-cache");

@@ -16,7 +16,7 @@ use rivet_bench::synth;
 use super::config::Config;
 use super::linkers::{Linker, LinkerId, LinkerVersion};
 use super::machine::MachineInfo;
-use super::measure::{LinkJob, measure, summarize};
+use super::measure::{LinkJob, measure};
 use super::replay::hyperfine_version;
 use super::results::{Cell, Outcome, StepResults, WorkloadResult};
 
@@ -122,20 +122,7 @@ fn job_for(
     runtime: &CRuntime,
     generated: &synth::Workload,
 ) -> Result<LinkJob, Outcome> {
-    if let Some(reason) = linker.unavailable_reason() {
-        return Err(if linker.id == LinkerId::Rivet {
-            Outcome::Failed(summarize(reason))
-        } else {
-            Outcome::NotApplicable(format!("not installed: {}", super::process::first_line(reason)))
-        });
-    }
-    if threads > 1 && !linker.id.is_multithreaded() {
-        return Err(Outcome::NotApplicable("single-threaded".into()));
-    }
-    let Some(mut command) = linker.command() else {
-        return Err(Outcome::NotApplicable("not available".into()));
-    };
-    command.current_dir(dir);
+    let mut command = super::measure::base_command(linker, threads, dir)?;
     let mut prepare = None;
     if linker.id == LinkerId::Zig {
         let cache = dir.join("zig-cache");
