@@ -182,7 +182,7 @@ impl DynamicTables {
                 Def::Shared { file, index, .. } => {
                     let FileData::Shared(so) = &link.res.files[file as usize].data else { unreachable!() };
                     match so.version(index as usize) {
-                        Some(v) if !copies.contains_key(&id) || true => {
+                        Some(v) => {
                             let key = (file, v.name);
                             match need_index.get(&key) {
                                 Some(&n) => n,

@@ -125,11 +125,10 @@ impl<'d> Link<'d> {
         names.extend([&b"_init"[..], b"_fini"]);
         let mut ids: Vec<u32> = names.iter().filter_map(|n| self.res.names.get(n)).map(|e| e.def).collect();
         let export_all = self.output.shared || self.config.export_dynamic;
-        for (name, e) in &self.res.names {
+        for e in self.res.names.values() {
             if e.rank >= Rank::Weak && (e.dso_ref || (export_all && self.is_exportable(e.def))) {
                 ids.push(e.def);
             }
-            let _ = name;
         }
         ids.sort_unstable();
         ids

@@ -760,8 +760,7 @@ impl<'l, 'd> Builder<'l, 'd> {
             align = align.max(al);
         }
         if size > 0 {
-            let i = self.add(Synthetic::Commons, b".bss", SHT_NOBITS, a | w, align, size);
-            let _ = i;
+            self.add(Synthetic::Commons, b".bss", SHT_NOBITS, a | w, align, size);
         }
         // Symbols the scan marked, in id order: deterministic.
         let marked: Vec<(SymbolId, u16)> =
