@@ -15,7 +15,7 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         Err(e) => return report(Err(e.to_string())),
     };
     if config.no_fork || std::env::var_os("RIVET_NO_FORK").is_some() {
-        return report(run_inner(config));
+        return report(run_inner(config, None));
     }
     run_detached(config)
 }
@@ -44,23 +44,18 @@ fn run_detached(config: args::Config) -> ExitCode {
     // SAFETY: plain POSIX calls on a single-threaded process (no threads exist yet).
     unsafe {
         if libc::pipe(fds.as_mut_ptr()) != 0 {
-            return report(run_inner(config));
+            return report(run_inner(config, None));
         }
         match libc::fork() {
             -1 => {
                 libc::close(fds[0]);
                 libc::close(fds[1]);
-                report(run_inner(config))
+                report(run_inner(config, None))
             }
             0 => {
                 libc::close(fds[0]);
-                let status = status_of(run_inner(config));
-                use std::io::Write;
-                let _ = std::io::stdout().flush();
-                let _ = std::io::stderr().flush();
-                libc::write(fds[1], (&status as *const u8).cast(), 1);
-                libc::close(fds[1]);
-                libc::_exit(status as libc::c_int)
+                let status = status_of(run_inner(config, Some(fds[1])));
+                exit_now(status, Some(fds[1]))
             }
             child => {
                 libc::close(fds[1]);
@@ -81,7 +76,23 @@ fn run_detached(config: args::Config) -> ExitCode {
     }
 }
 
-fn run_inner(config: args::Config) -> Result<(), String> {
+/// Flushes what was printed, reports `status` on `pipe` (the detached parent waits on it),
+/// and exits without freeing anything: the kernel reclaims it all at once.
+fn exit_now(status: u8, pipe: Option<libc::c_int>) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: plain POSIX calls on descriptors this process owns.
+    unsafe {
+        if let Some(fd) = pipe {
+            libc::write(fd, (&status as *const u8).cast(), 1);
+            libc::close(fd);
+        }
+        libc::_exit(status as libc::c_int)
+    }
+}
+
+fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), String> {
     if config.print_help {
         println!(
             "Usage: rivet-ld [options] file...\nA GNU ld-compatible x86-64 ELF linker. See the rivet README for the supported options."
@@ -105,6 +116,9 @@ fn run_inner(config: args::Config) -> Result<(), String> {
     let arena = FileArena::default();
     pool.in_place_scope(|scope| {
         let mut session = Session::new(config.clone(), &arena, scope);
+        // Success is final once the output is in place: exit then, leaving the teardown of
+        // inputs, tables and the output mapping to the kernel.
+        session.on_output_ready(move || exit_now(0, pipe));
         let inputs = load_inputs(&config, &arena).map_err(|e| e.to_string())?;
         session.lap("open inputs");
         for input in inputs {

@@ -12,9 +12,11 @@ use crate::eh_frame;
 use crate::elf::*;
 use crate::error::{Error, Result};
 use crate::link::{Def, Link};
-use crate::merge::MergedSection;
+use crate::merge::{MergeMap, MergedSection};
 use crate::resolve::{FileData, SymbolId};
 use crate::scan::{ScanResult, flags};
+use crate::timing::Timer;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 /// Segment classes in output order.
@@ -185,7 +187,7 @@ pub struct Layout {
     pub placement: Vec<Vec<Placement>>,
     pub merged: Vec<MergedSection>,
     /// For merge input sections: (piece input starts, piece output offsets).
-    pub merge_maps: Vec<(Vec<u32>, Vec<u64>)>,
+    pub merge_maps: Vec<MergeMap>,
     pub synthetic: FxHashMap<Synthetic, u32>,
     pub segments: Vec<Segment>,
     pub got: Vec<(GotSlot, u64)>,
@@ -369,10 +371,17 @@ fn init_priority(name: &[u8]) -> u32 {
 }
 
 impl Layout {
-    pub fn build(link: &Link<'_>, scan: &ScanResult) -> Result<Layout> {
+    pub fn build(link: &Link<'_>, scan: &ScanResult, timer: &mut Timer) -> Result<Layout> {
         let mut b = Builder::new(link, scan);
         b.assign_input_sections()?;
+        timer.lap("layout: assign input sections");
+        b.merge_sections()?;
+        timer.lap("layout: merge sections");
+        let eh_inputs = std::mem::take(&mut b.eh_inputs);
+        b.layout_eh_frame(eh_inputs)?;
+        timer.lap("layout: .eh_frame");
         b.add_synthetic_sections()?;
+        timer.lap("layout: synthetic sections");
         b.finish()
     }
 
@@ -391,9 +400,7 @@ impl Layout {
             Placement::None => None,
             Placement::At { out, offset: base } => Some(self.sections[*out as usize].addr + base + offset),
             Placement::Merged { out, map } => {
-                let (starts, outs) = &self.merge_maps[*map as usize];
-                let i = starts.partition_point(|&s| s as u64 <= offset).checked_sub(1)?;
-                Some(self.sections[*out as usize].addr + outs[i] + (offset - starts[i] as u64))
+                Some(self.sections[*out as usize].addr + self.merge_maps[*map as usize].output_offset(offset)?)
             }
             Placement::EhFrame { out, first, count, start } => {
                 let Contents::EhFrame(records) = &self.sections[*out as usize].contents else { return None };
@@ -433,18 +440,197 @@ impl Layout {
     }
 }
 
+/// The records of one input `.eh_frame` that stay: every CIE, and the FDEs of live
+/// functions; offsets count from the input's start in the output. Returns them and their size.
+fn kept_eh_records(link: &Link<'_>, fi: u32, si: u32) -> Result<(Vec<EhRecord>, u64)> {
+    let obj = link.res.files[fi as usize].object().expect("object");
+    let data = obj.section_data(si as usize)?;
+    let split = eh_frame::split(data).ok_or_else(|| Error::bad(&obj.name, "malformed .eh_frame section"))?;
+    let relas = obj.relocations(si as usize);
+    // Assemblers emit relocations in offset order; binary search when they are.
+    let sorted = relas.is_sorted_by_key(|r| r.r_offset(E));
+    let mut records = Vec::with_capacity(split.len());
+    let mut cie_out: FxHashMap<u32, u64> = FxHashMap::default();
+    let mut offset = 0u64;
+    for rec in split {
+        if rec.size == 4 {
+            continue; // terminator: one is written at the very end
+        }
+        let cie_output_offset = match rec.cie {
+            None => {
+                cie_out.insert(rec.offset, offset);
+                None
+            }
+            Some(cie) => {
+                let pc_begin = rec.offset as u64 + 8;
+                let r = if sorted {
+                    relas.get(relas.partition_point(|r| r.r_offset(E) < pc_begin)).filter(|r| r.r_offset(E) == pc_begin)
+                } else {
+                    relas.iter().find(|r| r.r_offset(E) == pc_begin)
+                };
+                let Some(r) = r else { continue };
+                let live = link.reloc_target_section(fi, r.r_sym(E, false) as usize).is_some_and(|(f, s)| {
+                    link.live[f as usize][s as usize] && !link.res.files[f as usize].discarded[s as usize]
+                });
+                if !live {
+                    continue;
+                }
+                Some(*cie_out.get(&cie).ok_or_else(|| Error::bad(&obj.name, "FDE points to no CIE in .eh_frame"))?)
+            }
+        };
+        records.push(EhRecord {
+            file: fi,
+            section: si,
+            input_offset: rec.offset,
+            size: rec.size,
+            output_offset: offset,
+            cie_output_offset,
+        });
+        offset += rec.size as u64;
+    }
+    Ok((records, offset))
+}
+
+/// Which output section an input section joins: its output name, type, the flags that
+/// keep sections apart, and the entry size of a merge section (0 otherwise).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct SectionKey<'d> {
+    name: &'d [u8],
+    sh_type: u32,
+    flags: u64,
+    entsize: u64,
+}
+
+impl<'d> SectionKey<'d> {
+    fn new(name: &'d [u8], sh_type: u32, flags: u64, entsize: u64) -> Self {
+        let flags = flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS | SHF_MERGE | SHF_STRINGS) as u64;
+        SectionKey { name, sh_type, flags, entsize }
+    }
+
+    fn merge(&self) -> bool {
+        self.entsize > 0
+    }
+}
+
+/// What becomes of a kept input section; numbers index the file's own key list.
+#[derive(Clone, Copy)]
+enum Kept {
+    EhFrame,
+    Merge(u32),
+    /// Copied whole; with its `.init_array`-style priority.
+    Inputs(u32, u32),
+}
+
+/// One file's kept sections, and the distinct output-section keys they use with the
+/// largest alignment each asks for.
+#[derive(Default)]
+struct FileSections<'d> {
+    kept: Vec<(u32, Kept)>,
+    keys: Vec<(SectionKey<'d>, u64)>,
+}
+
+/// Decides, for every section of one file, whether it goes to the output and where.
+fn classify_sections<'d>(link: &Link<'d>, fi: u32, file: &crate::resolve::InputFile<'d>) -> FileSections<'d> {
+    let mut out = FileSections::default();
+    let FileData::Object(obj) = &file.data else { return out };
+    let strip_debug = !matches!(link.config.strip, crate::args::Strip::None);
+    let is_crt_edge = {
+        let n = obj.name.rsplit('/').next().unwrap_or("");
+        n.starts_with("crtbegin") || n.starts_with("crtend")
+    };
+    let mut key_index = |key: SectionKey<'d>, align: u64| -> u32 {
+        // Files use a handful of distinct keys, usually the same one as the last section.
+        let i = match out.keys.iter().rposition(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                out.keys.push((key, 1));
+                out.keys.len() - 1
+            }
+        };
+        out.keys[i].1 = out.keys[i].1.max(align);
+        i as u32
+    };
+    let mut kept = Vec::new();
+    for si in 1..obj.sections.len() {
+        let s = obj.section(si);
+        let flags = s.sh_flags(E);
+        let sh_type = s.sh_type(E);
+        if file.discarded[si] || flags & SHF_EXCLUDE as u64 != 0 {
+            continue;
+        }
+        if !matches!(
+            sh_type,
+            SHT_PROGBITS
+                | SHT_NOBITS
+                | SHT_INIT_ARRAY
+                | SHT_FINI_ARRAY
+                | SHT_PREINIT_ARRAY
+                | SHT_NOTE
+                | SHT_X86_64_UNWIND
+        ) {
+            continue;
+        }
+        let name = obj.section_name(si);
+        let alloc = flags & SHF_ALLOC as u64 != 0;
+        // .eh_frame is never a GC root; its records are filtered by liveness later.
+        if name == b".eh_frame" && alloc {
+            kept.push((si as u32, Kept::EhFrame));
+            continue;
+        }
+        if alloc && !link.live[fi as usize][si] {
+            continue;
+        }
+        if !alloc {
+            if strip_debug && name.starts_with(b".debug") {
+                continue;
+            }
+            if name == b".comment" || name.starts_with(b".note") || name == b".llvmbc" || name == b".llvmcmd" {
+                continue; // .comment is written by the linker; the rest is not for the output
+            }
+        }
+        if name == b".note.GNU-stack" || name == b".note.gnu.property" {
+            continue;
+        }
+        // crtbegin/crtend's legacy .ctors/.dtors list markers must not run.
+        if is_crt_edge && (name.starts_with(b".ctors") || name.starts_with(b".dtors")) {
+            continue;
+        }
+        let out_name = output_name(name);
+        let out_type = match sh_type {
+            _ if out_name == b".init_array" => SHT_INIT_ARRAY,
+            _ if out_name == b".fini_array" => SHT_FINI_ARRAY,
+            SHT_X86_64_UNWIND => SHT_PROGBITS,
+            t => t,
+        };
+        let align = s.sh_addralign(E);
+        if flags & SHF_MERGE as u64 != 0 && s.sh_entsize(E) > 0 && sh_type == SHT_PROGBITS {
+            kept.push((
+                si as u32,
+                Kept::Merge(key_index(SectionKey::new(out_name, out_type, flags, s.sh_entsize(E)), align)),
+            ));
+            continue;
+        }
+        let priority = if out_type == SHT_INIT_ARRAY || out_type == SHT_FINI_ARRAY { init_priority(name) } else { 0 };
+        kept.push((si as u32, Kept::Inputs(key_index(SectionKey::new(out_name, out_type, flags, 0), align), priority)));
+    }
+    out.kept = kept;
+    out
+}
+
 struct Builder<'l, 'd> {
     link: &'l Link<'d>,
     scan: &'l ScanResult,
     sections: Vec<OutputSection>,
-    by_key: FxHashMap<(Vec<u8>, u32, u64, u64), u32>,
+    by_key: FxHashMap<SectionKey<'d>, u32>,
     /// (sort key, file, section) of inputs per output section.
     pending: Vec<Vec<((u32, u32, u32, u32), u32, u32)>>,
     placement: Vec<Vec<Placement>>,
     merge_inputs: Vec<Vec<(u32, u32)>>,
     merged: Vec<MergedSection>,
-    merge_maps: Vec<(Vec<u32>, Vec<u64>)>,
+    merge_maps: Vec<MergeMap>,
     synthetic: FxHashMap<Synthetic, u32>,
+    /// (file, section) of every live `.eh_frame` input, in canonical order.
+    eh_inputs: Vec<(u32, u32)>,
 }
 
 impl<'l, 'd> Builder<'l, 'd> {
@@ -466,25 +652,17 @@ impl<'l, 'd> Builder<'l, 'd> {
             merged: Vec::new(),
             merge_maps: Vec::new(),
             synthetic: FxHashMap::default(),
+            eh_inputs: Vec::new(),
         }
     }
 
-    fn output_for(
-        &mut self,
-        name: &[u8],
-        sh_type: u32,
-        flags: u64,
-        entsize: u64,
-        contents: impl FnOnce() -> Contents,
-    ) -> u32 {
-        let key_flags = flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS | SHF_MERGE | SHF_STRINGS) as u64;
-        let key = (name.to_vec(), sh_type, key_flags, entsize);
+    fn output_for(&mut self, key: SectionKey<'d>, contents: impl FnOnce() -> Contents) -> u32 {
         if let Some(&i) = self.by_key.get(&key) {
             return i;
         }
         let i = self.sections.len() as u32;
-        let mut s = OutputSection::new(name, sh_type, key_flags, 1, contents());
-        s.entsize = entsize;
+        let mut s = OutputSection::new(key.name, key.sh_type, key.flags, 1, contents());
+        s.entsize = key.entsize;
         self.sections.push(s);
         self.pending.push(Vec::new());
         self.by_key.insert(key, i);
@@ -493,116 +671,77 @@ impl<'l, 'd> Builder<'l, 'd> {
 
     fn assign_input_sections(&mut self) -> Result<()> {
         let link = self.link;
-        let strip_debug = !matches!(link.config.strip, crate::args::Strip::None);
+        // 1. Per file, in parallel: what becomes of each section, against the file's own
+        //    short list of output-section keys.
+        let files: Vec<FileSections<'d>> =
+            link.res.files.par_iter().enumerate().map(|(fi, file)| classify_sections(link, fi as u32, file)).collect();
+        // 2. Output sections in order of first appearance, each file's keys mapped once.
         let mut eh_inputs: Vec<(u32, u32)> = Vec::new();
-        for (fi, file) in link.res.files.iter().enumerate() {
-            let FileData::Object(obj) = &file.data else { continue };
-            let is_crt_edge = {
-                let n = obj.name.rsplit('/').next().unwrap_or("");
-                n.starts_with("crtbegin") || n.starts_with("crtend")
-            };
-            for si in 1..obj.sections.len() {
-                let s = obj.section(si);
-                let flags = s.sh_flags(E);
-                let sh_type = s.sh_type(E);
-                let name = obj.section_name(si);
-                if file.discarded[si] || flags & SHF_EXCLUDE as u64 != 0 {
-                    continue;
-                }
-                if !matches!(
-                    sh_type,
-                    SHT_PROGBITS
-                        | SHT_NOBITS
-                        | SHT_INIT_ARRAY
-                        | SHT_FINI_ARRAY
-                        | SHT_PREINIT_ARRAY
-                        | SHT_NOTE
-                        | SHT_X86_64_UNWIND
-                ) {
-                    continue;
-                }
-                let alloc = flags & SHF_ALLOC as u64 != 0;
-                // .eh_frame is never a GC root; its records are filtered by liveness below.
-                if name == b".eh_frame" && alloc {
-                    eh_inputs.push((fi as u32, si as u32));
-                    continue;
-                }
-                if alloc && !link.live[fi][si] {
-                    continue;
-                }
-                if !alloc {
-                    if strip_debug && name.starts_with(b".debug") {
-                        continue;
-                    }
-                    if name == b".comment" || name.starts_with(b".note") || name == b".llvmbc" || name == b".llvmcmd" {
-                        continue; // .comment is written by the linker; the rest is not for the output
-                    }
-                }
-                if name == b".note.GNU-stack" || name == b".note.gnu.property" {
-                    continue;
-                }
-                // crtbegin/crtend's legacy .ctors/.dtors list markers must not run.
-                if is_crt_edge && (name.starts_with(b".ctors") || name.starts_with(b".dtors")) {
-                    continue;
-                }
-                let out_name = output_name(name);
-                let mut out_type = match sh_type {
-                    SHT_X86_64_UNWIND => SHT_PROGBITS,
-                    t => t,
-                };
-                if out_name == b".init_array" {
-                    out_type = SHT_INIT_ARRAY;
-                } else if out_name == b".fini_array" {
-                    out_type = SHT_FINI_ARRAY;
-                }
-                let merge = flags & SHF_MERGE as u64 != 0 && s.sh_entsize(E) > 0 && sh_type == SHT_PROGBITS;
-                if merge {
-                    let entsize = s.sh_entsize(E);
-                    let next = self.merge_inputs.len();
-                    let out = self.output_for(out_name, out_type, flags, entsize, || Contents::Merged(next));
-                    let Contents::Merged(m) = self.sections[out as usize].contents else { unreachable!() };
-                    if m == self.merge_inputs.len() {
-                        self.merge_inputs.push(Vec::new());
-                    }
-                    self.merge_inputs[m].push((fi as u32, si as u32));
+        for (fi, file) in files.iter().enumerate() {
+            let outs: Vec<u32> = file
+                .keys
+                .iter()
+                .map(|&(key, align)| {
+                    let out = if key.merge() {
+                        let next = self.merge_inputs.len();
+                        let out = self.output_for(key, || Contents::Merged(next));
+                        if let Contents::Merged(m) = self.sections[out as usize].contents
+                            && m == self.merge_inputs.len()
+                        {
+                            self.merge_inputs.push(Vec::new());
+                        }
+                        out
+                    } else {
+                        self.output_for(key, || Contents::Inputs(Vec::new()))
+                    };
                     let sec = &mut self.sections[out as usize];
-                    sec.align = sec.align.max(s.sh_addralign(E));
-                    continue;
+                    sec.align = sec.align.max(align);
+                    out
+                })
+                .collect();
+            let order = link.res.files[fi].order;
+            for &(si, kept) in &file.kept {
+                match kept {
+                    Kept::EhFrame => eh_inputs.push((fi as u32, si)),
+                    Kept::Merge(k) => {
+                        let Contents::Merged(m) = self.sections[outs[k as usize] as usize].contents else {
+                            unreachable!("merge keys make merged sections")
+                        };
+                        self.merge_inputs[m].push((fi as u32, si));
+                    }
+                    Kept::Inputs(k, priority) => {
+                        self.pending[outs[k as usize] as usize].push(((priority, order.0, order.1, si), fi as u32, si))
+                    }
                 }
-                let out = self.output_for(out_name, out_type, flags, 0, || Contents::Inputs(Vec::new()));
-                let sec = &mut self.sections[out as usize];
-                sec.align = sec.align.max(s.sh_addralign(E));
-                let priority =
-                    if out_type == SHT_INIT_ARRAY || out_type == SHT_FINI_ARRAY { init_priority(name) } else { 0 };
-                self.pending[out as usize].push((
-                    (priority, file.order.0, file.order.1, si as u32),
-                    fi as u32,
-                    si as u32,
-                ));
             }
         }
-        // Inputs in canonical order, then offsets.
-        for (out, mut inputs) in std::mem::take(&mut self.pending).into_iter().enumerate() {
-            if inputs.is_empty() {
-                continue;
+        // 3. Inputs in canonical order, then offsets; in parallel over output sections.
+        let placed: Vec<(u32, u64, Vec<InputPart>)> = std::mem::take(&mut self.pending)
+            .into_par_iter()
+            .enumerate()
+            .filter(|(_, inputs)| !inputs.is_empty())
+            .map(|(out, mut inputs)| {
+                inputs.sort_unstable_by_key(|e| e.0);
+                let mut offset = 0u64;
+                let mut parts = Vec::with_capacity(inputs.len());
+                for (_, fi, si) in inputs {
+                    let s = link.res.files[fi as usize].object().expect("object").section(si as usize);
+                    offset = align_up(offset, s.sh_addralign(E).max(1));
+                    let size = s.sh_size(E);
+                    parts.push(InputPart { file: fi, section: si, offset, size });
+                    offset += size;
+                }
+                (out as u32, offset, parts)
+            })
+            .collect();
+        for (out, size, parts) in placed {
+            for p in &parts {
+                self.placement[p.file as usize][p.section as usize] = Placement::At { out, offset: p.offset };
             }
-            inputs.sort_unstable_by_key(|e| e.0);
-            let mut offset = 0u64;
-            let mut parts = Vec::with_capacity(inputs.len());
-            for (_, fi, si) in inputs {
-                let obj = self.link.res.files[fi as usize].object().expect("object");
-                let s = obj.section(si as usize);
-                offset = align_up(offset, s.sh_addralign(E).max(1));
-                let size = s.sh_size(E);
-                self.placement[fi as usize][si as usize] = Placement::At { out: out as u32, offset };
-                parts.push(InputPart { file: fi, section: si, offset, size });
-                offset += size;
-            }
-            self.sections[out].size = offset;
-            self.sections[out].contents = Contents::Inputs(parts);
+            self.sections[out as usize].size = size;
+            self.sections[out as usize].contents = Contents::Inputs(parts);
         }
-        self.merge_sections()?;
-        self.layout_eh_frame(eh_inputs)?;
+        self.eh_inputs = eh_inputs;
         Ok(())
     }
 
@@ -641,54 +780,23 @@ impl<'l, 'd> Builder<'l, 'd> {
         }
         let link = self.link;
         inputs.sort_unstable_by_key(|&(f, s)| (link.res.files[f as usize].order, s));
-        let out = self.output_for(b".eh_frame", SHT_PROGBITS, SHF_ALLOC as u64, 0, || Contents::EhFrame(Vec::new()));
-        let mut records: Vec<EhRecord> = Vec::new();
+        let key = SectionKey::new(b".eh_frame", SHT_PROGBITS, SHF_ALLOC as u64, 0);
+        let out = self.output_for(key, || Contents::EhFrame(Vec::new()));
+        // Each input's kept records in parallel, at offsets from its own start; then placed.
+        let per_input: Vec<(Vec<EhRecord>, u64)> =
+            inputs.par_iter().map(|&(fi, si)| kept_eh_records(link, fi, si)).collect::<Result<_>>()?;
+        let mut records: Vec<EhRecord> = Vec::with_capacity(per_input.iter().map(|(r, _)| r.len()).sum());
         let mut offset = 0u64;
-        for (fi, si) in inputs {
-            let obj = link.res.files[fi as usize].object().expect("object");
-            let data = obj.section_data(si as usize)?;
-            let split = eh_frame::split(data).ok_or_else(|| Error::bad(&obj.name, "malformed .eh_frame section"))?;
-            let relas = obj.relocations(si as usize);
+        for (&(fi, si), (kept, size)) in inputs.iter().zip(per_input) {
             let first = records.len() as u32;
-            let section_start = offset;
-            let mut cie_out: FxHashMap<u32, u64> = FxHashMap::default();
-            for rec in split {
-                if rec.size == 4 {
-                    continue; // terminator: one is written at the very end
-                }
-                let cie_output_offset = match rec.cie {
-                    None => {
-                        cie_out.insert(rec.offset, offset);
-                        None
-                    }
-                    Some(cie) => {
-                        let pc_begin = rec.offset as u64 + 8;
-                        let Some(r) = relas.iter().find(|r| r.r_offset(E) == pc_begin) else { continue };
-                        let live = link.reloc_target_section(fi, r.r_sym(E, false) as usize).is_some_and(|(f, s)| {
-                            link.live[f as usize][s as usize] && !link.res.files[f as usize].discarded[s as usize]
-                        });
-                        if !live {
-                            continue;
-                        }
-                        Some(
-                            *cie_out
-                                .get(&cie)
-                                .ok_or_else(|| Error::bad(&obj.name, "FDE points to no CIE in .eh_frame"))?,
-                        )
-                    }
-                };
-                records.push(EhRecord {
-                    file: fi,
-                    section: si,
-                    input_offset: rec.offset,
-                    size: rec.size,
-                    output_offset: offset,
-                    cie_output_offset,
-                });
-                offset += rec.size as u64;
-            }
+            records.extend(kept.into_iter().map(|r| EhRecord {
+                output_offset: r.output_offset + offset,
+                cie_output_offset: r.cie_output_offset.map(|c| c + offset),
+                ..r
+            }));
             self.placement[fi as usize][si as usize] =
-                Placement::EhFrame { out, first, count: records.len() as u32 - first, start: section_start };
+                Placement::EhFrame { out, first, count: records.len() as u32 - first, start: offset };
+            offset += size;
         }
         let sec = &mut self.sections[out as usize];
         sec.size = offset + 4;
@@ -1012,7 +1120,6 @@ impl<'l, 'd> Builder<'l, 'd> {
         layout.assign_addresses(link);
         layout.define_internal_symbols(link)?;
         layout.symbol_addresses = {
-            use rayon::prelude::*;
             let l = &layout;
             (0..link.res.resolved.len() as SymbolId)
                 .into_par_iter()

@@ -53,6 +53,7 @@ pub struct Session<'d, 's> {
     added: u32,
     resolver: Resolver<'d>,
     timer: Timer,
+    on_output_ready: Option<Box<dyn FnOnce() + Send + 'd>>,
 }
 
 impl<'d, 's> Session<'d, 's> {
@@ -72,7 +73,14 @@ impl<'d, 's> Session<'d, 's> {
             added: 0,
             resolver: Resolver::new(arena),
             timer,
+            on_output_ready: None,
         }
+    }
+
+    /// Calls `f` the moment the output file is in place, before the link's memory is freed:
+    /// a command-line driver can report success and exit without waiting for the teardown.
+    pub fn on_output_ready(&mut self, f: impl FnOnce() + Send + 'd) {
+        self.on_output_ready = Some(Box::new(f));
     }
 
     /// Hands over one input; returns at once. Parsing starts on the pool, and every input
@@ -127,10 +135,12 @@ impl<'d, 's> Session<'d, 's> {
     pub fn finish(mut self, pool: &rayon::ThreadPool) -> Result<()> {
         self.resolve_ready(true)?;
         self.timer.lap("parse and load inputs");
-        pool.install(move || self.link_all())
+        // Every input is open (mapped) by now, so even an input named like the output is safe.
+        let old_output = crate::write::remove_old_output(&self.config);
+        pool.install(move || self.link_all(old_output))
     }
 
-    fn link_all(mut self) -> Result<()> {
+    fn link_all(mut self, old_output: Option<std::thread::JoinHandle<()>>) -> Result<()> {
         let mut resolver = std::mem::replace(&mut self.resolver, Resolver::new(self.arena));
         for name in self.config.undefined.iter().chain(&self.config.require_defined) {
             resolver.add_undefined(name.as_bytes())?;
@@ -153,16 +163,18 @@ impl<'d, 's> Session<'d, 's> {
         self.timer.lap("gc sections");
         let scan = link.scan_relocations()?;
         self.timer.lap("scan relocations");
-        let mut layout = Layout::build(&link, &scan)?;
-        self.timer.lap("layout");
+        let mut layout = Layout::build(&link, &scan, &mut self.timer)?;
+        self.timer.lap("layout: addresses");
         if let Some(map) = &self.config.map_file {
             crate::map_file::write(&link, &layout, map)?;
         }
-        let image = crate::write::write_image(&link, &scan, &mut layout)?;
-        self.timer.lap("copy and relocate");
-        crate::write::commit_output(&self.config, image)?;
+        let image = crate::write::write_image(&link, &scan, &mut layout, &mut self.timer)?;
+        crate::write::commit_output(&self.config, &image, old_output)?;
         self.timer.lap("write output");
         self.timer.report();
+        if let Some(ready) = self.on_output_ready.take() {
+            ready();
+        }
         Ok(())
     }
 }

@@ -39,6 +39,48 @@ impl MergedSection {
     }
 }
 
+/// Where the pieces of one input section went: input offset -> output offset.
+pub struct MergeMap {
+    /// Input offset of each piece, ascending.
+    starts: Vec<u32>,
+    /// Offset of each piece in the output section.
+    outs: Vec<u32>,
+    /// `buckets[b]`: the piece holding input byte `b << BUCKET_BITS`. Relocations point into
+    /// string sections in no useful order, and a binary search over a large `.debug_str`
+    /// costs a cache miss per step; this index leaves a step or two.
+    buckets: Vec<u32>,
+}
+
+const BUCKET_BITS: u32 = 6;
+
+impl MergeMap {
+    fn new(starts: Vec<u32>, outs: Vec<u32>, len: usize) -> MergeMap {
+        let mut buckets = Vec::with_capacity((len >> BUCKET_BITS) + 1);
+        let mut piece = 0usize;
+        if !starts.is_empty() {
+            for b in 0..=(len >> BUCKET_BITS) {
+                let at = (b << BUCKET_BITS) as u64;
+                while piece + 1 < starts.len() && starts[piece + 1] as u64 <= at {
+                    piece += 1;
+                }
+                buckets.push(piece as u32);
+            }
+        }
+        MergeMap { starts, outs, buckets }
+    }
+
+    /// Output offset (within the merged section) of input byte `at`: the same offset in the
+    /// piece that holds it, or past the last piece for offsets beyond it.
+    pub fn output_offset(&self, at: u64) -> Option<u64> {
+        let last_bucket = self.buckets.len().checked_sub(1)?;
+        let mut i = self.buckets[((at >> BUCKET_BITS) as usize).min(last_bucket)] as usize;
+        while i + 1 < self.starts.len() && self.starts[i + 1] as u64 <= at {
+            i += 1;
+        }
+        Some(self.outs[i] as u64 + (at - self.starts[i] as u64))
+    }
+}
+
 /// A piece of an input section: where it starts, how long it is, and its hash.
 #[derive(Clone, Copy)]
 struct Piece {
@@ -119,14 +161,14 @@ fn split(data: &[u8], strings: bool, entsize: usize, name: &str) -> Result<Vec<P
     Ok(pieces)
 }
 
-/// Merges `inputs` (in canonical order); returns the merged section and, per input, the
-/// (piece input offsets, piece output offsets) map.
+/// Merges `inputs` (in canonical order); returns the merged section and, per input, where
+/// its pieces went.
 pub fn merge(
     link: &Link<'_>,
     inputs: &[(u32, u32)],
     strings: bool,
     entsize: u64,
-) -> Result<(MergedSection, Vec<(Vec<u32>, Vec<u64>)>)> {
+) -> Result<(MergedSection, Vec<MergeMap>)> {
     let entsize = entsize as usize;
     let align = inputs
         .iter()
@@ -169,61 +211,93 @@ pub fn merge(
         })
         .collect::<Result<_>>()?;
 
-    // 2. Deduplicate each shard, in parallel over shards, inputs in canonical order.
-    type Table<'a> = HashMap<Key<'a>, u64, BuildHasherDefault<PassThrough>>;
-    let shard_results: Vec<(Vec<(&[u8], u64)>, u64, Vec<Vec<u64>>)> = (0..SHARDS)
+    // 2. Deduplicate each shard, in parallel over shards, inputs in canonical order. A shard
+    // keeps its pieces' offsets flat, input after input: `firsts[i]` is where input i's run
+    // starts.
+    struct Shard<'a> {
+        unique: Vec<(&'a [u8], u64)>,
+        size: u64,
+        offsets: Vec<u32>,
+        firsts: Vec<u32>,
+    }
+    type Table<'a> = HashMap<Key<'a>, u32, BuildHasherDefault<PassThrough>>;
+    let shards: Vec<Shard<'_>> = (0..SHARDS)
         .into_par_iter()
         .map(|s| {
-            let mut table: Table<'_> = HashMap::default();
-            let mut unique: Vec<(&[u8], u64)> = Vec::new();
-            let mut size = 0u64;
-            let mut offsets = Vec::with_capacity(splits.len());
+            let group = |sp: &Split<'_>| sp.shard_starts[s] as usize..sp.shard_starts[s + 1] as usize;
+            let pieces: usize = splits.iter().map(|sp| group(sp).len()).sum();
+            // Most strings repeat across inputs: half the pieces is a fair first guess.
+            let mut table: Table<'_> = HashMap::with_capacity_and_hasher(pieces / 2, Default::default());
+            let mut shard =
+                Shard { unique: Vec::new(), size: 0, offsets: Vec::with_capacity(pieces), firsts: Vec::new() };
             for sp in &splits {
-                let group = &sp.by_shard[sp.shard_starts[s] as usize..sp.shard_starts[s + 1] as usize];
-                let mut local = Vec::with_capacity(group.len());
-                for &pi in group {
+                shard.firsts.push(shard.offsets.len() as u32);
+                for &pi in &sp.by_shard[group(sp)] {
                     let p = sp.pieces[pi as usize];
                     let bytes = &sp.data[p.start as usize..(p.start + p.len) as usize];
                     let off = *table.entry(Key { hash: p.hash, bytes }).or_insert_with(|| {
-                        let at = align_up(size, piece_align);
-                        unique.push((bytes, at));
-                        size = at + bytes.len() as u64;
-                        at
+                        let at = align_up(shard.size, piece_align);
+                        shard.unique.push((bytes, at));
+                        shard.size = at + bytes.len() as u64;
+                        at as u32
                     });
-                    local.push(off);
+                    shard.offsets.push(off);
                 }
-                offsets.push(local);
             }
-            (unique, size, offsets)
+            shard
         })
         .collect();
 
     // 3. Shard bases, then every input's piece map.
     let mut bases = Vec::with_capacity(SHARDS);
     let mut total = 0u64;
-    for (_, size, _) in &shard_results {
+    for shard in &shards {
         total = align_up(total, piece_align);
         bases.push(total);
-        total += size;
+        total += shard.size;
     }
-    let maps: Vec<(Vec<u32>, Vec<u64>)> = splits
+    if total > u32::MAX as u64 {
+        return Err(Error::Usage(format!("merged section of {total} bytes: over the 4 GiB a merge section may hold")));
+    }
+    let maps: Vec<MergeMap> = splits
         .par_iter()
         .enumerate()
         .map(|(i, sp)| {
-            let mut outs = vec![0u64; sp.pieces.len()];
-            for s in 0..SHARDS {
+            let mut outs = vec![0u32; sp.pieces.len()];
+            for (s, shard) in shards.iter().enumerate() {
                 let group = &sp.by_shard[sp.shard_starts[s] as usize..sp.shard_starts[s + 1] as usize];
-                for (k, &pi) in group.iter().enumerate() {
-                    outs[pi as usize] = bases[s] + shard_results[s].2[i][k];
+                let offsets = &shard.offsets[shard.firsts[i] as usize..][..group.len()];
+                for (&pi, &off) in group.iter().zip(offsets) {
+                    outs[pi as usize] = (bases[s] + off as u64) as u32;
                 }
             }
-            (sp.pieces.iter().map(|p| p.start).collect(), outs)
+            MergeMap::new(sp.pieces.iter().map(|p| p.start).collect(), outs, sp.data.len())
         })
         .collect();
     // SAFETY of the 'static: piece bytes live in the FileArena for the whole link.
-    let shards = shard_results
+    let shards = shards
         .into_iter()
-        .map(|(unique, _, _)| unsafe { std::mem::transmute::<Vec<(&[u8], u64)>, Vec<(&'static [u8], u64)>>(unique) })
+        .map(|shard| unsafe { std::mem::transmute::<Vec<(&[u8], u64)>, Vec<(&'static [u8], u64)>>(shard.unique) })
         .collect();
     Ok((MergedSection { shards, bases, size: total }, maps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MergeMap;
+
+    #[test]
+    fn output_offset_agrees_with_a_binary_search() {
+        // Pieces of irregular lengths, some longer than a bucket, some many to a bucket.
+        let lens = [1u32, 3, 200, 7, 64, 65, 2, 130, 1, 1, 1, 90];
+        let starts: Vec<u32> = lens.iter().scan(0, |at, len| Some(std::mem::replace(at, *at + len))).collect();
+        let outs: Vec<u32> = (0..lens.len() as u32).map(|i| 1000 * i).collect();
+        let len = lens.iter().sum::<u32>() as usize;
+        let map = MergeMap::new(starts.clone(), outs.clone(), len);
+        for at in 0..len as u64 + 100 {
+            let i = starts.partition_point(|&s| s as u64 <= at) - 1;
+            assert_eq!(map.output_offset(at), Some(outs[i] as u64 + at - starts[i] as u64), "at {at}");
+        }
+        assert_eq!(MergeMap::new(Vec::new(), Vec::new(), 0).output_offset(0), None);
+    }
 }

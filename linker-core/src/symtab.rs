@@ -5,6 +5,7 @@ use crate::elf::*;
 use crate::layout::Placement;
 use crate::link::{Def, Link};
 use crate::resolve::{FileData, Rank, SymbolId};
+use rayon::prelude::*;
 
 pub struct SymtabPlan {
     /// Local symbols, then globals, as (symbol id, name offset).
@@ -15,47 +16,21 @@ pub struct SymtabPlan {
 
 impl SymtabPlan {
     pub fn new(link: &Link<'_>, placement: &[Vec<Placement>]) -> Self {
-        let mut entries = Vec::new();
-        let mut strtab = vec![0u8];
-        let mut add = |id: SymbolId, name: &[u8], entries: &mut Vec<(SymbolId, u32)>| {
-            entries.push((id, strtab.len() as u32));
-            strtab.extend_from_slice(name);
-            strtab.push(0);
-        };
         let mut files: Vec<usize> = (0..link.res.files.len()).collect();
         files.sort_by_key(|&f| link.res.files[f].order);
-        if !matches!(link.config.strip, crate::args::Strip::All) {
-            for &fi in &files {
-                let FileData::Object(obj) = &link.res.files[fi].data else { continue };
-                for i in 1..obj.first_global {
-                    let sym = obj.symbol(i);
-                    if matches!(sym.st_type(), STT_SECTION | STT_FILE) {
-                        continue;
-                    }
-                    let name = obj.symbol_name(i);
-                    if name.is_empty() || name.starts_with(b".L") {
-                        continue;
-                    }
-                    let shndx = obj.symbol_section(i);
-                    let placed = shndx >= SHN_LORESERVE as u32
-                        || placement
-                            .get(fi)
-                            .and_then(|p| p.get(shndx as usize))
-                            .is_some_and(|p| !matches!(p, Placement::None));
-                    if shndx == 0 || !placed {
-                        continue;
-                    }
-                    add(link.symbol_id(fi as u32, i), name, &mut entries);
-                }
-            }
-        }
-        let first_global = entries.len();
-        let mut globals: Vec<SymbolId> = link
+        // Locals, per file in parallel (canonical file order), then every global's winner.
+        let mut runs: Vec<Vec<(SymbolId, &[u8])>> =
+            files.par_iter().map(|&fi| kept_locals(link, placement, fi)).collect();
+        let first_global = runs.iter().map(Vec::len).sum();
+        let candidates: Vec<SymbolId> = link
             .res
             .names
             .values()
             .filter(|e| e.rank >= Rank::Shared || (e.rank == Rank::Undefined && e.def != crate::resolve::NO_SYMBOL))
             .map(|e| e.def)
+            .collect();
+        let mut globals: Vec<SymbolId> = candidates
+            .into_par_iter()
             .filter(|&id| match link.def(id) {
                 Def::Section { file, section, .. } => {
                     !matches!(placement[file as usize][section as usize], Placement::None)
@@ -64,11 +39,42 @@ impl SymtabPlan {
                 _ => true,
             })
             .collect();
-        globals.sort_unstable();
-        for id in globals {
-            add(id, link.symbol_name(id), &mut entries);
+        globals.par_sort_unstable();
+        runs.push(globals.par_iter().map(|&id| (id, link.symbol_name(id))).collect());
+
+        // Name offsets by prefix sums over the runs, then each run's names copied in parallel.
+        let mut run_starts = Vec::with_capacity(runs.len());
+        let mut size = 1usize;
+        for run in &runs {
+            run_starts.push(size);
+            size += run.iter().map(|(_, name)| name.len() + 1).sum::<usize>();
         }
-        SymtabPlan { entries, first_global, strtab }
+        let mut strtab = vec![0u8; size];
+        let mut chunks = Vec::with_capacity(runs.len());
+        let mut rest = &mut strtab[1..];
+        for k in 0..runs.len() {
+            let end = run_starts.get(k + 1).copied().unwrap_or(size);
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(end - run_starts[k]);
+            chunks.push(mine);
+            rest = tail;
+        }
+        let entries: Vec<Vec<(SymbolId, u32)>> = runs
+            .par_iter()
+            .zip(chunks)
+            .zip(&run_starts)
+            .map(|((run, chunk), &start)| {
+                let mut at = 0;
+                run.iter()
+                    .map(|&(id, name)| {
+                        chunk[at..at + name.len()].copy_from_slice(name);
+                        let offset = (start + at) as u32;
+                        at += name.len() + 1;
+                        (id, offset)
+                    })
+                    .collect()
+            })
+            .collect();
+        SymtabPlan { entries: entries.concat(), first_global, strtab }
     }
 
     /// Entries including the null symbol.
@@ -79,4 +85,26 @@ impl SymtabPlan {
     pub fn strtab_size(&self) -> u64 {
         self.strtab.len() as u64
     }
+}
+
+/// The local symbols of file `fi` that go to `.symtab`: named, not assembler temporaries, not
+/// section or file symbols, and defined in a section that is in the output.
+fn kept_locals<'d>(link: &Link<'d>, placement: &[Vec<Placement>], fi: usize) -> Vec<(SymbolId, &'d [u8])> {
+    let FileData::Object(obj) = &link.res.files[fi].data else { return Vec::new() };
+    (1..obj.first_global)
+        .filter_map(|i| {
+            let sym = obj.symbol(i);
+            if matches!(sym.st_type(), STT_SECTION | STT_FILE) {
+                return None;
+            }
+            let shndx = obj.symbol_section(i);
+            let placed = shndx >= SHN_LORESERVE as u32
+                || placement.get(fi).and_then(|p| p.get(shndx as usize)).is_some_and(|p| !matches!(p, Placement::None));
+            if shndx == 0 || !placed {
+                return None;
+            }
+            let name = obj.symbol_name(i);
+            (!name.is_empty() && !name.starts_with(b".L")).then(|| (link.symbol_id(fi as u32, i), name))
+        })
+        .collect()
 }

@@ -15,6 +15,7 @@ use crate::layout::{
 use crate::link::{Def, Link};
 use crate::resolve::SymbolId;
 use crate::scan::{ScanResult, flags};
+use crate::timing::Timer;
 use crate::x86_64::{self, Action, DynAbs, GotRelax};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -34,23 +35,39 @@ pub struct DynRel {
 pub struct PendingOutput {
     tmp: PathBuf,
     map: Option<memmap2::MmapMut>,
-    committed: bool,
+    committed: std::cell::Cell<bool>,
 }
 
 impl Drop for PendingOutput {
     fn drop(&mut self) {
         self.map.take();
-        if !self.committed {
+        if !self.committed.get() {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
 }
 
-pub fn commit_output(config: &Config, mut out: PendingOutput) -> Result<()> {
-    out.map.take();
+/// Renames the finished output into place. The mapping stays until `out` is dropped: the
+/// page cache already holds the bytes, and unmapping 50 MB need not delay the caller.
+pub fn commit_output(config: &Config, out: &PendingOutput, old: Option<std::thread::JoinHandle<()>>) -> Result<()> {
+    if let Some(removal) = old {
+        let _ = removal.join();
+    }
     std::fs::rename(&out.tmp, &config.output).map_err(|e| Error::io(&config.output, e))?;
-    out.committed = true;
+    out.committed.set(true);
     Ok(())
+}
+
+/// Unlinks an old output in the background: freeing its pages (ms per 10 MB on tmpfs) then
+/// overlaps the link instead of the final rename. Join the handle before renaming. Like
+/// `make` and ld.bfd, a failed link leaves no stale output behind.
+pub fn remove_old_output(config: &Config) -> Option<std::thread::JoinHandle<()>> {
+    let path = config.output.clone();
+    std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()).then(|| {
+        std::thread::spawn(move || {
+            let _ = std::fs::remove_file(path);
+        })
+    })
 }
 
 pub fn build_id_len(id: &BuildId) -> usize {
@@ -146,7 +163,12 @@ pub fn compute_symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) ->
 }
 
 /// Writes the whole image into a temporary file next to the output.
-pub fn write_image(link: &Link<'_>, scan: &ScanResult, layout: &mut Layout) -> Result<PendingOutput> {
+pub fn write_image(
+    link: &Link<'_>,
+    scan: &ScanResult,
+    layout: &mut Layout,
+    timer: &mut Timer,
+) -> Result<PendingOutput> {
     let config = link.config;
     let dir = config.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let name = config.output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "a.out".into());
@@ -158,7 +180,7 @@ pub fn write_image(link: &Link<'_>, scan: &ScanResult, layout: &mut Layout) -> R
         .truncate(true)
         .open(&tmp)
         .map_err(|e| Error::io(&tmp, e))?;
-    let mut pending = PendingOutput { tmp: tmp.clone(), map: None, committed: false };
+    let mut pending = PendingOutput { tmp: tmp.clone(), map: None, committed: Default::default() };
     file.set_len(layout.file_size).map_err(|e| Error::io(&tmp, e))?;
     {
         use std::os::unix::fs::PermissionsExt;
@@ -173,8 +195,10 @@ pub fn write_image(link: &Link<'_>, scan: &ScanResult, layout: &mut Layout) -> R
     content.push((Synthetic::RelaDyn, rela_dyn_bytes(layout, dynrels?, rela_tail)));
     place_synthetic(layout, &mut map, content)?;
     write_headers(link, layout, &mut map);
+    timer.lap("copy and relocate");
     if let Some(id) = &config.build_id {
         write_build_id(layout, &mut map, id);
+        timer.lap("build id");
     }
     pending.map = Some(map);
     Ok(pending)
@@ -283,16 +307,7 @@ fn write_input_parts(
 
 /// The target value S of a relocation's symbol, with the merge-section rule: a section symbol
 /// plus addend names a byte inside a merged piece.
-/// Remembers the last merged piece a section's relocations pointed into: debug info refers to
-/// `.debug_str` mostly in increasing order, so the next lookup is usually the same or the
-/// next piece, not a binary search.
-#[derive(Default)]
-struct MergeCursor {
-    map: u32,
-    piece: usize,
-}
-
-fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela, cursor: &mut MergeCursor) -> (u64, bool) {
+fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela) -> (u64, bool) {
     let sym_index = r.r_sym(E, false) as usize;
     let obj = link.res.files[file as usize].object().expect("object");
     let sym = obj.symbol(sym_index);
@@ -301,23 +316,8 @@ fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela, cursor:
         if let Placement::Merged { out, map } = layout.placement[file as usize][shndx as usize] {
             let addend = r.r_addend(E);
             let at = (sym.st_value(E) as i64).wrapping_add(addend) as u64;
-            let (starts, outs) = &layout.merge_maps[map as usize];
-            let in_piece = |i: usize| {
-                starts.get(i).is_some_and(|&s| s as u64 <= at) && starts.get(i + 1).is_none_or(|&n| at < n as u64)
-            };
-            let piece = if cursor.map == map && in_piece(cursor.piece) {
-                Some(cursor.piece)
-            } else if cursor.map == map && in_piece(cursor.piece + 1) {
-                Some(cursor.piece + 1)
-            } else {
-                starts.partition_point(|&s| s as u64 <= at).checked_sub(1)
-            };
-            return match piece {
-                Some(i) => {
-                    *cursor = MergeCursor { map, piece: i };
-                    let addr = layout.sections[out as usize].addr + outs[i] + (at - starts[i] as u64);
-                    (addr.wrapping_sub(addend as u64), true)
-                }
+            return match layout.merge_maps[map as usize].output_offset(at) {
+                Some(off) => ((layout.sections[out as usize].addr + off).wrapping_sub(addend as u64), true),
                 None => (0, false),
             };
         }
@@ -351,7 +351,6 @@ struct Relocator<'a, 'l> {
     si: usize,
     data: &'a [u8],
     relas: &'a [Rela],
-    cursor: MergeCursor,
     dynrels: Vec<DynRel>,
     /// `_GLOBAL_OFFSET_TABLE_` and `.got`, looked up once per section, not per relocation.
     got_base: u64,
@@ -368,7 +367,6 @@ impl<'a, 'l> Relocator<'a, 'l> {
             si,
             data: obj.section_data(si)?,
             relas: obj.relocations(si),
-            cursor: MergeCursor::default(),
             dynrels: Vec::new(),
             got_base: layout.got_base(),
             got_addr: layout.addr_of(Synthetic::Got),
@@ -379,14 +377,14 @@ impl<'a, 'l> Relocator<'a, 'l> {
     /// Returns whether the next relocation was consumed by a TLS rewrite.
     fn apply_alloc(&mut self, ri: usize, out: &mut [u8], o: usize, p: u64) -> Result<bool> {
         let (link, layout, file, si, data, relas) = (self.link, self.layout, self.file, self.si, self.data, self.relas);
-        let (dynrels, cursor) = (&mut self.dynrels, &mut self.cursor);
+        let dynrels = &mut self.dynrels;
         let r = &relas[ri];
         let r_type = r.r_type(E, false);
         let a = r.r_addend(E);
         let action = link.classify(file, si, data, relas, ri)?;
         let id = link.symbol_id(file, r.r_sym(E, false) as usize);
         let def = link.res.resolved[id as usize];
-        let (s, _) = target_address(link, layout, file, r, cursor);
+        let (s, _) = target_address(link, layout, file, r);
         let width = x86_64::reloc_width(r_type);
         let (got_base, got_addr) = (self.got_base, self.got_addr);
         let sa = s.wrapping_add(a as u64);
@@ -551,7 +549,6 @@ impl<'a, 'l> Relocator<'a, 'l> {
     /// discarded code get a tombstone instead of a bogus address.
     fn apply_non_alloc(&mut self, r: &Rela, out: &mut [u8], sec_name: &[u8]) -> Result<()> {
         let (link, layout, file, si) = (self.link, self.layout, self.file, self.si);
-        let cursor = &mut self.cursor;
         let r_type = r.r_type(E, false);
         let o = r.r_offset(E) as usize;
         let width = x86_64::reloc_width(r_type);
@@ -562,7 +559,7 @@ impl<'a, 'l> Relocator<'a, 'l> {
                 format!("relocation past the end of section {}", String::from_utf8_lossy(obj.section_name(si))),
             ));
         }
-        let (s, live) = target_address(link, layout, file, r, cursor);
+        let (s, live) = target_address(link, layout, file, r);
         let a = r.r_addend(E);
         let tombstone = if sec_name == b".debug_ranges" || sec_name == b".debug_loc" { 1 } else { 0 };
         let v = match r_type {
@@ -772,7 +769,7 @@ fn synthetic_contents(link: &Link<'_>, scan: &ScanResult, layout: &Layout) -> (V
                 let obj = link.res.files[f.file as usize].object()?;
                 let relas = obj.relocations(f.section as usize);
                 let r = relas.iter().find(|r| r.r_offset(E) == f.input_offset as u64 + 8)?;
-                let (s, _) = target_address(link, layout, f.file, r, &mut MergeCursor::default());
+                let (s, _) = target_address(link, layout, f.file, r);
                 Some((s.wrapping_add(r.r_addend(E) as u64), eh + f.output_offset))
             })
             .collect();
@@ -1051,19 +1048,13 @@ fn write_build_id(layout: &Layout, map: &mut [u8], id: &BuildId) {
             v[8] = (v[8] & 0x3f) | 0x80;
             v
         }
-        BuildId::Sha1 | BuildId::Fast => {
-            use sha1::{Digest, Sha1};
-            let chunks: Vec<[u8; 20]> = map.par_chunks(1 << 20).map(|c| Sha1::digest(c).into()).collect();
-            let mut h = Sha1::new();
-            chunks.iter().for_each(|c| h.update(c));
-            h.finalize().to_vec()
-        }
-        BuildId::Md5 => {
-            use md5::{Digest, Md5};
-            let chunks: Vec<[u8; 16]> = map.par_chunks(1 << 20).map(|c| Md5::digest(c).into()).collect();
-            let mut h = Md5::new();
-            chunks.iter().for_each(|c| h.update(c));
-            h.finalize().to_vec()
+        // Like lld, a tree hash: 1 MiB chunks hashed in parallel, then the list of chunk
+        // digests. BLAKE3 is used for every kind (mold does the same with SHA-256): the id
+        // only has to be unique, it takes the length of the kind asked for, and BLAKE3 hashes
+        // several times faster than SHA-1 or MD5.
+        BuildId::Sha1 | BuildId::Md5 | BuildId::Fast => {
+            let chunks: Vec<[u8; 32]> = map.par_chunks(1 << 20).map(|c| *blake3::hash(c).as_bytes()).collect();
+            blake3::hash(chunks.as_flattened()).as_bytes().to_vec()
         }
     };
     let at = note.offset as usize + 16;
