@@ -29,49 +29,58 @@ impl<'d> Link<'d> {
             .filter(|(_, e)| e.rank <= Rank::Lazy || self.res.file_of_symbol(e.def) == self.res.internal_file)
             .filter_map(|(n, _)| n.strip_prefix(b"__start_").or_else(|| n.strip_prefix(b"__stop_")))
             .collect();
-        for (fi, file) in files.iter().enumerate() {
-            let Some(obj) = file.object() else { continue };
-            for si in 1..obj.sections.len() {
-                let s = obj.section(si);
-                if file.discarded[si] || s.sh_flags(E) & SHF_ALLOC as u64 == 0 {
-                    continue;
-                }
-                let name = obj.section_name(si);
-                let root = !gc
-                    || s.sh_flags(E) & SHF_GNU_RETAIN as u64 != 0
-                    || matches!(s.sh_type(E), SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE)
-                    || [
-                        &b".init"[..],
-                        b".fini",
-                        b".ctors",
-                        b".dtors",
-                        b".init_array",
-                        b".fini_array",
-                        b".preinit_array",
-                        b".gcc_except_table",
-                    ]
-                    .iter()
-                    .any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')))
-                    || (is_c_identifier(name) && start_stop_names.contains(&name));
-                if root {
-                    work.push((fi as u32, si as u32));
-                }
-                if name == b".eh_frame" {
-                    // Personality routines and LSDAs: everything .eh_frame points at except
-                    // the functions its FDEs describe.
-                    let data = obj.section_data(si).unwrap_or(&[]);
-                    let pc_begins = crate::eh_frame::fde_pc_begin_offsets(data);
-                    for r in obj.relocations(si) {
-                        if pc_begins.binary_search(&r.r_offset(E)).is_ok() {
+        // Root sections, per file in parallel.
+        work.extend(
+            files
+                .par_iter()
+                .enumerate()
+                .flat_map_iter(|(fi, file)| {
+                    let mut roots = Vec::new();
+                    let Some(obj) = file.object() else { return roots };
+                    for si in 1..obj.sections.len() {
+                        let s = obj.section(si);
+                        if file.discarded[si] || s.sh_flags(E) & SHF_ALLOC as u64 == 0 {
                             continue;
                         }
-                        if let Some(t) = self.reloc_target_section(fi as u32, r.r_sym(E, false) as usize) {
-                            work.push(t);
+                        let name = obj.section_name(si);
+                        let root = !gc
+                            || s.sh_flags(E) & SHF_GNU_RETAIN as u64 != 0
+                            || matches!(s.sh_type(E), SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE)
+                            || [
+                                &b".init"[..],
+                                b".fini",
+                                b".ctors",
+                                b".dtors",
+                                b".init_array",
+                                b".fini_array",
+                                b".preinit_array",
+                                b".gcc_except_table",
+                            ]
+                            .iter()
+                            .any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')))
+                            || (is_c_identifier(name) && start_stop_names.contains(&name));
+                        if root {
+                            roots.push((fi as u32, si as u32));
+                        }
+                        if name == b".eh_frame" {
+                            // Personality routines and LSDAs: everything .eh_frame points at except
+                            // the functions its FDEs describe.
+                            let data = obj.section_data(si).unwrap_or(&[]);
+                            let pc_begins = crate::eh_frame::fde_pc_begin_offsets(data);
+                            for r in obj.relocations(si) {
+                                if pc_begins.binary_search(&r.r_offset(E)).is_ok() {
+                                    continue;
+                                }
+                                if let Some(t) = self.reloc_target_section(fi as u32, r.r_sym(E, false) as usize) {
+                                    roots.push(t);
+                                }
+                            }
                         }
                     }
-                }
-            }
-        }
+                    roots
+                })
+                .collect::<Vec<_>>(),
+        );
         if gc {
             for id in self.gc_root_symbols() {
                 if let Some(t) = self.symbol_section(id) {

@@ -305,27 +305,52 @@ fn write_input_parts(
     Ok(all)
 }
 
-/// The target value S of a relocation's symbol, with the merge-section rule: a section symbol
-/// plus addend names a byte inside a merged piece.
-fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela) -> (u64, bool) {
-    let sym_index = r.r_sym(E, false) as usize;
-    let obj = link.res.files[file as usize].object().expect("object");
-    let sym = obj.symbol(sym_index);
-    if sym_index < obj.first_global && sym.st_type() == STT_SECTION {
-        let shndx = obj.symbol_section(sym_index);
-        if let Placement::Merged { out, map } = layout.placement[file as usize][shndx as usize] {
-            let addend = r.r_addend(E);
-            let at = (sym.st_value(E) as i64).wrapping_add(addend) as u64;
-            return match layout.merge_maps[map as usize].output_offset(at) {
-                Some(off) => ((layout.sections[out as usize].addr + off).wrapping_sub(addend as u64), true),
-                None => (0, false),
-            };
+/// What a relocation's symbol stands for, before the addend: a value, a discarded
+/// definition, or (a section symbol of a merge section) the place its pieces went.
+#[derive(Clone, Copy)]
+enum SymTarget {
+    Value(u64),
+    Dead,
+    Merged { section_addr: u64, map: u32, st_value: u64 },
+}
+
+impl SymTarget {
+    fn of(link: &Link<'_>, layout: &Layout, file: u32, sym_index: usize) -> SymTarget {
+        let obj = link.res.files[file as usize].object().expect("object");
+        let sym = obj.symbol(sym_index);
+        if sym_index < obj.first_global && sym.st_type() == STT_SECTION {
+            let shndx = obj.symbol_section(sym_index);
+            if let Placement::Merged { out, map } = layout.placement[file as usize][shndx as usize] {
+                let section_addr = layout.sections[out as usize].addr;
+                return SymTarget::Merged { section_addr, map, st_value: sym.st_value(E) };
+            }
+        }
+        match layout.symbol_addresses[link.symbol_id(file, sym_index) as usize] {
+            crate::layout::DEAD => SymTarget::Dead,
+            a => SymTarget::Value(a),
         }
     }
-    match layout.symbol_addresses[link.symbol_id(file, sym_index) as usize] {
-        crate::layout::DEAD => (0, false),
-        a => (a, true),
+
+    /// The value S and whether the target is in the output. With the merge-section rule:
+    /// a section symbol plus addend names a byte inside a merged piece.
+    fn value(self, layout: &Layout, addend: i64) -> (u64, bool) {
+        match self {
+            SymTarget::Value(a) => (a, true),
+            SymTarget::Dead => (0, false),
+            SymTarget::Merged { section_addr, map, st_value } => {
+                let at = (st_value as i64).wrapping_add(addend) as u64;
+                match layout.merge_maps[map as usize].output_offset(at) {
+                    Some(off) => ((section_addr + off).wrapping_sub(addend as u64), true),
+                    None => (0, false),
+                }
+            }
+        }
     }
+}
+
+/// The target value S of a relocation's symbol (see [`SymTarget::value`]).
+fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela) -> (u64, bool) {
+    SymTarget::of(link, layout, file, r.r_sym(E, false) as usize).value(layout, r.r_addend(E))
 }
 
 fn relocation_overflow(link: &Link<'_>, file: u32, si: usize, id: SymbolId, r_type: u32, v: u64) -> Error {
@@ -355,6 +380,9 @@ struct Relocator<'a, 'l> {
     /// `_GLOBAL_OFFSET_TABLE_` and `.got`, looked up once per section, not per relocation.
     got_base: u64,
     got_addr: u64,
+    /// Recently used symbols' targets, by symbol index modulo the size: debug sections
+    /// point at a few section symbols over and over, whose lookups miss the cache.
+    recent: [(u32, SymTarget); 16],
 }
 
 impl<'a, 'l> Relocator<'a, 'l> {
@@ -370,21 +398,32 @@ impl<'a, 'l> Relocator<'a, 'l> {
             dynrels: Vec::new(),
             got_base: layout.got_base(),
             got_addr: layout.addr_of(Synthetic::Got),
+            recent: [(u32::MAX, SymTarget::Dead); 16],
         })
+    }
+
+    /// The target value S of relocation `r` of this section.
+    fn target(&mut self, r: &Rela) -> (u64, bool) {
+        let sym = r.r_sym(E, false);
+        let slot = &mut self.recent[sym as usize % 16];
+        if slot.0 != sym {
+            *slot = (sym, SymTarget::of(self.link, self.layout, self.file, sym as usize));
+        }
+        slot.1.value(self.layout, r.r_addend(E))
     }
 
     /// Applies relocation `ri` of an allocated section at `out[o..]`, whose address is `p`.
     /// Returns whether the next relocation was consumed by a TLS rewrite.
     fn apply_alloc(&mut self, ri: usize, out: &mut [u8], o: usize, p: u64) -> Result<bool> {
         let (link, layout, file, si, data, relas) = (self.link, self.layout, self.file, self.si, self.data, self.relas);
-        let dynrels = &mut self.dynrels;
         let r = &relas[ri];
+        let (s, _) = self.target(r);
+        let dynrels = &mut self.dynrels;
         let r_type = r.r_type(E, false);
         let a = r.r_addend(E);
         let action = link.classify(file, si, data, relas, ri)?;
         let id = link.symbol_id(file, r.r_sym(E, false) as usize);
         let def = link.res.resolved[id as usize];
-        let (s, _) = target_address(link, layout, file, r);
         let width = x86_64::reloc_width(r_type);
         let (got_base, got_addr) = (self.got_base, self.got_addr);
         let sa = s.wrapping_add(a as u64);
@@ -559,7 +598,7 @@ impl<'a, 'l> Relocator<'a, 'l> {
                 format!("relocation past the end of section {}", String::from_utf8_lossy(obj.section_name(si))),
             ));
         }
-        let (s, live) = target_address(link, layout, file, r);
+        let (s, live) = self.target(r);
         let a = r.r_addend(E);
         let tombstone = if sec_name == b".debug_ranges" || sec_name == b".debug_loc" { 1 } else { 0 };
         let v = match r_type {
