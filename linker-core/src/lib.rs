@@ -15,6 +15,7 @@ pub mod eh_frame;
 pub mod elf;
 pub mod error;
 pub mod gc;
+pub mod hash;
 pub mod input;
 pub mod layout;
 pub mod link;

@@ -205,8 +205,10 @@ fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena) -> Result<Parsed<'d>
                     })
                 })
                 .collect();
+            let symbol_hashes = archive.symbols.par_iter().map(|s| crate::hash::hash_bytes(s.name)).collect();
             Parsed::Archive(ArchiveInput {
                 path: f.path,
+                symbol_hashes,
                 archive,
                 modifiers: f.modifiers,
                 position: f.position,

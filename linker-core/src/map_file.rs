@@ -14,7 +14,7 @@ pub fn write(link: &Link<'_>, layout: &Layout, path: &std::path::Path) -> Result
         .names
         .iter()
         .filter(|(_, e)| e.rank >= Rank::Weak)
-        .map(|(n, e)| (crate::write::symbol_address(link, layout, e.def), *n))
+        .map(|(n, e)| (crate::write::symbol_address(link, layout, e.def), n))
         .collect();
     symbols.sort_unstable();
     for s in &layout.sections {

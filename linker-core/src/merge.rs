@@ -10,6 +10,7 @@
 
 use crate::elf::*;
 use crate::error::{Error, Result};
+use crate::hash::hash_bytes;
 use crate::link::Link;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -115,13 +116,6 @@ impl Hasher for PassThrough {
     fn write_u64(&mut self, v: u64) {
         self.0 = v;
     }
-}
-
-fn hash_bytes(bytes: &[u8]) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    h.write(bytes);
-    // Spread the bits: the shard is taken from the top, the table uses the bottom.
-    h.finish().wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 fn shard_of(hash: u64) -> usize {

@@ -3,6 +3,7 @@
 
 use crate::elf::*;
 use crate::error::{Error, Result};
+use crate::hash::hash_bytes;
 
 pub struct ObjectFile<'d> {
     /// Display name: `path` or `archive(member)`.
@@ -16,6 +17,11 @@ pub struct ObjectFile<'d> {
     pub rela_section: Vec<u32>,
     /// COMDAT groups: signature and member sections.
     pub groups: Vec<Group<'d>>,
+    /// For each global symbol (from `first_global`): the hash of its [`table_name`], computed
+    /// while parsing (in parallel) so that the serial resolver only probes the name table.
+    ///
+    /// [`table_name`]: ObjectFile::table_name
+    pub name_hashes: Vec<u64>,
 }
 
 pub struct Group<'d> {
@@ -102,7 +108,10 @@ impl<'d> ObjectFile<'d> {
             }
         }
         first_global = first_global.min(symbols.len()).max(1.min(symbols.len()));
-        Ok(ObjectFile { name, data, sections, symbols, first_global, rela_section, groups })
+        let mut obj =
+            ObjectFile { name, data, sections, symbols, first_global, rela_section, groups, name_hashes: Vec::new() };
+        obj.name_hashes = (first_global..obj.symbols.len()).map(|i| hash_bytes(obj.table_name(i))).collect();
+        Ok(obj)
     }
 
     pub fn section(&self, index: usize) -> &'d Shdr {
@@ -144,6 +153,16 @@ impl<'d> ObjectFile<'d> {
 
     pub fn symbol_name(&self, index: usize) -> &'d [u8] {
         self.symbols.symbol_name(E, self.symbol(index)).unwrap_or(b"")
+    }
+
+    /// The name a global symbol has in the name table: `foo@@V` defines `foo`; `foo@V` (a
+    /// non-default version) only answers to its full name.
+    pub fn table_name(&self, i: usize) -> &'d [u8] {
+        let full = self.symbol_name(i);
+        match split_version(full) {
+            (_, Some((_, false))) if self.symbol_section(i) != SHN_UNDEF as u32 => full,
+            (base, _) => base,
+        }
     }
 
     /// The section a symbol is defined in (0 if undefined; >= SHN_LORESERVE for special ones).

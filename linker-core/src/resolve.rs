@@ -20,6 +20,7 @@ use crate::archive::Archive;
 use crate::args::Modifiers;
 use crate::elf::*;
 use crate::error::{Error, Result, UndefinedSymbol, demangle};
+use crate::hash::hash_bytes;
 use crate::input::FileArena;
 use crate::object_file::ObjectFile;
 use crate::shared_object::SharedObject;
@@ -74,6 +75,8 @@ pub struct ArchiveInput<'d> {
     /// objects (rustc's `lib.rmeta`, text files). A parse error surfaces only if the member
     /// is pulled.
     pub parsed: Vec<Option<Result<ObjectFile<'d>>>>,
+    /// [`hash_bytes`] of each name in the archive's symbol index, computed while parsing.
+    pub symbol_hashes: Vec<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -109,12 +112,63 @@ impl NameEntry {
     }
 }
 
+/// The global names and what each resolves to. Entries are found by a hash computed where
+/// the name was read (objects and archive indexes hash theirs while they are parsed, in
+/// parallel), so the serial resolver only probes; each entry keeps its hash for regrowth.
+#[derive(Default)]
+pub struct NameTable<'d> {
+    table: hashbrown::HashTable<(u64, &'d [u8], NameEntry)>,
+}
+
+impl<'d> NameTable<'d> {
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    pub fn reserve(&mut self, additional: usize) {
+        self.table.reserve(additional, |e| e.0);
+    }
+
+    pub fn get(&self, name: &[u8]) -> Option<&NameEntry> {
+        self.get_hashed(name, hash_bytes(name))
+    }
+
+    /// Like [`NameTable::get`], with the name's [`hash_bytes`] already known.
+    pub fn get_hashed(&self, name: &[u8], hash: u64) -> Option<&NameEntry> {
+        self.table.find(hash, |e| e.1 == name).map(|e| &e.2)
+    }
+
+    pub fn get_mut(&mut self, name: &[u8]) -> Option<&mut NameEntry> {
+        self.table.find_mut(hash_bytes(name), |e| e.1 == name).map(|e| &mut e.2)
+    }
+
+    /// The entry of `name` (whose hash is `hash`), created as `new` if the name is new.
+    pub fn entry(&mut self, name: &'d [u8], hash: u64, new: NameEntry) -> &mut NameEntry {
+        match self.table.entry(hash, |e| e.1 == name, |e| e.0) {
+            hashbrown::hash_table::Entry::Occupied(o) => &mut o.into_mut().2,
+            hashbrown::hash_table::Entry::Vacant(v) => &mut v.insert((hash, name, new)).into_mut().2,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'d [u8], &NameEntry)> {
+        self.table.iter().map(|(_, name, e)| (*name, e))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &NameEntry> {
+        self.table.iter().map(|(_, _, e)| e)
+    }
+}
+
 /// The state of resolution, built up as inputs are added.
 pub struct Resolver<'d> {
     pub arena: &'d FileArena,
     pub files: Vec<InputFile<'d>>,
     pub archives: Vec<ArchiveInput<'d>>,
-    pub names: FxHashMap<&'d [u8], NameEntry>,
+    pub names: NameTable<'d>,
     comdat: FxHashMap<&'d [u8], FileId>,
     next_symbol: SymbolId,
     errors: Vec<Error>,
@@ -128,7 +182,7 @@ impl<'d> Resolver<'d> {
             arena,
             files: Vec::new(),
             archives: Vec::new(),
-            names: FxHashMap::default(),
+            names: NameTable::default(),
             comdat: FxHashMap::default(),
             next_symbol: 0,
             errors: Vec::new(),
@@ -174,10 +228,11 @@ impl<'d> Resolver<'d> {
         }
         // Most of an archive's names end up in the table: grow it once, not by doubling.
         self.names.reserve(self.archives[index as usize].archive.symbols.len());
-        let symbols: Vec<(&'d [u8], u32)> =
-            self.archives[index as usize].archive.symbols.iter().map(|s| (s.name, s.member)).collect();
-        for (name, member) in symbols {
-            let entry = self.names.entry(name).or_insert(NameEntry::first(NO_SYMBOL));
+        let archive = &self.archives[index as usize];
+        let symbols: Vec<(&'d [u8], u32, u64)> =
+            archive.archive.symbols.iter().zip(&archive.symbol_hashes).map(|(s, &h)| (s.name, s.member, h)).collect();
+        for (name, member, hash) in symbols {
+            let entry = self.names.entry(name, hash, NameEntry::first(NO_SYMBOL));
             match entry.rank {
                 Rank::Undefined if entry.strong_ref => self.pull_member(index, member)?,
                 Rank::Undefined => {
@@ -192,7 +247,7 @@ impl<'d> Resolver<'d> {
 
     /// A `-u` symbol: an undefined reference that pulls archive members like any other.
     pub fn add_undefined(&mut self, name: &'d [u8]) -> Result<()> {
-        let entry = self.names.entry(name).or_insert(NameEntry::first(NO_SYMBOL));
+        let entry = self.names.entry(name, hash_bytes(name), NameEntry::first(NO_SYMBOL));
         entry.strong_ref = true;
         if entry.rank == Rank::Lazy {
             let (a, m) = entry.lazy;
@@ -234,7 +289,7 @@ impl<'d> Resolver<'d> {
             let sym = obj.symbol(i);
             let id = base + i as u32;
             let shndx = obj.symbol_section(i);
-            let name = table_name(obj, i);
+            let name = obj.table_name(i);
             if name.is_empty() {
                 continue;
             }
@@ -248,7 +303,7 @@ impl<'d> Resolver<'d> {
             } else {
                 Rank::Strong
             };
-            let entry = self.names.entry(name).or_insert(NameEntry::first(id));
+            let entry = self.names.entry(name, obj.name_hashes[i - obj.first_global], NameEntry::first(id));
             if rank == Rank::Undefined {
                 if !weak {
                     entry.strong_ref = true;
@@ -299,7 +354,7 @@ impl<'d> Resolver<'d> {
                 continue;
             }
             let name = so.symbol_name(i);
-            let entry = self.names.entry(name).or_insert(NameEntry::first(NO_SYMBOL));
+            let entry = self.names.entry(name, hash_bytes(name), NameEntry::first(NO_SYMBOL));
             // Referenced or defined by a library: our definition must be exported so that
             // the library binds to it (interposition).
             entry.dso_ref = true;
@@ -337,12 +392,12 @@ impl<'d> Resolver<'d> {
             .names
             .iter()
             .filter(|(name, e)| e.rank <= Rank::Lazy && internal_names(name))
-            .map(|(name, _)| *name)
+            .map(|(name, _)| name)
             .collect();
         // --defsym defines its symbol whether or not anything refers to it, and wins over
         // definitions in inputs.
         for &name in defsyms {
-            self.names.entry(name).or_insert(NameEntry::first(NO_SYMBOL));
+            self.names.entry(name, hash_bytes(name), NameEntry::first(NO_SYMBOL));
             internal.push(name);
         }
         internal.sort_unstable();
@@ -381,8 +436,10 @@ impl<'d> Resolver<'d> {
                 let mut undefined = Vec::new();
                 if let FileData::Object(obj) = &file.data {
                     for i in obj.first_global..obj.symbols.len() {
-                        let name = table_name(obj, i);
-                        let Some(entry) = names.get(name) else { continue };
+                        let name = obj.table_name(i);
+                        let Some(entry) = names.get_hashed(name, obj.name_hashes[i - obj.first_global]) else {
+                            continue;
+                        };
                         if entry.rank <= Rank::Lazy {
                             if obj.symbol(i).st_bind() != STB_WEAK && !may_stay_undefined(name) {
                                 undefined.push((name, file.symbol_base + i as u32));
@@ -454,16 +511,6 @@ fn referencing_sections(obj: &ObjectFile<'_>, index: usize) -> Vec<String> {
     out
 }
 
-/// The name a global symbol has in the name table: `foo@@V` defines `foo`; `foo@V` (a
-/// non-default version) only answers to its full name.
-fn table_name<'d>(obj: &ObjectFile<'d>, i: usize) -> &'d [u8] {
-    let full = obj.symbol_name(i);
-    match split_version(full) {
-        (_, Some((_, false))) if obj.symbol_section(i) != SHN_UNDEF as u32 => full,
-        (base, _) => base,
-    }
-}
-
 fn common_size_of(files: &[InputFile<'_>], id: SymbolId) -> u64 {
     let f = &files[file_of(files, id) as usize];
     match &f.data {
@@ -481,7 +528,7 @@ pub fn file_of(files: &[InputFile<'_>], id: SymbolId) -> FileId {
 pub struct Resolution<'d> {
     pub files: Vec<InputFile<'d>>,
     pub archives: Vec<ArchiveInput<'d>>,
-    pub names: FxHashMap<&'d [u8], NameEntry>,
+    pub names: NameTable<'d>,
     /// `resolved[id]` is the definition symbol `id` binds to.
     pub resolved: Vec<SymbolId>,
     /// `symbol_file[id]`: the file that owns symbol `id`.
