@@ -169,7 +169,7 @@ impl<'d, 's> Session<'d, 's> {
             crate::map_file::write(&link, &layout, map)?;
         }
         let image = crate::write::write_image(&link, &scan, &mut layout, &mut self.timer)?;
-        crate::write::commit_output(&self.config, &image, old_output)?;
+        crate::write::commit_output(&self.config, image, old_output)?;
         self.timer.lap("write output");
         self.timer.report();
         if let Some(ready) = self.on_output_ready.take() {

@@ -98,6 +98,8 @@ pub struct NameEntry {
     pub lazy: (u32, u32),
     /// Referenced by a non-weak undefined symbol of an object.
     pub strong_ref: bool,
+    /// Referenced by an undefined symbol of an object, weak or not.
+    pub object_ref: bool,
     /// Referenced by a shared library: a definition of ours must be exported to it.
     pub dso_ref: bool,
     /// Size of the largest common definition.
@@ -108,7 +110,15 @@ impl NameEntry {
     /// A name seen for the first time, not yet defined; `def` is its first reference (or
     /// `NO_SYMBOL`).
     fn first(def: SymbolId) -> Self {
-        NameEntry { def, rank: Rank::Undefined, lazy: (0, 0), strong_ref: false, dso_ref: false, common_size: 0 }
+        NameEntry {
+            def,
+            rank: Rank::Undefined,
+            lazy: (0, 0),
+            strong_ref: false,
+            object_ref: false,
+            dso_ref: false,
+            common_size: 0,
+        }
     }
 }
 
@@ -305,6 +315,7 @@ impl<'d> Resolver<'d> {
             };
             let entry = self.names.entry(name, obj.name_hashes[i - obj.first_global], NameEntry::first(id));
             if rank == Rank::Undefined {
+                entry.object_ref = true;
                 if !weak {
                     entry.strong_ref = true;
                     if entry.rank == Rank::Lazy {

@@ -26,7 +26,12 @@ impl SymtabPlan {
             .res
             .names
             .values()
-            .filter(|e| e.rank >= Rank::Shared || (e.rank == Rank::Undefined && e.def != crate::resolve::NO_SYMBOL))
+            // Like lld: a library's symbol only if an object refers to it.
+            .filter(|e| match e.rank {
+                Rank::Shared => e.object_ref,
+                Rank::Undefined => e.def != crate::resolve::NO_SYMBOL,
+                rank => rank > Rank::Shared,
+            })
             .map(|e| e.def)
             .collect();
         let mut globals: Vec<SymbolId> = candidates

@@ -35,26 +35,28 @@ pub struct DynRel {
 pub struct PendingOutput {
     tmp: PathBuf,
     map: Option<memmap2::MmapMut>,
-    committed: std::cell::Cell<bool>,
+    committed: bool,
 }
 
 impl Drop for PendingOutput {
     fn drop(&mut self) {
         self.map.take();
-        if !self.committed.get() {
+        if !self.committed {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
 }
 
-/// Renames the finished output into place. The mapping stays until `out` is dropped: the
-/// page cache already holds the bytes, and unmapping 50 MB need not delay the caller.
-pub fn commit_output(config: &Config, out: &PendingOutput, old: Option<std::thread::JoinHandle<()>>) -> Result<()> {
+/// Unmaps the finished output and renames it into place. The mapping must go first: while a
+/// writable mapping exists the file cannot be executed (ETXTBSY), and whoever waits for the
+/// link may run the output at once.
+pub fn commit_output(config: &Config, mut out: PendingOutput, old: Option<std::thread::JoinHandle<()>>) -> Result<()> {
+    out.map.take();
     if let Some(removal) = old {
         let _ = removal.join();
     }
     std::fs::rename(&out.tmp, &config.output).map_err(|e| Error::io(&config.output, e))?;
-    out.committed.set(true);
+    out.committed = true;
     Ok(())
 }
 
@@ -180,7 +182,7 @@ pub fn write_image(
         .truncate(true)
         .open(&tmp)
         .map_err(|e| Error::io(&tmp, e))?;
-    let mut pending = PendingOutput { tmp: tmp.clone(), map: None, committed: Default::default() };
+    let mut pending = PendingOutput { tmp: tmp.clone(), map: None, committed: false };
     file.set_len(layout.file_size).map_err(|e| Error::io(&tmp, e))?;
     {
         use std::os::unix::fs::PermissionsExt;
@@ -892,6 +894,11 @@ fn put_sym(slot: &mut [u8], name: u32, info: u8, other: u8, shndx: u16, value: u
 }
 
 /// Output section index and value of a defined symbol, for symbol tables.
+/// The section `X` of an encapsulation symbol `__start_X` or `__stop_X`.
+fn start_stop_section(name: &[u8]) -> Option<&[u8]> {
+    name.strip_prefix(b"__start_").or_else(|| name.strip_prefix(b"__stop_")).filter(|s| is_c_identifier(s))
+}
+
 fn symbol_location(link: &Link<'_>, layout: &Layout, id: SymbolId) -> (u16, u64) {
     let addr = symbol_address(link, layout, id);
     let def_id = link.res.resolved[id as usize];
@@ -909,10 +916,14 @@ fn symbol_location(link: &Link<'_>, layout: &Layout, id: SymbolId) -> (u16, u64)
         }
         Def::Common { .. } => (shndx_of(Synthetic::Commons), addr),
         Def::Internal(_) => {
-            let shndx = layout
-                .sections
-                .iter()
-                .find(|s| s.is_alloc() && addr >= s.addr && addr < s.addr + s.size.max(1))
+            // `__start_X`/`__stop_X` belong to X even where an empty section starts at the
+            // same address or the next one starts at X's end.
+            let named = start_stop_section(link.symbol_name(id))
+                .and_then(|name| layout.sections.iter().find(|s| s.name == name && s.is_alloc()));
+            let shndx = named
+                .or_else(|| {
+                    layout.sections.iter().find(|s| s.is_alloc() && addr >= s.addr && addr < s.addr + s.size.max(1))
+                })
                 .map_or(SHN_ABS, |s| s.shndx as u16);
             (shndx, addr)
         }
@@ -959,6 +970,11 @@ fn symbol_attributes(link: &Link<'_>, id: SymbolId) -> (u8, u8, u64) {
             0,
             link.res.names.get(link.symbol_name(id)).map_or(sym.st_size(E), |e| e.common_size),
         ),
+        // Encapsulation symbols are protected, as GNU ld and lld make them by default
+        // (`-z start-stop-visibility=protected`); the linker's other symbols are hidden.
+        Def::Internal(_) if start_stop_section(link.symbol_name(id)).is_some() => {
+            ((STB_GLOBAL << 4) | STT_NOTYPE, STV_PROTECTED, 0)
+        }
         Def::Internal(_) => ((STB_GLOBAL << 4) | STT_NOTYPE, STV_HIDDEN, 0),
         Def::Undefined { weak } => (((if weak { STB_WEAK } else { STB_GLOBAL }) << 4) | STT_NOTYPE, 0, 0),
     }

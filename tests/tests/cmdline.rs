@@ -127,6 +127,23 @@ fn response_files() {
     assert_stdout(&o, 42, "direct link works\n60\n");
 }
 
+/// The output can be run the moment the linker returns. rivet-ld links in a child process
+/// that reports success to the waiting parent; a file still mapped for writing cannot be
+/// executed (ETXTBSY), so the output must be unmapped before success is reported. A large
+/// output makes the unmapping slow enough to catch.
+#[test]
+fn output_runs_the_moment_the_linker_returns() {
+    let t = test_env!("output_runs_the_moment_the_linker_returns");
+    let a = t.cc("nolibc_main.c", &NOLIBC_FLAGS);
+    let b = t.cc("nolibc_util.c", &NOLIBC_FLAGS);
+    let big = t.cc("big_data.c", &[]);
+    for _ in 0..10 {
+        let o = t.ld(&["-static", "-e", "_start", "-o", "prog", &a, &b, &big]);
+        assert!(o.success(), "{o}");
+        assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 42, "direct link works\n60\n");
+    }
+}
+
 /// -rpath: the program finds its library through DT_RPATH/DT_RUNPATH without
 /// LD_LIBRARY_PATH; --enable-new-dtags gives DT_RUNPATH, --disable-new-dtags DT_RPATH;
 /// $ORIGIN works.
