@@ -12,6 +12,7 @@ use crate::layout::{Layout, Synthetic};
 use crate::link::{Def, Link};
 use crate::resolve::{FileData, FileId, Rank, SymbolId};
 use crate::scan::{ScanResult, flags};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 pub struct DynamicTables {
@@ -88,14 +89,14 @@ impl DynamicTables {
                     _ => exports.push(id),
                 }
             }
-            for e in link.res.names.values() {
-                if e.rank < Rank::Weak || link.res.file_of_symbol(e.def) == link.res.internal_file {
-                    continue;
-                }
-                if (export_all || e.dso_ref) && link.is_exportable(e.def) {
-                    exports.push(e.def);
-                }
-            }
+            exports.par_extend(
+                link.res
+                    .names
+                    .par_values()
+                    .filter(|e| e.rank >= Rank::Weak && (export_all || e.dso_ref))
+                    .filter(|e| link.res.file_of_symbol(e.def) != link.res.internal_file && link.is_exportable(e.def))
+                    .map(|e| e.def),
+            );
         }
         // Copy-relocated symbols are defined by us (in .dynbss) from the loader's view, and
         // canonical-PLT functions carry their PLT address: both must be found through the
@@ -140,10 +141,15 @@ impl DynamicTables {
         // Like GNU ld and lld: a library also counts as used when it defines a symbol an
         // object refers to strongly, even if that reference needs no dynamic relocation (a
         // relaxed `__tls_get_addr` call still makes the program depend on the loader).
-        for e in link.res.names.values() {
-            if e.rank == Rank::Shared && e.strong_ref {
-                used[link.res.file_of_symbol(e.def) as usize] = true;
-            }
+        let strongly_used: Vec<FileId> = link
+            .res
+            .names
+            .par_values()
+            .filter(|e| e.rank == Rank::Shared && e.strong_ref)
+            .map(|e| link.res.file_of_symbol(e.def))
+            .collect();
+        for f in strongly_used {
+            used[f as usize] = true;
         }
         let mut needed_files: Vec<FileId> = (0..link.res.files.len() as FileId)
             .filter(|&f| matches!(link.res.files[f as usize].data, FileData::Shared(_)))

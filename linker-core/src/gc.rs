@@ -25,7 +25,7 @@ impl<'d> Link<'d> {
         let start_stop_names: Vec<&[u8]> = self
             .res
             .names
-            .iter()
+            .par_iter()
             .filter(|(_, e)| e.rank <= Rank::Lazy || self.res.file_of_symbol(e.def) == self.res.internal_file)
             .filter_map(|(n, _)| n.strip_prefix(b"__start_").or_else(|| n.strip_prefix(b"__stop_")))
             .collect();

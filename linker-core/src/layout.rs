@@ -855,7 +855,7 @@ impl<'l, 'd> Builder<'l, 'd> {
         let mut commons = FxHashMap::default();
         let mut copies = FxHashMap::default();
         let mut common_ids: Vec<SymbolId> =
-            link.res.names.values().filter(|e| e.rank == crate::resolve::Rank::Common).map(|e| e.def).collect();
+            link.res.names.par_values().filter(|e| e.rank == crate::resolve::Rank::Common).map(|e| e.def).collect();
         common_ids.sort_unstable();
         let mut size = 0u64;
         let mut align = 1u64;

@@ -122,25 +122,34 @@ impl NameEntry {
     }
 }
 
-/// The global names and what each resolves to. Entries are found by a hash computed where
-/// the name was read (objects and archive indexes hash theirs while they are parsed, in
-/// parallel), so the serial resolver only probes; each entry keeps its hash for regrowth.
+/// The global names and what each resolves to, in order of first appearance (canonical, so
+/// deterministic), in a dense vector that passes can scan or split across threads. An index
+/// table finds a name by a hash computed where the name was read (objects and archive
+/// indexes hash theirs while they are parsed, in parallel), so the serial resolver only
+/// probes; entries keep their hash for regrowth.
 #[derive(Default)]
 pub struct NameTable<'d> {
-    table: hashbrown::HashTable<(u64, &'d [u8], NameEntry)>,
+    index: hashbrown::HashTable<u32>,
+    entries: Vec<(u64, &'d [u8], NameEntry)>,
 }
 
 impl<'d> NameTable<'d> {
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.entries.is_empty()
     }
 
     pub fn reserve(&mut self, additional: usize) {
-        self.table.reserve(additional, |e| e.0);
+        let entries = &self.entries;
+        self.index.reserve(additional, |&i| entries[i as usize].0);
+        self.entries.reserve(additional);
+    }
+
+    fn find(&self, name: &[u8], hash: u64) -> Option<usize> {
+        self.index.find(hash, |&i| self.entries[i as usize].1 == name).map(|&i| i as usize)
     }
 
     pub fn get(&self, name: &[u8]) -> Option<&NameEntry> {
@@ -149,27 +158,43 @@ impl<'d> NameTable<'d> {
 
     /// Like [`NameTable::get`], with the name's [`hash_bytes`] already known.
     pub fn get_hashed(&self, name: &[u8], hash: u64) -> Option<&NameEntry> {
-        self.table.find(hash, |e| e.1 == name).map(|e| &e.2)
+        self.find(name, hash).map(|i| &self.entries[i].2)
     }
 
     pub fn get_mut(&mut self, name: &[u8]) -> Option<&mut NameEntry> {
-        self.table.find_mut(hash_bytes(name), |e| e.1 == name).map(|e| &mut e.2)
+        self.find(name, hash_bytes(name)).map(|i| &mut self.entries[i].2)
     }
 
     /// The entry of `name` (whose hash is `hash`), created as `new` if the name is new.
     pub fn entry(&mut self, name: &'d [u8], hash: u64, new: NameEntry) -> &mut NameEntry {
-        match self.table.entry(hash, |e| e.1 == name, |e| e.0) {
-            hashbrown::hash_table::Entry::Occupied(o) => &mut o.into_mut().2,
-            hashbrown::hash_table::Entry::Vacant(v) => &mut v.insert((hash, name, new)).into_mut().2,
-        }
+        let entries = &mut self.entries;
+        let i = match self.index.entry(hash, |&i| entries[i as usize].1 == name, |&i| entries[i as usize].0) {
+            hashbrown::hash_table::Entry::Occupied(o) => *o.get() as usize,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(entries.len() as u32);
+                entries.push((hash, name, new));
+                entries.len() - 1
+            }
+        };
+        &mut entries[i].2
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&'d [u8], &NameEntry)> {
-        self.table.iter().map(|(_, name, e)| (*name, e))
+        self.entries.iter().map(|(_, name, e)| (*name, e))
     }
 
     pub fn values(&self) -> impl Iterator<Item = &NameEntry> {
-        self.table.iter().map(|(_, _, e)| e)
+        self.entries.iter().map(|(_, _, e)| e)
+    }
+
+    /// [`NameTable::iter`], split across the thread pool.
+    pub fn par_iter(&self) -> impl IndexedParallelIterator<Item = (&'d [u8], &NameEntry)> {
+        self.entries.par_iter().map(|(_, name, e)| (*name, e))
+    }
+
+    /// [`NameTable::values`], split across the thread pool.
+    pub fn par_values(&self) -> impl IndexedParallelIterator<Item = &NameEntry> {
+        self.entries.par_iter().map(|(_, _, e)| e)
     }
 }
 

@@ -22,10 +22,10 @@ impl SymtabPlan {
         let mut runs: Vec<Vec<(SymbolId, &[u8])>> =
             files.par_iter().map(|&fi| kept_locals(link, placement, fi)).collect();
         let first_global = runs.iter().map(Vec::len).sum();
-        let candidates: Vec<SymbolId> = link
+        let mut globals: Vec<SymbolId> = link
             .res
             .names
-            .values()
+            .par_values()
             // Like lld: a library's symbol only if an object refers to it.
             .filter(|e| match e.rank {
                 Rank::Shared => e.object_ref,
@@ -33,9 +33,6 @@ impl SymtabPlan {
                 rank => rank > Rank::Shared,
             })
             .map(|e| e.def)
-            .collect();
-        let mut globals: Vec<SymbolId> = candidates
-            .into_par_iter()
             .filter(|&id| match link.def(id) {
                 Def::Section { file, section, .. } => {
                     !matches!(placement[file as usize][section as usize], Placement::None)
@@ -45,7 +42,8 @@ impl SymtabPlan {
             })
             .collect();
         globals.par_sort_unstable();
-        runs.push(globals.par_iter().map(|&id| (id, link.symbol_name(id))).collect());
+        // Globals in runs of a few thousand, so that their names are copied in parallel too.
+        runs.par_extend(globals.par_chunks(4096).map(|run| run.iter().map(|&id| (id, link.symbol_name(id))).collect()));
 
         // Name offsets by prefix sums over the runs, then each run's names copied in parallel.
         let mut run_starts = Vec::with_capacity(runs.len());
