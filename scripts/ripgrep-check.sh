@@ -29,7 +29,10 @@ build() { # $1 = rivet|lld
     [ -d "$dir" ] || cp -r "$work/src" "$dir"
     mkdir -p "$dir/.cargo"
     if [ "$1" = rivet ]; then
-        printf '[target.x86_64-unknown-linux-gnu]\nlinker = "gcc"\nrustflags = ["-C", "link-arg=-B%s", "-C", "linker-features=-lld"]\n' "$work/bin" > "$dir/.cargo/config.toml"
+        # Cargo does not notice a new linker binary: start clean so that every link (build
+        # scripts, proc-macros, rg, test harnesses, doctests) is by this rivet-ld.
+        rm -rf "$dir/target"
+        printf '[target.x86_64-unknown-linux-gnu]\nlinker = "gcc"\nrustflags = ["-C", "link-arg=-B%s", "-C", "linker-features=-lld"]\n[build]\nrustdocflags = ["-C", "link-arg=-B%s", "-C", "linker-features=-lld"]\n' "$work/bin" "$work/bin" > "$dir/.cargo/config.toml"
     else
         rm -f "$dir/.cargo/config.toml"
     fi
