@@ -23,7 +23,7 @@ pub fn align_up(value: u64, align: u64) -> u64 {
 /// The name part of a versioned symbol name (`foo@VER`, `foo@@VER`) and whether its version
 /// is the default one.
 pub fn split_version(name: &[u8]) -> (&[u8], Option<(&[u8], bool)>) {
-    match name.iter().position(|&b| b == b'@') {
+    match memchr::memchr(b'@', name) {
         Some(at) => {
             let rest = &name[at + 1..];
             match rest.strip_prefix(b"@") {

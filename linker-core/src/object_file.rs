@@ -17,11 +17,9 @@ pub struct ObjectFile<'d> {
     pub rela_section: Vec<u32>,
     /// COMDAT groups: signature and member sections.
     pub groups: Vec<Group<'d>>,
-    /// For each global symbol (from `first_global`): the hash of its [`table_name`], computed
-    /// while parsing (in parallel) so that the serial resolver only probes the name table.
-    ///
-    /// [`table_name`]: ObjectFile::table_name
-    pub name_hashes: Vec<u64>,
+    /// For each global symbol (from `first_global`): its name in the name table and that
+    /// name's hash, found while parsing (in parallel) so that the serial resolver only probes.
+    pub global_names: Vec<(&'d [u8], u64)>,
 }
 
 pub struct Group<'d> {
@@ -109,8 +107,13 @@ impl<'d> ObjectFile<'d> {
         }
         first_global = first_global.min(symbols.len()).max(1.min(symbols.len()));
         let mut obj =
-            ObjectFile { name, data, sections, symbols, first_global, rela_section, groups, name_hashes: Vec::new() };
-        obj.name_hashes = (first_global..obj.symbols.len()).map(|i| hash_bytes(obj.table_name(i))).collect();
+            ObjectFile { name, data, sections, symbols, first_global, rela_section, groups, global_names: Vec::new() };
+        obj.global_names = (first_global..obj.symbols.len())
+            .map(|i| {
+                let name = obj.table_name(i);
+                (name, hash_bytes(name))
+            })
+            .collect();
         Ok(obj)
     }
 
@@ -156,8 +159,8 @@ impl<'d> ObjectFile<'d> {
     }
 
     /// The name a global symbol has in the name table: `foo@@V` defines `foo`; `foo@V` (a
-    /// non-default version) only answers to its full name.
-    pub fn table_name(&self, i: usize) -> &'d [u8] {
+    /// non-default version) only answers to its full name. See [`ObjectFile::global_names`].
+    fn table_name(&self, i: usize) -> &'d [u8] {
         let full = self.symbol_name(i);
         match split_version(full) {
             (_, Some((_, false))) if self.symbol_section(i) != SHN_UNDEF as u32 => full,

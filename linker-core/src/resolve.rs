@@ -324,7 +324,7 @@ impl<'d> Resolver<'d> {
             let sym = obj.symbol(i);
             let id = base + i as u32;
             let shndx = obj.symbol_section(i);
-            let name = obj.table_name(i);
+            let (name, hash) = obj.global_names[i - obj.first_global];
             if name.is_empty() {
                 continue;
             }
@@ -338,7 +338,7 @@ impl<'d> Resolver<'d> {
             } else {
                 Rank::Strong
             };
-            let entry = self.names.entry(name, obj.name_hashes[i - obj.first_global], NameEntry::first(id));
+            let entry = self.names.entry(name, hash, NameEntry::first(id));
             if rank == Rank::Undefined {
                 entry.object_ref = true;
                 if !weak {
@@ -472,10 +472,8 @@ impl<'d> Resolver<'d> {
                 let mut undefined = Vec::new();
                 if let FileData::Object(obj) = &file.data {
                     for i in obj.first_global..obj.symbols.len() {
-                        let name = obj.table_name(i);
-                        let Some(entry) = names.get_hashed(name, obj.name_hashes[i - obj.first_global]) else {
-                            continue;
-                        };
+                        let (name, hash) = obj.global_names[i - obj.first_global];
+                        let Some(entry) = names.get_hashed(name, hash) else { continue };
                         if entry.rank <= Rank::Lazy {
                             if obj.symbol(i).st_bind() != STB_WEAK && !may_stay_undefined(name) {
                                 undefined.push((name, file.symbol_base + i as u32));
