@@ -156,7 +156,7 @@ impl<'d, 's> Session<'d, 's> {
 
         let version_script = self.config.version_scripts.iter().map(|p| VersionScript::load(p)).next().transpose()?;
         let mut link =
-            Link { config: &self.config, res, output, live: Vec::new(), version_script, classes: Vec::new() };
+            Link { config: &self.config, res, output, live: Vec::new(), version_script, classes: Vec::new(), def_sections: Vec::new() };
         link.compute_classes();
         link.check_required()?;
         link.mark_live_sections();
@@ -251,7 +251,11 @@ pub struct Link<'d> {
     pub version_script: Option<VersionScript>,
     /// Per symbol id: [`class`] bits of its definition.
     pub classes: Vec<u8>,
+    /// Per symbol id: the (file, section) its definition is in, `NOT_IN_SECTION` if none.
+    def_sections: Vec<(u32, u32)>,
 }
+
+const NOT_IN_SECTION: (u32, u32) = (u32::MAX, 0);
 
 /// What the relocation passes need to know about a symbol's definition.
 pub mod class {
@@ -341,10 +345,7 @@ impl<'d> Link<'d> {
 
     /// The (file, section) a definition lives in, if it is in an input section.
     pub fn symbol_section(&self, id: SymbolId) -> Option<(u32, u32)> {
-        match self.def(id) {
-            Def::Section { file, section, .. } => Some((file, section)),
-            _ => None,
-        }
+        Some(self.def_sections[id as usize]).filter(|&s| s != NOT_IN_SECTION)
     }
 
     pub fn reloc_target_section(&self, file: FileId, sym_index: usize) -> Option<(u32, u32)> {
@@ -394,14 +395,23 @@ impl<'d> Link<'d> {
         self.classes[id as usize]
     }
 
-    /// Computes every symbol's class once, in parallel over files, so the per-relocation
-    /// passes read one byte instead of walking to the definition.
+    /// Computes every symbol's class and definition section once, in parallel, so the
+    /// per-relocation passes read a byte or two instead of walking to the definition.
     fn compute_classes(&mut self) {
         use rayon::prelude::*;
         let total = self.res.resolved.len();
-        let classes: Vec<u8> =
-            (0..total as SymbolId).into_par_iter().with_min_len(4096).map(|id| self.compute_class(id)).collect();
-        self.classes = classes;
+        let (classes, def_sections): (Vec<u8>, Vec<(u32, u32)>) = (0..total as SymbolId)
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|id| {
+                let section = match self.def(id) {
+                    Def::Section { file, section, .. } => (file, section),
+                    _ => NOT_IN_SECTION,
+                };
+                (self.compute_class(id), section)
+            })
+            .unzip();
+        (self.classes, self.def_sections) = (classes, def_sections);
     }
 
     fn compute_class(&self, id: SymbolId) -> u8 {

@@ -20,6 +20,8 @@ pub struct ObjectFile<'d> {
     /// For each global symbol (from `first_global`): its name in the name table and that
     /// name's hash, found while parsing (in parallel) so that the serial resolver only probes.
     pub global_names: Vec<(&'d [u8], u64)>,
+    /// Every section's name, looked up once: the passes ask for them again and again.
+    section_names: Vec<&'d [u8]>,
 }
 
 pub struct Group<'d> {
@@ -107,7 +109,17 @@ impl<'d> ObjectFile<'d> {
         }
         first_global = first_global.min(symbols.len()).max(1.min(symbols.len()));
         let mut obj =
-            ObjectFile { name, data, sections, symbols, first_global, rela_section, groups, global_names: Vec::new() };
+            ObjectFile {
+            name,
+            data,
+            section_names: sections.iter().map(|s| sections.section_name(E, s).unwrap_or(b"")).collect(),
+            sections,
+            symbols,
+            first_global,
+            rela_section,
+            groups,
+            global_names: Vec::new(),
+        };
         obj.global_names = (first_global..obj.symbols.len())
             .map(|i| {
                 let name = obj.table_name(i);
@@ -122,7 +134,7 @@ impl<'d> ObjectFile<'d> {
     }
 
     pub fn section_name(&self, index: usize) -> &'d [u8] {
-        self.sections.section_name(E, self.section(index)).unwrap_or(b"")
+        self.section_names[index]
     }
 
     pub fn section_data(&self, index: usize) -> Result<&'d [u8]> {
