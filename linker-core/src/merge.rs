@@ -42,10 +42,9 @@ impl MergedSection {
 
 /// Where the pieces of one input section went: input offset -> output offset.
 pub struct MergeMap {
-    /// Input offset of each piece, ascending.
-    starts: Vec<u32>,
-    /// Offset of each piece in the output section.
-    outs: Vec<u32>,
+    /// Per piece, ascending: its input offset and its offset in the output section, side
+    /// by side so that a lookup reads one cache line.
+    pieces: Vec<(u32, u32)>,
     /// `buckets[b]`: the piece holding input byte `b << BUCKET_BITS`. Relocations point into
     /// string sections in no useful order, and a binary search over a large `.debug_str`
     /// costs a cache miss per step; this index leaves a step or two.
@@ -55,19 +54,19 @@ pub struct MergeMap {
 const BUCKET_BITS: u32 = 6;
 
 impl MergeMap {
-    fn new(starts: Vec<u32>, outs: Vec<u32>, len: usize) -> MergeMap {
+    fn new(pieces: Vec<(u32, u32)>, len: usize) -> MergeMap {
         let mut buckets = Vec::with_capacity((len >> BUCKET_BITS) + 1);
         let mut piece = 0usize;
-        if !starts.is_empty() {
+        if !pieces.is_empty() {
             for b in 0..=(len >> BUCKET_BITS) {
                 let at = (b << BUCKET_BITS) as u64;
-                while piece + 1 < starts.len() && starts[piece + 1] as u64 <= at {
+                while piece + 1 < pieces.len() && pieces[piece + 1].0 as u64 <= at {
                     piece += 1;
                 }
                 buckets.push(piece as u32);
             }
         }
-        MergeMap { starts, outs, buckets }
+        MergeMap { pieces, buckets }
     }
 
     /// Output offset (within the merged section) of input byte `at`: the same offset in the
@@ -75,10 +74,11 @@ impl MergeMap {
     pub fn output_offset(&self, at: u64) -> Option<u64> {
         let last_bucket = self.buckets.len().checked_sub(1)?;
         let mut i = self.buckets[((at >> BUCKET_BITS) as usize).min(last_bucket)] as usize;
-        while i + 1 < self.starts.len() && self.starts[i + 1] as u64 <= at {
+        while i + 1 < self.pieces.len() && self.pieces[i + 1].0 as u64 <= at {
             i += 1;
         }
-        Some(self.outs[i] as u64 + (at - self.starts[i] as u64))
+        let (start, out) = self.pieces[i];
+        Some(out as u64 + (at - start as u64))
     }
 }
 
@@ -257,15 +257,15 @@ pub fn merge(
         .par_iter()
         .enumerate()
         .map(|(i, sp)| {
-            let mut outs = vec![0u32; sp.pieces.len()];
+            let mut pieces: Vec<(u32, u32)> = sp.pieces.iter().map(|p| (p.start, 0)).collect();
             for (s, shard) in shards.iter().enumerate() {
                 let group = &sp.by_shard[sp.shard_starts[s] as usize..sp.shard_starts[s + 1] as usize];
                 let offsets = &shard.offsets[shard.firsts[i] as usize..][..group.len()];
                 for (&pi, &off) in group.iter().zip(offsets) {
-                    outs[pi as usize] = (bases[s] + off as u64) as u32;
+                    pieces[pi as usize].1 = (bases[s] + off as u64) as u32;
                 }
             }
-            MergeMap::new(sp.pieces.iter().map(|p| p.start).collect(), outs, sp.data.len())
+            MergeMap::new(pieces, sp.data.len())
         })
         .collect();
     // SAFETY of the 'static: piece bytes live in the FileArena for the whole link.
@@ -287,11 +287,11 @@ mod tests {
         let starts: Vec<u32> = lens.iter().scan(0, |at, len| Some(std::mem::replace(at, *at + len))).collect();
         let outs: Vec<u32> = (0..lens.len() as u32).map(|i| 1000 * i).collect();
         let len = lens.iter().sum::<u32>() as usize;
-        let map = MergeMap::new(starts.clone(), outs.clone(), len);
+        let map = MergeMap::new(starts.iter().copied().zip(outs.iter().copied()).collect(), len);
         for at in 0..len as u64 + 100 {
             let i = starts.partition_point(|&s| s as u64 <= at) - 1;
             assert_eq!(map.output_offset(at), Some(outs[i] as u64 + at - starts[i] as u64), "at {at}");
         }
-        assert_eq!(MergeMap::new(Vec::new(), Vec::new(), 0).output_offset(0), None);
+        assert_eq!(MergeMap::new(Vec::new(), 0).output_offset(0), None);
     }
 }
