@@ -16,7 +16,8 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 impl<'d> Link<'d> {
-    pub fn mark_live_sections(&mut self) {
+    /// `live[file][section]`: the sections the output keeps.
+    pub fn live_sections(&self) -> Vec<Vec<bool>> {
         let files = &self.res.files;
         let mut live: Vec<Vec<bool>> =
             files.iter().map(|f| f.object().map(|o| vec![false; o.sections.len()]).unwrap_or_default()).collect();
@@ -122,7 +123,7 @@ impl<'d> Link<'d> {
                 *slot = mark.into_inner();
             }
         }
-        self.live = live;
+        live
     }
 
     /// Symbols whose definitions are GC roots.

@@ -6,6 +6,11 @@
 //! a rank within the class, and inside an output section by canonical input order (command
 //! line, then archive member), so the layout never depends on thread timing. Every table's
 //! size is known before addresses are assigned, so the write pass is a single pass.
+//!
+//! Two stages. [`EarlyLayout`] needs no liveness and runs alongside garbage collection: it
+//! sorts every input section towards its output section and merges the non-allocated merge
+//! sections (`.debug_str`). [`Layout::build`] then drops dead sections, merges the allocated
+//! merge sections, and does the rest.
 
 use crate::dynamic::DynamicTables;
 use crate::eh_frame;
@@ -371,8 +376,8 @@ fn init_priority(name: &[u8]) -> u32 {
 }
 
 impl Layout {
-    pub fn build(link: &Link<'_>, scan: &ScanResult, timer: &mut Timer) -> Result<Layout> {
-        let mut b = Builder::new(link, scan);
+    pub fn build<'d>(link: &Link<'d>, scan: &ScanResult, early: EarlyLayout<'d>, timer: &mut Timer) -> Result<Layout> {
+        let mut b = Builder::new(link, scan, early);
         b.assign_input_sections()?;
         timer.lap("layout: assign input sections");
         b.merge_sections()?;
@@ -521,16 +526,17 @@ enum Kept {
     Inputs(u32, u32),
 }
 
-/// One file's kept sections, and the distinct output-section keys they use with the
-/// largest alignment each asks for.
+/// One file's sections that go to the output if live (allocated ones) or always (the rest),
+/// as (section, allocated, what becomes of it), and the distinct output-section keys they use.
 #[derive(Default)]
 struct FileSections<'d> {
-    kept: Vec<(u32, Kept)>,
-    keys: Vec<(SectionKey<'d>, u64)>,
+    kept: Vec<(u32, bool, Kept)>,
+    keys: Vec<SectionKey<'d>>,
 }
 
-/// Decides, for every section of one file, whether it goes to the output and where.
-fn classify_sections<'d>(link: &Link<'d>, fi: u32, file: &crate::resolve::InputFile<'d>) -> FileSections<'d> {
+/// Decides, for every section of one file, whether it goes to the output and where; which
+/// allocated sections are live is left to the caller, so that this can run alongside gc.
+fn classify_sections<'d>(link: &Link<'d>, file: &crate::resolve::InputFile<'d>) -> FileSections<'d> {
     let mut out = FileSections::default();
     let FileData::Object(obj) = &file.data else { return out };
     let strip_debug = !matches!(link.config.strip, crate::args::Strip::None);
@@ -538,16 +544,12 @@ fn classify_sections<'d>(link: &Link<'d>, fi: u32, file: &crate::resolve::InputF
         let n = obj.name.rsplit('/').next().unwrap_or("");
         n.starts_with("crtbegin") || n.starts_with("crtend")
     };
-    let mut key_index = |key: SectionKey<'d>, align: u64| -> u32 {
+    let mut key_index = |key: SectionKey<'d>| -> u32 {
         // Files use a handful of distinct keys, usually the same one as the last section.
-        let i = match out.keys.iter().rposition(|(k, _)| *k == key) {
-            Some(i) => i,
-            None => {
-                out.keys.push((key, 1));
-                out.keys.len() - 1
-            }
-        };
-        out.keys[i].1 = out.keys[i].1.max(align);
+        let i = out.keys.iter().rposition(|k| *k == key).unwrap_or_else(|| {
+            out.keys.push(key);
+            out.keys.len() - 1
+        });
         i as u32
     };
     let mut kept = Vec::new();
@@ -574,10 +576,7 @@ fn classify_sections<'d>(link: &Link<'d>, fi: u32, file: &crate::resolve::InputF
         let alloc = flags & SHF_ALLOC as u64 != 0;
         // .eh_frame is never a GC root; its records are filtered by liveness later.
         if name == b".eh_frame" && alloc {
-            kept.push((si as u32, Kept::EhFrame));
-            continue;
-        }
-        if alloc && !link.live[fi as usize][si] {
+            kept.push((si as u32, false, Kept::EhFrame));
             continue;
         }
         if !alloc {
@@ -602,19 +601,58 @@ fn classify_sections<'d>(link: &Link<'d>, fi: u32, file: &crate::resolve::InputF
             SHT_X86_64_UNWIND => SHT_PROGBITS,
             t => t,
         };
-        let align = s.sh_addralign(E);
         if flags & SHF_MERGE as u64 != 0 && s.sh_entsize(E) > 0 && sh_type == SHT_PROGBITS {
-            kept.push((
-                si as u32,
-                Kept::Merge(key_index(SectionKey::new(out_name, out_type, flags, s.sh_entsize(E)), align)),
-            ));
+            let key = SectionKey::new(out_name, out_type, flags, s.sh_entsize(E));
+            kept.push((si as u32, alloc, Kept::Merge(key_index(key))));
             continue;
         }
         let priority = if out_type == SHT_INIT_ARRAY || out_type == SHT_FINI_ARRAY { init_priority(name) } else { 0 };
-        kept.push((si as u32, Kept::Inputs(key_index(SectionKey::new(out_name, out_type, flags, 0), align), priority)));
+        kept.push((si as u32, alloc, Kept::Inputs(key_index(SectionKey::new(out_name, out_type, flags, 0)), priority)));
     }
     out.kept = kept;
     out
+}
+
+/// The part of layout that needs no liveness: every input section sorted towards its output
+/// section, and the non-allocated merge sections (`.debug_str`, the bulk of string merging
+/// in a debug build) merged. It runs alongside garbage collection; [`Layout::build`] goes
+/// on from it.
+pub struct EarlyLayout<'d> {
+    files: Vec<FileSections<'d>>,
+    /// Per non-allocated merge key: its inputs in canonical order, the merged section and
+    /// each input's map.
+    merged: Vec<(SectionKey<'d>, Vec<(u32, u32)>, MergedSection, Vec<MergeMap>)>,
+}
+
+impl<'d> EarlyLayout<'d> {
+    pub fn new(link: &Link<'d>) -> Result<Self> {
+        let files: Vec<FileSections<'d>> =
+            link.res.files.par_iter().map(|file| classify_sections(link, file)).collect();
+        let mut groups: Vec<(SectionKey<'d>, Vec<(u32, u32)>)> = Vec::new();
+        for (fi, file) in files.iter().enumerate() {
+            for &(si, alloc, kept) in &file.kept {
+                let Kept::Merge(k) = kept else { continue };
+                let key = file.keys[k as usize];
+                if alloc {
+                    continue;
+                }
+                match groups.iter_mut().find(|(g, _)| *g == key) {
+                    Some((_, inputs)) => inputs.push((fi as u32, si)),
+                    None => groups.push((key, vec![(fi as u32, si)])),
+                }
+            }
+        }
+        let merged = groups
+            .into_par_iter()
+            .map(|(key, mut inputs)| {
+                inputs.sort_unstable_by_key(|&(f, s)| (link.res.files[f as usize].order, s));
+                let strings = key.flags & SHF_STRINGS as u64 != 0;
+                let (result, maps) = crate::merge::merge(link, &inputs, strings, key.entsize)?;
+                Ok((key, inputs, result, maps))
+            })
+            .collect::<Result<_>>()?;
+        Ok(EarlyLayout { files, merged })
+    }
 }
 
 struct Builder<'l, 'd> {
@@ -631,10 +669,11 @@ struct Builder<'l, 'd> {
     synthetic: FxHashMap<Synthetic, u32>,
     /// (file, section) of every live `.eh_frame` input, in canonical order.
     eh_inputs: Vec<(u32, u32)>,
+    early: EarlyLayout<'d>,
 }
 
 impl<'l, 'd> Builder<'l, 'd> {
-    fn new(link: &'l Link<'d>, scan: &'l ScanResult) -> Self {
+    fn new(link: &'l Link<'d>, scan: &'l ScanResult, early: EarlyLayout<'d>) -> Self {
         let placement = link
             .res
             .files
@@ -653,6 +692,7 @@ impl<'l, 'd> Builder<'l, 'd> {
             merge_maps: Vec::new(),
             synthetic: FxHashMap::default(),
             eh_inputs: Vec::new(),
+            early,
         }
     }
 
@@ -669,49 +709,47 @@ impl<'l, 'd> Builder<'l, 'd> {
         i
     }
 
+    /// The output section of `key`, made (with its own merge input list if it merges) if new.
+    fn output_of_key(&mut self, key: SectionKey<'d>) -> u32 {
+        if !key.merge() {
+            return self.output_for(key, || Contents::Inputs(Vec::new()));
+        }
+        let next = self.merge_inputs.len();
+        let out = self.output_for(key, || Contents::Merged(next));
+        if let Contents::Merged(m) = self.sections[out as usize].contents
+            && m == self.merge_inputs.len()
+        {
+            self.merge_inputs.push(Vec::new());
+        }
+        out
+    }
+
     fn assign_input_sections(&mut self) -> Result<()> {
         let link = self.link;
-        // 1. Per file, in parallel: what becomes of each section, against the file's own
-        //    short list of output-section keys.
-        let files: Vec<FileSections<'d>> =
-            link.res.files.par_iter().enumerate().map(|(fi, file)| classify_sections(link, fi as u32, file)).collect();
-        // 2. Output sections in order of first appearance, each file's keys mapped once.
+        // Output sections in order of first (live) appearance.
+        let files = std::mem::take(&mut self.early.files);
         let mut eh_inputs: Vec<(u32, u32)> = Vec::new();
         for (fi, file) in files.iter().enumerate() {
-            let outs: Vec<u32> = file
-                .keys
-                .iter()
-                .map(|&(key, align)| {
-                    let out = if key.merge() {
-                        let next = self.merge_inputs.len();
-                        let out = self.output_for(key, || Contents::Merged(next));
-                        if let Contents::Merged(m) = self.sections[out as usize].contents
-                            && m == self.merge_inputs.len()
-                        {
-                            self.merge_inputs.push(Vec::new());
-                        }
-                        out
-                    } else {
-                        self.output_for(key, || Contents::Inputs(Vec::new()))
-                    };
-                    let sec = &mut self.sections[out as usize];
-                    sec.align = sec.align.max(align);
-                    out
-                })
-                .collect();
+            let Some(obj) = link.res.files[fi].object() else { continue };
+            let mut outs: Vec<Option<u32>> = vec![None; file.keys.len()];
             let order = link.res.files[fi].order;
-            for &(si, kept) in &file.kept {
-                match kept {
-                    Kept::EhFrame => eh_inputs.push((fi as u32, si)),
-                    Kept::Merge(k) => {
-                        let Contents::Merged(m) = self.sections[outs[k as usize] as usize].contents else {
-                            unreachable!("merge keys make merged sections")
-                        };
-                        self.merge_inputs[m].push((fi as u32, si));
+            for &(si, alloc, kept) in &file.kept {
+                if alloc && !link.live[fi][si as usize] {
+                    continue;
+                }
+                let (Kept::Merge(k) | Kept::Inputs(k, _)) = kept else {
+                    eh_inputs.push((fi as u32, si));
+                    continue;
+                };
+                let out = *outs[k as usize].get_or_insert_with(|| self.output_of_key(file.keys[k as usize]));
+                let sec = &mut self.sections[out as usize];
+                sec.align = sec.align.max(obj.section(si as usize).sh_addralign(E));
+                match (kept, &sec.contents) {
+                    (Kept::Merge(_), &Contents::Merged(m)) => self.merge_inputs[m].push((fi as u32, si)),
+                    (Kept::Inputs(_, priority), _) => {
+                        self.pending[out as usize].push(((priority, order.0, order.1, si), fi as u32, si))
                     }
-                    Kept::Inputs(k, priority) => {
-                        self.pending[outs[k as usize] as usize].push(((priority, order.0, order.1, si), fi as u32, si))
-                    }
+                    _ => unreachable!("merge keys make merged sections"),
                 }
             }
         }
@@ -751,11 +789,21 @@ impl<'l, 'd> Builder<'l, 'd> {
         let groups = std::mem::take(&mut self.merge_inputs);
         for out in 0..self.sections.len() {
             let Contents::Merged(m) = self.sections[out].contents else { continue };
-            let mut inputs = groups[m].clone();
-            inputs.sort_unstable_by_key(|&(f, s)| (link.res.files[f as usize].order, s));
             let section = &self.sections[out];
-            let strings = section.flags & SHF_STRINGS as u64 != 0;
-            let (result, input_maps) = crate::merge::merge(link, &inputs, strings, section.entsize)?;
+            let key = SectionKey::new(&section.name, section.sh_type, section.flags, section.entsize);
+            let (inputs, result, input_maps) = match self.early.merged.iter().position(|e| e.0 == key) {
+                Some(i) => {
+                    let (_, inputs, result, maps) = self.early.merged.swap_remove(i);
+                    (inputs, result, maps)
+                }
+                None => {
+                    let mut inputs = groups[m].clone();
+                    inputs.sort_unstable_by_key(|&(f, s)| (link.res.files[f as usize].order, s));
+                    let strings = section.flags & SHF_STRINGS as u64 != 0;
+                    let (result, maps) = crate::merge::merge(link, &inputs, strings, section.entsize)?;
+                    (inputs, result, maps)
+                }
+            };
             for ((fi, si), map) in inputs.iter().zip(input_maps) {
                 self.placement[*fi as usize][*si as usize] =
                     Placement::Merged { out: out as u32, map: maps.len() as u32 };

@@ -6,7 +6,7 @@ use crate::args::{Config, OutputKind};
 use crate::elf::*;
 use crate::error::{Error, Result};
 use crate::input::{FileArena, FileKind, LoadedFile};
-use crate::layout::Layout;
+use crate::layout::{EarlyLayout, Layout};
 use crate::object_file::ObjectFile;
 use crate::resolve::{ArchiveInput, FileData, FileId, Rank, Resolution, Resolver, SymbolId};
 use crate::shared_object::SharedObject;
@@ -155,15 +155,25 @@ impl<'d, 's> Session<'d, 's> {
         self.timer.lap("resolve symbols");
 
         let version_script = self.config.version_scripts.iter().map(|p| VersionScript::load(p)).next().transpose()?;
-        let mut link =
-            Link { config: &self.config, res, output, live: Vec::new(), version_script, classes: Vec::new(), def_sections: Vec::new() };
+        let mut link = Link {
+            config: &self.config,
+            res,
+            output,
+            live: Vec::new(),
+            version_script,
+            classes: Vec::new(),
+            def_sections: Vec::new(),
+        };
         link.compute_classes();
         link.check_required()?;
-        link.mark_live_sections();
-        self.timer.lap("gc sections");
+        // Garbage collection, and meanwhile what layout can do without it.
+        let (live, early) = rayon::join(|| link.live_sections(), || EarlyLayout::new(&link));
+        link.live = live;
+        let early = early?;
+        self.timer.lap("gc sections, sorting sections, merging debug strings");
         let scan = link.scan_relocations()?;
         self.timer.lap("scan relocations");
-        let mut layout = Layout::build(&link, &scan, &mut self.timer)?;
+        let mut layout = Layout::build(&link, &scan, early, &mut self.timer)?;
         self.timer.lap("layout: addresses");
         if let Some(map) = &self.config.map_file {
             crate::map_file::write(&link, &layout, map)?;

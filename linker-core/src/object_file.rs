@@ -108,8 +108,7 @@ impl<'d> ObjectFile<'d> {
             }
         }
         first_global = first_global.min(symbols.len()).max(1.min(symbols.len()));
-        let mut obj =
-            ObjectFile {
+        let mut obj = ObjectFile {
             name,
             data,
             section_names: sections.iter().map(|s| sections.section_name(E, s).unwrap_or(b"")).collect(),
