@@ -30,12 +30,21 @@ impl MergedSection {
         self.size
     }
 
-    pub fn write(&self, out: &mut [u8]) {
-        for (pieces, base) in self.shards.iter().zip(&self.bases) {
-            for (bytes, off) in pieces {
-                let at = (base + off) as usize;
-                out[at..at + bytes.len()].copy_from_slice(bytes);
-            }
+    /// Shards are written independently: each is a contiguous range of the section.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Where shard `s` starts in the section, and its length.
+    pub fn shard_range(&self, s: usize) -> (u64, u64) {
+        let end = self.shards[s].last().map_or(0, |(bytes, off)| off + bytes.len() as u64);
+        (self.bases[s], end)
+    }
+
+    /// Writes shard `s` at the start of `out`.
+    pub fn write_shard(&self, s: usize, out: &mut [u8]) {
+        for (bytes, off) in &self.shards[s] {
+            out[*off as usize..*off as usize + bytes.len()].copy_from_slice(bytes);
         }
     }
 }
