@@ -641,10 +641,10 @@ impl<'a, 'l> Relocator<'a, 'l> {
         }
         let (s, live) = self.target(r);
         let a = r.r_addend(E);
-        let tombstone = if sec_name == b".debug_ranges" || sec_name == b".debug_loc" { 1 } else { 0 };
         let v = match r_type {
             R_X86_64_NONE => return Ok(()),
-            _ if !live => tombstone,
+            // In range lists 0 would end the list: a discarded function's entry becomes 1.
+            _ if !live => (sec_name == b".debug_ranges" || sec_name == b".debug_loc") as u64,
             R_X86_64_64 | R_X86_64_32 | R_X86_64_32S => s.wrapping_add(a as u64),
             R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => s.wrapping_add(a as u64).wrapping_sub(layout.tls_start),
             R_X86_64_SIZE32 | R_X86_64_SIZE64 => a as u64,
