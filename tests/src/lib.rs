@@ -989,3 +989,20 @@ impl Rng {
 pub fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
+
+/// The sources of the `multi` test program (tests/c/multi_*.c), linked by several tests.
+pub const MULTI_SOURCES: [&str; 3] = ["multi_main.c", "multi_util.c", "multi_data.c"];
+
+/// What `multi` prints; its `classes` line depends on the argument count, so that a program
+/// that does not see its arguments fails.
+pub fn multi_expected(one_argument: bool) -> String {
+    let classes = if one_argument { "3 3 4 2" } else { "3 4 3 2" };
+    format!(
+        "sorted: 3 5 7 19 23 42 61 88\n\
+         day names: Mon,Tue,Wed,Thu,Fri,Sat,Sun\n\
+         op add -> 12\nop mul -> 36\nop sub -> 32\nop xor -> 37\n\
+         classes: {classes}\n\
+         checksum: 6369757856945626774\n\
+         bss all zero: 1\n"
+    )
+}

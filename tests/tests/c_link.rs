@@ -4,19 +4,7 @@
 //! Every link is done with the linker under test AND with ld.bfd; `run*` asserts both
 //! programs behave identically, and each test also asserts the literal expected output.
 
-use rivet_tests::{Driver, LinkerKind, World, count_occurrences, nm_defines, test_env};
-
-const MULTI_EXPECTED: &str = "sorted: 3 5 7 19 23 42 61 88\n\
-day names: Mon,Tue,Wed,Thu,Fri,Sat,Sun\n\
-op add -> 12\n\
-op mul -> 36\n\
-op sub -> 32\n\
-op xor -> 37\n\
-classes: 3 3 4 2\n\
-checksum: 6369757856945626774\n\
-bss all zero: 1\n";
-
-const MULTI_SOURCES: [&str; 3] = ["multi_main.c", "multi_util.c", "multi_data.c"];
+use rivet_tests::{Driver, LinkerKind, MULTI_SOURCES, World, count_occurrences, multi_expected, nm_defines, test_env};
 
 /// The linker that gcc runs really is the linker under test (and the reference is bfd).
 #[test]
@@ -46,7 +34,7 @@ fn compile_multi(t: &rivet_tests::Test, compiler: &str, tag: &str, flags: &[&str
 fn link_and_check_multi(t: &rivet_tests::Test, driver: Driver, objs: &[String]) {
     let args: Vec<&str> = objs.iter().map(String::as_str).collect();
     t.link_with(driver, "multi", &args);
-    t.run_expect("multi", &["x"], MULTI_EXPECTED);
+    t.run_expect("multi", &["x"], &multi_expected(true));
 }
 
 /// gcc -O0 objects (no per-function sections).

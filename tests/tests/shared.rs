@@ -2,7 +2,7 @@
 //! PIE / non-PIE (copy relocations) / static / static-pie / -shared, --export-dynamic,
 //! -Bsymbolic, protected visibility, dlopen of a library built by the linker under test.
 
-use rivet_tests::{Test, test_env};
+use rivet_tests::{MULTI_SOURCES, Test, multi_expected, test_env};
 
 const GREET_EXPECTED: &str = "Hello, linker! (init=1)\n\
 Hello, world! (init=1)\n\
@@ -123,19 +123,8 @@ fn symver_default_and_old_versions() {
     t.run_expect("prog_new", &[], "impl() = 2\n");
 }
 
-const MULTI: [&str; 3] = ["multi_main.c", "multi_util.c", "multi_data.c"];
-const MULTI_EXPECTED: &str = "sorted: 3 5 7 19 23 42 61 88\n\
-day names: Mon,Tue,Wed,Thu,Fri,Sat,Sun\n\
-op add -> 12\n\
-op mul -> 36\n\
-op sub -> 32\n\
-op xor -> 37\n\
-classes: 3 4 3 2\n\
-checksum: 6369757856945626774\n\
-bss all zero: 1\n";
-
 fn multi_objs(t: &Test, flags: &[&str], tag: &str) -> Vec<String> {
-    MULTI.iter().map(|s| t.cc_as(s, &format!("{}_{tag}.o", s.trim_end_matches(".c")), flags)).collect()
+    MULTI_SOURCES.iter().map(|s| t.cc_as(s, &format!("{}_{tag}.o", s.trim_end_matches(".c")), flags)).collect()
 }
 
 /// Default output of gcc is a PIE: ET_DYN with DF_1_PIE, PT_INTERP, PT_DYNAMIC.
@@ -144,7 +133,7 @@ fn pie_default() {
     let t = test_env!("pie_default");
     let o = multi_objs(&t, &["-O1"], "pie");
     t.link("prog", &[&o[0], &o[1], &o[2]]);
-    t.run_expect("prog", &[], MULTI_EXPECTED);
+    t.run_expect("prog", &[], &multi_expected(false));
     let h = t.readelf("-h", "prog");
     assert!(h.contains("DYN (Position-Independent Executable file)"), "{h}");
     let segs = t.segment_types("prog");
@@ -185,7 +174,7 @@ fn static_executable() {
     let t = test_env!("static_executable");
     let o = multi_objs(&t, &["-O2"], "static");
     t.link("prog", &["-static", &o[0], &o[1], &o[2]]);
-    t.run_expect("prog", &[], MULTI_EXPECTED);
+    t.run_expect("prog", &[], &multi_expected(false));
     let h = t.readelf("-h", "prog");
     assert!(h.contains("EXEC (Executable file)"), "{h}");
     let segs = t.segment_types("prog");
@@ -199,7 +188,7 @@ fn static_pie_executable() {
     let t = test_env!("static_pie_executable");
     let o = multi_objs(&t, &["-O2", "-fPIE"], "spie");
     t.link("prog", &["-static-pie", &o[0], &o[1], &o[2]]);
-    t.run_expect("prog", &[], MULTI_EXPECTED);
+    t.run_expect("prog", &[], &multi_expected(false));
     let h = t.readelf("-h", "prog");
     assert!(h.contains("DYN ("), "{h}");
     let segs = t.segment_types("prog");
