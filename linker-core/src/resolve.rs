@@ -134,14 +134,6 @@ pub struct NameTable<'d> {
 }
 
 impl<'d> NameTable<'d> {
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     pub fn reserve(&mut self, additional: usize) {
         let entries = &self.entries;
         self.index.reserve(additional, |&i| entries[i as usize].0);
