@@ -94,7 +94,7 @@ impl DynamicTables {
                     .names
                     .par_values()
                     .filter(|e| e.rank >= Rank::Weak && (export_all || e.dso_ref))
-                    .filter(|e| link.res.file_of_symbol(e.def) != link.res.internal_file && link.is_exportable(e.def))
+                    .filter(|e| link.is_exportable(e.def))
                     .map(|e| e.def),
             );
         }

@@ -39,3 +39,8 @@ pub fn split_version(name: &[u8]) -> (&[u8], Option<(&[u8], bool)>) {
 pub fn is_c_identifier(name: &[u8]) -> bool {
     !name.is_empty() && !name[0].is_ascii_digit() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
 }
+
+/// The section `X` of an encapsulation symbol `__start_X` or `__stop_X`.
+pub fn start_stop_section(name: &[u8]) -> Option<&[u8]> {
+    name.strip_prefix(b"__start_").or_else(|| name.strip_prefix(b"__stop_")).filter(|s| is_c_identifier(s))
+}

@@ -390,6 +390,12 @@ impl<'d> Link<'d> {
                     && matches!(sym.st_visibility(), STV_DEFAULT | STV_PROTECTED)
                     && self.version_script_allows(self.symbol_name(id))
             }
+            // Of the linker's own symbols, the encapsulation symbols are exported from shared
+            // objects (protected), as GNU ld and lld do.
+            Def::Internal(_) => {
+                let name = self.symbol_name(id);
+                start_stop_section(name).is_some() && self.version_script_allows(name)
+            }
             _ => false,
         }
     }

@@ -933,11 +933,6 @@ fn put_sym(slot: &mut [u8], name: u32, info: u8, other: u8, shndx: u16, value: u
 }
 
 /// Output section index and value of a defined symbol, for symbol tables.
-/// The section `X` of an encapsulation symbol `__start_X` or `__stop_X`.
-fn start_stop_section(name: &[u8]) -> Option<&[u8]> {
-    name.strip_prefix(b"__start_").or_else(|| name.strip_prefix(b"__stop_")).filter(|s| is_c_identifier(s))
-}
-
 fn symbol_location(link: &Link<'_>, layout: &Layout, id: SymbolId) -> (u16, u64) {
     let addr = symbol_address(link, layout, id);
     let def_id = link.res.resolved[id as usize];

@@ -3,7 +3,7 @@
 //! tables, segment flags, hash tables, build IDs, --gc-sections with __start_/__stop_,
 //! and linker-defined symbols.
 
-use rivet_tests::{Test, assert_stdout, nm_address, nm_defines, nm_has, segment_flags_of, test_env};
+use rivet_tests::{Test, WORLDS, assert_stdout, nm_address, nm_defines, nm_has, segment_flags_of, test_env};
 
 // ---------------------------------------------------------------------------------------
 // PLT / GOT, lazy binding and -z now
@@ -537,6 +537,27 @@ fn gc_sections_keeps_start_stop_sets() {
     t.run_expect("nogc", &[], expected);
     let nm = t.nm("nogc");
     assert!(nm_defines(&nm, "gc_unused_function") && nm_defines(&nm, "gc_set_a_unused"), "{nm}");
+}
+
+/// A shared object's __start_/__stop_ symbols are exported, protected, as GNU ld and lld do
+/// (`-z start-stop-visibility=protected`), and the library iterates its own set.
+#[test]
+fn start_stop_symbols_exported_from_shared_objects() {
+    let t = test_env!("start_stop_symbols_exported_from_shared_objects");
+    let lib = t.cc("set_lib.c", &["-fPIC"]);
+    t.link("libset.so", &["-shared", &lib]);
+    let main = t.cc("set_main.c", &[]);
+    t.link("prog", &[&main, "-L.", "-lset"]);
+    t.run_expect("prog", &[], "library set entries: 1\n");
+    for world in WORLDS {
+        let syms = t.tool_in(world, "readelf", &["--dyn-syms", "-W", "libset.so"]);
+        for name in ["__start_rivet_set", "__stop_rivet_set"] {
+            assert!(
+                syms.lines().any(|l| l.ends_with(name) && l.contains("PROTECTED")),
+                "{world:?}: {name} not exported as protected:\n{syms}"
+            );
+        }
+    }
 }
 
 fn linksyms_expected(dynamic: bool) -> String {
