@@ -382,8 +382,7 @@ impl Layout {
         timer.lap("layout: assign input sections");
         b.merge_sections()?;
         timer.lap("layout: merge sections");
-        let eh_inputs = std::mem::take(&mut b.eh_inputs);
-        b.layout_eh_frame(eh_inputs)?;
+        b.layout_eh_frame()?;
         timer.lap("layout: .eh_frame");
         b.add_synthetic_sections()?;
         timer.lap("layout: synthetic sections");
@@ -526,8 +525,9 @@ enum Kept {
     Inputs(u32, u32),
 }
 
-/// One file's sections that go to the output if live (allocated ones) or always (the rest),
-/// as (section, allocated, what becomes of it), and the distinct output-section keys they use.
+/// One file's sections bound for the output as (section, kept only if live, what becomes of
+/// it): allocated ones go only if gc keeps them, `.eh_frame` and the rest always. And the
+/// distinct output-section keys they use.
 #[derive(Default)]
 struct FileSections<'d> {
     kept: Vec<(u32, bool, Kept)>,
@@ -630,12 +630,12 @@ impl<'d> EarlyLayout<'d> {
             link.res.files.par_iter().map(|file| classify_sections(link, file)).collect();
         let mut groups: Vec<(SectionKey<'d>, Vec<(u32, u32)>)> = Vec::new();
         for (fi, file) in files.iter().enumerate() {
-            for &(si, alloc, kept) in &file.kept {
+            for &(si, live_only, kept) in &file.kept {
                 let Kept::Merge(k) = kept else { continue };
-                let key = file.keys[k as usize];
-                if alloc {
+                if live_only {
                     continue;
                 }
+                let key = file.keys[k as usize];
                 match groups.iter_mut().find(|(g, _)| *g == key) {
                     Some((_, inputs)) => inputs.push((fi as u32, si)),
                     None => groups.push((key, vec![(fi as u32, si)])),
@@ -733,8 +733,8 @@ impl<'l, 'd> Builder<'l, 'd> {
             let Some(obj) = link.res.files[fi].object() else { continue };
             let mut outs: Vec<Option<u32>> = vec![None; file.keys.len()];
             let order = link.res.files[fi].order;
-            for &(si, alloc, kept) in &file.kept {
-                if alloc && !link.live[fi][si as usize] {
+            for &(si, live_only, kept) in &file.kept {
+                if live_only && !link.live[fi][si as usize] {
                     continue;
                 }
                 let (Kept::Merge(k) | Kept::Inputs(k, _)) = kept else {
@@ -753,7 +753,7 @@ impl<'l, 'd> Builder<'l, 'd> {
                 }
             }
         }
-        // 3. Inputs in canonical order, then offsets; in parallel over output sections.
+        // Inputs in canonical order, then offsets; in parallel over output sections.
         let placed: Vec<(u32, u64, Vec<InputPart>)> = std::mem::take(&mut self.pending)
             .into_par_iter()
             .enumerate()
@@ -822,7 +822,8 @@ impl<'l, 'd> Builder<'l, 'd> {
 impl<'l, 'd> Builder<'l, 'd> {
     /// Keeps every CIE and the FDEs of live functions, in canonical input order, and one
     /// terminator at the end.
-    fn layout_eh_frame(&mut self, mut inputs: Vec<(u32, u32)>) -> Result<()> {
+    fn layout_eh_frame(&mut self) -> Result<()> {
+        let mut inputs = std::mem::take(&mut self.eh_inputs);
         if inputs.is_empty() {
             return Ok(());
         }

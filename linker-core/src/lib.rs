@@ -22,6 +22,7 @@ pub mod link;
 pub mod map_file;
 pub mod merge;
 pub mod object_file;
+pub mod parallel;
 pub mod resolve;
 pub mod scan;
 pub mod script;

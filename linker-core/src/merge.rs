@@ -189,6 +189,12 @@ pub fn merge(
         by_shard: Vec<u32>,
         shard_starts: [u32; SHARDS + 1],
     }
+    impl Split<'_> {
+        /// The indices of this input's pieces that fall in shard `s`.
+        fn in_shard(&self, s: usize) -> &[u32] {
+            &self.by_shard[self.shard_starts[s] as usize..self.shard_starts[s + 1] as usize]
+        }
+    }
     let splits: Vec<Split<'_>> = inputs
         .par_iter()
         .map(|&(fi, si)| {
@@ -227,15 +233,14 @@ pub fn merge(
     let shards: Vec<Shard<'_>> = (0..SHARDS)
         .into_par_iter()
         .map(|s| {
-            let group = |sp: &Split<'_>| sp.shard_starts[s] as usize..sp.shard_starts[s + 1] as usize;
-            let pieces: usize = splits.iter().map(|sp| group(sp).len()).sum();
+            let pieces: usize = splits.iter().map(|sp| sp.in_shard(s).len()).sum();
             // Most strings repeat across inputs: half the pieces is a fair first guess.
             let mut table: Table<'_> = HashMap::with_capacity_and_hasher(pieces / 2, Default::default());
             let mut shard =
                 Shard { unique: Vec::new(), size: 0, offsets: Vec::with_capacity(pieces), firsts: Vec::new() };
             for sp in &splits {
                 shard.firsts.push(shard.offsets.len() as u32);
-                for &pi in &sp.by_shard[group(sp)] {
+                for &pi in sp.in_shard(s) {
                     let p = sp.pieces[pi as usize];
                     let bytes = &sp.data[p.start as usize..(p.start + p.len) as usize];
                     let off = *table.entry(Key { hash: p.hash, bytes }).or_insert_with(|| {
@@ -268,7 +273,7 @@ pub fn merge(
         .map(|(i, sp)| {
             let mut pieces: Vec<(u32, u32)> = sp.pieces.iter().map(|p| (p.start, 0)).collect();
             for (s, shard) in shards.iter().enumerate() {
-                let group = &sp.by_shard[sp.shard_starts[s] as usize..sp.shard_starts[s + 1] as usize];
+                let group = sp.in_shard(s);
                 let offsets = &shard.offsets[shard.firsts[i] as usize..][..group.len()];
                 for (&pi, &off) in group.iter().zip(offsets) {
                     pieces[pi as usize].1 = (bases[s] + off as u64) as u32;

@@ -23,6 +23,7 @@ use crate::error::{Error, Result, UndefinedSymbol, demangle};
 use crate::hash::hash_bytes;
 use crate::input::FileArena;
 use crate::object_file::ObjectFile;
+use crate::parallel::split_by_lengths;
 use crate::shared_object::SharedObject;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -451,15 +452,11 @@ impl<'d> Resolver<'d> {
         // `resolved` for its id range.
         let mut resolved: Vec<SymbolId> = (0..total as u32).collect();
         let names = &self.names;
-        let mut slices: Vec<(&InputFile<'d>, &mut [SymbolId])> = Vec::with_capacity(self.files.len());
-        let mut rest: &mut [SymbolId] = &mut resolved;
-        for file in &self.files {
-            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(file.symbol_count as usize);
-            slices.push((file, mine));
-            rest = tail;
-        }
-        let undefined: Vec<(&'d [u8], SymbolId)> = slices
-            .into_par_iter()
+        let slices = split_by_lengths(&mut resolved, self.files.iter().map(|f| f.symbol_count as usize));
+        let undefined: Vec<(&'d [u8], SymbolId)> = self
+            .files
+            .par_iter()
+            .zip(slices)
             .flat_map_iter(|(file, out)| {
                 let mut undefined = Vec::new();
                 if let FileData::Object(obj) = &file.data {
@@ -482,16 +479,10 @@ impl<'d> Resolver<'d> {
             return Err(self.undefined_error(undefined));
         }
         let mut symbol_file = vec![0 as FileId; total];
-        {
-            let mut slices = Vec::with_capacity(self.files.len());
-            let mut rest: &mut [FileId] = &mut symbol_file;
-            for (f, file) in self.files.iter().enumerate() {
-                let (mine, tail) = std::mem::take(&mut rest).split_at_mut(file.symbol_count as usize);
-                slices.push((f as FileId, mine));
-                rest = tail;
-            }
-            slices.into_par_iter().for_each(|(f, s)| s.fill(f));
-        }
+        split_by_lengths(&mut symbol_file, self.files.iter().map(|f| f.symbol_count as usize))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(f, s)| s.fill(f as FileId));
         Ok(Resolution {
             files: self.files,
             archives: self.archives,

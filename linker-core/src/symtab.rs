@@ -4,6 +4,7 @@
 use crate::elf::*;
 use crate::layout::Placement;
 use crate::link::{Def, Link};
+use crate::parallel::split_by_lengths;
 use crate::resolve::{FileData, Rank, SymbolId};
 use rayon::prelude::*;
 
@@ -53,14 +54,8 @@ impl SymtabPlan {
             size += run.iter().map(|(_, name)| name.len() + 1).sum::<usize>();
         }
         let mut strtab = vec![0u8; size];
-        let mut chunks = Vec::with_capacity(runs.len());
-        let mut rest = &mut strtab[1..];
-        for k in 0..runs.len() {
-            let end = run_starts.get(k + 1).copied().unwrap_or(size);
-            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(end - run_starts[k]);
-            chunks.push(mine);
-            rest = tail;
-        }
+        let run_ends = run_starts.iter().skip(1).copied().chain([size]);
+        let chunks = split_by_lengths(&mut strtab[1..], run_ends.zip(&run_starts).map(|(end, start)| end - start));
         let entries: Vec<Vec<(SymbolId, u32)>> = runs
             .par_iter()
             .zip(chunks)

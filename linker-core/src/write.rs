@@ -219,6 +219,23 @@ enum Chunk<'a> {
     EhFrame(&'a OutputSection),
 }
 
+impl<'a> Chunk<'a> {
+    /// The section the chunk is in, and where in it the chunk starts and how long it is.
+    fn range(&self, layout: &Layout) -> (&'a OutputSection, u64, u64) {
+        match *self {
+            Chunk::Parts(sec, parts) => {
+                let (first, last) = (&parts[0], &parts[parts.len() - 1]);
+                (sec, first.offset, last.offset + last.size - first.offset)
+            }
+            Chunk::MergedShard(sec, m, s) => {
+                let (start, len) = layout.merged[m].shard_range(s);
+                (sec, start, len)
+            }
+            Chunk::EhFrame(sec) => (sec, 0, sec.size),
+        }
+    }
+}
+
 /// Input sections are gathered into chunks of about this many bytes.
 const CHUNK_BYTES: u64 = 256 << 10;
 
@@ -261,17 +278,7 @@ fn write_sections(
     let results: Vec<Result<(Vec<(u32, Vec<DynRel>)>, Option<HashedRange>)>> = chunks(layout)
         .into_par_iter()
         .map_init(Vec::new, |buf: &mut Vec<u8>, chunk| {
-            let (sec, start, len) = match chunk {
-                Chunk::Parts(sec, parts) => {
-                    let last = parts.last().expect("chunks are not empty");
-                    (sec, parts[0].offset, last.offset + last.size - parts[0].offset)
-                }
-                Chunk::MergedShard(sec, m, s) => {
-                    let (start, len) = layout.merged[m].shard_range(s);
-                    (sec, start, len)
-                }
-                Chunk::EhFrame(sec) => (sec, 0, sec.size),
-            };
+            let (sec, start, len) = chunk.range(layout);
             buf.clear();
             buf.resize(len as usize, 0);
             let dynrels = match chunk {
