@@ -18,6 +18,7 @@ use crate::elf::*;
 use crate::error::{Error, Result};
 use crate::link::{Def, Link};
 use crate::merge::{MergeMap, MergedSection};
+use crate::parallel::split_by_lengths;
 use crate::resolve::{FileData, SymbolId};
 use crate::scan::{ScanResult, flags};
 use crate::timing::Timer;
@@ -215,13 +216,17 @@ pub struct Layout {
     pub entry: u64,
     pub eh_fdes: Vec<EhRecord>,
     pub symtab: Option<crate::symtab::SymtabPlan>,
-    /// Address of every symbol id's definition ([`DEAD`] when its section was dropped),
-    /// computed once in parallel so relocations cost a lookup.
+    /// Address of every symbol id's definition, computed once in parallel so that a
+    /// relocation costs one load. Two values send the reader to the slow path, which also
+    /// tells them from real addresses that happen to be equal: [`DEAD`] and [`IN_MERGED`].
     pub symbol_addresses: Vec<u64>,
 }
 
 /// The address of a symbol whose section is not in the output.
 pub const DEAD: u64 = u64::MAX;
+/// The address of a merge section's section symbol: what it points at depends on the
+/// relocation's addend (the piece the addend falls in).
+pub const IN_MERGED: u64 = u64::MAX - 1;
 
 pub const GOT_KIND_ADDR: u8 = 0;
 pub const GOT_KIND_TPOFF: u8 = 1;
@@ -386,7 +391,7 @@ impl Layout {
         timer.lap("layout: .eh_frame");
         b.add_synthetic_sections()?;
         timer.lap("layout: synthetic sections");
-        b.finish()
+        b.finish(timer)
     }
 
     pub fn section(&self, s: Synthetic) -> Option<&OutputSection> {
@@ -893,7 +898,7 @@ impl<'l, 'd> Builder<'l, 'd> {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<Layout> {
+    fn finish(mut self, timer: &mut Timer) -> Result<Layout> {
         let link = self.link;
         let scan = self.scan;
         let output = link.output;
@@ -1100,8 +1105,10 @@ impl<'l, 'd> Builder<'l, 'd> {
             1,
             crate::write::COMMENT.len() as u64,
         );
+        timer.lap("layout: GOT, PLT and dynamic tables");
         let symtab = (!matches!(link.config.strip, crate::args::Strip::All))
             .then(|| crate::symtab::SymtabPlan::new(link, &self.placement));
+        timer.lap("layout: .symtab plan");
         if let Some(plan) = &symtab {
             self.add(Synthetic::SymTab, b".symtab", SHT_SYMTAB, 0, 8, 24 * plan.count() as u64);
             self.add(Synthetic::StrTab, b".strtab", SHT_STRTAB, 0, 1, plan.strtab_size());
@@ -1168,19 +1175,55 @@ impl<'l, 'd> Builder<'l, 'd> {
         };
         layout.assign_addresses(link);
         layout.define_internal_symbols(link)?;
-        layout.symbol_addresses = {
-            let l = &layout;
-            (0..link.res.resolved.len() as SymbolId)
-                .into_par_iter()
-                .with_min_len(4096)
-                .map(|id| crate::write::compute_symbol_address(link, l, id).unwrap_or(DEAD))
-                .collect()
-        };
+        timer.lap("layout: addresses");
+        layout.symbol_addresses = layout.compute_symbol_addresses(link);
+        timer.lap("layout: symbol addresses");
         Ok(layout)
     }
 }
 
 impl Layout {
+    /// [`Layout::symbol_addresses`], file by file in parallel, each symbol table read in order.
+    fn compute_symbol_addresses(&self, link: &Link<'_>) -> Vec<u64> {
+        let files = &link.res.files;
+        let mut addresses = vec![0u64; link.res.resolved.len()];
+        split_by_lengths(&mut addresses, files.iter().map(|f| f.symbol_count as usize))
+            .into_par_iter()
+            .zip(files.par_iter())
+            .for_each(|(out, file)| {
+                let obj = file.object();
+                for (i, a) in out.iter_mut().enumerate() {
+                    let id = file.symbol_base + i as u32;
+                    let merged_section_symbol = obj.is_some_and(|o| {
+                        i < o.first_global
+                            && o.symbol(i).st_type() == STT_SECTION
+                            && self.merged_section_symbol(link, id).is_some()
+                    });
+                    *a = if merged_section_symbol {
+                        IN_MERGED
+                    } else {
+                        crate::write::compute_symbol_address(link, self, id).unwrap_or(DEAD)
+                    };
+                }
+            });
+        addresses
+    }
+
+    /// For the section symbol of a merged input section: the output section's address and
+    /// the section's merge map.
+    pub fn merged_section_symbol(&self, link: &Link<'_>, id: SymbolId) -> Option<(u64, u32)> {
+        let file = link.res.file_of_symbol(id);
+        let obj = link.res.files[file as usize].object()?;
+        let index = (id - link.res.files[file as usize].symbol_base) as usize;
+        if index >= obj.first_global || obj.symbol(index).st_type() != STT_SECTION {
+            return None;
+        }
+        match self.placement[file as usize].get(obj.symbol_section(index) as usize)? {
+            Placement::Merged { out, map } => Some((self.sections[*out as usize].addr, *map)),
+            _ => None,
+        }
+    }
+
     /// Program headers in the order the loader wants them.
     fn plan_segments(&self, link: &Link<'_>) -> Vec<u32> {
         let mut types = Vec::new();

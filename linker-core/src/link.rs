@@ -174,9 +174,9 @@ impl<'d, 's> Session<'d, 's> {
         let scan = link.scan_relocations()?;
         self.timer.lap("scan relocations");
         let mut layout = Layout::build(&link, &scan, early, &mut self.timer)?;
-        self.timer.lap("layout: addresses");
         if let Some(map) = &self.config.map_file {
             crate::map_file::write(&link, &layout, map)?;
+            self.timer.lap("map file");
         }
         let image = crate::write::write_image(&link, &scan, &mut layout, &mut self.timer)?;
         crate::write::commit_output(&self.config, image, old_output)?;

@@ -7,14 +7,18 @@
 //! piece's place in its shard never depends on timing; shards are concatenated in shard
 //! order. The thread count changes nothing but speed. Each input keeps a map from its piece
 //! starts to output offsets for the relocations that point into it.
+//!
+//! Pieces are told apart by a 128-bit XXH3 hash and their length. In allocated sections the
+//! program reads the bytes, so equal hashes are confirmed byte by byte. Debug strings (by far
+//! the most pieces: 325,000 in a debug ripgrep) are not: comparing them read two cold strings
+//! per duplicate and took a third of the merge, and two different strings of one link share
+//! a 128-bit hash with odds near n²/2¹²⁹ (10⁻²⁵ for ten million strings), far below those of a
+//! memory error, for at worst a wrong name in the debugger.
 
 use crate::elf::*;
 use crate::error::{Error, Result};
-use crate::hash::hash_bytes;
 use crate::link::Link;
 use rayon::prelude::*;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 const SHARDS: usize = 32;
 
@@ -91,44 +95,28 @@ impl MergeMap {
     }
 }
 
-/// A piece of an input section: where it starts, how long it is, and its hash.
+/// A piece of an input section: where it starts, how long it is, and its 128-bit hash in two
+/// halves (`hash` picks the shard and the table slot; `check` only confirms).
 #[derive(Clone, Copy)]
 struct Piece {
     start: u32,
     len: u32,
     hash: u64,
+    check: u64,
 }
 
-/// A key that hashes to its precomputed hash.
-#[derive(PartialEq, Eq)]
-struct Key<'a> {
+/// A shard's table entry: a distinct piece's hash, length and index in the shard's list.
+#[derive(Clone, Copy)]
+struct Distinct {
     hash: u64,
-    bytes: &'a [u8],
+    check: u64,
+    len: u32,
+    index: u32,
 }
 
-impl Hash for Key<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
-
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("keys hash as one u64")
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
+/// Bits that neither the shard's table slot (low bits) nor its control bytes (top 7) use.
 fn shard_of(hash: u64) -> usize {
-    (hash >> 59) as usize % SHARDS
+    (hash >> 32) as usize % SHARDS
 }
 
 /// Splits one input section into pieces.
@@ -158,7 +146,8 @@ fn split(data: &[u8], strings: bool, entsize: usize, name: &str) -> Result<Vec<P
         } else {
             (pos + entsize).min(data.len())
         };
-        pieces.push(Piece { start: pos as u32, len: (end - pos) as u32, hash: hash_bytes(&data[pos..end]) });
+        let h = xxhash_rust::xxh3::xxh3_128(&data[pos..end]);
+        pieces.push(Piece { start: pos as u32, len: (end - pos) as u32, hash: h as u64, check: (h >> 64) as u64 });
         pos = end;
     }
     Ok(pieces)
@@ -180,6 +169,9 @@ pub fn merge(
         .unwrap_or(1);
     // Constants keep their natural alignment; strings pack.
     let piece_align = if strings { 1 } else { align.min(entsize as u64).max(1) };
+    let compare_bytes = inputs.iter().any(|&(f, s)| {
+        link.res.files[f as usize].object().is_some_and(|o| o.section(s as usize).sh_flags(E) & SHF_ALLOC as u64 != 0)
+    });
 
     // 1. Split and hash, in parallel over inputs; group each input's pieces by shard.
     struct Split<'a> {
@@ -229,13 +221,12 @@ pub fn merge(
         offsets: Vec<u32>,
         firsts: Vec<u32>,
     }
-    type Table<'a> = HashMap<Key<'a>, u32, BuildHasherDefault<PassThrough>>;
     let shards: Vec<Shard<'_>> = (0..SHARDS)
         .into_par_iter()
         .map(|s| {
             let pieces: usize = splits.iter().map(|sp| sp.in_shard(s).len()).sum();
             // Most strings repeat across inputs: half the pieces is a fair first guess.
-            let mut table: Table<'_> = HashMap::with_capacity_and_hasher(pieces / 2, Default::default());
+            let mut table = hashbrown::HashTable::<Distinct>::with_capacity(pieces / 2);
             let mut shard =
                 Shard { unique: Vec::new(), size: 0, offsets: Vec::with_capacity(pieces), firsts: Vec::new() };
             for sp in &splits {
@@ -243,13 +234,25 @@ pub fn merge(
                 for &pi in sp.in_shard(s) {
                     let p = sp.pieces[pi as usize];
                     let bytes = &sp.data[p.start as usize..(p.start + p.len) as usize];
-                    let off = *table.entry(Key { hash: p.hash, bytes }).or_insert_with(|| {
-                        let at = align_up(shard.size, piece_align);
-                        shard.unique.push((bytes, at));
-                        shard.size = at + bytes.len() as u64;
-                        at as u32
-                    });
-                    shard.offsets.push(off);
+                    let unique = &mut shard.unique;
+                    let same = |d: &Distinct| {
+                        d.hash == p.hash
+                            && d.check == p.check
+                            && d.len == p.len
+                            && (!compare_bytes || unique[d.index as usize].0 == bytes)
+                    };
+                    let off = match table.find(p.hash, same) {
+                        Some(d) => unique[d.index as usize].1,
+                        None => {
+                            let at = align_up(shard.size, piece_align);
+                            let d = Distinct { hash: p.hash, check: p.check, len: p.len, index: unique.len() as u32 };
+                            table.insert_unique(p.hash, d, |d| d.hash);
+                            unique.push((bytes, at));
+                            shard.size = at + bytes.len() as u64;
+                            at
+                        }
+                    };
+                    shard.offsets.push(off as u32);
                 }
             }
             shard

@@ -363,19 +363,18 @@ enum SymTarget {
 }
 
 impl SymTarget {
-    fn of(link: &Link<'_>, layout: &Layout, file: u32, sym_index: usize) -> SymTarget {
-        let obj = link.res.files[file as usize].object().expect("object");
-        let sym = obj.symbol(sym_index);
-        if sym_index < obj.first_global && sym.st_type() == STT_SECTION {
-            let shndx = obj.symbol_section(sym_index);
-            if let Placement::Merged { out, map } = layout.placement[file as usize][shndx as usize] {
-                let section_addr = layout.sections[out as usize].addr;
-                return SymTarget::Merged { section_addr, map, st_value: sym.st_value(E) };
-            }
+    /// What symbol `sym_index` of `file` stands for, when [`Layout::symbol_addresses`] holds
+    /// one of its markers rather than the address.
+    #[cold]
+    fn of_marked(link: &Link<'_>, layout: &Layout, file: u32, sym_index: usize) -> SymTarget {
+        let id = link.symbol_id(file, sym_index);
+        if let Some((section_addr, map)) = layout.merged_section_symbol(link, id) {
+            let obj = link.res.files[file as usize].object().expect("object");
+            return SymTarget::Merged { section_addr, map, st_value: obj.symbol(sym_index).st_value(E) };
         }
-        match layout.symbol_addresses[link.symbol_id(file, sym_index) as usize] {
-            crate::layout::DEAD => SymTarget::Dead,
-            a => SymTarget::Value(a),
+        match compute_symbol_address(link, layout, id) {
+            Some(a) => SymTarget::Value(a),
+            None => SymTarget::Dead,
         }
     }
 
@@ -398,7 +397,13 @@ impl SymTarget {
 
 /// The target value S of a relocation's symbol (see [`SymTarget::value`]).
 fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela) -> (u64, bool) {
-    SymTarget::of(link, layout, file, r.r_sym(E, false) as usize).value(layout, r.r_addend(E))
+    let sym = r.r_sym(E, false) as usize;
+    match layout.symbol_addresses[link.symbol_id(file, sym) as usize] {
+        crate::layout::DEAD | crate::layout::IN_MERGED => {
+            SymTarget::of_marked(link, layout, file, sym).value(layout, r.r_addend(E))
+        }
+        a => (a, true),
+    }
 }
 
 fn relocation_overflow(link: &Link<'_>, file: u32, si: usize, id: SymbolId, r_type: u32, v: u64) -> Error {
@@ -424,13 +429,15 @@ struct Relocator<'a, 'l> {
     si: usize,
     data: &'a [u8],
     relas: &'a [Rela],
+    /// This file's slice of [`Layout::symbol_addresses`].
+    addresses: &'a [u64],
     dynrels: Vec<DynRel>,
     /// `_GLOBAL_OFFSET_TABLE_` and `.got`, looked up once per section, not per relocation.
     got_base: u64,
     got_addr: u64,
-    /// Recently used symbols' targets, by symbol index modulo the size: debug sections
-    /// point at a few section symbols over and over, whose lookups miss the cache.
-    recent: [(u32, SymTarget); 16],
+    /// Recently used marked symbols' targets, by symbol index modulo the size: debug
+    /// sections point at `.debug_str`'s section symbol over and over.
+    recent: [(u32, SymTarget); 4],
 }
 
 impl<'a, 'l> Relocator<'a, 'l> {
@@ -443,21 +450,30 @@ impl<'a, 'l> Relocator<'a, 'l> {
             si,
             data: obj.section_data(si)?,
             relas: obj.relocations(si),
+            addresses: &layout.symbol_addresses[link.symbol_id(file, 0) as usize..][..obj.symbols.len()],
             dynrels: Vec::new(),
             got_base: layout.got_base(),
             got_addr: layout.addr_of(Synthetic::Got),
-            recent: [(u32::MAX, SymTarget::Dead); 16],
+            recent: [(u32::MAX, SymTarget::Dead); 4],
         })
     }
 
     /// The target value S of relocation `r` of this section.
+    #[inline]
     fn target(&mut self, r: &Rela) -> (u64, bool) {
         let sym = r.r_sym(E, false);
-        let slot = &mut self.recent[sym as usize % 16];
-        if slot.0 != sym {
-            *slot = (sym, SymTarget::of(self.link, self.layout, self.file, sym as usize));
+        match self.addresses[sym as usize] {
+            crate::layout::DEAD | crate::layout::IN_MERGED => self.marked_target(sym, r.r_addend(E)),
+            a => (a, true),
         }
-        slot.1.value(self.layout, r.r_addend(E))
+    }
+
+    fn marked_target(&mut self, sym: u32, addend: i64) -> (u64, bool) {
+        let slot = &mut self.recent[sym as usize % 4];
+        if slot.0 != sym {
+            *slot = (sym, SymTarget::of_marked(self.link, self.layout, self.file, sym as usize));
+        }
+        slot.1.value(self.layout, addend)
     }
 
     /// Applies relocation `ri` of an allocated section at `out[o..]`, whose address is `p`.
