@@ -102,7 +102,10 @@ impl<'d> Link<'d> {
                 .flat_map_iter(|&(fi, si)| {
                     let mut next = Vec::new();
                     let FileData::Object(obj) = &files[fi as usize].data else { return next };
-                    for r in obj.relocations(si as usize) {
+                    // Only allocated sections' references keep code alive (and only theirs were
+                    // validated while parsing).
+                    let allocated = obj.section(si as usize).sh_flags(E) & SHF_ALLOC as u64 != 0;
+                    for r in obj.relocations(si as usize).iter().filter(|_| allocated) {
                         if let Some(t) = self.reloc_target_section(fi, r.r_sym(E, false) as usize) {
                             if claim(t) {
                                 next.push(t);

@@ -58,8 +58,14 @@ impl<'d> ObjectFile<'d> {
                         .rela(E, data)
                         .map_err(|e| bad(&format!("bad relocation section {index}: {e}")))?
                         .unwrap_or((&[], object::SectionIndex(0)));
-                    for r in relas {
-                        if r.r_sym(E, false) as usize >= symbols.len() {
+                    // Debug sections' relocations (most of a debug build's) are checked where
+                    // they are applied: reading them all here would touch tens of megabytes
+                    // that garbage collection may drop.
+                    let allocated = sections
+                        .section(object::SectionIndex(target))
+                        .is_ok_and(|t| t.sh_flags(E) & SHF_ALLOC as u64 != 0);
+                    if allocated {
+                        if let Some(r) = relas.iter().find(|r| r.r_sym(E, false) as usize >= symbols.len()) {
                             return Err(bad(&format!(
                                 "relocation in section {index} uses symbol {} out of range",
                                 r.r_sym(E, false)
@@ -157,7 +163,8 @@ impl<'d> ObjectFile<'d> {
         if rs == 0 {
             return &[];
         }
-        // Validated in `parse`.
+        // Those of allocated sections are validated in `parse`; the others where they are
+        // applied.
         self.section(rs).rela(E, self.data).ok().flatten().map(|(r, _)| r).unwrap_or(&[])
     }
 

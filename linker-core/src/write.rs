@@ -32,27 +32,25 @@ pub struct DynRel {
     pub addend: i64,
 }
 
-/// The output file being written: removed on drop unless committed.
+/// The output file, written and closed under a temporary name: removed on drop unless
+/// committed.
 pub struct PendingOutput {
     tmp: PathBuf,
-    map: Option<memmap2::MmapMut>,
     committed: bool,
 }
 
 impl Drop for PendingOutput {
     fn drop(&mut self) {
-        self.map.take();
         if !self.committed {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
 }
 
-/// Unmaps the finished output and renames it into place. The mapping must go first: while a
-/// writable mapping exists the file cannot be executed (ETXTBSY), and whoever waits for the
-/// link may run the output at once.
+/// Renames the finished output into place. It was written through a descriptor that is
+/// closed by now: a file open for writing cannot be executed (ETXTBSY), and whoever waits for
+/// the link may run the output at once.
 pub fn commit_output(config: &Config, mut out: PendingOutput, old: Option<std::thread::JoinHandle<()>>) -> Result<()> {
-    out.map.take();
     if let Some(removal) = old {
         let _ = removal.join();
     }
@@ -183,28 +181,35 @@ pub fn write_image(
         .truncate(true)
         .open(&tmp)
         .map_err(|e| Error::io(&tmp, e))?;
-    let mut pending = PendingOutput { tmp: tmp.clone(), map: None, committed: false };
+    let pending = PendingOutput { tmp: tmp.clone(), committed: false };
     file.set_len(layout.file_size).map_err(|e| Error::io(&tmp, e))?;
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = file.set_permissions(std::fs::Permissions::from_mode(0o755));
     }
-    // SAFETY: the file was just created by us and nobody else maps it.
-    let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }.map_err(|e| Error::io(&tmp, e))?;
+    let hash = matches!(config.build_id, Some(BuildId::Sha1 | BuildId::Md5 | BuildId::Fast));
 
     // Input sections and the linker's own tables are independent until .rela.dyn.
     let (written, (mut content, rela_tail)) =
-        rayon::join(|| write_sections(link, layout, &file, &tmp), || synthetic_contents(link, scan, layout));
-    let (dynrels, hashed) = written?;
+        rayon::join(|| write_sections(link, layout, &file, &tmp, hash), || synthetic_contents(link, scan, layout));
+    let (dynrels, mut hashed) = written?;
     content.push((Synthetic::RelaDyn, rela_dyn_bytes(layout, dynrels, rela_tail)));
-    place_synthetic(layout, &mut map, content)?;
-    write_headers(link, layout, &mut map);
+    let mut blobs = placed_synthetic(layout, content)?;
+    blobs.extend(headers(link, layout));
+    let written: Vec<Option<HashedRange>> = blobs
+        .par_iter()
+        .map(|(at, bytes)| {
+            use std::os::unix::fs::FileExt;
+            file.write_all_at(bytes, *at).map_err(|e| Error::io(&tmp, e))?;
+            Ok(hash.then(|| HashedRange::of(*at, bytes)))
+        })
+        .collect::<Result<_>>()?;
+    hashed.extend(written.into_iter().flatten());
     timer.lap("copy and relocate");
     if let Some(id) = &config.build_id {
-        write_build_id(layout, &mut map, id, hashed);
+        write_build_id(layout, &file, &tmp, id, hashed)?;
         timer.lap("build id");
     }
-    pending.map = Some(map);
     Ok(pending)
 }
 
@@ -272,22 +277,23 @@ fn write_sections(
     layout: &Layout,
     file: &std::fs::File,
     path: &Path,
+    hash: bool,
 ) -> Result<(Vec<(u32, Vec<DynRel>)>, Vec<HashedRange>)> {
     use std::os::unix::fs::FileExt;
-    let hash = matches!(link.config.build_id, Some(BuildId::Sha1 | BuildId::Md5 | BuildId::Fast));
     let results: Vec<Result<(Vec<(u32, Vec<DynRel>)>, Option<HashedRange>)>> = chunks(layout)
         .into_par_iter()
         .map_init(Vec::new, |buf: &mut Vec<u8>, chunk| {
             let (sec, start, len) = chunk.range(layout);
             buf.clear();
-            buf.resize(len as usize, 0);
             let dynrels = match chunk {
                 Chunk::Parts(sec, parts) => write_input_parts(link, layout, sec, parts, buf)?,
                 Chunk::MergedShard(_, m, s) => {
+                    buf.resize(len as usize, 0);
                     layout.merged[m].write_shard(s, buf);
                     Vec::new()
                 }
                 Chunk::EhFrame(sec) => {
+                    buf.resize(len as usize, 0);
                     write_eh_frame(link, layout, sec, buf)?;
                     Vec::new()
                 }
@@ -295,7 +301,7 @@ fn write_sections(
             let at = sec.offset + start;
             file.write_all_at(buf, at).map_err(|e| Error::io(path, e))?;
             // The build id hashes the chunk while it is still in cache.
-            Ok((dynrels, hash.then(|| HashedRange { at, len, digest: *blake3::hash(buf).as_bytes() })))
+            Ok((dynrels, hash.then(|| HashedRange::of(at, buf))))
         })
         .collect();
     let (mut all, mut hashed) = (Vec::new(), Vec::new());
@@ -307,28 +313,36 @@ fn write_sections(
     Ok((all, hashed))
 }
 
-/// A range of the output file and the BLAKE3 digest of its bytes.
+/// A range of the output file and the XXH3-128 digest of its bytes.
 struct HashedRange {
     at: u64,
     len: u64,
-    digest: [u8; 32],
+    digest: u128,
 }
 
-/// Copies and relocates consecutive input sections `parts` of `sec` into `buf`, which starts
-/// at the first one.
+impl HashedRange {
+    fn of(at: u64, bytes: &[u8]) -> HashedRange {
+        HashedRange { at, len: bytes.len() as u64, digest: xxhash_rust::xxh3::xxh3_128(bytes) }
+    }
+}
+
+/// Copies and relocates consecutive input sections `parts` of `sec` into the empty `buf`,
+/// which then starts at the first one; only the padding between them is zero-filled.
 fn write_input_parts(
     link: &Link<'_>,
     layout: &Layout,
     sec: &OutputSection,
     parts: &[crate::layout::InputPart],
-    buf: &mut [u8],
+    buf: &mut Vec<u8>,
 ) -> Result<Vec<(u32, Vec<DynRel>)>> {
     let start = parts[0].offset;
     let mut all = Vec::new();
     for p in parts {
-        let out = &mut buf[(p.offset - start) as usize..(p.offset - start + p.size) as usize];
         let mut rel = Relocator::new(link, layout, p.file, p.section as usize)?;
-        out.copy_from_slice(&rel.data[..out.len()]);
+        let at = (p.offset - start) as usize;
+        buf.resize(at, 0);
+        buf.extend_from_slice(&rel.data[..p.size as usize]);
+        let out = &mut buf[at..];
         let addr = sec.addr + p.offset;
         if sec.is_alloc() {
             let mut skip = false;
@@ -662,6 +676,17 @@ impl<'a, 'l> Relocator<'a, 'l> {
                 format!("relocation past the end of section {}", String::from_utf8_lossy(obj.section_name(si))),
             ));
         }
+        if r.r_sym(E, false) as usize >= self.addresses.len() {
+            let obj = link.res.files[file as usize].object().expect("object");
+            return Err(Error::bad(
+                &obj.name,
+                format!(
+                    "relocation in section {} uses symbol {} out of range",
+                    String::from_utf8_lossy(obj.section_name(si)),
+                    r.r_sym(E, false)
+                ),
+            ));
+        }
         let (s, live) = self.target(r);
         let a = r.r_addend(E);
         let v = match r_type {
@@ -908,8 +933,9 @@ fn synthetic_contents(link: &Link<'_>, scan: &ScanResult, layout: &Layout) -> (V
     (content, rela_dyn)
 }
 
-/// Copies finished synthetic sections into the output; each must have its planned size.
-fn place_synthetic(layout: &Layout, map: &mut [u8], content: Vec<(Synthetic, Vec<u8>)>) -> Result<()> {
+/// Where each finished synthetic section goes in the file; each must have its planned size.
+fn placed_synthetic(layout: &Layout, content: Vec<(Synthetic, Vec<u8>)>) -> Result<Vec<(u64, Vec<u8>)>> {
+    let mut placed = Vec::with_capacity(content.len());
     for (kind, bytes) in content {
         let Some(sec) = layout.section(kind) else { continue };
         if bytes.len() as u64 != sec.size {
@@ -920,9 +946,9 @@ fn place_synthetic(layout: &Layout, map: &mut [u8], content: Vec<(Synthetic, Vec
                 sec.size
             )));
         }
-        map[sec.offset as usize..sec.offset as usize + bytes.len()].copy_from_slice(&bytes);
+        placed.push((sec.offset, bytes));
     }
-    Ok(())
+    Ok(placed)
 }
 
 /// `.rela.dyn`: the input sections' relocations at their pre-assigned bases, then the rest.
@@ -1053,7 +1079,9 @@ fn symtab_bytes(link: &Link<'_>, layout: &Layout, plan: &crate::symtab::SymtabPl
     out
 }
 
-fn write_headers(link: &Link<'_>, layout: &Layout, map: &mut [u8]) {
+/// The ELF header with the program headers after it, and the section header table: where
+/// each goes in the file and its bytes.
+fn headers(link: &Link<'_>, layout: &Layout) -> [(u64, Vec<u8>); 2] {
     let shoff = align_up(
         layout
             .sections
@@ -1094,17 +1122,12 @@ fn write_headers(link: &Link<'_>, layout: &Layout, map: &mut [u8]) {
     for v in [64u16, 56, layout.segments.len() as u16, 64, layout.sections.len() as u16 + 1, shstrndx as u16] {
         h.extend_from_slice(&v.to_le_bytes());
     }
-    map[..64].copy_from_slice(&h);
-    let mut off = 64;
     for s in &layout.segments {
-        let mut p = Vec::with_capacity(56);
-        p.extend_from_slice(&s.p_type.to_le_bytes());
-        p.extend_from_slice(&s.flags.to_le_bytes());
+        h.extend_from_slice(&s.p_type.to_le_bytes());
+        h.extend_from_slice(&s.flags.to_le_bytes());
         for v in [s.offset, s.addr, s.addr, s.filesz, s.memsz, s.align] {
-            p.extend_from_slice(&v.to_le_bytes());
+            h.extend_from_slice(&v.to_le_bytes());
         }
-        map[off..off + 56].copy_from_slice(&p);
-        off += 56;
     }
     let link_of = |s: &OutputSection| -> (u32, u32) {
         let idx = |k: Synthetic| layout.synthetic.get(&k).map_or(0, |&i| layout.sections[i as usize].shndx);
@@ -1140,18 +1163,24 @@ fn write_headers(link: &Link<'_>, layout: &Layout, map: &mut [u8]) {
         sh.extend_from_slice(&s.entsize.to_le_bytes());
         name_off += s.name.len() as u32 + 1;
     }
-    map[shoff as usize..shoff as usize + sh.len()].copy_from_slice(&sh);
+    [(0, h), (shoff, sh)]
 }
 
-/// The build id: a digest of the whole output (with the note zeroed), hashed in 1 MiB chunks
-/// in parallel and then over the chunk digests, so it is fast and still deterministic.
-/// Writes the build id. `hashed` are the digests of the ranges written by [`write_sections`],
-/// in any order; the rest of the file (headers, the linker's tables, padding) is hashed here.
-fn write_build_id(layout: &Layout, map: &mut [u8], id: &BuildId, mut hashed: Vec<HashedRange>) {
-    let Some(note) = layout.section(Synthetic::BuildId) else { return };
+/// Fills in the build id note's descriptor. For the hashed kinds, the id is a digest of the
+/// whole output with the descriptor zeroed: of the digests of the ranges as they were
+/// written (`hashed`, in any order) and of the zeros between them.
+fn write_build_id(
+    layout: &Layout,
+    file: &std::fs::File,
+    path: &Path,
+    id: &BuildId,
+    mut hashed: Vec<HashedRange>,
+) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let Some(note) = layout.section(Synthetic::BuildId) else { return Ok(()) };
     let len = build_id_len(id);
     let digest: Vec<u8> = match id {
-        BuildId::Hex(_) => return,
+        BuildId::Hex(_) => return Ok(()),
         BuildId::Uuid => {
             let mut v = vec![0u8; 16];
             if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
@@ -1162,36 +1191,41 @@ fn write_build_id(layout: &Layout, map: &mut [u8], id: &BuildId, mut hashed: Vec
             v[8] = (v[8] & 0x3f) | 0x80;
             v
         }
-        // Like lld, a tree hash: the file in ranges hashed in parallel (those of the input
-        // sections as they were written), then the list of their digests in file order. The
-        // ranges depend only on the layout, so the id is a function of the output's bytes.
-        // BLAKE3 is used for every kind (mold does the same with SHA-256): the id only has
-        // to be unique, it takes the length of the kind asked for, and BLAKE3 hashes several
-        // times faster than SHA-1 or MD5.
+        // Like lld, a tree hash: the file in ranges hashed in parallel (each while it was
+        // written), then the list of their digests in file order, by BLAKE3. The ranges
+        // depend only on the layout, so the id is a function of the output's bytes. The id
+        // only has to be unique (lld's default is a 64-bit xxHash; mold uses SHA-256 for
+        // every kind): ranges are hashed with XXH3-128, several times faster than SHA-1 or
+        // BLAKE3, and the id takes the length of the kind asked for.
         BuildId::Sha1 | BuildId::Md5 | BuildId::Fast => {
             hashed.sort_unstable_by_key(|r| r.at);
+            // What was not written is padding: a hole in the file, zeros.
             let mut gaps = Vec::new();
             let mut pos = 0u64;
-            for r in hashed.iter().map(|r| (r.at, r.len)).chain([(map.len() as u64, 0)]) {
-                let mut at = pos;
-                while at < r.0 {
-                    let end = r.0.min(at + (1 << 20));
-                    gaps.push((at, end - at));
-                    at = end;
+            for r in hashed.iter().map(|r| (r.at, r.len)).chain([(layout.file_size, 0)]) {
+                if pos < r.0 {
+                    gaps.push(HashedRange { at: pos, len: r.0 - pos, digest: zeros_digest(r.0 - pos) });
                 }
-                pos = r.0 + r.1;
+                pos = pos.max(r.0 + r.1);
             }
-            let map_ref = &*map;
-            hashed.par_extend(gaps.into_par_iter().map(|(at, len)| HashedRange {
-                at,
-                len,
-                digest: *blake3::hash(&map_ref[at as usize..(at + len) as usize]).as_bytes(),
-            }));
+            hashed.extend(gaps);
             hashed.sort_unstable_by_key(|r| r.at);
-            let digests: Vec<[u8; 32]> = hashed.iter().map(|r| r.digest).collect();
+            let digests: Vec<[u8; 16]> = hashed.iter().map(|r| r.digest.to_le_bytes()).collect();
             blake3::hash(digests.as_flattened()).as_bytes().to_vec()
         }
     };
-    let at = note.offset as usize + 16;
-    map[at..at + len].copy_from_slice(&digest[..len]);
+    file.write_all_at(&digest[..len], note.offset + 16).map_err(|e| Error::io(path, e))
+}
+
+/// The digest of `len` zero bytes.
+fn zeros_digest(len: u64) -> u128 {
+    const ZEROS: [u8; 4096] = [0; 4096];
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(ZEROS.len() as u64);
+        hasher.update(&ZEROS[..n as usize]);
+        left -= n;
+    }
+    hasher.digest128()
 }

@@ -280,3 +280,48 @@ fn corrupted_bit_flipped_objects() {
     assert!(v.failed > 0, "no corrupted object was rejected?");
     finish(&t, "bit-flipped objects", &v);
 }
+
+/// Offset and size of the section named `name` in the ELF object `b`.
+fn section_range(b: &[u8], name: &str) -> Option<(usize, usize)> {
+    let rd = |off: usize, len: usize| b[off..off + len].iter().rev().fold(0u64, |v, &x| (v << 8) | x as u64) as usize;
+    let (shoff, shnum, shstrndx) = (rd(0x28, 8), rd(0x3c, 2), rd(0x3e, 2));
+    let header = |i: usize| shoff + i * 64;
+    let names = rd(header(shstrndx) + 0x18, 8);
+    (0..shnum).find_map(|i| {
+        let at = names + rd(header(i), 4);
+        let end = at + b[at..].iter().position(|&c| c == 0)?;
+        (&b[at..end] == name.as_bytes()).then(|| (rd(header(i) + 0x18, 8), rd(header(i) + 0x20, 8)))
+    })
+}
+
+/// rivet checks the symbol of a debug section's relocation where it applies it (not while
+/// parsing, to spare reading debug relocations that garbage collection drops): one out of
+/// range is still a clean error naming the file, in every mode, and leaves no output.
+#[test]
+fn error_debug_relocation_symbol_out_of_range() {
+    let t = test_env!("error_debug_relocation_symbol_out_of_range");
+    let main = t.cc("nolibc_main.c", &NOLIBC_FLAGS);
+    let mut flags = NOLIBC_FLAGS.to_vec();
+    flags.push("-g");
+    let util = t.cc("nolibc_util.c", &flags);
+    let mut bytes = std::fs::read(&util).unwrap();
+    let (off, size) = section_range(&bytes, ".rela.debug_info").expect("a -g object has .rela.debug_info");
+    assert!(size >= 24, "no debug relocations");
+    // The last relocation's r_info: symbol 0x00ffffff, type unchanged.
+    let info = off + size - 24 + 8;
+    bytes[info + 4..info + 8].copy_from_slice(&0x00ff_ffffu32.to_le_bytes());
+    let victim = t.write("bad_debug_reloc.o", &bytes);
+    for (k, mode) in MODES.iter().enumerate() {
+        let out = format!("bad{k}");
+        let mut args: Vec<&str> = mode.to_vec();
+        args.extend(["-o", &out, &main, &victim]);
+        let o = t.ld(&args);
+        assert!(!o.success() && o.signal.is_none(), "mode {k}: {o}");
+        assert!(!t.out(&out).exists(), "mode {k}: {out} left behind");
+        if t.linker_is_rivet() {
+            assert_eq!(o.code, Some(1), "mode {k}: {o}");
+            assert_rivet_error(&t, &o);
+            assert!(o.stderr.contains("bad_debug_reloc.o") && o.stderr.contains("out of range"), "mode {k}: {o}");
+        }
+    }
+}
