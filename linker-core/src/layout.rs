@@ -926,7 +926,7 @@ impl<'l, 'd> Builder<'l, 'd> {
         }
         // Symbols the scan marked, in id order: deterministic.
         let marked: Vec<(SymbolId, u16)> =
-            scan.flags.iter().enumerate().filter(|(_, f)| **f != 0).map(|(i, f)| (i as SymbolId, *f)).collect();
+            scan.flags.par_iter().enumerate().filter(|(_, f)| **f != 0).map(|(i, f)| (i as SymbolId, *f)).collect();
         let (mut size, mut align) = (0u64, 1u64);
         for &(id, f) in &marked {
             if f & flags::COPY == 0 {

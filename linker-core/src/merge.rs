@@ -105,12 +105,13 @@ struct Piece {
     check: u64,
 }
 
-/// A shard's table entry: a distinct piece's hash, length and index in the shard's list.
+/// A shard's table entry: a distinct piece's hash (which covers its length), its offset in
+/// the shard and its index in the shard's list.
 #[derive(Clone, Copy)]
 struct Distinct {
     hash: u64,
     check: u64,
-    len: u32,
+    offset: u32,
     index: u32,
 }
 
@@ -122,33 +123,41 @@ fn shard_of(hash: u64) -> usize {
 /// Splits one input section into pieces.
 fn split(data: &[u8], strings: bool, entsize: usize, name: &str) -> Result<Vec<Piece>> {
     let mut pieces = Vec::new();
+    let mut push = |start: usize, end: usize| {
+        let h = xxhash_rust::xxh3::xxh3_128(&data[start..end]);
+        pieces.push(Piece { start: start as u32, len: (end - start) as u32, hash: h as u64, check: (h >> 64) as u64 });
+    };
+    let unterminated = || Error::bad(name, "unterminated string in a mergeable string section");
     let mut pos = 0usize;
-    while pos < data.len() {
-        let end = if strings {
-            if entsize == 1 {
-                match memchr::memchr(0, &data[pos..]) {
-                    Some(n) => pos + n + 1,
-                    None => return Err(Error::bad(name, "unterminated string in a mergeable string section")),
+    if strings && entsize == 1 {
+        for nul in memchr::memchr_iter(0, data) {
+            push(pos, nul + 1);
+            pos = nul + 1;
+        }
+        if pos < data.len() {
+            return Err(unterminated());
+        }
+    } else if strings {
+        while pos < data.len() {
+            let mut end = pos;
+            loop {
+                if end + entsize > data.len() {
+                    return Err(unterminated());
                 }
-            } else {
-                let mut e = pos;
-                loop {
-                    if e + entsize > data.len() {
-                        return Err(Error::bad(name, "unterminated string in a mergeable string section"));
-                    }
-                    let nul = data[e..e + entsize].iter().all(|&b| b == 0);
-                    e += entsize;
-                    if nul {
-                        break e;
-                    }
+                end += entsize;
+                if data[end - entsize..end].iter().all(|&b| b == 0) {
+                    break;
                 }
             }
-        } else {
-            (pos + entsize).min(data.len())
-        };
-        let h = xxhash_rust::xxh3::xxh3_128(&data[pos..end]);
-        pieces.push(Piece { start: pos as u32, len: (end - pos) as u32, hash: h as u64, check: (h >> 64) as u64 });
-        pos = end;
+            push(pos, end);
+            pos = end;
+        }
+    } else {
+        while pos < data.len() {
+            let end = (pos + entsize).min(data.len());
+            push(pos, end);
+            pos = end;
+        }
     }
     Ok(pieces)
 }
@@ -238,21 +247,24 @@ pub fn merge(
                     let same = |d: &Distinct| {
                         d.hash == p.hash
                             && d.check == p.check
-                            && d.len == p.len
                             && (!compare_bytes || unique[d.index as usize].0 == bytes)
                     };
                     let off = match table.find(p.hash, same) {
-                        Some(d) => unique[d.index as usize].1,
+                        Some(d) => d.offset,
                         None => {
                             let at = align_up(shard.size, piece_align);
-                            let d = Distinct { hash: p.hash, check: p.check, len: p.len, index: unique.len() as u32 };
-                            table.insert_unique(p.hash, d, |d| d.hash);
+                            let index = unique.len() as u32;
+                            table.insert_unique(
+                                p.hash,
+                                Distinct { hash: p.hash, check: p.check, offset: at as u32, index },
+                                |d| d.hash,
+                            );
                             unique.push((bytes, at));
                             shard.size = at + bytes.len() as u64;
-                            at
+                            at as u32
                         }
                     };
-                    shard.offsets.push(off as u32);
+                    shard.offsets.push(off);
                 }
             }
             shard
