@@ -58,39 +58,38 @@ pub struct MergeMap {
     /// Per piece, ascending: its input offset and its offset in the output section, side
     /// by side so that a lookup reads one cache line.
     pieces: Vec<(u32, u32)>,
-    /// `buckets[b]`: the piece holding input byte `b << BUCKET_BITS`. Relocations point into
-    /// string sections in no useful order, and a binary search over a large `.debug_str`
-    /// costs a cache miss per step; this index leaves a step or two.
-    buckets: Vec<u32>,
+    /// Per 64 input bytes: how many pieces start before them, and a bit per byte that
+    /// starts a piece (low half, high half). Relocations point into string sections in no
+    /// useful order; this finds a piece with two memory reads and no data-dependent branch.
+    words: Vec<[u32; 3]>,
 }
-
-const BUCKET_BITS: u32 = 6;
 
 impl MergeMap {
     fn new(pieces: Vec<(u32, u32)>, len: usize) -> MergeMap {
-        let mut buckets = Vec::with_capacity((len >> BUCKET_BITS) + 1);
-        let mut piece = 0usize;
-        if !pieces.is_empty() {
-            for b in 0..=(len >> BUCKET_BITS) {
-                let at = (b << BUCKET_BITS) as u64;
-                while piece + 1 < pieces.len() && pieces[piece + 1].0 as u64 <= at {
-                    piece += 1;
-                }
-                buckets.push(piece as u32);
-            }
+        let mut words = vec![[0u32; 3]; len.div_ceil(64)];
+        for &(start, _) in &pieces {
+            let (w, bit) = (start as usize / 64, start % 64);
+            words[w][1 + bit as usize / 32] |= 1 << (bit % 32);
         }
-        MergeMap { pieces, buckets }
+        let mut before = 0;
+        for w in &mut words {
+            w[0] = before;
+            before += w[1].count_ones() + w[2].count_ones();
+        }
+        MergeMap { pieces, words }
     }
 
     /// Output offset (within the merged section) of input byte `at`: the same offset in the
     /// piece that holds it, or past the last piece for offsets beyond it.
     pub fn output_offset(&self, at: u64) -> Option<u64> {
-        let last_bucket = self.buckets.len().checked_sub(1)?;
-        let mut i = self.buckets[((at >> BUCKET_BITS) as usize).min(last_bucket)] as usize;
-        while i + 1 < self.pieces.len() && self.pieces[i + 1].0 as u64 <= at {
-            i += 1;
-        }
-        let (start, out) = self.pieces[i];
+        let piece = match self.words.get((at / 64) as usize) {
+            Some(&[before, low, high]) => {
+                let upto = (low as u64 | (high as u64) << 32) & (u64::MAX >> (63 - at % 64));
+                (before + upto.count_ones()).checked_sub(1)? as usize
+            }
+            None => self.pieces.len().checked_sub(1)?,
+        };
+        let (start, out) = self.pieces[piece];
         Some(out as u64 + (at - start as u64))
     }
 }
@@ -120,14 +119,13 @@ fn shard_of(hash: u64) -> usize {
     (hash >> 32) as usize % SHARDS
 }
 
-/// Splits one input section into pieces.
-fn split(data: &[u8], strings: bool, entsize: usize, name: &str) -> Result<Vec<Piece>> {
-    let mut pieces = Vec::new();
+/// Splits one input section into `pieces`.
+fn split(data: &[u8], strings: bool, entsize: usize, pieces: &mut Vec<Piece>) -> std::result::Result<(), &'static str> {
     let mut push = |start: usize, end: usize| {
         let h = xxhash_rust::xxh3::xxh3_128(&data[start..end]);
         pieces.push(Piece { start: start as u32, len: (end - start) as u32, hash: h as u64, check: (h >> 64) as u64 });
     };
-    let unterminated = || Error::bad(name, "unterminated string in a mergeable string section");
+    let unterminated = || "unterminated string in a mergeable string section";
     let mut pos = 0usize;
     if strings && entsize == 1 {
         for nul in memchr::memchr_iter(0, data) {
@@ -159,7 +157,7 @@ fn split(data: &[u8], strings: bool, entsize: usize, name: &str) -> Result<Vec<P
             pos = end;
         }
     }
-    Ok(pieces)
+    Ok(())
 }
 
 /// Merges `inputs` (in canonical order); returns the merged section and, per input, where
@@ -182,42 +180,48 @@ pub fn merge(
         link.res.files[f as usize].object().is_some_and(|o| o.section(s as usize).sh_flags(E) & SHF_ALLOC as u64 != 0)
     });
 
-    // 1. Split and hash, in parallel over inputs; group each input's pieces by shard.
+    // 1. Split and hash, in parallel over inputs; order each input's pieces by shard, so that
+    // deduplicating a shard reads them in sequence.
     struct Split<'a> {
         data: &'a [u8],
-        pieces: Vec<Piece>,
-        /// Piece indices grouped by shard, ascending within a shard.
-        by_shard: Vec<u32>,
+        /// The pieces grouped by shard, in input order within a shard.
+        by_shard: Vec<Piece>,
+        /// `by_shard[k]`'s index among the input's pieces in input order.
+        index: Vec<u32>,
         shard_starts: [u32; SHARDS + 1],
     }
     impl Split<'_> {
-        /// The indices of this input's pieces that fall in shard `s`.
-        fn in_shard(&self, s: usize) -> &[u32] {
-            &self.by_shard[self.shard_starts[s] as usize..self.shard_starts[s + 1] as usize]
+        /// This input's pieces that fall in shard `s`, and their indices in input order.
+        fn in_shard(&self, s: usize) -> (&[Piece], &[u32]) {
+            let range = self.shard_starts[s] as usize..self.shard_starts[s + 1] as usize;
+            (&self.by_shard[range.clone()], &self.index[range])
         }
     }
     let splits: Vec<Split<'_>> = inputs
         .par_iter()
-        .map(|&(fi, si)| {
+        .map_init(Vec::new, |pieces, &(fi, si)| {
             let obj = link.res.files[fi as usize].object().expect("object");
             let data = obj.section_data(si as usize)?;
-            let name = format!("{}({})", obj.name, String::from_utf8_lossy(obj.section_name(si as usize)));
-            let pieces = split(data, strings, entsize, &name)?;
+            let name = || format!("{}({})", obj.name, String::from_utf8_lossy(obj.section_name(si as usize)));
+            pieces.clear();
+            split(data, strings, entsize, pieces).map_err(|e| Error::bad(&name(), e))?;
             let mut counts = [0u32; SHARDS + 1];
-            for p in &pieces {
+            for p in pieces.iter() {
                 counts[shard_of(p.hash) + 1] += 1;
             }
             for s in 0..SHARDS {
                 counts[s + 1] += counts[s];
             }
             let mut next = counts;
-            let mut by_shard = vec![0u32; pieces.len()];
+            let blank = Piece { start: 0, len: 0, hash: 0, check: 0 };
+            let (mut by_shard, mut index) = (vec![blank; pieces.len()], vec![0u32; pieces.len()]);
             for (i, p) in pieces.iter().enumerate() {
-                let s = shard_of(p.hash);
-                by_shard[next[s] as usize] = i as u32;
-                next[s] += 1;
+                let k = &mut next[shard_of(p.hash)];
+                by_shard[*k as usize] = *p;
+                index[*k as usize] = i as u32;
+                *k += 1;
             }
-            Ok(Split { data, pieces, by_shard, shard_starts: counts })
+            Ok(Split { data, by_shard, index, shard_starts: counts })
         })
         .collect::<Result<_>>()?;
 
@@ -233,15 +237,14 @@ pub fn merge(
     let shards: Vec<Shard<'_>> = (0..SHARDS)
         .into_par_iter()
         .map(|s| {
-            let pieces: usize = splits.iter().map(|sp| sp.in_shard(s).len()).sum();
+            let pieces: usize = splits.iter().map(|sp| sp.in_shard(s).0.len()).sum();
             // Most strings repeat across inputs: half the pieces is a fair first guess.
             let mut table = hashbrown::HashTable::<Distinct>::with_capacity(pieces / 2);
             let mut shard =
                 Shard { unique: Vec::new(), size: 0, offsets: Vec::with_capacity(pieces), firsts: Vec::new() };
             for sp in &splits {
                 shard.firsts.push(shard.offsets.len() as u32);
-                for &pi in sp.in_shard(s) {
-                    let p = sp.pieces[pi as usize];
+                for p in sp.in_shard(s).0 {
                     let bytes = &sp.data[p.start as usize..(p.start + p.len) as usize];
                     let unique = &mut shard.unique;
                     let same = |d: &Distinct| {
@@ -286,12 +289,12 @@ pub fn merge(
         .par_iter()
         .enumerate()
         .map(|(i, sp)| {
-            let mut pieces: Vec<(u32, u32)> = sp.pieces.iter().map(|p| (p.start, 0)).collect();
+            let mut pieces = vec![(0u32, 0u32); sp.index.len()];
             for (s, shard) in shards.iter().enumerate() {
-                let group = sp.in_shard(s);
+                let (group, index) = sp.in_shard(s);
                 let offsets = &shard.offsets[shard.firsts[i] as usize..][..group.len()];
-                for (&pi, &off) in group.iter().zip(offsets) {
-                    pieces[pi as usize].1 = (bases[s] + off as u64) as u32;
+                for ((p, &i), &off) in group.iter().zip(index).zip(offsets) {
+                    pieces[i as usize] = (p.start, (bases[s] + off as u64) as u32);
                 }
             }
             MergeMap::new(pieces, sp.data.len())
