@@ -94,7 +94,11 @@ impl<'d> Link<'d> {
         // and the final set does not depend on the order.
         let marks: Vec<Vec<AtomicBool>> =
             live.iter().map(|v| v.iter().map(|_| AtomicBool::new(false)).collect()).collect();
-        let claim = |(f, s): (u32, u32)| !marks[f as usize][s as usize].swap(true, Ordering::Relaxed);
+        // Most targets are claimed already: look before the (costlier) atomic swap.
+        let claim = |(f, s): (u32, u32)| {
+            let mark = &marks[f as usize][s as usize];
+            !mark.load(Ordering::Relaxed) && !mark.swap(true, Ordering::Relaxed)
+        };
         let mut frontier: Vec<(u32, u32)> = work.into_iter().filter(|&t| claim(t)).collect();
         while !frontier.is_empty() {
             frontier = frontier
@@ -105,8 +109,15 @@ impl<'d> Link<'d> {
                     // Only allocated sections' references keep code alive (and only theirs were
                     // validated while parsing).
                     let allocated = obj.section(si as usize).sh_flags(E) & SHF_ALLOC as u64 != 0;
+                    let mut last_sym = u32::MAX;
                     for r in obj.relocations(si as usize).iter().filter(|_| allocated) {
-                        if let Some(t) = self.reloc_target_section(fi, r.r_sym(E, false) as usize) {
+                        // Runs of relocations against one symbol are common (a function's
+                        // calls to one callee, a section symbol's many offsets).
+                        let sym = r.r_sym(E, false);
+                        if std::mem::replace(&mut last_sym, sym) == sym {
+                            continue;
+                        }
+                        if let Some(t) = self.reloc_target_section(fi, sym as usize) {
                             if claim(t) {
                                 next.push(t);
                             }

@@ -89,6 +89,8 @@ pub struct EhRecord {
     pub output_offset: u64,
     /// Output offset of the record's CIE, for FDEs.
     pub cie_output_offset: Option<u64>,
+    /// For FDEs: which relocation of the input section sets the initial location.
+    pub pc_reloc: u32,
 }
 
 pub struct OutputSection {
@@ -465,6 +467,7 @@ fn kept_eh_records(link: &Link<'_>, fi: u32, si: u32) -> Result<(Vec<EhRecord>, 
         if rec.size == 4 {
             continue; // terminator: one is written at the very end
         }
+        let mut pc_reloc = 0;
         let cie_output_offset = match rec.cie {
             None => {
                 cie_out.insert(rec.offset, offset);
@@ -472,12 +475,14 @@ fn kept_eh_records(link: &Link<'_>, fi: u32, si: u32) -> Result<(Vec<EhRecord>, 
             }
             Some(cie) => {
                 let pc_begin = rec.offset as u64 + 8;
-                let r = if sorted {
-                    relas.get(relas.partition_point(|r| r.r_offset(E) < pc_begin)).filter(|r| r.r_offset(E) == pc_begin)
+                let at = if sorted {
+                    Some(relas.partition_point(|r| r.r_offset(E) < pc_begin)).filter(|&i| i < relas.len())
                 } else {
-                    relas.iter().find(|r| r.r_offset(E) == pc_begin)
+                    relas.iter().position(|r| r.r_offset(E) == pc_begin)
                 };
-                let Some(r) = r else { continue };
+                let Some(at) = at.filter(|&i| relas[i].r_offset(E) == pc_begin) else { continue };
+                pc_reloc = at as u32;
+                let r = &relas[at];
                 let live = link.reloc_target_section(fi, r.r_sym(E, false) as usize).is_some_and(|(f, s)| {
                     link.live[f as usize][s as usize] && !link.res.files[f as usize].discarded[s as usize]
                 });
@@ -494,6 +499,7 @@ fn kept_eh_records(link: &Link<'_>, fi: u32, si: u32) -> Result<(Vec<EhRecord>, 
             size: rec.size,
             output_offset: offset,
             cie_output_offset,
+            pc_reloc,
         });
         offset += rec.size as u64;
     }
@@ -1189,20 +1195,22 @@ impl Layout {
         let mut addresses = vec![0u64; link.res.resolved.len()];
         split_by_lengths(&mut addresses, files.iter().map(|f| f.symbol_count as usize))
             .into_par_iter()
-            .zip(files.par_iter())
-            .for_each(|(out, file)| {
+            .zip(files.par_iter().enumerate())
+            .for_each(|(out, (fi, file))| {
                 let obj = file.object();
                 for (i, a) in out.iter_mut().enumerate() {
-                    let id = file.symbol_base + i as u32;
                     let merged_section_symbol = obj.is_some_and(|o| {
                         i < o.first_global
                             && o.symbol(i).st_type() == STT_SECTION
-                            && self.merged_section_symbol(link, id).is_some()
+                            && matches!(
+                                self.placement[fi].get(o.symbol_section(i) as usize),
+                                Some(Placement::Merged { .. })
+                            )
                     });
                     *a = if merged_section_symbol {
                         IN_MERGED
                     } else {
-                        crate::write::compute_symbol_address(link, self, id).unwrap_or(DEAD)
+                        crate::write::compute_symbol_address(link, self, file.symbol_base + i as u32).unwrap_or(DEAD)
                     };
                 }
             });

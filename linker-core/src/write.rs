@@ -895,8 +895,7 @@ fn synthetic_contents(link: &Link<'_>, scan: &ScanResult, layout: &Layout) -> (V
             .iter()
             .filter_map(|f| {
                 let obj = link.res.files[f.file as usize].object()?;
-                let relas = obj.relocations(f.section as usize);
-                let r = relas.iter().find(|r| r.r_offset(E) == f.input_offset as u64 + 8)?;
+                let r = obj.relocations(f.section as usize).get(f.pc_reloc as usize)?;
                 let (s, _) = target_address(link, layout, f.file, r);
                 Some((s.wrapping_add(r.r_addend(E) as u64), eh + f.output_offset))
             })
