@@ -196,15 +196,19 @@ pub fn write_image(
     content.push((Synthetic::RelaDyn, rela_dyn_bytes(layout, dynrels, rela_tail)));
     let mut blobs = placed_synthetic(layout, content)?;
     blobs.extend(headers(link, layout));
-    let written: Vec<Option<HashedRange>> = blobs
-        .par_iter()
-        .map(|(at, bytes)| {
+    // Hashed in parallel, written from one thread: writes to one file serialize anyway (a
+    // buffered write holds the inode lock), and a thread that met another there would spin.
+    let (written, blobs_hashed) = rayon::join(
+        || -> Result<()> {
             use std::os::unix::fs::FileExt;
-            file.write_all_at(bytes, *at).map_err(|e| Error::io(&tmp, e))?;
-            Ok(hash.then(|| HashedRange::of(*at, bytes)))
-        })
-        .collect::<Result<_>>()?;
-    hashed.extend(written.into_iter().flatten());
+            blobs.iter().try_for_each(|(at, bytes)| file.write_all_at(bytes, *at).map_err(|e| Error::io(&tmp, e)))
+        },
+        || -> Vec<HashedRange> {
+            if hash { blobs.par_iter().map(|(at, bytes)| HashedRange::of(*at, bytes)).collect() } else { Vec::new() }
+        },
+    );
+    written?;
+    hashed.extend(blobs_hashed);
     timer.lap("copy and relocate");
     if let Some(id) = &config.build_id {
         write_build_id(layout, &file, &tmp, id, hashed)?;
