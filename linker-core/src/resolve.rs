@@ -48,7 +48,13 @@ pub struct InputFile<'d> {
     pub order: (u32, u32),
     /// Per section: dropped because its COMDAT group was already kept elsewhere.
     pub discarded: Vec<bool>,
+    /// Per global symbol of an object: its entry in the name table ([`NO_SLOT`] for nameless
+    /// ones), recorded as it was entered so that binding needs no second lookup.
+    pub name_slots: Vec<u32>,
 }
+
+/// [`InputFile::name_slots`] of a global without a name.
+pub const NO_SLOT: u32 = u32::MAX;
 
 impl<'d> InputFile<'d> {
     pub fn name(&self) -> &str {
@@ -160,16 +166,27 @@ impl<'d> NameTable<'d> {
 
     /// The entry of `name` (whose hash is `hash`), created as `new` if the name is new.
     pub fn entry(&mut self, name: &'d [u8], hash: u64, new: NameEntry) -> &mut NameEntry {
+        self.entry_with_slot(name, hash, new).1
+    }
+
+    /// [`NameTable::entry`], and where the entry lives for [`NameTable::at_slot`].
+    pub fn entry_with_slot(&mut self, name: &'d [u8], hash: u64, new: NameEntry) -> (u32, &mut NameEntry) {
         let entries = &mut self.entries;
-        let i = match self.index.entry(hash, |&i| entries[i as usize].1 == name, |&i| entries[i as usize].0) {
-            hashbrown::hash_table::Entry::Occupied(o) => *o.get() as usize,
+        let same = |&i: &u32| entries[i as usize].0 == hash && entries[i as usize].1 == name;
+        let i = match self.index.entry(hash, same, |&i| entries[i as usize].0) {
+            hashbrown::hash_table::Entry::Occupied(o) => *o.get(),
             hashbrown::hash_table::Entry::Vacant(v) => {
                 v.insert(entries.len() as u32);
                 entries.push((hash, name, new));
-                entries.len() - 1
+                entries.len() as u32 - 1
             }
         };
-        &mut entries[i].2
+        (i, &mut entries[i as usize].2)
+    }
+
+    /// The entry at `slot` (from [`NameTable::entry_with_slot`]).
+    pub fn at_slot(&self, slot: u32) -> &NameEntry {
+        &self.entries[slot as usize].2
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&'d [u8], &NameEntry)> {
@@ -234,7 +251,15 @@ impl<'d> Resolver<'d> {
             FileData::Object(o) => vec![false; o.sections.len()],
             _ => Vec::new(),
         };
-        self.files.push(InputFile { data, symbol_base, symbol_count, modifiers, order, discarded });
+        self.files.push(InputFile {
+            data,
+            symbol_base,
+            symbol_count,
+            modifiers,
+            order,
+            discarded,
+            name_slots: Vec::new(),
+        });
         match &self.files[file_id as usize].data {
             FileData::Object(_) => self.add_object_symbols(file_id),
             FileData::Shared(_) => self.add_shared_symbols(file_id),
@@ -313,6 +338,7 @@ impl<'d> Resolver<'d> {
             }
         }
         let mut pulls = Vec::new();
+        let mut name_slots = vec![NO_SLOT; obj.global_names.len()];
         for i in obj.first_global..obj.symbols.len() {
             let sym = obj.symbol(i);
             let id = base + i as u32;
@@ -331,7 +357,8 @@ impl<'d> Resolver<'d> {
             } else {
                 Rank::Strong
             };
-            let entry = self.names.entry(name, hash, NameEntry::first(id));
+            let (slot, entry) = self.names.entry_with_slot(name, hash, NameEntry::first(id));
+            name_slots[i - obj.first_global] = slot;
             if rank == Rank::Undefined {
                 entry.object_ref = true;
                 if !weak {
@@ -367,6 +394,7 @@ impl<'d> Resolver<'d> {
             }
         }
         self.files[file_id as usize].discarded = discarded;
+        self.files[file_id as usize].name_slots = name_slots;
         for (archive, member) in pulls {
             self.pull_member(archive, member)?;
         }
@@ -445,12 +473,13 @@ impl<'d> Resolver<'d> {
             modifiers: Modifiers::default(),
             order: (u32::MAX, 0),
             discarded: Vec::new(),
+            name_slots: Vec::new(),
         });
         let total = internal_base as usize + internal.len();
 
         // Bind every object's globals, in parallel over files: each file owns the slice of
         // `resolved` for its id range.
-        let mut resolved: Vec<SymbolId> = (0..total as u32).collect();
+        let mut resolved: Vec<SymbolId> = vec![0; total];
         let names = &self.names;
         let slices = split_by_lengths(&mut resolved, self.files.iter().map(|f| f.symbol_count as usize));
         let undefined: Vec<(&'d [u8], SymbolId)> = self
@@ -458,11 +487,19 @@ impl<'d> Resolver<'d> {
             .par_iter()
             .zip(slices)
             .flat_map_iter(|(file, out)| {
+                // Locals (and globals left unbound) stand for themselves.
+                for (i, id) in out.iter_mut().enumerate() {
+                    *id = file.symbol_base + i as u32;
+                }
                 let mut undefined = Vec::new();
                 if let FileData::Object(obj) = &file.data {
                     for i in obj.first_global..obj.symbols.len() {
-                        let (name, hash) = obj.global_names[i - obj.first_global];
-                        let Some(entry) = names.get_hashed(name, hash) else { continue };
+                        let slot = file.name_slots.get(i - obj.first_global).copied().unwrap_or(NO_SLOT);
+                        if slot == NO_SLOT {
+                            continue;
+                        }
+                        let entry = names.at_slot(slot);
+                        let name = obj.global_names[i - obj.first_global].0;
                         if entry.rank <= Rank::Lazy {
                             if obj.symbol(i).st_bind() != STB_WEAK && !may_stay_undefined(name) {
                                 undefined.push((name, file.symbol_base + i as u32));
