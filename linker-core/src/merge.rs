@@ -128,10 +128,10 @@ fn split(data: &[u8], strings: bool, entsize: usize, pieces: &mut Vec<Piece>) ->
     let unterminated = || "unterminated string in a mergeable string section";
     let mut pos = 0usize;
     if strings && entsize == 1 {
-        for nul in memchr::memchr_iter(0, data) {
+        for_each_nul(data, |nul| {
             push(pos, nul + 1);
             pos = nul + 1;
-        }
+        });
         if pos < data.len() {
             return Err(unterminated());
         }
@@ -158,6 +158,50 @@ fn split(data: &[u8], strings: bool, entsize: usize, pieces: &mut Vec<Piece>) ->
         }
     }
     Ok(())
+}
+
+/// Calls `f` with the offset of every NUL byte of `data`, in order. Strings in debug sections
+/// are short (60 bytes on average in a debug ripgrep): testing 64 bytes at a time and walking
+/// the bits costs a third of a `memchr` call per string.
+fn for_each_nul(data: &[u8], mut f: impl FnMut(usize)) {
+    let mut blocks = data.chunks_exact(64);
+    let mut base = 0;
+    for block in &mut blocks {
+        let mut nuls = zero_bytes(block);
+        while nuls != 0 {
+            f(base + nuls.trailing_zeros() as usize);
+            nuls &= nuls - 1;
+        }
+        base += 64;
+    }
+    for (i, &b) in blocks.remainder().iter().enumerate() {
+        if b == 0 {
+            f(base + i);
+        }
+    }
+}
+
+/// A bit per byte of the 64-byte `block`: set where the byte is 0.
+#[cfg(target_arch = "x86_64")]
+fn zero_bytes(block: &[u8]) -> u64 {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_setzero_si128};
+    assert_eq!(block.len(), 64);
+    let mut bits = 0u64;
+    for k in 0..4 {
+        // SAFETY: SSE2 is part of x86-64; the 16 bytes read are inside `block`, and the
+        // load has no alignment requirement.
+        let mask = unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()))
+        };
+        bits |= (mask as u16 as u64) << (16 * k);
+    }
+    bits
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn zero_bytes(block: &[u8]) -> u64 {
+    block.iter().enumerate().fold(0, |bits, (i, &b)| bits | ((b == 0) as u64) << i)
 }
 
 /// Merges `inputs` (in canonical order); returns the merged section and, per input, where
@@ -310,7 +354,22 @@ pub fn merge(
 
 #[cfg(test)]
 mod tests {
-    use super::MergeMap;
+    use super::{MergeMap, for_each_nul};
+
+    #[test]
+    fn for_each_nul_finds_every_nul_in_order() {
+        // NULs at block edges, runs of them, and a tail shorter than a block.
+        let mut data = vec![b'x'; 200];
+        for at in [0, 1, 2, 15, 16, 63, 64, 65, 127, 128, 150, 151, 152, 199] {
+            data[at] = 0;
+        }
+        for len in [0, 1, 63, 64, 65, 128, 150, 200] {
+            let expected: Vec<usize> = (0..len).filter(|&i| data[i] == 0).collect();
+            let mut found = Vec::new();
+            for_each_nul(&data[..len], |i| found.push(i));
+            assert_eq!(found, expected, "length {len}");
+        }
+    }
 
     #[test]
     fn output_offset_agrees_with_a_binary_search() {
