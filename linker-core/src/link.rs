@@ -420,19 +420,21 @@ impl<'d> Link<'d> {
             .into_par_iter()
             .with_min_len(4096)
             .map(|id| {
-                let section = match self.def(id) {
+                let def = self.def(id);
+                let section = match def {
                     Def::Section { file, section, .. } => (file, section),
                     _ => NOT_IN_SECTION,
                 };
-                (self.compute_class(id), section)
+                (self.compute_class(id, def), section)
             })
             .unzip();
         (self.classes, self.def_sections) = (classes, def_sections);
     }
 
-    fn compute_class(&self, id: SymbolId) -> u8 {
-        let mut c = if self.compute_preemptible(id) { class::PREEMPTIBLE } else { 0 };
-        match self.def(id) {
+    /// The class bits of symbol `id`, whose definition is `def`.
+    fn compute_class(&self, id: SymbolId, def: Def<'d>) -> u8 {
+        let mut c = if self.compute_preemptible(id, def) { class::PREEMPTIBLE } else { 0 };
+        match def {
             Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC => c |= class::IFUNC,
             Def::Shared { sym, .. } => {
                 c |= class::SHARED;
@@ -447,8 +449,8 @@ impl<'d> Link<'d> {
         c
     }
 
-    fn compute_preemptible(&self, id: SymbolId) -> bool {
-        match self.def(id) {
+    fn compute_preemptible(&self, id: SymbolId, def: Def<'d>) -> bool {
+        match def {
             Def::Shared { .. } => true,
             Def::Undefined { .. } => self.output.shared,
             Def::Internal(_) => false,

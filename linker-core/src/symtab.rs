@@ -34,12 +34,12 @@ impl SymtabPlan {
                 rank => rank > Rank::Shared,
             })
             .map(|e| e.def)
-            .filter(|&id| match link.def(id) {
-                Def::Section { file, section, .. } => {
-                    !matches!(placement[file as usize][section as usize], Placement::None)
-                }
-                Def::Undefined { .. } => link.res.file_of_symbol(id) != link.res.internal_file,
-                _ => true,
+            .filter(|&id| match link.symbol_section(id) {
+                Some((file, section)) => !matches!(placement[file as usize][section as usize], Placement::None),
+                None => match link.def(id) {
+                    Def::Undefined { .. } => link.res.file_of_symbol(id) != link.res.internal_file,
+                    _ => true,
+                },
             })
             .collect();
         globals.par_sort_unstable();
