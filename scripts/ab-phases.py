@@ -24,7 +24,16 @@ for _ in range(runs):
             laps[b][m.group(3)].append((float(m.group(1)), float(m.group(2))))
 print(f"{'phase':55}" + "".join(f"{os.path.basename(b.split()[0])[:20]:>22}" for b in binaries))
 print(f"{'':55}" + "      wall ms    cpu ms" * len(binaries))
-for phase in laps[binaries[0]]:
+# Phases in the order the binaries report them; one only some binaries have goes after the
+# phase it followed there.
+phases = []
+for b in binaries:
+    for i, phase in enumerate(laps[b]):
+        if phase not in phases:
+            before = list(laps[b])[:i]
+            at = max((phases.index(p) + 1 for p in before if p in phases), default=0)
+            phases.insert(at, phase)
+for phase in phases:
     row = f"{phase[:55]:55}"
     for b in binaries:
         v = laps[b].get(phase, [])

@@ -911,210 +911,282 @@ impl<'l, 'd> Builder<'l, 'd> {
         let a = SHF_ALLOC;
         let w = SHF_WRITE;
 
-        // Commons and copy relocations live in .bss-like sections of their own.
-        let mut commons = FxHashMap::default();
-        let mut copies = FxHashMap::default();
-        let mut common_ids: Vec<SymbolId> =
-            link.res.names.par_values().filter(|e| e.rank == crate::resolve::Rank::Common).map(|e| e.def).collect();
-        common_ids.sort_unstable();
-        let mut size = 0u64;
-        let mut align = 1u64;
-        for id in common_ids {
-            let Def::Common { sym, .. } = link.def(id) else { continue };
-            let al = sym.st_value(E).max(1); // a common's st_value is its alignment
-            size = align_up(size, al);
-            commons.insert(id, size);
-            size += link.res.names.get(link.symbol_name(id)).map_or(sym.st_size(E), |e| e.common_size);
-            align = align.max(al);
-        }
-        if size > 0 {
-            self.add(Synthetic::Commons, b".bss", SHT_NOBITS, a | w, align, size);
-        }
-        // Symbols the scan marked, in id order: deterministic.
-        let marked: Vec<(SymbolId, u16)> =
-            scan.flags.par_iter().enumerate().filter(|(_, f)| **f != 0).map(|(i, f)| (i as SymbolId, *f)).collect();
-        let (mut size, mut align) = (0u64, 1u64);
-        for &(id, f) in &marked {
-            if f & flags::COPY == 0 {
-                continue;
-            }
-            let Def::Shared { sym, .. } = link.def(id) else { continue };
-            let al = 32u64.min(sym.st_size(E).next_power_of_two().max(8));
-            size = align_up(size, al);
-            copies.insert(id, size);
-            size += sym.st_size(E).max(1);
-            align = align.max(al);
-        }
-        if size > 0 {
-            self.add(Synthetic::CopyRel, b".dynbss", SHT_NOBITS, a | w, align, size);
-        }
+        // The .symtab plan needs only the final placement: it runs beside the tables, which
+        // are mostly serial work.
+        let placement = std::mem::take(&mut self.placement);
+        let strip_all = matches!(link.config.strip, crate::args::Strip::All);
+        let (symtab, tables) = rayon::join(
+            || (!strip_all).then(|| crate::symtab::SymtabPlan::new(link, &placement)),
+            || -> Result<_> {
+                // Commons and copy relocations live in .bss-like sections of their own.
+                let mut commons = FxHashMap::default();
+                let mut copies = FxHashMap::default();
+                let mut common_ids: Vec<SymbolId> = link
+                    .res
+                    .names
+                    .par_values()
+                    .filter(|e| e.rank == crate::resolve::Rank::Common)
+                    .map(|e| e.def)
+                    .collect();
+                common_ids.sort_unstable();
+                let mut size = 0u64;
+                let mut align = 1u64;
+                for id in common_ids {
+                    let Def::Common { sym, .. } = link.def(id) else { continue };
+                    let al = sym.st_value(E).max(1); // a common's st_value is its alignment
+                    size = align_up(size, al);
+                    commons.insert(id, size);
+                    size += link.res.names.get(link.symbol_name(id)).map_or(sym.st_size(E), |e| e.common_size);
+                    align = align.max(al);
+                }
+                if size > 0 {
+                    self.add(Synthetic::Commons, b".bss", SHT_NOBITS, a | w, align, size);
+                }
+                // Symbols the scan marked, in id order: deterministic.
+                let marked: Vec<(SymbolId, u16)> = scan
+                    .flags
+                    .par_iter()
+                    .enumerate()
+                    .filter(|(_, f)| **f != 0)
+                    .map(|(i, f)| (i as SymbolId, *f))
+                    .collect();
+                let (mut size, mut align) = (0u64, 1u64);
+                for &(id, f) in &marked {
+                    if f & flags::COPY == 0 {
+                        continue;
+                    }
+                    let Def::Shared { sym, .. } = link.def(id) else { continue };
+                    let al = 32u64.min(sym.st_size(E).next_power_of_two().max(8));
+                    size = align_up(size, al);
+                    copies.insert(id, size);
+                    size += sym.st_size(E).max(1);
+                    align = align.max(al);
+                }
+                if size > 0 {
+                    self.add(Synthetic::CopyRel, b".dynbss", SHT_NOBITS, a | w, align, size);
+                }
 
-        // GOT slots and PLT entries.
-        let mut got = Vec::new();
-        let mut got_index = FxHashMap::default();
-        let mut got_off = 0u64;
-        let mut push_got = |slot: GotSlot, key: Option<(SymbolId, u8)>| {
-            if let Some(k) = key {
-                got_index.insert(k, got_off);
-            }
-            got.push((slot, got_off));
-            got_off += 8 * slot.words();
-        };
-        if scan.tls_ld {
-            push_got(GotSlot::TlsLd, Some((SymbolId::MAX, GOT_KIND_GD)));
-        }
-        let mut plt_lazy = Vec::new();
-        let mut plt_direct = Vec::new();
-        for &(id, f) in &marked {
-            let ifunc = matches!(link.def(id), Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC);
-            if f & flags::GOT != 0 || (ifunc && f & flags::PLT != 0) {
-                push_got(GotSlot::Address(id), Some((id, GOT_KIND_ADDR)));
-            }
-            if f & flags::GOT_TPOFF != 0 {
-                push_got(GotSlot::TpOff(id), Some((id, GOT_KIND_TPOFF)));
-            }
-            if f & flags::TLS_GD != 0 {
-                push_got(GotSlot::TlsGd(id), Some((id, GOT_KIND_GD)));
-            }
-            if f & flags::TLS_DESC != 0 {
-                push_got(GotSlot::TlsDesc(id), Some((id, GOT_KIND_DESC)));
-            }
-            if f & flags::PLT != 0 {
-                if ifunc || !output.dynamic {
-                    plt_direct.push(id);
+                // GOT slots and PLT entries.
+                let mut got = Vec::new();
+                let mut got_index = FxHashMap::default();
+                let mut got_off = 0u64;
+                let mut push_got = |slot: GotSlot, key: Option<(SymbolId, u8)>| {
+                    if let Some(k) = key {
+                        got_index.insert(k, got_off);
+                    }
+                    got.push((slot, got_off));
+                    got_off += 8 * slot.words();
+                };
+                if scan.tls_ld {
+                    push_got(GotSlot::TlsLd, Some((SymbolId::MAX, GOT_KIND_GD)));
+                }
+                let mut plt_lazy = Vec::new();
+                let mut plt_direct = Vec::new();
+                for &(id, f) in &marked {
+                    let ifunc = matches!(link.def(id), Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC);
+                    if f & flags::GOT != 0 || (ifunc && f & flags::PLT != 0) {
+                        push_got(GotSlot::Address(id), Some((id, GOT_KIND_ADDR)));
+                    }
+                    if f & flags::GOT_TPOFF != 0 {
+                        push_got(GotSlot::TpOff(id), Some((id, GOT_KIND_TPOFF)));
+                    }
+                    if f & flags::TLS_GD != 0 {
+                        push_got(GotSlot::TlsGd(id), Some((id, GOT_KIND_GD)));
+                    }
+                    if f & flags::TLS_DESC != 0 {
+                        push_got(GotSlot::TlsDesc(id), Some((id, GOT_KIND_DESC)));
+                    }
+                    if f & flags::PLT != 0 {
+                        if ifunc || !output.dynamic {
+                            plt_direct.push(id);
+                        } else {
+                            plt_lazy.push(id);
+                        }
+                    }
+                }
+                let mut plt_index = FxHashMap::default();
+                let header = if plt_lazy.is_empty() { 0 } else { 1 };
+                for (i, &id) in plt_lazy.iter().chain(&plt_direct).enumerate() {
+                    plt_index.insert(id, (header + i) as u32);
+                }
+
+                // Dynamic symbol table, versions, .dynamic.
+                let dynamic = crate::dynamic::DynamicTables::build(link, scan, &copies)?;
+                let rela_dyn_count = scan.dynrel_counts.iter().flatten().map(|&c| c as u64).sum::<u64>()
+                    + got
+                        .iter()
+                        .map(|(slot, _)| crate::write::got_slot_relocs(link, slot).iter().flatten().count() as u64)
+                        .sum::<u64>()
+                    + copies.len() as u64;
+                let mut dynrel_base = Vec::with_capacity(scan.dynrel_counts.len());
+                {
+                    // Bases in canonical file order.
+                    let mut order: Vec<usize> = (0..scan.dynrel_counts.len()).collect();
+                    order.sort_by_key(|&f| link.res.files[f].order);
+                    let mut bases: Vec<Vec<u32>> = scan.dynrel_counts.iter().map(|c| vec![0; c.len()]).collect();
+                    let mut next = 0u32;
+                    for f in order {
+                        for (s, &c) in scan.dynrel_counts[f].iter().enumerate() {
+                            bases[f][s] = next;
+                            next += c;
+                        }
+                    }
+                    dynrel_base.extend(bases);
+                }
+                let dynrel_sections_total = scan.dynrel_counts.iter().flatten().sum::<u32>();
+
+                if output.dynamic {
+                    if link.config.hash_style != crate::args::HashStyle::Sysv {
+                        self.add(Synthetic::GnuHash, b".gnu.hash", SHT_GNU_HASH, a, 8, dynamic.gnu_hash_size());
+                    }
+                    if link.config.hash_style != crate::args::HashStyle::Gnu {
+                        self.add(Synthetic::SysvHash, b".hash", SHT_HASH, a, 4, dynamic.sysv_hash_size());
+                    }
+                    self.add(Synthetic::DynSym, b".dynsym", SHT_DYNSYM, a, 8, 24 * (dynamic.symbols.len() as u64 + 1));
+                    self.add(Synthetic::DynStr, b".dynstr", SHT_STRTAB, a, 1, dynamic.strtab.len() as u64);
+                    if dynamic.has_versions() {
+                        self.add(
+                            Synthetic::VerSym,
+                            b".gnu.version",
+                            SHT_GNU_VERSYM,
+                            a,
+                            2,
+                            2 * dynamic.versym.len() as u64,
+                        );
+                        if !dynamic.verneed.is_empty() {
+                            self.add(
+                                Synthetic::VerNeed,
+                                b".gnu.version_r",
+                                SHT_GNU_VERNEED,
+                                a,
+                                4,
+                                dynamic.verneed_size(),
+                            );
+                        }
+                        if !dynamic.verdef.is_empty() {
+                            self.add(Synthetic::VerDef, b".gnu.version_d", SHT_GNU_VERDEF, a, 4, dynamic.verdef_size());
+                        }
+                    }
+                }
+                if rela_dyn_count > 0 {
+                    self.add(Synthetic::RelaDyn, b".rela.dyn", SHT_RELA, a, 8, 24 * rela_dyn_count);
+                }
+                let static_irelative = if output.dynamic {
+                    0
                 } else {
-                    plt_lazy.push(id);
+                    got.iter().filter(|(slot, _)| crate::write::is_ifunc_slot(link, slot)).count() as u64
+                };
+                if !plt_lazy.is_empty() || static_irelative > 0 {
+                    self.add(
+                        Synthetic::RelaPlt,
+                        b".rela.plt",
+                        SHT_RELA,
+                        a | SHF_INFO_LINK,
+                        8,
+                        24 * (plt_lazy.len() as u64 + static_irelative),
+                    );
                 }
-            }
-        }
-        let mut plt_index = FxHashMap::default();
-        let header = if plt_lazy.is_empty() { 0 } else { 1 };
-        for (i, &id) in plt_lazy.iter().chain(&plt_direct).enumerate() {
-            plt_index.insert(id, (header + i) as u32);
-        }
-
-        // Dynamic symbol table, versions, .dynamic.
-        let dynamic = crate::dynamic::DynamicTables::build(link, scan, &copies)?;
-        let rela_dyn_count = scan.dynrel_counts.iter().flatten().map(|&c| c as u64).sum::<u64>()
-            + got
-                .iter()
-                .map(|(slot, _)| crate::write::got_slot_relocs(link, slot).iter().flatten().count() as u64)
-                .sum::<u64>()
-            + copies.len() as u64;
-        let mut dynrel_base = Vec::with_capacity(scan.dynrel_counts.len());
-        {
-            // Bases in canonical file order.
-            let mut order: Vec<usize> = (0..scan.dynrel_counts.len()).collect();
-            order.sort_by_key(|&f| link.res.files[f].order);
-            let mut bases: Vec<Vec<u32>> = scan.dynrel_counts.iter().map(|c| vec![0; c.len()]).collect();
-            let mut next = 0u32;
-            for f in order {
-                for (s, &c) in scan.dynrel_counts[f].iter().enumerate() {
-                    bases[f][s] = next;
-                    next += c;
+                let plt_size = 16 * (header + plt_lazy.len() + plt_direct.len()) as u64;
+                if plt_size > 0 {
+                    self.add(Synthetic::Plt, b".plt", SHT_PROGBITS, a | SHF_EXECINSTR, 16, plt_size);
                 }
-            }
-            dynrel_base.extend(bases);
-        }
-        let dynrel_sections_total = scan.dynrel_counts.iter().flatten().sum::<u32>();
-
-        if output.dynamic {
-            if link.config.hash_style != crate::args::HashStyle::Sysv {
-                self.add(Synthetic::GnuHash, b".gnu.hash", SHT_GNU_HASH, a, 8, dynamic.gnu_hash_size());
-            }
-            if link.config.hash_style != crate::args::HashStyle::Gnu {
-                self.add(Synthetic::SysvHash, b".hash", SHT_HASH, a, 4, dynamic.sysv_hash_size());
-            }
-            self.add(Synthetic::DynSym, b".dynsym", SHT_DYNSYM, a, 8, 24 * (dynamic.symbols.len() as u64 + 1));
-            self.add(Synthetic::DynStr, b".dynstr", SHT_STRTAB, a, 1, dynamic.strtab.len() as u64);
-            if dynamic.has_versions() {
-                self.add(Synthetic::VerSym, b".gnu.version", SHT_GNU_VERSYM, a, 2, 2 * dynamic.versym.len() as u64);
-                if !dynamic.verneed.is_empty() {
-                    self.add(Synthetic::VerNeed, b".gnu.version_r", SHT_GNU_VERNEED, a, 4, dynamic.verneed_size());
+                if got_off > 0 || (scan.got_base_used && !output.dynamic) {
+                    self.add(Synthetic::Got, b".got", SHT_PROGBITS, a | w, 8, got_off);
                 }
-                if !dynamic.verdef.is_empty() {
-                    self.add(Synthetic::VerDef, b".gnu.version_d", SHT_GNU_VERDEF, a, 4, dynamic.verdef_size());
+                if output.dynamic {
+                    let got_plt = self.add(
+                        Synthetic::GotPlt,
+                        b".got.plt",
+                        SHT_PROGBITS,
+                        a | w,
+                        8,
+                        8 * (3 + plt_lazy.len() as u64),
+                    );
+                    if link.config.z_now {
+                        // Bound eagerly, the PLT's GOT never changes after start-up: protect it.
+                        let s = &mut self.sections[got_plt as usize];
+                        s.class = Class::Relro;
+                        s.rank = 9;
+                    }
+                    // .dynamic last: its entries depend on which tables exist.
+                    self.add(Synthetic::Dynamic, b".dynamic", SHT_DYNAMIC, a | w, 8, 0);
+                    let has_init_fini = |n: &[u8]| {
+                        link.res.names.get(n).is_some_and(|e| {
+                            e.rank >= crate::resolve::Rank::Weak
+                                && link.res.file_of_symbol(e.def) != link.res.internal_file
+                        })
+                    };
+                    let count = dynamic
+                        .entries(
+                            link,
+                            &|s| self.synthetic.contains_key(&s).then_some((0, 0)),
+                            &|n| self.sections.iter().any(|s| s.name == n && s.is_alloc()).then_some((0, 0)),
+                            (has_init_fini(b"_init").then_some(0), has_init_fini(b"_fini").then_some(0)),
+                        )
+                        .len();
+                    let i = self.synthetic[&Synthetic::Dynamic] as usize;
+                    self.sections[i].size = 16 * count as u64;
                 }
-            }
-        }
-        if rela_dyn_count > 0 {
-            self.add(Synthetic::RelaDyn, b".rela.dyn", SHT_RELA, a, 8, 24 * rela_dyn_count);
-        }
-        let static_irelative = if output.dynamic {
-            0
-        } else {
-            got.iter().filter(|(slot, _)| crate::write::is_ifunc_slot(link, slot)).count() as u64
-        };
-        if !plt_lazy.is_empty() || static_irelative > 0 {
-            self.add(
-                Synthetic::RelaPlt,
-                b".rela.plt",
-                SHT_RELA,
-                a | SHF_INFO_LINK,
-                8,
-                24 * (plt_lazy.len() as u64 + static_irelative),
-            );
-        }
-        let plt_size = 16 * (header + plt_lazy.len() + plt_direct.len()) as u64;
-        if plt_size > 0 {
-            self.add(Synthetic::Plt, b".plt", SHT_PROGBITS, a | SHF_EXECINSTR, 16, plt_size);
-        }
-        if got_off > 0 || (scan.got_base_used && !output.dynamic) {
-            self.add(Synthetic::Got, b".got", SHT_PROGBITS, a | w, 8, got_off);
-        }
-        if output.dynamic {
-            let got_plt =
-                self.add(Synthetic::GotPlt, b".got.plt", SHT_PROGBITS, a | w, 8, 8 * (3 + plt_lazy.len() as u64));
-            if link.config.z_now {
-                // Bound eagerly, the PLT's GOT never changes after start-up: protect it.
-                let s = &mut self.sections[got_plt as usize];
-                s.class = Class::Relro;
-                s.rank = 9;
-            }
-            // .dynamic last: its entries depend on which tables exist.
-            self.add(Synthetic::Dynamic, b".dynamic", SHT_DYNAMIC, a | w, 8, 0);
-            let has_init_fini = |n: &[u8]| {
-                link.res.names.get(n).is_some_and(|e| {
-                    e.rank >= crate::resolve::Rank::Weak && link.res.file_of_symbol(e.def) != link.res.internal_file
-                })
-            };
-            let count = dynamic
-                .entries(
-                    link,
-                    &|s| self.synthetic.contains_key(&s).then_some((0, 0)),
-                    &|n| self.sections.iter().any(|s| s.name == n && s.is_alloc()).then_some((0, 0)),
-                    (has_init_fini(b"_init").then_some(0), has_init_fini(b"_fini").then_some(0)),
-                )
-                .len();
-            let i = self.synthetic[&Synthetic::Dynamic] as usize;
-            self.sections[i].size = 16 * count as u64;
-        }
-        let eh_fdes: Vec<EhRecord> = self
-            .sections
-            .iter()
-            .filter_map(|s| match &s.contents {
-                Contents::EhFrame(r) => Some(r),
-                _ => None,
-            })
-            .flatten()
-            .filter(|r| r.cie_output_offset.is_some())
-            .copied()
-            .collect();
-        if link.config.eh_frame_hdr && self.sections.iter().any(|s| matches!(s.contents, Contents::EhFrame(_))) {
-            self.add(Synthetic::EhFrameHdr, b".eh_frame_hdr", SHT_PROGBITS, a, 4, eh_frame::hdr_size(eh_fdes.len()));
-        }
-        self.add(
-            Synthetic::Comment,
-            b".comment",
-            SHT_PROGBITS,
-            SHF_MERGE | SHF_STRINGS,
-            1,
-            crate::write::COMMENT.len() as u64,
+                let eh_fdes: Vec<EhRecord> = self
+                    .sections
+                    .iter()
+                    .filter_map(|s| match &s.contents {
+                        Contents::EhFrame(r) => Some(r),
+                        _ => None,
+                    })
+                    .flatten()
+                    .filter(|r| r.cie_output_offset.is_some())
+                    .copied()
+                    .collect();
+                if link.config.eh_frame_hdr && self.sections.iter().any(|s| matches!(s.contents, Contents::EhFrame(_)))
+                {
+                    self.add(
+                        Synthetic::EhFrameHdr,
+                        b".eh_frame_hdr",
+                        SHT_PROGBITS,
+                        a,
+                        4,
+                        eh_frame::hdr_size(eh_fdes.len()),
+                    );
+                }
+                self.add(
+                    Synthetic::Comment,
+                    b".comment",
+                    SHT_PROGBITS,
+                    SHF_MERGE | SHF_STRINGS,
+                    1,
+                    crate::write::COMMENT.len() as u64,
+                );
+                Ok((
+                    commons,
+                    copies,
+                    got,
+                    got_index,
+                    plt_lazy,
+                    plt_direct,
+                    plt_index,
+                    dynamic,
+                    dynrel_base,
+                    dynrel_sections_total,
+                    eh_fdes,
+                ))
+            },
         );
-        timer.lap("layout: GOT, PLT and dynamic tables");
-        let symtab = (!matches!(link.config.strip, crate::args::Strip::All))
-            .then(|| crate::symtab::SymtabPlan::new(link, &self.placement));
-        timer.lap("layout: .symtab plan");
+        self.placement = placement;
+        let (
+            commons,
+            copies,
+            got,
+            got_index,
+            plt_lazy,
+            plt_direct,
+            plt_index,
+            dynamic,
+            dynrel_base,
+            dynrel_sections_total,
+            eh_fdes,
+        ) = tables?;
+        timer.lap("layout: GOT, PLT, dynamic tables ∥ .symtab plan");
         if let Some(plan) = &symtab {
             self.add(Synthetic::SymTab, b".symtab", SHT_SYMTAB, 0, 8, 24 * plan.count() as u64);
             self.add(Synthetic::StrTab, b".strtab", SHT_STRTAB, 0, 1, plan.strtab_size());
