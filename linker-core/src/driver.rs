@@ -117,7 +117,7 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
     pool.in_place_scope(|scope| {
         let mut session = Session::new(config.clone(), &arena, scope);
         // Success is final once the output is in place: exit then, leaving the teardown of
-        // inputs, tables and the output mapping to the kernel.
+        // inputs and tables to the kernel.
         session.on_output_ready(move || exit_now(0, pipe));
         let inputs = load_inputs(&config, &arena).map_err(|e| e.to_string())?;
         session.lap("open inputs");

@@ -1,9 +1,10 @@
 //! The write pass: one parallel pass over chunks of the output (runs of input sections, merged
 //! section shards) copies each into a reused buffer, applies its relocations there, hashes it
 //! for the build id while it is in cache and writes it with one `pwrite`; meanwhile the
-//! linker's own tables (GOT, PLT, dynamic tables, symbol table) are computed, then written with
-//! the headers through a mapping; the build id is finished last. The output goes to a
-//! temporary file next to the target and is renamed into place only when everything succeeded.
+//! linker's own tables (GOT, PLT, dynamic tables, symbol table) are computed, then hashed in
+//! parallel and written with the headers; the build id is finished last. The output is never
+//! mapped: it goes to a temporary file next to the target, closed and renamed into place only
+//! when everything succeeded.
 
 use crate::args::{BuildId, Config};
 use crate::dynamic::DynamicTables;

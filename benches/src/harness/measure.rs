@@ -1,17 +1,23 @@
-//! Measuring one link: a checked first run, then hyperfine for wall/CPU time, then a few
-//! runs under `/usr/bin/time -f %M` for peak RSS, and the output's size.
+//! Measuring the links of one workload: a checked first run of each, then wall and CPU time
+//! in rounds, then a few runs under `/usr/bin/time -f %M` for peak RSS, and the output's size.
 //!
 //! The first run is not timed: it produces the output that the workload verifies (a
 //! linker whose output is wrong is not timed at all, and its cell reads "fails").
+//!
+//! Timing is round-robin: each round runs every linker's link once, so that a host busy
+//! with other work slows all of them alike. Timing one linker's runs after another's (as
+//! hyperfine does per command) let load that came and went decide the ratios on shared
+//! machines: the same build measured 0.28x and 0.83x of rust-lld in two runs an hour apart.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
 use super::config::Config;
 use super::linkers::{Linker, LinkerId};
-use super::process::{describe, first_line, run_captured, run_visible, tail};
+use super::process::{describe, first_line, run_captured, tail};
 use super::results::{Cell, Outcome, Stats};
 
 /// How many extra runs measure peak RSS (the highest is reported).
@@ -48,20 +54,65 @@ pub struct LinkJob {
     pub prepare: Option<Vec<String>>,
 }
 
-/// Runs, verifies and times `job`; never fails, a problem becomes a "fails" cell.
-pub fn measure(config: &Config, mut job: LinkJob, verify: &dyn Fn(&Path) -> Result<()>) -> Cell {
-    let command_line = describe(&job.command);
-    let outcome = match check_then_time(config, &mut job, verify) {
-        Ok(stats) => Outcome::Measured(stats),
-        Err(error) => {
-            eprintln!("  {} ({} thread(s)) fails: {}", job.linker.label(), job.threads, tail(&format!("{error:#}"), 6));
-            Outcome::Failed(summarize(&format!("{error:#}")))
+/// Runs, verifies and times `jobs` (the links of one workload); returns their cells in the
+/// same order. Never fails: a problem becomes a "fails" cell.
+pub fn measure_all(config: &Config, jobs: Vec<LinkJob>, verify: &dyn Fn(&Path) -> Result<()>) -> Vec<Cell> {
+    let mut jobs: Vec<(LinkJob, Result<Option<u64>>)> = jobs
+        .into_iter()
+        .map(|mut job| {
+            eprintln!("-- check {} ({} thread(s))", job.linker.label(), job.threads);
+            let checked = check(&mut job, verify);
+            (job, checked)
+        })
+        .collect();
+    let mut samples: Vec<Vec<Sample>> = jobs.iter().map(|_| Vec::new()).collect();
+    let rounds = config.warmup + config.runs;
+    for round in 0..rounds {
+        eprintln!("-- round {} of {rounds}{}", round + 1, if round < config.warmup { " (warm-up)" } else { "" });
+        for ((job, checked), samples) in jobs.iter_mut().zip(&mut samples) {
+            if checked.is_err() {
+                continue;
+            }
+            match timed_run(job) {
+                Ok(sample) if round >= config.warmup => samples.push(sample),
+                Ok(_) => {}
+                Err(error) => *checked = Err(error.context("a timed run failed")),
+            }
         }
-    };
-    Cell { linker: job.linker, threads: job.threads, outcome, command: Some(command_line), label: None }
+    }
+    jobs.into_iter()
+        .zip(samples)
+        .map(|((job, checked), samples)| {
+            let outcome = match checked {
+                Ok(output_bytes) => {
+                    let mut stats = stats_of(&samples);
+                    stats.peak_rss_kib = peak_rss(&job).ok();
+                    stats.output_bytes = output_bytes;
+                    Outcome::Measured(stats)
+                }
+                Err(error) => {
+                    eprintln!(
+                        "  {} ({} thread(s)) fails: {}",
+                        job.linker.label(),
+                        job.threads,
+                        tail(&format!("{error:#}"), 6)
+                    );
+                    Outcome::Failed(summarize(&format!("{error:#}")))
+                }
+            };
+            Cell {
+                linker: job.linker,
+                threads: job.threads,
+                outcome,
+                command: Some(describe(&job.command)),
+                label: None,
+            }
+        })
+        .collect()
 }
 
-fn check_then_time(config: &Config, job: &mut LinkJob, verify: &dyn Fn(&Path) -> Result<()>) -> Result<Stats> {
+/// The untimed first run: links, checks the output exists and verifies; returns its size.
+fn check(job: &mut LinkJob, verify: &dyn Fn(&Path) -> Result<()>) -> Result<Option<u64>> {
     let _ = std::fs::remove_file(&job.output);
     prepare(job)?;
     run_captured(&mut job.command).context("link failed")?;
@@ -69,11 +120,7 @@ fn check_then_time(config: &Config, job: &mut LinkJob, verify: &dyn Fn(&Path) ->
         bail!("the linker exited successfully but wrote no {}", job.output.display());
     }
     verify(&job.output).context("output fails verification")?;
-    let output_bytes = std::fs::metadata(&job.output).ok().map(|m| m.len());
-    let mut stats = hyperfine(config, job)?;
-    stats.peak_rss_kib = peak_rss(job).ok();
-    stats.output_bytes = output_bytes;
-    Ok(stats)
+    Ok(std::fs::metadata(&job.output).ok().map(|m| m.len()))
 }
 
 fn prepare(job: &LinkJob) -> Result<()> {
@@ -83,29 +130,62 @@ fn prepare(job: &LinkJob) -> Result<()> {
     Ok(())
 }
 
-fn hyperfine(config: &Config, job: &LinkJob) -> Result<Stats> {
-    let json = job.output.with_extension("hyperfine.json");
-    let mut command = Command::new("hyperfine");
-    if let Some(dir) = job.command.get_current_dir() {
-        command.current_dir(dir);
+/// One timed run: wall seconds, and the user and system CPU seconds of the processes waited for.
+struct Sample {
+    wall: f64,
+    user: f64,
+    system: f64,
+}
+
+fn timed_run(job: &mut LinkJob) -> Result<Sample> {
+    prepare(job)?;
+    job.command.stdout(Stdio::null()).stderr(Stdio::null());
+    let before = children_cpu();
+    let start = Instant::now();
+    let status = job.command.status().with_context(|| format!("running {}", describe(&job.command)))?;
+    let wall = start.elapsed().as_secs_f64();
+    let after = children_cpu();
+    if !status.success() {
+        bail!("the link exited with {status}");
     }
-    command
-        .args(["-N", "--style", "basic", "--warmup"])
-        .arg(config.warmup.to_string())
-        .arg("--runs")
-        .arg(config.runs.to_string())
-        .arg("--export-json")
-        .arg(&json)
-        .arg("--command-name")
-        .arg(format!("{} --threads={}", job.linker.label(), job.threads));
-    if let Some(argv) = &job.prepare {
-        command
-            .arg("--prepare")
-            .arg(argv.iter().map(|a| super::process::shell_quote(a.as_ref())).collect::<Vec<_>>().join(" "));
+    Ok(Sample { wall, user: after.0 - before.0, system: after.1 - before.1 })
+}
+
+/// User and system CPU seconds of all children waited for so far.
+fn children_cpu() -> (f64, f64) {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (seconds(usage.ru_utime), seconds(usage.ru_stime))
+}
+
+fn stats_of(samples: &[Sample]) -> Stats {
+    let mut walls: Vec<f64> = samples.iter().map(|s| s.wall).collect();
+    walls.sort_by(f64::total_cmp);
+    let n = walls.len().max(1) as f64;
+    let median = match walls.len() {
+        0 => 0.0,
+        len if len % 2 == 1 => walls[len / 2],
+        len => (walls[len / 2 - 1] + walls[len / 2]) / 2.0,
+    };
+    let mean = walls.iter().sum::<f64>() / n;
+    let variance = walls.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    Stats {
+        runs: samples.len(),
+        median_s: median,
+        mean_s: mean,
+        stddev_s: variance.sqrt(),
+        min_s: walls.first().copied().unwrap_or(0.0),
+        max_s: walls.last().copied().unwrap_or(0.0),
+        user_s: samples.iter().map(|s| s.user).sum::<f64>() / n,
+        system_s: samples.iter().map(|s| s.system).sum::<f64>() / n,
+        peak_rss_kib: None,
+        output_bytes: None,
     }
-    command.arg(describe(&job.command));
-    run_visible(&mut command).context("hyperfine failed (the link failed during the timed runs?)")?;
-    parse_hyperfine_json(&json)
 }
 
 /// Reads hyperfine's `--export-json` output (one command).

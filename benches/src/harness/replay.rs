@@ -25,7 +25,7 @@ use anyhow::{Context, Result, bail};
 use super::config::Config;
 use super::linkers::{Linker, LinkerId, LinkerVersion};
 use super::machine::MachineInfo;
-use super::measure::{LinkJob, measure};
+use super::measure::{LinkJob, measure_all};
 use super::process::{describe_short, run_captured, stdout_of};
 use super::results::{Cell, Outcome, StepResults, WorkloadResult};
 use super::ripgrep::{self, Profile};
@@ -64,12 +64,12 @@ pub fn run(config: &Config, linkers: &[Linker]) -> Result<StepResults> {
         step: "replay".into(),
         machine,
         linkers: linkers.iter().map(LinkerVersion::from).collect(),
-        hyperfine: hyperfine_version(),
+        hyperfine: ROUND_ROBIN.into(),
         runs: config.runs,
         warmup: config.warmup,
         notes: vec![
             "Response file adapted for all linkers: `--chroot .`, `-plugin`/`-plugin-opt` and `-o` dropped; output named per linker.".into(),
-            "mold and wild run with --no-fork so that all their work is inside the measured process.".into(),
+            "rivet-ld, mold and wild run with --no-fork so that all their work is inside the measured process.".into(),
             "Inputs and outputs on tmpfs (/dev/shm).".into(),
         ],
         workloads,
@@ -114,19 +114,22 @@ fn replay_workload(config: &Config, linkers: &[Linker], profile: Profile, worklo
         Ok(())
     };
 
+    let mut jobs = Vec::new();
     for linker in linkers {
         for threads in [1, 2] {
             let output = dir.join(format!("out-{}-{threads}", linker.id.key()));
-            let cell = match job_for(linker, threads, &dir, &output, &adapted) {
+            match job_for(linker, threads, &dir, &output, &adapted) {
                 Ok(job) => {
                     eprintln!("-- {} {} thread(s): {}", linker.id.label(), threads, describe_short(&job.command));
-                    measure(config, job, &verify)
+                    jobs.push(job);
                 }
-                Err(outcome) => Cell { linker: linker.id, threads, outcome, command: None, label: None },
-            };
-            workload.cells.push(cell);
+                Err(outcome) => {
+                    workload.cells.push(Cell { linker: linker.id, threads, outcome, command: None, label: None })
+                }
+            }
         }
     }
+    workload.cells.extend(measure_all(config, jobs, &verify));
     Ok(())
 }
 
@@ -261,6 +264,9 @@ fn behaviour(rg: &Path, fixture: &Path) -> Result<(String, String)> {
     }
     Ok((version, String::from_utf8_lossy(&output.stdout).into_owned()))
 }
+
+/// The timer of the replay and synthetic steps, for the machine table.
+pub const ROUND_ROBIN: &str = "round-robin (rivet-bench)";
 
 pub fn hyperfine_version() -> String {
     stdout_of(Command::new("hyperfine").arg("--version")).unwrap_or_else(|_| "hyperfine (unknown version)".into())

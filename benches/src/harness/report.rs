@@ -68,7 +68,7 @@ pub fn write(config: &Config) -> Result<()> {
 
 fn machine_section(md: &mut String, steps: &[StepResults]) -> Result<()> {
     writeln!(md, "## Machine\n")?;
-    writeln!(md, "| step | date | CPU | nproc | memory | kernel | load at start | hyperfine | runs (warm-up) |")?;
+    writeln!(md, "| step | date | CPU | nproc | memory | kernel | load at start | timer | runs (warm-up) |")?;
     writeln!(md, "|---|---|---|---|---|---|---|---|---|")?;
     for step in steps {
         let m = &step.machine;
@@ -187,8 +187,10 @@ fn ratio_to_rust_lld(workload: &WorkloadResult, _linker: LinkerId, threads: u32,
 fn step_header(md: &mut String, step: &StepResults) -> Result<()> {
     writeln!(
         md,
-        "hyperfine: {} warm-up + {} timed runs per cell; peak RSS is the highest of 3 separate runs under \
-         `/usr/bin/time -f %M`; CPU is mean user + system time per run.\n",
+        "Round-robin: {} warm-up and {} timed rounds, each running every cell's link once, so that \
+         load from elsewhere falls on all linkers alike; peak RSS is the highest of 3 separate runs \
+         under `/usr/bin/time -f %M`; CPU is mean user + system time per run (of the processes \
+         waited for: linkers that fork their work off, like rivet-ld, show little).\n",
         step.warmup, step.runs
     )?;
     for note in &step.notes {

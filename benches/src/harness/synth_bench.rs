@@ -16,8 +16,8 @@ use rivet_bench::synth;
 use super::config::Config;
 use super::linkers::{Linker, LinkerId, LinkerVersion};
 use super::machine::MachineInfo;
-use super::measure::{LinkJob, measure};
-use super::replay::hyperfine_version;
+use super::measure::{LinkJob, measure_all};
+use super::replay::ROUND_ROBIN;
 use super::results::{Cell, Outcome, StepResults, WorkloadResult};
 
 /// (objects, functions per object) of each size.
@@ -62,7 +62,7 @@ pub fn run(config: &Config, linkers: &[Linker]) -> Result<StepResults> {
         step: "synth".into(),
         machine,
         linkers: linkers.iter().map(LinkerVersion::from).collect(),
-        hyperfine: hyperfine_version(),
+        hyperfine: ROUND_ROBIN.into(),
         runs: config.runs,
         warmup: config.warmup,
         notes,
@@ -99,19 +99,19 @@ fn link_all(
         }
         Ok(())
     };
+    let mut jobs = Vec::new();
     for linker in linkers {
         for threads in [1, 2] {
             let output = dir.join(format!("out-{}-{threads}", linker.id.key()));
-            let cell = match job_for(linker, threads, dir, &output, runtime, generated) {
-                Ok(job) => {
-                    eprintln!("-- {} {} thread(s)", linker.id.label(), threads);
-                    measure(config, job, &verify)
+            match job_for(linker, threads, dir, &output, runtime, generated) {
+                Ok(job) => jobs.push(job),
+                Err(outcome) => {
+                    workload.cells.push(Cell { linker: linker.id, threads, outcome, command: None, label: None })
                 }
-                Err(outcome) => Cell { linker: linker.id, threads, outcome, command: None, label: None },
-            };
-            workload.cells.push(cell);
+            }
         }
     }
+    workload.cells.extend(measure_all(config, jobs, &verify));
 }
 
 fn job_for(

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Times whole linker runs alternately, round by round, and prints medians and ratios.
+
+    scripts/alternate.py RUNS DIR 'command 1' 'command 2' ...
+
+Each round runs every command once, in order, from DIR (two warm-up rounds are not
+counted), so that a busy or throttled host slows all of them alike: on shared machines this
+gives steadier ratios than timing one command's runs after another's. Commands are started
+with posix_spawn (about a millisecond of overhead) and their standard output is discarded.
+Ratios are to the first command. For example, from a replay directory the bench harness
+left behind:
+
+    scripts/alternate.py 15 /dev/shm/rivet-bench/replay/rg-debug \\
+        "$RUST_LLD -flavor gnu --threads=2 @rsp -o /dev/shm/a1" \\
+        "target/release/rivet-ld --threads=2 @rsp -o /dev/shm/a2"
+
+where rsp is the replay's response.txt without its --chroot, -plugin and -o lines.
+"""
+import os
+import shlex
+import statistics
+import sys
+import time
+
+runs, directory, commands = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+argvs = [shlex.split(c) for c in commands]
+os.chdir(directory)
+devnull = os.open(os.devnull, os.O_WRONLY)
+times = [[] for _ in argvs]
+for round_ in range(runs + 2):
+    for k, argv in enumerate(argvs):
+        start = time.perf_counter()
+        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])
+        _, status = os.waitpid(pid, 0)
+        elapsed = (time.perf_counter() - start) * 1e3
+        if status != 0:
+            sys.exit(f"failed (status {status}): {commands[k]}")
+        if round_ >= 2:
+            times[k].append(elapsed)
+base = statistics.median(times[0])
+for command, t in zip(commands, times):
+    m = statistics.median(t)
+    print(f"{m:8.1f} ms  {m / base:5.2f}x  (min {min(t):.1f}, max {max(t):.1f})  {command}")
