@@ -536,6 +536,21 @@ enum Kept {
     Inputs(u32, u32),
 }
 
+/// What the GOT, PLT and dynamic-table step of layout hands on to [`Layout`].
+struct Tables {
+    commons: FxHashMap<SymbolId, u64>,
+    copies: FxHashMap<SymbolId, u64>,
+    got: Vec<(GotSlot, u64)>,
+    got_index: FxHashMap<(SymbolId, u8), u64>,
+    plt_lazy: Vec<SymbolId>,
+    plt_direct: Vec<SymbolId>,
+    plt_index: FxHashMap<SymbolId, u32>,
+    dynamic: DynamicTables,
+    dynrel_base: Vec<Vec<u32>>,
+    dynrel_sections_total: u32,
+    eh_fdes: Vec<EhRecord>,
+}
+
 /// One file's sections bound for the output as (section, kept only if live, what becomes of
 /// it): allocated ones go only if gc keeps them, `.eh_frame` and the rest always. And the
 /// distinct output-section keys they use.
@@ -917,7 +932,7 @@ impl<'l, 'd> Builder<'l, 'd> {
         let strip_all = matches!(link.config.strip, crate::args::Strip::All);
         let (symtab, tables) = rayon::join(
             || (!strip_all).then(|| crate::symtab::SymtabPlan::new(link, &placement)),
-            || -> Result<_> {
+            || -> Result<Tables> {
                 // Commons and copy relocations live in .bss-like sections of their own.
                 let mut commons = FxHashMap::default();
                 let mut copies = FxHashMap::default();
@@ -1157,7 +1172,7 @@ impl<'l, 'd> Builder<'l, 'd> {
                     1,
                     crate::write::COMMENT.len() as u64,
                 );
-                Ok((
+                Ok(Tables {
                     commons,
                     copies,
                     got,
@@ -1169,23 +1184,11 @@ impl<'l, 'd> Builder<'l, 'd> {
                     dynrel_base,
                     dynrel_sections_total,
                     eh_fdes,
-                ))
+                })
             },
         );
         self.placement = placement;
-        let (
-            commons,
-            copies,
-            got,
-            got_index,
-            plt_lazy,
-            plt_direct,
-            plt_index,
-            dynamic,
-            dynrel_base,
-            dynrel_sections_total,
-            eh_fdes,
-        ) = tables?;
+        let tables = tables?;
         timer.lap("layout: GOT, PLT, dynamic tables ∥ .symtab plan");
         if let Some(plan) = &symtab {
             self.add(Synthetic::SymTab, b".symtab", SHT_SYMTAB, 0, 8, 24 * plan.count() as u64);
@@ -1232,22 +1235,22 @@ impl<'l, 'd> Builder<'l, 'd> {
             merge_maps: self.merge_maps,
             synthetic: self.synthetic,
             segments: Vec::new(),
-            got,
-            got_index,
-            plt_lazy,
-            plt_direct,
-            plt_index,
-            commons,
-            copies,
-            dynamic,
-            dynrel_base,
-            dynrel_sections_total,
+            got: tables.got,
+            got_index: tables.got_index,
+            plt_lazy: tables.plt_lazy,
+            plt_direct: tables.plt_direct,
+            plt_index: tables.plt_index,
+            commons: tables.commons,
+            copies: tables.copies,
+            dynamic: tables.dynamic,
+            dynrel_base: tables.dynrel_base,
+            dynrel_sections_total: tables.dynrel_sections_total,
             internal_values: Vec::new(),
             tls_start: 0,
             tls_end: 0,
             file_size: 0,
             entry: 0,
-            eh_fdes,
+            eh_fdes: tables.eh_fdes,
             symtab,
             symbol_addresses: Vec::new(),
         };
