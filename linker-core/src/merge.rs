@@ -8,12 +8,12 @@
 //! order. The thread count changes nothing but speed. Each input keeps a map from its piece
 //! starts to output offsets for the relocations that point into it.
 //!
-//! Pieces are told apart by a 128-bit XXH3 hash and their length. In allocated sections the
-//! program reads the bytes, so equal hashes are confirmed byte by byte. Debug strings (by far
-//! the most pieces: 325,000 in a debug ripgrep) are not: comparing them read two cold strings
-//! per duplicate and took a third of the merge, and two different strings of one link share
-//! a 128-bit hash with odds near n²/2¹²⁹ (10⁻²⁵ for ten million strings), far below those of a
-//! memory error, for at worst a wrong name in the debugger.
+//! Pieces are told apart by their 128-bit XXH3 hash, which covers their length. In allocated
+//! sections the program reads the bytes, so equal hashes are confirmed byte by byte. Debug
+//! strings (by far the most pieces: 325,000 in a debug ripgrep) are not: comparing them read
+//! two cold strings per duplicate and took over a quarter of the merge, and two different
+//! strings of one link share a 128-bit hash with odds near n²/2¹²⁹ (10⁻²⁵ for ten million
+//! strings), far below those of a memory error, for at worst a wrong name in the debugger.
 
 use crate::elf::*;
 use crate::error::{Error, Result};
