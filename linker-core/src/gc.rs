@@ -109,8 +109,9 @@ impl<'d> Link<'d> {
                     // Only allocated sections' references keep code alive (and only theirs were
                     // validated while parsing).
                     let allocated = obj.section(si as usize).sh_flags(E) & SHF_ALLOC as u64 != 0;
+                    let relas = if allocated { obj.relocations(si as usize) } else { &[] };
                     let mut last_sym = u32::MAX;
-                    for r in obj.relocations(si as usize).iter().filter(|_| allocated) {
+                    for r in relas {
                         // Runs of relocations against one symbol are common (a function's
                         // calls to one callee, a section symbol's many offsets).
                         let sym = r.r_sym(E, false);

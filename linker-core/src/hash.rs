@@ -1,9 +1,10 @@
-//! The byte-string hash shared by the symbol name table and string merging.
+//! The hash of symbol names: computed once per name while parsing objects and archive
+//! indexes, then used by the name table.
 
 use std::hash::Hasher;
 
-/// FxHash of `bytes` with its bits spread: merging shards by the top bits, tables index by
-/// the bottom ones.
+/// FxHash of `bytes` with its bits spread: the table indexes by the bottom bits and keeps
+/// the top ones as control bytes.
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     h.write(bytes);

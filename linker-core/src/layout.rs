@@ -1274,15 +1274,7 @@ impl Layout {
             .for_each(|(out, (fi, file))| {
                 let obj = file.object();
                 for (i, a) in out.iter_mut().enumerate() {
-                    let merged_section_symbol = obj.is_some_and(|o| {
-                        i < o.first_global
-                            && o.symbol(i).st_type() == STT_SECTION
-                            && matches!(
-                                self.placement[fi].get(o.symbol_section(i) as usize),
-                                Some(Placement::Merged { .. })
-                            )
-                    });
-                    *a = if merged_section_symbol {
+                    *a = if obj.is_some_and(|o| self.merged_placement(fi, o, i).is_some()) {
                         IN_MERGED
                     } else {
                         crate::write::compute_symbol_address(link, self, file.symbol_base + i as u32).unwrap_or(DEAD)
@@ -1295,14 +1287,25 @@ impl Layout {
     /// For the section symbol of a merged input section: the output section's address and
     /// the section's merge map.
     pub fn merged_section_symbol(&self, link: &Link<'_>, id: SymbolId) -> Option<(u64, u32)> {
-        let file = link.res.file_of_symbol(id);
-        let obj = link.res.files[file as usize].object()?;
-        let index = (id - link.res.files[file as usize].symbol_base) as usize;
+        let file = link.res.file_of_symbol(id) as usize;
+        let obj = link.res.files[file].object()?;
+        let (out, map) = self.merged_placement(file, obj, (id - link.res.files[file].symbol_base) as usize)?;
+        Some((self.sections[out as usize].addr, map))
+    }
+
+    /// If symbol `index` of object `file` is the section symbol of a merged input section:
+    /// the output section and the section's merge map.
+    fn merged_placement(
+        &self,
+        file: usize,
+        obj: &crate::object_file::ObjectFile<'_>,
+        index: usize,
+    ) -> Option<(u32, u32)> {
         if index >= obj.first_global || obj.symbol(index).st_type() != STT_SECTION {
             return None;
         }
-        match self.placement[file as usize].get(obj.symbol_section(index) as usize)? {
-            Placement::Merged { out, map } => Some((self.sections[*out as usize].addr, *map)),
+        match self.placement[file].get(obj.symbol_section(index) as usize)? {
+            Placement::Merged { out, map } => Some((*out, *map)),
             _ => None,
         }
     }
