@@ -59,8 +59,8 @@ impl<'d> ObjectFile<'d> {
                         .map_err(|e| bad(&format!("bad relocation section {index}: {e}")))?
                         .unwrap_or((&[], object::SectionIndex(0)));
                     // Debug sections' relocations (most of a debug build's) are checked where
-                    // they are applied: reading them all here would touch tens of megabytes
-                    // that garbage collection may drop.
+                    // they are applied: reading them all here too was a second pass over tens of
+                    // megabytes (and one `--strip-debug` never needs).
                     let allocated = sections
                         .section(object::SectionIndex(target))
                         .is_ok_and(|t| t.sh_flags(E) & SHF_ALLOC as u64 != 0);

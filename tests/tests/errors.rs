@@ -294,9 +294,9 @@ fn section_range(b: &[u8], name: &str) -> Option<(usize, usize)> {
     })
 }
 
-/// rivet checks the symbol of a debug section's relocation where it applies it (not while
-/// parsing, to spare reading debug relocations that garbage collection drops): one out of
-/// range is still a clean error naming the file, in every mode, and leaves no output.
+/// rivet checks the symbol of a debug section's relocation where it applies it (not also
+/// while parsing, to spare a second pass over the debug relocations): one out of range is
+/// still a clean error naming the file, in every mode, and leaves no output.
 #[test]
 fn error_debug_relocation_symbol_out_of_range() {
     let t = test_env!("error_debug_relocation_symbol_out_of_range");
