@@ -91,51 +91,58 @@ impl<'d> Link<'d> {
         }
         // Breadth-first marking in parallel: each round follows the relocations of the
         // sections the previous round marked; `swap` lets exactly one thread claim a section,
-        // and the final set does not depend on the order.
-        let marks: Vec<Vec<AtomicBool>> =
-            live.iter().map(|v| v.iter().map(|_| AtomicBool::new(false)).collect()).collect();
+        // and the final set does not depend on the order. Marks are one flat array, indexed
+        // from each file's first section.
+        let mut bases = Vec::with_capacity(live.len());
+        let mut total = 0;
+        for l in &live {
+            bases.push(total);
+            total += l.len();
+        }
+        let marks: Vec<AtomicBool> = (0..total).map(|_| AtomicBool::new(false)).collect();
         // Most targets are claimed already: look before the (costlier) atomic swap.
         let claim = |(f, s): (u32, u32)| {
-            let mark = &marks[f as usize][s as usize];
+            let mark = &marks[bases[f as usize] + s as usize];
             !mark.load(Ordering::Relaxed) && !mark.swap(true, Ordering::Relaxed)
+        };
+        let visit = |mut next: Vec<(u32, u32)>, &(fi, si): &(u32, u32)| {
+            let FileData::Object(obj) = &files[fi as usize].data else { return next };
+            // Only allocated sections' references keep code alive (and only theirs were
+            // validated while parsing).
+            if !obj.is_allocated(si as usize) {
+                return next;
+            }
+            let mut last_sym = u32::MAX;
+            for r in obj.relocations(si as usize) {
+                // Runs of relocations against one symbol are common (a function's calls to
+                // one callee, a section symbol's many offsets).
+                let sym = r.r_sym(E, false);
+                if std::mem::replace(&mut last_sym, sym) == sym {
+                    continue;
+                }
+                if let Some(t) = self.reloc_target_section(fi, sym as usize) {
+                    if claim(t) {
+                        next.push(t);
+                    }
+                }
+            }
+            // A section in a COMDAT group keeps its whole group (e.g. a function and its
+            // out-of-line data).
+            for g in obj.groups.iter().filter(|g| g.members.contains(&si)) {
+                next.extend(g.members.iter().map(|&m| (fi, m)).filter(|&t| claim(t)));
+            }
+            next
         };
         let mut frontier: Vec<(u32, u32)> = work.into_iter().filter(|&t| claim(t)).collect();
         while !frontier.is_empty() {
-            frontier = frontier
-                .par_iter()
-                .flat_map_iter(|&(fi, si)| {
-                    let mut next = Vec::new();
-                    let FileData::Object(obj) = &files[fi as usize].data else { return next };
-                    // Only allocated sections' references keep code alive (and only theirs were
-                    // validated while parsing).
-                    let allocated = obj.section(si as usize).sh_flags(E) & SHF_ALLOC as u64 != 0;
-                    let relas = if allocated { obj.relocations(si as usize) } else { &[] };
-                    let mut last_sym = u32::MAX;
-                    for r in relas {
-                        // Runs of relocations against one symbol are common (a function's
-                        // calls to one callee, a section symbol's many offsets).
-                        let sym = r.r_sym(E, false);
-                        if std::mem::replace(&mut last_sym, sym) == sym {
-                            continue;
-                        }
-                        if let Some(t) = self.reloc_target_section(fi, sym as usize) {
-                            if claim(t) {
-                                next.push(t);
-                            }
-                        }
-                    }
-                    // A section in a COMDAT group keeps its whole group (e.g. a function
-                    // and its out-of-line data).
-                    for g in obj.groups.iter().filter(|g| g.members.contains(&si)) {
-                        next.extend(g.members.iter().map(|&m| (fi, m)).filter(|&t| claim(t)));
-                    }
-                    next
-                })
-                .collect();
+            frontier = frontier.par_iter().fold(Vec::new, visit).reduce(Vec::new, |mut a, b| {
+                a.extend(b);
+                a
+            });
         }
-        for (l, m) in live.iter_mut().zip(marks) {
-            for (slot, mark) in l.iter_mut().zip(m) {
-                *slot = mark.into_inner();
+        for (l, base) in live.iter_mut().zip(bases) {
+            for (slot, mark) in l.iter_mut().zip(&marks[base..]) {
+                *slot = mark.load(Ordering::Relaxed);
             }
         }
         live

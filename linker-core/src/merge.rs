@@ -220,9 +220,8 @@ pub fn merge(
         .unwrap_or(1);
     // Constants keep their natural alignment; strings pack.
     let piece_align = if strings { 1 } else { align.min(entsize as u64).max(1) };
-    let compare_bytes = inputs.iter().any(|&(f, s)| {
-        link.res.files[f as usize].object().is_some_and(|o| o.section(s as usize).sh_flags(E) & SHF_ALLOC as u64 != 0)
-    });
+    let compare_bytes =
+        inputs.iter().any(|&(f, s)| link.res.files[f as usize].object().is_some_and(|o| o.is_allocated(s as usize)));
 
     // 1. Split and hash, in parallel over inputs; order each input's pieces by shard, so that
     // deduplicating a shard reads them in sequence.

@@ -52,7 +52,7 @@ impl<'d> Link<'d> {
                 let FileData::Object(obj) = &file.data else { return Ok(Vec::new()) };
                 let mut counts = vec![0u32; obj.sections.len()];
                 for si in 1..obj.sections.len() {
-                    if !self.live[fi][si] || obj.section(si).sh_flags(E) & SHF_ALLOC as u64 == 0 {
+                    if !self.live[fi][si] || !obj.is_allocated(si) {
                         continue;
                     }
                     let data = obj.section_data(si)?;
