@@ -383,17 +383,22 @@ fn init_priority(name: &[u8]) -> u32 {
 }
 
 impl Layout {
-    pub fn build<'d>(link: &Link<'d>, scan: &ScanResult, early: EarlyLayout<'d>, timer: &mut Timer) -> Result<Layout> {
-        let mut b = Builder::new(link, scan, early);
+    /// Layout's first half, which needs no relocation scan: input sections placed in their
+    /// output sections, allocated merge sections merged, `.eh_frame` records chosen, the
+    /// linker's own sections added. It runs alongside the scan.
+    pub fn place_inputs<'l, 'd>(link: &'l Link<'d>, early: EarlyLayout<'d>) -> Result<PlacedInputs<'l, 'd>> {
+        let mut b = Builder::new(link, early);
         b.assign_input_sections()?;
-        timer.lap("layout: assign input sections");
         b.merge_sections()?;
-        timer.lap("layout: merge sections");
         b.layout_eh_frame()?;
-        timer.lap("layout: .eh_frame");
         b.add_synthetic_sections()?;
-        timer.lap("layout: synthetic sections");
-        b.finish(timer)
+        Ok(PlacedInputs(b))
+    }
+
+    /// Layout's second half: what the scan asked for (GOT, PLT, dynamic tables), then
+    /// addresses.
+    pub fn build(placed: PlacedInputs<'_, '_>, scan: &ScanResult, timer: &mut Timer) -> Result<Layout> {
+        placed.0.finish(scan, timer)
     }
 
     pub fn section(&self, s: Synthetic) -> Option<&OutputSection> {
@@ -681,9 +686,11 @@ impl<'d> EarlyLayout<'d> {
     }
 }
 
+/// See [`Layout::place_inputs`].
+pub struct PlacedInputs<'l, 'd>(Builder<'l, 'd>);
+
 struct Builder<'l, 'd> {
     link: &'l Link<'d>,
-    scan: &'l ScanResult,
     sections: Vec<OutputSection>,
     by_key: FxHashMap<SectionKey<'d>, u32>,
     /// (sort key, file, section) of inputs per output section.
@@ -699,7 +706,7 @@ struct Builder<'l, 'd> {
 }
 
 impl<'l, 'd> Builder<'l, 'd> {
-    fn new(link: &'l Link<'d>, scan: &'l ScanResult, early: EarlyLayout<'d>) -> Self {
+    fn new(link: &'l Link<'d>, early: EarlyLayout<'d>) -> Self {
         let placement = link
             .res
             .files
@@ -708,7 +715,6 @@ impl<'l, 'd> Builder<'l, 'd> {
             .collect();
         Builder {
             link,
-            scan,
             sections: Vec::new(),
             by_key: FxHashMap::default(),
             pending: Vec::new(),
@@ -919,9 +925,8 @@ impl<'l, 'd> Builder<'l, 'd> {
         Ok(())
     }
 
-    fn finish(mut self, timer: &mut Timer) -> Result<Layout> {
+    fn finish(mut self, scan: &ScanResult, timer: &mut Timer) -> Result<Layout> {
         let link = self.link;
-        let scan = self.scan;
         let output = link.output;
         let a = SHF_ALLOC;
         let w = SHF_WRITE;

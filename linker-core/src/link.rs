@@ -171,9 +171,10 @@ impl<'d, 's> Session<'d, 's> {
         link.live = live;
         let early = early?;
         self.timer.lap("gc sections, sorting sections, merging debug strings");
-        let scan = link.scan_relocations()?;
-        self.timer.lap("scan relocations");
-        let mut layout = Layout::build(&link, &scan, early, &mut self.timer)?;
+        let (scan, placed) = rayon::join(|| link.scan_relocations(), || Layout::place_inputs(&link, early));
+        let (scan, placed) = (scan?, placed?);
+        self.timer.lap("scan relocations ∥ layout: input sections, merge sections, .eh_frame");
+        let mut layout = Layout::build(placed, &scan, &mut self.timer)?;
         if let Some(map) = &self.config.map_file {
             crate::map_file::write(&link, &layout, map)?;
             self.timer.lap("map file");
