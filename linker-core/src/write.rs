@@ -342,8 +342,9 @@ fn write_input_parts(
 ) -> Result<Vec<(u32, Vec<DynRel>)>> {
     let start = parts[0].offset;
     let mut all = Vec::new();
+    let mut shared = ChunkTargets::new(layout);
     for p in parts {
-        let mut rel = Relocator::new(link, layout, p.file, p.section as usize)?;
+        let mut rel = Relocator::new(link, layout, &mut shared, p.file, p.section as usize)?;
         let at = (p.offset - start) as usize;
         buf.resize(at, 0);
         buf.extend_from_slice(&rel.data[..p.size as usize]);
@@ -439,9 +440,30 @@ fn write_at(out: &mut [u8], off: usize, width: usize, value: u64) {
     out[off..off + width].copy_from_slice(&value.to_le_bytes()[..width]);
 }
 
+/// What the relocations of one chunk share: the GOT's addresses, looked up once, and the
+/// targets of recently used marked symbols by (file, symbol index), direct-mapped: debug
+/// sections point at `.debug_str`'s section symbol over and over, and a file's consecutive
+/// code sections at the same few merged-string sections.
+struct ChunkTargets {
+    /// `_GLOBAL_OFFSET_TABLE_` and `.got`.
+    got_base: u64,
+    got_addr: u64,
+    recent: [(u32, u32, SymTarget); 16],
+}
+
+impl ChunkTargets {
+    fn new(layout: &Layout) -> Self {
+        ChunkTargets {
+            got_base: layout.got_base(),
+            got_addr: layout.addr_of(Synthetic::Got),
+            recent: [(u32::MAX, u32::MAX, SymTarget::Dead); 16],
+        }
+    }
+}
+
 /// Applies the relocations of one input section: what they share, and the state carried from
 /// one relocation to the next.
-struct Relocator<'a, 'l> {
+struct Relocator<'a, 'l, 'c> {
     link: &'a Link<'l>,
     layout: &'a Layout,
     file: u32,
@@ -451,16 +473,11 @@ struct Relocator<'a, 'l> {
     /// This file's slice of [`Layout::symbol_addresses`].
     addresses: &'a [u64],
     dynrels: Vec<DynRel>,
-    /// `_GLOBAL_OFFSET_TABLE_` and `.got`, looked up once per section, not per relocation.
-    got_base: u64,
-    got_addr: u64,
-    /// Recently used marked symbols' targets, by symbol index modulo the size: debug
-    /// sections point at `.debug_str`'s section symbol over and over.
-    recent: [(u32, SymTarget); 4],
+    shared: &'c mut ChunkTargets,
 }
 
-impl<'a, 'l> Relocator<'a, 'l> {
-    fn new(link: &'a Link<'l>, layout: &'a Layout, file: u32, si: usize) -> Result<Self> {
+impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
+    fn new(link: &'a Link<'l>, layout: &'a Layout, shared: &'c mut ChunkTargets, file: u32, si: usize) -> Result<Self> {
         let obj = link.res.files[file as usize].object().expect("object");
         Ok(Relocator {
             link,
@@ -471,9 +488,7 @@ impl<'a, 'l> Relocator<'a, 'l> {
             relas: obj.relocations(si),
             addresses: &layout.symbol_addresses[link.symbol_id(file, 0) as usize..][..obj.symbols.len()],
             dynrels: Vec::new(),
-            got_base: layout.got_base(),
-            got_addr: layout.addr_of(Synthetic::Got),
-            recent: [(u32::MAX, SymTarget::Dead); 4],
+            shared,
         })
     }
 
@@ -488,11 +503,11 @@ impl<'a, 'l> Relocator<'a, 'l> {
     }
 
     fn marked_target(&mut self, sym: u32, addend: i64) -> (u64, bool) {
-        let slot = &mut self.recent[sym as usize % 4];
-        if slot.0 != sym {
-            *slot = (sym, SymTarget::of_marked(self.link, self.layout, self.file, sym as usize));
+        let slot = &mut self.shared.recent[sym as usize % 16];
+        if (slot.0, slot.1) != (self.file, sym) {
+            *slot = (self.file, sym, SymTarget::of_marked(self.link, self.layout, self.file, sym as usize));
         }
-        slot.1.value(self.layout, addend)
+        slot.2.value(self.layout, addend)
     }
 
     /// Applies relocation `ri` of an allocated section at `out[o..]`, whose address is `p`.
@@ -508,7 +523,7 @@ impl<'a, 'l> Relocator<'a, 'l> {
         let id = link.symbol_id(file, r.r_sym(E, false) as usize);
         let def = link.res.resolved[id as usize];
         let width = x86_64::reloc_width(r_type);
-        let (got_base, got_addr) = (self.got_base, self.got_addr);
+        let (got_base, got_addr) = (self.shared.got_base, self.shared.got_addr);
         let sa = s.wrapping_add(a as u64);
         let check32 = |v: i64, signed: bool| -> Result<()> {
             let ok = if signed { v >= i32::MIN as i64 && v <= i32::MAX as i64 } else { v >= 0 && v <= u32::MAX as i64 };
@@ -719,23 +734,27 @@ impl<'a, 'l> Relocator<'a, 'l> {
 
 fn write_eh_frame(link: &Link<'_>, layout: &Layout, sec: &OutputSection, buf: &mut [u8]) -> Result<()> {
     let Contents::EhFrame(records) = &sec.contents else { return Ok(()) };
-    for rec in records {
-        let mut rel = Relocator::new(link, layout, rec.file, rec.section as usize)?;
-        let out_off = rec.output_offset as usize;
-        let input = &rel.data[rec.input_offset as usize..(rec.input_offset + rec.size) as usize];
-        buf[out_off..out_off + input.len()].copy_from_slice(input);
-        if let Some(cie) = rec.cie_output_offset {
-            write_at(buf, out_off + 4, 4, (rec.output_offset + 4 - cie) as u32 as u64);
-        }
+    let mut shared = ChunkTargets::new(layout);
+    // Records come in runs from one input section: one relocator per run.
+    for run in records.chunk_by(|a, b| (a.file, a.section) == (b.file, b.section)) {
+        let mut rel = Relocator::new(link, layout, &mut shared, run[0].file, run[0].section as usize)?;
         let relas = rel.relas;
-        let start = relas.partition_point(|r| r.r_offset(E) < rec.input_offset as u64);
-        for ri in start..relas.len() {
-            let r_off = relas[ri].r_offset(E);
-            if r_off >= (rec.input_offset + rec.size) as u64 {
-                break;
+        for rec in run {
+            let out_off = rec.output_offset as usize;
+            let input = &rel.data[rec.input_offset as usize..(rec.input_offset + rec.size) as usize];
+            buf[out_off..out_off + input.len()].copy_from_slice(input);
+            if let Some(cie) = rec.cie_output_offset {
+                write_at(buf, out_off + 4, 4, (rec.output_offset + 4 - cie) as u32 as u64);
             }
-            let o = out_off + (r_off - rec.input_offset as u64) as usize;
-            rel.apply_alloc(ri, buf, o, sec.addr + o as u64)?;
+            let start = relas.partition_point(|r| r.r_offset(E) < rec.input_offset as u64);
+            for ri in start..relas.len() {
+                let r_off = relas[ri].r_offset(E);
+                if r_off >= (rec.input_offset + rec.size) as u64 {
+                    break;
+                }
+                let o = out_off + (r_off - rec.input_offset as u64) as usize;
+                rel.apply_alloc(ri, buf, o, sec.addr + o as u64)?;
+            }
         }
     }
     Ok(())
