@@ -62,6 +62,9 @@ pub struct Config {
     pub defsyms: Vec<Defsym>,
     pub gc_sections: bool,
     pub start_stop_gc: bool,
+    /// `-z [no]dynamic-undefined-weak`; unset: dynamic when the link is (see
+    /// `OutputMode::dynamic_undefined_weak`).
+    pub z_dynamic_undefined_weak: Option<bool>,
     pub z_now: bool,
     pub z_relro: bool,
     pub z_execstack: bool,
@@ -137,6 +140,7 @@ impl Default for Config {
             defsyms: Vec::new(),
             gc_sections: false,
             start_stop_gc: false,
+            z_dynamic_undefined_weak: None,
             z_now: false,
             z_relro: true,
             z_execstack: false,
@@ -679,6 +683,8 @@ impl State {
             "undefs" => config.no_undefined = false,
             "start-stop-gc" => config.start_stop_gc = true,
             "nostart-stop-gc" => config.start_stop_gc = false,
+            "dynamic-undefined-weak" => config.z_dynamic_undefined_weak = Some(true),
+            "nodynamic-undefined-weak" => config.z_dynamic_undefined_weak = Some(false),
             _ => config.z_unknown.push(keyword.to_owned()),
         }
         Ok(())

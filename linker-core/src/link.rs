@@ -25,6 +25,11 @@ pub struct OutputMode {
     pub interp: bool,
     /// Base address of the image.
     pub base: u64,
+    /// Undefined weak symbols go to `.dynsym`, so that the loader binds them if some library
+    /// defines them at run time (Rust's std finds newer libc functions this way). Like lld:
+    /// when the link is dynamic (a shared object, or any shared library linked in), unless
+    /// `-z nodynamic-undefined-weak`.
+    pub dynamic_undefined_weak: bool,
 }
 
 /// A parsed input waiting for resolution, tagged with its canonical position.
@@ -233,23 +238,47 @@ fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena) -> Result<Parsed<'d>
 
 fn output_mode(config: &Config, resolver: &Resolver<'_>) -> OutputMode {
     let has_dso = resolver.files.iter().any(|f| matches!(f.data, FileData::Shared(_)));
-    match config.output_kind {
-        OutputKind::SharedObject => OutputMode { shared: true, pic: true, dynamic: true, interp: false, base: 0 },
-        OutputKind::Pie => {
-            OutputMode { shared: false, pic: true, dynamic: true, interp: !config.no_dynamic_linker, base: 0 }
+    let mut mode = match config.output_kind {
+        OutputKind::SharedObject => {
+            OutputMode { shared: true, pic: true, dynamic: true, interp: false, base: 0, dynamic_undefined_weak: true }
         }
-        OutputKind::StaticPie => OutputMode { shared: false, pic: true, dynamic: true, interp: false, base: 0 },
-        OutputKind::StaticExecutable => {
-            OutputMode { shared: false, pic: false, dynamic: false, interp: false, base: 0x400000 }
-        }
+        OutputKind::Pie => OutputMode {
+            shared: false,
+            pic: true,
+            dynamic: true,
+            interp: !config.no_dynamic_linker,
+            base: 0,
+            dynamic_undefined_weak: has_dso,
+        },
+        OutputKind::StaticPie => OutputMode {
+            shared: false,
+            pic: true,
+            dynamic: true,
+            interp: false,
+            base: 0,
+            dynamic_undefined_weak: false,
+        },
+        OutputKind::StaticExecutable => OutputMode {
+            shared: false,
+            pic: false,
+            dynamic: false,
+            interp: false,
+            base: 0x400000,
+            dynamic_undefined_weak: false,
+        },
         OutputKind::Executable => OutputMode {
             shared: false,
             pic: false,
             dynamic: has_dso,
             interp: has_dso && !config.no_dynamic_linker,
             base: 0x400000,
+            dynamic_undefined_weak: has_dso,
         },
+    };
+    if let Some(z) = config.z_dynamic_undefined_weak {
+        mode.dynamic_undefined_weak = z && mode.dynamic;
     }
+    mode
 }
 
 /// Everything the passes after resolution share.
@@ -453,7 +482,10 @@ impl<'d> Link<'d> {
     fn compute_preemptible(&self, id: SymbolId, def: Def<'d>) -> bool {
         match def {
             Def::Shared { .. } => true,
-            Def::Undefined { .. } => self.output.shared,
+            Def::Undefined { weak } => {
+                self.output.shared
+                    || (weak && self.output.dynamic_undefined_weak && self.undefined_visibility(id) == STV_DEFAULT)
+            }
             Def::Internal(_) => false,
             Def::Section { sym, .. } | Def::Absolute { sym, .. } | Def::Common { sym, .. } => {
                 self.output.shared
@@ -467,6 +499,13 @@ impl<'d> Link<'d> {
                     && self.version_script_allows(self.symbol_name(self.res.resolved[id as usize]))
             }
         }
+    }
+
+    /// The visibility an undefined symbol was referenced with (by its first reference).
+    fn undefined_visibility(&self, id: SymbolId) -> u8 {
+        let target = self.res.resolved[id as usize];
+        let file = &self.res.files[self.res.file_of_symbol(target) as usize];
+        file.object().map_or(STV_DEFAULT, |o| o.symbol((target - file.symbol_base) as usize).st_visibility())
     }
 
     pub fn defsym(&self, name: &[u8]) -> Option<&crate::args::Defsym> {

@@ -130,7 +130,11 @@ impl<'d> Link<'d> {
         let preemptible = c & class::PREEMPTIBLE != 0;
         let ifunc = c & class::IFUNC != 0;
         let is_func = c & class::SHARED_FUNC != 0;
-        let absolute = c & class::ABSOLUTE != 0 && !preemptible;
+        // An undefined weak symbol left to the loader (`OutputMode::dynamic_undefined_weak`):
+        // a reference that cannot be dynamic (no GOT slot, PLT entry or writable word) takes
+        // its link-time value, 0, as lld does.
+        let undefined_weak = preemptible && c & class::UNDEFINED != 0 && !self.output.shared;
+        let absolute = c & class::ABSOLUTE != 0 && (!preemptible || undefined_weak);
         let exe = !self.output.shared;
         let err = |what: &str| -> Error {
             Error::Relocation {
@@ -152,6 +156,8 @@ impl<'d> Link<'d> {
                 } else if preemptible {
                     if writable || self.output.shared {
                         Action::Abs { dynamic: Some(DynAbs::Symbolic) }
+                    } else if undefined_weak {
+                        Action::Abs { dynamic: None }
                     } else if !self.output.pic {
                         if is_func { Action::CanonicalPlt } else { Action::Copy }
                     } else {
@@ -169,7 +175,7 @@ impl<'d> Link<'d> {
                 }
             }
             R_X86_64_32 | R_X86_64_32S | R_X86_64_16 | R_X86_64_8 => {
-                if preemptible {
+                if preemptible && !undefined_weak {
                     if self.output.pic {
                         return Err(err("cannot be used against a shared-library symbol; recompile with -fPIC"));
                     }
@@ -190,7 +196,7 @@ impl<'d> Link<'d> {
             R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PC8 | R_X86_64_PC16 => {
                 if ifunc {
                     Action::PltAddress
-                } else if preemptible {
+                } else if preemptible && !undefined_weak {
                     // Executables, PIEs included (GCC's x86-64 PIE code relies on it), copy
                     // shared-library data and give functions a canonical PLT address.
                     if is_func {

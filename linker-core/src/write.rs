@@ -1042,7 +1042,7 @@ fn symbol_location(link: &Link<'_>, layout: &Layout, id: SymbolId) -> (u16, u64)
 fn dynsym_bytes(link: &Link<'_>, scan: &ScanResult, layout: &Layout, dynamic: &DynamicTables) -> Vec<u8> {
     let mut out = vec![0u8; 24 * (dynamic.symbols.len() + 1)];
     for ((i, &id), slot) in dynamic.symbols.iter().enumerate().zip(out[24..].chunks_mut(24)) {
-        let (info, other, size) = symbol_attributes(link, id);
+        let (info, other, size) = symbol_attributes(link, layout, id);
         let (mut shndx, mut value) = symbol_location(link, layout, id);
         if let Def::Shared { .. } = link.def(id) {
             if !layout.copies.contains_key(&id) {
@@ -1059,8 +1059,19 @@ fn dynsym_bytes(link: &Link<'_>, scan: &ScanResult, layout: &Layout, dynamic: &D
     out
 }
 
-fn symbol_attributes(link: &Link<'_>, id: SymbolId) -> (u8, u8, u64) {
+/// A symbol's info (binding and type), visibility and size in `.symtab` and `.dynsym`.
+fn symbol_attributes(link: &Link<'_>, layout: &Layout, id: SymbolId) -> (u8, u8, u64) {
     match link.def(id) {
+        // A library's symbol stays undefined here unless it is copied in. Like GNU ld and
+        // lld: weak only if every reference is (a strong one must fail to load if the
+        // library lacks it, whatever the library's own binding), size 0, and a function
+        // where the library has an IFUNC (which is the library's business).
+        Def::Shared { sym, .. } if !layout.copies.contains_key(&id) => {
+            let strong = link.res.names.get(link.symbol_name(id)).is_some_and(|e| e.strong_ref);
+            let bind = if strong { STB_GLOBAL } else { STB_WEAK };
+            let kind = if sym.st_type() == STT_GNU_IFUNC { STT_FUNC } else { sym.st_type() };
+            ((bind << 4) | kind, sym.st_other & 3, 0)
+        }
         Def::Section { sym, .. } | Def::Absolute { sym, .. } | Def::Shared { sym, .. } => {
             let bind = if sym.st_bind() == STB_LOCAL {
                 STB_LOCAL
@@ -1090,7 +1101,7 @@ fn symbol_attributes(link: &Link<'_>, id: SymbolId) -> (u8, u8, u64) {
 fn symtab_bytes(link: &Link<'_>, layout: &Layout, plan: &crate::symtab::SymtabPlan) -> Vec<u8> {
     let mut out = vec![0u8; 24 * plan.count()];
     out[24..].par_chunks_mut(24).zip(plan.entries.par_iter().enumerate()).for_each(|(slot, (k, &(id, name)))| {
-        let (mut info, other, size) = symbol_attributes(link, id);
+        let (mut info, other, size) = symbol_attributes(link, layout, id);
         if k < plan.first_global {
             info = (STB_LOCAL << 4) | (info & 0xf);
         } else if info >> 4 == STB_LOCAL {

@@ -2,7 +2,7 @@
 //! PIE / non-PIE (copy relocations) / static / static-pie / -shared, --export-dynamic,
 //! -Bsymbolic, protected visibility, dlopen of a library built by the linker under test.
 
-use rivet_tests::{MULTI_SOURCES, Test, multi_expected, test_env};
+use rivet_tests::{MULTI_SOURCES, Test, World, assert_stdout, multi_expected, test_env};
 
 const GREET_EXPECTED: &str = "Hello, linker! (init=1)\n\
 Hello, world! (init=1)\n\
@@ -273,4 +273,46 @@ fn dlopen_plugin() {
          plugin_compute(5) = 517\n\
          dlclose = 0\n",
     );
+}
+
+/// Imports are what GNU ld makes them. An undefined weak reference in a PIE linked against
+/// shared libraries goes to `.dynsym`, so the loader binds it when a library loaded at run
+/// time defines it (Rust's std finds newer libc functions this way); `-z
+/// nodynamic-undefined-weak` resolves it to null at link time. A strong reference to a
+/// library's weak definition stays GLOBAL (so a library without it fails to load), imports
+/// have size 0, and an IFUNC of the library is imported as a FUNC.
+#[test]
+fn imports_and_undefined_weak_references() {
+    let t = test_env!("imports_and_undefined_weak_references");
+    let lib = t.cc("weak_import_lib.c", &["-fPIC", "-O1"]);
+    t.link("libweakdef.so", &["-shared", &lib]);
+    let optional = t.cc("weak_import_optional.c", &["-fPIC", "-O1"]);
+    t.link("liboptional.so", &["-shared", &optional]);
+    let main = t.cc("weak_import_main.c", &["-O1"]);
+    t.link("prog", &[&main, "-L.", "-lweakdef"]);
+    let without = "optional_feature absent\noptional_counter absent\nweak_def() = 5, strnlen = 1\n";
+    t.run_expect("prog", &[], without);
+    let preload = [("LD_PRELOAD", "./liboptional.so")];
+    let o = t.run_env("prog", &[], &preload);
+    assert_stdout(&o, 0, "optional_feature present: 42\noptional_counter present: 7\nweak_def() = 5, strnlen = 1\n");
+    // Name, binding, type and size of every import, in both worlds.
+    let imports = |world| -> Vec<String> {
+        let mut v: Vec<String> = t
+            .tool_in(world, "readelf", &["--dyn-syms", "-W", "prog"])
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .filter(|f| f.len() >= 8 && f[6] == "UND")
+            .map(|f| format!("{} {} {} {}", f[7], f[4], f[3], f[2]))
+            .collect();
+        v.sort();
+        v
+    };
+    let ours = imports(World::Test);
+    assert_eq!(ours, imports(World::Ref), "imports differ from GNU ld's");
+    for expected in ["optional_feature WEAK NOTYPE 0", "optional_counter WEAK NOTYPE 0", "weak_def GLOBAL FUNC 0"] {
+        assert!(ours.iter().any(|i| i == expected), "{expected:?} not in {ours:#?}");
+    }
+    assert!(ours.iter().any(|i| i.starts_with("strnlen@GLIBC_2.") && i.ends_with(" GLOBAL FUNC 0")), "{ours:#?}");
+    t.link("prog_static_weak", &[&main, "-L.", "-lweakdef", "-Wl,-z,nodynamic-undefined-weak"]);
+    assert_stdout(&t.run_env("prog_static_weak", &[], &preload), 0, without);
 }
