@@ -275,8 +275,9 @@ fn output_mode(config: &Config, resolver: &Resolver<'_>) -> OutputMode {
             dynamic_undefined_weak: has_dso,
         },
     };
+    // Only a loader can bind them: ignored for static PIEs, as GNU ld does.
     if let Some(z) = config.z_dynamic_undefined_weak {
-        mode.dynamic_undefined_weak = z && mode.dynamic;
+        mode.dynamic_undefined_weak = z && (mode.shared || mode.interp);
     }
     mode
 }
