@@ -2,7 +2,7 @@
 //! linker's): the properties a loader and a user depend on, not the bytes.
 //!
 //! Checked: the DT_NEEDED set, the exported (defined) dynamic symbols with their versions,
-//! the ELF type and whether the entry point is the same symbol, every defined global symbol
+//! the imported (undefined) ones with their versions and bindings, the ELF type and whether the entry point is the same symbol, every defined global symbol
 //! of the reference present, no segment both writable and executable, and every section the
 //! reference protects with PT_GNU_RELRO also inside ours.
 
@@ -16,6 +16,7 @@ struct Facts {
     e_type: u16,
     needed: BTreeSet<String>,
     exports: BTreeSet<String>,
+    imports: BTreeSet<String>,
     globals: BTreeSet<String>,
     entry_symbol: Option<String>,
     wx_segment: bool,
@@ -42,9 +43,9 @@ fn facts(path: &Path) -> Result<Facts, String> {
     }
 
     let versions = sections.versions(endian, &*data).map_err(|e| e.to_string())?;
-    let mut exports = BTreeSet::new();
+    let (mut exports, mut imports) = (BTreeSet::new(), BTreeSet::new());
     for sym in file.dynamic_symbols() {
-        if sym.is_undefined() || !sym.is_global() {
+        if !sym.is_global() {
             continue;
         }
         let mut name = sym.name().unwrap_or("").to_string();
@@ -54,7 +55,13 @@ fn facts(path: &Path) -> Result<Facts, String> {
                 name = format!("{name}@{}", String::from_utf8_lossy(version.name()));
             }
         }
-        exports.insert(name);
+        if !sym.is_undefined() {
+            exports.insert(name);
+        } else if !name.starts_with("__tls_get_addr@") {
+            // lld and GNU ld keep __tls_get_addr after relaxing every call to it; rivet-ld
+            // does not (README, "Compared with lld").
+            imports.insert(format!("{name} {}", if sym.is_weak() { "weak" } else { "global" }));
+        }
     }
 
     let globals: BTreeSet<String> = file
@@ -87,7 +94,16 @@ fn facts(path: &Path) -> Result<Facts, String> {
         })
         .filter_map(|s| s.name().ok().map(str::to_string))
         .collect();
-    Ok(Facts { e_type: header.e_type(endian), needed, exports, globals, entry_symbol, wx_segment, relro_sections })
+    Ok(Facts {
+        e_type: header.e_type(endian),
+        needed,
+        exports,
+        imports,
+        globals,
+        entry_symbol,
+        wx_segment,
+        relro_sections,
+    })
 }
 
 /// Differences between `ours` and `reference` that matter; empty when they agree.
@@ -105,6 +121,11 @@ pub fn structural_differences(ours: &Path, reference: &Path) -> Result<Vec<Strin
         let only_ours: Vec<_> = a.exports.difference(&b.exports).collect();
         let only_ref: Vec<_> = b.exports.difference(&a.exports).collect();
         diffs.push(format!("exported dynamic symbols: only ours {only_ours:?}, only reference {only_ref:?}"));
+    }
+    if a.imports != b.imports {
+        let only_ours: Vec<_> = a.imports.difference(&b.imports).collect();
+        let only_ref: Vec<_> = b.imports.difference(&a.imports).collect();
+        diffs.push(format!("imported dynamic symbols: only ours {only_ours:?}, only reference {only_ref:?}"));
     }
     let missing: Vec<_> = b.globals.difference(&a.globals).collect();
     if !missing.is_empty() {
