@@ -14,7 +14,7 @@ use crate::timing::Timer;
 use crate::version_script::VersionScript;
 
 /// What kind of file is produced, reduced to the questions the passes ask.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct OutputMode {
     pub shared: bool,
     /// Position-independent: a shared object, a PIE or a static PIE.
@@ -239,46 +239,22 @@ fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena) -> Result<Parsed<'d>
 fn output_mode(config: &Config, resolver: &Resolver<'_>) -> OutputMode {
     let has_dso = resolver.files.iter().any(|f| matches!(f.data, FileData::Shared(_)));
     let mut mode = match config.output_kind {
-        OutputKind::SharedObject => {
-            OutputMode { shared: true, pic: true, dynamic: true, interp: false, base: 0, dynamic_undefined_weak: true }
+        OutputKind::SharedObject => OutputMode { shared: true, pic: true, dynamic: true, ..Default::default() },
+        OutputKind::Pie => {
+            OutputMode { pic: true, dynamic: true, interp: !config.no_dynamic_linker, ..Default::default() }
         }
-        OutputKind::Pie => OutputMode {
-            shared: false,
-            pic: true,
-            dynamic: true,
-            interp: !config.no_dynamic_linker,
-            base: 0,
-            dynamic_undefined_weak: has_dso,
-        },
-        OutputKind::StaticPie => OutputMode {
-            shared: false,
-            pic: true,
-            dynamic: true,
-            interp: false,
-            base: 0,
-            dynamic_undefined_weak: false,
-        },
-        OutputKind::StaticExecutable => OutputMode {
-            shared: false,
-            pic: false,
-            dynamic: false,
-            interp: false,
-            base: 0x400000,
-            dynamic_undefined_weak: false,
-        },
+        OutputKind::StaticPie => OutputMode { pic: true, dynamic: true, ..Default::default() },
+        OutputKind::StaticExecutable => OutputMode { base: 0x400000, ..Default::default() },
         OutputKind::Executable => OutputMode {
-            shared: false,
-            pic: false,
             dynamic: has_dso,
             interp: has_dso && !config.no_dynamic_linker,
             base: 0x400000,
-            dynamic_undefined_weak: has_dso,
+            ..Default::default()
         },
     };
-    // Only a loader can bind them: ignored for static PIEs, as GNU ld does.
-    if let Some(z) = config.z_dynamic_undefined_weak {
-        mode.dynamic_undefined_weak = z && (mode.shared || mode.interp);
-    }
+    // Only a loader binds them: never in a static PIE, which GNU ld too ignores the flag for.
+    let wanted = config.z_dynamic_undefined_weak.unwrap_or(mode.shared || has_dso);
+    mode.dynamic_undefined_weak = wanted && (mode.shared || mode.interp);
     mode
 }
 
