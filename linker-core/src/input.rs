@@ -15,19 +15,40 @@ use std::sync::Mutex;
 /// the arena is dropped, so slices handed out live as long as the arena.
 #[derive(Default)]
 pub struct FileArena {
-    maps: Mutex<Vec<memmap2::Mmap>>,
+    maps: Mutex<Vec<(memmap2::Mmap, FileIdentity)>>,
+}
+
+/// A file's device and inode: the same file under any name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileIdentity {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileIdentity {
+    pub fn of(meta: &std::fs::Metadata) -> FileIdentity {
+        use std::os::unix::fs::MetadataExt;
+        FileIdentity { dev: meta.dev(), ino: meta.ino() }
+    }
 }
 
 impl FileArena {
     pub fn map(&self, path: &Path) -> Result<&[u8]> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
         // SAFETY: the mapping is private and read-only; like every linker we assume inputs are
         // not truncated while we link.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let map = unsafe { memmap2::MmapOptions::new().len(meta.len() as usize).map(&file) }
+            .map_err(|e| Error::io(path, e))?;
         let bytes: *const [u8] = &map[..];
-        self.maps.lock().unwrap_or_else(|p| p.into_inner()).push(map);
+        self.maps.lock().unwrap_or_else(|p| p.into_inner()).push((map, FileIdentity::of(&meta)));
         // SAFETY: the mapping's address is fixed and it lives until the arena drops.
         Ok(unsafe { &*bytes })
+    }
+
+    /// Whether `file` is one of the mapped inputs.
+    pub fn holds(&self, file: FileIdentity) -> bool {
+        self.maps.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|(_, id)| *id == file)
     }
 }
 

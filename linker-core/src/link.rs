@@ -141,12 +141,13 @@ impl<'d, 's> Session<'d, 's> {
     pub fn finish(mut self, pool: &rayon::ThreadPool) -> Result<()> {
         self.resolve_ready(true)?;
         self.timer.lap("parse and load inputs");
-        // Every input is open (mapped) by now, so even an input named like the output is safe.
-        let old_output = crate::write::remove_old_output(&self.config);
-        pool.install(move || self.link_all(old_output))
+        // Every input is mapped by now: the old output may be moved or removed (the claim
+        // never writes into one that is an input).
+        let pending = crate::write::PendingOutput::claim(&self.config, self.arena);
+        pool.install(move || self.link_all(pending))
     }
 
-    fn link_all(mut self, old_output: Option<std::thread::JoinHandle<()>>) -> Result<()> {
+    fn link_all(mut self, pending: crate::write::PendingOutput) -> Result<()> {
         let mut resolver = std::mem::replace(&mut self.resolver, Resolver::new(self.arena));
         for name in self.config.undefined.iter().chain(&self.config.require_defined) {
             resolver.add_undefined(name.as_bytes())?;
@@ -191,8 +192,8 @@ impl<'d, 's> Session<'d, 's> {
             crate::map_file::write(&link, &layout, map)?;
             self.timer.lap("map file");
         }
-        let image = crate::write::write_image(&link, &scan, &mut layout, &mut self.timer)?;
-        crate::write::commit_output(&self.config, image, old_output)?;
+        let image = crate::write::write_image(&link, &scan, &mut layout, pending, &mut self.timer)?;
+        image.commit(&self.config)?;
         self.timer.lap("write output");
         self.timer.report();
         if let Some(ready) = self.on_output_ready.take() {

@@ -3,13 +3,15 @@
 //! for the build id while it is in cache and writes it with one `pwrite`; meanwhile the
 //! linker's own tables (GOT, PLT, dynamic tables, symbol table) are computed, then hashed in
 //! parallel and written with the headers; the build id is finished last. The output is never
-//! mapped: it goes to a temporary file next to the target, closed and renamed into place only
-//! when everything succeeded.
+//! mapped: it goes to a temporary file next to the target (the old output moved aside, when it
+//! can be overwritten in place: then the padding is zeroed too), closed and renamed into place
+//! only when everything succeeded.
 
-use crate::args::{BuildId, Config};
+use crate::args::{BuildId, Config, OutputKind};
 use crate::dynamic::DynamicTables;
 use crate::elf::*;
 use crate::error::{Error, Result};
+use crate::input::{FileArena, FileIdentity};
 use crate::layout::{
     Contents, GOT_KIND_ADDR, GOT_KIND_DESC, GOT_KIND_GD, GOT_KIND_TPOFF, GotSlot, Layout, OutputSection, Placement,
     Synthetic,
@@ -33,10 +35,15 @@ pub struct DynRel {
     pub addend: i64,
 }
 
-/// The output file, written and closed under a temporary name: removed on drop unless
-/// committed.
+/// The output file while the link writes it: a temporary name next to the target, renamed
+/// into place only when everything succeeded and removed on drop otherwise. Like `make` and
+/// ld.bfd, a failed link leaves no stale output behind.
 pub struct PendingOutput {
     tmp: PathBuf,
+    /// The old output was moved to `tmp`, to be overwritten in place.
+    reuse: bool,
+    /// The old output being unlinked in the background, when it is not reused.
+    removal: Option<std::thread::JoinHandle<()>>,
     committed: bool,
 }
 
@@ -48,28 +55,71 @@ impl Drop for PendingOutput {
     }
 }
 
-/// Renames the finished output into place. It was written through a descriptor that is
-/// closed by now: a file open for writing cannot be executed (ETXTBSY), and whoever waits for
-/// the link may run the output at once.
-pub fn commit_output(config: &Config, mut out: PendingOutput, old: Option<std::thread::JoinHandle<()>>) -> Result<()> {
-    if let Some(removal) = old {
-        let _ = removal.join();
+impl PendingOutput {
+    /// Takes the output path over before anything is written (every input is mapped by then).
+    ///
+    /// An old executable is moved to the temporary name and overwritten in place, as mold
+    /// does: storing into a file's existing pages costs less than giving a new file fresh
+    /// ones and freeing the old ones. Only when nothing else can see it change: it is no
+    /// input, has no other name, and is not a shared object (processes that loaded a library
+    /// have it mapped; a running executable is protected by ETXTBSY, see `open`). Any other
+    /// old output is unlinked in the background: freeing its pages (ms per 10 MB on tmpfs)
+    /// then overlaps the link instead of the final rename.
+    pub fn claim(config: &Config, arena: &FileArena) -> PendingOutput {
+        let dir = config.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = config.output.file_name().map_or_else(|| "a.out".into(), |n| n.to_string_lossy().into_owned());
+        let tmp = dir.join(format!(".{name}.rivet-tmp.{}", std::process::id()));
+        let mut out = PendingOutput { tmp, reuse: false, removal: None, committed: false };
+        let Ok(meta) = std::fs::symlink_metadata(&config.output) else { return out };
+        if !meta.file_type().is_file() {
+            return out;
+        }
+        let reusable = config.output_kind != OutputKind::SharedObject
+            && std::os::unix::fs::MetadataExt::nlink(&meta) == 1
+            && !arena.holds(FileIdentity::of(&meta));
+        if reusable && std::fs::rename(&config.output, &out.tmp).is_ok() {
+            out.reuse = true;
+        } else {
+            let path = config.output.clone();
+            out.removal = Some(std::thread::spawn(move || {
+                let _ = std::fs::remove_file(path);
+            }));
+        }
+        out
     }
-    std::fs::rename(&out.tmp, &config.output).map_err(|e| Error::io(&config.output, e))?;
-    out.committed = true;
-    Ok(())
-}
 
-/// Unlinks an old output in the background: freeing its pages (ms per 10 MB on tmpfs) then
-/// overlaps the link instead of the final rename. Join the handle before renaming. Like
-/// `make` and ld.bfd, a failed link leaves no stale output behind.
-pub fn remove_old_output(config: &Config) -> Option<std::thread::JoinHandle<()>> {
-    let path = config.output.clone();
-    std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()).then(|| {
-        std::thread::spawn(move || {
-            let _ = std::fs::remove_file(path);
-        })
-    })
+    /// Opens the temporary file, sized `len`: the old output if it was claimed and can be
+    /// written (a process running it makes that fail with ETXTBSY; it then keeps its copy and
+    /// we write a new file), else a new one.
+    fn open(&mut self, len: u64) -> Result<std::fs::File> {
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true);
+        let reused = if self.reuse { options.open(&self.tmp).ok() } else { None };
+        let file = match reused {
+            Some(file) => file,
+            None => {
+                self.reuse = false;
+                let _ = std::fs::remove_file(&self.tmp);
+                options.create(true).truncate(true).open(&self.tmp).map_err(|e| Error::io(&self.tmp, e))?
+            }
+        };
+        file.set_len(len).map_err(|e| Error::io(&self.tmp, e))?;
+        use std::os::unix::fs::PermissionsExt;
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o755));
+        Ok(file)
+    }
+
+    /// Renames the finished output into place. It was written through a descriptor that is
+    /// closed by now: a file open for writing cannot be executed (ETXTBSY), and whoever
+    /// waits for the link may run the output at once.
+    pub fn commit(mut self, config: &Config) -> Result<()> {
+        if let Some(removal) = self.removal.take() {
+            let _ = removal.join();
+        }
+        std::fs::rename(&self.tmp, &config.output).map_err(|e| Error::io(&config.output, e))?;
+        self.committed = true;
+        Ok(())
+    }
 }
 
 pub fn build_id_len(id: &BuildId) -> usize {
@@ -169,31 +219,18 @@ pub fn write_image(
     link: &Link<'_>,
     scan: &ScanResult,
     layout: &mut Layout,
+    mut out: PendingOutput,
     timer: &mut Timer,
 ) -> Result<PendingOutput> {
     let config = link.config;
-    let dir = config.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = config.output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "a.out".into());
-    let tmp = dir.join(format!(".{name}.rivet-tmp.{}", std::process::id()));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)
-        .map_err(|e| Error::io(&tmp, e))?;
-    let pending = PendingOutput { tmp: tmp.clone(), committed: false };
-    file.set_len(layout.file_size).map_err(|e| Error::io(&tmp, e))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o755));
-    }
+    let file = out.open(layout.file_size)?;
+    let tmp = out.tmp.clone();
     let hash = matches!(config.build_id, Some(BuildId::Sha1 | BuildId::Md5 | BuildId::Fast));
 
     // Input sections and the linker's own tables are independent until .rela.dyn.
     let (written, (mut content, rela_tail)) =
         rayon::join(|| write_sections(link, layout, &file, &tmp, hash), || synthetic_contents(link, scan, layout));
-    let (dynrels, mut hashed) = written?;
+    let (dynrels, mut ranges) = written?;
     content.push((Synthetic::RelaDyn, rela_dyn_bytes(layout, dynrels, rela_tail)));
     let mut blobs = placed_synthetic(layout, content)?;
     blobs.extend(headers(link, layout));
@@ -204,19 +241,53 @@ pub fn write_image(
             use std::os::unix::fs::FileExt;
             blobs.iter().try_for_each(|(at, bytes)| file.write_all_at(bytes, *at).map_err(|e| Error::io(&tmp, e)))
         },
-        || -> Vec<HashedRange> {
-            if hash { blobs.par_iter().map(|(at, bytes)| HashedRange::of(*at, bytes)).collect() } else { Vec::new() }
-        },
+        || -> Vec<WrittenRange> { blobs.par_iter().map(|(at, bytes)| WrittenRange::of(*at, bytes, hash)).collect() },
     );
     written?;
-    hashed.extend(blobs_hashed);
+    ranges.extend(blobs_hashed);
+    ranges.sort_unstable_by_key(|r| r.at);
+    let gaps = gaps(&ranges, layout.file_size);
+    if out.reuse {
+        zero_fill(&file, &tmp, &gaps)?;
+    }
     timer.lap("copy and relocate");
     if let Some(id) = &config.build_id {
-        write_build_id(layout, &file, &tmp, id, hashed)?;
+        write_build_id(layout, &file, &tmp, id, ranges, &gaps)?;
         timer.lap("build id");
     }
-    Ok(pending)
+    Ok(out)
 }
+
+/// The ranges of the file between the sorted written `ranges`: padding, which reads as zeros
+/// in a new file.
+fn gaps(ranges: &[WrittenRange], file_size: u64) -> Vec<(u64, u64)> {
+    let mut gaps = Vec::new();
+    let mut pos = 0u64;
+    for (at, len) in ranges.iter().map(|r| (r.at, r.len)).chain([(file_size, 0)]) {
+        if pos < at {
+            gaps.push((pos, at - pos));
+        }
+        pos = pos.max(at + len);
+    }
+    gaps
+}
+
+/// Zeroes `gaps`, where a reused file still holds the old output's bytes: the output must
+/// not depend on them.
+fn zero_fill(file: &std::fs::File, path: &Path, gaps: &[(u64, u64)]) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    for &(mut at, len) in gaps {
+        let end = at + len;
+        while at < end {
+            let n = (end - at).min(ZEROS.len() as u64);
+            file.write_all_at(&ZEROS[..n as usize], at).map_err(|e| Error::io(path, e))?;
+            at += n;
+        }
+    }
+    Ok(())
+}
+
+const ZEROS: [u8; 4096] = [0; 4096];
 
 /// A contiguous run of one output section's bytes: rendered in a buffer the thread reuses,
 /// then written with one `pwrite`. Writing through a buffer costs half of what storing
@@ -283,9 +354,9 @@ fn write_sections(
     file: &std::fs::File,
     path: &Path,
     hash: bool,
-) -> Result<(Vec<(u32, Vec<DynRel>)>, Vec<HashedRange>)> {
+) -> Result<(Vec<(u32, Vec<DynRel>)>, Vec<WrittenRange>)> {
     use std::os::unix::fs::FileExt;
-    let results: Vec<Result<(Vec<(u32, Vec<DynRel>)>, Option<HashedRange>)>> = chunks(layout)
+    let results: Vec<Result<(Vec<(u32, Vec<DynRel>)>, WrittenRange)>> = chunks(layout)
         .into_par_iter()
         .map_init(Vec::new, |buf: &mut Vec<u8>, chunk| {
             let (sec, start, len) = chunk.range(layout);
@@ -306,28 +377,30 @@ fn write_sections(
             let at = sec.offset + start;
             file.write_all_at(buf, at).map_err(|e| Error::io(path, e))?;
             // The build id hashes the chunk while it is still in cache.
-            Ok((dynrels, hash.then(|| HashedRange::of(at, buf))))
+            Ok((dynrels, WrittenRange::of(at, buf, hash)))
         })
         .collect();
-    let (mut all, mut hashed) = (Vec::new(), Vec::new());
+    let (mut all, mut ranges) = (Vec::new(), Vec::new());
     for r in results {
         let (dynrels, range) = r?;
         all.extend(dynrels);
-        hashed.extend(range);
+        ranges.push(range);
     }
-    Ok((all, hashed))
+    Ok((all, ranges))
 }
 
-/// A range of the output file and the XXH3-128 digest of its bytes.
-struct HashedRange {
+/// A range of the output file that was written and, when the build id is a hash, the
+/// XXH3-128 digest of its bytes (else 0).
+struct WrittenRange {
     at: u64,
     len: u64,
     digest: u128,
 }
 
-impl HashedRange {
-    fn of(at: u64, bytes: &[u8]) -> HashedRange {
-        HashedRange { at, len: bytes.len() as u64, digest: xxhash_rust::xxh3::xxh3_128(bytes) }
+impl WrittenRange {
+    fn of(at: u64, bytes: &[u8], hash: bool) -> WrittenRange {
+        let digest = if hash { xxhash_rust::xxh3::xxh3_128(bytes) } else { 0 };
+        WrittenRange { at, len: bytes.len() as u64, digest }
     }
 }
 
@@ -1208,7 +1281,8 @@ fn write_build_id(
     file: &std::fs::File,
     path: &Path,
     id: &BuildId,
-    mut hashed: Vec<HashedRange>,
+    ranges: Vec<WrittenRange>,
+    gaps: &[(u64, u64)],
 ) -> Result<()> {
     use std::os::unix::fs::FileExt;
     let Some(note) = layout.section(Synthetic::BuildId) else { return Ok(()) };
@@ -1232,17 +1306,9 @@ fn write_build_id(
         // every kind): ranges are hashed with XXH3-128, several times faster than SHA-1 or
         // BLAKE3, and the id takes the length of the kind asked for.
         BuildId::Sha1 | BuildId::Md5 | BuildId::Fast => {
-            hashed.sort_unstable_by_key(|r| r.at);
-            // What was not written is padding: a hole in the file, zeros.
-            let mut gaps = Vec::new();
-            let mut pos = 0u64;
-            for r in hashed.iter().map(|r| (r.at, r.len)).chain([(layout.file_size, 0)]) {
-                if pos < r.0 {
-                    gaps.push(HashedRange { at: pos, len: r.0 - pos, digest: zeros_digest(r.0 - pos) });
-                }
-                pos = pos.max(r.0 + r.1);
-            }
-            hashed.extend(gaps);
+            // The padding between written ranges is zeros.
+            let mut hashed = ranges;
+            hashed.extend(gaps.iter().map(|&(at, len)| WrittenRange { at, len, digest: zeros_digest(len) }));
             hashed.sort_unstable_by_key(|r| r.at);
             let digests: Vec<[u8; 16]> = hashed.iter().map(|r| r.digest.to_le_bytes()).collect();
             blake3::hash(digests.as_flattened()).as_bytes().to_vec()
@@ -1253,7 +1319,6 @@ fn write_build_id(
 
 /// The digest of `len` zero bytes.
 fn zeros_digest(len: u64) -> u128 {
-    const ZEROS: [u8; 4096] = [0; 4096];
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     let mut left = len;
     while left > 0 {

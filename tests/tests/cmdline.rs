@@ -328,3 +328,79 @@ fn deterministic_across_thread_counts() {
     let o = t.run_in(World::Test, "exe_threads2", &[], &[]);
     assert!(o.success() && o.stdout.contains("sorted: 3 5 7 19 23 42 61 88"), "{o}");
 }
+
+/// A program that prints a greeting from libgreet.so, waits for its standard input to close,
+/// then prints another.
+const WAITING_MAIN: &str = r#"#include <stdio.h>
+#include <unistd.h>
+const char *greet(const char *name);
+int main(void) {
+    char c;
+    puts(greet("before"));
+    fflush(stdout);
+    while (read(0, &c, 1) > 0) {}
+    puts(greet("after"));
+    return 0;
+}
+"#;
+
+/// Starts `prog` of the linker-under-test's world and waits for its first line.
+fn start_waiting(t: &Test, prog: &str) -> (std::process::Child, std::io::BufReader<std::process::ChildStdout>) {
+    use std::io::BufRead;
+    let dir = t.out("");
+    let mut child = std::process::Command::new(dir.join(prog))
+        .env("LD_LIBRARY_PATH", &dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start program");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "Hello, before! (init=1)\n");
+    (child, out)
+}
+
+/// Lets a program from [`start_waiting`] finish; checks it ran to the end unharmed.
+fn finish_waiting(mut child: std::process::Child, mut out: std::io::BufReader<std::process::ChildStdout>) {
+    use std::io::Read;
+    drop(child.stdin.take());
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success() && rest == "Hello, after! (init=1)\n", "{status}: {rest:?}");
+}
+
+/// An existing output is replaced whole, whatever was there: a larger file of other bytes
+/// (the result equals a fresh link's, byte for byte); the executable while it runs, and the
+/// shared library a running program has loaded, relinked with other contents (both programs
+/// go on unharmed); a file with a second name (that name keeps the old bytes).
+#[test]
+fn existing_outputs_are_replaced() {
+    let t = test_env!("existing_outputs_are_replaced");
+    let main = t.write("waiting_main.c", WAITING_MAIN);
+    let main = t.cc_as(&main, "waiting_main.o", &["-O1"]);
+    let lib = t.cc("greet_lib.c", &["-O1", "-fPIC"]);
+    let padding = t.cc("multi_util.c", &["-O1", "-fPIC"]);
+    let prog_args = [main.as_str(), "-L{world}", "-lgreet", "-Wl,--build-id=sha1"];
+    t.link("libgreet.so", &["-shared", &lib]);
+    t.link("fresh", &prog_args);
+    let fresh = std::fs::read(t.out("fresh")).unwrap();
+
+    let old: Vec<u8> = (0..fresh.len() * 2 + 12345).map(|i| (i * 7 + 3) as u8).collect();
+    std::fs::write(t.out("prog"), &old).unwrap();
+    std::fs::hard_link(t.out("prog"), t.out("prog_other_name")).unwrap();
+    t.link("prog", &prog_args);
+    assert!(std::fs::read(t.out("prog_other_name")).unwrap() == old, "the output's other name changed");
+    std::fs::remove_file(t.out("prog_other_name")).unwrap();
+    std::fs::write(t.out("prog"), &old).unwrap();
+    t.link("prog", &prog_args);
+    assert!(std::fs::read(t.out("prog")).unwrap() == fresh, "relinking over other bytes differs from a fresh link");
+
+    let (child, out) = start_waiting(&t, "prog");
+    t.link("prog", &prog_args);
+    t.link("libgreet.so", &["-shared", &padding, &lib]);
+    finish_waiting(child, out);
+    assert!(std::fs::read(t.out("prog")).unwrap() == fresh, "relinking a running program differs from a fresh link");
+    t.run_expect("prog", &[], "Hello, before! (init=1)\nHello, after! (init=1)\n");
+}
