@@ -45,10 +45,12 @@ impl MergedSection {
         (self.bases[s], end)
     }
 
-    /// Writes shard `s` at the start of `out`.
-    pub fn write_shard(&self, s: usize, out: &mut [u8]) {
+    /// Appends shard `s` to the empty `out`; only the padding between pieces (none between
+    /// strings) is zero-filled.
+    pub fn write_shard(&self, s: usize, out: &mut Vec<u8>) {
         for (bytes, off) in &self.shards[s] {
-            out[*off as usize..*off as usize + bytes.len()].copy_from_slice(bytes);
+            out.resize(*off as usize, 0);
+            out.extend_from_slice(bytes);
         }
     }
 }

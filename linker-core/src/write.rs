@@ -364,7 +364,6 @@ fn write_sections(
             let dynrels = match chunk {
                 Chunk::Parts(sec, parts) => write_input_parts(link, layout, sec, parts, buf)?,
                 Chunk::MergedShard(_, m, s) => {
-                    buf.resize(len as usize, 0);
                     layout.merged[m].write_shard(s, buf);
                     Vec::new()
                 }
