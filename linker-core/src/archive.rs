@@ -248,9 +248,7 @@ fn read_symbol_table<'a>(
         let (member_offset, next_offsets) =
             read_big_endian(offsets, offset_size).ok_or_else(|| table_error("truncated offsets"))?;
         offsets = next_offsets;
-        let name_length = names
-            .iter()
-            .position(|&b| b == 0)
+        let name_length = memchr::memchr(0, names)
             .ok_or_else(|| table_error(&format!("name of symbol {index} is missing or not NUL-terminated")))?;
         let (name, rest) = names.split_at(name_length);
         names = rest.get(1..).unwrap_or_default();
