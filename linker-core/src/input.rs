@@ -61,21 +61,6 @@ pub enum FileKind {
     Unknown,
 }
 
-/// Maps all of `bytes`' pages into the address space in one call. Used for every loaded
-/// object once resolution has picked them: the link reads nearly all of their bytes, and on
-/// tmpfs each page otherwise costs a fault of its own (about 2 µs on the benchmark host,
-/// against 1.4 µs populated; ext4's large folios fault far less often). Only a hint: kernels
-/// before 5.14 refuse it, and then pages fault in as usual.
-pub fn populate(bytes: &[u8]) {
-    let start = bytes.as_ptr() as usize & !(PAGE - 1);
-    let end = bytes.as_ptr() as usize + bytes.len();
-    // SAFETY: the range lies within one of the arena's read-only mappings (rounded down to its
-    // page); MADV_POPULATE_READ only faults pages in and never changes their contents.
-    unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_POPULATE_READ) };
-}
-
-const PAGE: usize = 4096;
-
 pub fn identify(bytes: &[u8]) -> FileKind {
     if bytes.starts_with(b"\x7fELF") {
         if bytes.len() >= 18 {

@@ -12,7 +12,6 @@ use crate::resolve::{ArchiveInput, FileData, FileId, Rank, Resolution, Resolver,
 use crate::shared_object::SharedObject;
 use crate::timing::Timer;
 use crate::version_script::VersionScript;
-use rayon::prelude::*;
 
 /// What kind of file is produced, reduced to the questions the passes ask.
 #[derive(Clone, Copy, Debug, Default)]
@@ -160,12 +159,6 @@ impl<'d, 's> Session<'d, 's> {
         let defsyms: Vec<&[u8]> = self.config.defsyms.iter().map(|d| d.name.as_bytes()).collect();
         let res = resolver.finish(&|n| crate::layout::is_linker_defined(n), &defsyms, &may_stay_undefined)?;
         self.timer.lap("resolve symbols");
-        res.files.par_iter().for_each(|f| {
-            if let FileData::Object(o) = &f.data {
-                crate::input::populate(o.data);
-            }
-        });
-        self.timer.lap("map loaded objects' pages");
 
         let version_script = self.config.version_scripts.iter().map(|p| VersionScript::load(p)).next().transpose()?;
         let mut link = Link {
@@ -204,6 +197,7 @@ impl<'d, 's> Session<'d, 's> {
 }
 
 fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena) -> Result<Parsed<'d>> {
+    use rayon::prelude::*;
     let name = f.path.display().to_string();
     Ok(match f.kind {
         FileKind::Object => Parsed::File(FileData::Object(ObjectFile::parse(name, f.bytes)?), f.modifiers, f.position),
