@@ -14,6 +14,7 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return report(Err(e.to_string())),
     };
+    crate::huge_pages::reexec_if_worthwhile(&config, &argv);
     if config.no_fork || std::env::var_os("RIVET_NO_FORK").is_some() {
         return report(run_inner(config, None));
     }

@@ -16,6 +16,7 @@ pub mod elf;
 pub mod error;
 pub mod gc;
 pub mod hash;
+mod huge_pages;
 pub mod input;
 pub mod layout;
 pub mod link;

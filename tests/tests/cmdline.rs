@@ -404,3 +404,45 @@ fn existing_outputs_are_replaced() {
     assert!(std::fs::read(t.out("prog")).unwrap() == fresh, "relinking a running program differs from a fresh link");
     t.run_expect("prog", &[], "Hello, before! (init=1)\nHello, after! (init=1)\n");
 }
+
+/// rivet-specific: a link whose inputs on the command line reach 32 MiB runs with glibc's heap
+/// in transparent huge pages (rivet-ld re-executes itself with GLIBC_TUNABLES set; `--time`
+/// says so), and links exactly as a link kept from it by the user's own setting; a small link
+/// does not re-execute.
+#[test]
+fn large_links_use_huge_pages() {
+    let t = test_env!("large_links_use_huge_pages");
+    if !t.linker_is_rivet() {
+        println!("SKIP: rivet-ld's own heap setting");
+        return;
+    }
+    let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    if !thp.contains("[always]") && !thp.contains("[madvise]") {
+        println!("SKIP: transparent huge pages are off on this machine ({thp:?})");
+        return;
+    }
+    // An archive may hold anything: 40 MiB of data that no link uses counts as input bytes.
+    let bulk = t.write("bulk.bin", vec![b'x'; 40 << 20]);
+    let archive = t.ar("libbulk.a", &[&bulk]);
+    let main = t.cc("greet_main.c", &["-O1"]);
+    let lib = t.cc("greet_lib.c", &["-O1"]);
+    let link = |out: &str, extra: &[&str], tunables: Option<&str>| {
+        let mut cmd = std::process::Command::new("gcc");
+        cmd.arg(format!("-B{}/", t.ld_path(World::Test).parent().unwrap().display()));
+        cmd.args([&main, &lib]).args(extra).args(["-Wl,--time", "-Wl,--build-id=sha1", "-o"]).arg(t.out(out));
+        match tunables {
+            Some(v) => cmd.env("GLIBC_TUNABLES", v),
+            None => cmd.env_remove("GLIBC_TUNABLES"),
+        };
+        let o = rivet_tests::run_command(&mut cmd, rivet_tests::TOOL_TIMEOUT, t.root());
+        assert!(o.success(), "{o}");
+        o.stderr.contains("heap in transparent huge pages")
+    };
+    assert!(link("large", &[&archive], None), "the large link did not ask for huge pages");
+    assert!(!link("pinned", &[&archive], Some("glibc.malloc.hugetlb=0")), "the user's setting was overridden");
+    assert!(!link("small", &[], None), "a small link asked for huge pages");
+    let large = std::fs::read(t.out("large")).unwrap();
+    assert!(large == std::fs::read(t.out("pinned")).unwrap(), "the output depends on the heap's pages");
+    let r = t.run_in(World::Test, "large", &[], &[]);
+    assert!(r.success() && r.stdout.starts_with("Hello, linker!"), "{r}");
+}
