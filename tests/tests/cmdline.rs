@@ -374,7 +374,8 @@ fn finish_waiting(mut child: std::process::Child, mut out: std::io::BufReader<st
 /// An existing output is replaced whole, whatever was there: a larger file of other bytes
 /// (the result equals a fresh link's, byte for byte); the executable while it runs, and the
 /// shared library a running program has loaded, relinked with other contents (both programs
-/// go on unharmed); a file with a second name (that name keeps the old bytes).
+/// go on unharmed); a file with a second name (that name keeps the old bytes); and, with
+/// rivet-ld, one of the link's own inputs (the output equals that of a separate link).
 #[test]
 fn existing_outputs_are_replaced() {
     let t = test_env!("existing_outputs_are_replaced");
@@ -403,6 +404,22 @@ fn existing_outputs_are_replaced() {
     finish_waiting(child, out);
     assert!(std::fs::read(t.out("prog")).unwrap() == fresh, "relinking a running program differs from a fresh link");
     t.run_expect("prog", &[], "Hello, before! (init=1)\nHello, after! (init=1)\n");
+
+    // rivet-specific (GNU ld refuses it): the output replaces one of its own inputs, which is
+    // read while the output is written.
+    if t.linker_is_rivet() {
+        let main = t.cc("nolibc_main.c", &NOLIBC_FLAGS);
+        let util = t.ar("libutil.a", &[&t.cc("nolibc_util.c", &NOLIBC_FLAGS)]);
+        std::fs::copy(&util, t.out("self.a")).unwrap();
+        let link = |out: &str, archive: &str| {
+            let o = t.ld(&["-static", "-e", "_start", "-o", out, &main, archive]);
+            assert!(o.success(), "{o}");
+            std::fs::read(t.out(out)).unwrap()
+        };
+        let separate = link("separate", &util);
+        assert!(link("self.a", "self.a") == separate, "an output written over its own input differs");
+        assert_stdout(&t.run_in(World::Test, "self.a", &[], &[]), 42, "direct link works\n60\n");
+    }
 }
 
 /// rivet-specific: a link whose inputs on the command line reach 32 MiB runs with glibc's heap
