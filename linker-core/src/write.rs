@@ -277,17 +277,19 @@ fn gaps(ranges: &[WrittenRange], file_size: u64) -> Vec<(u64, u64)> {
 fn zero_fill(file: &std::fs::File, path: &Path, gaps: &[(u64, u64)]) -> Result<()> {
     use std::os::unix::fs::FileExt;
     for &(mut at, len) in gaps {
-        let end = at + len;
-        while at < end {
-            let n = (end - at).min(ZEROS.len() as u64);
-            file.write_all_at(&ZEROS[..n as usize], at).map_err(|e| Error::io(path, e))?;
-            at += n;
+        for bytes in zeros(len) {
+            file.write_all_at(bytes, at).map_err(|e| Error::io(path, e))?;
+            at += bytes.len() as u64;
         }
     }
     Ok(())
 }
 
-const ZEROS: [u8; 4096] = [0; 4096];
+/// `len` zero bytes, in slices of at most 4 KiB.
+fn zeros(len: u64) -> impl Iterator<Item = &'static [u8]> {
+    const ZEROS: [u8; 4096] = [0; 4096];
+    (0..len).step_by(ZEROS.len()).map(move |at| &ZEROS[..(len - at).min(ZEROS.len() as u64) as usize])
+}
 
 /// A contiguous run of one output section's bytes: rendered in a buffer the thread reuses,
 /// then written with one `pwrite`. Writing through a buffer costs half of what storing
@@ -1319,11 +1321,6 @@ fn write_build_id(
 /// The digest of `len` zero bytes.
 fn zeros_digest(len: u64) -> u128 {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(ZEROS.len() as u64);
-        hasher.update(&ZEROS[..n as usize]);
-        left -= n;
-    }
+    zeros(len).for_each(|bytes| hasher.update(bytes));
     hasher.digest128()
 }
