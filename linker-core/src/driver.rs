@@ -113,7 +113,11 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
         return Err("no input files".into());
     }
     let threads = config.threads.unwrap_or(0);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .start_handler(|_| crate::huge_pages::advise_thread_heap())
+        .build()
+        .map_err(|e| e.to_string())?;
     let arena = FileArena::default();
     pool.in_place_scope(|scope| {
         let mut session = Session::new(config.clone(), &arena, scope);

@@ -2,18 +2,32 @@
 //!
 //! A large link touches tens of MB of fresh heap, and the first touch of every 4 KiB page
 //! is a page fault: about 13,000 of them in a debug ripgrep link, at some 2 µs each on the
-//! VMs rivet is measured on. glibc backs its heap with transparent huge pages when asked
-//! (`glibc.malloc.hugetlb=1`, with a 64 MiB `top_pad` so that heaps grow by whole huge
-//! pages), which leaves about 2,600 faults, for a few MB more peak memory. It takes that
-//! request only from the `GLIBC_TUNABLES` environment variable, read when the process starts,
-//! so a large link re-executes the linker once with it set: one `execve`, about a
-//! millisecond. Small links, kernels with huge pages off, a `GLIBC_TUNABLES` that already
-//! sets `glibc.malloc.hugetlb`, and a failed `execve` all go on in the process as it is.
+//! VMs rivet is measured on. In huge pages that leaves about 3,000 faults, for a few MB more
+//! peak memory.
+//!
+//! glibc's own switch for this (`glibc.malloc.hugetlb=1`) cannot be relied on: the first
+//! glibc releases that have it (2.35, and 2.36 as Debian 12 ships it) compare the kernel's
+//! THP mode string without terminating it, so the request takes effect in about half of all
+//! runs, depending on a stray stack byte. rivet-ld therefore sizes the heaps with a glibc
+//! tunable and advises them itself. Tunables are read only from `GLIBC_TUNABLES` when the
+//! process starts, so a large link re-executes the linker once with a `top_pad` that makes
+//! the first `sbrk` reserve room for the whole link (one `execve`, about a millisecond). The
+//! re-executed linker marks that `brk` heap `MADV_HUGEPAGE` before any large allocation, and
+//! each worker thread marks the arena glibc gave it when it starts. Small links,
+//! kernels with huge pages off, a `GLIBC_TUNABLES` that already sets `glibc.malloc.hugetlb`,
+//! and a failed `execve` all go on in the process as it is.
 
 use crate::args::{Config, InputKind};
 use std::ffi::OsString;
 
-const TUNABLES: &str = "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864";
+/// Room reserved for a 256 MiB `brk` heap, and thread arenas mapped whole (address space
+/// only: pages cost memory when they are first touched).
+const TUNABLES: &str = "glibc.malloc.top_pad=268435456";
+
+const HUGE_PAGE: usize = 2 << 20;
+
+/// The size and alignment of a glibc thread arena's heap on 64-bit targets.
+const ARENA_HEAP_BYTES: usize = 64 << 20;
 
 /// Below this many bytes of inputs named on the command line, the `execve` costs more than
 /// the faults it saves.
@@ -27,6 +41,11 @@ pub fn reexec_if_worthwhile(config: &Config, args: &[OsString]) {
         return;
     }
     let current = std::env::var_os("GLIBC_TUNABLES").unwrap_or_default();
+    if current.to_string_lossy().ends_with(TUNABLES) {
+        // This is the re-executed linker.
+        advise_heap();
+        return;
+    }
     if current.to_string_lossy().contains("glibc.malloc.hugetlb") || !transparent_huge_pages_on() {
         return;
     }
@@ -52,9 +71,59 @@ pub fn reexec_if_worthwhile(config: &Config, args: &[OsString]) {
     let _ = std::process::Command::new("/proc/self/exe").arg0(arg0).args(args).env("GLIBC_TUNABLES", value).exec();
 }
 
-/// Whether glibc was asked for a heap in huge pages (by the re-exec, or by the user).
-pub fn requested() -> bool {
-    std::env::var_os("GLIBC_TUNABLES").is_some_and(|v| v.to_string_lossy().contains("glibc.malloc.hugetlb=1"))
+static ADVISED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The `brk` heap's range, once advised.
+static BRK_HEAP: std::sync::Mutex<(usize, usize)> = std::sync::Mutex::new((0, 0));
+
+/// Whether the heap was marked for huge pages.
+pub fn advised() -> bool {
+    ADVISED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Marks the `brk` heap, which glibc's first allocation grew by `top_pad`, `MADV_HUGEPAGE`.
+fn advise_heap() {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return };
+    let Some(range) = maps.lines().find(|l| l.ends_with("[heap]")).and_then(|l| l.split(' ').next()) else {
+        return;
+    };
+    let Some((start, end)) = range.split_once('-') else { return };
+    let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) else { return };
+    if advise(start, end) {
+        *BRK_HEAP.lock().unwrap_or_else(|e| e.into_inner()) = (start, end);
+        ADVISED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Run by each worker thread as it starts: marks the heap of the arena glibc assigned it,
+/// unless that is the `brk` heap. A thread arena's heap is a mapping of
+/// [`ARENA_HEAP_BYTES`] aligned to its size, so it is found from any block it handed out.
+pub fn advise_thread_heap() {
+    if !advised() {
+        return;
+    }
+    // A block too large for glibc's per-thread cache, which may hold blocks other threads
+    // allocated, so that it comes from the thread's arena.
+    // SAFETY: a block from glibc's malloc, freed at once; only its address is used.
+    let at = unsafe {
+        let block = std::hint::black_box(libc::malloc(4096));
+        libc::free(block);
+        block as usize
+    };
+    let (brk_start, brk_end) = *BRK_HEAP.lock().unwrap_or_else(|e| e.into_inner());
+    if at != 0 && !(brk_start..brk_end).contains(&at) {
+        let start = at & !(ARENA_HEAP_BYTES - 1);
+        advise(start, start + ARENA_HEAP_BYTES);
+    }
+}
+
+/// Marks the whole huge pages in `start..end` `MADV_HUGEPAGE`.
+fn advise(start: usize, end: usize) -> bool {
+    let start = start.next_multiple_of(HUGE_PAGE);
+    if start >= end {
+        return false;
+    }
+    // SAFETY: advice on mappings this process owns; it changes no contents.
+    unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) == 0 }
 }
 
 /// Whether the kernel gives huge pages to memory that asks for them.

@@ -48,8 +48,8 @@ impl Timer {
             eprintln!("rivet-ld: {wall:9.2} {cpu:9.2}  {phase}");
         }
         eprintln!("rivet-ld: {:9.2} {:9.2}  total", self.start.elapsed().as_secs_f64() * 1e3, process_cpu_ms());
-        if crate::huge_pages::requested() {
-            eprintln!("rivet-ld: heap in transparent huge pages (GLIBC_TUNABLES: glibc.malloc.hugetlb=1)");
+        if crate::huge_pages::advised() {
+            eprintln!("rivet-ld: heap in transparent huge pages");
         }
     }
 }
