@@ -4,8 +4,10 @@
 //! so that every later table has its final size before addresses are assigned, and the write
 //! pass can emit dynamic relocations into disjoint, pre-sized slices.
 //!
-//! The scan and the write pass share the decisions in [`Link::classify`], so they agree on
-//! every relaxation.
+//! The scan keeps each relocation's [`Action`] from [`Link::classify`], and the write pass
+//! applies them as they are, so the two agree on every relaxation and the decision is made
+//! once (sections the scan does not visit, `.eh_frame`, are decided by the write pass with the
+//! same function).
 
 use crate::elf::*;
 use crate::error::{Error, Result, demangle};
@@ -35,6 +37,28 @@ pub struct ScanResult {
     pub got_base_used: bool,
     /// Dynamic relocations each input section emits: `dynrel_counts[file][section]`.
     pub dynrel_counts: Vec<Vec<u32>>,
+    /// Every scanned relocation's action, for the write pass to apply without deciding again.
+    pub actions: Vec<FileActions>,
+}
+
+/// The actions of one file's scanned relocations: those of its live allocated sections, in
+/// section order, each section's run in relocation order.
+#[derive(Default)]
+pub struct FileActions {
+    /// Per section: where its run starts in `all`, or `NOT_SCANNED`.
+    starts: Vec<u32>,
+    all: Vec<Action>,
+}
+
+const NOT_SCANNED: u32 = u32::MAX;
+
+impl FileActions {
+    /// The actions of section `si`'s `count` relocations, if the scan visited it (`.eh_frame`
+    /// it does not: the write pass decides those as it goes).
+    pub fn of(&self, si: usize, count: usize) -> Option<&[Action]> {
+        let start = *self.starts.get(si).filter(|&&s| s != NOT_SCANNED)? as usize;
+        self.all.get(start..start + count)
+    }
 }
 
 impl<'d> Link<'d> {
@@ -43,23 +67,27 @@ impl<'d> Link<'d> {
         let flags: Vec<AtomicU16> = (0..total).map(|_| AtomicU16::new(0)).collect();
         let tls_ld = AtomicBool::new(false);
         let got_base_used = AtomicBool::new(false);
-        let dynrel_counts: Result<Vec<Vec<u32>>> = self
+        let per_file: Result<Vec<(Vec<u32>, FileActions)>> = self
             .res
             .files
             .par_iter()
             .enumerate()
             .map(|(fi, file)| {
-                let FileData::Object(obj) = &file.data else { return Ok(Vec::new()) };
+                let FileData::Object(obj) = &file.data else { return Ok(Default::default()) };
                 let mut counts = vec![0u32; obj.sections.len()];
+                let mut actions = FileActions { starts: vec![NOT_SCANNED; obj.sections.len()], all: Vec::new() };
                 for si in 1..obj.sections.len() {
                     if !self.live[fi][si] || !obj.is_allocated(si) {
                         continue;
                     }
                     let data = obj.section_data(si)?;
                     let relas = obj.relocations(si);
+                    actions.starts[si] = actions.all.len() as u32;
                     let mut skip_next = false;
                     for (ri, r) in relas.iter().enumerate() {
                         if std::mem::take(&mut skip_next) {
+                            // Rewritten with the previous one: never applied on its own.
+                            actions.all.push(Action::None);
                             continue;
                         }
                         let sym = self.symbol_id(fi as u32, r.r_sym(E, false) as usize);
@@ -103,16 +131,19 @@ impl<'d> Link<'d> {
                         if matches!(action, Action::TlsGdToLe | Action::TlsGdToIe | Action::TlsLdToLe) {
                             skip_next = true; // the __tls_get_addr call is rewritten too
                         }
+                        actions.all.push(action);
                     }
                 }
-                Ok(counts)
+                Ok((counts, actions))
             })
             .collect();
+        let (dynrel_counts, actions) = per_file?.into_iter().unzip();
         Ok(ScanResult {
             flags: flags.into_iter().map(AtomicU16::into_inner).collect(),
             tls_ld: tls_ld.into_inner(),
             got_base_used: got_base_used.into_inner(),
-            dynrel_counts: dynrel_counts?,
+            dynrel_counts,
+            actions,
         })
     }
 

@@ -228,8 +228,10 @@ pub fn write_image(
     let hash = matches!(config.build_id, Some(BuildId::Sha1 | BuildId::Md5 | BuildId::Fast));
 
     // Input sections and the linker's own tables are independent until .rela.dyn.
-    let (written, (mut content, rela_tail)) =
-        rayon::join(|| write_sections(link, layout, &file, &tmp, hash), || synthetic_contents(link, scan, layout));
+    let (written, (mut content, rela_tail)) = rayon::join(
+        || write_sections(link, scan, layout, &file, &tmp, hash),
+        || synthetic_contents(link, scan, layout),
+    );
     let (dynrels, mut ranges) = written?;
     content.push((Synthetic::RelaDyn, rela_dyn_bytes(layout, dynrels, rela_tail)));
     let mut blobs = placed_synthetic(layout, content)?;
@@ -352,6 +354,7 @@ fn chunks(layout: &Layout) -> Vec<Chunk<'_>> {
 /// the dynamic relocations the input sections asked for, keyed by their `.rela.dyn` base index.
 fn write_sections(
     link: &Link<'_>,
+    scan: &ScanResult,
     layout: &Layout,
     file: &std::fs::File,
     path: &Path,
@@ -364,14 +367,14 @@ fn write_sections(
             let (sec, start, len) = chunk.range(layout);
             buf.clear();
             let dynrels = match chunk {
-                Chunk::Parts(sec, parts) => write_input_parts(link, layout, sec, parts, buf)?,
+                Chunk::Parts(sec, parts) => write_input_parts(link, scan, layout, sec, parts, buf)?,
                 Chunk::MergedShard(_, m, s) => {
                     layout.merged[m].write_shard(s, buf);
                     Vec::new()
                 }
                 Chunk::EhFrame(sec) => {
                     buf.resize(len as usize, 0);
-                    write_eh_frame(link, layout, sec, buf)?;
+                    write_eh_frame(link, scan, layout, sec, buf)?;
                     Vec::new()
                 }
             };
@@ -409,6 +412,7 @@ impl WrittenRange {
 /// which then starts at the first one; only the padding between them is zero-filled.
 fn write_input_parts(
     link: &Link<'_>,
+    scan: &ScanResult,
     layout: &Layout,
     sec: &OutputSection,
     parts: &[crate::layout::InputPart],
@@ -418,7 +422,7 @@ fn write_input_parts(
     let mut all = Vec::new();
     let mut shared = ChunkTargets::new(layout);
     for p in parts {
-        let mut rel = Relocator::new(link, layout, &mut shared, p.file, p.section as usize)?;
+        let mut rel = Relocator::new(link, scan, layout, &mut shared, p.file, p.section as usize)?;
         let at = (p.offset - start) as usize;
         buf.resize(at, 0);
         buf.extend_from_slice(&rel.data[..p.size as usize]);
@@ -544,6 +548,8 @@ struct Relocator<'a, 'l, 'c> {
     si: usize,
     data: &'a [u8],
     relas: &'a [Rela],
+    /// What the scan decided for each of `relas`, when it visited the section.
+    actions: Option<&'a [Action]>,
     /// This file's slice of [`Layout::symbol_addresses`].
     addresses: &'a [u64],
     dynrels: Vec<DynRel>,
@@ -551,15 +557,24 @@ struct Relocator<'a, 'l, 'c> {
 }
 
 impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
-    fn new(link: &'a Link<'l>, layout: &'a Layout, shared: &'c mut ChunkTargets, file: u32, si: usize) -> Result<Self> {
+    fn new(
+        link: &'a Link<'l>,
+        scan: &'a ScanResult,
+        layout: &'a Layout,
+        shared: &'c mut ChunkTargets,
+        file: u32,
+        si: usize,
+    ) -> Result<Self> {
         let obj = link.res.files[file as usize].object().expect("object");
+        let relas = obj.relocations(si);
         Ok(Relocator {
             link,
             layout,
             file,
             si,
             data: obj.section_data(si)?,
-            relas: obj.relocations(si),
+            relas,
+            actions: scan.actions[file as usize].of(si, relas.len()),
             addresses: &layout.symbol_addresses[link.symbol_id(file, 0) as usize..][..obj.symbols.len()],
             dynrels: Vec::new(),
             shared,
@@ -593,7 +608,10 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
         let dynrels = &mut self.dynrels;
         let r_type = r.r_type(E, false);
         let a = r.r_addend(E);
-        let action = link.classify(file, si, data, relas, ri)?;
+        let action = match self.actions.and_then(|a| a.get(ri)) {
+            Some(&action) => action,
+            None => link.classify(file, si, data, relas, ri)?,
+        };
         let id = link.symbol_id(file, r.r_sym(E, false) as usize);
         let def = link.res.resolved[id as usize];
         let width = x86_64::reloc_width(r_type);
@@ -806,12 +824,18 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
     }
 }
 
-fn write_eh_frame(link: &Link<'_>, layout: &Layout, sec: &OutputSection, buf: &mut [u8]) -> Result<()> {
+fn write_eh_frame(
+    link: &Link<'_>,
+    scan: &ScanResult,
+    layout: &Layout,
+    sec: &OutputSection,
+    buf: &mut [u8],
+) -> Result<()> {
     let Contents::EhFrame(records) = &sec.contents else { return Ok(()) };
     let mut shared = ChunkTargets::new(layout);
     // Records come in runs from one input section: one relocator per run.
     for run in records.chunk_by(|a, b| (a.file, a.section) == (b.file, b.section)) {
-        let mut rel = Relocator::new(link, layout, &mut shared, run[0].file, run[0].section as usize)?;
+        let mut rel = Relocator::new(link, scan, layout, &mut shared, run[0].file, run[0].section as usize)?;
         let relas = rel.relas;
         for rec in run {
             let out_off = rec.output_offset as usize;
