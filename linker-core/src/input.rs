@@ -18,6 +18,23 @@ pub struct FileArena {
     maps: Mutex<Vec<(memmap2::Mmap, FileIdentity)>>,
 }
 
+/// Asks the kernel to map `bytes`, part of an input, in one call (`MADV_POPULATE_READ`)
+/// rather than fault it in page by page as the link reads it. tmpfs maps 16 pages per fault
+/// for files it wrote minutes ago, but only one for files that have been in its cache longer,
+/// and a fault costs about 2 µs on the VMs rivet is measured on: populating costs half as
+/// much. Slices under 32 KiB are left alone; a kernel without the advice ignores it.
+pub fn populate(bytes: &[u8]) {
+    const MIN_BYTES: usize = 32 << 10;
+    const PAGE: usize = 4096;
+    if bytes.len() < MIN_BYTES {
+        return;
+    }
+    let start = bytes.as_ptr() as usize & !(PAGE - 1);
+    let end = bytes.as_ptr() as usize + bytes.len();
+    // SAFETY: advice on part of a read-only mapping this process owns; it reads nothing.
+    unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_POPULATE_READ) };
+}
+
 /// A file's device and inode: the same file under any name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FileIdentity {

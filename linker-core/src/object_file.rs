@@ -35,6 +35,9 @@ pub struct Group<'d> {
 
 impl<'d> ObjectFile<'d> {
     pub fn parse(name: String, data: &'d [u8]) -> Result<Self> {
+        // Nearly every page of an object is read by some pass; mapping them here, in the
+        // parallel parse jobs, is cheaper than faulting them in one by one later.
+        crate::input::populate(data);
         let bad = |what: &str| Error::bad(&name, what.to_string());
         let header = Ehdr::parse(data).map_err(|e| bad(&format!("not a valid ELF object: {e}")))?;
         if header.e_machine(E) != EM_X86_64 {
