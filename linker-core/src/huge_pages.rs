@@ -71,13 +71,12 @@ pub fn reexec_if_worthwhile(config: &Config, args: &[OsString]) {
     let _ = std::process::Command::new("/proc/self/exe").arg0(arg0).args(args).env("GLIBC_TUNABLES", value).exec();
 }
 
-static ADVISED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-/// The `brk` heap's range, once advised.
-static BRK_HEAP: std::sync::Mutex<(usize, usize)> = std::sync::Mutex::new((0, 0));
+/// The `brk` heap's range, once it is advised.
+static BRK_HEAP: std::sync::OnceLock<std::ops::Range<usize>> = std::sync::OnceLock::new();
 
 /// Whether the heap was marked for huge pages.
 pub fn advised() -> bool {
-    ADVISED.load(std::sync::atomic::Ordering::Relaxed)
+    BRK_HEAP.get().is_some()
 }
 
 /// Marks the `brk` heap, which glibc's first allocation grew by `top_pad`, `MADV_HUGEPAGE`.
@@ -89,8 +88,7 @@ fn advise_heap() {
     let Some((start, end)) = range.split_once('-') else { return };
     let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) else { return };
     if advise(start, end) {
-        *BRK_HEAP.lock().unwrap_or_else(|e| e.into_inner()) = (start, end);
-        ADVISED.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = BRK_HEAP.set(start..end);
     }
 }
 
@@ -98,9 +96,7 @@ fn advise_heap() {
 /// unless that is the `brk` heap. A thread arena's heap is a mapping of
 /// [`ARENA_HEAP_BYTES`] aligned to its size, so it is found from any block it handed out.
 pub fn advise_thread_heap() {
-    if !advised() {
-        return;
-    }
+    let Some(brk_heap) = BRK_HEAP.get() else { return };
     // A block too large for glibc's per-thread cache, which may hold blocks other threads
     // allocated, so that it comes from the thread's arena.
     // SAFETY: a block from glibc's malloc, freed at once; only its address is used.
@@ -109,8 +105,7 @@ pub fn advise_thread_heap() {
         libc::free(block);
         block as usize
     };
-    let (brk_start, brk_end) = *BRK_HEAP.lock().unwrap_or_else(|e| e.into_inner());
-    if at != 0 && !(brk_start..brk_end).contains(&at) {
+    if at != 0 && !brk_heap.contains(&at) {
         let start = at & !(ARENA_HEAP_BYTES - 1);
         advise(start, start + ARENA_HEAP_BYTES);
     }
