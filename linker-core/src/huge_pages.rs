@@ -5,10 +5,10 @@
 //! VMs rivet is measured on. In huge pages that leaves about 3,000 faults, for a few MB more
 //! peak memory.
 //!
-//! glibc's own switch for this (`glibc.malloc.hugetlb=1`) cannot be relied on: the first
-//! glibc releases that have it (2.35, and 2.36 as Debian 12 ships it) compare the kernel's
-//! THP mode string without terminating it, so the request takes effect in about half of all
-//! runs, depending on a stray stack byte. rivet-ld therefore sizes the heaps with a glibc
+//! glibc's own switch for this (`glibc.malloc.hugetlb=1`) cannot be relied on: early glibc
+//! releases that have it, 2.36 as Debian 12 ships it among them, compare the kernel's THP mode
+//! string without terminating it, so the request takes effect in about half of all runs,
+//! depending on a stray stack byte (later releases terminate it). rivet-ld therefore sizes the heaps with a glibc
 //! tunable and advises them itself. Tunables are read only from `GLIBC_TUNABLES` when the
 //! process starts, so a large link re-executes the linker once with a `top_pad` that makes
 //! the first `sbrk` reserve room for the whole link (one `execve`, about a millisecond). The

@@ -6,8 +6,9 @@
 //!
 //! The scan keeps each relocation's [`Action`] from [`Link::classify`], and the write pass
 //! applies them as they are, so the two agree on every relaxation and the decision is made
-//! once (sections the scan does not visit, `.eh_frame`, are decided by the write pass with the
-//! same function).
+//! once. Sections the scan does not visit (an `.eh_frame` that `--gc-sections` did not mark
+//! live: layout keeps its records by their functions' liveness) are decided by the write pass
+//! with the same function.
 
 use crate::elf::*;
 use crate::error::{Error, Result, demangle};
@@ -53,8 +54,7 @@ pub struct FileActions {
 const NOT_SCANNED: u32 = u32::MAX;
 
 impl FileActions {
-    /// The actions of section `si`'s `count` relocations, if the scan visited it (`.eh_frame`
-    /// it does not: the write pass decides those as it goes).
+    /// The actions of section `si`'s `count` relocations, if the scan visited it.
     pub fn of(&self, si: usize, count: usize) -> Option<&[Action]> {
         let start = *self.starts.get(si).filter(|&&s| s != NOT_SCANNED)? as usize;
         self.all.get(start..start + count)
