@@ -423,8 +423,8 @@ fn existing_outputs_are_replaced() {
 }
 
 /// rivet-specific: a link whose inputs on the command line reach 32 MiB runs with glibc's heap
-/// in transparent huge pages (rivet-ld re-executes itself with GLIBC_TUNABLES set; `--time`
-/// says so), and links exactly as a link kept from it by the user's own setting; a small link
+/// in transparent huge pages (rivet-ld re-executes itself with GLIBC_TUNABLES set, then marks
+/// the heaps `MADV_HUGEPAGE`; `--time` says so), and links exactly as a link kept from it by the user's own setting; a small link
 /// does not re-execute.
 #[test]
 fn large_links_use_huge_pages() {
