@@ -514,8 +514,19 @@ fn relocation_overflow(link: &Link<'_>, file: u32, si: usize, id: SymbolId, r_ty
     }
 }
 
+/// Stores the low `width` bytes of `value` at `out[off..]`; `width` is one of
+/// [`x86_64::reloc_width`]'s. Once per relocation, so each width is a fixed-size store rather
+/// than a `memcpy` call.
+#[inline]
 fn write_at(out: &mut [u8], off: usize, width: usize, value: u64) {
-    out[off..off + width].copy_from_slice(&value.to_le_bytes()[..width]);
+    let bytes = value.to_le_bytes();
+    match width {
+        8 => out[off..off + 8].copy_from_slice(&bytes),
+        4 => out[off..off + 4].copy_from_slice(&bytes[..4]),
+        2 => out[off..off + 2].copy_from_slice(&bytes[..2]),
+        1 => out[off] = bytes[0],
+        _ => {}
+    }
 }
 
 /// What the relocations of one chunk share: the GOT's addresses, looked up once, and the
