@@ -716,8 +716,8 @@ struct Builder<'l, 'd> {
     link: &'l Link<'d>,
     sections: Vec<OutputSection>,
     by_key: FxHashMap<SectionKey<'d>, u32>,
-    /// Inputs per output section, with their sort keys.
-    pending: Vec<Vec<((u32, u32, u32, u32), PendingInput)>>,
+    /// Inputs per output section in canonical order, with their `.init_array`-style priorities.
+    pending: Vec<Vec<(u32, PendingInput)>>,
     placement: Vec<Vec<Placement>>,
     merge_inputs: Vec<Vec<(u32, u32)>>,
     merged: Vec<MergedSection>,
@@ -781,41 +781,59 @@ impl<'l, 'd> Builder<'l, 'd> {
 
     fn assign_input_sections(&mut self) -> Result<()> {
         let link = self.link;
-        // Output sections in order of first (live) appearance.
         let files = std::mem::take(&mut self.early.files);
-        let mut eh_inputs: Vec<(u32, u32)> = Vec::new();
-        for (fi, file) in files.iter().enumerate() {
-            let mut outs: Vec<Option<u32>> = vec![None; file.keys.len()];
-            let order = link.res.files[fi].order;
-            for ks in &file.kept {
-                let si = ks.index;
-                if ks.live_only && !link.live[fi][si as usize] {
-                    continue;
+        let is_live = |fi: usize, ks: &KeptSection| !ks.live_only || link.live[fi][ks.index as usize];
+        // Output sections in order of first (live) appearance, in file id order; each file's
+        // output per key.
+        let outs: Vec<Vec<Option<u32>>> = files
+            .iter()
+            .enumerate()
+            .map(|(fi, file)| {
+                let mut outs = vec![None; file.keys.len()];
+                for ks in file.kept.iter().filter(|ks| is_live(fi, ks)) {
+                    if let Kept::Merge(k) | Kept::Inputs(k, _) = ks.kept {
+                        outs[k as usize].get_or_insert_with(|| self.output_of_key(file.keys[k as usize]));
+                    }
                 }
+                outs
+            })
+            .collect();
+        // Inputs in canonical order: files by (command line, member), sections by index, so
+        // that only `.init_array`-style priorities are left to sort.
+        let mut canonical: Vec<usize> = (0..files.len()).collect();
+        canonical.sort_by_key(|&fi| link.res.files[fi].order);
+        let mut eh_inputs: Vec<(u32, u32)> = Vec::new();
+        for fi in canonical {
+            let file = &files[fi];
+            for ks in file.kept.iter().filter(|ks| is_live(fi, ks)) {
+                let si = ks.index;
                 let (Kept::Merge(k) | Kept::Inputs(k, _)) = ks.kept else {
                     eh_inputs.push((fi as u32, si));
                     continue;
                 };
-                let out = *outs[k as usize].get_or_insert_with(|| self.output_of_key(file.keys[k as usize]));
+                let out = outs[fi][k as usize].expect("output made above");
                 let sec = &mut self.sections[out as usize];
                 sec.align = sec.align.max(ks.align);
                 match (ks.kept, &sec.contents) {
                     (Kept::Merge(_), &Contents::Merged(m)) => self.merge_inputs[m].push((fi as u32, si)),
                     (Kept::Inputs(_, priority), _) => self.pending[out as usize].push((
-                        (priority, order.0, order.1, si),
+                        priority,
                         PendingInput { file: fi as u32, section: si, align: ks.align, size: ks.size },
                     )),
                     _ => unreachable!("merge keys make merged sections"),
                 }
             }
         }
-        // Inputs in canonical order, then offsets; in parallel over output sections.
+        // Offsets; in parallel over output sections.
         let placed: Vec<(u32, u64, Vec<InputPart>)> = std::mem::take(&mut self.pending)
             .into_par_iter()
             .enumerate()
             .filter(|(_, inputs)| !inputs.is_empty())
             .map(|(out, mut inputs)| {
-                inputs.sort_unstable_by_key(|e| e.0);
+                // Stable: equal priorities keep their canonical order.
+                if !inputs.is_sorted_by_key(|e| e.0) {
+                    inputs.sort_by_key(|e| e.0);
+                }
                 let mut offset = 0u64;
                 let mut parts = Vec::with_capacity(inputs.len());
                 for (_, p) in inputs {
