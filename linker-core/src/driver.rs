@@ -14,7 +14,7 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return report(Err(e.to_string())),
     };
-    crate::huge_pages::reexec_if_worthwhile(&config, &argv);
+    crate::huge_pages::use_if_worthwhile(&config);
     if config.no_fork || std::env::var_os("RIVET_NO_FORK").is_some() {
         return report(run_inner(config, None));
     }

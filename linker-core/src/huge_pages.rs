@@ -8,45 +8,38 @@
 //! glibc's own switch for this (`glibc.malloc.hugetlb=1`) cannot be relied on: early glibc
 //! releases that have it, 2.36 as Debian 12 ships it among them, compare the kernel's THP mode
 //! string without terminating it, so the request takes effect in about half of all runs,
-//! depending on a stray stack byte (later releases terminate it). rivet-ld therefore sizes the heaps with a glibc
-//! tunable and advises them itself. Tunables are read only from `GLIBC_TUNABLES` when the
-//! process starts, so a large link re-executes the linker once with a `top_pad` that makes
-//! the first `sbrk` reserve room for the whole link (one `execve`, about a millisecond). The
-//! re-executed linker marks that `brk` heap `MADV_HUGEPAGE` before any large allocation, and
-//! each worker thread marks the arena glibc gave it when it starts. Small links,
-//! kernels with huge pages off, a `GLIBC_TUNABLES` that already sets `glibc.malloc.hugetlb`,
-//! and a failed `execve` all go on in the process as it is.
+//! depending on a stray stack byte (later releases terminate it). rivet-ld therefore sizes
+//! the heaps itself and advises them. On a large link it sets glibc's `M_TOP_PAD` (what the
+//! `glibc.malloc.top_pad` tunable sets), so that the next growth of the `brk` heap reserves
+//! room for the whole link, makes that growth happen at once, and marks the heap
+//! `MADV_HUGEPAGE` before any large allocation; each worker thread marks the arena glibc gave
+//! it when it starts. Small links, kernels with huge pages off and a `GLIBC_TUNABLES` that
+//! already sets `glibc.malloc.hugetlb` go on with glibc's defaults.
 
 use crate::args::{Config, InputKind};
-use std::ffi::OsString;
 
 /// Room reserved for a 256 MiB `brk` heap, and thread arenas mapped whole (address space
 /// only: pages cost memory when they are first touched).
-const TUNABLES: &str = "glibc.malloc.top_pad=268435456";
+const TOP_PAD: usize = 256 << 20;
 
 const HUGE_PAGE: usize = 2 << 20;
 
 /// The size and alignment of a glibc thread arena's heap on 64-bit targets.
 const ARENA_HEAP_BYTES: usize = 64 << 20;
 
-/// Below this many bytes of inputs named on the command line, the `execve` costs more than
-/// the faults it saves.
+/// Below this many bytes of inputs named on the command line, huge pages save too few faults
+/// to be worth the larger heap.
 const MIN_INPUT_BYTES: u64 = 32 << 20;
 
-/// Replaces the process with the same linker and arguments, `GLIBC_TUNABLES` set, when the
-/// link is large enough to gain from it; returns otherwise. Call it while the process has
-/// one thread.
-pub fn reexec_if_worthwhile(config: &Config, args: &[OsString]) {
-    if !cfg!(all(target_os = "linux", target_env = "gnu")) {
-        return;
-    }
-    let current = std::env::var_os("GLIBC_TUNABLES").unwrap_or_default();
-    if current.to_string_lossy().ends_with(TUNABLES) {
-        // This is the re-executed linker.
-        advise_heap();
-        return;
-    }
-    if current.to_string_lossy().contains("glibc.malloc.hugetlb") || !transparent_huge_pages_on() {
+/// Under glibc's default `mmap` threshold (128 KiB), so that it comes from the `brk` heap.
+const GROW_STEP: usize = 64 << 10;
+
+/// Reserves and advises the `brk` heap when the link is large enough to gain from it. Call
+/// it while the process has one thread, before the link allocates.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn use_if_worthwhile(config: &Config) {
+    let tunables = std::env::var_os("GLIBC_TUNABLES").unwrap_or_default();
+    if tunables.to_string_lossy().contains("glibc.malloc.hugetlb") || !transparent_huge_pages_on() {
         return;
     }
     let input_bytes: u64 = config
@@ -60,16 +53,31 @@ pub fn reexec_if_worthwhile(config: &Config, args: &[OsString]) {
     if input_bytes < MIN_INPUT_BYTES {
         return;
     }
-    let mut value = current;
-    if !value.is_empty() {
-        value.push(":");
+    // SAFETY: glibc's documented interface; the blocks are freed at once and only their
+    // effect on the break is used.
+    unsafe {
+        if libc::mallopt(libc::M_TOP_PAD, TOP_PAD as libc::c_int) == 0 {
+            return;
+        }
+        // Allocate until the heap grows (by `TOP_PAD`): the top chunk's free part is what
+        // remains of glibc's first, small growth.
+        let before = libc::sbrk(0) as usize;
+        let mut blocks = [std::ptr::null_mut(); 8];
+        for block in &mut blocks {
+            *block = libc::malloc(GROW_STEP);
+            if libc::sbrk(0) as usize != before {
+                break;
+            }
+        }
+        for block in blocks {
+            libc::free(block);
+        }
     }
-    value.push(TUNABLES);
-    let arg0 = std::env::args_os().next().unwrap_or_else(|| "rivet-ld".into());
-    use std::os::unix::process::CommandExt;
-    // `exec` returns only if it failed; the link then runs here, without huge pages.
-    let _ = std::process::Command::new("/proc/self/exe").arg0(arg0).args(args).env("GLIBC_TUNABLES", value).exec();
+    advise_heap();
 }
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn use_if_worthwhile(_: &Config) {}
 
 /// The `brk` heap's range, once it is advised.
 static BRK_HEAP: std::sync::OnceLock<std::ops::Range<usize>> = std::sync::OnceLock::new();
@@ -79,7 +87,7 @@ pub fn advised() -> bool {
     BRK_HEAP.get().is_some()
 }
 
-/// Marks the `brk` heap, which glibc's first allocation grew by `top_pad`, `MADV_HUGEPAGE`.
+/// Marks the `brk` heap, which [`use_if_worthwhile`] grew by [`TOP_PAD`], `MADV_HUGEPAGE`.
 fn advise_heap() {
     let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return };
     let Some(range) = maps.lines().find(|l| l.ends_with("[heap]")).and_then(|l| l.split(' ').next()) else {

@@ -423,9 +423,9 @@ fn existing_outputs_are_replaced() {
 }
 
 /// rivet-specific: a link whose inputs on the command line reach 32 MiB runs with glibc's heap
-/// in transparent huge pages (rivet-ld re-executes itself with GLIBC_TUNABLES set, then marks
-/// the heaps `MADV_HUGEPAGE`; `--time` says so), and links exactly as a link kept from it by the user's own setting; a small link
-/// does not re-execute.
+/// in transparent huge pages (rivet-ld reserves the `brk` heap with `mallopt`, then marks the
+/// heaps `MADV_HUGEPAGE`; `--time` says so), and links exactly as a link kept from it by the
+/// user's own setting; a small link does not.
 #[test]
 fn large_links_use_huge_pages() {
     let t = test_env!("large_links_use_huge_pages");
