@@ -38,6 +38,7 @@ impl<'d> Link<'d> {
                 .flat_map_iter(|(fi, file)| {
                     let mut roots = Vec::new();
                     let Some(obj) = file.object() else { return roots };
+                    obj.prefetch_names();
                     for si in 1..obj.sections.len() {
                         let s = obj.section(si);
                         if file.discarded[si] || s.sh_flags(E) & SHF_ALLOC as u64 == 0 {

@@ -581,6 +581,7 @@ struct KeptSection {
 fn classify_sections<'d>(link: &Link<'d>, file: &crate::resolve::InputFile<'d>) -> FileSections<'d> {
     let mut out = FileSections::default();
     let FileData::Object(obj) = &file.data else { return out };
+    obj.prefetch_names();
     let strip_debug = !matches!(link.config.strip, crate::args::Strip::None);
     let is_crt_edge = {
         let n = obj.name.rsplit('/').next().unwrap_or("");

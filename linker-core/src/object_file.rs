@@ -26,6 +26,8 @@ pub struct ObjectFile<'d> {
     pub global_names: Vec<(&'d [u8], u64)>,
     /// Every section's name, looked up once: the passes ask for them again and again.
     section_names: Vec<&'d [u8]>,
+    /// The string tables the names are in (often one).
+    name_tables: [&'d [u8]; 2],
 }
 
 pub struct Group<'d> {
@@ -45,6 +47,12 @@ impl<'d> ObjectFile<'d> {
         }
         let sections = header.sections(E, data).map_err(|e| bad(&format!("bad section table: {e}")))?;
         let symbols = sections.symbols(E, data, SHT_SYMTAB).map_err(|e| bad(&format!("bad symbol table: {e}")))?;
+        // Section and symbol names are read below, in no order of their tables (often one).
+        let string_section = symbols.string_section();
+        let shstrndx = header.shstrndx(E, data).map(|i| object::SectionIndex(i as usize)).unwrap_or(string_section);
+        let table = |index| sections.section(index).and_then(|s| s.data(E, data)).unwrap_or(&[]);
+        let name_tables = [table(string_section), if shstrndx == string_section { &[] } else { table(shstrndx) }];
+        name_tables.iter().for_each(|t| crate::input::prefetch(t));
         let section_count = sections.len();
         let mut relas_of: Vec<&'d [Rela]> = vec![&[]; section_count];
         let allocated: Vec<bool> = sections.iter().map(|s| s.sh_flags(E) & SHF_ALLOC as u64 != 0).collect();
@@ -130,6 +138,7 @@ impl<'d> ObjectFile<'d> {
             allocated,
             groups,
             global_names: Vec::new(),
+            name_tables,
         };
         obj.global_names = (first_global..obj.symbols.len())
             .map(|i| {
@@ -142,6 +151,12 @@ impl<'d> ObjectFile<'d> {
 
     pub fn section(&self, index: usize) -> &'d Shdr {
         &self.sections.iter().as_slice()[index]
+    }
+
+    /// Brings the string tables into the CPU's caches (see [`crate::input::prefetch`]), before
+    /// a pass that reads many names.
+    pub fn prefetch_names(&self) {
+        self.name_tables.iter().for_each(|t| crate::input::prefetch(t));
     }
 
     pub fn section_name(&self, index: usize) -> &'d [u8] {
