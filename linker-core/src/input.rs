@@ -36,15 +36,19 @@ pub fn populate(bytes: &[u8]) {
     unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_POPULATE_READ) };
 }
 
-/// Asks the CPU to bring `bytes` into its caches, a line at a time, without waiting for them.
+/// Asks the CPU to bring `items` into its caches, a line at a time, without waiting for them.
 /// For a table that is about to be read out of order (string tables: compilers sort names
-/// for tail sharing, so consecutive symbols' and sections' names are far apart), this turns
-/// a cache miss per name into one sequential read.
-pub fn prefetch(bytes: &[u8]) {
+/// for tail sharing, so consecutive symbols' and sections' names are far apart; a file's
+/// symbol addresses, for its debug relocations), this turns a cache miss per read into one
+/// sequential read.
+pub fn prefetch<T>(items: &[T]) {
     #[cfg(target_arch = "x86_64")]
-    for line in bytes.chunks(64) {
-        // SAFETY: a hint about memory inside `bytes`; it reads nothing and cannot fault.
-        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(line.as_ptr().cast()) };
+    {
+        let start = items.as_ptr().cast::<i8>();
+        for offset in (0..std::mem::size_of_val(items)).step_by(64) {
+            // SAFETY: a hint about memory inside `items`; it reads nothing and cannot fault.
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(start.add(offset)) };
+        }
     }
 }
 

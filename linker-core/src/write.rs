@@ -438,6 +438,12 @@ fn write_input_parts(
                 skip = rel.apply_alloc(ri, out, off, addr + off as u64)?;
             }
         } else {
+            // A debug section's many relocations (a debug build's `.debug_info`) look up this
+            // file's symbols all over its slice of addresses: one sequential read beats a
+            // cache miss each.
+            if rel.relas.len() > 1024 {
+                crate::input::prefetch(rel.addresses);
+            }
             for r in rel.relas {
                 rel.apply_non_alloc(r, out, &sec.name)?;
             }
