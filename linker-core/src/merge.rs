@@ -124,7 +124,7 @@ fn shard_of(hash: u64) -> usize {
 /// Splits one input section into `pieces`.
 fn split(data: &[u8], strings: bool, entsize: usize, pieces: &mut Vec<Piece>) -> std::result::Result<(), &'static str> {
     let mut push = |start: usize, end: usize| {
-        let h = xxhash_rust::xxh3::xxh3_128(&data[start..end]);
+        let h = twox_hash::XxHash3_128::oneshot(&data[start..end]);
         pieces.push(Piece { start: start as u32, len: (end - start) as u32, hash: h as u64, check: (h >> 64) as u64 });
     };
     let unterminated = || "unterminated string in a mergeable string section";

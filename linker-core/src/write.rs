@@ -403,7 +403,7 @@ struct WrittenRange {
 
 impl WrittenRange {
     fn of(at: u64, bytes: &[u8], hash: bool) -> WrittenRange {
-        let digest = if hash { xxhash_rust::xxh3::xxh3_128(bytes) } else { 0 };
+        let digest = if hash { twox_hash::XxHash3_128::oneshot(bytes) } else { 0 };
         WrittenRange { at, len: bytes.len() as u64, digest }
     }
 }
@@ -1361,7 +1361,7 @@ fn write_build_id(
 
 /// The digest of `len` zero bytes.
 fn zeros_digest(len: u64) -> u128 {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    zeros(len).for_each(|bytes| hasher.update(bytes));
-    hasher.digest128()
+    let mut hasher = twox_hash::XxHash3_128::new();
+    zeros(len).for_each(|bytes| hasher.write(bytes));
+    hasher.finish_128()
 }
