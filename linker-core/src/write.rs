@@ -444,9 +444,7 @@ fn write_input_parts(
             if rel.relas.len() > 1024 {
                 crate::input::prefetch(rel.addresses);
             }
-            for r in rel.relas {
-                rel.apply_non_alloc(r, out, &sec.name)?;
-            }
+            rel.apply_non_alloc_section(out, &sec.name)?;
         }
         if !rel.dynrels.is_empty() {
             let base =
@@ -791,8 +789,51 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
         Ok(false)
     }
 
-    /// Relocations in debug and other non-allocated sections: absolute values only; references to
-    /// discarded code get a tombstone instead of a bogus address.
+    /// Applies every relocation of a non-allocated section. Nearly all of DWARF's are 32- or
+    /// 64-bit absolute values, of a live symbol or of the section symbol of a merged string
+    /// section (`.debug_str`: over half of them in a debug build), and take the short way
+    /// here, with the merged section's map at hand; the rest take [`Self::apply_non_alloc`].
+    fn apply_non_alloc_section(&mut self, out: &mut [u8], sec_name: &[u8]) -> Result<()> {
+        use crate::layout::IN_MERGED;
+        // The merged section symbol last seen: (symbol, section address, map, symbol value).
+        let mut merged: Option<(u32, u64, &crate::merge::MergeMap, u64)> = None;
+        for r in self.relas {
+            let (r_type, sym) = (r.r_type(E, false), r.r_sym(E, false));
+            let width = match r_type {
+                R_X86_64_32 => 4,
+                R_X86_64_64 => 8,
+                _ => 0,
+            };
+            let o = r.r_offset(E) as usize;
+            let a = r.r_addend(E) as u64;
+            let fits = width != 0 && o.checked_add(width).is_some_and(|end| end <= out.len());
+            let value = match self.addresses.get(sym as usize) {
+                Some(&s) if fits && s < IN_MERGED => Some(s.wrapping_add(a)),
+                Some(&IN_MERGED) if fits => {
+                    if merged.is_none_or(|m| m.0 != sym) {
+                        merged = match SymTarget::of_marked(self.link, self.layout, self.file, sym as usize) {
+                            SymTarget::Merged { section_addr, map, st_value } => {
+                                Some((sym, section_addr, &self.layout.merge_maps[map as usize], st_value))
+                            }
+                            _ => None,
+                        };
+                    }
+                    merged.and_then(|(_, addr, map, st_value)| {
+                        Some(addr.wrapping_add(map.output_offset(st_value.wrapping_add(a))?))
+                    })
+                }
+                _ => None,
+            };
+            match value {
+                Some(v) => write_at(out, o, width, v),
+                None => self.apply_non_alloc(r, out, sec_name)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// One relocation in a debug or other non-allocated section: absolute values only;
+    /// references to discarded code get a tombstone instead of a bogus address.
     fn apply_non_alloc(&mut self, r: &Rela, out: &mut [u8], sec_name: &[u8]) -> Result<()> {
         let (link, layout, file, si) = (self.link, self.layout, self.file, self.si);
         let r_type = r.r_type(E, false);
