@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::input::{FileArena, FileKind, LoadedFile};
 use crate::layout::{EarlyLayout, Layout};
 use crate::object_file::ObjectFile;
-use crate::resolve::{ArchiveInput, FileData, FileId, Rank, Resolution, Resolver, SymbolId};
+use crate::resolve::{ArchiveInput, FileData, FileId, InputFile, Rank, Resolution, Resolver, SymbolId};
 use crate::shared_object::SharedObject;
 use crate::timing::Timer;
 use crate::version_script::VersionScript;
@@ -335,7 +335,11 @@ impl<'d> Link<'d> {
         let target = self.res.resolved[id as usize];
         let fid = self.res.file_of_symbol(target);
         let file = &self.res.files[fid as usize];
-        let index = (target - file.symbol_base) as usize;
+        self.def_in(fid, file, (target - file.symbol_base) as usize)
+    }
+
+    /// What symbol `index` of file `fid` (`file`) defines, when it is its own definition.
+    fn def_in(&self, fid: FileId, file: &InputFile<'d>, index: usize) -> Def<'d> {
         match &file.data {
             FileData::Internal => Def::Internal(index as u32),
             FileData::Shared(so) => Def::Shared { file: fid, index: index as u32, sym: so.symbol(index) },
@@ -347,7 +351,7 @@ impl<'d> Link<'d> {
                 } else if shndx == SHN_ABS as u32 {
                     Def::Absolute { value: sym.st_value(E), sym }
                 } else if shndx == SHN_COMMON as u32 {
-                    Def::Common { id: target, sym }
+                    Def::Common { id: file.symbol_base + index as SymbolId, sym }
                 } else if shndx >= SHN_LORESERVE as u32 {
                     Def::Absolute { value: sym.st_value(E), sym }
                 } else {
@@ -422,20 +426,31 @@ impl<'d> Link<'d> {
     /// Computes every symbol's class and definition section once, in parallel, so the
     /// per-relocation passes read a byte or two instead of walking to the definition.
     fn compute_classes(&mut self) {
+        use crate::parallel::split_by_lengths;
         use rayon::prelude::*;
         let total = self.res.resolved.len();
-        let (classes, def_sections): (Vec<u8>, Vec<(u32, u32)>) = (0..total as SymbolId)
+        let (mut classes, mut def_sections) = (vec![0u8; total], vec![NOT_IN_SECTION; total]);
+        let lengths = || self.res.files.iter().map(|f| f.symbol_count as usize);
+        // Per file, so that a file's own definitions (its local symbols: most of them) are
+        // looked up without going through the symbol-to-file map.
+        split_by_lengths(&mut classes, lengths())
             .into_par_iter()
-            .with_min_len(4096)
-            .map(|id| {
-                let def = self.def(id);
-                let section = match def {
-                    Def::Section { file, section, .. } => (file, section),
-                    _ => NOT_IN_SECTION,
-                };
-                (self.compute_class(id, def), section)
-            })
-            .unzip();
+            .zip(split_by_lengths(&mut def_sections, lengths()))
+            .zip(self.res.files.par_iter().enumerate())
+            .for_each(|((classes, sections), (fid, file))| {
+                for (i, (class, section)) in classes.iter_mut().zip(sections).enumerate() {
+                    let id = file.symbol_base + i as SymbolId;
+                    let def = if self.res.resolved[id as usize] == id {
+                        self.def_in(fid as FileId, file, i)
+                    } else {
+                        self.def(id)
+                    };
+                    if let Def::Section { file, section: s, .. } = def {
+                        *section = (file, s);
+                    }
+                    *class = self.compute_class(id, def);
+                }
+            });
         (self.classes, self.def_sections) = (classes, def_sections);
     }
 
