@@ -269,30 +269,31 @@ pub fn is_linker_defined(name: &[u8]) -> bool {
 
 /// The output section name an input section goes to.
 fn output_name(name: &[u8]) -> &[u8] {
-    const PREFIXES: &[(&[u8], &[u8])] = &[
-        (b".text", b".text"),
-        (b".rodata", b".rodata"),
-        (b".data.rel.ro", b".data.rel.ro"),
-        (b".data", b".data"),
-        (b".bss", b".bss"),
-        (b".tdata", b".tdata"),
-        (b".tbss", b".tbss"),
-        (b".init_array", b".init_array"),
-        (b".fini_array", b".fini_array"),
-        (b".preinit_array", b".preinit_array"),
-        (b".ctors", b".init_array"),
-        (b".dtors", b".fini_array"),
-        (b".gcc_except_table", b".gcc_except_table"),
-        (b".ldata", b".ldata"),
-        (b".lrodata", b".lrodata"),
-        (b".lbss", b".lbss"),
-    ];
-    for (prefix, out) in PREFIXES {
-        if name == *prefix || (name.starts_with(prefix) && name.get(prefix.len()) == Some(&b'.')) {
-            return out;
-        }
+    // The one prefix with a dot of its own.
+    if name == b".data.rel.ro" || name.starts_with(b".data.rel.ro.") {
+        return b".data.rel.ro";
     }
-    name
+    // Otherwise the prefix is the name up to its second dot: matched as a whole (once per
+    // input section, so without a comparison per prefix).
+    let end = name.iter().skip(1).position(|&b| b == b'.').map_or(name.len(), |i| i + 1);
+    match &name[..end] {
+        b".text" => b".text",
+        b".rodata" => b".rodata",
+        b".data" => b".data",
+        b".bss" => b".bss",
+        b".tdata" => b".tdata",
+        b".tbss" => b".tbss",
+        b".init_array" => b".init_array",
+        b".fini_array" => b".fini_array",
+        b".preinit_array" => b".preinit_array",
+        b".ctors" => b".init_array",
+        b".dtors" => b".fini_array",
+        b".gcc_except_table" => b".gcc_except_table",
+        b".ldata" => b".ldata",
+        b".lrodata" => b".lrodata",
+        b".lbss" => b".lbss",
+        _ => name,
+    }
 }
 
 fn classify(name: &[u8], sh_type: u32, flags: u64) -> (Class, u32) {
@@ -513,12 +514,21 @@ fn kept_eh_records(link: &Link<'_>, fi: u32, si: u32) -> Result<(Vec<EhRecord>, 
 
 /// Which output section an input section joins: its output name, type, the flags that
 /// keep sections apart, and the entry size of a merge section (0 otherwise).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Eq, Hash)]
 struct SectionKey<'d> {
     name: &'d [u8],
     sh_type: u32,
     flags: u64,
     entsize: u64,
+}
+
+impl PartialEq for SectionKey<'_> {
+    /// Compared once or more per input section: names are usually the very same slice (an
+    /// output name [`output_name`] returns), so that is checked before the bytes.
+    fn eq(&self, other: &Self) -> bool {
+        (self.sh_type, self.flags, self.entsize) == (other.sh_type, other.flags, other.entsize)
+            && (std::ptr::eq(self.name, other.name) || self.name == other.name)
+    }
 }
 
 impl<'d> SectionKey<'d> {
