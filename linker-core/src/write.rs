@@ -487,14 +487,20 @@ impl SymTarget {
             SymTarget::Value(a) => (a, true),
             SymTarget::Dead => (0, false),
             SymTarget::Merged { section_addr, map, st_value } => {
-                let at = (st_value as i64).wrapping_add(addend) as u64;
-                match layout.merge_maps[map as usize].output_offset(at) {
-                    Some(off) => ((section_addr + off).wrapping_sub(addend as u64), true),
+                match merged_address(section_addr, &layout.merge_maps[map as usize], st_value, addend as u64) {
+                    Some(sa) => (sa.wrapping_sub(addend as u64), true),
                     None => (0, false),
                 }
             }
         }
     }
+}
+
+/// S + A for a section symbol (of value `st_value`) of a merged input section, which went to
+/// the output section at `section_addr`: the output address of the byte the two point at
+/// (see [`crate::merge::MergeMap::output_offset`]); `None` if no piece holds or precedes it.
+fn merged_address(section_addr: u64, map: &crate::merge::MergeMap, st_value: u64, addend: u64) -> Option<u64> {
+    Some(section_addr.wrapping_add(map.output_offset(st_value.wrapping_add(addend))?))
 }
 
 /// The target value S of a relocation's symbol (see [`SymTarget::value`]).
@@ -818,9 +824,7 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
                             _ => None,
                         };
                     }
-                    merged.and_then(|(_, addr, map, st_value)| {
-                        Some(addr.wrapping_add(map.output_offset(st_value.wrapping_add(a))?))
-                    })
+                    merged.and_then(|(_, addr, map, st_value)| merged_address(addr, map, st_value, a))
                 }
                 _ => None,
             };
