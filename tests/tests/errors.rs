@@ -294,6 +294,40 @@ fn section_range(b: &[u8], name: &str) -> Option<(usize, usize)> {
     })
 }
 
+/// A debug section's relocation whose offset lies past the end of its section (checked where
+/// it is applied, like its symbol) is a clean error naming the file, in every mode, and leaves
+/// no output. Every linker refuses the link; ld.lld 19 does so by crashing (SIGSEGV in
+/// `relocateNonAlloc`), so only rivet-ld is held to a clean exit.
+#[test]
+fn error_debug_relocation_past_section_end() {
+    let t = test_env!("error_debug_relocation_past_section_end");
+    let main = t.cc("nolibc_main.c", &NOLIBC_FLAGS);
+    let mut flags = NOLIBC_FLAGS.to_vec();
+    flags.push("-g");
+    let util = t.cc("nolibc_util.c", &flags);
+    let mut bytes = std::fs::read(&util).unwrap();
+    let (off, size) = section_range(&bytes, ".rela.debug_info").expect("a -g object has .rela.debug_info");
+    assert!(size >= 24, "no debug relocations");
+    // The last relocation's r_offset: far past the end of .debug_info.
+    let r_offset = off + size - 24;
+    bytes[r_offset..r_offset + 8].copy_from_slice(&0x7fff_fff0u64.to_le_bytes());
+    let victim = t.write("bad_debug_offset.o", &bytes);
+    for (k, mode) in MODES.iter().enumerate() {
+        let out = format!("bad{k}");
+        let mut args: Vec<&str> = mode.to_vec();
+        args.extend(["-o", &out, &main, &victim]);
+        let o = t.ld(&args);
+        assert!(!o.success(), "mode {k}: {o}");
+        assert!(!t.out(&out).exists(), "mode {k}: {out} left behind");
+        if t.linker_is_rivet() {
+            assert!(o.signal.is_none(), "mode {k}: {o}");
+            assert_eq!(o.code, Some(1), "mode {k}: {o}");
+            assert_rivet_error(&t, &o);
+            assert!(o.stderr.contains("bad_debug_offset.o") && o.stderr.contains("past the end"), "mode {k}: {o}");
+        }
+    }
+}
+
 /// rivet checks the symbol of a debug section's relocation where it applies it (not also
 /// while parsing, to spare a second pass over the debug relocations): one out of range is
 /// still a clean error naming the file, in every mode, and leaves no output.
