@@ -281,17 +281,58 @@ fn corrupted_bit_flipped_objects() {
     finish(&t, "bit-flipped objects", &v);
 }
 
-/// Offset and size of the section named `name` in the ELF object `b`.
-fn section_range(b: &[u8], name: &str) -> Option<(usize, usize)> {
+/// An excluded section (SHF_EXCLUDE, like rustc's `.llvmbc`) is never read. One whose header
+/// puts it past the end of the file, its offset and size even wrapping around when added, is
+/// linked or refused cleanly in every mode, and a link that succeeds gives a program that runs.
+#[test]
+fn corrupted_excluded_section_past_end_of_file() {
+    let t = test_env!("corrupted_excluded_section_past_end_of_file");
+    let main = t.cc("nolibc_main.c", &NOLIBC_FLAGS);
+    let util = t.cc("nolibc_util.c", &NOLIBC_FLAGS);
+    let blob = t.cc("excluded_blob.s", &[]);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let header = section_header(&bytes, ".blob").expect("the assembler kept .blob");
+    bytes[header + 0x18..header + 0x20].copy_from_slice(&(u64::MAX - 0xfff).to_le_bytes());
+    let victim = t.write("excluded_past_end.o", &bytes);
+    let mut v = Verdict { linked: 0, failed: 0, crashed: Vec::new() };
+    for (k, mode) in MODES.iter().enumerate() {
+        let out = format!("excluded{k}");
+        let mut args: Vec<&str> = mode.to_vec();
+        args.extend(["-o", &out, &main, &util, &victim]);
+        let o = t.ld(&args);
+        if o.timed_out || o.signal.is_some() || !matches!(o.code, Some(0) | Some(1)) || o.stderr.contains("panicked") {
+            v.crashed.push(format!("mode {k}: {o}"));
+        }
+        if o.success() {
+            v.linked += 1;
+            if k == 0 {
+                let r = t.run_in(World::Test, &out, &[], &[]);
+                assert!(r.code == Some(42) && r.stdout == "direct link works\n60\n", "{r}");
+            }
+        } else {
+            v.failed += 1;
+            assert!(!t.out(&out).exists(), "mode {k}: failed link left {out} behind: {o}");
+        }
+    }
+    finish(&t, "excluded section past the end of the file", &v);
+}
+
+/// Where the header of the section named `name` is in the ELF object `b`.
+fn section_header(b: &[u8], name: &str) -> Option<usize> {
     let rd = |off: usize, len: usize| b[off..off + len].iter().rev().fold(0u64, |v, &x| (v << 8) | x as u64) as usize;
     let (shoff, shnum, shstrndx) = (rd(0x28, 8), rd(0x3c, 2), rd(0x3e, 2));
     let header = |i: usize| shoff + i * 64;
     let names = rd(header(shstrndx) + 0x18, 8);
-    (0..shnum).find_map(|i| {
-        let at = names + rd(header(i), 4);
-        let end = at + b[at..].iter().position(|&c| c == 0)?;
-        (&b[at..end] == name.as_bytes()).then(|| (rd(header(i) + 0x18, 8), rd(header(i) + 0x20, 8)))
+    (0..shnum).map(header).find(|&h| {
+        let at = names + rd(h, 4);
+        b[at..].iter().position(|&c| c == 0).is_some_and(|len| &b[at..at + len] == name.as_bytes())
     })
+}
+
+/// Offset and size of the section named `name` in the ELF object `b`.
+fn section_range(b: &[u8], name: &str) -> Option<(usize, usize)> {
+    let rd = |off: usize| usize::from_le_bytes(b[off..off + 8].try_into().unwrap());
+    section_header(b, name).map(|h| (rd(h + 0x18), rd(h + 0x20)))
 }
 
 /// A debug section's relocation whose offset lies past the end of its section (checked where
