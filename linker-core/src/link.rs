@@ -38,6 +38,11 @@ enum Parsed<'d> {
     Archive(ArchiveInput<'d>),
 }
 
+/// What a parse job sends back: the parsed input, or the payload of a panic (a bug), which the
+/// session re-raises on its own thread. A job that died silently would leave the session
+/// waiting for its input forever.
+type ParseOutcome<'d> = std::thread::Result<Result<Parsed<'d>>>;
+
 /// A link in progress. Inputs are added one by one, in any order, while earlier ones are
 /// still being parsed: each is parsed on the thread pool as soon as it arrives, and the
 /// caller's thread resolves symbols of every input whose canonical predecessors are all in.
@@ -50,8 +55,8 @@ pub struct Session<'d, 's> {
     config: Config,
     arena: &'d FileArena,
     scope: &'s rayon::Scope<'d>,
-    parsed_tx: crossbeam_channel::Sender<(u32, Result<Parsed<'d>>)>,
-    parsed_rx: crossbeam_channel::Receiver<(u32, Result<Parsed<'d>>)>,
+    parsed_tx: crossbeam_channel::Sender<(u32, ParseOutcome<'d>)>,
+    parsed_rx: crossbeam_channel::Receiver<(u32, ParseOutcome<'d>)>,
     /// Parsed inputs waiting for a predecessor.
     waiting: std::collections::BTreeMap<u32, Result<Parsed<'d>>>,
     next_position: u32,
@@ -91,22 +96,38 @@ impl<'d, 's> Session<'d, 's> {
     /// Hands over one input; returns at once. Parsing starts on the pool, and every input
     /// that is now next in canonical order is resolved.
     pub fn add(&mut self, file: LoadedFile<'d>) -> Result<()> {
+        let arena = self.arena;
+        self.spawn_parse(file.position, move || parse_input(file, arena));
+        self.resolve_ready(false)
+    }
+
+    /// Runs `parse` on the pool for the input at canonical `position`.
+    fn spawn_parse(&mut self, position: u32, parse: impl FnOnce() -> Result<Parsed<'d>> + Send + 'd) {
         self.added += 1;
         let tx = self.parsed_tx.clone();
-        let arena = self.arena;
         self.scope.spawn(move |_| {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse));
             // The receiver lives as long as the session; a send fails only if it is gone.
-            let _ = tx.send((file.position, parse_input(file, arena)));
+            let _ = tx.send((position, outcome));
         });
-        self.resolve_ready(false)
+    }
+
+    /// Files a parse job's outcome; a job's panic continues on this thread.
+    fn receive(&mut self, (position, outcome): (u32, ParseOutcome<'d>)) {
+        match outcome {
+            Ok(parsed) => {
+                self.waiting.insert(position, parsed);
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     /// Resolves the inputs that are next in canonical order; with `wait`, until every input
     /// handed over is resolved.
     fn resolve_ready(&mut self, wait: bool) -> Result<()> {
         loop {
-            while let Ok((pos, parsed)) = self.parsed_rx.try_recv() {
-                self.waiting.insert(pos, parsed);
+            while let Ok(message) = self.parsed_rx.try_recv() {
+                self.receive(message);
             }
             while let Some(parsed) = self.waiting.remove(&self.next_position) {
                 match parsed? {
@@ -119,9 +140,7 @@ impl<'d, 's> Session<'d, 's> {
                 return Ok(());
             }
             match self.parsed_rx.recv() {
-                Ok((pos, parsed)) => {
-                    self.waiting.insert(pos, parsed);
-                }
+                Ok(message) => self.receive(message),
                 Err(_) => return Err(Error::Usage("input positions are not dense: an input is missing".into())),
             }
             if !self.waiting.contains_key(&self.next_position)
@@ -518,5 +537,30 @@ impl<'d> Link<'d> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A parse job that panics (a bug) must fail the link on the session's thread, not leave it
+    /// waiting for that input forever.
+    #[test]
+    fn a_panicking_parse_job_reaches_the_session_thread() {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let config = crate::args::parse(&["-o".into(), "unused.out".into()]).expect("arguments parse");
+            let arena = FileArena::default();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+            let outcome = pool.in_place_scope(|scope| {
+                let mut session = Session::new(config, &arena, scope);
+                session.spawn_parse(0, || panic!("a parser bug"));
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.resolve_ready(true))).map(|_| ())
+            });
+            let _ = done_tx.send(outcome.map_err(|p| p.downcast_ref::<&str>().map(|m| m.to_string())));
+        });
+        let outcome = done_rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the session hung");
+        assert_eq!(outcome, Err(Some("a parser bug".to_string())));
     }
 }
