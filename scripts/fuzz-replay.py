@@ -12,7 +12,9 @@ group or PROGBITS section (code, data, debug info), and links with
 `rivet-ld --no-fork --threads=2`. Every outcome must follow rivet-ld's rules: exit 0, or exit
 1 with no output file left behind; never a panic, a signal or a hang (20 s). Variants that
 break a rule are kept as badN.o in the work directory (/dev/shm/rivet-fuzz) and printed;
-the exit status is 1 if there were any. Deterministic for a given SEED.
+the exit status is 1 if there were any. SEED fixes the sequence of variants (how far it
+gets depends on the time given). Run it from the repository root: RIVET_LD defaults to
+target/release/rivet-ld.
 """
 import os, random, re, shutil, subprocess, sys, time
 
