@@ -3,7 +3,7 @@
 
 use crate::args;
 use crate::input::{FileArena, load_inputs};
-use crate::link::Session;
+use crate::session::Session;
 use std::ffi::OsString;
 use std::process::ExitCode;
 

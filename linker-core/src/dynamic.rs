@@ -6,12 +6,12 @@
 //! sorted by `.gnu.hash` bucket; within each group by symbol id, so the order is
 //! deterministic.
 
+use crate::context::{Def, Link};
 use crate::elf::*;
 use crate::error::Result;
-use crate::layout::{Layout, Synthetic};
-use crate::link::{Def, Link};
 use crate::resolve::{FileData, FileId, Rank, SymbolId};
 use crate::scan::{ScanResult, flags};
+use crate::synthetic::Synthetic;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -459,17 +459,5 @@ impl DynamicTables {
         }
         e.push((tag(DT_NULL), 0));
         e
-    }
-
-    /// Where `_init`/`_fini` are, for DT_INIT/DT_FINI.
-    pub fn init_fini(link: &Link<'_>, layout: &Layout) -> (Option<u64>, Option<u64>) {
-        let find = |name: &[u8]| {
-            link.res
-                .names
-                .get(name)
-                .filter(|e| e.rank >= Rank::Weak && link.res.file_of_symbol(e.def) != link.res.internal_file)
-                .map(|e| crate::write::symbol_address(link, layout, e.def))
-        };
-        (find(b"_init"), find(b"_fini"))
     }
 }

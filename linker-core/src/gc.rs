@@ -9,161 +9,159 @@
 //! personality routines and LSDAs that `.eh_frame` points to. FDEs do not keep their function
 //! alive: they are dropped with it. Without `--gc-sections` every allocated section is live.
 
+use crate::context::Link;
 use crate::elf::*;
-use crate::link::Link;
 use crate::resolve::{FileData, Rank};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-impl<'d> Link<'d> {
-    /// `live[file][section]`: the sections the output keeps.
-    pub fn live_sections(&self) -> Vec<Vec<bool>> {
-        let files = &self.res.files;
-        let mut live: Vec<Vec<bool>> =
-            files.iter().map(|f| f.object().map(|o| vec![false; o.sections.len()]).unwrap_or_default()).collect();
-        let gc = self.config.gc_sections;
-        let mut work: Vec<(u32, u32)> = Vec::new();
-        let start_stop_names: Vec<&[u8]> = self
-            .res
-            .names
+/// `live[file][section]`: the sections the output keeps.
+pub fn run(link: &Link<'_>) -> Vec<Vec<bool>> {
+    let files = &link.res.files;
+    let mut live: Vec<Vec<bool>> =
+        files.iter().map(|f| f.object().map(|o| vec![false; o.sections.len()]).unwrap_or_default()).collect();
+    let gc = link.config.gc_sections;
+    let mut work: Vec<(u32, u32)> = Vec::new();
+    let start_stop_names: Vec<&[u8]> = link
+        .res
+        .names
+        .par_iter()
+        .filter(|(_, e)| e.rank <= Rank::Lazy || link.res.file_of_symbol(e.def) == link.res.internal_file)
+        .filter_map(|(n, _)| n.strip_prefix(b"__start_").or_else(|| n.strip_prefix(b"__stop_")))
+        .collect();
+    // Root sections, per file in parallel.
+    work.extend(
+        files
             .par_iter()
-            .filter(|(_, e)| e.rank <= Rank::Lazy || self.res.file_of_symbol(e.def) == self.res.internal_file)
-            .filter_map(|(n, _)| n.strip_prefix(b"__start_").or_else(|| n.strip_prefix(b"__stop_")))
-            .collect();
-        // Root sections, per file in parallel.
-        work.extend(
-            files
-                .par_iter()
-                .enumerate()
-                .flat_map_iter(|(fi, file)| {
-                    let mut roots = Vec::new();
-                    let Some(obj) = file.object() else { return roots };
-                    obj.prefetch_names();
-                    for si in 1..obj.sections.len() {
-                        let s = obj.section(si);
-                        if file.discarded[si] || s.sh_flags(E) & SHF_ALLOC as u64 == 0 {
-                            continue;
-                        }
-                        let name = obj.section_name(si);
-                        let root = !gc
-                            || s.sh_flags(E) & SHF_GNU_RETAIN as u64 != 0
-                            || matches!(s.sh_type(E), SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE)
-                            || [
-                                &b".init"[..],
-                                b".fini",
-                                b".ctors",
-                                b".dtors",
-                                b".init_array",
-                                b".fini_array",
-                                b".preinit_array",
-                                b".gcc_except_table",
-                            ]
-                            .iter()
-                            .any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')))
-                            || (is_c_identifier(name) && start_stop_names.contains(&name));
-                        if root {
-                            roots.push((fi as u32, si as u32));
-                        }
-                        if name == b".eh_frame" {
-                            // Personality routines and LSDAs: everything .eh_frame points at except
-                            // the functions its FDEs describe.
-                            let data = obj.section_data(si).unwrap_or(&[]);
-                            let pc_begins = crate::eh_frame::fde_pc_begin_offsets(data);
-                            for r in obj.relocations(si) {
-                                if pc_begins.binary_search(&r.r_offset(E)).is_ok() {
-                                    continue;
-                                }
-                                if let Some(t) = self.reloc_target_section(fi as u32, r.r_sym(E, false) as usize) {
-                                    roots.push(t);
-                                }
+            .enumerate()
+            .flat_map_iter(|(fi, file)| {
+                let mut roots = Vec::new();
+                let Some(obj) = file.object() else { return roots };
+                obj.prefetch_names();
+                for si in 1..obj.sections.len() {
+                    let s = obj.section(si);
+                    if file.discarded[si] || s.sh_flags(E) & SHF_ALLOC as u64 == 0 {
+                        continue;
+                    }
+                    let name = obj.section_name(si);
+                    let root = !gc
+                        || s.sh_flags(E) & SHF_GNU_RETAIN as u64 != 0
+                        || matches!(s.sh_type(E), SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE)
+                        || [
+                            &b".init"[..],
+                            b".fini",
+                            b".ctors",
+                            b".dtors",
+                            b".init_array",
+                            b".fini_array",
+                            b".preinit_array",
+                            b".gcc_except_table",
+                        ]
+                        .iter()
+                        .any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')))
+                        || (is_c_identifier(name) && start_stop_names.contains(&name));
+                    if root {
+                        roots.push((fi as u32, si as u32));
+                    }
+                    if name == b".eh_frame" {
+                        // Personality routines and LSDAs: everything .eh_frame points at except
+                        // the functions its FDEs describe.
+                        let data = obj.section_data(si).unwrap_or(&[]);
+                        let pc_begins = crate::eh_frame::fde_pc_begin_offsets(data);
+                        for r in obj.relocations(si) {
+                            if pc_begins.binary_search(&r.r_offset(E)).is_ok() {
+                                continue;
+                            }
+                            if let Some(t) = link.reloc_target_section(fi as u32, r.r_sym(E, false) as usize) {
+                                roots.push(t);
                             }
                         }
                     }
-                    roots
-                })
-                .collect::<Vec<_>>(),
-        );
-        if gc {
-            for id in self.gc_root_symbols() {
-                if let Some(t) = self.symbol_section(id) {
-                    work.push(t);
                 }
+                roots
+            })
+            .collect::<Vec<_>>(),
+    );
+    if gc {
+        for id in root_symbols(link) {
+            if let Some(t) = link.symbol_section(id) {
+                work.push(t);
             }
         }
-        // Breadth-first marking in parallel: each round follows the relocations of the
-        // sections the previous round marked; `swap` lets exactly one thread claim a section,
-        // and the final set does not depend on the order. Marks are one flat array, indexed
-        // from each file's first section.
-        let mut bases = Vec::with_capacity(live.len());
-        let mut total = 0;
-        for l in &live {
-            bases.push(total);
-            total += l.len();
-        }
-        let marks: Vec<AtomicBool> = (0..total).map(|_| AtomicBool::new(false)).collect();
-        // Most targets are claimed already: look before the (costlier) atomic swap.
-        let claim = |(f, s): (u32, u32)| {
-            let mark = &marks[bases[f as usize] + s as usize];
-            !mark.load(Ordering::Relaxed) && !mark.swap(true, Ordering::Relaxed)
-        };
-        let visit = |mut next: Vec<(u32, u32)>, &(fi, si): &(u32, u32)| {
-            let FileData::Object(obj) = &files[fi as usize].data else { return next };
-            // Only allocated sections' references keep code alive (and only theirs were
-            // validated while parsing).
-            if !obj.is_allocated(si as usize) {
-                return next;
-            }
-            let mut last_sym = u32::MAX;
-            for r in obj.relocations(si as usize) {
-                // Runs of relocations against one symbol are common (a function's calls to
-                // one callee, a section symbol's many offsets).
-                let sym = r.r_sym(E, false);
-                if std::mem::replace(&mut last_sym, sym) == sym {
-                    continue;
-                }
-                if let Some(t) = self.reloc_target_section(fi, sym as usize) {
-                    if claim(t) {
-                        next.push(t);
-                    }
-                }
-            }
-            // A section in a COMDAT group keeps its whole group (e.g. a function and its
-            // out-of-line data).
-            for g in obj.groups.iter().filter(|g| g.members.contains(&si)) {
-                next.extend(g.members.iter().map(|&m| (fi, m)).filter(|&t| claim(t)));
-            }
-            next
-        };
-        let mut frontier: Vec<(u32, u32)> = work.into_iter().filter(|&t| claim(t)).collect();
-        while !frontier.is_empty() {
-            frontier = frontier.par_iter().fold(Vec::new, visit).reduce(Vec::new, |mut a, b| {
-                a.extend(b);
-                a
-            });
-        }
-        for (l, base) in live.iter_mut().zip(bases) {
-            for (slot, mark) in l.iter_mut().zip(&marks[base..]) {
-                *slot = mark.load(Ordering::Relaxed);
-            }
-        }
-        live
     }
+    // Breadth-first marking in parallel: each round follows the relocations of the
+    // sections the previous round marked; `swap` lets exactly one thread claim a section,
+    // and the final set does not depend on the order. Marks are one flat array, indexed
+    // from each file's first section.
+    let mut bases = Vec::with_capacity(live.len());
+    let mut total = 0;
+    for l in &live {
+        bases.push(total);
+        total += l.len();
+    }
+    let marks: Vec<AtomicBool> = (0..total).map(|_| AtomicBool::new(false)).collect();
+    // Most targets are claimed already: look before the (costlier) atomic swap.
+    let claim = |(f, s): (u32, u32)| {
+        let mark = &marks[bases[f as usize] + s as usize];
+        !mark.load(Ordering::Relaxed) && !mark.swap(true, Ordering::Relaxed)
+    };
+    let visit = |mut next: Vec<(u32, u32)>, &(fi, si): &(u32, u32)| {
+        let FileData::Object(obj) = &files[fi as usize].data else { return next };
+        // Only allocated sections' references keep code alive (and only theirs were
+        // validated while parsing).
+        if !obj.is_allocated(si as usize) {
+            return next;
+        }
+        let mut last_sym = u32::MAX;
+        for r in obj.relocations(si as usize) {
+            // Runs of relocations against one symbol are common (a function's calls to
+            // one callee, a section symbol's many offsets).
+            let sym = r.r_sym(E, false);
+            if std::mem::replace(&mut last_sym, sym) == sym {
+                continue;
+            }
+            if let Some(t) = link.reloc_target_section(fi, sym as usize) {
+                if claim(t) {
+                    next.push(t);
+                }
+            }
+        }
+        // A section in a COMDAT group keeps its whole group (e.g. a function and its
+        // out-of-line data).
+        for g in obj.groups.iter().filter(|g| g.members.contains(&si)) {
+            next.extend(g.members.iter().map(|&m| (fi, m)).filter(|&t| claim(t)));
+        }
+        next
+    };
+    let mut frontier: Vec<(u32, u32)> = work.into_iter().filter(|&t| claim(t)).collect();
+    while !frontier.is_empty() {
+        frontier = frontier.par_iter().fold(Vec::new, visit).reduce(Vec::new, |mut a, b| {
+            a.extend(b);
+            a
+        });
+    }
+    for (l, base) in live.iter_mut().zip(bases) {
+        for (slot, mark) in l.iter_mut().zip(&marks[base..]) {
+            *slot = mark.load(Ordering::Relaxed);
+        }
+    }
+    live
+}
 
-    /// Symbols whose definitions are GC roots.
-    fn gc_root_symbols(&self) -> Vec<u32> {
-        let mut names: Vec<&[u8]> = Vec::new();
-        names.push(self.entry_name());
-        names.extend(self.config.undefined.iter().map(|s| s.as_bytes()));
-        names.extend(self.config.require_defined.iter().map(|s| s.as_bytes()));
-        names.extend([&b"_init"[..], b"_fini"]);
-        let mut ids: Vec<u32> = names.iter().filter_map(|n| self.res.names.get(n)).map(|e| e.def).collect();
-        let export_all = self.output.shared || self.config.export_dynamic;
-        for e in self.res.names.values() {
-            if e.rank >= Rank::Weak && (e.dso_ref || (export_all && self.is_exportable(e.def))) {
-                ids.push(e.def);
-            }
+/// Symbols whose definitions are GC roots.
+fn root_symbols(link: &Link<'_>) -> Vec<u32> {
+    let mut names: Vec<&[u8]> = Vec::new();
+    names.push(link.entry_name());
+    names.extend(link.config.undefined.iter().map(|s| s.as_bytes()));
+    names.extend(link.config.require_defined.iter().map(|s| s.as_bytes()));
+    names.extend([&b"_init"[..], b"_fini"]);
+    let mut ids: Vec<u32> = names.iter().filter_map(|n| link.res.names.get(n)).map(|e| e.def).collect();
+    let export_all = link.output.shared || link.config.export_dynamic;
+    for e in link.res.names.values() {
+        if e.rank >= Rank::Weak && (e.dso_ref || (export_all && link.is_exportable(e.def))) {
+            ids.push(e.def);
         }
-        ids.sort_unstable();
-        ids
     }
+    ids.sort_unstable();
+    ids
 }

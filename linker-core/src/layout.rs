@@ -12,15 +12,17 @@
 //! sections (`.debug_str`). [`Layout::build`] then drops dead sections, merges the allocated
 //! merge sections, and does the rest.
 
+use crate::args::BuildId;
+use crate::context::{Def, Link};
 use crate::dynamic::DynamicTables;
 use crate::eh_frame;
 use crate::elf::*;
 use crate::error::{Error, Result};
-use crate::link::{Def, Link};
 use crate::merge::{MergeMap, MergedSection};
 use crate::parallel::split_by_lengths;
 use crate::resolve::{FileData, SymbolId};
 use crate::scan::{ScanResult, flags};
+use crate::synthetic::Synthetic;
 use crate::timing::Timer;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -33,33 +35,6 @@ pub enum Class {
     Relro,
     Writable,
     NonAlloc,
-}
-
-/// Sections the linker writes itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Synthetic {
-    Interp,
-    BuildId,
-    GnuHash,
-    SysvHash,
-    DynSym,
-    DynStr,
-    VerSym,
-    VerDef,
-    VerNeed,
-    RelaDyn,
-    RelaPlt,
-    EhFrameHdr,
-    Plt,
-    Got,
-    GotPlt,
-    Dynamic,
-    Commons,
-    CopyRel,
-    Comment,
-    SymTab,
-    StrTab,
-    ShStrTab,
 }
 
 pub enum Contents {
@@ -234,6 +209,101 @@ pub const GOT_KIND_ADDR: u8 = 0;
 pub const GOT_KIND_TPOFF: u8 = 1;
 pub const GOT_KIND_GD: u8 = 2;
 pub const GOT_KIND_DESC: u8 = 3;
+
+/// The contents of `.comment`: which linker made the file.
+pub const COMMENT: &[u8] = concat!("Linker: rivet ", env!("CARGO_PKG_VERSION"), "\0").as_bytes();
+
+pub fn build_id_len(id: &BuildId) -> usize {
+    match id {
+        BuildId::Sha1 => 20,
+        BuildId::Md5 | BuildId::Uuid => 16,
+        BuildId::Fast => 8,
+        BuildId::Hex(h) => h.len(),
+    }
+}
+
+pub fn is_ifunc(link: &Link<'_>, id: SymbolId) -> bool {
+    matches!(link.def(id), Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC)
+}
+
+pub fn is_ifunc_slot(link: &Link<'_>, slot: &GotSlot) -> bool {
+    matches!(slot, GotSlot::Address(id) if is_ifunc(link, *id))
+}
+
+/// What the dynamic linker must do for a GOT slot: per word, a relocation type and whether it
+/// names the symbol (else it is relative to our image or module).
+pub fn got_slot_relocs(link: &Link<'_>, slot: &GotSlot) -> [Option<(u32, bool)>; 2] {
+    let dynamic = link.output.dynamic;
+    let shared = link.output.shared;
+    match *slot {
+        GotSlot::Address(id) => {
+            if link.is_preemptible(id) {
+                [Some((R_X86_64_GLOB_DAT, true)), None]
+            } else if is_ifunc(link, id) {
+                [dynamic.then_some((R_X86_64_IRELATIVE, false)), None]
+            } else if link.output.pic && !matches!(link.def(id), Def::Absolute { .. } | Def::Undefined { .. }) {
+                [Some((R_X86_64_RELATIVE, false)), None]
+            } else {
+                [None, None]
+            }
+        }
+        GotSlot::TpOff(id) => {
+            if link.is_preemptible(id) {
+                [Some((R_X86_64_TPOFF64, true)), None]
+            } else if shared {
+                [Some((R_X86_64_TPOFF64, false)), None]
+            } else {
+                [None, None]
+            }
+        }
+        GotSlot::TlsGd(id) => {
+            if link.is_preemptible(id) {
+                [Some((R_X86_64_DTPMOD64, true)), Some((R_X86_64_DTPOFF64, true))]
+            } else if shared {
+                [Some((R_X86_64_DTPMOD64, false)), None]
+            } else {
+                [None, None]
+            }
+        }
+        GotSlot::TlsDesc(id) => [Some((R_X86_64_TLSDESC, link.is_preemptible(id))), None],
+        GotSlot::TlsLd => [shared.then_some((R_X86_64_DTPMOD64, false)), None],
+    }
+}
+
+/// The address a symbol id stands for in the output (0 for symbols in dropped sections).
+pub fn symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) -> u64 {
+    match layout.symbol_addresses.get(id as usize) {
+        Some(&crate::layout::DEAD) => 0,
+        Some(&a) => a,
+        None => compute_symbol_address(link, layout, id).unwrap_or(0),
+    }
+}
+
+/// The address of symbol `id`'s definition; `None` if it is in a section not in the output.
+pub fn compute_symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) -> Option<u64> {
+    let def_id = link.res.resolved[id as usize];
+    Some(match link.def(id) {
+        Def::Section { file, section, value, sym } => {
+            if sym.st_type() == STT_GNU_IFUNC {
+                if let Some(plt) = layout.plt_addr(def_id) {
+                    return Some(plt);
+                }
+            }
+            layout.input_address(file, section, value)?
+        }
+        Def::Absolute { value, .. } => value,
+        Def::Common { id, .. } => layout.addr_of(Synthetic::Commons) + layout.commons.get(&id).copied().unwrap_or(0),
+        Def::Shared { .. } => {
+            if let Some(off) = layout.copies.get(&def_id) {
+                layout.addr_of(Synthetic::CopyRel) + off
+            } else {
+                layout.plt_addr(def_id).unwrap_or(0)
+            }
+        }
+        Def::Internal(i) => layout.internal_values.get(i as usize).copied().unwrap_or(0),
+        Def::Undefined { .. } => 0,
+    })
+}
 
 /// Names the linker defines when they are referenced and not defined by an input.
 pub fn is_linker_defined(name: &[u8]) -> bool {
@@ -964,14 +1034,7 @@ impl<'l, 'd> Builder<'l, 'd> {
             self.add(Synthetic::Interp, b".interp", SHT_PROGBITS, a, 1, interp.len() as u64 + 1);
         }
         if let Some(id) = &config.build_id {
-            self.add(
-                Synthetic::BuildId,
-                b".note.gnu.build-id",
-                SHT_NOTE,
-                a,
-                4,
-                16 + crate::write::build_id_len(id) as u64,
-            );
+            self.add(Synthetic::BuildId, b".note.gnu.build-id", SHT_NOTE, a, 4, 16 + build_id_len(id) as u64);
         }
         Ok(())
     }
@@ -987,7 +1050,12 @@ impl<'l, 'd> Builder<'l, 'd> {
         let placement = std::mem::take(&mut self.placement);
         let strip_all = matches!(link.config.strip, crate::args::Strip::All);
         let (symtab, tables) = rayon::join(
-            || (!strip_all).then(|| crate::symtab::SymtabPlan::new(link, &placement)),
+            || {
+                let placed = |file: usize, section: usize| {
+                    placement.get(file).and_then(|p| p.get(section)).is_some_and(|p| !matches!(p, Placement::None))
+                };
+                (!strip_all).then(|| crate::symtab::SymtabPlan::new(link, &placed))
+            },
             || -> Result<Tables> {
                 // Commons and copy relocations live in .bss-like sections of their own.
                 let mut commons = FxHashMap::default();
@@ -1086,7 +1154,7 @@ impl<'l, 'd> Builder<'l, 'd> {
                 let rela_dyn_count = scan.dynrel_counts.iter().flatten().map(|&c| c as u64).sum::<u64>()
                     + got
                         .iter()
-                        .map(|(slot, _)| crate::write::got_slot_relocs(link, slot).iter().flatten().count() as u64)
+                        .map(|(slot, _)| got_slot_relocs(link, slot).iter().flatten().count() as u64)
                         .sum::<u64>()
                     + copies.len() as u64;
                 let mut dynrel_base = Vec::with_capacity(scan.dynrel_counts.len());
@@ -1145,7 +1213,7 @@ impl<'l, 'd> Builder<'l, 'd> {
                 let static_irelative = if output.dynamic {
                     0
                 } else {
-                    got.iter().filter(|(slot, _)| crate::write::is_ifunc_slot(link, slot)).count() as u64
+                    got.iter().filter(|(slot, _)| is_ifunc_slot(link, slot)).count() as u64
                 };
                 if !plt_lazy.is_empty() || static_irelative > 0 {
                     self.add(
@@ -1181,12 +1249,7 @@ impl<'l, 'd> Builder<'l, 'd> {
                     }
                     // .dynamic last: its entries depend on which tables exist.
                     self.add(Synthetic::Dynamic, b".dynamic", SHT_DYNAMIC, a | w, 8, 0);
-                    let has_init_fini = |n: &[u8]| {
-                        link.res.names.get(n).is_some_and(|e| {
-                            e.rank >= crate::resolve::Rank::Weak
-                                && link.res.file_of_symbol(e.def) != link.res.internal_file
-                        })
-                    };
+                    let has_init_fini = |n: &[u8]| link.res.input_definition(n).is_some();
                     let count = dynamic
                         .entries(
                             link,
@@ -1226,7 +1289,7 @@ impl<'l, 'd> Builder<'l, 'd> {
                     SHT_PROGBITS,
                     SHF_MERGE | SHF_STRINGS,
                     1,
-                    crate::write::COMMENT.len() as u64,
+                    COMMENT.len() as u64,
                 );
                 Ok(Tables {
                     commons,
@@ -1333,7 +1396,7 @@ impl Layout {
                     *a = if obj.is_some_and(|o| self.merged_placement(fi, o, i).is_some()) {
                         IN_MERGED
                     } else {
-                        crate::write::compute_symbol_address(link, self, file.symbol_base + i as u32).unwrap_or(DEAD)
+                        compute_symbol_address(link, self, file.symbol_base + i as u32).unwrap_or(DEAD)
                     };
                 }
             });
@@ -1583,7 +1646,7 @@ impl Layout {
                     Some(crate::args::DefsymValue::Symbol { name, addend }) => {
                         match link.res.names.get(name.as_bytes()) {
                             Some(e) if e.rank > crate::resolve::Rank::Lazy => {
-                                crate::write::symbol_address(link, self, e.def).wrapping_add(*addend as u64)
+                                symbol_address(link, self, e.def).wrapping_add(*addend as u64)
                             }
                             _ => return Err(Error::Usage(format!("--defsym: symbol {name} is not defined"))),
                         }
@@ -1608,14 +1671,13 @@ impl Layout {
             if let Some(crate::args::DefsymValue::Symbol { name: target, addend }) = link.defsym(name).map(|d| &d.value)
             {
                 if let Some(e) = link.res.names.get(target.as_bytes()) {
-                    self.internal_values[i] =
-                        crate::write::symbol_address(link, self, e.def).wrapping_add(*addend as u64);
+                    self.internal_values[i] = symbol_address(link, self, e.def).wrapping_add(*addend as u64);
                 }
             }
         }
         let entry_name = link.entry_name();
         self.entry = match link.res.names.get(entry_name) {
-            Some(e) if e.rank > crate::resolve::Rank::Lazy => crate::write::symbol_address(link, self, e.def),
+            Some(e) if e.rank > crate::resolve::Rank::Lazy => symbol_address(link, self, e.def),
             _ if link.output.shared => 0,
             _ => {
                 // Like ld: fall back to the start of .text, with a warning.

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod args;
+pub mod context;
 pub mod driver;
 pub mod dynamic;
 pub mod eh_frame;
@@ -19,17 +20,24 @@ pub mod hash;
 mod huge_pages;
 pub mod input;
 pub mod layout;
-pub mod link;
 pub mod map_file;
 pub mod merge;
 pub mod object_file;
 pub mod parallel;
+pub mod pipeline;
 pub mod resolve;
 pub mod scan;
 pub mod script;
+pub mod session;
 pub mod shared_object;
 pub mod symtab;
+pub mod synthetic;
 pub mod timing;
 pub mod version_script;
 pub mod write;
 pub mod x86_64;
+
+pub use args::{Config, parse as parse_args};
+pub use error::{Error, Result};
+pub use input::{FileArena, FileKind, LoadedFile, load_inputs};
+pub use session::Session;

@@ -1,8 +1,8 @@
 //! `-Map FILE`: where every output section, input section and global symbol went.
 
+use crate::context::Link;
 use crate::error::{Error, Result};
 use crate::layout::{Contents, Layout};
-use crate::link::Link;
 use crate::resolve::Rank;
 use std::fmt::Write as _;
 
@@ -14,7 +14,7 @@ pub fn write(link: &Link<'_>, layout: &Layout, path: &std::path::Path) -> Result
         .names
         .iter()
         .filter(|(_, e)| e.rank >= Rank::Weak)
-        .map(|(n, e)| (crate::write::symbol_address(link, layout, e.def), n))
+        .map(|(n, e)| (crate::layout::symbol_address(link, layout, e.def), n))
         .collect();
     symbols.sort_unstable();
     for s in &layout.sections {

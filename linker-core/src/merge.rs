@@ -15,9 +15,9 @@
 //! strings of one link share a 128-bit hash with odds near n²/2¹²⁹ (10⁻²⁵ for ten million
 //! strings), far below those of a memory error, for at worst a wrong name in the debugger.
 
+use crate::context::Link;
 use crate::elf::*;
 use crate::error::{Error, Result};
-use crate::link::Link;
 use rayon::prelude::*;
 
 const SHARDS: usize = 32;

@@ -591,3 +591,18 @@ pub struct Resolution<'d> {
     pub internal: Vec<&'d [u8]>,
     pub internal_file: FileId,
 }
+
+impl Resolution<'_> {
+    pub fn file_of_symbol(&self, id: SymbolId) -> FileId {
+        self.symbol_file[id as usize]
+    }
+
+    /// The symbol an input defines under `name` (not the linker), if any: `_init` and `_fini`
+    /// are only called through DT_INIT/DT_FINI when a crt object defines them.
+    pub fn input_definition(&self, name: &[u8]) -> Option<SymbolId> {
+        self.names
+            .get(name)
+            .filter(|e| e.rank >= Rank::Weak && self.file_of_symbol(e.def) != self.internal_file)
+            .map(|e| e.def)
+    }
+}

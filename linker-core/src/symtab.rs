@@ -1,9 +1,8 @@
 //! The output `.symtab`/`.strtab`: local symbols of every object (minus assembler temporaries
 //! and section symbols), then one global per name, for debuggers, profilers and `nm`.
 
+use crate::context::{Def, Link};
 use crate::elf::*;
-use crate::layout::Placement;
-use crate::link::{Def, Link};
 use crate::parallel::split_by_lengths;
 use crate::resolve::{FileData, Rank, SymbolId};
 use rayon::prelude::*;
@@ -16,12 +15,12 @@ pub struct SymtabPlan {
 }
 
 impl SymtabPlan {
-    pub fn new(link: &Link<'_>, placement: &[Vec<Placement>]) -> Self {
+    /// `placed(file, section)`: the input section is in the output.
+    pub fn new(link: &Link<'_>, placed: &(dyn Fn(usize, usize) -> bool + Sync)) -> Self {
         let mut files: Vec<usize> = (0..link.res.files.len()).collect();
         files.sort_by_key(|&f| link.res.files[f].order);
         // Locals, per file in parallel (canonical file order), then every global's winner.
-        let mut runs: Vec<Vec<(SymbolId, &[u8])>> =
-            files.par_iter().map(|&fi| kept_locals(link, placement, fi)).collect();
+        let mut runs: Vec<Vec<(SymbolId, &[u8])>> = files.par_iter().map(|&fi| kept_locals(link, placed, fi)).collect();
         let first_global = runs.iter().map(Vec::len).sum();
         let mut globals: Vec<SymbolId> = link
             .res
@@ -35,7 +34,7 @@ impl SymtabPlan {
             })
             .map(|e| e.def)
             .filter(|&id| match link.symbol_section(id) {
-                Some((file, section)) => !matches!(placement[file as usize][section as usize], Placement::None),
+                Some((file, section)) => placed(file as usize, section as usize),
                 None => match link.def(id) {
                     Def::Undefined { .. } => link.res.file_of_symbol(id) != link.res.internal_file,
                     _ => true,
@@ -87,7 +86,11 @@ impl SymtabPlan {
 
 /// The local symbols of file `fi` that go to `.symtab`: named, not assembler temporaries, not
 /// section or file symbols, and defined in a section that is in the output.
-fn kept_locals<'d>(link: &Link<'d>, placement: &[Vec<Placement>], fi: usize) -> Vec<(SymbolId, &'d [u8])> {
+fn kept_locals<'d>(
+    link: &Link<'d>,
+    placed: &(dyn Fn(usize, usize) -> bool + Sync),
+    fi: usize,
+) -> Vec<(SymbolId, &'d [u8])> {
     let FileData::Object(obj) = &link.res.files[fi].data else { return Vec::new() };
     (1..obj.first_global)
         .filter_map(|i| {
@@ -96,8 +99,7 @@ fn kept_locals<'d>(link: &Link<'d>, placement: &[Vec<Placement>], fi: usize) -> 
                 return None;
             }
             let shndx = obj.symbol_section(i);
-            let placed = shndx >= SHN_LORESERVE as u32
-                || placement.get(fi).and_then(|p| p.get(shndx as usize)).is_some_and(|p| !matches!(p, Placement::None));
+            let placed = shndx >= SHN_LORESERVE as u32 || placed(fi, shndx as usize);
             if shndx == 0 || !placed {
                 return None;
             }

@@ -3,7 +3,7 @@
 //! `NAME { ... } [PARENT];` nodes, `*`/`?`/`[...]` wildcards, `extern "C" { }` blocks.
 
 use crate::error::{Error, Result};
-use std::path::Path;
+use std::path::PathBuf;
 
 #[derive(Debug, Default)]
 pub struct VersionScript {
@@ -20,9 +20,34 @@ pub struct Version {
 }
 
 impl VersionScript {
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::parse(&text).map_err(|what| Error::bad(path.display(), format!("version script: {what}")))
+    /// Reads every `--version-script` of the link as one script, in command-line order (as
+    /// GNU ld and lld do): their versions are concatenated and their anonymous nodes merged.
+    pub fn load_all(paths: &[PathBuf]) -> Result<Option<Self>> {
+        let mut all: Option<VersionScript> = None;
+        for path in paths {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            let script =
+                Self::parse(&text).map_err(|what| Error::bad(path.display(), format!("version script: {what}")))?;
+            all = Some(match all {
+                None => script,
+                Some(mut merged) => {
+                    merged.append(script);
+                    merged
+                }
+            });
+        }
+        Ok(all)
+    }
+
+    fn append(&mut self, other: VersionScript) {
+        self.versions.extend(other.versions);
+        match (&mut self.anonymous, other.anonymous) {
+            (Some(mine), Some(theirs)) => {
+                mine.global.extend(theirs.global);
+                mine.local.extend(theirs.local);
+            }
+            (mine, theirs) => *mine = mine.take().or(theirs),
+        }
     }
 
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
@@ -156,5 +181,17 @@ mod tests {
         let anon = VersionScript::parse("{ global: a*; local: *; };").unwrap();
         assert!(anon.is_global(b"abc") && !anon.is_global(b"b"));
         assert!(anon.versions.is_empty());
+    }
+
+    /// Several `--version-script`s act as one: a later script's versions and patterns count.
+    #[test]
+    fn scripts_are_appended() {
+        let mut first = VersionScript::parse("V1 { global: foo; local: *; };").unwrap();
+        first.append(VersionScript::parse("V2 { global: bar; } V1;").unwrap());
+        assert!(first.is_global(b"foo") && first.is_global(b"bar") && !first.is_global(b"baz"));
+        assert_eq!(first.version_of(b"bar"), Some(1));
+        let mut anon = VersionScript::parse("{ global: a; local: *; };").unwrap();
+        anon.append(VersionScript::parse("{ global: b; };").unwrap());
+        assert!(anon.is_global(b"a") && anon.is_global(b"b") && !anon.is_global(b"c"));
     }
 }

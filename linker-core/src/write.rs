@@ -8,23 +8,22 @@
 //! only when everything succeeded.
 
 use crate::args::{BuildId, Config, OutputKind};
+use crate::context::{Def, Link};
 use crate::dynamic::DynamicTables;
 use crate::elf::*;
 use crate::error::{Error, Result};
 use crate::input::{FileArena, FileIdentity};
 use crate::layout::{
-    Contents, GOT_KIND_ADDR, GOT_KIND_DESC, GOT_KIND_GD, GOT_KIND_TPOFF, GotSlot, Layout, OutputSection, Placement,
-    Synthetic,
+    COMMENT, Contents, GOT_KIND_ADDR, GOT_KIND_DESC, GOT_KIND_GD, GOT_KIND_TPOFF, GotSlot, Layout, OutputSection,
+    Placement, build_id_len, compute_symbol_address, got_slot_relocs, is_ifunc, symbol_address,
 };
-use crate::link::{Def, Link};
 use crate::resolve::SymbolId;
 use crate::scan::{ScanResult, flags};
+use crate::synthetic::Synthetic;
 use crate::timing::Timer;
 use crate::x86_64::{self, Action, DynAbs, GotRelax};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-
-pub const COMMENT: &[u8] = concat!("Linker: rivet ", env!("CARGO_PKG_VERSION"), "\0").as_bytes();
 
 /// A dynamic relocation to emit.
 #[derive(Clone, Copy, Debug)]
@@ -120,98 +119,6 @@ impl PendingOutput {
         self.committed = true;
         Ok(())
     }
-}
-
-pub fn build_id_len(id: &BuildId) -> usize {
-    match id {
-        BuildId::Sha1 => 20,
-        BuildId::Md5 | BuildId::Uuid => 16,
-        BuildId::Fast => 8,
-        BuildId::Hex(h) => h.len(),
-    }
-}
-
-pub fn is_ifunc(link: &Link<'_>, id: SymbolId) -> bool {
-    matches!(link.def(id), Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC)
-}
-
-pub fn is_ifunc_slot(link: &Link<'_>, slot: &GotSlot) -> bool {
-    matches!(slot, GotSlot::Address(id) if is_ifunc(link, *id))
-}
-
-/// What the dynamic linker must do for a GOT slot: per word, a relocation type and whether it
-/// names the symbol (else it is relative to our image or module).
-pub fn got_slot_relocs(link: &Link<'_>, slot: &GotSlot) -> [Option<(u32, bool)>; 2] {
-    let dynamic = link.output.dynamic;
-    let shared = link.output.shared;
-    match *slot {
-        GotSlot::Address(id) => {
-            if link.is_preemptible(id) {
-                [Some((R_X86_64_GLOB_DAT, true)), None]
-            } else if is_ifunc(link, id) {
-                [dynamic.then_some((R_X86_64_IRELATIVE, false)), None]
-            } else if link.output.pic && !matches!(link.def(id), Def::Absolute { .. } | Def::Undefined { .. }) {
-                [Some((R_X86_64_RELATIVE, false)), None]
-            } else {
-                [None, None]
-            }
-        }
-        GotSlot::TpOff(id) => {
-            if link.is_preemptible(id) {
-                [Some((R_X86_64_TPOFF64, true)), None]
-            } else if shared {
-                [Some((R_X86_64_TPOFF64, false)), None]
-            } else {
-                [None, None]
-            }
-        }
-        GotSlot::TlsGd(id) => {
-            if link.is_preemptible(id) {
-                [Some((R_X86_64_DTPMOD64, true)), Some((R_X86_64_DTPOFF64, true))]
-            } else if shared {
-                [Some((R_X86_64_DTPMOD64, false)), None]
-            } else {
-                [None, None]
-            }
-        }
-        GotSlot::TlsDesc(id) => [Some((R_X86_64_TLSDESC, link.is_preemptible(id))), None],
-        GotSlot::TlsLd => [shared.then_some((R_X86_64_DTPMOD64, false)), None],
-    }
-}
-
-/// The address a symbol id stands for in the output (0 for symbols in dropped sections).
-pub fn symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) -> u64 {
-    match layout.symbol_addresses.get(id as usize) {
-        Some(&crate::layout::DEAD) => 0,
-        Some(&a) => a,
-        None => compute_symbol_address(link, layout, id).unwrap_or(0),
-    }
-}
-
-/// The address of symbol `id`'s definition; `None` if it is in a section not in the output.
-pub fn compute_symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) -> Option<u64> {
-    let def_id = link.res.resolved[id as usize];
-    Some(match link.def(id) {
-        Def::Section { file, section, value, sym } => {
-            if sym.st_type() == STT_GNU_IFUNC {
-                if let Some(plt) = layout.plt_addr(def_id) {
-                    return Some(plt);
-                }
-            }
-            layout.input_address(file, section, value)?
-        }
-        Def::Absolute { value, .. } => value,
-        Def::Common { id, .. } => layout.addr_of(Synthetic::Commons) + layout.commons.get(&id).copied().unwrap_or(0),
-        Def::Shared { .. } => {
-            if let Some(off) = layout.copies.get(&def_id) {
-                layout.addr_of(Synthetic::CopyRel) + off
-            } else {
-                layout.plt_addr(def_id).unwrap_or(0)
-            }
-        }
-        Def::Internal(i) => layout.internal_values.get(i as usize).copied().unwrap_or(0),
-        Def::Undefined { .. } => 0,
-    })
 }
 
 /// Writes the whole image into a temporary file next to the output.
@@ -631,7 +538,7 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
         let a = r.r_addend(E);
         let action = match self.actions.and_then(|a| a.get(ri)) {
             Some(&action) => action,
-            None => link.classify(file, si, data, relas, ri)?,
+            None => crate::scan::classify(link, file, si, data, relas, ri)?,
         };
         let id = link.symbol_id(file, r.r_sym(E, false) as usize);
         let def = link.res.resolved[id as usize];
@@ -1066,7 +973,8 @@ fn synthetic_contents(link: &Link<'_>, scan: &ScanResult, layout: &Layout) -> (V
         content.push((Synthetic::VerDef, dynamic.verdef_bytes()));
         let sect = |s: Synthetic| layout.section(s).map(|o| (o.addr, o.size));
         let named = |n: &[u8]| layout.sections.iter().find(|s| s.name == n && s.is_alloc()).map(|s| (s.addr, s.size));
-        let entries = dynamic.entries(link, &sect, &named, DynamicTables::init_fini(link, layout));
+        let address_of = |name: &[u8]| link.res.input_definition(name).map(|id| symbol_address(link, layout, id));
+        let entries = dynamic.entries(link, &sect, &named, (address_of(b"_init"), address_of(b"_fini")));
         content.push((
             Synthetic::Dynamic,
             entries.iter().flat_map(|(t, v)| [t.to_le_bytes(), v.to_le_bytes()]).flatten().collect(),

@@ -2,8 +2,7 @@
 //! output must not depend on that order. Links a freestanding program (no libc) from objects
 //! and an archive, adding the inputs forwards and backwards, runs it, and compares bytes.
 
-use linker_core::input::{FileArena, load_inputs};
-use linker_core::link::Session;
+use linker_core::{FileArena, Session, load_inputs};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

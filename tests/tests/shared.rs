@@ -96,6 +96,22 @@ fn version_script_vers_1() {
     t.run_expect("prog", &[], "foo() = 42\n");
 }
 
+/// Several `--version-script`s act as one script, as with GNU ld: the second one's version
+/// and patterns count too (the first one's `local: *` does not hide what the second exports).
+#[test]
+fn version_scripts_are_combined() {
+    let t = test_env!("version_scripts_are_combined");
+    t.write_in_worlds("v1.map", "VERS_1 { global: foo; local: *; };\n");
+    t.write_in_worlds("v2.map", "VERS_2 { global: bar; } VERS_1;\n");
+    let lib = t.cc("ver_lib.c", &["-fPIC"]);
+    t.link("libver.so", &["-shared", &lib, "-Wl,--version-script=v1.map", "-Wl,--version-script=v2.map"]);
+    let lib_syms = t.readelf("--dyn-syms", "libver.so");
+    assert!(lib_syms.contains("foo@@VERS_1") && lib_syms.contains("bar@@VERS_2"), "{lib_syms}");
+    let main = t.cc("ver_main.c", &[]);
+    t.link("prog", &[&main, "-L.", "-lver"]);
+    t.run_expect("prog", &[], "foo() = 42\n");
+}
+
 /// Symbol versioning with .symver: a new program binds the default impl@@VERS_2, while a
 /// program linked against an older library (impl@VERS_1 only) keeps the VERS_1 binding
 /// after the library is upgraded.

@@ -1,16 +1,13 @@
-//! The link, start to finish. [`Session`] takes inputs as they come (in any order, while
-//! earlier ones are being parsed) and [`Session::finish`] runs the passes that need all of
-//! them. The pass list reads top to bottom in [`Session::finish`].
+//! The shared context of a link after symbol resolution: [`Link`] holds the configuration,
+//! the resolution, the output mode and, per symbol, what the relocation passes ask of its
+//! definition ([`class`] bits and the section it lives in), computed once in parallel. The
+//! passes after resolution (gc, scan, layout, write) read it; it depends on nothing they define.
+//! Liveness is filled in once, by the pipeline, from the gc pass's result.
 
 use crate::args::{Config, OutputKind};
 use crate::elf::*;
 use crate::error::{Error, Result};
-use crate::input::{FileArena, FileKind, LoadedFile};
-use crate::layout::{EarlyLayout, Layout};
-use crate::object_file::ObjectFile;
-use crate::resolve::{ArchiveInput, FileData, FileId, InputFile, Rank, Resolution, Resolver, SymbolId};
-use crate::shared_object::SharedObject;
-use crate::timing::Timer;
+use crate::resolve::{FileData, FileId, InputFile, Rank, Resolution, Resolver, SymbolId};
 use crate::version_script::VersionScript;
 
 /// What kind of file is produced, reduced to the questions the passes ask.
@@ -32,231 +29,7 @@ pub struct OutputMode {
     pub dynamic_undefined_weak: bool,
 }
 
-/// A parsed input waiting for resolution, tagged with its canonical position.
-enum Parsed<'d> {
-    File(FileData<'d>, crate::args::Modifiers, u32),
-    Archive(ArchiveInput<'d>),
-}
-
-/// What a parse job sends back: the parsed input, or the payload of a panic (a bug), which the
-/// session re-raises on its own thread. A job that died silently would leave the session
-/// waiting for its input forever.
-type ParseOutcome<'d> = std::thread::Result<Result<Parsed<'d>>>;
-
-/// A link in progress. Inputs are added one by one, in any order, while earlier ones are
-/// still being parsed: each is parsed on the thread pool as soon as it arrives, and the
-/// caller's thread resolves symbols of every input whose canonical predecessors are all in.
-/// So resolution never depends on arrival order, and only what truly needs every input waits
-/// for [`Session::finish`].
-///
-/// Positions are canonical and dense: the inputs of a link are numbered `0..n` (command-line
-/// order for `rivet-ld`; for codegen units, their names' order).
-pub struct Session<'d, 's> {
-    config: Config,
-    arena: &'d FileArena,
-    scope: &'s rayon::Scope<'d>,
-    parsed_tx: crossbeam_channel::Sender<(u32, ParseOutcome<'d>)>,
-    parsed_rx: crossbeam_channel::Receiver<(u32, ParseOutcome<'d>)>,
-    /// Parsed inputs waiting for a predecessor.
-    waiting: std::collections::BTreeMap<u32, Result<Parsed<'d>>>,
-    next_position: u32,
-    added: u32,
-    resolver: Resolver<'d>,
-    timer: Timer,
-    on_output_ready: Option<Box<dyn FnOnce() + Send + 'd>>,
-}
-
-impl<'d, 's> Session<'d, 's> {
-    /// Starts a link whose parsing jobs run in `scope` (a scope of the thread pool the link
-    /// uses; the session's own methods must be called from outside the pool's workers).
-    pub fn new(config: Config, arena: &'d FileArena, scope: &'s rayon::Scope<'d>) -> Self {
-        let timer = Timer::new(config.print_timing);
-        let (parsed_tx, parsed_rx) = crossbeam_channel::unbounded();
-        Session {
-            config,
-            arena,
-            scope,
-            parsed_tx,
-            parsed_rx,
-            waiting: Default::default(),
-            next_position: 0,
-            added: 0,
-            resolver: Resolver::new(arena),
-            timer,
-            on_output_ready: None,
-        }
-    }
-
-    /// Calls `f` the moment the output file is in place, before the link's memory is freed:
-    /// a command-line driver can report success and exit without waiting for the teardown.
-    pub fn on_output_ready(&mut self, f: impl FnOnce() + Send + 'd) {
-        self.on_output_ready = Some(Box::new(f));
-    }
-
-    /// Hands over one input; returns at once. Parsing starts on the pool, and every input
-    /// that is now next in canonical order is resolved.
-    pub fn add(&mut self, file: LoadedFile<'d>) -> Result<()> {
-        let arena = self.arena;
-        self.spawn_parse(file.position, move || parse_input(file, arena));
-        self.resolve_ready(false)
-    }
-
-    /// Runs `parse` on the pool for the input at canonical `position`.
-    fn spawn_parse(&mut self, position: u32, parse: impl FnOnce() -> Result<Parsed<'d>> + Send + 'd) {
-        self.added += 1;
-        let tx = self.parsed_tx.clone();
-        self.scope.spawn(move |_| {
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse));
-            // The receiver lives as long as the session; a send fails only if it is gone.
-            let _ = tx.send((position, outcome));
-        });
-    }
-
-    /// Files a parse job's outcome; a job's panic continues on this thread.
-    fn receive(&mut self, (position, outcome): (u32, ParseOutcome<'d>)) {
-        match outcome {
-            Ok(parsed) => {
-                self.waiting.insert(position, parsed);
-            }
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
-
-    /// Resolves the inputs that are next in canonical order; with `wait`, until every input
-    /// handed over is resolved.
-    fn resolve_ready(&mut self, wait: bool) -> Result<()> {
-        loop {
-            while let Ok(message) = self.parsed_rx.try_recv() {
-                self.receive(message);
-            }
-            while let Some(parsed) = self.waiting.remove(&self.next_position) {
-                match parsed? {
-                    Parsed::File(data, modifiers, pos) => self.resolver.add_file(data, modifiers, (pos, 0))?,
-                    Parsed::Archive(a) => self.resolver.add_archive(a)?,
-                }
-                self.next_position += 1;
-            }
-            if !wait || self.next_position >= self.added {
-                return Ok(());
-            }
-            match self.parsed_rx.recv() {
-                Ok(message) => self.receive(message),
-                Err(_) => return Err(Error::Usage("input positions are not dense: an input is missing".into())),
-            }
-            if !self.waiting.contains_key(&self.next_position)
-                && self.waiting.len() as u32 + self.next_position >= self.added
-            {
-                return Err(Error::Usage(format!("input position {} was never added", self.next_position)));
-            }
-        }
-    }
-
-    pub fn lap(&mut self, phase: &'static str) {
-        self.timer.lap(phase);
-    }
-
-    /// Waits for the last inputs, then runs every pass that needs all of them, on `pool`.
-    pub fn finish(mut self, pool: &rayon::ThreadPool) -> Result<()> {
-        self.resolve_ready(true)?;
-        self.timer.lap("parse and load inputs");
-        // Every input is mapped by now: the old output may be moved or removed (the claim
-        // never writes into one that is an input).
-        let pending = crate::write::PendingOutput::claim(&self.config, self.arena);
-        pool.install(move || self.link_all(pending))
-    }
-
-    fn link_all(mut self, pending: crate::write::PendingOutput) -> Result<()> {
-        let mut resolver = std::mem::replace(&mut self.resolver, Resolver::new(self.arena));
-        for name in self.config.undefined.iter().chain(&self.config.require_defined) {
-            resolver.add_undefined(name.as_bytes())?;
-        }
-        let output = output_mode(&self.config, &resolver);
-        // A shared object may leave symbols to its loader. In an executable, every
-        // `__tls_get_addr` call is relaxed away, so static links need no definition of it.
-        let allow_undefined = output.shared && !self.config.no_undefined;
-        let may_stay_undefined = |name: &[u8]| allow_undefined || (!output.shared && name == b"__tls_get_addr");
-        let defsyms: Vec<&[u8]> = self.config.defsyms.iter().map(|d| d.name.as_bytes()).collect();
-        let res = resolver.finish(&|n| crate::layout::is_linker_defined(n), &defsyms, &may_stay_undefined)?;
-        self.timer.lap("resolve symbols");
-
-        let version_script = self.config.version_scripts.iter().map(|p| VersionScript::load(p)).next().transpose()?;
-        let mut link = Link {
-            config: &self.config,
-            res,
-            output,
-            live: Vec::new(),
-            version_script,
-            classes: Vec::new(),
-            def_sections: Vec::new(),
-        };
-        link.compute_classes();
-        link.check_required()?;
-        // Garbage collection, and meanwhile what layout can do without it.
-        let (live, early) = rayon::join(|| link.live_sections(), || EarlyLayout::new(&link));
-        link.live = live;
-        let early = early?;
-        self.timer.lap("gc sections, sorting sections, merging debug strings");
-        let (scan, placed) = rayon::join(|| link.scan_relocations(), || Layout::place_inputs(&link, early));
-        let (scan, placed) = (scan?, placed?);
-        self.timer.lap("scan relocations ∥ layout: input sections, merge sections, .eh_frame");
-        let mut layout = Layout::build(placed, &scan, &mut self.timer)?;
-        if let Some(map) = &self.config.map_file {
-            crate::map_file::write(&link, &layout, map)?;
-            self.timer.lap("map file");
-        }
-        let image = crate::write::write_image(&link, &scan, &mut layout, pending, &mut self.timer)?;
-        image.commit(&self.config)?;
-        self.timer.lap("write output");
-        self.timer.report();
-        if let Some(ready) = self.on_output_ready.take() {
-            ready();
-        }
-        Ok(())
-    }
-}
-
-fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena) -> Result<Parsed<'d>> {
-    use rayon::prelude::*;
-    let name = f.path.display().to_string();
-    Ok(match f.kind {
-        FileKind::Object => Parsed::File(FileData::Object(ObjectFile::parse(name, f.bytes)?), f.modifiers, f.position),
-        FileKind::SharedObject => {
-            Parsed::File(FileData::Shared(SharedObject::parse(name, &f.path, f.bytes)?), f.modifiers, f.position)
-        }
-        FileKind::Archive => {
-            let archive = crate::archive::parse(f.bytes).map_err(|e| Error::bad(&name, e.to_string()))?;
-            let pulled = vec![false; archive.members.len()];
-            let parsed = archive
-                .members
-                .par_iter()
-                .map(|m| {
-                    let bytes = match crate::input::member_bytes(arena, &f.path, &m.data) {
-                        Ok(b) => b,
-                        Err(e) => return Some(Err(e)),
-                    };
-                    // Archives may hold anything (rustc's lib.rmeta, text files): only ELF
-                    // objects link.
-                    (crate::input::identify(bytes) == FileKind::Object).then(|| {
-                        ObjectFile::parse(format!("{}({})", f.path.display(), String::from_utf8_lossy(m.name)), bytes)
-                    })
-                })
-                .collect();
-            let symbol_hashes = archive.symbols.par_iter().map(|s| crate::hash::hash_bytes(s.name)).collect();
-            Parsed::Archive(ArchiveInput {
-                path: f.path,
-                symbol_hashes,
-                archive,
-                modifiers: f.modifiers,
-                position: f.position,
-                pulled,
-                parsed,
-            })
-        }
-        FileKind::Script | FileKind::Unknown => return Err(Error::bad(name, "unknown file type")),
-    })
-}
-
-fn output_mode(config: &Config, resolver: &Resolver<'_>) -> OutputMode {
+pub fn output_mode(config: &Config, resolver: &Resolver<'_>) -> OutputMode {
     let has_dso = resolver.files.iter().any(|f| matches!(f.data, FileData::Shared(_)));
     let mut mode = match config.output_kind {
         OutputKind::SharedObject => OutputMode { shared: true, pic: true, dynamic: true, ..Default::default() },
@@ -308,12 +81,6 @@ pub mod class {
     pub const UNDEFINED: u8 = 32;
 }
 
-impl<'d> Resolution<'d> {
-    pub fn file_of_symbol(&self, id: SymbolId) -> FileId {
-        self.symbol_file[id as usize]
-    }
-}
-
 /// Where a symbol's definition is, after resolution.
 #[derive(Clone, Copy, Debug)]
 pub enum Def<'d> {
@@ -345,6 +112,27 @@ pub enum Def<'d> {
 }
 
 impl<'d> Link<'d> {
+    /// The context of a link whose symbols are resolved: classes and definition sections are
+    /// computed here, liveness is filled in by the pipeline after the gc pass.
+    pub fn new(
+        config: &'d Config,
+        res: Resolution<'d>,
+        output: OutputMode,
+        version_script: Option<VersionScript>,
+    ) -> Self {
+        let mut link = Link {
+            config,
+            res,
+            output,
+            live: Vec::new(),
+            version_script,
+            classes: Vec::new(),
+            def_sections: Vec::new(),
+        };
+        link.compute_classes();
+        link
+    }
+
     pub fn entry_name(&self) -> &[u8] {
         self.config.entry.as_deref().map(str::as_bytes).unwrap_or(b"_start")
     }
@@ -529,7 +317,7 @@ impl<'d> Link<'d> {
     }
 
     /// `--require-defined` symbols must be defined by something.
-    fn check_required(&self) -> Result<()> {
+    pub fn check_required(&self) -> Result<()> {
         for name in &self.config.require_defined {
             let defined = self.res.names.get(name.as_bytes()).is_some_and(|e| e.rank > Rank::Lazy);
             if !defined {
@@ -537,30 +325,5 @@ impl<'d> Link<'d> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A parse job that panics (a bug) must fail the link on the session's thread, not leave it
-    /// waiting for that input forever.
-    #[test]
-    fn a_panicking_parse_job_reaches_the_session_thread() {
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let config = crate::args::parse(&["-o".into(), "unused.out".into()]).expect("arguments parse");
-            let arena = FileArena::default();
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-            let outcome = pool.in_place_scope(|scope| {
-                let mut session = Session::new(config, &arena, scope);
-                session.spawn_parse(0, || panic!("a parser bug"));
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.resolve_ready(true))).map(|_| ())
-            });
-            let _ = done_tx.send(outcome.map_err(|p| p.downcast_ref::<&str>().map(|m| m.to_string())));
-        });
-        let outcome = done_rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the session hung");
-        assert_eq!(outcome, Err(Some("a parser bug".to_string())));
     }
 }

@@ -1,0 +1,78 @@
+//! The passes that need every input, in order: one line and one `--time` lap each. This is
+//! the only module that names every pass; each pass is a function of what came before it.
+//!
+//! resolve (finish) → context → gc ∥ early layout → scan ∥ input-section placement →
+//! tables and addresses → map file → copy and relocate → commit.
+//!
+//! Two pairs run side by side on the pool because neither side needs the other's result:
+//! garbage collection and the part of layout that needs no liveness (sorting input sections
+//! towards their output sections, merging `.debug_str`); the relocation scan and the placement
+//! of live input sections.
+
+use crate::args::Config;
+use crate::context::{Link, output_mode};
+use crate::error::Result;
+use crate::input::FileArena;
+use crate::layout::{EarlyLayout, Layout};
+use crate::resolve::Resolver;
+use crate::timing::Timer;
+use crate::version_script::VersionScript;
+use crate::write::PendingOutput;
+
+/// Links everything `resolver` holds into `config`'s output, on the current thread pool.
+/// `on_output_ready` runs the moment the output is in place, before anything is freed.
+pub fn run<'d>(
+    config: &'d Config,
+    arena: &'d FileArena,
+    resolver: Resolver<'d>,
+    timer: &mut Timer,
+    on_output_ready: Option<Box<dyn FnOnce() + Send + 'd>>,
+) -> Result<()> {
+    // Every input is mapped by now: the old output may be moved or removed (the claim never
+    // writes into one that is an input).
+    let pending = PendingOutput::claim(config, arena);
+    let mut link = context(config, resolver)?;
+    timer.lap("resolve symbols");
+
+    let (live, early) = rayon::join(|| crate::gc::run(&link), || EarlyLayout::new(&link));
+    link.live = live;
+    let early = early?;
+    timer.lap("gc sections, sorting sections, merging debug strings");
+
+    let (scan, placed) = rayon::join(|| crate::scan::run(&link), || Layout::place_inputs(&link, early));
+    let (scan, placed) = (scan?, placed?);
+    timer.lap("scan relocations ∥ layout: input sections, merge sections, .eh_frame");
+
+    let mut layout = Layout::build(placed, &scan, timer)?;
+    if let Some(map) = &config.map_file {
+        crate::map_file::write(&link, &layout, map)?;
+        timer.lap("map file");
+    }
+
+    let image = crate::write::write_image(&link, &scan, &mut layout, pending, timer)?;
+    image.commit(config)?;
+    timer.lap("write output");
+    timer.report();
+    if let Some(ready) = on_output_ready {
+        ready();
+    }
+    Ok(())
+}
+
+/// Finishes resolution (command-line `-u` and `--require-defined` names, undefined symbols
+/// that may stay so) and builds the shared context of the passes.
+fn context<'d>(config: &'d Config, mut resolver: Resolver<'d>) -> Result<Link<'d>> {
+    for name in config.undefined.iter().chain(&config.require_defined) {
+        resolver.add_undefined(name.as_bytes())?;
+    }
+    let output = output_mode(config, &resolver);
+    // A shared object may leave symbols to its loader. In an executable, every
+    // `__tls_get_addr` call is relaxed away, so static links need no definition of it.
+    let allow_undefined = output.shared && !config.no_undefined;
+    let may_stay_undefined = |name: &[u8]| allow_undefined || (!output.shared && name == b"__tls_get_addr");
+    let defsyms: Vec<&[u8]> = config.defsyms.iter().map(|d| d.name.as_bytes()).collect();
+    let res = resolver.finish(&|n| crate::layout::is_linker_defined(n), &defsyms, &may_stay_undefined)?;
+    let link = Link::new(config, res, output, VersionScript::load_all(&config.version_scripts)?);
+    link.check_required()?;
+    Ok(link)
+}
