@@ -20,8 +20,9 @@ use crate::elf::*;
 use crate::error::{Error, Result};
 use crate::merge::{MergeMap, MergedSection};
 use crate::parallel::split_by_lengths;
-use crate::resolve::{FileData, SymbolId};
+use crate::resolve::SymbolId;
 use crate::scan::{ScanResult, flags};
+use crate::sections::{FileSections, Kept, KeptSection, Prepared, SectionKey};
 use crate::synthetic::Synthetic;
 use crate::timing::Timer;
 use rayon::prelude::*;
@@ -337,35 +338,6 @@ pub fn is_linker_defined(name: &[u8]) -> bool {
         || name.strip_prefix(b"__stop_").is_some_and(is_c_identifier)
 }
 
-/// The output section name an input section goes to.
-fn output_name(name: &[u8]) -> &[u8] {
-    // The one prefix with a dot of its own.
-    if name == b".data.rel.ro" || name.starts_with(b".data.rel.ro.") {
-        return b".data.rel.ro";
-    }
-    // Otherwise the prefix is the name up to its second dot: matched as a whole (once per
-    // input section, so without a comparison per prefix).
-    let end = name.iter().skip(1).position(|&b| b == b'.').map_or(name.len(), |i| i + 1);
-    match &name[..end] {
-        b".text" => b".text",
-        b".rodata" => b".rodata",
-        b".data" => b".data",
-        b".bss" => b".bss",
-        b".tdata" => b".tdata",
-        b".tbss" => b".tbss",
-        b".init_array" => b".init_array",
-        b".fini_array" => b".fini_array",
-        b".preinit_array" => b".preinit_array",
-        b".ctors" => b".init_array",
-        b".dtors" => b".fini_array",
-        b".gcc_except_table" => b".gcc_except_table",
-        b".ldata" => b".ldata",
-        b".lrodata" => b".lrodata",
-        b".lbss" => b".lbss",
-        _ => name,
-    }
-}
-
 fn classify(name: &[u8], sh_type: u32, flags: u64) -> (Class, u32) {
     let alloc = flags & SHF_ALLOC as u64 != 0;
     let write = flags & SHF_WRITE as u64 != 0;
@@ -437,20 +409,6 @@ fn classify(name: &[u8], sh_type: u32, flags: u64) -> (Class, u32) {
         _ => 2,
     };
     (Class::Writable, rank)
-}
-
-/// Sort key of an `.init_array.N`/`.ctors.N` input: lower priority numbers run first; plain
-/// sections after all numbered ones.
-fn init_priority(name: &[u8]) -> u32 {
-    let digits = |s: &[u8]| std::str::from_utf8(s).ok().and_then(|t| t.parse::<u32>().ok());
-    for (prefix, ctors) in
-        [(&b".init_array."[..], false), (b".fini_array.", false), (b".ctors.", true), (b".dtors.", true)]
-    {
-        if let Some(n) = name.strip_prefix(prefix).and_then(digits) {
-            return if ctors { 65535u32.saturating_sub(n) } else { n };
-        }
-    }
-    u32::MAX
 }
 
 impl Layout {
@@ -582,45 +540,6 @@ fn kept_eh_records(link: &Link<'_>, fi: u32, si: u32) -> Result<(Vec<EhRecord>, 
     Ok((records, offset))
 }
 
-/// Which output section an input section joins: its output name, type, the flags that
-/// keep sections apart, and the entry size of a merge section (0 otherwise).
-#[derive(Clone, Copy, Eq, Hash)]
-struct SectionKey<'d> {
-    name: &'d [u8],
-    sh_type: u32,
-    flags: u64,
-    entsize: u64,
-}
-
-impl PartialEq for SectionKey<'_> {
-    /// Compared once or more per input section: names are usually the very same slice (an
-    /// output name [`output_name`] returns), so that is checked before the bytes.
-    fn eq(&self, other: &Self) -> bool {
-        (self.sh_type, self.flags, self.entsize) == (other.sh_type, other.flags, other.entsize)
-            && (std::ptr::eq(self.name, other.name) || self.name == other.name)
-    }
-}
-
-impl<'d> SectionKey<'d> {
-    fn new(name: &'d [u8], sh_type: u32, flags: u64, entsize: u64) -> Self {
-        let flags = flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS | SHF_MERGE | SHF_STRINGS) as u64;
-        SectionKey { name, sh_type, flags, entsize }
-    }
-
-    fn merge(&self) -> bool {
-        self.entsize > 0
-    }
-}
-
-/// What becomes of a kept input section; numbers index the file's own key list.
-#[derive(Clone, Copy)]
-enum Kept {
-    EhFrame,
-    Merge(u32),
-    /// Copied whole; with its `.init_array`-style priority.
-    Inputs(u32, u32),
-}
-
 /// What the GOT, PLT and dynamic-table step of layout hands on to [`Layout`].
 struct Tables {
     commons: FxHashMap<SymbolId, u64>,
@@ -636,111 +555,93 @@ struct Tables {
     eh_fdes: Vec<EhRecord>,
 }
 
-/// One file's sections bound for the output, and the distinct output-section keys they use.
-#[derive(Default)]
-struct FileSections<'d> {
-    kept: Vec<KeptSection>,
-    keys: Vec<SectionKey<'d>>,
+/// GOT slots and PLT entries, in symbol id order (deterministic).
+struct GotPlt {
+    got: Vec<(GotSlot, u64)>,
+    got_index: FxHashMap<(SymbolId, u8), u64>,
+    got_size: u64,
+    /// Imported functions, bound lazily through `.got.plt`.
+    plt_lazy: Vec<SymbolId>,
+    /// IFUNCs and, in static links, everything else.
+    plt_direct: Vec<SymbolId>,
+    plt_index: FxHashMap<SymbolId, u32>,
 }
 
-/// An input section bound for the output: allocated ones go only if gc keeps them
-/// (`live_only`), `.eh_frame` and the rest always. Its size and alignment are read here with
-/// the rest of its header, so that placing it does not read the header again (a cache miss
-/// per section).
-#[derive(Clone, Copy)]
-struct KeptSection {
-    index: u32,
-    live_only: bool,
-    kept: Kept,
-    align: u64,
-    size: u64,
-}
-
-/// Decides, for every section of one file, whether it goes to the output and where; which
-/// allocated sections are live is left to the caller, so that this can run alongside gc.
-fn classify_sections<'d>(link: &Link<'d>, file: &crate::resolve::InputFile<'d>) -> FileSections<'d> {
-    let mut out = FileSections::default();
-    let FileData::Object(obj) = &file.data else { return out };
-    obj.prefetch_names();
-    let strip_debug = !matches!(link.config.strip, crate::args::Strip::None);
-    let is_crt_edge = {
-        let n = obj.name.rsplit('/').next().unwrap_or("");
-        n.starts_with("crtbegin") || n.starts_with("crtend")
-    };
-    let mut key_index = |key: SectionKey<'d>| -> u32 {
-        // Files use a handful of distinct keys, usually the same one as the last section.
-        let i = out.keys.iter().rposition(|k| *k == key).unwrap_or_else(|| {
-            out.keys.push(key);
-            out.keys.len() - 1
-        });
-        i as u32
-    };
-    let mut kept = Vec::new();
-    for si in 1..obj.sections.len() {
-        let s = obj.section(si);
-        let flags = s.sh_flags(E);
-        let sh_type = s.sh_type(E);
-        if file.discarded[si] || flags & SHF_EXCLUDE as u64 != 0 {
-            continue;
-        }
-        if !matches!(
-            sh_type,
-            SHT_PROGBITS
-                | SHT_NOBITS
-                | SHT_INIT_ARRAY
-                | SHT_FINI_ARRAY
-                | SHT_PREINIT_ARRAY
-                | SHT_NOTE
-                | SHT_X86_64_UNWIND
-        ) {
-            continue;
-        }
-        let name = obj.section_name(si);
-        let alloc = flags & SHF_ALLOC as u64 != 0;
-        // .eh_frame is never a GC root; its records are filtered by liveness later.
-        let keep = |live_only, kept| KeptSection {
-            index: si as u32,
-            live_only,
-            kept,
-            align: s.sh_addralign(E).max(1),
-            size: s.sh_size(E),
+impl GotPlt {
+    fn plan(link: &Link<'_>, scan: &ScanResult, marked: &[(SymbolId, u16)]) -> Self {
+        let mut plan = GotPlt {
+            got: Vec::new(),
+            got_index: FxHashMap::default(),
+            got_size: 0,
+            plt_lazy: Vec::new(),
+            plt_direct: Vec::new(),
+            plt_index: FxHashMap::default(),
         };
-        if name == b".eh_frame" && alloc {
-            kept.push(keep(false, Kept::EhFrame));
-            continue;
+        if scan.tls_ld {
+            plan.push_got(GotSlot::TlsLd, Some((SymbolId::MAX, GOT_KIND_GD)));
         }
-        if !alloc {
-            if strip_debug && name.starts_with(b".debug") {
-                continue;
+        for &(id, f) in marked {
+            let ifunc = matches!(link.def(id), Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC);
+            if f & flags::GOT != 0 || (ifunc && f & flags::PLT != 0) {
+                plan.push_got(GotSlot::Address(id), Some((id, GOT_KIND_ADDR)));
             }
-            if name == b".comment" || name.starts_with(b".note") || name == b".llvmbc" || name == b".llvmcmd" {
-                continue; // .comment is written by the linker; the rest is not for the output
+            if f & flags::GOT_TPOFF != 0 {
+                plan.push_got(GotSlot::TpOff(id), Some((id, GOT_KIND_TPOFF)));
+            }
+            if f & flags::TLS_GD != 0 {
+                plan.push_got(GotSlot::TlsGd(id), Some((id, GOT_KIND_GD)));
+            }
+            if f & flags::TLS_DESC != 0 {
+                plan.push_got(GotSlot::TlsDesc(id), Some((id, GOT_KIND_DESC)));
+            }
+            if f & flags::PLT != 0 {
+                if ifunc || !link.output.dynamic {
+                    plan.plt_direct.push(id);
+                } else {
+                    plan.plt_lazy.push(id);
+                }
             }
         }
-        if name == b".note.GNU-stack" || name == b".note.gnu.property" {
-            continue;
+        let header = plan.plt_header() as usize;
+        for (i, &id) in plan.plt_lazy.iter().chain(&plan.plt_direct).enumerate() {
+            plan.plt_index.insert(id, (header + i) as u32);
         }
-        // crtbegin/crtend's legacy .ctors/.dtors list markers must not run.
-        if is_crt_edge && (name.starts_with(b".ctors") || name.starts_with(b".dtors")) {
-            continue;
-        }
-        let out_name = output_name(name);
-        let out_type = match sh_type {
-            _ if out_name == b".init_array" => SHT_INIT_ARRAY,
-            _ if out_name == b".fini_array" => SHT_FINI_ARRAY,
-            SHT_X86_64_UNWIND => SHT_PROGBITS,
-            t => t,
-        };
-        if flags & SHF_MERGE as u64 != 0 && s.sh_entsize(E) > 0 && sh_type == SHT_PROGBITS {
-            let key = SectionKey::new(out_name, out_type, flags, s.sh_entsize(E));
-            kept.push(keep(alloc, Kept::Merge(key_index(key))));
-            continue;
-        }
-        let priority = if out_type == SHT_INIT_ARRAY || out_type == SHT_FINI_ARRAY { init_priority(name) } else { 0 };
-        kept.push(keep(alloc, Kept::Inputs(key_index(SectionKey::new(out_name, out_type, flags, 0)), priority)));
+        plan
     }
-    out.kept = kept;
-    out
+
+    fn push_got(&mut self, slot: GotSlot, key: Option<(SymbolId, u8)>) {
+        if let Some(k) = key {
+            self.got_index.insert(k, self.got_size);
+        }
+        self.got.push((slot, self.got_size));
+        self.got_size += 8 * slot.words();
+    }
+
+    /// Entries before the first symbol's: the lazy-binding header, when there are lazy ones.
+    fn plt_header(&self) -> u64 {
+        if self.plt_lazy.is_empty() { 0 } else { 1 }
+    }
+}
+
+/// Symbols the scan marked, in id order, with their flags.
+fn marked_symbols(scan: &ScanResult) -> Vec<(SymbolId, u16)> {
+    scan.flags.par_iter().enumerate().filter(|(_, f)| **f != 0).map(|(i, f)| (i as SymbolId, *f)).collect()
+}
+
+/// The first `.rela.dyn` index of each input section's dynamic relocations, in canonical file
+/// order, and their total.
+fn dynrel_bases(link: &Link<'_>, scan: &ScanResult) -> (Vec<Vec<u32>>, u32) {
+    let mut order: Vec<usize> = (0..scan.dynrel_counts.len()).collect();
+    order.sort_by_key(|&f| link.res.files[f].order);
+    let mut bases: Vec<Vec<u32>> = scan.dynrel_counts.iter().map(|c| vec![0; c.len()]).collect();
+    let mut next = 0u32;
+    for f in order {
+        for (s, &c) in scan.dynrel_counts[f].iter().enumerate() {
+            bases[f][s] = next;
+            next += c;
+        }
+    }
+    (bases, next)
 }
 
 /// The part of layout that needs no liveness: every input section sorted towards its output
@@ -755,9 +656,19 @@ pub struct EarlyLayout<'d> {
 }
 
 impl<'d> EarlyLayout<'d> {
-    pub fn new(link: &Link<'d>) -> Result<Self> {
-        let files: Vec<FileSections<'d>> =
-            link.res.files.par_iter().map(|file| classify_sections(link, file)).collect();
+    /// `prepared[file]`: what the file's parse job prepared (see [`crate::sections`]).
+    pub fn new(link: &Link<'d>, mut prepared: Vec<Prepared<'d>>) -> Result<Self> {
+        let files: Vec<FileSections<'d>> = prepared
+            .par_iter_mut()
+            .zip(&link.res.files)
+            .map(|(p, file)| {
+                let mut sections = std::mem::take(&mut p.sections);
+                if file.discarded.contains(&true) {
+                    sections.kept.retain(|k| !file.discarded[k.index as usize]);
+                }
+                sections
+            })
+            .collect();
         let mut groups: Vec<(SectionKey<'d>, Vec<(u32, u32)>)> = Vec::new();
         for (fi, file) in files.iter().enumerate() {
             for k in &file.kept {
@@ -774,7 +685,8 @@ impl<'d> EarlyLayout<'d> {
             .map(|(key, mut inputs)| {
                 inputs.sort_unstable_by_key(|&(f, s)| (link.res.files[f as usize].order, s));
                 let strings = key.flags & SHF_STRINGS as u64 != 0;
-                let (result, maps) = crate::merge::merge(link, &inputs, strings, key.entsize)?;
+                let split_early = |f: u32, s: u32| prepared[f as usize].split(s);
+                let (result, maps) = crate::merge::merge(link, &inputs, strings, key.entsize, &split_early)?;
                 Ok((key, inputs, result, maps))
             })
             .collect::<Result<_>>()?;
@@ -953,7 +865,7 @@ impl<'l, 'd> Builder<'l, 'd> {
                     let mut inputs = groups[m].clone();
                     inputs.sort_unstable_by_key(|&(f, s)| (link.res.files[f as usize].order, s));
                     let strings = section.flags & SHF_STRINGS as u64 != 0;
-                    let (result, maps) = crate::merge::merge(link, &inputs, strings, section.entsize)?;
+                    let (result, maps) = crate::merge::merge(link, &inputs, strings, section.entsize, &|_, _| None)?;
                     (inputs, result, maps)
                 }
             };
@@ -1041,10 +953,6 @@ impl<'l, 'd> Builder<'l, 'd> {
 
     fn finish(mut self, scan: &ScanResult, timer: &mut Timer) -> Result<Layout> {
         let link = self.link;
-        let output = link.output;
-        let a = SHF_ALLOC;
-        let w = SHF_WRITE;
-
         // The .symtab plan needs only the final placement: it runs beside the tables, which
         // are mostly serial work.
         let placement = std::mem::take(&mut self.placement);
@@ -1056,255 +964,7 @@ impl<'l, 'd> Builder<'l, 'd> {
                 };
                 (!strip_all).then(|| crate::symtab::SymtabPlan::new(link, &placed))
             },
-            || -> Result<Tables> {
-                // Commons and copy relocations live in .bss-like sections of their own.
-                let mut commons = FxHashMap::default();
-                let mut copies = FxHashMap::default();
-                let mut common_ids: Vec<SymbolId> = link
-                    .res
-                    .names
-                    .par_values()
-                    .filter(|e| e.rank == crate::resolve::Rank::Common)
-                    .map(|e| e.def)
-                    .collect();
-                common_ids.sort_unstable();
-                let mut size = 0u64;
-                let mut align = 1u64;
-                for id in common_ids {
-                    let Def::Common { sym, .. } = link.def(id) else { continue };
-                    let al = sym.st_value(E).max(1); // a common's st_value is its alignment
-                    size = align_up(size, al);
-                    commons.insert(id, size);
-                    size += link.res.names.get(link.symbol_name(id)).map_or(sym.st_size(E), |e| e.common_size);
-                    align = align.max(al);
-                }
-                if size > 0 {
-                    self.add(Synthetic::Commons, b".bss", SHT_NOBITS, a | w, align, size);
-                }
-                // Symbols the scan marked, in id order: deterministic.
-                let marked: Vec<(SymbolId, u16)> = scan
-                    .flags
-                    .par_iter()
-                    .enumerate()
-                    .filter(|(_, f)| **f != 0)
-                    .map(|(i, f)| (i as SymbolId, *f))
-                    .collect();
-                let (mut size, mut align) = (0u64, 1u64);
-                for &(id, f) in &marked {
-                    if f & flags::COPY == 0 {
-                        continue;
-                    }
-                    let Def::Shared { sym, .. } = link.def(id) else { continue };
-                    let al = 32u64.min(sym.st_size(E).next_power_of_two().max(8));
-                    size = align_up(size, al);
-                    copies.insert(id, size);
-                    size += sym.st_size(E).max(1);
-                    align = align.max(al);
-                }
-                if size > 0 {
-                    self.add(Synthetic::CopyRel, b".dynbss", SHT_NOBITS, a | w, align, size);
-                }
-
-                // GOT slots and PLT entries.
-                let mut got = Vec::new();
-                let mut got_index = FxHashMap::default();
-                let mut got_off = 0u64;
-                let mut push_got = |slot: GotSlot, key: Option<(SymbolId, u8)>| {
-                    if let Some(k) = key {
-                        got_index.insert(k, got_off);
-                    }
-                    got.push((slot, got_off));
-                    got_off += 8 * slot.words();
-                };
-                if scan.tls_ld {
-                    push_got(GotSlot::TlsLd, Some((SymbolId::MAX, GOT_KIND_GD)));
-                }
-                let mut plt_lazy = Vec::new();
-                let mut plt_direct = Vec::new();
-                for &(id, f) in &marked {
-                    let ifunc = matches!(link.def(id), Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC);
-                    if f & flags::GOT != 0 || (ifunc && f & flags::PLT != 0) {
-                        push_got(GotSlot::Address(id), Some((id, GOT_KIND_ADDR)));
-                    }
-                    if f & flags::GOT_TPOFF != 0 {
-                        push_got(GotSlot::TpOff(id), Some((id, GOT_KIND_TPOFF)));
-                    }
-                    if f & flags::TLS_GD != 0 {
-                        push_got(GotSlot::TlsGd(id), Some((id, GOT_KIND_GD)));
-                    }
-                    if f & flags::TLS_DESC != 0 {
-                        push_got(GotSlot::TlsDesc(id), Some((id, GOT_KIND_DESC)));
-                    }
-                    if f & flags::PLT != 0 {
-                        if ifunc || !output.dynamic {
-                            plt_direct.push(id);
-                        } else {
-                            plt_lazy.push(id);
-                        }
-                    }
-                }
-                let mut plt_index = FxHashMap::default();
-                let header = if plt_lazy.is_empty() { 0 } else { 1 };
-                for (i, &id) in plt_lazy.iter().chain(&plt_direct).enumerate() {
-                    plt_index.insert(id, (header + i) as u32);
-                }
-
-                // Dynamic symbol table, versions, .dynamic.
-                let dynamic = crate::dynamic::DynamicTables::build(link, scan, &copies)?;
-                let rela_dyn_count = scan.dynrel_counts.iter().flatten().map(|&c| c as u64).sum::<u64>()
-                    + got
-                        .iter()
-                        .map(|(slot, _)| got_slot_relocs(link, slot).iter().flatten().count() as u64)
-                        .sum::<u64>()
-                    + copies.len() as u64;
-                let mut dynrel_base = Vec::with_capacity(scan.dynrel_counts.len());
-                {
-                    // Bases in canonical file order.
-                    let mut order: Vec<usize> = (0..scan.dynrel_counts.len()).collect();
-                    order.sort_by_key(|&f| link.res.files[f].order);
-                    let mut bases: Vec<Vec<u32>> = scan.dynrel_counts.iter().map(|c| vec![0; c.len()]).collect();
-                    let mut next = 0u32;
-                    for f in order {
-                        for (s, &c) in scan.dynrel_counts[f].iter().enumerate() {
-                            bases[f][s] = next;
-                            next += c;
-                        }
-                    }
-                    dynrel_base.extend(bases);
-                }
-                let dynrel_sections_total = scan.dynrel_counts.iter().flatten().sum::<u32>();
-
-                if output.dynamic {
-                    if link.config.hash_style != crate::args::HashStyle::Sysv {
-                        self.add(Synthetic::GnuHash, b".gnu.hash", SHT_GNU_HASH, a, 8, dynamic.gnu_hash_size());
-                    }
-                    if link.config.hash_style != crate::args::HashStyle::Gnu {
-                        self.add(Synthetic::SysvHash, b".hash", SHT_HASH, a, 4, dynamic.sysv_hash_size());
-                    }
-                    self.add(Synthetic::DynSym, b".dynsym", SHT_DYNSYM, a, 8, 24 * (dynamic.symbols.len() as u64 + 1));
-                    self.add(Synthetic::DynStr, b".dynstr", SHT_STRTAB, a, 1, dynamic.strtab.len() as u64);
-                    if dynamic.has_versions() {
-                        self.add(
-                            Synthetic::VerSym,
-                            b".gnu.version",
-                            SHT_GNU_VERSYM,
-                            a,
-                            2,
-                            2 * dynamic.versym.len() as u64,
-                        );
-                        if !dynamic.verneed.is_empty() {
-                            self.add(
-                                Synthetic::VerNeed,
-                                b".gnu.version_r",
-                                SHT_GNU_VERNEED,
-                                a,
-                                4,
-                                dynamic.verneed_size(),
-                            );
-                        }
-                        if !dynamic.verdef.is_empty() {
-                            self.add(Synthetic::VerDef, b".gnu.version_d", SHT_GNU_VERDEF, a, 4, dynamic.verdef_size());
-                        }
-                    }
-                }
-                if rela_dyn_count > 0 {
-                    self.add(Synthetic::RelaDyn, b".rela.dyn", SHT_RELA, a, 8, 24 * rela_dyn_count);
-                }
-                let static_irelative = if output.dynamic {
-                    0
-                } else {
-                    got.iter().filter(|(slot, _)| is_ifunc_slot(link, slot)).count() as u64
-                };
-                if !plt_lazy.is_empty() || static_irelative > 0 {
-                    self.add(
-                        Synthetic::RelaPlt,
-                        b".rela.plt",
-                        SHT_RELA,
-                        a | SHF_INFO_LINK,
-                        8,
-                        24 * (plt_lazy.len() as u64 + static_irelative),
-                    );
-                }
-                let plt_size = 16 * (header + plt_lazy.len() + plt_direct.len()) as u64;
-                if plt_size > 0 {
-                    self.add(Synthetic::Plt, b".plt", SHT_PROGBITS, a | SHF_EXECINSTR, 16, plt_size);
-                }
-                if got_off > 0 || (scan.got_base_used && !output.dynamic) {
-                    self.add(Synthetic::Got, b".got", SHT_PROGBITS, a | w, 8, got_off);
-                }
-                if output.dynamic {
-                    let got_plt = self.add(
-                        Synthetic::GotPlt,
-                        b".got.plt",
-                        SHT_PROGBITS,
-                        a | w,
-                        8,
-                        8 * (3 + plt_lazy.len() as u64),
-                    );
-                    if link.config.z_now {
-                        // Bound eagerly, the PLT's GOT never changes after start-up: protect it.
-                        let s = &mut self.sections[got_plt as usize];
-                        s.class = Class::Relro;
-                        s.rank = 9;
-                    }
-                    // .dynamic last: its entries depend on which tables exist.
-                    self.add(Synthetic::Dynamic, b".dynamic", SHT_DYNAMIC, a | w, 8, 0);
-                    let has_init_fini = |n: &[u8]| link.res.input_definition(n).is_some();
-                    let count = dynamic
-                        .entries(
-                            link,
-                            &|s| self.synthetic.contains_key(&s).then_some((0, 0)),
-                            &|n| self.sections.iter().any(|s| s.name == n && s.is_alloc()).then_some((0, 0)),
-                            (has_init_fini(b"_init").then_some(0), has_init_fini(b"_fini").then_some(0)),
-                        )
-                        .len();
-                    let i = self.synthetic[&Synthetic::Dynamic] as usize;
-                    self.sections[i].size = 16 * count as u64;
-                }
-                let eh_fdes: Vec<EhRecord> = self
-                    .sections
-                    .iter()
-                    .filter_map(|s| match &s.contents {
-                        Contents::EhFrame(r) => Some(r),
-                        _ => None,
-                    })
-                    .flatten()
-                    .filter(|r| r.cie_output_offset.is_some())
-                    .copied()
-                    .collect();
-                if link.config.eh_frame_hdr && self.sections.iter().any(|s| matches!(s.contents, Contents::EhFrame(_)))
-                {
-                    self.add(
-                        Synthetic::EhFrameHdr,
-                        b".eh_frame_hdr",
-                        SHT_PROGBITS,
-                        a,
-                        4,
-                        eh_frame::hdr_size(eh_fdes.len()),
-                    );
-                }
-                self.add(
-                    Synthetic::Comment,
-                    b".comment",
-                    SHT_PROGBITS,
-                    SHF_MERGE | SHF_STRINGS,
-                    1,
-                    COMMENT.len() as u64,
-                );
-                Ok(Tables {
-                    commons,
-                    copies,
-                    got,
-                    got_index,
-                    plt_lazy,
-                    plt_direct,
-                    plt_index,
-                    dynamic,
-                    dynrel_base,
-                    dynrel_sections_total,
-                    eh_fdes,
-                })
-            },
+            || self.tables(scan),
         );
         self.placement = placement;
         let tables = tables?;
@@ -1379,6 +1039,171 @@ impl<'l, 'd> Builder<'l, 'd> {
         layout.symbol_addresses = layout.compute_symbol_addresses(link);
         timer.lap("layout: symbol addresses");
         Ok(layout)
+    }
+
+    /// Sizes every linker-made table and adds its output section, in a fixed order (the order
+    /// of sections of the same class and rank in the output).
+    fn tables(&mut self, scan: &ScanResult) -> Result<Tables> {
+        let link = self.link;
+        let commons = self.place_commons();
+        let marked = marked_symbols(scan);
+        let copies = self.place_copies(&marked);
+        let got_plt = GotPlt::plan(link, scan, &marked);
+        let dynamic = crate::dynamic::DynamicTables::build(link, scan, &copies)?;
+        let (dynrel_base, dynrel_sections_total) = dynrel_bases(link, scan);
+        self.add_dynamic_sections(scan, &got_plt, &dynamic, copies.len());
+        let eh_fdes = self.add_eh_frame_hdr();
+        self.add(Synthetic::Comment, b".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS, 1, COMMENT.len() as u64);
+        Ok(Tables {
+            commons,
+            copies,
+            got: got_plt.got,
+            got_index: got_plt.got_index,
+            plt_lazy: got_plt.plt_lazy,
+            plt_direct: got_plt.plt_direct,
+            plt_index: got_plt.plt_index,
+            dynamic,
+            dynrel_base,
+            dynrel_sections_total,
+            eh_fdes,
+        })
+    }
+
+    /// Common symbols, in id order, in a `.bss` of their own; each at the largest size any
+    /// input gave it.
+    fn place_commons(&mut self) -> FxHashMap<SymbolId, u64> {
+        let link = self.link;
+        let mut commons = FxHashMap::default();
+        let mut common_ids: Vec<SymbolId> =
+            link.res.names.par_values().filter(|e| e.rank == crate::resolve::Rank::Common).map(|e| e.def).collect();
+        common_ids.sort_unstable();
+        let (mut size, mut align) = (0u64, 1u64);
+        for id in common_ids {
+            let Def::Common { sym, .. } = link.def(id) else { continue };
+            let al = sym.st_value(E).max(1); // a common's st_value is its alignment
+            size = align_up(size, al);
+            commons.insert(id, size);
+            size += link.res.names.get(link.symbol_name(id)).map_or(sym.st_size(E), |e| e.common_size);
+            align = align.max(al);
+        }
+        if size > 0 {
+            self.add(Synthetic::Commons, b".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, align, size);
+        }
+        commons
+    }
+
+    /// Shared-library data the program refers to directly, copied into `.dynbss`.
+    fn place_copies(&mut self, marked: &[(SymbolId, u16)]) -> FxHashMap<SymbolId, u64> {
+        let mut copies = FxHashMap::default();
+        let (mut size, mut align) = (0u64, 1u64);
+        for &(id, f) in marked {
+            if f & flags::COPY == 0 {
+                continue;
+            }
+            let Def::Shared { sym, .. } = self.link.def(id) else { continue };
+            let al = 32u64.min(sym.st_size(E).next_power_of_two().max(8));
+            size = align_up(size, al);
+            copies.insert(id, size);
+            size += sym.st_size(E).max(1);
+            align = align.max(al);
+        }
+        if size > 0 {
+            self.add(Synthetic::CopyRel, b".dynbss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, align, size);
+        }
+        copies
+    }
+
+    /// The dynamic tables' sections (`.gnu.hash` to `.dynamic`), the relocation tables, the
+    /// PLT and the GOTs, sized.
+    fn add_dynamic_sections(&mut self, scan: &ScanResult, got_plt: &GotPlt, dynamic: &DynamicTables, copies: usize) {
+        let link = self.link;
+        let output = link.output;
+        let (a, w) = (SHF_ALLOC, SHF_WRITE);
+        if output.dynamic {
+            if link.config.hash_style != crate::args::HashStyle::Sysv {
+                self.add(Synthetic::GnuHash, b".gnu.hash", SHT_GNU_HASH, a, 8, dynamic.gnu_hash_size());
+            }
+            if link.config.hash_style != crate::args::HashStyle::Gnu {
+                self.add(Synthetic::SysvHash, b".hash", SHT_HASH, a, 4, dynamic.sysv_hash_size());
+            }
+            self.add(Synthetic::DynSym, b".dynsym", SHT_DYNSYM, a, 8, 24 * (dynamic.symbols.len() as u64 + 1));
+            self.add(Synthetic::DynStr, b".dynstr", SHT_STRTAB, a, 1, dynamic.strtab.len() as u64);
+            if dynamic.has_versions() {
+                self.add(Synthetic::VerSym, b".gnu.version", SHT_GNU_VERSYM, a, 2, 2 * dynamic.versym.len() as u64);
+                if !dynamic.verneed.is_empty() {
+                    self.add(Synthetic::VerNeed, b".gnu.version_r", SHT_GNU_VERNEED, a, 4, dynamic.verneed_size());
+                }
+                if !dynamic.verdef.is_empty() {
+                    self.add(Synthetic::VerDef, b".gnu.version_d", SHT_GNU_VERDEF, a, 4, dynamic.verdef_size());
+                }
+            }
+        }
+        let got_relocs: u64 =
+            got_plt.got.iter().map(|(slot, _)| got_slot_relocs(link, slot).iter().flatten().count() as u64).sum();
+        let rela_dyn_count =
+            scan.dynrel_counts.iter().flatten().map(|&c| c as u64).sum::<u64>() + got_relocs + copies as u64;
+        if rela_dyn_count > 0 {
+            self.add(Synthetic::RelaDyn, b".rela.dyn", SHT_RELA, a, 8, 24 * rela_dyn_count);
+        }
+        let static_irelative = if output.dynamic {
+            0
+        } else {
+            got_plt.got.iter().filter(|(slot, _)| is_ifunc_slot(link, slot)).count() as u64
+        };
+        let lazy = got_plt.plt_lazy.len() as u64;
+        if lazy > 0 || static_irelative > 0 {
+            let size = 24 * (lazy + static_irelative);
+            self.add(Synthetic::RelaPlt, b".rela.plt", SHT_RELA, a | SHF_INFO_LINK, 8, size);
+        }
+        let plt_size = 16 * (got_plt.plt_header() + lazy + got_plt.plt_direct.len() as u64);
+        if plt_size > 0 {
+            self.add(Synthetic::Plt, b".plt", SHT_PROGBITS, a | SHF_EXECINSTR, 16, plt_size);
+        }
+        if got_plt.got_size > 0 || (scan.got_base_used && !output.dynamic) {
+            self.add(Synthetic::Got, b".got", SHT_PROGBITS, a | w, 8, got_plt.got_size);
+        }
+        if output.dynamic {
+            let got_plt_section = self.add(Synthetic::GotPlt, b".got.plt", SHT_PROGBITS, a | w, 8, 8 * (3 + lazy));
+            if link.config.z_now {
+                // Bound eagerly, the PLT's GOT never changes after start-up: protect it.
+                let s = &mut self.sections[got_plt_section as usize];
+                s.class = Class::Relro;
+                s.rank = 9;
+            }
+            // .dynamic last: its entries depend on which tables exist.
+            self.add(Synthetic::Dynamic, b".dynamic", SHT_DYNAMIC, a | w, 8, 0);
+            let has_init_fini = |n: &[u8]| link.res.input_definition(n).is_some();
+            let count = dynamic
+                .entries(
+                    link,
+                    &|s| self.synthetic.contains_key(&s).then_some((0, 0)),
+                    &|n| self.sections.iter().any(|s| s.name == n && s.is_alloc()).then_some((0, 0)),
+                    (has_init_fini(b"_init").then_some(0), has_init_fini(b"_fini").then_some(0)),
+                )
+                .len();
+            let i = self.synthetic[&Synthetic::Dynamic] as usize;
+            self.sections[i].size = 16 * count as u64;
+        }
+    }
+
+    /// `.eh_frame_hdr`, sized for the kept FDEs, which it returns.
+    fn add_eh_frame_hdr(&mut self) -> Vec<EhRecord> {
+        let eh_fdes: Vec<EhRecord> = self
+            .sections
+            .iter()
+            .filter_map(|s| match &s.contents {
+                Contents::EhFrame(r) => Some(r),
+                _ => None,
+            })
+            .flatten()
+            .filter(|r| r.cie_output_offset.is_some())
+            .copied()
+            .collect();
+        if self.link.config.eh_frame_hdr && self.sections.iter().any(|s| matches!(s.contents, Contents::EhFrame(_))) {
+            let size = eh_frame::hdr_size(eh_fdes.len());
+            self.add(Synthetic::EhFrameHdr, b".eh_frame_hdr", SHT_PROGBITS, SHF_ALLOC, 4, size);
+        }
+        eh_fdes
     }
 }
 

@@ -18,9 +18,8 @@
 use crate::context::Link;
 use crate::elf::*;
 use crate::error::{Error, Result};
+use crate::pieces::{SHARDS, SplitSection};
 use rayon::prelude::*;
-
-const SHARDS: usize = 32;
 
 pub struct MergedSection {
     /// Per shard: its pieces at offsets relative to the shard's base.
@@ -96,16 +95,6 @@ impl MergeMap {
     }
 }
 
-/// A piece of an input section: where it starts, how long it is, and its 128-bit hash in two
-/// halves (`hash` picks the shard and the table slot; `check` only confirms).
-#[derive(Clone, Copy)]
-struct Piece {
-    start: u32,
-    len: u32,
-    hash: u64,
-    check: u64,
-}
-
 /// A shard's table entry: a distinct piece's hash (which covers its length), its offset in
 /// the shard and its index in the shard's list.
 #[derive(Clone, Copy)]
@@ -116,103 +105,16 @@ struct Distinct {
     index: u32,
 }
 
-/// Bits that neither the shard's table slot (low bits) nor its control bytes (top 7) use.
-fn shard_of(hash: u64) -> usize {
-    (hash >> 32) as usize % SHARDS
-}
-
-/// Splits one input section into `pieces`.
-fn split(data: &[u8], strings: bool, entsize: usize, pieces: &mut Vec<Piece>) -> std::result::Result<(), &'static str> {
-    let mut push = |start: usize, end: usize| {
-        let h = twox_hash::XxHash3_128::oneshot(&data[start..end]);
-        pieces.push(Piece { start: start as u32, len: (end - start) as u32, hash: h as u64, check: (h >> 64) as u64 });
-    };
-    let unterminated = || "unterminated string in a mergeable string section";
-    let mut pos = 0usize;
-    if strings && entsize == 1 {
-        for_each_nul(data, |nul| {
-            push(pos, nul + 1);
-            pos = nul + 1;
-        });
-        if pos < data.len() {
-            return Err(unterminated());
-        }
-    } else if strings {
-        while pos < data.len() {
-            let mut end = pos;
-            loop {
-                if end + entsize > data.len() {
-                    return Err(unterminated());
-                }
-                end += entsize;
-                if data[end - entsize..end].iter().all(|&b| b == 0) {
-                    break;
-                }
-            }
-            push(pos, end);
-            pos = end;
-        }
-    } else {
-        while pos < data.len() {
-            let end = (pos + entsize).min(data.len());
-            push(pos, end);
-            pos = end;
-        }
-    }
-    Ok(())
-}
-
-/// Calls `f` with the offset of every NUL byte of `data`, in order. Strings in debug sections
-/// are short (60 bytes on average in a debug ripgrep): testing 64 bytes at a time and walking
-/// the bits costs a third of a `memchr` call per string.
-fn for_each_nul(data: &[u8], mut f: impl FnMut(usize)) {
-    let mut blocks = data.chunks_exact(64);
-    let mut base = 0;
-    for block in &mut blocks {
-        let mut nuls = zero_bytes(block);
-        while nuls != 0 {
-            f(base + nuls.trailing_zeros() as usize);
-            nuls &= nuls - 1;
-        }
-        base += 64;
-    }
-    for (i, &b) in blocks.remainder().iter().enumerate() {
-        if b == 0 {
-            f(base + i);
-        }
-    }
-}
-
-/// A bit per byte of the 64-byte `block`: set where the byte is 0.
-#[cfg(target_arch = "x86_64")]
-fn zero_bytes(block: &[u8]) -> u64 {
-    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_setzero_si128};
-    assert_eq!(block.len(), 64);
-    let mut bits = 0u64;
-    for k in 0..4 {
-        // SAFETY: SSE2 is part of x86-64; the 16 bytes read are inside `block`, and the
-        // load has no alignment requirement.
-        let mask = unsafe {
-            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
-            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()))
-        };
-        bits |= (mask as u16 as u64) << (16 * k);
-    }
-    bits
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn zero_bytes(block: &[u8]) -> u64 {
-    block.iter().enumerate().fold(0, |bits, (i, &b)| bits | ((b == 0) as u64) << i)
-}
-
 /// Merges `inputs` (in canonical order); returns the merged section and, per input, where
 /// its pieces went.
-pub fn merge(
+///
+/// `split_early(file, section)` gives the pieces of an input that its parse job split, if it did.
+pub fn merge<'s>(
     link: &Link<'_>,
     inputs: &[(u32, u32)],
     strings: bool,
     entsize: u64,
+    split_early: &(dyn Fn(u32, u32) -> Option<&'s std::result::Result<SplitSection, &'static str>> + Sync),
 ) -> Result<(MergedSection, Vec<MergeMap>)> {
     let entsize = entsize as usize;
     let align = inputs
@@ -225,48 +127,26 @@ pub fn merge(
     let compare_bytes =
         inputs.iter().any(|&(f, s)| link.res.files[f as usize].object().is_some_and(|o| o.is_allocated(s as usize)));
 
-    // 1. Split and hash, in parallel over inputs; order each input's pieces by shard, so that
-    // deduplicating a shard reads them in sequence.
+    // 1. Split and hash, in parallel over inputs, unless the parse job did; each input's
+    // pieces are ordered by shard, so that deduplicating a shard reads them in sequence.
     struct Split<'a> {
         data: &'a [u8],
-        /// The pieces grouped by shard, in input order within a shard.
-        by_shard: Vec<Piece>,
-        /// `by_shard[k]`'s index among the input's pieces in input order.
-        index: Vec<u32>,
-        shard_starts: [u32; SHARDS + 1],
-    }
-    impl Split<'_> {
-        /// This input's pieces that fall in shard `s`, and their indices in input order.
-        fn in_shard(&self, s: usize) -> (&[Piece], &[u32]) {
-            let range = self.shard_starts[s] as usize..self.shard_starts[s + 1] as usize;
-            (&self.by_shard[range.clone()], &self.index[range])
-        }
+        pieces: std::borrow::Cow<'a, SplitSection>,
     }
     let splits: Vec<Split<'_>> = inputs
         .par_iter()
-        .map_init(Vec::new, |pieces, &(fi, si)| {
+        .map_init(Vec::new, |scratch, &(fi, si)| {
             let obj = link.res.files[fi as usize].object().expect("object");
             let data = obj.section_data(si as usize)?;
             let name = || format!("{}({})", obj.name, String::from_utf8_lossy(obj.section_name(si as usize)));
-            pieces.clear();
-            split(data, strings, entsize, pieces).map_err(|e| Error::bad(&name(), e))?;
-            let mut counts = [0u32; SHARDS + 1];
-            for p in pieces.iter() {
-                counts[shard_of(p.hash) + 1] += 1;
-            }
-            for s in 0..SHARDS {
-                counts[s + 1] += counts[s];
-            }
-            let mut next = counts;
-            let blank = Piece { start: 0, len: 0, hash: 0, check: 0 };
-            let (mut by_shard, mut index) = (vec![blank; pieces.len()], vec![0u32; pieces.len()]);
-            for (i, p) in pieces.iter().enumerate() {
-                let k = &mut next[shard_of(p.hash)];
-                by_shard[*k as usize] = *p;
-                index[*k as usize] = i as u32;
-                *k += 1;
-            }
-            Ok(Split { data, by_shard, index, shard_starts: counts })
+            let pieces = match split_early(fi, si) {
+                Some(Ok(done)) => std::borrow::Cow::Borrowed(done),
+                Some(Err(e)) => return Err(Error::bad(&name(), *e)),
+                None => std::borrow::Cow::Owned(
+                    SplitSection::new(data, strings, entsize, scratch).map_err(|e| Error::bad(&name(), e))?,
+                ),
+            };
+            Ok(Split { data, pieces })
         })
         .collect::<Result<_>>()?;
 
@@ -282,14 +162,14 @@ pub fn merge(
     let shards: Vec<Shard<'_>> = (0..SHARDS)
         .into_par_iter()
         .map(|s| {
-            let pieces: usize = splits.iter().map(|sp| sp.in_shard(s).0.len()).sum();
+            let pieces: usize = splits.iter().map(|sp| sp.pieces.in_shard(s).0.len()).sum();
             // Most strings repeat across inputs: half the pieces is a fair first guess.
             let mut table = hashbrown::HashTable::<Distinct>::with_capacity(pieces / 2);
             let mut shard =
                 Shard { unique: Vec::new(), size: 0, offsets: Vec::with_capacity(pieces), firsts: Vec::new() };
             for sp in &splits {
                 shard.firsts.push(shard.offsets.len() as u32);
-                for p in sp.in_shard(s).0 {
+                for p in sp.pieces.in_shard(s).0 {
                     let bytes = &sp.data[p.start as usize..(p.start + p.len) as usize];
                     let unique = &mut shard.unique;
                     let same = |d: &Distinct| {
@@ -334,9 +214,9 @@ pub fn merge(
         .par_iter()
         .enumerate()
         .map(|(i, sp)| {
-            let mut pieces = vec![(0u32, 0u32); sp.index.len()];
+            let mut pieces = vec![(0u32, 0u32); sp.pieces.piece_count()];
             for (s, shard) in shards.iter().enumerate() {
-                let (group, index) = sp.in_shard(s);
+                let (group, index) = sp.pieces.in_shard(s);
                 let offsets = &shard.offsets[shard.firsts[i] as usize..][..group.len()];
                 for ((p, &i), &off) in group.iter().zip(index).zip(offsets) {
                     pieces[i as usize] = (p.start, (bases[s] + off as u64) as u32);
@@ -355,22 +235,7 @@ pub fn merge(
 
 #[cfg(test)]
 mod tests {
-    use super::{MergeMap, for_each_nul};
-
-    #[test]
-    fn for_each_nul_finds_every_nul_in_order() {
-        // NULs at block edges, runs of them, and a tail shorter than a block.
-        let mut data = vec![b'x'; 200];
-        for at in [0, 1, 2, 15, 16, 63, 64, 65, 127, 128, 150, 151, 152, 199] {
-            data[at] = 0;
-        }
-        for len in [0, 1, 63, 64, 65, 128, 150, 200] {
-            let expected: Vec<usize> = (0..len).filter(|&i| data[i] == 0).collect();
-            let mut found = Vec::new();
-            for_each_nul(&data[..len], |i| found.push(i));
-            assert_eq!(found, expected, "length {len}");
-        }
-    }
+    use super::MergeMap;
 
     #[test]
     fn output_offset_agrees_with_a_binary_search() {

@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::input::FileArena;
 use crate::layout::{EarlyLayout, Layout};
 use crate::resolve::Resolver;
+use crate::sections::Prepared;
 use crate::timing::Timer;
 use crate::version_script::VersionScript;
 use crate::write::PendingOutput;
@@ -31,10 +32,10 @@ pub fn run<'d>(
     // Every input is mapped by now: the old output may be moved or removed (the claim never
     // writes into one that is an input).
     let pending = PendingOutput::claim(config, arena);
-    let mut link = context(config, resolver)?;
+    let (mut link, prepared) = context(config, resolver)?;
     timer.lap("resolve symbols");
 
-    let (live, early) = rayon::join(|| crate::gc::run(&link), || EarlyLayout::new(&link));
+    let (live, early) = rayon::join(|| crate::gc::run(&link), || EarlyLayout::new(&link, prepared));
     link.live = live;
     let early = early?;
     timer.lap("gc sections, sorting sections, merging debug strings");
@@ -60,8 +61,9 @@ pub fn run<'d>(
 }
 
 /// Finishes resolution (command-line `-u` and `--require-defined` names, undefined symbols
-/// that may stay so) and builds the shared context of the passes.
-fn context<'d>(config: &'d Config, mut resolver: Resolver<'d>) -> Result<Link<'d>> {
+/// that may stay so) and builds the shared context of the passes; hands on, per file, what
+/// its parse job prepared for layout.
+fn context<'d>(config: &'d Config, mut resolver: Resolver<'d>) -> Result<(Link<'d>, Vec<Prepared<'d>>)> {
     for name in config.undefined.iter().chain(&config.require_defined) {
         resolver.add_undefined(name.as_bytes())?;
     }
@@ -71,8 +73,9 @@ fn context<'d>(config: &'d Config, mut resolver: Resolver<'d>) -> Result<Link<'d
     let allow_undefined = output.shared && !config.no_undefined;
     let may_stay_undefined = |name: &[u8]| allow_undefined || (!output.shared && name == b"__tls_get_addr");
     let defsyms: Vec<&[u8]> = config.defsyms.iter().map(|d| d.name.as_bytes()).collect();
-    let res = resolver.finish(&|n| crate::layout::is_linker_defined(n), &defsyms, &may_stay_undefined)?;
+    let mut res = resolver.finish(&|n| crate::layout::is_linker_defined(n), &defsyms, &may_stay_undefined)?;
+    let prepared = res.files.iter_mut().map(|f| std::mem::take(&mut f.prepared)).collect();
     let link = Link::new(config, res, output, VersionScript::load_all(&config.version_scripts)?);
     link.check_required()?;
-    Ok(link)
+    Ok((link, prepared))
 }

@@ -24,6 +24,7 @@ use crate::hash::hash_bytes;
 use crate::input::FileArena;
 use crate::object_file::ObjectFile;
 use crate::parallel::split_by_lengths;
+use crate::sections::Prepared;
 use crate::shared_object::SharedObject;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -51,6 +52,8 @@ pub struct InputFile<'d> {
     /// Per global symbol of an object: its entry in the name table ([`NO_SLOT`] for nameless
     /// ones), recorded as it was entered so that binding needs no second lookup.
     pub name_slots: Vec<u32>,
+    /// What the parse job prepared for layout; taken by the pipeline.
+    pub prepared: Prepared<'d>,
 }
 
 /// [`InputFile::name_slots`] of a global without a name.
@@ -81,7 +84,7 @@ pub struct ArchiveInput<'d> {
     /// Members parsed ahead of time, in parallel: `None` for members that are not ELF
     /// objects (rustc's `lib.rmeta`, text files). A parse error surfaces only if the member
     /// is pulled.
-    pub parsed: Vec<Option<Result<ObjectFile<'d>>>>,
+    pub parsed: Vec<Option<Result<(ObjectFile<'d>, Prepared<'d>)>>>,
     /// [`hash_bytes`] of each name in the archive's symbol index, computed while parsing.
     pub symbol_hashes: Vec<u64>,
 }
@@ -235,7 +238,13 @@ impl<'d> Resolver<'d> {
     }
 
     /// Adds a parsed file (object or shared library) and resolves its symbols.
-    pub fn add_file(&mut self, data: FileData<'d>, modifiers: Modifiers, order: (u32, u32)) -> Result<()> {
+    pub fn add_file(
+        &mut self,
+        data: FileData<'d>,
+        prepared: Prepared<'d>,
+        modifiers: Modifiers,
+        order: (u32, u32),
+    ) -> Result<()> {
         let symbol_count = match &data {
             FileData::Object(o) => o.symbols.len() as u32,
             FileData::Shared(s) => s.symbols.len() as u32,
@@ -259,6 +268,7 @@ impl<'d> Resolver<'d> {
             order,
             discarded,
             name_slots: Vec::new(),
+            prepared,
         });
         match &self.files[file_id as usize].data {
             FileData::Object(_) => self.add_object_symbols(file_id),
@@ -317,7 +327,10 @@ impl<'d> Resolver<'d> {
         a.pulled[member as usize] = true;
         let (modifiers, position) = (a.modifiers, a.position);
         match a.parsed[member as usize].take() {
-            Some(object) => self.add_file(FileData::Object(object?), modifiers, (position, member + 1)),
+            Some(parsed) => {
+                let (object, prepared) = parsed?;
+                self.add_file(FileData::Object(object), prepared, modifiers, (position, member + 1))
+            }
             None => Ok(()),
         }
     }
@@ -474,6 +487,7 @@ impl<'d> Resolver<'d> {
             order: (u32::MAX, 0),
             discarded: Vec::new(),
             name_slots: Vec::new(),
+            prepared: Prepared::default(),
         });
         let total = internal_base as usize + internal.len();
 

@@ -10,12 +10,13 @@ use crate::error::{Error, Result};
 use crate::input::{FileArena, FileKind, LoadedFile};
 use crate::object_file::ObjectFile;
 use crate::resolve::{ArchiveInput, FileData, Resolver};
+use crate::sections::Prepared;
 use crate::shared_object::SharedObject;
 use crate::timing::Timer;
 
 /// A parsed input waiting for resolution, tagged with its canonical position.
 enum Parsed<'d> {
-    File(FileData<'d>, crate::args::Modifiers, u32),
+    File(FileData<'d>, Prepared<'d>, crate::args::Modifiers, u32),
     Archive(ArchiveInput<'d>),
 }
 
@@ -78,7 +79,8 @@ impl<'d, 's> Session<'d, 's> {
     /// that is now next in canonical order is resolved.
     pub fn add(&mut self, file: LoadedFile<'d>) -> Result<()> {
         let arena = self.arena;
-        self.spawn_parse(file.position, move || parse_input(file, arena));
+        let strip_debug = !matches!(self.config.strip, crate::args::Strip::None);
+        self.spawn_parse(file.position, move || parse_input(file, arena, strip_debug));
         self.resolve_ready(false)
     }
 
@@ -112,7 +114,9 @@ impl<'d, 's> Session<'d, 's> {
             }
             while let Some(parsed) = self.waiting.remove(&self.next_position) {
                 match parsed? {
-                    Parsed::File(data, modifiers, pos) => self.resolver.add_file(data, modifiers, (pos, 0))?,
+                    Parsed::File(data, prepared, modifiers, pos) => {
+                        self.resolver.add_file(data, prepared, modifiers, (pos, 0))?
+                    }
                     Parsed::Archive(a) => self.resolver.add_archive(a)?,
                 }
                 self.next_position += 1;
@@ -145,13 +149,24 @@ impl<'d, 's> Session<'d, 's> {
     }
 }
 
-fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena) -> Result<Parsed<'d>> {
+/// Parses one input and prepares what layout needs of each object in it ([`Prepared`]): work
+/// that depends on no other input, done the moment the input arrives.
+fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena, strip_debug: bool) -> Result<Parsed<'d>> {
     use rayon::prelude::*;
     let name = f.path.display().to_string();
+    let parse_object = |name: String, bytes: &'d [u8]| -> Result<(ObjectFile<'d>, Prepared<'d>)> {
+        let object = ObjectFile::parse(name, bytes)?;
+        let prepared = Prepared::of(&object, strip_debug);
+        Ok((object, prepared))
+    };
     Ok(match f.kind {
-        FileKind::Object => Parsed::File(FileData::Object(ObjectFile::parse(name, f.bytes)?), f.modifiers, f.position),
+        FileKind::Object => {
+            let (object, prepared) = parse_object(name, f.bytes)?;
+            Parsed::File(FileData::Object(object), prepared, f.modifiers, f.position)
+        }
         FileKind::SharedObject => {
-            Parsed::File(FileData::Shared(SharedObject::parse(name, &f.path, f.bytes)?), f.modifiers, f.position)
+            let shared = SharedObject::parse(name, &f.path, f.bytes)?;
+            Parsed::File(FileData::Shared(shared), Prepared::default(), f.modifiers, f.position)
         }
         FileKind::Archive => {
             let archive = crate::archive::parse(f.bytes).map_err(|e| Error::bad(&name, e.to_string()))?;
@@ -167,7 +182,7 @@ fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena) -> Result<Parsed<'d>
                     // Archives may hold anything (rustc's lib.rmeta, text files): only ELF
                     // objects link.
                     (crate::input::identify(bytes) == FileKind::Object).then(|| {
-                        ObjectFile::parse(format!("{}({})", f.path.display(), String::from_utf8_lossy(m.name)), bytes)
+                        parse_object(format!("{}({})", f.path.display(), String::from_utf8_lossy(m.name)), bytes)
                     })
                 })
                 .collect();

@@ -63,6 +63,26 @@ fn error_duplicate_symbol() {
     }
 }
 
+/// A merged string section whose last string has no terminator (`.debug_str`, split into
+/// pieces in the object's parse job): (rivet) a clear error naming the object and section,
+/// exit status 1, no output.
+#[test]
+fn error_unterminated_merge_string() {
+    let t = test_env!("error_unterminated_merge_string");
+    if !t.linker_is_rivet() {
+        return; // GNU ld copies such a section as it is
+    }
+    let main = t.write("main.c", "int main(void) { return 0; }\n");
+    let main = t.cc(&main, &[]);
+    let bad = t.write("unterminated.s", ".section .debug_str,\"MS\",@progbits,1\n.asciz \"fine\"\n.ascii \"cut\"\n");
+    let bad = t.cc(&bad, &[]);
+    let e = t.ld(&["-e", "main", "-o", "prog", &main, &bad]);
+    assert_eq!(e.code, Some(1), "{e}");
+    assert_rivet_error(&t, &e);
+    assert!(e.stderr.contains("unterminated string") && e.stderr.contains("unterminated.o(.debug_str)"), "{e}");
+    assert!(!t.out("prog").exists(), "output left behind");
+}
+
 /// A missing library: the link fails and (rivet) names it.
 #[test]
 fn error_missing_library() {
