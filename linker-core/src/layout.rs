@@ -166,10 +166,10 @@ impl GotSlot {
     }
 }
 
-pub struct Layout {
+pub struct Layout<'d> {
     pub sections: Vec<OutputSection>,
     pub placement: Vec<Vec<Placement>>,
-    pub merged: Vec<MergedSection>,
+    pub merged: Vec<MergedSection<'d>>,
     /// For merge input sections: (piece input starts, piece output offsets).
     pub merge_maps: Vec<MergeMap>,
     pub synthetic: FxHashMap<Synthetic, u32>,
@@ -411,7 +411,7 @@ fn classify(name: &[u8], sh_type: u32, flags: u64) -> (Class, u32) {
     (Class::Writable, rank)
 }
 
-impl Layout {
+impl Layout<'_> {
     /// Layout's first half, which needs no relocation scan: input sections placed in their
     /// output sections, allocated merge sections merged, `.eh_frame` records chosen, the
     /// linker's own sections added. It runs alongside the scan.
@@ -426,7 +426,7 @@ impl Layout {
 
     /// Layout's second half: what the scan asked for (GOT, PLT, dynamic tables), then
     /// addresses.
-    pub fn build(placed: PlacedInputs<'_, '_>, scan: &ScanResult, timer: &mut Timer) -> Result<Layout> {
+    pub fn build<'d>(placed: PlacedInputs<'_, 'd>, scan: &ScanResult, timer: &mut Timer) -> Result<Layout<'d>> {
         placed.0.finish(scan, timer)
     }
 
@@ -652,7 +652,7 @@ pub struct EarlyLayout<'d> {
     files: Vec<FileSections<'d>>,
     /// Per non-allocated merge key: its inputs in canonical order, the merged section and
     /// each input's map.
-    merged: Vec<(SectionKey<'d>, Vec<(u32, u32)>, MergedSection, Vec<MergeMap>)>,
+    merged: Vec<(SectionKey<'d>, Vec<(u32, u32)>, MergedSection<'d>, Vec<MergeMap>)>,
 }
 
 impl<'d> EarlyLayout<'d> {
@@ -713,7 +713,7 @@ struct Builder<'l, 'd> {
     pending: Vec<Vec<(u32, PendingInput)>>,
     placement: Vec<Vec<Placement>>,
     merge_inputs: Vec<Vec<(u32, u32)>>,
-    merged: Vec<MergedSection>,
+    merged: Vec<MergedSection<'d>>,
     merge_maps: Vec<MergeMap>,
     synthetic: FxHashMap<Synthetic, u32>,
     /// (file, section) of every live `.eh_frame` input, in canonical order.
@@ -951,7 +951,7 @@ impl<'l, 'd> Builder<'l, 'd> {
         Ok(())
     }
 
-    fn finish(mut self, scan: &ScanResult, timer: &mut Timer) -> Result<Layout> {
+    fn finish(mut self, scan: &ScanResult, timer: &mut Timer) -> Result<Layout<'d>> {
         let link = self.link;
         // The .symtab plan needs only the final placement: it runs beside the tables, which
         // are mostly serial work.
@@ -1207,7 +1207,7 @@ impl<'l, 'd> Builder<'l, 'd> {
     }
 }
 
-impl Layout {
+impl Layout<'_> {
     /// [`Layout::symbol_addresses`], file by file in parallel, each symbol table read in order.
     fn compute_symbol_addresses(&self, link: &Link<'_>) -> Vec<u64> {
         let files = &link.res.files;

@@ -21,14 +21,14 @@ use crate::error::{Error, Result};
 use crate::pieces::{SHARDS, SplitSection};
 use rayon::prelude::*;
 
-pub struct MergedSection {
+pub struct MergedSection<'d> {
     /// Per shard: its pieces at offsets relative to the shard's base.
-    shards: Vec<Vec<(&'static [u8], u64)>>,
+    shards: Vec<Vec<(&'d [u8], u64)>>,
     bases: Vec<u64>,
     size: u64,
 }
 
-impl MergedSection {
+impl MergedSection<'_> {
     pub fn size(&self) -> u64 {
         self.size
     }
@@ -109,13 +109,13 @@ struct Distinct {
 /// its pieces went.
 ///
 /// `split_early(file, section)` gives the pieces of an input that its parse job split, if it did.
-pub fn merge<'s>(
-    link: &Link<'_>,
+pub fn merge<'d, 's>(
+    link: &Link<'d>,
     inputs: &[(u32, u32)],
     strings: bool,
     entsize: u64,
     split_early: &(dyn Fn(u32, u32) -> Option<&'s std::result::Result<SplitSection, &'static str>> + Sync),
-) -> Result<(MergedSection, Vec<MergeMap>)> {
+) -> Result<(MergedSection<'d>, Vec<MergeMap>)> {
     let entsize = entsize as usize;
     let align = inputs
         .iter()
@@ -129,11 +129,11 @@ pub fn merge<'s>(
 
     // 1. Split and hash, in parallel over inputs, unless the parse job did; each input's
     // pieces are ordered by shard, so that deduplicating a shard reads them in sequence.
-    struct Split<'a> {
-        data: &'a [u8],
-        pieces: std::borrow::Cow<'a, SplitSection>,
+    struct Split<'d, 's> {
+        data: &'d [u8],
+        pieces: std::borrow::Cow<'s, SplitSection>,
     }
-    let splits: Vec<Split<'_>> = inputs
+    let splits: Vec<Split<'d, 's>> = inputs
         .par_iter()
         .map_init(Vec::new, |scratch, &(fi, si)| {
             let obj = link.res.files[fi as usize].object().expect("object");
@@ -159,7 +159,7 @@ pub fn merge<'s>(
         offsets: Vec<u32>,
         firsts: Vec<u32>,
     }
-    let shards: Vec<Shard<'_>> = (0..SHARDS)
+    let shards: Vec<Shard<'d>> = (0..SHARDS)
         .into_par_iter()
         .map(|s| {
             let pieces: usize = splits.iter().map(|sp| sp.pieces.in_shard(s).0.len()).sum();
@@ -225,11 +225,7 @@ pub fn merge<'s>(
             MergeMap::new(pieces, sp.data.len())
         })
         .collect();
-    // SAFETY of the 'static: piece bytes live in the FileArena for the whole link.
-    let shards = shards
-        .into_iter()
-        .map(|shard| unsafe { std::mem::transmute::<Vec<(&[u8], u64)>, Vec<(&'static [u8], u64)>>(shard.unique) })
-        .collect();
+    let shards = shards.into_iter().map(|shard| shard.unique).collect();
     Ok((MergedSection { shards, bases, size: total }, maps))
 }
 

@@ -231,7 +231,7 @@ impl<'a> Chunk<'a> {
 /// Input sections are gathered into chunks of about this many bytes.
 const CHUNK_BYTES: u64 = 256 << 10;
 
-fn chunks(layout: &Layout) -> Vec<Chunk<'_>> {
+fn chunks<'a>(layout: &'a Layout<'_>) -> Vec<Chunk<'a>> {
     let mut chunks = Vec::new();
     for sec in layout.sections.iter().filter(|s| s.sh_type != SHT_NOBITS && s.size > 0) {
         match &sec.contents {
@@ -471,7 +471,7 @@ impl ChunkTargets {
 /// one relocation to the next.
 struct Relocator<'a, 'l, 'c> {
     link: &'a Link<'l>,
-    layout: &'a Layout,
+    layout: &'a Layout<'a>,
     file: u32,
     si: usize,
     data: &'a [u8],
