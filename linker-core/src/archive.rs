@@ -46,7 +46,6 @@ impl std::error::Error for ArchiveError {}
 
 #[derive(Debug, Clone)]
 pub struct Archive<'a> {
-    pub thin: bool,
     /// Ordinary members in archive order; the symbol and name tables are not included.
     pub members: Vec<Member<'a>>,
     /// Symbol table entries in table order.
@@ -117,7 +116,7 @@ pub fn parse(bytes: &[u8]) -> Result<Archive<'_>, ArchiveError> {
     for (entry, offset_size) in symbol_tables {
         read_symbol_table(entry, offset_size, &members, &mut symbols)?;
     }
-    Ok(Archive { thin, members, symbols })
+    Ok(Archive { members, symbols })
 }
 
 #[derive(Clone, Copy)]
@@ -369,7 +368,6 @@ mod tests {
         let bytes =
             build_archive(MAGIC, &[(b"/", &table), (b"//", &long_names), (b"short.o/", data_a), (b"/0", data_b)]);
         let archive = parse(&bytes).unwrap();
-        assert!(!archive.thin);
         assert_eq!(names(&archive), [&b"short.o"[..], long_name]);
         assert_eq!(archive.members[0].header_offset, offset_a as u64);
         assert_eq!(archive.members[0].data, MemberData::Bytes(data_a));
@@ -539,7 +537,6 @@ mod tests {
 
         let bytes = std::fs::read(dir.0.join("libtest.a")).unwrap();
         let archive = parse(&bytes).unwrap();
-        assert!(!archive.thin);
         // ar stores members by file name, without directories.
         let member_names = ["odd.txt", "a.o", "a_member_with_a_long_name.o", "nested.o"];
         let expected_names: Vec<&[u8]> = member_names.iter().map(|name| name.as_bytes()).collect();
@@ -567,7 +564,6 @@ mod tests {
 
         let bytes = std::fs::read(dir.0.join("libthin.a")).unwrap();
         let archive = parse(&bytes).unwrap();
-        assert!(archive.thin);
         let member_names: Vec<&str> = OBJECTS.iter().map(|(object, _)| *object).collect();
         for (member, object) in archive.members.iter().zip(&member_names) {
             let size = std::fs::metadata(dir.0.join(object)).unwrap().len();

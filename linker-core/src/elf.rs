@@ -2,7 +2,6 @@
 //! and helpers every phase shares.
 
 pub use object::elf::*;
-pub use object::read::StringTable;
 pub use object::read::elf::{FileHeader as _, Rela as _, SectionHeader as _, Sym as _};
 
 pub type LE = object::LittleEndian;

@@ -21,14 +21,12 @@ use crate::args::Modifiers;
 use crate::elf::*;
 use crate::error::{Error, Result, UndefinedSymbol, demangle};
 use crate::hash::hash_bytes;
-use crate::input::FileArena;
 use crate::object_file::ObjectFile;
 use crate::parallel::split_by_lengths;
 use crate::sections::Prepared;
 use crate::shared_object::SharedObject;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use std::path::PathBuf;
 
 pub type SymbolId = u32;
 pub type FileId = u32;
@@ -76,7 +74,6 @@ impl<'d> InputFile<'d> {
 }
 
 pub struct ArchiveInput<'d> {
-    pub path: PathBuf,
     pub archive: Archive<'d>,
     pub modifiers: Modifiers,
     pub position: u32,
@@ -212,8 +209,8 @@ impl<'d> NameTable<'d> {
 }
 
 /// The state of resolution, built up as inputs are added.
+#[derive(Default)]
 pub struct Resolver<'d> {
-    pub arena: &'d FileArena,
     pub files: Vec<InputFile<'d>>,
     pub archives: Vec<ArchiveInput<'d>>,
     pub names: NameTable<'d>,
@@ -225,18 +222,6 @@ pub struct Resolver<'d> {
 pub const NO_SYMBOL: SymbolId = u32::MAX;
 
 impl<'d> Resolver<'d> {
-    pub fn new(arena: &'d FileArena) -> Self {
-        Resolver {
-            arena,
-            files: Vec::new(),
-            archives: Vec::new(),
-            names: NameTable::default(),
-            comdat: FxHashMap::default(),
-            next_symbol: 0,
-            errors: Vec::new(),
-        }
-    }
-
     /// Adds a parsed file (object or shared library) and resolves its symbols.
     pub fn add_file(
         &mut self,
@@ -536,7 +521,7 @@ impl<'d> Resolver<'d> {
             .for_each(|(f, s)| s.fill(f as FileId));
         Ok(Resolution {
             files: self.files,
-            archives: self.archives,
+            _archives: self.archives,
             names: self.names,
             resolved,
             symbol_file,
@@ -595,7 +580,9 @@ pub fn file_of(files: &[InputFile<'_>], id: SymbolId) -> FileId {
 /// The outcome of resolution: every symbol id bound to its definition.
 pub struct Resolution<'d> {
     pub files: Vec<InputFile<'d>>,
-    pub archives: Vec<ArchiveInput<'d>>,
+    /// The archives and the members no symbol pulled: never read again, but kept so that
+    /// they are freed with the process, off the link's critical path.
+    _archives: Vec<ArchiveInput<'d>>,
     pub names: NameTable<'d>,
     /// `resolved[id]` is the definition symbol `id` binds to.
     pub resolved: Vec<SymbolId>,

@@ -63,7 +63,7 @@ impl<'d, 's> Session<'d, 's> {
             waiting: Default::default(),
             next_position: 0,
             added: 0,
-            resolver: Resolver::new(arena),
+            resolver: Resolver::default(),
             timer,
             on_output_ready: None,
         }
@@ -188,7 +188,6 @@ fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena, strip_debug: bool) -
                 .collect();
             let symbol_hashes = archive.symbols.par_iter().map(|s| crate::hash::hash_bytes(s.name)).collect();
             Parsed::Archive(ArchiveInput {
-                path: f.path,
                 symbol_hashes,
                 archive,
                 modifiers: f.modifiers,
