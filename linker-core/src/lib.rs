@@ -1,11 +1,29 @@
-//! rivet's linker core: an x86-64 ELF linker built to take its inputs while a link is in
-//! progress (see [`link::Session`]) and to finish with one parallel copy-and-relocate pass.
+//! rivet's linker core: an x86-64 ELF linker that takes its inputs while a link is in
+//! progress ([`Session`]) and finishes with one parallel copy-and-relocate pass.
 //!
-//! Phases, in order (one module each): [`input`] maps files and expands scripts;
-//! [`object_file`], [`shared_object`] and [`archive`] parse; [`resolve`] binds symbols;
-//! [`gc`] marks live sections; [`scan`] decides GOT/PLT/TLS needs; [`layout`] places
-//! everything ([`merge`], [`eh_frame`], [`dynamic`], [`symtab`]); [`write`] copies, relocates
-//! ([`x86_64`]) and commits the output.
+//! The pipeline, in the order the work happens:
+//!
+//! 1. as each input arrives (`session`): map it, expand scripts, find `-l` libraries
+//!    (`input`, `script`, `archive`); parse it on the pool (`object_file`, `shared_object`)
+//!    and, in the same job, classify its sections and split its `.debug_str` into hashed
+//!    pieces (`sections`, `pieces`); bind its symbols as soon as every input before it in
+//!    canonical order is in (`resolve`);
+//! 2. after the last input (`pipeline`, one `--time` lap per pass): the shared context
+//!    (`context`); garbage collection (`gc`) ∥ merging the debug strings (`layout`, `merge`);
+//!    the relocation scan (`scan`, `x86_64`) ∥ placing input sections (`layout`,
+//!    `eh_frame`); the linker-made tables and addresses (`layout`, `dynamic`, `symtab`,
+//!    `synthetic`); copying, relocating and committing the output (`write`, `map_file`).
+//!
+//! Modules in layers: a module imports only modules of earlier layers.
+//!
+//! | layer | modules |
+//! |---|---|
+//! | basics | `elf`, `error`, `args`, `hash`, `parallel`, `huge_pages`, `timing`, `version_script` |
+//! | inputs | `archive`, `script`, `input`, `object_file`, `shared_object`, `pieces`, `sections` |
+//! | resolution | `resolve`, then `context` |
+//! | passes | `x86_64`, `gc`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
+//! | output | `write`, `map_file` |
+//! | driving | `pipeline`, `session`, `driver` |
 
 mod archive;
 mod args;
