@@ -14,6 +14,8 @@ pub enum Step {
     Replay,
     Synth,
     EndToEnd,
+    /// Streamed replay of ripgrep's link through linker-core's `Session`: the tail of a link.
+    Stream,
     Report,
     All,
     /// Writes one synthetic workload and prints its checksum and link command.
@@ -30,6 +32,8 @@ commands:
   replay   ripgrep link replays (debug and release)
   synth    synthetic scaling workload (generated objects, 1k..100k functions)
   e2e      end-to-end cargo builds of ripgrep (slow)
+  stream   ripgrep's link streamed in-process through rivet's Session API, as the rustc
+           backend will drive it: the tail from the last object handed over to the output
   report   regenerate benches/RESULTS.md and benches/results/*.svg from saved JSON
   all      setup + replay + synth + report (+ e2e with --e2e)
   generate DIR OBJECTS FUNCTIONS
@@ -46,6 +50,12 @@ options:
   --jobs N           cargo jobs for building ripgrep and rivet-ld (default: all cores)
   --work-dir DIR     scratch directory (default $RIVET_BENCH_DIR or /tmp/rivet-bench)
   --no-install       never install anything; missing peers are reported as missing
+
+stream options:
+  --threads a,b,...  thread counts to measure (default 1,2)
+  --spread-ms N      window over which the crate's own objects arrive (default 1500)
+  --seed N           seed of their arrival order and spacing (default 1)
+  --time             print each link's phases (rivet-ld --time) to stderr
 ";
 
 /// Settings shared by all steps.
@@ -60,6 +70,14 @@ pub struct Config {
     pub jobs: usize,
     pub install: bool,
     pub linkers: Vec<LinkerId>,
+    /// `stream`: the thread counts measured.
+    pub threads: Vec<u32>,
+    /// `stream`: the window over which the late inputs arrive, in milliseconds.
+    pub spread_ms: u64,
+    /// `stream`: seed of the late inputs' arrival order and spacing.
+    pub seed: u64,
+    /// `stream`: each link prints its phases, as `rivet-ld --time` does.
+    pub linker_time: bool,
     /// The workspace root (parent of `benches/`).
     pub repo_root: PathBuf,
     /// `benches/`: where RESULTS.md and `results/*.svg` go.
@@ -82,6 +100,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
         "replay" => Step::Replay,
         "synth" => Step::Synth,
         "e2e" => Step::EndToEnd,
+        "stream" => Step::Stream,
         "report" => Step::Report,
         "all" => Step::All,
         "generate" => Step::Generate,
@@ -105,6 +124,10 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         install: true,
         linkers: LinkerId::ALL.to_vec(),
+        threads: vec![1, 2],
+        spread_ms: 1500,
+        seed: 1,
+        linker_time: false,
         toolchain: pinned_toolchain(&repo_root)?,
         work_dir: std::env::var_os("RIVET_BENCH_DIR")
             .map(PathBuf::from)
@@ -130,6 +153,19 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
             "--e2e-runs" => config.e2e_runs = value("--e2e-runs")?.parse().context("--e2e-runs")?,
             "--jobs" => config.jobs = value("--jobs")?.parse().context("--jobs")?,
             "--work-dir" => config.work_dir = PathBuf::from(value("--work-dir")?),
+            "--threads" => {
+                config.threads = value("--threads")?
+                    .split(',')
+                    .filter(|count| !count.is_empty())
+                    .map(|count| count.parse().with_context(|| format!("--threads: `{count}`")))
+                    .collect::<Result<_>>()?;
+                if config.threads.is_empty() || config.threads.contains(&0) {
+                    bail!("--threads needs thread counts of at least 1");
+                }
+            }
+            "--spread-ms" => config.spread_ms = value("--spread-ms")?.parse().context("--spread-ms")?,
+            "--seed" => config.seed = value("--seed")?.parse().context("--seed")?,
+            "--time" => config.linker_time = true,
             "--linkers" => {
                 let mut chosen = vec![LinkerId::RustLld];
                 for key in value("--linkers")?.split(',').filter(|k| !k.is_empty()) {

@@ -3,6 +3,7 @@
 //! Each step is a module: [`setup`] installs peers, [`replay`] replays ripgrep's real link,
 //! [`synth_bench`] links the generated scaling workload, [`e2e`] times whole cargo builds,
 //! and [`report`] renders the saved JSON ([`results`]) as RESULTS.md and [`charts`].
+//! [`stream`] drives linker-core in-process to time the tail of a streamed link.
 
 pub mod charts;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod report;
 pub mod results;
 pub mod ripgrep;
 pub mod setup;
+pub mod stream;
 pub mod synth_bench;
 
 use anyhow::{Result, bail};
@@ -41,6 +43,7 @@ pub fn run(config: &Config, rest: &[String]) -> Result<()> {
             e2e::run(config)?.save(&config.results_dir())?;
             report::write(config)
         }
+        Step::Stream => stream::run(config)?.save(&config.results_dir()),
         Step::Report => report::write(config),
         Step::All => run_all(config),
         Step::Generate => match rest {
