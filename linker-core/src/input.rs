@@ -16,6 +16,8 @@ use std::sync::Mutex;
 #[derive(Default)]
 pub struct FileArena {
     maps: Mutex<Vec<(memmap2::Mmap, FileIdentity)>>,
+    /// Bytes made during the link that live as long as the inputs (inflated sections).
+    made: Mutex<Vec<Box<[u8]>>>,
 }
 
 /// Asks the kernel to map `bytes`, part of an input, in one call (`MADV_POPULATE_READ`)
@@ -78,6 +80,15 @@ impl FileArena {
         self.maps.lock().unwrap_or_else(|p| p.into_inner()).push((map, FileIdentity::of(&meta)));
         // SAFETY: the mapping's address is fixed and it lives until the arena drops.
         Ok(unsafe { &*bytes })
+    }
+
+    /// Keeps `bytes` for as long as the inputs.
+    pub fn keep(&self, bytes: Vec<u8>) -> &[u8] {
+        let boxed = bytes.into_boxed_slice();
+        let kept: *const [u8] = &*boxed;
+        self.made.lock().unwrap_or_else(|p| p.into_inner()).push(boxed);
+        // SAFETY: a box's contents never move, and it lives until the arena drops.
+        unsafe { &*kept }
     }
 
     /// Whether `file` is one of the mapped inputs.

@@ -19,7 +19,7 @@
 //! | layer | modules |
 //! |---|---|
 //! | basics | `elf`, `error`, `args`, `hash`, `parallel`, `huge_pages`, `timing`, `version_script` |
-//! | inputs | `archive`, `script`, `input`, `object_file`, `shared_object`, `pieces`, `sections` |
+//! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections` |
 //! | resolution | `resolve`, then `context` |
 //! | passes | `x86_64`, `gc`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
 //! | output | `write`, `map_file` |
@@ -27,6 +27,7 @@
 
 mod archive;
 mod args;
+mod compressed;
 mod context;
 pub mod driver;
 mod dynamic;

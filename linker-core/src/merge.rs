@@ -119,7 +119,7 @@ pub fn merge<'d, 's>(
     let entsize = entsize as usize;
     let align = inputs
         .iter()
-        .map(|&(f, s)| link.res.files[f as usize].object().map_or(1, |o| o.section(s as usize).sh_addralign(E).max(1)))
+        .map(|&(f, s)| link.res.files[f as usize].object().map_or(1, |o| o.section_align(s as usize)))
         .max()
         .unwrap_or(1);
     // Constants keep their natural alignment; strings pack.

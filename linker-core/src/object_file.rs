@@ -28,6 +28,8 @@ pub struct ObjectFile<'d> {
     section_names: Vec<&'d [u8]>,
     /// The string tables the names are in (often one).
     name_tables: [&'d [u8]; 2],
+    /// SHF_COMPRESSED sections, inflated: (section index, contents, alignment), by index.
+    inflated: Vec<(u32, &'d [u8], u64)>,
 }
 
 pub struct Group<'d> {
@@ -157,6 +159,7 @@ impl<'d> ObjectFile<'d> {
             groups,
             global_names: Vec::new(),
             name_tables,
+            inflated: Vec::new(),
         };
         obj.global_names = (first_global..obj.symbols.len())
             .map(|i| {
@@ -181,7 +184,52 @@ impl<'d> ObjectFile<'d> {
         self.section_names[index]
     }
 
+    /// Inflates the SHF_COMPRESSED sections (see [`crate::compressed`]) into buffers `keep`
+    /// holds for the link; with `skip_debug` (`-S`), not the debug sections, which go nowhere.
+    pub fn inflate_compressed(&mut self, keep: &dyn Fn(Vec<u8>) -> &'d [u8], skip_debug: bool) -> Result<()> {
+        for (index, s) in self.sections.iter().enumerate() {
+            if s.sh_flags(E) & SHF_COMPRESSED as u64 == 0 || s.sh_type(E) == SHT_NOBITS {
+                continue;
+            }
+            let name = self.section_names[index];
+            let bad =
+                |what: String| Error::bad(&self.name, format!("section {}: {what}", String::from_utf8_lossy(name)));
+            if s.sh_flags(E) & SHF_ALLOC as u64 != 0 {
+                return Err(bad("an allocated section may not be compressed".into()));
+            }
+            if skip_debug && name.starts_with(b".debug") {
+                continue;
+            }
+            let raw = s.data(E, self.data).map_err(|_| bad("extends past the end of the file".into()))?;
+            let inflated = crate::compressed::inflate(raw).map_err(bad)?;
+            self.inflated.push((index as u32, keep(inflated.bytes), inflated.align));
+        }
+        Ok(())
+    }
+
+    /// The section's inflated contents and alignment, if it was compressed.
+    fn inflated(&self, index: usize) -> Option<(&'d [u8], u64)> {
+        if self.inflated.is_empty() {
+            return None;
+        }
+        let i = self.inflated.binary_search_by_key(&(index as u32), |s| s.0).ok()?;
+        Some((self.inflated[i].1, self.inflated[i].2))
+    }
+
+    /// The size of the section's contents (inflated, if it was compressed).
+    pub fn section_size(&self, index: usize) -> u64 {
+        self.inflated(index).map_or(self.section(index).sh_size(E), |(bytes, _)| bytes.len() as u64)
+    }
+
+    /// The alignment of the section's contents (the inflated one's, if it was compressed).
+    pub fn section_align(&self, index: usize) -> u64 {
+        self.inflated(index).map_or(self.section(index).sh_addralign(E), |(_, align)| align).max(1)
+    }
+
     pub fn section_data(&self, index: usize) -> Result<&'d [u8]> {
+        if let Some((bytes, _)) = self.inflated(index) {
+            return Ok(bytes);
+        }
         let s = self.section(index);
         if s.sh_type(E) == SHT_NOBITS {
             return Ok(&[]);

@@ -151,8 +151,8 @@ impl<'d> FileSections<'d> {
                 index: si as u32,
                 live_only,
                 kept,
-                align: s.sh_addralign(E).max(1),
-                size: s.sh_size(E),
+                align: obj.section_align(si),
+                size: obj.section_size(si),
             };
             if name == b".eh_frame" && alloc {
                 kept.push(keep(false, Kept::EhFrame));

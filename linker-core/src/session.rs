@@ -155,7 +155,8 @@ fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena, strip_debug: bool) -
     use rayon::prelude::*;
     let name = f.path.display().to_string();
     let parse_object = |name: String, bytes: &'d [u8]| -> Result<(ObjectFile<'d>, Prepared<'d>)> {
-        let object = ObjectFile::parse(name, bytes)?;
+        let mut object = ObjectFile::parse(name, bytes)?;
+        object.inflate_compressed(&|made| arena.keep(made), strip_debug)?;
         let prepared = Prepared::of(&object, strip_debug);
         Ok((object, prepared))
     };

@@ -69,6 +69,49 @@ fn gdb_breakpoint_and_locals() {
     assert_eq!(values, ref_values, "differs from ld.bfd's program under gdb:\n{ref_out}");
 }
 
+/// Objects whose debug sections are compressed (SHF_COMPRESSED, zlib as from `gcc -gz` and
+/// zstd as from rustc's `-Zdebuginfo-compression=zstd`, here made with objcopy) link like
+/// uncompressed ones: the output's debug sections are plain, and gdb answers as on GNU ld's
+/// program from the same objects.
+#[test]
+fn compressed_debug_sections_in_inputs() {
+    let t = test_env!("compressed_debug_sections_in_inputs");
+    if !t.require_gdb() {
+        return;
+    }
+    let main_line = t.line_of("dbg_main.c", "/* BREAK HERE main */");
+    let other_line = t.line_of("dbg_other.c", "/* BREAK HERE other */");
+    let breaks = vec![format!("dbg_other.c:{other_line}"), format!("dbg_main.c:{main_line}")];
+    let cmds = ["print r.x", "print factor", "continue", "print p", "print origin"];
+    let expected = ["126", "42", "{x = 126, y = 168}", "{x = 3, y = 4}"].map(String::from).to_vec();
+    for codec in ["zlib", "zstd"] {
+        let objects: Vec<String> = ["dbg_main.c", "dbg_other.c"]
+            .iter()
+            .map(|src| {
+                let plain = t.cc_as(src, &format!("{}_{codec}.o", src.trim_end_matches(".c")), &["-g", "-O0"]);
+                let status = Command::new("objcopy")
+                    .arg(format!("--compress-debug-sections={codec}"))
+                    .arg(&plain)
+                    .status()
+                    .expect("objcopy runs");
+                assert!(status.success(), "objcopy --compress-debug-sections={codec} failed");
+                plain
+            })
+            .collect();
+        let sections = t.readelf("-S", &objects[0]);
+        assert!(sections.contains(".debug_info") && sections.contains(" C "), "not compressed:\n{sections}");
+        let prog = format!("dbg_{codec}");
+        t.link(&prog, &[&objects[0], &objects[1]]);
+        t.run_expect(&prog, &[], "p = (126, 168)\n");
+        let out_sections = t.readelf("-S", &prog);
+        assert!(out_sections.contains(".debug_str"), "{out_sections}");
+        let (values, out) = gdb_values(&t, World::Test, &prog, &breaks, &cmds);
+        assert_eq!(values, expected, "{codec}: gdb output:\n{out}");
+        let (ref_values, ref_out) = gdb_values(&t, World::Ref, &prog, &breaks, &cmds);
+        assert_eq!(values, ref_values, "{codec}: differs from ld.bfd's program under gdb:\n{ref_out}");
+    }
+}
+
 /// Without stripping the debug sections are kept; -Wl,-S drops .debug_* but keeps .symtab;
 /// -Wl,-s drops .symtab (and .strtab) too. All three run.
 #[test]

@@ -352,6 +352,43 @@ fn section_range(b: &[u8], name: &str) -> Option<(usize, usize)> {
     section_header(b, name).map(|h| (rd(h + 0x18), rd(h + 0x20)))
 }
 
+/// A compressed debug section whose stream is corrupt, or whose header announces another
+/// size, is (rivet) a clear error naming the object and the section, exit status 1, no output.
+#[test]
+fn error_corrupt_compressed_section() {
+    let t = test_env!("error_corrupt_compressed_section");
+    if !t.linker_is_rivet() {
+        return; // the message is rivet's; other linkers word it their own way
+    }
+    let main = t.cc("dbg_main.c", &["-g", "-O0"]);
+    for codec in ["zlib", "zstd"] {
+        let other = t.cc_as("dbg_other.c", &format!("other_{codec}.o"), &["-g", "-O0"]);
+        let status = std::process::Command::new("objcopy")
+            .arg(format!("--compress-debug-sections={codec}"))
+            .arg(&other)
+            .status()
+            .expect("objcopy runs");
+        assert!(status.success());
+        let pristine = std::fs::read(&other).unwrap();
+        let (start, size) = section_range(&pristine, ".debug_info").expect(".debug_info");
+        // Ch_size (after ch_type and ch_reserved) one larger; then the stream itself spoiled.
+        let mut wrong_size = pristine.clone();
+        wrong_size[start + 8] = wrong_size[start + 8].wrapping_add(1);
+        let mut spoiled = pristine.clone();
+        spoiled[start + 24..start + size].iter_mut().for_each(|b| *b = 0x55);
+        for (label, bytes, what) in [("size", wrong_size, "header says"), ("stream", spoiled, "corrupt")] {
+            let bad = t.write(&format!("bad_{codec}_{label}.o"), &bytes);
+            let out = format!("prog_{codec}_{label}");
+            let e = t.ld(&["-e", "main", "-o", &out, &main, &bad]);
+            assert_eq!(e.code, Some(1), "{codec} {label}: {e}");
+            assert_rivet_error(&t, &e);
+            let named = format!("bad_{codec}_{label}.o: section .debug_info");
+            assert!(e.stderr.contains(&named) && e.stderr.contains(what), "{codec} {label}: {e}");
+            assert!(!t.out(&out).exists(), "output left behind");
+        }
+    }
+}
+
 /// A debug section's relocation whose offset lies past the end of its section (checked where
 /// it is applied, like its symbol) is a clean error naming the file, in every mode, and leaves
 /// no output. Every linker refuses the link; ld.lld 19 does so by crashing (SIGSEGV in
