@@ -56,6 +56,8 @@ stream options:
   --spread-ms N      window over which the crate's own objects arrive (default 1500)
   --seed N           seed of their arrival order and spacing (default 1)
   --time             print each link's phases (rivet-ld --time) to stderr
+  --objects-last     canonical order with the crate's own objects after every other input
+                     (the order the backend can choose), instead of rustc's command line
 ";
 
 /// Settings shared by all steps.
@@ -78,6 +80,8 @@ pub struct Config {
     pub seed: u64,
     /// `stream`: each link prints its phases, as `rivet-ld --time` does.
     pub linker_time: bool,
+    /// `stream`: the crate's objects move after every other input on the command line.
+    pub objects_last: bool,
     /// The workspace root (parent of `benches/`).
     pub repo_root: PathBuf,
     /// `benches/`: where RESULTS.md and `results/*.svg` go.
@@ -128,6 +132,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
         spread_ms: 1500,
         seed: 1,
         linker_time: false,
+        objects_last: false,
         toolchain: pinned_toolchain(&repo_root)?,
         work_dir: std::env::var_os("RIVET_BENCH_DIR")
             .map(PathBuf::from)
@@ -166,6 +171,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
             "--spread-ms" => config.spread_ms = value("--spread-ms")?.parse().context("--spread-ms")?,
             "--seed" => config.seed = value("--seed")?.parse().context("--seed")?,
             "--time" => config.linker_time = true,
+            "--objects-last" => config.objects_last = true,
             "--linkers" => {
                 let mut chosen = vec![LinkerId::RustLld];
                 for key in value("--linkers")?.split(',').filter(|k| !k.is_empty()) {

@@ -134,7 +134,8 @@ pub fn run(config: &Config) -> Result<StreamResults> {
         let name = format!("rg-{}", profile.name());
         eprintln!("\n== stream: {name} ==");
         let tarball = ripgrep::reproduce_tarball(config, profile)?;
-        let workload = Workload { name, tarball, root: config.shm_dir.join("stream") };
+        let workload =
+            Workload { name, tarball, root: config.shm_dir.join("stream"), objects_last: config.objects_last };
         workloads.push(measure(config, &workload).with_context(|| format!("stream {}", workload.name))?);
     }
     let results = StreamResults {
@@ -160,6 +161,8 @@ struct Workload {
     name: String,
     tarball: PathBuf,
     root: PathBuf,
+    /// The crate's objects after every other input in canonical order (`--objects-last`).
+    objects_last: bool,
 }
 
 impl Workload {
@@ -173,7 +176,13 @@ impl Workload {
         run_captured(Command::new("tar").arg("xf").arg(&self.tarball).arg("-C").arg(&self.root))?;
         let response = std::fs::read_to_string(dir.join("response.txt"))
             .with_context(|| format!("{} unpacked no {}/response.txt", self.tarball.display(), self.name))?;
-        std::fs::write(dir.join(RESPONSE_FILE), adapt_response(&response).join("\n") + "\n")?;
+        let mut lines = adapt_response(&response);
+        if self.objects_last {
+            // A stable partition: the crate's objects keep their order among themselves.
+            let (objects, rest): (Vec<String>, Vec<String>) = lines.into_iter().partition(|l| l.ends_with(".rcgu.o"));
+            lines = rest.into_iter().chain(objects).collect();
+        }
+        std::fs::write(dir.join(RESPONSE_FILE), lines.join("\n") + "\n")?;
         Ok(dir)
     }
 
@@ -430,7 +439,8 @@ impl Drop for CodegenLoad {
     }
 }
 
-/// An object the crate's codegen writes (rlibs hold the dependencies' `*.rcgu.o` as members).
+/// An object the crate's codegen writes (rlibs hold the dependencies' `*.rcgu.o` as members;
+/// in the response file, the crate's objects are the lines naming one).
 fn is_crate_object(input: &LoadedFile) -> bool {
     input.kind == FileKind::Object
         && input.path.file_name().is_some_and(|name| name.to_string_lossy().ends_with(".rcgu.o"))
