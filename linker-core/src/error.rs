@@ -25,7 +25,8 @@ pub enum Error {
 #[derive(Debug)]
 pub struct UndefinedSymbol {
     pub symbol: String,
-    /// "file(section)" of each reference, in input order.
+    /// "file:(function)" of each reference (the section when no function encloses it), in
+    /// input order.
     pub referenced_by: Vec<String>,
 }
 

@@ -540,28 +540,49 @@ impl<'d> Resolver<'d> {
                 by_name.len() - 1
             });
             let local = (id - file.symbol_base) as usize;
-            let sections = file.object().map(|o| referencing_sections(o, local)).unwrap_or_default();
+            let sites = file.object().map(|o| referencing_sites(o, local)).unwrap_or_default();
             let entry = &mut by_name[slot].referenced_by;
-            if sections.is_empty() {
+            if sites.is_empty() {
                 entry.push(file.name().to_string());
             }
-            for s in sections {
-                entry.push(format!("{}:({})", file.name(), s));
+            for site in sites {
+                entry.push(format!("{}:({})", file.name(), site));
             }
         }
         Error::Undefined(by_name)
     }
 }
 
-/// Names of the sections whose relocations use symbol `index`, for undefined-symbol reports.
-fn referencing_sections(obj: &ObjectFile<'_>, index: usize) -> Vec<String> {
-    let mut out = Vec::new();
+/// Where symbol `index` is used, for undefined-symbol reports: per relocation, the function or
+/// object it lies in (demangled, as lld names it), else its section; each place once, in
+/// section order. Only an error takes this path, so it may walk the symbol table.
+fn referencing_sites(obj: &ObjectFile<'_>, index: usize) -> Vec<String> {
+    let mut sites: Vec<String> = Vec::new();
     for s in 0..obj.sections.len() {
-        if obj.relocations(s).iter().any(|r| r.r_sym(E, false) as usize == index) {
-            out.push(String::from_utf8_lossy(obj.section_name(s)).into_owned());
+        let uses: Vec<u64> =
+            obj.relocations(s).iter().filter(|r| r.r_sym(E, false) as usize == index).map(|r| r.r_offset(E)).collect();
+        if uses.is_empty() {
+            continue;
+        }
+        let enclosing = |offset: u64| {
+            (1..obj.symbols.len()).find(|&i| {
+                let sym = obj.symbol(i);
+                matches!(sym.st_type(), STT_FUNC | STT_OBJECT)
+                    && obj.symbol_section(i) as usize == s
+                    && (sym.st_value(E)..sym.st_value(E).saturating_add(sym.st_size(E))).contains(&offset)
+            })
+        };
+        for offset in uses {
+            let site = match enclosing(offset) {
+                Some(i) => demangle(obj.symbol_name(i)),
+                None => String::from_utf8_lossy(obj.section_name(s)).into_owned(),
+            };
+            if !sites.contains(&site) {
+                sites.push(site);
+            }
         }
     }
-    out
+    sites
 }
 
 fn common_size_of(files: &[InputFile<'_>], id: SymbolId) -> u64 {

@@ -23,7 +23,7 @@ fn error_undefined_symbol() {
     if t.linker_is_rivet() {
         // rivet-specific message checks.
         assert!(e.stderr.contains("missing_function"), "{e}");
-        assert!(e.stderr.contains("undef_main.o"), "{e}");
+        assert!(e.stderr.contains("undef_main.o:(main)"), "the referencing function is named: {e}");
     }
     // Direct invocation: exit status 1 exactly for rivet.
     let d = t.ld(&["-e", "main", "-o", "direct", &o]);

@@ -76,6 +76,7 @@ fn rust_undefined_symbol_is_demangled() {
         assert!(text.contains("undefined symbol: some_crate::module::missing_thing"), "{text}");
         assert!(text.contains("undefined symbol: other_crate::inner::absent_helper"), "v0 mangling: {text}");
         assert!(text.contains("undefined.") && text.contains(".o"), "the referencing object is named: {text}");
+        assert!(text.contains(".o:(undefined::main)"), "the referencing function is named, demangled: {text}");
     }
 }
 
