@@ -115,8 +115,9 @@ pub struct Config {
     pub relocatable: bool,
     pub trace_symbols: Vec<String>,
     pub wrap: Vec<String>,
-    pub reproduce: Option<PathBuf>,
-    pub icf: bool,
+    /// Options accepted that do not change the output yet (`--icf=all`, `--gdb-index`): the
+    /// driver warns about each (an error with `--fatal-warnings`).
+    pub not_implemented: Vec<&'static str>,
 }
 
 impl Default for Config {
@@ -182,8 +183,7 @@ impl Default for Config {
             relocatable: false,
             trace_symbols: Vec::new(),
             wrap: Vec::new(),
-            reproduce: None,
-            icf: false,
+            not_implemented: Vec::new(),
         }
     }
 }
@@ -393,6 +393,7 @@ static OPTIONS: &[OptionSpec] = &[
     opt(&["gc-sections"], Flag(|s| s.config.gc_sections = true)),
     opt(&["no-gc-sections"], Flag(|s| s.config.gc_sections = false)),
     opt(&["icf"], Parsed(State::set_icf)),
+    opt(&["gdb-index"], Flag(|s| s.not_implemented("--gdb-index: no .gdb_index is written"))),
     opt(&["O"], Parsed(|s, v| {
         s.config.optimize = v.parse().map_err(|_| invalid_value("-O", v, "expected a number"))?;
         Ok(())
@@ -417,7 +418,7 @@ static OPTIONS: &[OptionSpec] = &[
     opt(&["time"], Flag(|s| s.config.print_timing = true)),
     opt(&["fork"], Flag(|s| s.config.no_fork = false)),
     opt(&["no-fork"], Flag(|s| s.config.no_fork = true)),
-    opt(&["reproduce"], FileName(|s, v| s.config.reproduce = Some(v))),
+    opt(&["reproduce"], Parsed(|_, _| Err(ArgsError("unsupported: --reproduce (rivet-ld writes no reproducer yet)".into())))),
     opt(&["v", "V", "version"], Flag(|s| s.config.print_version = true)),
     opt(&["help"], Flag(|s| s.config.print_help = true)),
     opt(&["verbose"], OptionalValue(|s, _level| {
@@ -440,7 +441,7 @@ static OPTIONS: &[OptionSpec] = &[
     // built-in library directories for -nostdlib to remove, and the LTO plugin lines
     // that gcc's collect2 always passes are not needed for non-LTO objects.
     opt(&["sort-common"], OptionalValue(|_, _order| Ok(()))),
-    opt(&["g", "EL", "nostdlib", "gdb-index", "no-rosegment", "warn-shared-textrel"], Flag(|_| {})),
+    opt(&["g", "EL", "nostdlib", "no-rosegment", "warn-shared-textrel"], Flag(|_| {})),
     opt(&["no-add-needed", "no-copy-dt-needed-entries"], Flag(|_| {})),
     opt(&["undefined-version", "no-undefined-version"], Flag(|_| {})),
     opt(&["plugin", "plugin-opt", "rpath-link"], IgnoredValue),
@@ -647,12 +648,18 @@ impl State {
     }
 
     fn set_icf(&mut self, mode: &str) -> Result<(), ArgsError> {
-        self.config.icf = match mode {
-            "all" | "safe" => true,
-            "none" => false,
+        match mode {
+            "all" | "safe" => self.not_implemented("--icf: identical sections are not folded"),
+            "none" => {}
             _ => return Err(invalid_value("--icf", mode, "expected all, safe or none")),
-        };
+        }
         Ok(())
+    }
+
+    fn not_implemented(&mut self, what: &'static str) {
+        if !self.config.not_implemented.contains(&what) {
+            self.config.not_implemented.push(what);
+        }
     }
 
     fn apply_z_keyword(&mut self, keyword: &str) -> Result<(), ArgsError> {
@@ -1138,7 +1145,7 @@ mod tests {
         assert_eq!(config.build_id, Some(BuildId::Hex(vec![0xde, 0xad, 0xbe, 0xef])));
         assert_eq!(config.hash_style, HashStyle::Sysv);
         assert_eq!(config.bsymbolic, Bsymbolic::Functions);
-        assert!(config.icf);
+        assert_eq!(config.not_implemented, ["--icf: identical sections are not folded"]);
         assert_eq!((config.discard, config.strip), (Discard::All, Strip::Debug));
         assert_eq!(parse_line("--build-id --build-id=none").unwrap().build_id, None);
         assert_eq!(parse_line("--build-id=md5").unwrap().build_id, Some(BuildId::Md5));
@@ -1168,10 +1175,23 @@ mod tests {
         assert!(parse_line("--version").unwrap().print_version);
     }
 
+    /// Options that would change the output and do not yet say so: a warning each (the
+    /// driver's), never silence; --reproduce, which promises a file, is refused.
+    #[test]
+    fn unimplemented_options_are_reported() {
+        let config = parse_line("--gdb-index --icf=safe --icf=all --icf=none a.o").unwrap();
+        assert_eq!(
+            config.not_implemented,
+            ["--gdb-index: no .gdb_index is written", "--icf: identical sections are not folded"]
+        );
+        assert!(parse_line("--icf=none a.o").unwrap().not_implemented.is_empty());
+        assert!(error_of("--reproduce=r.tar").contains("--reproduce"));
+    }
+
     #[test]
     fn accepted_and_ignored_options() {
         let config = parse_line(
-            "-g -EL -nostdlib --gdb-index --no-rosegment --no-add-needed \
+            "-g -EL -nostdlib --no-rosegment --no-add-needed \
              --no-copy-dt-needed-entries --warn-shared-textrel --sort-common \
              --sort-common=descending --undefined-version --no-undefined-version \
              -rpath-link /x -plugin-opt -foo -plugin-opt=-bar --plugin-opt=baz a.o",

@@ -106,6 +106,12 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
             return Ok(());
         }
     }
+    for what in &config.not_implemented {
+        if config.fatal_warnings {
+            return Err(format!("{what} (not implemented yet; --fatal-warnings)"));
+        }
+        eprintln!("rivet-ld: warning: {what} (not implemented yet)");
+    }
     if config.relocatable {
         return Err("-r (relocatable output) is not supported".into());
     }
