@@ -7,10 +7,13 @@
 //! line, then archive member), so the layout never depends on thread timing. Every table's
 //! size is known before addresses are assigned, so the write pass is a single pass.
 //!
-//! Two stages. [`EarlyLayout`] needs no liveness and runs alongside garbage collection: it
-//! sorts every input section towards its output section and merges the non-allocated merge
-//! sections (`.debug_str`). [`Layout::build`] then drops dead sections, merges the allocated
-//! merge sections, and does the rest.
+//! Four steps, each a lap of the pipeline. [`EarlyLayout`] needs no liveness and runs
+//! alongside garbage collection: it sorts every input section towards its output section (the
+//! parse jobs classified them) and merges the non-allocated merge sections (`.debug_str`,
+//! split into pieces by the parse jobs). [`Layout::place_inputs`] drops dead sections, places
+//! the live ones and merges the allocated merge sections; [`Layout::plan_tables`] sizes the
+//! tables the scan asked for; [`Layout::place_sections`] orders the output sections and gives
+//! them offsets and addresses.
 
 use crate::args::BuildId;
 use crate::context::{Def, Link};
@@ -24,7 +27,6 @@ use crate::resolve::SymbolId;
 use crate::scan::{ScanResult, flags};
 use crate::sections::{FileSections, Kept, KeptSection, Prepared, SectionKey};
 use crate::synthetic::Synthetic;
-use crate::timing::Timer;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -424,10 +426,16 @@ impl Layout<'_> {
         Ok(PlacedInputs(b))
     }
 
-    /// Layout's second half: what the scan asked for (GOT, PLT, dynamic tables), then
-    /// addresses.
-    pub fn build<'d>(placed: PlacedInputs<'_, 'd>, scan: &ScanResult, timer: &mut Timer) -> Result<Layout<'d>> {
-        placed.0.finish(scan, timer)
+    /// Layout's second half, first step: the tables the scan asked for (GOT, PLT, dynamic
+    /// tables), sized, beside the `.symtab` plan.
+    pub fn plan_tables<'l, 'd>(placed: PlacedInputs<'l, 'd>, scan: &ScanResult) -> Result<PlannedTables<'l, 'd>> {
+        placed.0.plan_tables(scan)
+    }
+
+    /// Layout's second half, second step: section order, file offsets and addresses, and the
+    /// linker-defined symbols' values.
+    pub fn place_sections<'d>(planned: PlannedTables<'_, 'd>) -> Result<Layout<'d>> {
+        planned.builder.finish(planned.tables, planned.symtab)
     }
 
     pub fn section(&self, s: Synthetic) -> Option<&OutputSection> {
@@ -646,7 +654,7 @@ fn dynrel_bases(link: &Link<'_>, scan: &ScanResult) -> (Vec<Vec<u32>>, u32) {
 
 /// The part of layout that needs no liveness: every input section sorted towards its output
 /// section, and the non-allocated merge sections (`.debug_str`, the bulk of string merging
-/// in a debug build) merged. It runs alongside garbage collection; [`Layout::build`] goes
+/// in a debug build) merged. It runs alongside garbage collection; [`Layout::place_inputs`] goes
 /// on from it.
 pub struct EarlyLayout<'d> {
     files: Vec<FileSections<'d>>,
@@ -704,6 +712,13 @@ struct PendingInput {
 
 /// See [`Layout::place_inputs`].
 pub struct PlacedInputs<'l, 'd>(Builder<'l, 'd>);
+
+/// See [`Layout::plan_tables`].
+pub struct PlannedTables<'l, 'd> {
+    builder: Builder<'l, 'd>,
+    tables: Tables,
+    symtab: Option<crate::symtab::SymtabPlan>,
+}
 
 struct Builder<'l, 'd> {
     link: &'l Link<'d>,
@@ -951,7 +966,7 @@ impl<'l, 'd> Builder<'l, 'd> {
         Ok(())
     }
 
-    fn finish(mut self, scan: &ScanResult, timer: &mut Timer) -> Result<Layout<'d>> {
+    fn plan_tables(mut self, scan: &ScanResult) -> Result<PlannedTables<'l, 'd>> {
         let link = self.link;
         // The .symtab plan needs only the final placement: it runs beside the tables, which
         // are mostly serial work.
@@ -967,8 +982,11 @@ impl<'l, 'd> Builder<'l, 'd> {
             || self.tables(scan),
         );
         self.placement = placement;
-        let tables = tables?;
-        timer.lap("layout: GOT, PLT, dynamic tables ∥ .symtab plan");
+        Ok(PlannedTables { tables: tables?, symtab, builder: self })
+    }
+
+    fn finish(mut self, tables: Tables, symtab: Option<crate::symtab::SymtabPlan>) -> Result<Layout<'d>> {
+        let link = self.link;
         if let Some(plan) = &symtab {
             self.add(Synthetic::SymTab, b".symtab", SHT_SYMTAB, 0, 8, 24 * plan.count() as u64);
             self.add(Synthetic::StrTab, b".strtab", SHT_STRTAB, 0, 1, plan.strtab_size());
@@ -1035,9 +1053,6 @@ impl<'l, 'd> Builder<'l, 'd> {
         };
         layout.assign_addresses(link);
         layout.define_internal_symbols(link)?;
-        timer.lap("layout: addresses");
-        layout.symbol_addresses = layout.compute_symbol_addresses(link);
-        timer.lap("layout: symbol addresses");
         Ok(layout)
     }
 
@@ -1208,7 +1223,12 @@ impl<'l, 'd> Builder<'l, 'd> {
 }
 
 impl Layout<'_> {
-    /// [`Layout::symbol_addresses`], file by file in parallel, each symbol table read in order.
+    /// Fills [`Layout::symbol_addresses`], file by file in parallel, each symbol table read in
+    /// order.
+    pub fn fill_symbol_addresses(&mut self, link: &Link<'_>) {
+        self.symbol_addresses = self.compute_symbol_addresses(link);
+    }
+
     fn compute_symbol_addresses(&self, link: &Link<'_>) -> Vec<u64> {
         let files = &link.res.files;
         let mut addresses = vec![0u64; link.res.resolved.len()];

@@ -44,13 +44,22 @@ pub fn run<'d>(
     let (scan, placed) = (scan?, placed?);
     timer.lap("scan relocations ∥ layout: input sections, merge sections, .eh_frame");
 
-    let mut layout = Layout::build(placed, &scan, timer)?;
+    let planned = Layout::plan_tables(placed, &scan)?;
+    timer.lap("layout: GOT, PLT, dynamic tables ∥ .symtab plan");
+    let mut layout = Layout::place_sections(planned)?;
+    timer.lap("layout: addresses");
+    layout.fill_symbol_addresses(&link);
+    timer.lap("layout: symbol addresses");
+
     if let Some(map) = &config.map_file {
         crate::map_file::write(&link, &layout, map)?;
         timer.lap("map file");
     }
 
-    let image = crate::write::write_image(&link, &scan, &mut layout, pending, timer)?;
+    let image = crate::write::write_image(&link, &scan, &mut layout, pending)?;
+    timer.lap("copy and relocate");
+    let image = image.finish_build_id(&layout, config)?;
+    timer.lap("build id");
     image.commit(config)?;
     timer.lap("write output");
     timer.report();

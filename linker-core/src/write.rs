@@ -20,7 +20,6 @@ use crate::layout::{
 use crate::resolve::SymbolId;
 use crate::scan::{ScanResult, flags};
 use crate::synthetic::Synthetic;
-use crate::timing::Timer;
 use crate::x86_64::{self, Action, DynAbs, GotRelax};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -121,14 +120,31 @@ impl PendingOutput {
     }
 }
 
+/// The image written into the temporary file, all but its build id.
+pub struct WrittenImage {
+    out: PendingOutput,
+    file: std::fs::File,
+    ranges: Vec<WrittenRange>,
+    gaps: Vec<(u64, u64)>,
+}
+
+impl WrittenImage {
+    /// Computes and writes the build id, when one is asked for; the output is then complete.
+    pub fn finish_build_id(self, layout: &Layout, config: &Config) -> Result<PendingOutput> {
+        if let Some(id) = &config.build_id {
+            write_build_id(layout, &self.file, &self.out.tmp, id, self.ranges, &self.gaps)?;
+        }
+        Ok(self.out)
+    }
+}
+
 /// Writes the whole image into a temporary file next to the output.
 pub fn write_image(
     link: &Link<'_>,
     scan: &ScanResult,
     layout: &mut Layout,
     mut out: PendingOutput,
-    timer: &mut Timer,
-) -> Result<PendingOutput> {
+) -> Result<WrittenImage> {
     let config = link.config;
     let file = out.open(layout.file_size)?;
     let tmp = out.tmp.clone();
@@ -159,12 +175,7 @@ pub fn write_image(
     if out.reuse {
         zero_fill(&file, &tmp, &gaps)?;
     }
-    timer.lap("copy and relocate");
-    if let Some(id) = &config.build_id {
-        write_build_id(layout, &file, &tmp, id, ranges, &gaps)?;
-        timer.lap("build id");
-    }
-    Ok(out)
+    Ok(WrittenImage { out, file, ranges, gaps })
 }
 
 /// The ranges of the file between the sorted written `ranges`: padding, which reads as zeros
