@@ -7,7 +7,7 @@ use anyhow::Result;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::linkers::LinkerId;
+use super::linker_id::LinkerId;
 
 /// One linker's bars in a bar chart: median seconds at 1 and 2 threads (`None` when the
 /// cell has no measurement; `note` then says why, e.g. "fails").

@@ -21,7 +21,8 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use super::config::Config;
-use super::linkers::{self, LinkerId, LinkerVersion};
+use super::linker_id::LinkerId;
+use super::linkers::{self, LinkerVersion};
 use super::machine::MachineInfo;
 use super::measure::{parse_hyperfine_json, summarize};
 use super::process::{describe, run_captured, run_visible, shell_quote, stdout_of};

@@ -16,7 +16,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use super::config::Config;
-use super::linkers::{Linker, LinkerId};
+use super::linker_id::LinkerId;
+use super::linkers::Linker;
 use super::process::{describe, first_line, run_captured, tail};
 use super::results::{Cell, Outcome, Stats};
 

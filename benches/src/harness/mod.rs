@@ -8,6 +8,7 @@
 pub mod charts;
 pub mod config;
 pub mod e2e;
+pub mod linker_id;
 pub mod linkers;
 pub mod machine;
 pub mod measure;

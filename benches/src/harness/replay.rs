@@ -23,7 +23,8 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use super::config::Config;
-use super::linkers::{Linker, LinkerId, LinkerVersion};
+use super::linker_id::LinkerId;
+use super::linkers::{Linker, LinkerVersion};
 use super::machine::MachineInfo;
 use super::measure::{LinkJob, measure_all};
 use super::process::{describe_short, run_captured, stdout_of};

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use super::charts::{self, BarGroup, format_seconds};
 use super::config::Config;
-use super::linkers::LinkerId;
+use super::linker_id::LinkerId;
 use super::results::{Cell, Outcome, StepResults, WorkloadResult};
 
 pub fn write(config: &Config) -> Result<()> {

@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::linkers::{LinkerId, LinkerVersion};
+use super::linker_id::LinkerId;
+use super::linkers::LinkerVersion;
 use super::machine::MachineInfo;
 
 /// Timing and resource figures of one (workload, linker, threads) cell.

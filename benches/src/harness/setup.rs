@@ -15,7 +15,8 @@ use std::process::Command;
 use anyhow::{Result, bail};
 
 use super::config::Config;
-use super::linkers::{self, LinkerId};
+use super::linker_id::LinkerId;
+use super::linkers;
 use super::process::{on_path, run_visible};
 use super::ripgrep;
 

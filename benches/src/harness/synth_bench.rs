@@ -14,7 +14,8 @@ use rivet_bench::gnu_link::{CRuntime, pie_link_args};
 use rivet_bench::synth;
 
 use super::config::Config;
-use super::linkers::{Linker, LinkerId, LinkerVersion};
+use super::linker_id::LinkerId;
+use super::linkers::{Linker, LinkerVersion};
 use super::machine::MachineInfo;
 use super::measure::{LinkJob, measure_all};
 use super::replay::ROUND_ROBIN;
