@@ -549,7 +549,7 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
         let a = r.r_addend(E);
         let action = match self.actions.and_then(|a| a.get(ri)) {
             Some(&action) => action,
-            None => crate::scan::classify(link, file, si, data, relas, ri)?,
+            None => x86_64::classify(link, file, si, data, relas, ri)?,
         };
         let id = link.symbol_id(file, r.r_sym(E, false) as usize);
         let def = link.res.resolved[id as usize];
