@@ -276,7 +276,7 @@ pub fn got_slot_relocs(link: &Link<'_>, slot: &GotSlot) -> [Option<(u32, bool)>;
 /// The address a symbol id stands for in the output (0 for symbols in dropped sections).
 pub fn symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) -> u64 {
     match layout.symbol_addresses.get(id as usize) {
-        Some(&crate::layout::DEAD) => 0,
+        Some(&DEAD) => 0,
         Some(&a) => a,
         None => compute_symbol_address(link, layout, id).unwrap_or(0),
     }
@@ -586,21 +586,21 @@ impl GotPlt {
             plt_index: FxHashMap::default(),
         };
         if scan.tls_ld {
-            plan.push_got(GotSlot::TlsLd, Some((SymbolId::MAX, GOT_KIND_GD)));
+            plan.push_got(GotSlot::TlsLd, (SymbolId::MAX, GOT_KIND_GD));
         }
         for &(id, f) in marked {
-            let ifunc = matches!(link.def(id), Def::Section { sym, .. } if sym.st_type() == STT_GNU_IFUNC);
+            let ifunc = is_ifunc(link, id);
             if f & flags::GOT != 0 || (ifunc && f & flags::PLT != 0) {
-                plan.push_got(GotSlot::Address(id), Some((id, GOT_KIND_ADDR)));
+                plan.push_got(GotSlot::Address(id), (id, GOT_KIND_ADDR));
             }
             if f & flags::GOT_TPOFF != 0 {
-                plan.push_got(GotSlot::TpOff(id), Some((id, GOT_KIND_TPOFF)));
+                plan.push_got(GotSlot::TpOff(id), (id, GOT_KIND_TPOFF));
             }
             if f & flags::TLS_GD != 0 {
-                plan.push_got(GotSlot::TlsGd(id), Some((id, GOT_KIND_GD)));
+                plan.push_got(GotSlot::TlsGd(id), (id, GOT_KIND_GD));
             }
             if f & flags::TLS_DESC != 0 {
-                plan.push_got(GotSlot::TlsDesc(id), Some((id, GOT_KIND_DESC)));
+                plan.push_got(GotSlot::TlsDesc(id), (id, GOT_KIND_DESC));
             }
             if f & flags::PLT != 0 {
                 if ifunc || !link.output.dynamic {
@@ -617,10 +617,9 @@ impl GotPlt {
         plan
     }
 
-    fn push_got(&mut self, slot: GotSlot, key: Option<(SymbolId, u8)>) {
-        if let Some(k) = key {
-            self.got_index.insert(k, self.got_size);
-        }
+    /// Appends `slot`, found in `got_index` under `key` (symbol, GOT_KIND_*).
+    fn push_got(&mut self, slot: GotSlot, key: (SymbolId, u8)) {
+        self.got_index.insert(key, self.got_size);
         self.got.push((slot, self.got_size));
         self.got_size += 8 * slot.words();
     }
@@ -680,7 +679,7 @@ impl<'d> EarlyLayout<'d> {
         let mut groups: Vec<(SectionKey<'d>, Vec<(u32, u32)>)> = Vec::new();
         for (fi, file) in files.iter().enumerate() {
             for k in &file.kept {
-                let (Kept::Merge(key), false) = (k.kept, k.live_only) else { continue };
+                let Some(key) = k.merged_early() else { continue };
                 let key = file.keys[key as usize];
                 match groups.iter_mut().find(|(g, _)| *g == key) {
                     Some((_, inputs)) => inputs.push((fi as u32, k.index)),

@@ -27,10 +27,7 @@ impl<'d> Prepared<'d> {
         let splits = sections
             .kept
             .iter()
-            .filter_map(|ks| match ks.kept {
-                Kept::Merge(k) if !ks.live_only => Some((ks.index, sections.keys[k as usize])),
-                _ => None,
-            })
+            .filter_map(|ks| ks.merged_early().map(|k| (ks.index, sections.keys[k as usize])))
             // A section whose contents cannot be read is left to the merge, which reports it.
             .filter_map(|(si, key)| {
                 let data = obj.section_data(si as usize).ok()?;
@@ -104,6 +101,17 @@ pub struct KeptSection {
     pub kept: Kept,
     pub align: u64,
     pub size: u64,
+}
+
+impl KeptSection {
+    /// The key of a merge section that is merged before liveness is known (a non-allocated
+    /// one: `.debug_str`), as an index into its file's keys.
+    pub fn merged_early(&self) -> Option<u32> {
+        match self.kept {
+            Kept::Merge(key) if !self.live_only => Some(key),
+            _ => None,
+        }
+    }
 }
 
 impl<'d> FileSections<'d> {
