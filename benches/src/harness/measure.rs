@@ -164,15 +164,20 @@ fn children_cpu() -> (f64, f64) {
     (seconds(usage.ru_utime), seconds(usage.ru_stime))
 }
 
+/// The median of `sorted` (0 for none).
+pub fn median(sorted: &[f64]) -> f64 {
+    match sorted.len() {
+        0 => 0.0,
+        len if len % 2 == 1 => sorted[len / 2],
+        len => (sorted[len / 2 - 1] + sorted[len / 2]) / 2.0,
+    }
+}
+
 fn stats_of(samples: &[Sample]) -> Stats {
     let mut walls: Vec<f64> = samples.iter().map(|s| s.wall).collect();
     walls.sort_by(f64::total_cmp);
     let n = walls.len().max(1) as f64;
-    let median = match walls.len() {
-        0 => 0.0,
-        len if len % 2 == 1 => walls[len / 2],
-        len => (walls[len / 2 - 1] + walls[len / 2]) / 2.0,
-    };
+    let median = median(&walls);
     let mean = walls.iter().sum::<f64>() / n;
     let variance = walls.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
     Stats {

@@ -29,6 +29,9 @@
 //! 2-core VM this was written on, the first passes after resolution then run on about one
 //! core, and slower on it.
 //!
+//! Each round also times rust-lld's link of the same replay (a process of its own, inputs
+//! unpacked afresh, `--threads=N`), the baseline of the tail's ratio.
+//!
 //! Each round links once each way at every thread count (the same arrival schedule at each),
 //! so that load from elsewhere falls on all alike; the medians of `--runs` rounds after
 //! `--warmup` rounds are reported, and the samples are saved in `results/stream.json`.
@@ -56,7 +59,9 @@ use linker_core::{FileArena, FileKind, LoadedFile, Session, load_inputs, parse_a
 use serde::{Deserialize, Serialize};
 
 use super::config::Config;
+use super::linkers::rust_lld_path;
 use super::machine::MachineInfo;
+use super::measure::median;
 use super::process::{run_captured, stdout_of};
 use super::replay::adapt_response;
 use super::ripgrep::{self, Profile};
@@ -93,6 +98,9 @@ pub struct StreamWorkload {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StreamCell {
     pub threads: u32,
+    /// rust-lld's link of the same replay (`--threads=N`, a process of its own), in the same
+    /// round: the baseline every ratio of the bench is taken against.
+    pub rust_lld: Summary,
     /// (a) Full link: from the session's start (inputs mapped in it) to the output ready.
     pub full_link: Summary,
     /// The full link from its first `add`, without mapping the inputs.
@@ -179,11 +187,23 @@ impl Workload {
         let mut lines = adapt_response(&response);
         if self.objects_last {
             // A stable partition: the crate's objects keep their order among themselves.
-            let (objects, rest): (Vec<String>, Vec<String>) = lines.into_iter().partition(|l| l.ends_with(".rcgu.o"));
+            let (objects, rest): (Vec<String>, Vec<String>) =
+                lines.into_iter().partition(|l| names_crate_object(Path::new(l)));
             lines = rest.into_iter().chain(objects).collect();
         }
         std::fs::write(dir.join(RESPONSE_FILE), lines.join("\n") + "\n")?;
         Ok(dir)
+    }
+
+    /// Times rust-lld's link of freshly unpacked inputs, as the replay step runs it.
+    fn time_rust_lld(&self, rust_lld: &Path, threads: u32) -> Result<Duration> {
+        let dir = self.unpack()?;
+        let mut command = Command::new(rust_lld);
+        command.args(["-flavor", "gnu", &format!("@{RESPONSE_FILE}"), "-o", "out-rust-lld"]);
+        command.arg(format!("--threads={threads}")).current_dir(&dir);
+        let start = Instant::now();
+        run_captured(&mut command).context("rust-lld's link failed")?;
+        Ok(start.elapsed())
     }
 
     /// Where the first full link's output is kept, the bytes every other link must write.
@@ -213,6 +233,7 @@ impl Workload {
 
 /// The checks, then the timed rounds, of one workload.
 fn measure(config: &Config, workload: &Workload) -> Result<StreamWorkload> {
+    let rust_lld = rust_lld_path(config).map_err(anyhow::Error::msg)?;
     let first_threads = config.threads[0];
     let dir = workload.unpack()?;
     link(&dir, first_threads, Delivery::AllAtOnce, false).context("the full link failed")?;
@@ -240,12 +261,14 @@ fn measure(config: &Config, workload: &Workload) -> Result<StreamWorkload> {
         let mut line = format!("-- round {} of {rounds}{warm_up}:", round + 1);
         for (&threads, samples) in config.threads.iter().zip(&mut samples) {
             let times = RoundTimes {
+                rust_lld: workload.time_rust_lld(&rust_lld, threads)?,
                 full: workload.link_checked(threads, Delivery::AllAtOnce, config.linker_time)?,
                 busy: workload.link_checked(threads, busy, config.linker_time)?,
                 idle: workload.link_checked(threads, idle, config.linker_time)?,
             };
             line += &format!(
-                "  {threads}t full {:.3} s, tail {:.3} s (idle window {:.3} s);",
+                "  {threads}t rust-lld {:.3} s, full {:.3} s, tail {:.3} s (idle window {:.3} s);",
+                times.rust_lld.as_secs_f64(),
                 times.full.ready.as_secs_f64(),
                 times.busy.tail().as_secs_f64(),
                 times.idle.tail().as_secs_f64()
@@ -262,6 +285,7 @@ fn measure(config: &Config, workload: &Workload) -> Result<StreamWorkload> {
         .zip(&samples)
         .map(|(&threads, samples)| StreamCell {
             threads,
+            rust_lld: summarize(samples.iter().map(|times| times.rust_lld)),
             full_link: summarize(samples.iter().map(|times| times.full.ready)),
             full_link_from_first_add: summarize(samples.iter().map(|times| times.full.ready - times.full.loaded)),
             tail: summarize(samples.iter().map(|times| times.busy.tail())),
@@ -299,6 +323,7 @@ impl Delivery {
 
 /// One round's links at one thread count.
 struct RoundTimes {
+    rust_lld: Duration,
     full: LinkTimes,
     /// Streamed, the cores busy while the objects arrive.
     busy: LinkTimes,
@@ -439,11 +464,14 @@ impl Drop for CodegenLoad {
     }
 }
 
-/// An object the crate's codegen writes (rlibs hold the dependencies' `*.rcgu.o` as members;
-/// in the response file, the crate's objects are the lines naming one).
+/// An object the crate's codegen writes (rlibs hold the dependencies' `*.rcgu.o` as members).
 fn is_crate_object(input: &LoadedFile) -> bool {
-    input.kind == FileKind::Object
-        && input.path.file_name().is_some_and(|name| name.to_string_lossy().ends_with(".rcgu.o"))
+    input.kind == FileKind::Object && names_crate_object(&input.path)
+}
+
+/// Whether `path` (an input, or a line of the response file) names one of the crate's objects.
+fn names_crate_object(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name.to_string_lossy().ends_with(".rcgu.o"))
 }
 
 /// The order in which `count` late inputs arrive (indexes into them) and when, from the start
@@ -487,13 +515,8 @@ fn summarize(samples: impl Iterator<Item = Duration>) -> Summary {
     let samples_s: Vec<f64> = samples.map(|sample| sample.as_secs_f64()).collect();
     let mut sorted = samples_s.clone();
     sorted.sort_by(f64::total_cmp);
-    let median_s = match sorted.len() {
-        0 => 0.0,
-        len if len % 2 == 1 => sorted[len / 2],
-        len => (sorted[len / 2 - 1] + sorted[len / 2]) / 2.0,
-    };
     Summary {
-        median_s,
+        median_s: median(&sorted),
         min_s: sorted.first().copied().unwrap_or(0.0),
         max_s: sorted.last().copied().unwrap_or(0.0),
         samples_s,
@@ -506,8 +529,16 @@ fn print_table(results: &StreamResults) {
         results.runs, results.spread_ms, results.seed
     );
     println!(
-        "{:<11} {:>7}  {:<16} {:<16} {:>9}  {:<19} {:<16}",
-        "workload", "threads", "(a) full link", "(b) tail", "tail/full", "(c) session", "tail, idle window"
+        "{:<11} {:>7}  {:<16} {:<16} {:<16} {:>9} {:>13}  {:<19} {:<16}",
+        "workload",
+        "threads",
+        "rust-lld",
+        "(a) full link",
+        "(b) tail",
+        "tail/full",
+        "tail/rust-lld",
+        "(c) session",
+        "tail, idle window"
     );
     let cell = |summary: &Summary| {
         format!("{:.0} ({:.0}-{:.0})", summary.median_s * 1e3, summary.min_s * 1e3, summary.max_s * 1e3)
@@ -515,12 +546,14 @@ fn print_table(results: &StreamResults) {
     for workload in &results.workloads {
         for row in &workload.cells {
             println!(
-                "{:<11} {:>7}  {:<16} {:<16} {:>8.0}%  {:<19} {:<16}",
+                "{:<11} {:>7}  {:<16} {:<16} {:<16} {:>8.0}% {:>12.2}×  {:<19} {:<16}",
                 workload.name,
                 row.threads,
+                cell(&row.rust_lld),
                 cell(&row.full_link),
                 cell(&row.tail),
                 100.0 * row.tail.median_s / row.full_link.median_s,
+                row.tail.median_s / row.rust_lld.median_s,
                 cell(&row.streamed_session),
                 cell(&row.tail_idle_window)
             );
