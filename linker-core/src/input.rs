@@ -139,9 +139,39 @@ pub struct LoadedFile<'d> {
 /// Maps every input named by the configuration, in command-line order, expanding `-l` and
 /// linker scripts. Files are opened serially (cheap); parsing happens later, in parallel.
 pub fn load_inputs<'d>(config: &Config, arena: &'d FileArena) -> Result<Vec<LoadedFile<'d>>> {
-    let mut loader = Loader { config, arena, out: Vec::new(), extra_dirs: Vec::new() };
+    Ok(load_inputs_reserving(config, arena, |_| false)?.0)
+}
+
+/// An object named on the command line that does not exist yet (a codegen unit still being
+/// compiled): its canonical position is held for it, and it is added with
+/// [`LoadedFile::reserved_object`] when it is written.
+#[derive(Clone, Debug)]
+pub struct Reserved {
+    pub path: PathBuf,
+    pub position: u32,
+    modifiers: Modifiers,
+}
+
+/// Like [`load_inputs`], except that the command-line paths `is_late` names are neither
+/// opened nor looked at: each gets its position ([`Reserved`]), so the inputs after it keep
+/// theirs and can be resolved before it arrives.
+pub fn load_inputs_reserving<'d>(
+    config: &Config,
+    arena: &'d FileArena,
+    is_late: impl Fn(&Path) -> bool,
+) -> Result<(Vec<LoadedFile<'d>>, Vec<Reserved>)> {
+    let mut loader = Loader { config, arena, out: Vec::new(), next_position: 0, extra_dirs: Vec::new() };
+    let mut reserved = Vec::new();
     for input in &config.inputs {
         match &input.kind {
+            InputKind::Path(path) if is_late(path) => {
+                reserved.push(Reserved {
+                    path: path.clone(),
+                    position: loader.next_position,
+                    modifiers: input.modifiers,
+                });
+                loader.next_position += 1;
+            }
             InputKind::Path(path) => loader.add_path(path, input.modifiers, 0)?,
             InputKind::Library(name) => {
                 let path = loader.find_library(name, input.modifiers.link_static || config.link_static)?;
@@ -149,13 +179,31 @@ pub fn load_inputs<'d>(config: &Config, arena: &'d FileArena) -> Result<Vec<Load
             }
         }
     }
-    Ok(loader.out)
+    Ok((loader.out, reserved))
+}
+
+impl<'d> LoadedFile<'d> {
+    /// Maps the object written at `path` for the position `slot` holds.
+    pub fn reserved_object(arena: &'d FileArena, slot: &Reserved, path: &Path) -> Result<LoadedFile<'d>> {
+        let bytes = arena.map(path)?;
+        if identify(bytes) != FileKind::Object {
+            return Err(Error::bad(path.display(), "not an ELF relocatable object"));
+        }
+        Ok(LoadedFile {
+            path: path.to_path_buf(),
+            bytes,
+            kind: FileKind::Object,
+            modifiers: slot.modifiers,
+            position: slot.position,
+        })
+    }
 }
 
 struct Loader<'c, 'd> {
     config: &'c Config,
     arena: &'d FileArena,
     out: Vec<LoadedFile<'d>>,
+    next_position: u32,
     /// SEARCH_DIR()s from scripts, searched after -L.
     extra_dirs: Vec<PathBuf>,
 }
@@ -170,7 +218,8 @@ impl<'d> Loader<'_, 'd> {
         if kind == FileKind::Unknown {
             return Err(Error::bad(path.display(), "unknown file type (not an ELF object, archive or linker script)"));
         }
-        let position = self.out.len() as u32;
+        let position = self.next_position;
+        self.next_position += 1;
         self.out.push(LoadedFile { path: path.to_path_buf(), bytes, kind, modifiers, position });
         Ok(())
     }

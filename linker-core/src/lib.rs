@@ -60,5 +60,5 @@ mod x86_64;
 
 pub use args::{Config, parse as parse_args};
 pub use error::{Error, Result};
-pub use input::{FileArena, FileKind, LoadedFile, load_inputs};
+pub use input::{FileArena, FileKind, LoadedFile, Reserved, load_inputs, load_inputs_reserving};
 pub use session::Session;

@@ -1,0 +1,178 @@
+//! The in-process link: a thread that owns a `linker_core::Session` from the start of
+//! codegen to the output.
+//!
+//! At the start it maps and parses every input already on disk (crt objects, `symbols.o`,
+//! the rlibs, system libraries) and resolves their symbols in canonical order, while rustc
+//! generates code. Each object LLVM writes arrives as an [`Event::Object`] and goes into
+//! the position held for it on the command line ([`linker_core::Reserved`]), so the
+//! result is the same whatever order the objects come in. [`Event::Finish`] brings the
+//! final list of the crate's objects (those reused from the incremental cache appear only
+//! there); the session then runs the passes that need every input and writes the output.
+//!
+//! Sharing the machine with codegen: parse jobs run on a pool whose threads have nice
+//! level 10, so they take only the cycles LLVM's workers leave; when codegen is over, the
+//! passes after the last input run on a pool of one thread plus one per jobserver token
+//! rustc's client gets at once (cargo's `-j` is shared with the other rustc processes), at
+//! most one per core. Success is reported the moment the output is in place; the thread
+//! frees the link's memory afterwards, nobody waiting.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use linker_core::{FileArena, LoadedFile, Reserved, Session};
+
+use crate::gcc::{Probe, Split};
+
+pub enum Event {
+    /// An object of the crate has been written.
+    Object { name: String, path: PathBuf },
+    /// Codegen is over: these are all of the crate's objects, by module name.
+    Finish { objects: Vec<(String, PathBuf)> },
+}
+
+pub type Sender = crossbeam_channel::Sender<Event>;
+
+/// A link running on its own thread.
+pub struct Link {
+    sender: Sender,
+    done: crossbeam_channel::Receiver<Result<Report, String>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What a finished link reports.
+pub struct Report {
+    /// From the `Finish` event to the output in place.
+    pub tail_ms: f64,
+}
+
+impl Link {
+    /// Starts linking rustc's command `split` into `output`; `late` are the objects among
+    /// its inputs that codegen will write, by module name.
+    pub fn start(split: Split, output: PathBuf, late: Vec<(String, PathBuf)>) -> Link {
+        // Bounded: a link thread that fell behind slows the producers instead of queueing
+        // without limit; it only maps and queues each object, so it never does.
+        let (sender, events) = crossbeam_channel::bounded(4096);
+        let (report, done) = crossbeam_channel::bounded(1);
+        let thread = std::thread::Builder::new()
+            .name("rivet-link".into())
+            .spawn(move || {
+                let reported = report.clone();
+                let outcome = run(split, output, late, events, move |tail_ms| {
+                    let _ = reported.send(Ok(Report { tail_ms }));
+                });
+                if let Err(message) = outcome {
+                    let _ = report.send(Err(message));
+                }
+            })
+            .expect("cannot start the link thread");
+        Link { sender, done, thread: Some(thread) }
+    }
+
+    pub fn sender(&self) -> Sender {
+        self.sender.clone()
+    }
+
+    /// Hands over the crate's final objects and waits for the output.
+    pub fn finish(mut self, objects: Vec<(String, PathBuf)>) -> Result<Report, String> {
+        let _ = self.sender.send(Event::Finish { objects });
+        let result = self.done.recv().unwrap_or_else(|_| Err("the link thread stopped without a word".into()));
+        if result.is_err() {
+            // A failed link has nothing left to free in the background.
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+        result
+    }
+}
+
+fn run(
+    split: Split,
+    output: PathBuf,
+    late: Vec<(String, PathBuf)>,
+    events: crossbeam_channel::Receiver<Event>,
+    on_output_ready: impl FnOnce(f64) + Send + 'static,
+) -> Result<(), String> {
+    let argv = Probe::run(&split.driver)?.linker_args(&split, &output);
+    let config = linker_core::parse_args(&argv).map_err(|e| e.to_string())?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parse_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cores)
+        .thread_name(|i| format!("rivet-parse-{i}"))
+        // SAFETY: setpriority on the calling thread (its tid) only lowers its priority.
+        .start_handler(|_| unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+        })
+        .build()
+        .map_err(|e| e.to_string())?;
+    let arena = FileArena::default();
+    parse_pool.in_place_scope(|scope| {
+        let mut session = Session::new(config.clone(), &arena, scope);
+        let late_paths: Vec<&PathBuf> = late.iter().map(|(_, p)| p).collect();
+        let (early, reserved) =
+            linker_core::load_inputs_reserving(&config, &arena, |p| late_paths.iter().any(|l| *l == p))
+                .map_err(|e| e.to_string())?;
+        for input in early {
+            session.add(input).map_err(|e| e.to_string())?;
+        }
+        let slot_of_path: HashMap<&PathBuf, &Reserved> = reserved.iter().map(|r| (&r.path, r)).collect();
+        let mut slots: HashMap<String, &Reserved> =
+            late.iter().filter_map(|(name, path)| Some((name.clone(), *slot_of_path.get(path)?))).collect();
+        if slots.len() != late.len() {
+            return Err("an object of the crate is named twice on the command line".into());
+        }
+        let (objects, finish_at) = loop {
+            match events.recv() {
+                Ok(Event::Object { name, path }) => {
+                    if let Some(slot) = slots.remove(&name) {
+                        let file = LoadedFile::reserved_object(&arena, slot, &path).map_err(|e| e.to_string())?;
+                        session.add(file).map_err(|e| e.to_string())?;
+                    }
+                }
+                Ok(Event::Finish { objects }) => break (objects, Instant::now()),
+                Err(_) => return Err("codegen stopped before its end".into()),
+            }
+        };
+        // The final list must be the one the command line was built for.
+        let mut expected: Vec<&String> = late.iter().map(|(name, _)| name).collect();
+        let mut got: Vec<&String> = objects.iter().map(|(name, _)| name).collect();
+        expected.sort();
+        got.sort();
+        if expected != got {
+            return Err(format!(
+                "codegen produced other objects than planned ({} planned, {} made)",
+                expected.len(),
+                got.len()
+            ));
+        }
+        for (name, path) in &objects {
+            if let Some(slot) = slots.remove(name) {
+                let file = LoadedFile::reserved_object(&arena, slot, path).map_err(|e| e.to_string())?;
+                session.add(file).map_err(|e| e.to_string())?;
+            }
+        }
+        let _tokens = jobserver_tokens(cores - 1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1 + _tokens.len())
+            .thread_name(|i| format!("rivet-link-{i}"))
+            .build()
+            .map_err(|e| e.to_string())?;
+        session.on_output_ready(move || on_output_ready(finish_at.elapsed().as_secs_f64() * 1e3));
+        session.finish(&pool).map_err(|e| e.to_string())
+    })
+}
+
+/// Up to `wanted` tokens from rustc's jobserver client, without waiting for any.
+fn jobserver_tokens(wanted: usize) -> Vec<rustc_data_structures::jobserver::Acquired> {
+    let client = rustc_data_structures::jobserver::client();
+    let mut tokens = Vec::new();
+    while tokens.len() < wanted {
+        match client.try_acquire() {
+            Ok(Some(token)) => tokens.push(token),
+            _ => break,
+        }
+    }
+    tokens
+}

@@ -1,0 +1,357 @@
+//! `rustc_codegen_rivet`: a rustc codegen backend that links while codegen is still running.
+//!
+//! rustc loads it with `-Zcodegen-backend=rivet` (installed in the toolchain's
+//! `codegen-backends/`) or `-Zcodegen-backend=<path to the .so>`. It is rustc's LLVM backend
+//! ([`llvm::Streamed`]) plus an in-process rivet link ([`in_process::Link`]):
+//!
+//! 1. `codegen_crate`: if rivet can link this crate ([`link_line::unsupported`]), build
+//!    rustc's link command from `CrateInfo` ([`link_line::build`]), with the crate's object
+//!    paths as rustc will name them, turn it into the linker's arguments ([`gcc`]), and start
+//!    the link thread on it: the rlibs, the standard library and the system libraries are
+//!    loaded and resolved while LLVM works. Then run rustc's codegen driver on LLVM.
+//! 2. As LLVM writes each object, [`registry::deliver`] sends it to the link.
+//! 3. `join_codegen`: rustc's join; the pending link is kept for `link`.
+//! 4. `link`: hand over the final list of objects (the units reused from the incremental
+//!    cache appear only there) and wait for the output; remove the temporary objects as
+//!    rustc's `link_binary` does. If codegen made other objects than planned, the link is
+//!    started again on the final list, still in-process.
+//!
+//! Every other crate (rlibs, proc-macros, cdylibs, other targets, LTO, ...) is linked by
+//! rustc's own `link`, unchanged; `RIVET_VERBOSE=1` names the reason, once per crate.
+//! Errors are rustc diagnostics: `error: linking with rivet failed: ...`, and no output.
+#![feature(rustc_private)]
+
+extern crate rustc_ast;
+extern crate rustc_attr_parsing;
+extern crate rustc_codegen_llvm;
+extern crate rustc_codegen_ssa;
+extern crate rustc_data_structures;
+// Links the librustc_driver that rustc has already loaded.
+extern crate rustc_driver;
+extern crate rustc_errors;
+extern crate rustc_metadata;
+extern crate rustc_middle;
+extern crate rustc_session;
+extern crate rustc_span;
+extern crate rustc_structures;
+extern crate rustc_target;
+
+mod gcc;
+mod in_process;
+mod link_line;
+mod llvm;
+mod registry;
+
+use std::any::Any;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rustc_codegen_ssa::back::write::OngoingCodegen;
+use rustc_codegen_ssa::traits::CodegenBackend;
+use rustc_codegen_ssa::{CompiledModules, CrateInfo, TargetConfig};
+use rustc_metadata::EncodedMetadata;
+use rustc_metadata::creader::MetadataLoaderDyn;
+use rustc_middle::dep_graph::WorkProductMap;
+use rustc_middle::ty::TyCtxt;
+use rustc_middle::util::Providers;
+use rustc_session::config::{OutputFilenames, OutputType, PrintRequest};
+use rustc_session::{CodegenBackendInit, EarlySession, IncrCompSession, Session};
+use rustc_span::def_id::LOCAL_CRATE;
+use rustc_structures::CrateType;
+
+use crate::in_process::Link;
+use crate::link_line::LocalObjects;
+
+/// The backend rustc loads.
+pub struct RivetBackend {
+    llvm: rustc_codegen_llvm::LlvmCodegenBackend,
+    /// Links between `join_codegen` and `link`, by the session's output stem.
+    joined: Mutex<Vec<(PathBuf, PendingLink)>>,
+}
+
+/// A link started at the beginning of codegen.
+struct PendingLink {
+    link: Link,
+    /// Ends the delivery of objects to `link` when dropped.
+    _registration: registry::Registration,
+    plan: Plan,
+}
+
+/// What the link command was built from.
+#[derive(Clone)]
+struct Plan {
+    crate_name: String,
+    objects: LocalObjects,
+    output: PathBuf,
+    /// rustc's temporary directory for the link (`symbols.o`, bundled libraries).
+    tmpdir: PathBuf,
+}
+
+/// What `codegen_crate` hands to `join_codegen`.
+struct Ongoing {
+    codegen: OngoingCodegen<llvm::Streamed>,
+    link: Option<PendingLink>,
+}
+
+fn verbose() -> bool {
+    std::env::var_os("RIVET_VERBOSE").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn output_key(outputs: &OutputFilenames) -> PathBuf {
+    outputs.with_extension("")
+}
+
+impl RivetBackend {
+    /// Starts the link of the crate `tcx` compiles, if rivet links it.
+    fn start_link(&self, tcx: TyCtxt<'_>) -> Result<PendingLink, String> {
+        let sess = tcx.sess;
+        if let Some(why) = link_line::unsupported(sess, tcx.crate_types()) {
+            return Err(why);
+        }
+        if !sess.opts.output_types.should_link() {
+            return Err("no linked output is asked for".into());
+        }
+        let crate_info = CrateInfo::new(tcx, self.target_cpu(sess));
+        if let Some(why) = link_line::unsupported_dependencies(&crate_info, CrateType::Executable) {
+            return Err(why);
+        }
+        let outputs = tcx.output_filenames(());
+        let crate_name = crate_info.local_crate_name.to_string();
+        let out =
+            rustc_session::output::out_filename(sess, CrateType::Executable, outputs, crate_info.local_crate_name);
+        if out.is_stdout() {
+            return Err("the output is stdout".into());
+        }
+        let output = out.file_for_writing(outputs, OutputType::Exe, &crate_name);
+        let object_path = |name: &str| outputs.temp_path_for_cgu(OutputType::Object, name);
+        let mut regular: Vec<(String, PathBuf)> = tcx
+            .collect_and_partition_mono_items(())
+            .codegen_units
+            .iter()
+            .map(|cgu| {
+                let name = cgu.name().to_string();
+                let path = object_path(&name);
+                (name, path)
+            })
+            .collect();
+        regular.sort();
+        let allocator = rustc_codegen_ssa::base::allocator_kind_for_codegen(tcx).map(|_| {
+            let name = rustc_middle::mono::CodegenUnitNameBuilder::new(tcx)
+                .build_cgu_name(LOCAL_CRATE, &["crate"], Some("allocator"))
+                .to_string();
+            let path = object_path(&name);
+            (name, path)
+        });
+        let tmpdir = make_tmpdir(output.parent().unwrap_or(Path::new(".")))?;
+        let plan = Plan { crate_name, objects: LocalObjects { regular, allocator }, output, tmpdir };
+        let link = plan.start(sess, &crate_info).inspect_err(|_| plan.remove_tmpdir(sess))?;
+        let registration = registry::Registration::new(outputs, link.sender());
+        Ok(PendingLink { link, _registration: registration, plan })
+    }
+}
+
+impl Plan {
+    fn start(&self, sess: &Session, crate_info: &CrateInfo) -> Result<Link, String> {
+        let cc_args = link_line::build(&link_line::Inputs {
+            sess,
+            crate_info,
+            objects: &self.objects,
+            tmpdir: &self.tmpdir,
+            output: &self.output,
+        })?;
+        let split = gcc::split(&cc_args)?;
+        let late = self.objects.all().cloned().collect();
+        Ok(Link::start(split, self.output.clone(), late))
+    }
+
+    fn remove_tmpdir(&self, sess: &Session) {
+        if !sess.opts.cg.save_temps {
+            let _ = std::fs::remove_dir_all(&self.tmpdir);
+        }
+    }
+}
+
+/// A fresh directory for the link's temporary files next to the output, as rustc's.
+fn make_tmpdir(parent: &Path) -> Result<PathBuf, String> {
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let dir = parent.join(format!("rivet{}-{stamp:x}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The crate's objects as codegen made them, in rustc's order.
+fn final_objects(modules: &CompiledModules) -> Vec<(String, PathBuf)> {
+    let mut objects = Vec::new();
+    for module in modules.modules.iter().chain(&modules.allocator_module) {
+        objects.extend(module.object.clone().map(|path| (module.name.clone(), path)));
+        // Objects of `global_asm!` (Cranelift): never planned, so they restart the link.
+        objects.extend(module.global_asm_object.clone().map(|path| (format!("{}.global_asm", module.name), path)));
+    }
+    objects
+}
+
+impl CodegenBackend for RivetBackend {
+    fn name(&self) -> &'static str {
+        // rustc compares it with "llvm" for LLVM-specific behaviour; this is LLVM's codegen.
+        self.llvm.name()
+    }
+
+    fn init(&mut self, sess: &EarlySession) -> CodegenBackendInit {
+        self.llvm.init(sess)
+    }
+
+    fn print(&self, req: &PrintRequest, out: &mut String, sess: &Session) {
+        self.llvm.print(req, out, sess)
+    }
+
+    fn target_config(&self, sess: &EarlySession) -> TargetConfig {
+        self.llvm.target_config(sess)
+    }
+
+    fn supported_crate_types(&self, sess: &Session) -> Vec<CrateType> {
+        self.llvm.supported_crate_types(sess)
+    }
+
+    fn print_passes(&self) {
+        self.llvm.print_passes()
+    }
+
+    fn print_version(&self) {
+        self.llvm.print_version()
+    }
+
+    fn has_zstd(&self) -> bool {
+        self.llvm.has_zstd()
+    }
+
+    fn has_mnemonic(&self, sess: &Session, mnemonic: &str) -> bool {
+        self.llvm.has_mnemonic(sess, mnemonic)
+    }
+
+    fn metadata_loader(&self) -> Box<MetadataLoaderDyn> {
+        self.llvm.metadata_loader()
+    }
+
+    fn provide(&self, providers: &mut Providers) {
+        self.llvm.provide(providers)
+    }
+
+    fn target_cpu(&self, sess: &Session) -> String {
+        self.llvm.target_cpu(sess)
+    }
+
+    fn codegen_crate<'tcx>(&self, tcx: TyCtxt<'tcx>) -> Box<dyn Any> {
+        let link = match self.start_link(tcx) {
+            Ok(link) => Some(link),
+            Err(why) => {
+                if verbose() {
+                    eprintln!("rivet: `{}` is linked by rustc: {why}", tcx.crate_name(LOCAL_CRATE));
+                }
+                None
+            }
+        };
+        let codegen = rustc_codegen_ssa::base::codegen_crate(llvm::Streamed(self.llvm.clone()), tcx);
+        Box::new(Ongoing { codegen, link })
+    }
+
+    fn join_codegen(
+        &self,
+        ongoing: Box<dyn Any>,
+        sess: &Session,
+        incr_comp_session: Option<&IncrCompSession>,
+        outputs: &OutputFilenames,
+        crate_info: &CrateInfo,
+    ) -> (CompiledModules, WorkProductMap) {
+        let ongoing = *ongoing.downcast::<Ongoing>().expect("join_codegen got another backend's codegen");
+        let joined = ongoing.codegen.join(sess, incr_comp_session, crate_info);
+        if let Some(link) = ongoing.link {
+            let mut pending = self.joined.lock().unwrap_or_else(|p| p.into_inner());
+            pending.push((output_key(outputs), link));
+        }
+        joined
+    }
+
+    fn print_pass_timings(&self) {
+        self.llvm.print_pass_timings()
+    }
+
+    fn print_statistics(&self) {
+        self.llvm.print_statistics()
+    }
+
+    fn print_statistics_json(&self) -> String {
+        self.llvm.print_statistics_json()
+    }
+
+    fn link(
+        &self,
+        sess: &Session,
+        compiled_modules: CompiledModules,
+        crate_info: CrateInfo,
+        metadata: EncodedMetadata,
+        outputs: &OutputFilenames,
+    ) {
+        let key = output_key(outputs);
+        let pending = {
+            let mut joined = self.joined.lock().unwrap_or_else(|p| p.into_inner());
+            joined.iter().position(|(k, _)| *k == key).map(|i| joined.remove(i).1)
+        };
+        let Some(PendingLink { link, _registration, plan }) = pending else {
+            return self.llvm.link(sess, compiled_modules, crate_info, metadata, outputs);
+        };
+        drop(_registration);
+        let objects = final_objects(&compiled_modules);
+        let planned: Vec<&(String, PathBuf)> = plan.objects.all().collect();
+        let as_planned = objects.len() == planned.len() && objects.iter().zip(&planned).all(|(a, b)| a.0 == b.0);
+        let result = if as_planned {
+            link.finish(objects)
+        } else {
+            drop(link);
+            let allocator = compiled_modules.allocator_module.as_ref().map(|m| &m.name);
+            let (allocator, regular) = objects.iter().cloned().partition(|(name, _)| Some(name) == allocator);
+            let replanned =
+                Plan { objects: LocalObjects { regular, allocator: allocator.into_iter().next() }, ..plan.clone() };
+            replanned.start(sess, &crate_info).and_then(|link| link.finish(objects))
+        };
+        remove_temporaries(sess, &compiled_modules);
+        plan.remove_tmpdir(sess);
+        match result {
+            Ok(report) => {
+                if verbose() {
+                    eprintln!(
+                        "rivet: linked `{}` in-process ({}), {:.1} ms after codegen's end",
+                        plan.crate_name,
+                        plan.output.display(),
+                        report.tail_ms
+                    );
+                }
+            }
+            Err(message) => {
+                sess.dcx().fatal(format!("linking with rivet failed: {message}"));
+            }
+        }
+    }
+}
+
+/// The crate's objects go once linked, as in rustc's `link_binary` (debug info stays in
+/// the executable on Linux, so no object is kept for it).
+fn remove_temporaries(sess: &Session, modules: &CompiledModules) {
+    if sess.opts.cg.save_temps {
+        return;
+    }
+    for module in modules.modules.iter().chain(&modules.allocator_module) {
+        for path in module.object.iter().chain(&module.global_asm_object).chain(&module.dwarf_object) {
+            if let Err(error) = std::fs::remove_file(path)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                sess.dcx().warn(format!("cannot remove {}: {error}", path.display()));
+            }
+        }
+    }
+}
+
+/// The entry point rustc looks up in a codegen backend's shared object.
+#[unsafe(no_mangle)]
+pub fn __rustc_codegen_backend() -> Box<dyn CodegenBackend> {
+    Box::new(RivetBackend { llvm: llvm::llvm_backend(), joined: Mutex::new(Vec::new()) })
+}
