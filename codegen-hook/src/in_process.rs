@@ -45,6 +45,8 @@ pub struct Link {
 pub struct Report {
     /// From the `Finish` event to the output in place.
     pub tail_ms: f64,
+    /// The crate's objects that came only with the `Finish` event.
+    pub late_objects: usize,
 }
 
 impl Link {
@@ -59,8 +61,8 @@ impl Link {
             .name("rivet-link".into())
             .spawn(move || {
                 let reported = report.clone();
-                let outcome = run(split, output, late, events, move |tail_ms| {
-                    let _ = reported.send(Ok(Report { tail_ms }));
+                let outcome = run(split, output, late, events, move |report| {
+                    let _ = reported.send(Ok(report));
                 });
                 if let Err(message) = outcome {
                     let _ = report.send(Err(message));
@@ -93,7 +95,7 @@ fn run(
     output: PathBuf,
     late: Vec<(String, PathBuf)>,
     events: crossbeam_channel::Receiver<Event>,
-    on_output_ready: impl FnOnce(f64) + Send + 'static,
+    on_output_ready: impl FnOnce(Report) + Send + 'static,
 ) -> Result<(), String> {
     let argv = Probe::run(&split.driver)?.linker_args(&split, &output);
     let config = linker_core::parse_args(&argv).map_err(|e| e.to_string())?;
@@ -131,7 +133,10 @@ fn run(
                         session.add(file).map_err(|e| e.to_string())?;
                     }
                 }
-                Ok(Event::Finish { objects }) => break (objects, Instant::now()),
+                Ok(Event::Finish { objects }) => {
+                    session.lap("codegen (inputs parsed and resolved as they come)");
+                    break (objects, Instant::now());
+                }
                 Err(_) => return Err("codegen stopped before its end".into()),
             }
         };
@@ -147,6 +152,7 @@ fn run(
                 got.len()
             ));
         }
+        let late_objects = slots.len();
         for (name, path) in &objects {
             if let Some(slot) = slots.remove(name) {
                 let file = LoadedFile::reserved_object(&arena, slot, path).map_err(|e| e.to_string())?;
@@ -159,7 +165,9 @@ fn run(
             .thread_name(|i| format!("rivet-link-{i}"))
             .build()
             .map_err(|e| e.to_string())?;
-        session.on_output_ready(move || on_output_ready(finish_at.elapsed().as_secs_f64() * 1e3));
+        session.on_output_ready(move || {
+            on_output_ready(Report { tail_ms: finish_at.elapsed().as_secs_f64() * 1e3, late_objects })
+        });
         session.finish(&pool).map_err(|e| e.to_string())
     })
 }

@@ -36,6 +36,7 @@ extern crate rustc_span;
 extern crate rustc_structures;
 extern crate rustc_target;
 
+mod cranelift;
 mod gcc;
 mod in_process;
 mod link_line;
@@ -54,7 +55,7 @@ use rustc_metadata::creader::MetadataLoaderDyn;
 use rustc_middle::dep_graph::WorkProductMap;
 use rustc_middle::ty::TyCtxt;
 use rustc_middle::util::Providers;
-use rustc_session::config::{OutputFilenames, OutputType, PrintRequest};
+use rustc_session::config::{OutputFilenames, OutputType, PrintKind, PrintRequest};
 use rustc_session::{CodegenBackendInit, EarlySession, IncrCompSession, Session};
 use rustc_span::def_id::LOCAL_CRATE;
 use rustc_structures::CrateType;
@@ -64,7 +65,7 @@ use crate::link_line::LocalObjects;
 
 /// The backend rustc loads.
 pub struct RivetBackend {
-    llvm: rustc_codegen_llvm::LlvmCodegenBackend,
+    engine: Engine,
     /// Links between `join_codegen` and `link`, by the session's output stem.
     joined: Mutex<Vec<(PathBuf, PendingLink)>>,
 }
@@ -87,10 +88,32 @@ struct Plan {
     tmpdir: PathBuf,
 }
 
+/// The code generator.
+enum Engine {
+    Llvm(rustc_codegen_llvm::LlvmCodegenBackend),
+    /// The toolchain's Cranelift backend, loaded at start-up (`RIVET_ENGINE=cranelift`).
+    Cranelift(Box<dyn CodegenBackend>),
+}
+
+impl Engine {
+    fn backend(&self) -> &dyn CodegenBackend {
+        match self {
+            Engine::Llvm(llvm) => llvm,
+            Engine::Cranelift(cranelift) => &**cranelift,
+        }
+    }
+}
+
 /// What `codegen_crate` hands to `join_codegen`.
 struct Ongoing {
-    codegen: OngoingCodegen<llvm::Streamed>,
+    codegen: OngoingEngine,
     link: Option<PendingLink>,
+}
+
+enum OngoingEngine {
+    Llvm(OngoingCodegen<llvm::Streamed>),
+    /// Cranelift's own ongoing codegen, and the watcher that streams its objects.
+    Cranelift(Box<dyn Any>, Option<cranelift::Watcher>),
 }
 
 fn verbose() -> bool {
@@ -142,7 +165,7 @@ impl RivetBackend {
             let path = object_path(&name);
             (name, path)
         });
-        let tmpdir = make_tmpdir(output.parent().unwrap_or(Path::new(".")))?;
+        let tmpdir = make_tmpdir(output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))?;
         let plan = Plan { crate_name, objects: LocalObjects { regular, allocator }, output, tmpdir };
         let link = plan.start(sess, &crate_info).inspect_err(|_| plan.remove_tmpdir(sess))?;
         let registration = registry::Registration::new(outputs, link.sender());
@@ -159,6 +182,11 @@ impl Plan {
             tmpdir: &self.tmpdir,
             output: &self.output,
         })?;
+        for print in &sess.opts.prints {
+            if print.kind == PrintKind::LinkArgs {
+                print.out.overwrite(&print_command(&cc_args), sess);
+            }
+        }
         let split = gcc::split(&cc_args)?;
         let late = self.objects.all().cloned().collect();
         Ok(Link::start(split, self.output.clone(), late))
@@ -171,12 +199,45 @@ impl Plan {
     }
 }
 
+/// `--print link-args`: the `cc` command rustc would run, quoted as rustc prints it.
+fn print_command(cc_args: &[std::ffi::OsString]) -> String {
+    let mut line = String::from("\"cc\"");
+    for arg in cc_args {
+        line.push_str(&format!(" {:?}", arg));
+    }
+    line + "\n"
+}
+
 /// A fresh directory for the link's temporary files next to the output, as rustc's.
 fn make_tmpdir(parent: &Path) -> Result<PathBuf, String> {
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let parent = std::path::absolute(parent).map_err(|e| format!("cannot find {}: {e}", parent.display()))?;
     let dir = parent.join(format!("rivet{}-{stamp:x}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     Ok(dir)
+}
+
+/// Sends the objects of the codegen units reused from the incremental cache, which never
+/// pass through LLVM: once rustc's `codegen_crate` has returned, every unit it reuses is
+/// green in the dependency graph, and its object is the previous session's work product.
+/// Without this they would reach the link only with the final list, after codegen (on a
+/// one-line edit of ripgrep, 75 of 76 objects, 20-35 ms of parsing in the tail).
+fn send_reused_objects(tcx: TyCtxt<'_>, link: &Link) {
+    let Some(dir) = tcx.incr_comp_session.and_then(|s| s.old_session_directory.as_deref()) else { return };
+    if tcx.sess.lto() != rustc_session::config::Lto::No {
+        return;
+    }
+    for cgu in tcx.collect_and_partition_mono_items(()).codegen_units {
+        if !tcx.dep_graph.is_green(&cgu.codegen_dep_node(tcx)) {
+            continue;
+        }
+        let object =
+            tcx.dep_graph.previous_work_product(&cgu.work_product_id()).and_then(|wp| wp.saved_files.get("o").cloned());
+        if let Some(file) = object {
+            let _ =
+                link.sender().send(in_process::Event::Object { name: cgu.name().to_string(), path: dir.join(file) });
+        }
+    }
 }
 
 /// The crate's objects as codegen made them, in rustc's order.
@@ -192,65 +253,87 @@ fn final_objects(modules: &CompiledModules) -> Vec<(String, PathBuf)> {
 
 impl CodegenBackend for RivetBackend {
     fn name(&self) -> &'static str {
-        // rustc compares it with "llvm" for LLVM-specific behaviour; this is LLVM's codegen.
-        self.llvm.name()
+        // rustc compares it with "llvm" for LLVM-specific behaviour: the engine's name.
+        self.engine.backend().name()
     }
 
     fn init(&mut self, sess: &EarlySession) -> CodegenBackendInit {
-        self.llvm.init(sess)
+        match &mut self.engine {
+            Engine::Llvm(llvm) => llvm.init(sess),
+            Engine::Cranelift(cranelift) => cranelift.init(sess),
+        }
     }
 
     fn print(&self, req: &PrintRequest, out: &mut String, sess: &Session) {
-        self.llvm.print(req, out, sess)
+        self.engine.backend().print(req, out, sess)
     }
 
     fn target_config(&self, sess: &EarlySession) -> TargetConfig {
-        self.llvm.target_config(sess)
+        self.engine.backend().target_config(sess)
     }
 
     fn supported_crate_types(&self, sess: &Session) -> Vec<CrateType> {
-        self.llvm.supported_crate_types(sess)
+        self.engine.backend().supported_crate_types(sess)
     }
 
     fn print_passes(&self) {
-        self.llvm.print_passes()
+        self.engine.backend().print_passes()
     }
 
     fn print_version(&self) {
-        self.llvm.print_version()
+        self.engine.backend().print_version()
     }
 
     fn has_zstd(&self) -> bool {
-        self.llvm.has_zstd()
+        self.engine.backend().has_zstd()
     }
 
     fn has_mnemonic(&self, sess: &Session, mnemonic: &str) -> bool {
-        self.llvm.has_mnemonic(sess, mnemonic)
+        self.engine.backend().has_mnemonic(sess, mnemonic)
     }
 
     fn metadata_loader(&self) -> Box<MetadataLoaderDyn> {
-        self.llvm.metadata_loader()
+        self.engine.backend().metadata_loader()
     }
 
     fn provide(&self, providers: &mut Providers) {
-        self.llvm.provide(providers)
+        self.engine.backend().provide(providers)
     }
 
     fn target_cpu(&self, sess: &Session) -> String {
-        self.llvm.target_cpu(sess)
+        self.engine.backend().target_cpu(sess)
     }
 
     fn codegen_crate<'tcx>(&self, tcx: TyCtxt<'tcx>) -> Box<dyn Any> {
         let link = match self.start_link(tcx) {
             Ok(link) => Some(link),
             Err(why) => {
-                if verbose() {
+                let links = tcx.crate_types().iter().any(|t| !matches!(t, CrateType::Rlib | CrateType::StaticLib));
+                if links && verbose() {
                     eprintln!("rivet: `{}` is linked by rustc: {why}", tcx.crate_name(LOCAL_CRATE));
                 }
                 None
             }
         };
-        let codegen = rustc_codegen_ssa::base::codegen_crate(llvm::Streamed(self.llvm.clone()), tcx);
+        let codegen = match &self.engine {
+            Engine::Llvm(llvm) => {
+                OngoingEngine::Llvm(rustc_codegen_ssa::base::codegen_crate(llvm::Streamed(llvm.clone()), tcx))
+            }
+            Engine::Cranelift(cranelift) => {
+                let watcher = link.as_ref().and_then(|link| {
+                    let planned = link.plan.objects.all().cloned().collect();
+                    cranelift::Watcher::start(planned, link.link.sender())
+                        .inspect_err(|e| {
+                            eprintln!("rivet: warning: objects will reach the link at the end of codegen: {e}")
+                        })
+                        .ok()
+                });
+                OngoingEngine::Cranelift(cranelift.codegen_crate(tcx), watcher)
+            }
+        };
+        if let Some(link) = &link {
+            send_reused_objects(tcx, &link.link);
+        }
         Box::new(Ongoing { codegen, link })
     }
 
@@ -263,7 +346,14 @@ impl CodegenBackend for RivetBackend {
         crate_info: &CrateInfo,
     ) -> (CompiledModules, WorkProductMap) {
         let ongoing = *ongoing.downcast::<Ongoing>().expect("join_codegen got another backend's codegen");
-        let joined = ongoing.codegen.join(sess, incr_comp_session, crate_info);
+        let joined = match ongoing.codegen {
+            OngoingEngine::Llvm(codegen) => codegen.join(sess, incr_comp_session, crate_info),
+            OngoingEngine::Cranelift(codegen, watcher) => {
+                let joined = self.engine.backend().join_codegen(codegen, sess, incr_comp_session, outputs, crate_info);
+                drop(watcher);
+                joined
+            }
+        };
         if let Some(link) = ongoing.link {
             let mut pending = self.joined.lock().unwrap_or_else(|p| p.into_inner());
             pending.push((output_key(outputs), link));
@@ -272,15 +362,15 @@ impl CodegenBackend for RivetBackend {
     }
 
     fn print_pass_timings(&self) {
-        self.llvm.print_pass_timings()
+        self.engine.backend().print_pass_timings()
     }
 
     fn print_statistics(&self) {
-        self.llvm.print_statistics()
+        self.engine.backend().print_statistics()
     }
 
     fn print_statistics_json(&self) -> String {
-        self.llvm.print_statistics_json()
+        self.engine.backend().print_statistics_json()
     }
 
     fn link(
@@ -297,11 +387,12 @@ impl CodegenBackend for RivetBackend {
             joined.iter().position(|(k, _)| *k == key).map(|i| joined.remove(i).1)
         };
         let Some(PendingLink { link, _registration, plan }) = pending else {
-            return self.llvm.link(sess, compiled_modules, crate_info, metadata, outputs);
+            return self.engine.backend().link(sess, compiled_modules, crate_info, metadata, outputs);
         };
         drop(_registration);
         let objects = final_objects(&compiled_modules);
         let planned: Vec<&(String, PathBuf)> = plan.objects.all().collect();
+        let planned_count = planned.len();
         let as_planned = objects.len() == planned.len() && objects.iter().zip(&planned).all(|(a, b)| a.0 == b.0);
         let result = if as_planned {
             link.finish(objects)
@@ -319,10 +410,12 @@ impl CodegenBackend for RivetBackend {
             Ok(report) => {
                 if verbose() {
                     eprintln!(
-                        "rivet: linked `{}` in-process ({}), {:.1} ms after codegen's end",
+                        "rivet: linked `{}` in-process ({}), {:.1} ms after codegen's end ({} of {} objects came at the end)",
                         plan.crate_name,
                         plan.output.display(),
-                        report.tail_ms
+                        report.tail_ms,
+                        report.late_objects,
+                        planned_count,
                     );
                 }
             }
@@ -353,5 +446,19 @@ fn remove_temporaries(sess: &Session, modules: &CompiledModules) {
 /// The entry point rustc looks up in a codegen backend's shared object.
 #[unsafe(no_mangle)]
 pub fn __rustc_codegen_backend() -> Box<dyn CodegenBackend> {
-    Box::new(RivetBackend { llvm: llvm::llvm_backend(), joined: Mutex::new(Vec::new()) })
+    let engine = match std::env::var("RIVET_ENGINE").as_deref() {
+        Ok("cranelift") => match cranelift::load() {
+            Ok(cranelift) => Engine::Cranelift(cranelift),
+            Err(why) => {
+                eprintln!("error: rivet's Cranelift engine: {why}");
+                std::process::exit(1);
+            }
+        },
+        Ok("llvm") | Ok("") | Err(_) => Engine::Llvm(llvm::llvm_backend()),
+        Ok(other) => {
+            eprintln!("error: RIVET_ENGINE={other}: the engines are `llvm` (the default) and `cranelift`");
+            std::process::exit(1);
+        }
+    };
+    Box::new(RivetBackend { engine, joined: Mutex::new(Vec::new()) })
 }

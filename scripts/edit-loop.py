@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The edit-rebuild loop, round-robin: one edit per round, every configuration rebuilt.
+
+    scripts/edit-loop.py ROUNDS SOURCE FILE MARKER CONFIG...
+
+SOURCE is a cargo project (ripgrep 14.1.1's unpacked source, for example), FILE a source file
+in it holding the string literal MARKER (ripgrep: crates/core/main.rs and
+"No files were searched"). A CONFIG is `name=RUSTFLAGS`, for example
+`llvm-rust-lld=` or `rivet=-Zcodegen-backend=rivet`. Each configuration builds in its own
+target directory, `<SOURCE>/../edit-loop-target-<name>`.
+
+Each round changes the text right after MARKER to a new number, then runs
+`cargo build --bin BIN` (BIN: the env var EDIT_LOOP_BIN, default `rg`) for every
+configuration in turn, and checks that its binary holds the new string (a stale object would
+not); then, in the same round, it rebuilds every configuration with no change ("no edit").
+A first untimed round builds everything. Machines here drift by 20% within an hour: taking
+the configurations in turn, round by round, makes the drift fall on all of them alike.
+Prints per configuration the median over rounds and the ratio to the first configuration.
+"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+rounds, source, file, marker = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+configs = [c.split("=", 1) for c in sys.argv[5:]]
+binary = os.environ.get("EDIT_LOOP_BIN", "rg")
+path = os.path.join(source, file)
+pattern = re.compile(re.escape(marker) + r"[^,\"]*")
+
+
+def edit(n):
+    text = open(path).read()
+    new, count = pattern.subn(f"{marker} {n}", text, count=1)
+    if count != 1:
+        sys.exit(f"{marker!r} not found in {path}")
+    open(path, "w").write(new)
+    return f"{marker} {n}".encode()
+
+
+def build(name, flags):
+    target = os.path.abspath(os.path.join(source, "..", f"edit-loop-target-{name}"))
+    env = dict(os.environ, RUSTFLAGS=flags, CARGO_TARGET_DIR=target)
+    start = time.perf_counter()
+    done = subprocess.run(["cargo", "build", "--locked", "--bin", binary], cwd=source, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"{name}: cargo build failed:\n{done.stderr.decode(errors='replace')[-3000:]}")
+    return elapsed, os.path.join(target, "debug", binary)
+
+
+edited = {name: [] for name, _ in configs}
+unchanged = {name: [] for name, _ in configs}
+for round_ in range(rounds + 1):
+    expected = edit(round_ + 1000 * os.getpid())
+    for name, flags in configs:
+        elapsed, output = build(name, flags)
+        if expected not in open(output, "rb").read():
+            sys.exit(f"{name}: {output} does not hold {expected!r} after the rebuild (stale object)")
+        if round_ > 0:
+            edited[name].append(elapsed)
+    for name, flags in configs:
+        elapsed, _ = build(name, flags)
+        if round_ > 0:
+            unchanged[name].append(elapsed)
+    if round_ > 0:
+        print(f"round {round_}: " + "  ".join(f"{n} {edited[n][-1]:.3f}/{unchanged[n][-1]:.3f}" for n, _ in configs),
+              flush=True)
+
+base_edit = statistics.median(edited[configs[0][0]])
+base_none = statistics.median(unchanged[configs[0][0]])
+print(f"\nmedians of {rounds} rounds (s), ratio to {configs[0][0]}:")
+print(f"{'configuration':24} {'one-line edit':>22} {'no edit':>22}")
+for name, _ in configs:
+    e, u = statistics.median(edited[name]), statistics.median(unchanged[name])
+    print(f"{name:24} {e:8.3f} {e / base_edit:5.2f}x (min {min(edited[name]):.3f}) {u:8.3f} {u / base_none:5.2f}x")
