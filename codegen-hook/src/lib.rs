@@ -49,7 +49,7 @@ use std::sync::Mutex;
 
 use rustc_codegen_ssa::back::write::OngoingCodegen;
 use rustc_codegen_ssa::traits::CodegenBackend;
-use rustc_codegen_ssa::{CompiledModules, CrateInfo, TargetConfig};
+use rustc_codegen_ssa::{CompiledModule, CompiledModules, CrateInfo, TargetConfig};
 use rustc_metadata::EncodedMetadata;
 use rustc_metadata::creader::MetadataLoaderDyn;
 use rustc_middle::dep_graph::WorkProductMap;
@@ -82,6 +82,7 @@ struct PendingLink {
 #[derive(Clone)]
 struct Plan {
     crate_name: String,
+    crate_type: CrateType,
     objects: LocalObjects,
     output: PathBuf,
     /// rustc's temporary directory for the link (`symbols.o`, bundled libraries).
@@ -134,14 +135,14 @@ impl RivetBackend {
         if !sess.opts.output_types.should_link() {
             return Err("no linked output is asked for".into());
         }
+        let crate_type = tcx.crate_types()[0];
         let crate_info = CrateInfo::new(tcx, self.target_cpu(sess));
-        if let Some(why) = link_line::unsupported_dependencies(&crate_info, CrateType::Executable) {
+        if let Some(why) = link_line::unsupported_dependencies(&crate_info, crate_type) {
             return Err(why);
         }
         let outputs = tcx.output_filenames(());
         let crate_name = crate_info.local_crate_name.to_string();
-        let out =
-            rustc_session::output::out_filename(sess, CrateType::Executable, outputs, crate_info.local_crate_name);
+        let out = rustc_session::output::out_filename(sess, crate_type, outputs, crate_info.local_crate_name);
         if out.is_stdout() {
             return Err("the output is stdout".into());
         }
@@ -165,8 +166,12 @@ impl RivetBackend {
             let path = object_path(&name);
             (name, path)
         });
+        let allocator = allocator.into_iter().collect();
         let tmpdir = make_tmpdir(output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))?;
-        let plan = Plan { crate_name, objects: LocalObjects { regular, allocator }, output, tmpdir };
+        let metadata = (crate_type == CrateType::ProcMacro)
+            .then(|| (link_line::METADATA_OBJECT.to_string(), tmpdir.join(link_line::METADATA_OBJECT)));
+        let objects = LocalObjects { regular, metadata, allocator };
+        let plan = Plan { crate_name, crate_type, objects, output, tmpdir };
         let link = plan.start(sess, &crate_info).inspect_err(|_| plan.remove_tmpdir(sess))?;
         let registration = registry::Registration::new(outputs, link.sender());
         Ok(PendingLink { link, _registration: registration, plan })
@@ -177,6 +182,7 @@ impl Plan {
     fn start(&self, sess: &Session, crate_info: &CrateInfo) -> Result<Link, String> {
         let cc_args = link_line::build(&link_line::Inputs {
             sess,
+            crate_type: self.crate_type,
             crate_info,
             objects: &self.objects,
             tmpdir: &self.tmpdir,
@@ -240,15 +246,19 @@ fn send_reused_objects(tcx: TyCtxt<'_>, link: &Link) {
     }
 }
 
-/// The crate's objects as codegen made them, in rustc's order.
-fn final_objects(modules: &CompiledModules) -> Vec<(String, PathBuf)> {
-    let mut objects = Vec::new();
-    for module in modules.modules.iter().chain(&modules.allocator_module) {
-        objects.extend(module.object.clone().map(|path| (module.name.clone(), path)));
+/// The crate's objects as codegen made them, with the metadata object, in rustc's order.
+fn final_objects(modules: &CompiledModules, metadata: Option<&(String, PathBuf)>) -> LocalObjects {
+    let of = |module: &CompiledModule| {
+        let object = module.object.clone().map(|path| (module.name.clone(), path));
         // Objects of `global_asm!` (Cranelift): never planned, so they restart the link.
-        objects.extend(module.global_asm_object.clone().map(|path| (format!("{}.global_asm", module.name), path)));
+        let global_asm = module.global_asm_object.clone().map(|path| (format!("{}.global_asm", module.name), path));
+        object.into_iter().chain(global_asm)
+    };
+    LocalObjects {
+        regular: modules.modules.iter().flat_map(of).collect(),
+        metadata: metadata.cloned(),
+        allocator: modules.allocator_module.iter().flat_map(of).collect(),
     }
-    objects
 }
 
 impl CodegenBackend for RivetBackend {
@@ -390,20 +400,20 @@ impl CodegenBackend for RivetBackend {
             return self.engine.backend().link(sess, compiled_modules, crate_info, metadata, outputs);
         };
         drop(_registration);
-        let objects = final_objects(&compiled_modules);
-        let planned: Vec<&(String, PathBuf)> = plan.objects.all().collect();
-        let planned_count = planned.len();
-        let as_planned = objects.len() == planned.len() && objects.iter().zip(&planned).all(|(a, b)| a.0 == b.0);
-        let result = if as_planned {
-            link.finish(objects)
-        } else {
-            drop(link);
-            let allocator = compiled_modules.allocator_module.as_ref().map(|m| &m.name);
-            let (allocator, regular) = objects.iter().cloned().partition(|(name, _)| Some(name) == allocator);
-            let replanned =
-                Plan { objects: LocalObjects { regular, allocator: allocator.into_iter().next() }, ..plan.clone() };
-            replanned.start(sess, &crate_info).and_then(|link| link.finish(objects))
-        };
+        let result = write_metadata_object(sess, &plan, &crate_info, &metadata).and_then(|()| {
+            let objects = final_objects(&compiled_modules, plan.objects.metadata.as_ref());
+            let names = |o: &LocalObjects| o.all().map(|(name, _)| name.clone()).collect::<Vec<_>>();
+            if names(&objects) == names(&plan.objects) {
+                link.finish(objects.all().cloned().collect())
+            } else {
+                drop(link);
+                let replanned = Plan { objects, ..plan.clone() };
+                replanned
+                    .start(sess, &crate_info)
+                    .and_then(|link| link.finish(replanned.objects.all().cloned().collect()))
+            }
+        });
+        let planned_count = plan.objects.all().count();
         remove_temporaries(sess, &compiled_modules);
         plan.remove_tmpdir(sess);
         match result {
@@ -424,6 +434,20 @@ impl CodegenBackend for RivetBackend {
             }
         }
     }
+}
+
+/// Writes the crate's metadata, wrapped in an object, where the plan holds a place for it
+/// (proc-macros: rustc reads it back from the shared object).
+fn write_metadata_object(
+    sess: &Session,
+    plan: &Plan,
+    crate_info: &CrateInfo,
+    metadata: &EncodedMetadata,
+) -> Result<(), String> {
+    let Some((_, path)) = &plan.objects.metadata else { return Ok(()) };
+    let bytes =
+        rustc_codegen_ssa::back::metadata::create_compressed_metadata_file(sess, metadata, &crate_info.metadata_symbol);
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// The crate's objects go once linked, as in rustc's `link_binary` (debug info stays in

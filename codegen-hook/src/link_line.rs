@@ -34,7 +34,10 @@ use rustc_target::spec::{Cc, LinkOutputKind, LinkerFlavor, RelocModel, RelroLeve
 pub fn unsupported(sess: &Session, crate_types: &[CrateType]) -> Option<String> {
     let target = &sess.target;
     let checks: [(bool, &str); 16] = [
-        (crate_types != [CrateType::Executable], "the crate type is not a lone executable"),
+        (
+            !matches!(crate_types, [CrateType::Executable | CrateType::ProcMacro | CrateType::Cdylib]),
+            "the crate type is not one executable, proc-macro or cdylib",
+        ),
         (sess.opts.target_triple.tuple() != "x86_64-unknown-linux-gnu", "the target is not x86_64-unknown-linux-gnu"),
         (!matches!(target.linker_flavor, LinkerFlavor::Gnu(Cc::Yes, _)), "the target does not link through cc"),
         (sess.opts.cg.linker.is_some(), "-C linker is set"),
@@ -62,7 +65,8 @@ pub fn unsupported_dependencies(crate_info: &CrateInfo, crate_type: CrateType) -
     }
     let all_libs = crate_info.used_libraries.iter().chain(crate_info.native_libraries.values().flatten());
     for lib in all_libs {
-        if matches!(lib.kind, NativeLibKind::RawDylib { .. } | NativeLibKind::Framework { .. }) {
+        let exports_c_symbols = matches!(lib.kind, NativeLibKind::Static { export_symbols: Some(true), .. });
+        if exports_c_symbols || matches!(lib.kind, NativeLibKind::RawDylib { .. } | NativeLibKind::Framework { .. }) {
             return Some(format!("native library `{}` has kind {:?}", lib.name, lib.kind));
         }
     }
@@ -74,23 +78,31 @@ pub fn unsupported_dependencies(crate_info: &CrateInfo, crate_type: CrateType) -
 pub struct LocalObjects {
     /// Codegen units, by module name: `(name, object path)`.
     pub regular: Vec<(String, PathBuf)>,
-    pub allocator: Option<(String, PathBuf)>,
+    /// The crate's metadata wrapped in an object, for proc-macros (`(METADATA_OBJECT, path)`).
+    pub metadata: Option<(String, PathBuf)>,
+    /// The allocator shim's objects.
+    pub allocator: Vec<(String, PathBuf)>,
 }
+
+/// The name of the metadata object among the crate's objects: no module is named so.
+pub const METADATA_OBJECT: &str = "rmeta.o";
 
 impl LocalObjects {
     pub fn all(&self) -> impl Iterator<Item = &(String, PathBuf)> {
-        self.regular.iter().chain(&self.allocator)
+        self.regular.iter().chain(&self.metadata).chain(&self.allocator)
     }
 }
 
-/// rustc's output kind for an executable (`link_output_kind` in rustc).
-pub fn output_kind(sess: &Session) -> LinkOutputKind {
+/// rustc's output kind for `crate_type` (`link_output_kind` in rustc).
+pub fn output_kind(sess: &Session, crate_type: CrateType) -> LinkOutputKind {
     let pic = matches!(sess.relocation_model(), RelocModel::Pic | RelocModel::Pie);
-    let kind = match (sess.crt_static(Some(CrateType::Executable)), pic) {
-        (false, true) => LinkOutputKind::DynamicPicExe,
-        (false, false) => LinkOutputKind::DynamicNoPicExe,
-        (true, true) => LinkOutputKind::StaticPicExe,
-        (true, false) => LinkOutputKind::StaticNoPicExe,
+    let kind = match (crate_type, sess.crt_static(Some(crate_type)), pic) {
+        (CrateType::Executable, false, true) => LinkOutputKind::DynamicPicExe,
+        (CrateType::Executable, false, false) => LinkOutputKind::DynamicNoPicExe,
+        (CrateType::Executable, true, true) => LinkOutputKind::StaticPicExe,
+        (CrateType::Executable, true, false) => LinkOutputKind::StaticNoPicExe,
+        (_, true, _) => LinkOutputKind::StaticDylib,
+        (_, false, _) => LinkOutputKind::DynamicDylib,
     };
     match kind {
         LinkOutputKind::DynamicPicExe if !sess.target.position_independent_executables => {
@@ -99,6 +111,7 @@ pub fn output_kind(sess: &Session) -> LinkOutputKind {
         LinkOutputKind::StaticPicExe if !sess.target.static_position_independent_executables => {
             LinkOutputKind::StaticNoPicExe
         }
+        LinkOutputKind::StaticDylib if !sess.target.crt_static_allows_dylibs => LinkOutputKind::DynamicDylib,
         kind => kind,
     }
 }
@@ -197,6 +210,7 @@ impl Command {
 /// Everything needed to build the command, gathered once.
 pub struct Inputs<'a> {
     pub sess: &'a Session,
+    pub crate_type: CrateType,
     pub crate_info: &'a CrateInfo,
     pub objects: &'a LocalObjects,
     /// rustc's temporary directory for this link (`symbols.o`, bundled libraries, `raw-dylibs`).
@@ -204,15 +218,25 @@ pub struct Inputs<'a> {
     pub output: &'a Path,
 }
 
-/// rustc's `cc` arguments (without the program name) for linking the executable.
-/// Writes `symbols.o` and the bundled native libraries into `tmpdir`, as rustc does.
+/// rustc's `cc` arguments (without the program name) for linking the crate. Writes
+/// `symbols.o`, the export list and the bundled native libraries into `tmpdir`, as rustc does.
 pub fn build(inputs: &Inputs<'_>) -> Result<Vec<OsString>, String> {
-    let Inputs { sess, crate_info, objects, tmpdir, output } = *inputs;
-    let crate_type = CrateType::Executable;
+    let Inputs { sess, crate_type, crate_info, objects, tmpdir, output } = *inputs;
     let flavor = sess.target.linker_flavor;
-    let output_kind = output_kind(sess);
+    let output_kind = output_kind(sess, crate_type);
     let mut cmd = Command { args: Vec::new(), hinted_static: None };
     let mut rmeta_links = RmetaLinkCache::default();
+
+    if crate_type != CrateType::Executable && sess.target.limit_rdylib_exports {
+        let exported = crate_info.exported_symbols.get(&crate_type).map(|v| &v[..]).unwrap_or(&[]);
+        let path = tmpdir.join("list");
+        std::fs::write(&path, version_script(exported.iter().map(|s| s.name.as_str())))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let mut arg = OsString::from("--version-script=");
+        arg.push(&path);
+        cmd.link_arg_os(arg);
+        cmd.link_args(&["--no-undefined-version"]);
+    }
 
     if let Some(args) = sess.target.pre_link_args.get(&flavor) {
         cmd.verbatim(args.iter().map(|a| &**a));
@@ -288,7 +312,10 @@ pub fn build(inputs: &Inputs<'_>) -> Result<Vec<OsString>, String> {
         LinkOutputKind::StaticPicExe => {
             cmd.arg("-static-pie");
         }
-        other => return Err(format!("output kind {other:?} for an executable")),
+        LinkOutputKind::DynamicDylib => {
+            cmd.arg("-shared");
+        }
+        other => return Err(format!("output kind {other:?}")),
     }
     match sess.opts.cg.relro_level.unwrap_or(sess.target.relro_level) {
         RelroLevel::Full => {
@@ -322,6 +349,17 @@ pub fn build(inputs: &Inputs<'_>) -> Result<Vec<OsString>, String> {
         cmd.verbatim(args.iter().map(|a| &**a));
     }
     Ok(cmd.args)
+}
+
+/// The export list of a shared object: rustc's version script, line for line.
+fn version_script<'s>(symbols: impl Iterator<Item = &'s str>) -> String {
+    let mut script = String::from("{\n");
+    let mut symbols = symbols.peekable();
+    if symbols.peek().is_some() {
+        script.push_str("  global:\n");
+        symbols.for_each(|name| script.push_str(&format!("    {name};\n")));
+    }
+    script + "\n  local:\n    *;\n};\n"
 }
 
 /// `symbols.o`: an object with one undefined symbol per symbol rustc keeps alive
