@@ -16,8 +16,10 @@
 //!    rustc's `link_binary` does. If codegen made other objects than planned, the link is
 //!    started again on the final list, still in-process.
 //!
-//! Every other crate (rlibs, proc-macros, cdylibs, other targets, LTO, ...) is linked by
-//! rustc's own `link`, unchanged; `RIVET_VERBOSE=1` names the reason, once per crate.
+//! rivet links executables, proc-macros and cdylibs; every other crate (rlibs, dylibs, other
+//! targets, LTO, ...) is linked by rustc's own `link`, unchanged; `RIVET_VERBOSE=1` names the
+//! reason, once per crate. `RIVET_ENGINE=cranelift` makes Cranelift the code generator
+//! ([`cranelift`]).
 //! Errors are rustc diagnostics: `error: linking with rivet failed: ...`, and no output.
 #![feature(rustc_private)]
 

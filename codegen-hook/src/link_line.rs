@@ -2,11 +2,12 @@
 //!
 //! rustc builds its `cc` command line in `linker_with_args`, which is private. This module
 //! writes the same command, argument for argument, for the configurations rivet links
-//! ([`unsupported`] names every other one, and those go to rustc's own link): an executable
-//! for `x86_64-unknown-linux-gnu` through `cc`, without LTO across crates, sanitizers,
-//! profiling or dynamically linked Rust crates. The order is rustc's:
+//! ([`unsupported`] names every other one, and those go to rustc's own link): an executable,
+//! proc-macro or cdylib for `x86_64-unknown-linux-gnu` through `cc`, without LTO across
+//! crates, sanitizers, profiling or dynamically linked Rust crates. The order is rustc's:
 //!
-//! `-m64`, `symbols.o`, the crate's objects (sorted by name), the allocator shim,
+//! the export list (shared objects), `-m64`, `symbols.o`, the crate's objects (sorted by
+//! name), the metadata object (proc-macros), the allocator shim,
 //! `--as-needed`, the crate's native libraries, each upstream rlib followed by its static
 //! native libraries (bundled ones extracted from the rlib, as rustc does), the upstream
 //! dynamic native libraries, `-L <tmp>/raw-dylibs`, `-Bdynamic`, then the options
