@@ -8,7 +8,8 @@
 //! | LLVM + mold          | `-C link-arg=-fuse-ld=mold -C linker-features=-lld`              |
 //! | LLVM + wild          | `-C link-arg=-B<dir with ld -> wild> -C linker-features=-lld`    |
 //! | Cranelift + rust-lld | `-Zcodegen-backend=cranelift`                                    |
-//! | rivet backend        | not yet: the column reads "not yet"                              |
+//! | rivet (LLVM)         | `-Zcodegen-backend=rivet` (after `scripts/install-backend.sh`)   |
+//! | rivet (Cranelift)    | `-Zcodegen-backend=rivet`, `RIVET_ENGINE=cranelift`              |
 //!
 //! Every configuration has its own target directory. After its clean build the binary must
 //! run (`rg --version`) and its `.comment` section must name the intended linker. The edit
@@ -39,6 +40,8 @@ struct BuildConfiguration {
     key: &'static str,
     linker: LinkerId,
     rustflags: String,
+    /// `RIVET_ENGINE` for the rivet backend.
+    engine: Option<&'static str>,
     /// Text the output's `.comment` section must contain.
     expected_comment: &'static str,
     /// Why this configuration cannot run, if it cannot.
@@ -114,7 +117,7 @@ pub fn run(config: &Config) -> Result<StepResults> {
         notes: vec![
             format!("cargo -j{}; each configuration has its own target directory.", config.jobs),
             "Clean: `cargo clean` before every run, no warm-up. Incremental: one warm-up, a string constant in crates/core/main.rs changed before every run.".into(),
-            "rivet backend: not yet (no rivet code generator exists).".into(),
+            "rivet: the rustc backend of codegen-hook/, installed in the toolchain by scripts/install-backend.sh.".into(),
         ],
         workloads: vec![clean, incremental],
     })
@@ -132,13 +135,14 @@ fn configurations(config: &Config) -> Result<Vec<BuildConfiguration>> {
         }
         Err(reason) => Some(reason),
     };
-    let cranelift = cranelift_backend_missing(config);
+    let cranelift = backend_missing(config, "cranelift", "rustup component add rustc-codegen-cranelift-preview");
     Ok(vec![
         BuildConfiguration {
             label: "LLVM + rust-lld",
             key: "llvm-rust-lld",
             linker: LinkerId::RustLld,
             rustflags: String::new(),
+            engine: None,
             expected_comment: "Linker: LLD",
             unavailable: None,
         },
@@ -147,6 +151,7 @@ fn configurations(config: &Config) -> Result<Vec<BuildConfiguration>> {
             key: "llvm-mold",
             linker: LinkerId::Mold,
             rustflags: "-C link-arg=-fuse-ld=mold -C linker-features=-lld".into(),
+            engine: None,
             expected_comment: "mold",
             unavailable: (!super::process::on_path("mold")).then(|| "mold is not installed".into()),
         },
@@ -155,6 +160,7 @@ fn configurations(config: &Config) -> Result<Vec<BuildConfiguration>> {
             key: "llvm-wild",
             linker: LinkerId::Wild,
             rustflags: format!("-C link-arg=-B{} -C linker-features=-lld", wild_dir.display()),
+            engine: None,
             expected_comment: "Linker: Wild",
             unavailable: wild,
         },
@@ -163,30 +169,43 @@ fn configurations(config: &Config) -> Result<Vec<BuildConfiguration>> {
             key: "cranelift-rust-lld",
             linker: LinkerId::RustLld,
             rustflags: "-Zcodegen-backend=cranelift".into(),
+            engine: None,
             expected_comment: "Linker: LLD",
-            unavailable: cranelift,
+            unavailable: cranelift.clone(),
         },
         BuildConfiguration {
-            label: "rivet backend",
-            key: "rivet",
+            label: "rivet (LLVM)",
+            key: "rivet-llvm",
             linker: LinkerId::Rivet,
-            rustflags: String::new(),
-            expected_comment: "",
-            unavailable: Some("not yet".into()),
+            rustflags: "-Zcodegen-backend=rivet".into(),
+            engine: Some("llvm"),
+            expected_comment: "Linker: rivet",
+            unavailable: backend_missing(config, "rivet", "run scripts/install-backend.sh"),
+        },
+        BuildConfiguration {
+            label: "rivet (Cranelift)",
+            key: "rivet-cranelift",
+            linker: LinkerId::Rivet,
+            rustflags: "-Zcodegen-backend=rivet".into(),
+            engine: Some("cranelift"),
+            expected_comment: "Linker: rivet",
+            unavailable: backend_missing(config, "rivet", "run scripts/install-backend.sh").or(cranelift),
         },
     ])
 }
 
-fn cranelift_backend_missing(config: &Config) -> Option<String> {
+/// Why the codegen backend `name` cannot be used by name, if it cannot (`remedy` says how).
+fn backend_missing(config: &Config, name: &str, remedy: &str) -> Option<String> {
     let sysroot = match stdout_of(config.rustc().args(["--print", "sysroot"])) {
         Ok(sysroot) => PathBuf::from(sysroot),
         Err(e) => return Some(format!("{e:#}")),
     };
     let backends = sysroot.join("lib/rustlib/x86_64-unknown-linux-gnu/codegen-backends");
+    let prefix = format!("librustc_codegen_{name}");
     let found = std::fs::read_dir(&backends)
-        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().contains("cranelift")))
+        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with(&prefix)))
         .unwrap_or(false);
-    (!found).then(|| "rustc-codegen-cranelift-preview is not installed in the toolchain".into())
+    (!found).then(|| format!("the {name} backend is not installed in the toolchain ({remedy})"))
 }
 
 fn workload(name: &str, description: &str) -> WorkloadResult {
@@ -224,6 +243,9 @@ fn outcome_of(result: Result<super::results::Stats>) -> Outcome {
 fn build_command(config: &Config, source: &Path, target_dir: &Path, configuration: &BuildConfiguration) -> Command {
     let mut command = ripgrep::cargo_in(config, source, target_dir);
     command.env("RUSTFLAGS", &configuration.rustflags);
+    if let Some(engine) = configuration.engine {
+        command.env("RIVET_ENGINE", engine);
+    }
     command.args(["build", "--locked", "--bin", "rg", "-j"]).arg(config.jobs.to_string());
     command
 }
