@@ -6,8 +6,9 @@
 SOURCE is a cargo project (ripgrep 14.1.1's unpacked source, for example), FILE a source file
 in it holding the string literal MARKER (ripgrep: crates/core/main.rs and
 "No files were searched"). A CONFIG is `name=RUSTFLAGS`, for example
-`llvm-rust-lld=` or `rivet=-Zcodegen-backend=rivet`. Each configuration builds in its own
-target directory, `<SOURCE>/../edit-loop-target-<name>`.
+`llvm-rust-lld=` or `rivet=-Zcodegen-backend=rivet`; `name@VAR:value=RUSTFLAGS` also sets an
+environment variable (`rivet-cranelift@RIVET_ENGINE:cranelift=-Zcodegen-backend=rivet`).
+Each configuration builds in its own target directory, `<SOURCE>/../edit-loop-target-<name>`.
 
 Each round changes the text right after MARKER to a new number, then runs
 `cargo build --bin BIN` (BIN: the env var EDIT_LOOP_BIN, default `rg`) for every
@@ -25,7 +26,13 @@ import sys
 import time
 
 rounds, source, file, marker = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-configs = [c.split("=", 1) for c in sys.argv[5:]]
+configs = []
+extra_env = {}
+for config in sys.argv[5:]:
+    name, flags = config.split("=", 1)
+    name, _, setting = name.partition("@")
+    extra_env[name] = dict([setting.split(":", 1)]) if setting else {}
+    configs.append((name, flags))
 binary = os.environ.get("EDIT_LOOP_BIN", "rg")
 path = os.path.join(source, file)
 pattern = re.compile(re.escape(marker) + r"[^,\"]*")
@@ -42,7 +49,7 @@ def edit(n):
 
 def build(name, flags):
     target = os.path.abspath(os.path.join(source, "..", f"edit-loop-target-{name}"))
-    env = dict(os.environ, RUSTFLAGS=flags, CARGO_TARGET_DIR=target)
+    env = dict(os.environ, RUSTFLAGS=flags, CARGO_TARGET_DIR=target, **extra_env[name])
     start = time.perf_counter()
     done = subprocess.run(["cargo", "build", "--locked", "--bin", binary], cwd=source, env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
