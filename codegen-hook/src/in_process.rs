@@ -17,7 +17,7 @@
 //! frees the link's memory afterwards, nobody waiting.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -34,10 +34,19 @@ pub enum Event {
 
 pub type Sender = crossbeam_channel::Sender<Event>;
 
+/// Why a link ended without an output.
+pub enum Failure {
+    /// The link failed: the message says why.
+    Error(String),
+    /// The objects are not those the link was started with (codegen made other units, or
+    /// an object sent early proved stale): link again from the final list.
+    Replan(String),
+}
+
 /// A link running on its own thread.
 pub struct Link {
     sender: Sender,
-    done: crossbeam_channel::Receiver<Result<Report, String>>,
+    done: crossbeam_channel::Receiver<Result<Report, Failure>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -64,8 +73,8 @@ impl Link {
                 let outcome = run(split, output, late, events, move |report| {
                     let _ = reported.send(Ok(report));
                 });
-                if let Err(message) = outcome {
-                    let _ = report.send(Err(message));
+                if let Err(failure) = outcome {
+                    let _ = report.send(Err(failure));
                 }
             })
             .expect("cannot start the link thread");
@@ -77,9 +86,10 @@ impl Link {
     }
 
     /// Hands over the crate's final objects and waits for the output.
-    pub fn finish(mut self, objects: Vec<(String, PathBuf)>) -> Result<Report, String> {
+    pub fn finish(mut self, objects: Vec<(String, PathBuf)>) -> Result<Report, Failure> {
         let _ = self.sender.send(Event::Finish { objects });
-        let result = self.done.recv().unwrap_or_else(|_| Err("the link thread stopped without a word".into()));
+        let stopped = || Err(Failure::Error("the link thread stopped without a word".into()));
+        let result = self.done.recv().unwrap_or_else(|_| stopped());
         if result.is_err() {
             // A failed link has nothing left to free in the background.
             if let Some(thread) = self.thread.take() {
@@ -96,7 +106,7 @@ fn run(
     late: Vec<(String, PathBuf)>,
     events: crossbeam_channel::Receiver<Event>,
     on_output_ready: impl FnOnce(Report) + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let argv = Probe::run(&split.driver)?.linker_args(&split, &output);
     let config = linker_core::parse_args(&argv).map_err(|e| e.to_string())?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -123,21 +133,24 @@ fn run(
         let mut slots: HashMap<String, &Reserved> =
             late.iter().filter_map(|(name, path)| Some((name.clone(), *slot_of_path.get(path)?))).collect();
         if slots.len() != late.len() {
-            return Err("an object of the crate is named twice on the command line".into());
+            return Err(Failure::Error("an object of the crate is named twice on the command line".into()));
         }
+        // Which file went into each place, to check it against the final list.
+        let mut delivered: HashMap<String, PathBuf> = HashMap::new();
         let (objects, finish_at) = loop {
             match events.recv() {
                 Ok(Event::Object { name, path }) => {
                     if let Some(slot) = slots.remove(&name) {
                         let file = LoadedFile::reserved_object(&arena, slot, &path).map_err(|e| e.to_string())?;
                         session.add(file).map_err(|e| e.to_string())?;
+                        delivered.insert(name, path);
                     }
                 }
                 Ok(Event::Finish { objects }) => {
                     session.lap("codegen (inputs parsed and resolved as they come)");
                     break (objects, Instant::now());
                 }
-                Err(_) => return Err("codegen stopped before its end".into()),
+                Err(_) => return Err(Failure::Error("codegen stopped before its end".into())),
             }
         };
         // The final list must be the one the command line was built for.
@@ -146,11 +159,18 @@ fn run(
         expected.sort();
         got.sort();
         if expected != got {
-            return Err(format!(
-                "codegen produced other objects than planned ({} planned, {} made)",
+            return Err(Failure::Replan(format!(
+                "codegen made other objects than planned ({} planned, {} made)",
                 expected.len(),
                 got.len()
-            ));
+            )));
+        }
+        for (name, path) in &objects {
+            if let Some(early) = delivered.get(name)
+                && !same_file(early, path)
+            {
+                return Err(Failure::Replan(format!("the object sent early for `{name}` is not the one codegen made")));
+            }
         }
         let late_objects = slots.len();
         for (name, path) in &objects {
@@ -168,8 +188,24 @@ fn run(
         session.on_output_ready(move || {
             on_output_ready(Report { tail_ms: finish_at.elapsed().as_secs_f64() * 1e3, late_objects })
         });
-        session.finish(&pool).map_err(|e| e.to_string())
+        Ok(session.finish(&pool).map_err(|e| e.to_string())?)
     })
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Error(message)
+    }
+}
+
+/// Whether two paths name one file (an object reused from the incremental cache is a hard
+/// link to the previous session's).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 /// Up to `wanted` tokens from rustc's jobserver client, without waiting for any.

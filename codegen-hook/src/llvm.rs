@@ -11,7 +11,7 @@
 
 use std::any::Any;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustc_ast::expand::allocator::AllocatorMethod;
 use rustc_codegen_llvm::LlvmCodegenBackend;
@@ -47,7 +47,23 @@ pub fn llvm_backend() -> Llvm {
 
 /// LLVM, with each object streamed to the link.
 #[derive(Clone)]
-pub struct Streamed(pub Llvm);
+pub struct Streamed {
+    llvm: Llvm,
+    /// The codegen units LLVM compiles in this session (the others are reused).
+    compiled: Arc<Mutex<Vec<String>>>,
+}
+
+impl Streamed {
+    pub fn new(llvm: Llvm) -> Streamed {
+        Streamed { llvm, compiled: Arc::default() }
+    }
+
+    /// The names of the codegen units compiled so far: once rustc's `codegen_crate` has
+    /// returned, every unit not reused from the incremental cache.
+    pub fn compiled(&self) -> Vec<String> {
+        self.compiled.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
 
 /// A module buffer of [`Streamed`]: LLVM's own, or one held by LLVM's thin-LTO state.
 pub enum Buffer {
@@ -86,7 +102,7 @@ impl ExtraBackendMethods for Streamed {
         module_name: &str,
         methods: &[AllocatorMethod],
     ) -> Self::Module {
-        self.0.codegen_allocator(tcx, module_name, methods)
+        self.llvm.codegen_allocator(tcx, module_name, methods)
     }
 
     fn compile_codegen_unit(
@@ -95,7 +111,8 @@ impl ExtraBackendMethods for Streamed {
         cgu_name: Symbol,
         bitcode_needed: bool,
     ) -> (ModuleCodegen<Self::Module>, u64) {
-        self.0.compile_codegen_unit(tcx, cgu_name, bitcode_needed)
+        self.compiled.lock().unwrap_or_else(|p| p.into_inner()).push(cgu_name.to_string());
+        self.llvm.compile_codegen_unit(tcx, cgu_name, bitcode_needed)
     }
 }
 
@@ -106,7 +123,7 @@ impl WriteBackendMethods for Streamed {
     type ThinData = Arc<ThinShared<Llvm>>;
 
     fn supports_parallel(&self) -> bool {
-        self.0.supports_parallel()
+        self.llvm.supports_parallel()
     }
 
     fn thread_profiler() -> Box<dyn Any> {
@@ -114,7 +131,7 @@ impl WriteBackendMethods for Streamed {
     }
 
     fn target_machine_factory(&self, sess: &Session, opt_level: OptLevel) -> TargetMachineFactoryFn<Self> {
-        self.0.target_machine_factory(sess, opt_level)
+        self.llvm.target_machine_factory(sess, opt_level)
     }
 
     fn optimize_and_codegen_fat_lto(

@@ -1,0 +1,957 @@
+//! rivet's rustc codegen backend (`codegen-hook/`, `-Zcodegen-backend=rivet`), used exactly
+//! as the README says: `rustc -Zcodegen-backend=rivet main.rs`, or cargo with
+//!
+//! ```toml
+//! [unstable]
+//! codegen-backend = true
+//!
+//! [profile.dev]
+//! codegen-backend = "rivet"
+//! ```
+//!
+//! in `.cargo/config.toml`. `scripts/install-backend.sh` builds and installs the backend once
+//! per test binary. Fixtures are under `tests/backend/`; everything runs on the pinned
+//! toolchain (`RUSTUP_TOOLCHAIN` from `rust-toolchain.toml`).
+//!
+//! Each test builds in two worlds of its temp dir: `test/` with the backend, `ref/` with stock
+//! rustc (its link: cc + rust-lld). Each program is run in both, and exit status and stdout
+//! must agree (the differential check) and match the literal expectation.
+//!
+//! What is proven:
+//! - rustc with the backend links executables in-process (their `.comment` says
+//!   `Linker: rivet`; `RIVET_VERBOSE=1` reports each link) and the programs behave as stock
+//!   rustc's: a hello world built by the plain recipe (which prints nothing else and leaves no
+//!   `*.rcgu.o` or `rivet*` temporary directory behind), a program split into 16 codegen units,
+//!   a cargo workspace whose bin uses a library, a hand-written derive macro and a C archive
+//!   made by a build script (the build script and the proc-macro, which rustc loads, linked
+//!   in-process too), and `cargo test` of that workspace (unit tests, an integration test, a
+//!   doctest), whose harnesses are linked in-process (but for the proc-macro crate's, which
+//!   cargo builds with `-C prefer-dynamic` and rivet leaves to rustc);
+//! - debug info survives: a panic's backtrace names the same frames as stock rustc's, with
+//!   `main.rs:<line>` of each function, and gdb breaks on a line and prints a local;
+//! - an incremental cargo build links what was just compiled: editing a string literal back and
+//!   forth shows the edit in each run;
+//! - a failing link is a rustc error (`linking with rivet failed`, the undefined symbol and its
+//!   referencing object named, exit 1, no output, no temporary files);
+//! - `--print link-args` prints the same `cc` command as stock rustc: same libraries, flags and
+//!   order, once rustc's environment words, its `-B<...>/gcc-ld -fuse-ld=lld` and the names of
+//!   the temporary directories are set aside.
+
+use rivet_tests::{Output, TOOL_TIMEOUT, Test, WORLDS, World, run_command, test_env};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// A cargo build of a fixture (tiny crates, no crates.io dependency) on a slow machine.
+const CARGO_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The first build of the backend in a fresh target dir.
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(1200);
+
+/// `.cargo/config.toml` of the README: the dev profile is built with rivet's backend.
+const CARGO_RECIPE: &str = "[unstable]\ncodegen-backend = true\n\n[profile.dev]\ncodegen-backend = \"rivet\"\n";
+
+/// What a program linked by rivet has in its `.comment` section.
+const RIVET_COMMENT: &[u8] = b"Linker: rivet";
+
+/// Variables of the environment that would change what the fixtures' builds do. The tests
+/// set what they need themselves.
+const CLEARED_VARS: &[&str] = &[
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "CARGO_ENCODED_RUSTDOCFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "CARGO_BUILD_TARGET",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET_DIR",
+    "CARGO_BUILD_BUILD_DIR",
+    "CARGO_INCREMENTAL",
+    "CARGO_PROFILE_DEV_CODEGEN_BACKEND",
+    "CARGO_UNSTABLE_CODEGEN_BACKEND",
+    "RUSTC",
+    "RUSTDOC",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_BUILD_RUSTC",
+    "CARGO_BUILD_RUSTC_WRAPPER",
+    "CARGO_BUILD_RUSTDOC",
+    "CARGO_MAKEFLAGS",
+    "MAKEFLAGS",
+    "MFLAGS",
+    "RIVET_VERBOSE",
+    "RUST_BACKTRACE",
+    "RUST_LIB_BACKTRACE",
+];
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repository").to_path_buf()
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("backend")
+}
+
+/// The channel of the pinned toolchain, read from `rust-toolchain.toml`.
+fn toolchain() -> &'static str {
+    static CHANNEL: OnceLock<String> = OnceLock::new();
+    CHANNEL.get_or_init(|| {
+        let path = repo_root().join("rust-toolchain.toml");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        text.lines()
+            .find_map(|l| {
+                let (key, value) = l.split_once('=')?;
+                (key.trim() == "channel").then(|| value.trim().trim_matches('"').to_string())
+            })
+            .unwrap_or_else(|| panic!("no `channel` in {}", path.display()))
+    })
+}
+
+/// A command of the pinned toolchain (`rustc`, `cargo`) with [`CLEARED_VARS`] removed.
+fn toolchain_command(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    for var in CLEARED_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUSTUP_TOOLCHAIN", toolchain());
+    cmd
+}
+
+/// Runs `scripts/install-backend.sh` once per test binary, so that `-Zcodegen-backend=rivet`
+/// loads the backend built from this tree; panics with the script's output if it fails.
+fn install_backend() {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = INSTALLED.get_or_init(|| {
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo_root().join("scripts/install-backend.sh")).env("RUSTUP_TOOLCHAIN", toolchain());
+        let out = run_command(&mut cmd, INSTALL_TIMEOUT, &std::env::temp_dir());
+        if out.success() { Ok(()) } else { Err(out.to_string()) }
+    });
+    if let Err(out) = result {
+        panic!("scripts/install-backend.sh failed, so the backend cannot be tested:\n{out}");
+    }
+}
+
+/// A test's temp dir with the backend installed.
+fn backend_test(name: &str) -> Test {
+    install_backend();
+    test_env!(name)
+}
+
+/// How a world builds: `test/` with rivet's backend, `ref/` with stock rustc.
+fn world_name(world: World) -> &'static str {
+    match world {
+        World::Test => "rivet's backend",
+        World::Ref => "stock rustc",
+    }
+}
+
+/// `rustc [-Zcodegen-backend=rivet] args...` in `dir` (relative) of a world's directory (the
+/// backend in `test/`).
+fn rustc(t: &Test, world: World, dir: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = toolchain_command("rustc");
+    if world == World::Test {
+        cmd.arg("-Zcodegen-backend=rivet");
+    }
+    cmd.args(args).envs(env.iter().copied()).current_dir(t.world_dir(world).join(dir));
+    run_command(&mut cmd, TOOL_TIMEOUT, t.root())
+}
+
+/// [`rustc`] in both worlds; both must succeed. With the backend, `RIVET_VERBOSE=1` is set
+/// and it must report the in-process link of `crate_name` into `output`.
+fn rustc_both(t: &Test, args: &[&str], crate_name: &str, output: &str) -> [Output; 2] {
+    WORLDS.map(|world| {
+        let env: &[(&str, &str)] = if world == World::Test { &[("RIVET_VERBOSE", "1")] } else { &[] };
+        let out = rustc(t, world, ".", args, env);
+        assert!(out.success(), "rustc with {} failed: {out}", world_name(world));
+        if world == World::Test {
+            let report = format!("rivet: linked `{crate_name}` in-process ({output}), ");
+            assert!(out.stderr.contains(&report), "no report of the in-process link ({report}...): {out}");
+        }
+        out
+    })
+}
+
+/// Copies a fixture file or directory into a world's directory; returns the copy's path.
+fn copy_fixture(t: &Test, world: World, fixture: &str, to: &str) -> PathBuf {
+    let dest = t.world_dir(world).join(to);
+    copy_tree(&fixtures_dir().join(fixture), &dest);
+    dest
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            // Leftovers of someone building the fixture in place.
+            if name == "target" || name == "Cargo.lock" {
+                continue;
+            }
+            copy_tree(&entry.path(), &to.join(name));
+        }
+    } else {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), to.display()));
+    }
+}
+
+/// Copies a cargo fixture into `<world>/<fixture>`, with the README's `.cargo/config.toml`
+/// in the backend's world; returns the project's directory.
+fn cargo_project(t: &Test, world: World, fixture: &str) -> PathBuf {
+    let dir = copy_fixture(t, world, fixture, fixture);
+    if world == World::Test {
+        std::fs::create_dir_all(dir.join(".cargo")).unwrap();
+        std::fs::write(dir.join(".cargo/config.toml"), CARGO_RECIPE).unwrap();
+    }
+    dir
+}
+
+/// A world's cargo target dir (`<world>/target`, one per world).
+fn target_dir(t: &Test, world: World) -> PathBuf {
+    t.world_dir(world).join("target")
+}
+
+/// `cargo args...` in a project of a world, with the world's target dir; `RIVET_VERBOSE=1`
+/// with the backend. Asserts success.
+fn cargo(t: &Test, world: World, project: &Path, args: &[&str]) -> Output {
+    let mut cmd = toolchain_command("cargo");
+    cmd.args(args).env("CARGO_TARGET_DIR", target_dir(t, world)).current_dir(project);
+    if world == World::Test {
+        cmd.env("RIVET_VERBOSE", "1");
+    }
+    let out = run_command(&mut cmd, CARGO_TIMEOUT, t.root());
+    assert!(out.success(), "cargo with {} failed: {out}", world_name(world));
+    out
+}
+
+fn has_rivet_comment(path: &Path) -> bool {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    rivet_tests::count_occurrences(&bytes, RIVET_COMMENT) > 0
+}
+
+/// Asserts that the executable at `path` was linked by rivet (its `.comment`).
+fn assert_linked_by_rivet(t: &Test, path: &Path) {
+    let comment = t.tool("readelf", &["-p", ".comment", &rivet_tests::path_str(path)]);
+    assert!(has_rivet_comment(path), "{} was not linked by rivet; its .comment:\n{comment}", path.display());
+}
+
+/// Asserts that the stock build at `path` was not linked by rivet (so that the check above
+/// means something).
+fn assert_not_linked_by_rivet(path: &Path) {
+    assert!(!has_rivet_comment(path), "{} (stock rustc) says it was linked by rivet", path.display());
+}
+
+/// Files and directories under `dir` that a link should not leave: codegen's `*.rcgu.o`
+/// objects and the link's temporary directories (rivet's `rivet<pid>-<hex>`, rustc's
+/// `rustcXXXXXX`).
+fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let is_dir = entry.file_type().unwrap().is_dir();
+        if name.ends_with(".rcgu.o") || (is_dir && (is_rivet_tmpdir_name(&name) || is_rustc_tmpdir_name(&name))) {
+            found.push(path);
+        } else if is_dir {
+            found.extend(leftovers(&path));
+        }
+    }
+    found
+}
+
+/// `rivet<pid>-<hex>`.
+fn is_rivet_tmpdir_name(name: &str) -> bool {
+    let Some((pid, stamp)) = name.strip_prefix("rivet").and_then(|rest| rest.split_once('-')) else {
+        return false;
+    };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && !stamp.is_empty()
+        && stamp.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `rustcXXXXXX` (six random alphanumerics).
+fn is_rustc_tmpdir_name(name: &str) -> bool {
+    name.strip_prefix("rustc").is_some_and(|rest| rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Names in a directory, sorted.
+fn dir_listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// Copies a file (e.g. a binary from a target dir) into a world's directory as `to`.
+fn copy_into_world(t: &Test, world: World, from: &Path, to: &str) {
+    let dest = t.world_dir(world).join(to);
+    std::fs::copy(from, &dest).unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), dest.display()));
+}
+
+/// Line number (1-based) of the line of a fixture holding `marker`.
+fn line_of(fixture: &str, marker: &str) -> usize {
+    let text = std::fs::read_to_string(fixtures_dir().join(fixture)).unwrap();
+    text.lines().position(|l| l.contains(marker)).unwrap_or_else(|| panic!("{marker:?} not in {fixture}")) + 1
+}
+
+/// Runs a program (its path relative to the world's directory) in both worlds; asserts that
+/// exit status and stdout agree, and exit 0 and stdout == `expected`.
+fn run_both_expect(t: &Test, prog: &str, args: &[&str], expected: &str) {
+    let [test, reference] = WORLDS.map(|world| {
+        let path = rivet_tests::path_str(&t.world_dir(world).join(prog));
+        t.run_in(world, &path, args, &[])
+    });
+    assert!(
+        test.code == reference.code && test.signal == reference.signal && test.stdout == reference.stdout,
+        "DIFFERENTIAL MISMATCH between rivet's backend and stock rustc:\n=== rivet ===\n{test}\n=== stock ===\n{reference}"
+    );
+    rivet_tests::assert_stdout(&test, 0, expected);
+}
+
+const HELLO_OUTPUT: &str = "hello, rivet, from a program rustc linked in-process\n";
+
+/// The README's recipe, word for word: `rustc -Zcodegen-backend=rivet hello.rs` in the
+/// source's directory. The program runs; rustc prints nothing (stock rustc prints only its
+/// note that no edition was given, which any `-Z` option silences); only the program is
+/// left next to the source, no object and no temporary directory.
+#[test]
+fn hello_by_name() {
+    let t = backend_test("hello_by_name");
+    let [test, _] = WORLDS.map(|world| {
+        copy_fixture(&t, world, "hello.rs", "hello/hello.rs");
+        let out = rustc(&t, world, "hello", &["hello.rs"], &[]);
+        assert!(out.success(), "rustc with {} failed: {out}", world_name(world));
+        out
+    });
+    assert_eq!((test.stdout.as_str(), test.stderr.as_str()), ("", ""), "rustc with the backend printed: {test}");
+    run_both_expect(&t, "hello/hello", &[], HELLO_OUTPUT);
+    run_both_expect(&t, "hello/hello", &["world"], "hello, world, from a program rustc linked in-process\n");
+    assert_linked_by_rivet(&t, &t.out("hello/hello"));
+    assert_not_linked_by_rivet(&t.out_in(World::Ref, "hello/hello"));
+    assert_eq!(dir_listing(&t.out("hello")), ["hello", "hello.rs"], "the link left files behind");
+}
+
+const MANY_CGUS_ARGS: &[&str] =
+    &["--edition=2024", "--crate-name", "many_cgus", "-C", "codegen-units=16", "many_cgus/main.rs", "-o", "many"];
+
+const MANY_CGUS_OUTPUT: &str = r#"circle    area    7.069 perimeter   9.425
+rectangle area    7.000 perimeter  11.000
+triangle  area    6.000 perimeter  12.000
+total area: 20.069
+primes below 60: [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59]
+fib(1..=12): [1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144]
+collatz steps of 27: 111
+gcd(1071, 462) = 21
+sum of squares: 30
+sum of cubes: 36
+rot13: Yvaxre va-cebprff
+words: [("brown", 5), ("dog", 3), ("fox", 3), ("jumps", 5), ("lazy", 4), ("over", 4), ("quick", 5), ("the", 3)]
+palindromes: ["level", "racecar", "noon"]
+checksum: f55aef77
+plugin doubler: 14
+plugin squarer: 49
+plugin fibonacci: 13
+calls counted across units: 6
+"#;
+
+/// A program whose functions, statics and vtables are spread over modules, built with
+/// `-C codegen-units=16`: the objects reach the link as LLVM writes them, in any order, and
+/// the program prints what stock rustc's prints. (`link_args_match_rustc` checks that there
+/// are 16 objects.)
+#[test]
+fn many_codegen_units() {
+    let t = backend_test("many_codegen_units");
+    for world in WORLDS {
+        copy_fixture(&t, world, "many_cgus", "many_cgus");
+    }
+    rustc_both(&t, MANY_CGUS_ARGS, "many_cgus", "many");
+    run_both_expect(&t, "many", &[], MANY_CGUS_OUTPUT);
+    assert_linked_by_rivet(&t, &t.out("many"));
+    assert_not_linked_by_rivet(&t.out_in(World::Ref, "many"));
+    assert_eq!(leftovers(&t.world_dir(World::Test)), Vec::<PathBuf>::new(), "the link left files behind");
+}
+
+const WORKSPACE_OUTPUT: &str = "ws-lib: fibonacci(10) = 55, collatz(27) = 111\n\
+ws-derive: struct Point { x, y, label }\n\
+ws-derive: struct Unit\n\
+ws-native: mix(5) = 16, table sum = 41\n\
+ws-native: built by build.rs with cc and ar\n";
+
+/// The output paths of the in-process links that `RIVET_VERBOSE=1` reported for `crate_name`.
+fn reported_links(stderr: &str, crate_name: &str) -> Vec<PathBuf> {
+    let prefix = format!("rivet: linked `{crate_name}` in-process (");
+    stderr
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(&prefix)?;
+            let (path, _) = rest.split_once("), ")?;
+            Some(PathBuf::from(path))
+        })
+        .collect()
+}
+
+/// The workspace in `tests/backend/workspace` (a bin using a library, a derive macro written
+/// without syn, and a crate whose build script compiles C with `cc -c` and `ar rcs`) built
+/// with the `.cargo/config.toml` recipe and with stock cargo: the bins print the same. The
+/// bin, the build script and the proc-macro (which rustc then loads) are linked in-process.
+#[test]
+fn cargo_workspace() {
+    let t = backend_test("cargo_workspace");
+    let builds = WORLDS.map(|world| {
+        let project = cargo_project(&t, world, "workspace");
+        let out = cargo(&t, world, &project, &["build"]);
+        copy_into_world(&t, world, &target_dir(&t, world).join("debug/app"), "app");
+        out
+    });
+    run_both_expect(&t, "app", &[], WORKSPACE_OUTPUT);
+    assert_linked_by_rivet(&t, &t.out("app"));
+    assert_not_linked_by_rivet(&t.out_in(World::Ref, "app"));
+
+    let stderr = &builds[0].stderr;
+    let app = reported_links(stderr, "app");
+    assert_eq!(app.len(), 1, "one in-process link of the bin expected: {}", builds[0]);
+    assert_linked_by_rivet(&t, &app[0]);
+    let build_scripts = reported_links(stderr, "build_script_build");
+    assert!(
+        build_scripts.len() == 1 && build_scripts[0].to_string_lossy().contains("/ws-native/"),
+        "ws-native's build script must be linked in-process: {}",
+        builds[0]
+    );
+    assert_linked_by_rivet(&t, &build_scripts[0]);
+    // The proc-macro is a shared object that rustc dlopens to expand the derive in app.
+    let proc_macros = reported_links(stderr, "ws_derive");
+    assert!(
+        proc_macros.len() == 1 && proc_macros[0].to_string_lossy().ends_with(".so"),
+        "ws-derive (proc-macro) must be linked in-process: {}",
+        builds[0]
+    );
+    assert_linked_by_rivet(&t, &proc_macros[0]);
+    assert_eq!(leftovers(&target_dir(&t, World::Test)), Vec::<PathBuf>::new(), "the links left files behind");
+}
+
+/// `cargo test`'s result lines (`running N tests`, `test ... ok`, `test result: ...`) without
+/// timings and doctest line numbers.
+fn test_summary(stdout: &str) -> String {
+    let mut summary = String::new();
+    for line in stdout.lines().filter(|l| l.starts_with("running ") || l.starts_with("test ")) {
+        let line = line.split("; finished in").next().unwrap();
+        match line.split_once(" (line ") {
+            Some((name, rest)) => summary.push_str(&format!("{name}{}", &rest[rest.find(')').unwrap() + 1..])),
+            None => summary.push_str(line),
+        }
+        summary.push('\n');
+    }
+    summary
+}
+
+/// What `cargo test` in the workspace runs, in cargo's order: app's unit test, ws-derive's
+/// (none), ws-lib's unit and integration tests, ws-native's unit test, then the doctests.
+const WORKSPACE_TESTS: &str = "running 1 test
+test tests::derive_names_fields ... ok
+test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out
+running 0 tests
+test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out
+running 1 test
+test tests::fibonacci_grows ... ok
+test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out
+running 1 test
+test collatz_of_27 ... ok
+test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out
+running 1 test
+test tests::c_functions_answer ... ok
+test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out
+running 0 tests
+test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out
+running 1 test
+test ws-lib/src/lib.rs - fibonacci ... ok
+test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out
+running 0 tests
+test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out
+";
+
+/// The test executables cargo ran: the paths in its `Running <what> (<path>)` lines.
+fn harnesses(project: &Path, stderr: &str) -> Vec<PathBuf> {
+    stderr
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim_start().strip_prefix("Running ")?;
+            let path = rest.strip_suffix(')')?.rsplit_once(" (")?.1;
+            Some(project.join(path))
+        })
+        .collect()
+}
+
+/// `cargo test` in the workspace with the recipe: the unit tests, the integration test and
+/// the doctest pass, as with stock cargo, and the test harnesses are linked in-process. The
+/// exception is ws-derive's harness: cargo builds a proc-macro crate's tests with
+/// `-C prefer-dynamic` (libstd as a shared library), which rivet leaves to rustc.
+#[test]
+fn cargo_test_with_doctests() {
+    let t = backend_test("cargo_test_with_doctests");
+    let [test, reference] = WORLDS.map(|world| {
+        let project = cargo_project(&t, world, "workspace");
+        let out = cargo(&t, world, &project, &["test", "--", "--test-threads=1"]);
+        (project, out)
+    });
+    assert_eq!(test_summary(&reference.1.stdout), WORKSPACE_TESTS, "stock cargo test differs from the expectation");
+    assert_eq!(test_summary(&test.1.stdout), WORKSPACE_TESTS, "cargo test with the backend: {}", test.1);
+
+    let (project, out) = &test;
+    let harnesses = harnesses(project, &out.stderr);
+    assert_eq!(harnesses.len(), 5, "cargo ran 5 test executables: {out}");
+    for harness in &harnesses {
+        let name = harness.file_name().unwrap().to_string_lossy().into_owned();
+        let crate_name = name.rsplit_once('-').map_or(name.as_str(), |(c, _)| c).to_string();
+        if crate_name == "ws_derive" {
+            assert!(
+                out.stderr.contains("rivet: `ws_derive` is linked by rustc: a Rust crate is linked dynamically"),
+                "ws-derive's harness (prefer-dynamic) is left to rustc: {out}"
+            );
+            assert_not_linked_by_rivet(harness);
+            continue;
+        }
+        assert!(
+            reported_links(&out.stderr, &crate_name).contains(harness),
+            "no in-process link of {} reported: {out}",
+            harness.display()
+        );
+        assert_linked_by_rivet(&t, harness);
+    }
+    assert_eq!(leftovers(&target_dir(&t, World::Test)), Vec::<PathBuf>::new(), "the links left files behind");
+}
+
+/// Frames of a `RUST_BACKTRACE=1` backtrace: (function, `at` location if any).
+fn backtrace_frames(stderr: &str) -> Vec<(String, Option<String>)> {
+    let mut frames: Vec<(String, Option<String>)> = Vec::new();
+    for line in stderr.lines() {
+        let l = line.trim();
+        if let Some(at) = l.strip_prefix("at ") {
+            if let Some(last) = frames.last_mut() {
+                last.1 = Some(at.to_string());
+            }
+        } else if let Some((num, name)) = l.split_once(": ")
+            && num.parse::<u32>().is_ok()
+        {
+            frames.push((name.to_string(), None));
+        }
+    }
+    frames
+}
+
+/// A panic in a nested function with `RUST_BACKTRACE=1`: the message and the backtrace's
+/// frames with `main.rs:<line>` of each function, and the same function names as the stock
+/// build's backtrace.
+#[test]
+fn panic_backtrace() {
+    let t = backend_test("panic_backtrace");
+    for world in WORLDS {
+        copy_fixture(&t, world, "panic/main.rs", "main.rs");
+    }
+    rustc_both(
+        &t,
+        &["--edition=2024", "-g", "--crate-name", "panic_fixture", "main.rs", "-o", "panicking"],
+        "panic_fixture",
+        "panicking",
+    );
+    assert_linked_by_rivet(&t, &t.out("panicking"));
+
+    let env = [("RUST_BACKTRACE", "1")];
+    let [test, reference] = WORLDS.map(|world| t.run_in(world, "panicking", &[], &env));
+    assert!(
+        test.code == Some(101) && test.stdout == "before the panic\n",
+        "the program must print one line and panic (exit 101): {test}"
+    );
+    assert_eq!((test.code, &test.stdout), (reference.code, &reference.stdout), "stock: {reference}");
+    let panic_line = line_of("panic/main.rs", "LINE innermost_frame");
+    let message = format!("panicked at main.rs:{panic_line}:9:\nnested panic at depth 2\n");
+    assert!(test.stderr.contains(&message), "expected {message:?} in: {test}");
+
+    let frames = backtrace_frames(&test.stderr);
+    let reference_frames = backtrace_frames(&reference.stderr);
+    let names: Vec<&String> = frames.iter().map(|(name, _)| name).collect();
+    let reference_names: Vec<&String> = reference_frames.iter().map(|(name, _)| name).collect();
+    assert_eq!(names, reference_names, "frames differ from stock rustc's:\n{test}\n=== stock ===\n{reference}");
+    let mut position = 0;
+    for function in ["innermost_frame", "middle_frame", "outer_frame", "main"] {
+        let name = format!("panic_fixture::{function}");
+        let found = frames[position..].iter().position(|(n, _)| *n == name);
+        let Some(offset) = found else { panic!("no frame {name} (after frame {position}) in: {test}") };
+        position += offset;
+        let line = line_of("panic/main.rs", &format!("LINE {function}"));
+        let at = frames[position].1.as_deref().unwrap_or("");
+        assert!(
+            at.starts_with("./main.rs:") && at.contains(&format!("main.rs:{line}:")),
+            "frame {name} must be at main.rs:{line}, is at {at:?}: {test}"
+        );
+        position += 1;
+    }
+}
+
+/// Runs gdb in batch mode on a world's program: a breakpoint, `run`, then `cmds`. Returns the
+/// values of the `$N = value` lines and the whole output.
+fn gdb_values(t: &Test, world: World, prog: &str, breakpoint: &str, cmds: &[&str]) -> (Vec<String>, Output) {
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-nx", "-batch", "-iex", "set debuginfod enabled off", "-iex", "set pagination off"]).args([
+        "-ex",
+        &format!("break {breakpoint}"),
+        "-ex",
+        "run",
+    ]);
+    for c in cmds {
+        cmd.args(["-ex", c]);
+    }
+    cmd.arg(t.out_in(world, prog)).current_dir(t.world_dir(world));
+    let out = run_command(&mut cmd, Duration::from_secs(60), t.root());
+    let values = out
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let (num, value) = l.trim().strip_prefix('$')?.split_once(" = ")?;
+            num.parse::<u32>().ok()?;
+            Some(value.to_string())
+        })
+        .collect();
+    (values, out)
+}
+
+/// gdb on a `-g` program linked in-process: it stops at a line of a function (the stop names
+/// the function and its file:line) and prints its locals, as with the stock build.
+#[test]
+fn gdb_breaks_and_prints_local() {
+    let t = backend_test("gdb_breaks_and_prints_local");
+    if !t.require_gdb() {
+        return;
+    }
+    for world in WORLDS {
+        copy_fixture(&t, world, "gdb/main.rs", "main.rs");
+    }
+    let args = ["--edition=2024", "-g", "-C", "opt-level=0", "--crate-name", "gdb_fixture", "main.rs", "-o", "prog"];
+    rustc_both(&t, &args, "gdb_fixture", "prog");
+    assert_linked_by_rivet(&t, &t.out("prog"));
+    run_both_expect(&t, "prog", &[], "weighted sum: 421\n");
+
+    let line = line_of("gdb/main.rs", "BREAK HERE");
+    let breakpoint = format!("main.rs:{line}");
+    let cmds = ["print total", "print scaled", "print items.length", "print items[1]"];
+    let expected = ["42", "420", "3", "gdb_fixture::Item {weight: 5, count: 6}"];
+    let (values, out) = gdb_values(&t, World::Test, "prog", &breakpoint, &cmds);
+    assert_eq!(values, expected, "gdb on the program linked by rivet: {out}");
+    let stop = "Breakpoint 1, gdb_fixture::weighted_sum (";
+    assert!(out.stdout.contains(stop) && out.stdout.contains(&format!("at main.rs:{line}")), "{out}");
+    let (reference_values, reference) = gdb_values(&t, World::Ref, "prog", &breakpoint, &cmds);
+    assert_eq!(values, reference_values, "gdb answers differently on the stock build: {reference}");
+}
+
+/// The literal in `word` of tests/backend/incremental/src/main.rs.
+fn set_word(project: &Path, word: &str) {
+    let path = project.join("src/main.rs");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let pattern = "fn word() -> &'static str {\n    \"";
+    let start = text.find(pattern).expect("word() in the fixture") + pattern.len();
+    let end = start + text[start..].find('"').unwrap();
+    std::fs::write(&path, format!("{}{word}{}", &text[..start], &text[end..])).unwrap();
+}
+
+/// A cargo project (dev profile: incremental) with the recipe, rebuilt after each edit of a
+/// string literal: "one", "two", "one" again, then no change. Each run prints the literal of
+/// the source it was built from, as with stock cargo, and each binary is linked in-process;
+/// the unchanged rebuild compiles nothing.
+#[test]
+fn incremental_rebuild_sees_the_edit() {
+    let t = backend_test("incremental_rebuild_sees_the_edit");
+    let projects = WORLDS.map(|world| cargo_project(&t, world, "incremental"));
+    let steps = [
+        ("the first build", None, "one"),
+        ("after the edit to \"two\"", Some("two"), "two"),
+        ("after the edit back to \"one\"", Some("one"), "one"),
+        ("after a rebuild with no change", None, "one"),
+    ];
+    for (step, (what, edit, shown)) in steps.into_iter().enumerate() {
+        let mut builds = Vec::new();
+        for (world, project) in WORLDS.into_iter().zip(&projects) {
+            if let Some(word) = edit {
+                set_word(project, word);
+            }
+            builds.push(cargo(&t, world, project, &["build"]));
+        }
+        let [test, reference] = WORLDS
+            .map(|world| t.run_in(world, &rivet_tests::path_str(&target_dir(&t, world).join("debug/incr")), &[], &[]));
+        let expected = format!("{shown} (3 letters, abc) [80 filler functions]\n");
+        assert!(
+            reference.code == Some(0) && reference.stdout == expected,
+            "stock build {what}: expected {expected:?}: {reference}"
+        );
+        assert!(
+            test.code == Some(0) && test.stdout == expected,
+            "the build with rivet's backend {what} prints what another source said: expected {expected:?}\n{test}\n\
+             === its build ===\n{}",
+            builds[0]
+        );
+        let binary = target_dir(&t, World::Test).join("debug/incr");
+        assert_linked_by_rivet(&t, &binary);
+        if step < 3 {
+            assert_eq!(reported_links(&builds[0].stderr, "incr").len(), 1, "{what}: {}", builds[0]);
+        } else {
+            assert!(!builds[0].stderr.contains("Compiling"), "nothing changed, nothing to compile: {}", builds[0]);
+        }
+    }
+    assert_eq!(leftovers(&target_dir(&t, World::Test)), Vec::<PathBuf>::new(), "the links left files behind");
+}
+
+/// A program calling an `extern "C"` function that nothing defines: rustc reports
+/// `error: linking with rivet failed`, naming the symbol and the object that refers to it,
+/// exits with status 1 and leaves neither the output nor temporary files (stock rustc fails
+/// too).
+#[test]
+fn undefined_symbol_is_a_rustc_error() {
+    let t = backend_test("undefined_symbol_is_a_rustc_error");
+    let [test, reference] = WORLDS.map(|world| {
+        copy_fixture(&t, world, "undefined.rs", "undefined/undefined.rs");
+        rustc(&t, world, "undefined", &["--edition=2024", "undefined.rs"], &[])
+    });
+    assert_eq!(reference.code, Some(1), "stock rustc must fail to link: {reference}");
+    assert_eq!(test.code, Some(1), "rustc with the backend must exit with status 1: {test}");
+    assert!(!test.timed_out && test.signal.is_none(), "{test}");
+    assert!(test.stderr.contains("error: linking with rivet failed: "), "{test}");
+    assert!(
+        test.stderr.contains("undefined symbol: rivet_backend_test_missing_function"),
+        "the symbol is named: {test}"
+    );
+    let referencing = test
+        .stderr
+        .lines()
+        .find(|l| l.contains("referenced by"))
+        .unwrap_or_else(|| panic!("the referencing object is named: {test}"));
+    assert!(
+        referencing.contains("undefined.")
+            && referencing.contains(".rcgu.o")
+            && referencing.contains("(undefined::main)"),
+        "the referencing object and function: {test}"
+    );
+    assert!(!test.stderr.contains("panicked"), "{test}");
+    assert_eq!(dir_listing(&t.out("undefined")), ["undefined.rs"], "a failed link leaves nothing behind");
+}
+
+/// The words of a `--print link-args` line (`"cc" "-m64" ...`, each word quoted as Rust's
+/// `{:?}` quotes); stock rustc's environment words (`LC_ALL="C"` ...) are left out.
+fn link_args_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut chars = line.trim().chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c == ' ' {
+            chars.next();
+            continue;
+        }
+        let mut prefix = String::new();
+        while let Some(&c) = chars.peek()
+            && c != '"'
+            && c != ' '
+        {
+            prefix.push(c);
+            chars.next();
+        }
+        let mut word = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => match chars.next() {
+                        Some('n') => word.push('\n'),
+                        Some('t') => word.push('\t'),
+                        Some(other) => word.push(other),
+                        None => break,
+                    },
+                    c => word.push(c),
+                }
+            }
+        }
+        if prefix.is_empty() {
+            words.push(word);
+        } else {
+            assert!(prefix.ends_with('='), "unexpected word {prefix:?} in {line}");
+        }
+    }
+    words
+}
+
+/// How the words of two `--print link-args` lines are made comparable.
+struct Normalise<'a> {
+    /// The world's directory, replaced by `<dir>`.
+    dir: &'a Path,
+    /// Cargo builds: the hashes in file and directory names (cargo's metadata hashes, which
+    /// depend on the profile's codegen backend) and codegen units' names (derived from them)
+    /// replaced too.
+    hashes: bool,
+}
+
+impl Normalise<'_> {
+    /// The words of `stdout`'s link-args line with the link's temporary directory (rivet's
+    /// `rivet<pid>-<hex>` or rustc's `rustcXXXXXX`) as `<tmp>` and without `-B<...>/gcc-ld`
+    /// and `-fuse-ld=lld`. Asserts the temporary directory is absolute and rightly named.
+    fn words(&self, world: World, stdout: &str) -> Vec<String> {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains("\"cc\""))
+            .unwrap_or_else(|| panic!("no link-args line printed ({}):\n{stdout}", world_name(world)));
+        if world == World::Test {
+            assert!(line.starts_with("\"cc\" \""), "rivet's line must start with the cc command: {line}");
+        }
+        let dir = format!("{}/", self.dir.display());
+        link_args_words(line)
+            .into_iter()
+            .filter(|w| {
+                world == World::Test || (w != "-fuse-ld=lld" && !(w.starts_with("-B") && w.ends_with("/gcc-ld")))
+            })
+            .map(|w| {
+                let mut parts: Vec<String> = w.split('/').map(str::to_string).collect();
+                for part in &mut parts {
+                    let is_tmpdir = match world {
+                        World::Test => is_rivet_tmpdir_name(part),
+                        World::Ref => is_rustc_tmpdir_name(part),
+                    };
+                    if is_tmpdir {
+                        *part = "<tmp>".into();
+                    } else if self.hashes {
+                        *part = normalise_hashes(part);
+                    }
+                }
+                let w = parts.join("/");
+                if w.contains("<tmp>") {
+                    assert!(w.contains(&dir), "the temporary directory must be absolute, in the output's: {w}");
+                }
+                w.replace(&dir, "<dir>/")
+            })
+            .collect()
+    }
+}
+
+/// A 16-hex-digit hash, alone or after a `-`, becomes `<hash>`; `<crate>.<cgu>.rcgu.o`
+/// becomes `<crate>.<cgu>.rcgu.o` literally.
+fn normalise_hashes(name: &str) -> String {
+    if let Some(stem) = name.strip_suffix(".rcgu.o") {
+        let crate_name = normalise_hashes(stem.split('.').next().unwrap());
+        return format!("{crate_name}.<cgu>.rcgu.o");
+    }
+    let is_hash = |s: &str| s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_hash(name) {
+        return "<hash>".into();
+    }
+    // libfoo-0123456789abcdef.rlib, foo-0123456789abcdef
+    if let Some(dash) = name.rfind('-') {
+        let rest = &name[dash + 1..];
+        let (hash, ext) = rest.split_at(rest.find('.').unwrap_or(rest.len()));
+        if is_hash(hash) {
+            return format!("{}-<hash>{ext}", &name[..dash]);
+        }
+    }
+    name.to_string()
+}
+
+/// Asserts that two link-args word lists are the same, showing the first difference.
+fn assert_same_link_args(what: &str, rivet: &[String], stock: &[String]) {
+    if rivet != stock {
+        let first = rivet.iter().zip(stock).position(|(a, b)| a != b).unwrap_or(rivet.len().min(stock.len()));
+        panic!(
+            "{what}: rivet's link-args differ from stock rustc's at word {first}: rivet {:?}, stock {:?}\n\
+             rivet: {rivet:?}\nstock: {stock:?}",
+            rivet.get(first),
+            stock.get(first)
+        );
+    }
+}
+
+/// `--print link-args` of rivet's backend is rustc's `cc` command: for hello, the 16-unit
+/// program, the workspace's bin and its proc-macro (through `cargo rustc`), the words are the same as stock
+/// rustc's, in the same order, once rustc's environment, its `-B<...>/gcc-ld -fuse-ld=lld`
+/// and the temporary directories' names are set aside (and, for cargo, the metadata hashes
+/// that the profile's codegen backend changes). Each output is built with the same `-o`
+/// name in its world.
+#[test]
+fn link_args_match_rustc() {
+    let t = backend_test("link_args_match_rustc");
+    let normalised = |world: World, stdout: &str, hashes: bool| {
+        let dir = t.world_dir(world);
+        Normalise { dir: &dir, hashes }.words(world, stdout)
+    };
+
+    // hello
+    let [test, reference] = WORLDS.map(|world| {
+        copy_fixture(&t, world, "hello.rs", "hello.rs");
+        let out = rustc(&t, world, ".", &["hello.rs", "--print", "link-args"], &[]);
+        assert!(out.success(), "rustc --print link-args with {} failed: {out}", world_name(world));
+        out
+    });
+    let hello = normalised(World::Test, &test.stdout, false);
+    assert_same_link_args("hello", &hello, &normalised(World::Ref, &reference.stdout, false));
+    assert!(hello.iter().any(|w| w == "<dir>/<tmp>/symbols.o"), "rustc's symbols.o is in the temporary dir: {hello:?}");
+    run_both_expect(&t, "hello", &[], HELLO_OUTPUT);
+    assert_linked_by_rivet(&t, &t.out("hello"));
+
+    // 16 codegen units
+    let mut args = MANY_CGUS_ARGS.to_vec();
+    args.extend(["--print", "link-args"]);
+    let [test, reference] = WORLDS.map(|world| {
+        copy_fixture(&t, world, "many_cgus", "many_cgus");
+        let out = rustc(&t, world, ".", &args, &[]);
+        assert!(out.success(), "rustc --print link-args with {} failed: {out}", world_name(world));
+        out
+    });
+    let many = normalised(World::Test, &test.stdout, false);
+    assert_same_link_args("many_cgus", &many, &normalised(World::Ref, &reference.stdout, false));
+    let objects = many.iter().filter(|w| w.ends_with(".rcgu.o")).count();
+    assert_eq!(objects, 17, "16 codegen units and the allocator shim: {many:?}");
+    run_both_expect(&t, "many", &[], MANY_CGUS_OUTPUT);
+    assert_linked_by_rivet(&t, &t.out("many"));
+
+    // the workspace's bin, through cargo
+    let projects = WORLDS.map(|world| cargo_project(&t, world, "workspace"));
+    let [test, reference] = WORLDS.map(|world| {
+        let project = &projects[world as usize];
+        cargo(&t, world, project, &["rustc", "-p", "app", "--bin", "app", "--", "--print", "link-args"])
+    });
+    let app = normalised(World::Test, &test.stdout, true);
+    assert_same_link_args("workspace app", &app, &normalised(World::Ref, &reference.stdout, true));
+    // The C archive is bundled in ws-native's rlib; the build script's search path stays.
+    for word in ["libws_native-<hash>.rlib", "libws_lib-<hash>.rlib", "<dir>/target/debug/build/ws-native/<hash>/out"] {
+        assert!(app.iter().any(|w| w.ends_with(word)), "{word} is on the command line: {app:?}");
+    }
+    for world in WORLDS {
+        copy_into_world(&t, world, &target_dir(&t, world).join("debug/app"), "app");
+    }
+    run_both_expect(&t, "app", &[], WORKSPACE_OUTPUT);
+    assert_linked_by_rivet(&t, &t.out("app"));
+
+    // the workspace's proc-macro, a shared object with rustc's export list and metadata
+    let [test, reference] = WORLDS.map(|world| {
+        let project = &projects[world as usize];
+        cargo(&t, world, project, &["rustc", "-p", "ws-derive", "--", "--print", "link-args"])
+    });
+    let proc_macro = normalised(World::Test, &test.stdout, true);
+    assert_same_link_args("workspace proc-macro", &proc_macro, &normalised(World::Ref, &reference.stdout, true));
+    assert!(proc_macro.iter().any(|w| w == "-shared"), "a proc-macro is a shared object: {proc_macro:?}");
+    assert_eq!(leftovers(&t.world_dir(World::Test)), Vec::<PathBuf>::new(), "the links left files behind");
+}
+
+/// The parsing and normalisation that `link_args_match_rustc` relies on.
+#[test]
+fn link_args_normalisation() {
+    assert_eq!(
+        link_args_words(r#"LC_ALL="C" PATH="/a:/b" VSLANG="1033" "cc" "-m64" "a b" "q\"x""#),
+        ["cc", "-m64", "a b", "q\"x"]
+    );
+    assert!(is_rivet_tmpdir_name("rivet6584-18ee2182cf53bd90"));
+    assert!(!is_rivet_tmpdir_name("rivet-test"));
+    assert!(is_rustc_tmpdir_name("rustceN93U0"));
+    assert_eq!(normalise_hashes("libws_lib-633eac9471f344e9.rlib"), "libws_lib-<hash>.rlib");
+    assert_eq!(normalise_hashes("5610d077b5547fda"), "<hash>");
+    assert_eq!(normalise_hashes("app.0nshircmmrppl748gjcsk66ec.0q33w73.rcgu.o"), "app.<cgu>.rcgu.o");
+    assert_eq!(normalise_hashes("ws_derive-46e68d60097aaf5c.01a3njr.1r5sdqs.rcgu.o"), "ws_derive-<hash>.<cgu>.rcgu.o");
+    assert_eq!(normalise_hashes("libstd-530112f2fd58de10.rlib"), "libstd-<hash>.rlib");
+}
