@@ -140,8 +140,11 @@ fn run(
         let (objects, finish_at) = loop {
             match events.recv() {
                 Ok(Event::Object { name, path }) => {
-                    if let Some(slot) = slots.remove(&name) {
-                        let file = LoadedFile::reserved_object(&arena, slot, &path).map_err(|e| e.to_string())?;
+                    let Some(slot) = slots.get(&name).copied() else { continue };
+                    // An object sent early that cannot be read now (a cache file rustc
+                    // removed) waits for the final list instead.
+                    if let Ok(file) = LoadedFile::reserved_object(&arena, slot, &path) {
+                        slots.remove(&name);
                         session.add(file).map_err(|e| e.to_string())?;
                         delivered.insert(name, path);
                     }

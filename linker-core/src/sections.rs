@@ -188,11 +188,20 @@ impl<'d> FileSections<'d> {
                 SHT_X86_64_UNWIND => SHT_PROGBITS,
                 t => t,
             };
-            if flags & SHF_MERGE as u64 != 0 && s.sh_entsize(E) > 0 && sh_type == SHT_PROGBITS {
-                let key = SectionKey::new(out_name, out_type, flags, s.sh_entsize(E));
+            let entsize = match s.sh_entsize(E) {
+                // Strings with no character size given are byte strings: the `object` crate
+                // (so Cranelift) writes `.debug_str` so. Merged with 1-byte strings of the same
+                // name they make one output section, as DWARF readers need.
+                0 if flags & SHF_STRINGS as u64 != 0 => 1,
+                entsize => entsize,
+            };
+            if flags & SHF_MERGE as u64 != 0 && entsize > 0 && sh_type == SHT_PROGBITS {
+                let key = SectionKey::new(out_name, out_type, flags, entsize);
                 kept.push(keep(alloc, Kept::Merge(key_index(key))));
                 continue;
             }
+            // A section that is not merged joins the plain sections of its name.
+            let flags = flags & !((SHF_MERGE | SHF_STRINGS) as u64);
             let priority =
                 if out_type == SHT_INIT_ARRAY || out_type == SHT_FINI_ARRAY { init_priority(name) } else { 0 };
             kept.push(keep(alloc, Kept::Inputs(key_index(SectionKey::new(out_name, out_type, flags, 0)), priority)));

@@ -154,3 +154,51 @@ fn strip_debug_and_all() {
     assert!(!names.contains(&".symtab".to_string()) && !names.contains(&".strtab".to_string()), "{names:?}");
     assert!(names.contains(&".dynsym".to_string()), "dynamic symbols must stay: {names:?}");
 }
+
+/// `.debug_str` of one object marked as strings (SHF_MERGE|SHF_STRINGS) with no character size
+/// (entsize 0, as the `object` crate, hence Cranelift, writes it) and of another with entsize
+/// 1 (as gcc and LLVM write it) go to one output `.debug_str`: DWARF readers take the first
+/// section of a name, so a second one would leave the other object's strings unreadable.
+/// gdb then answers as on ld.bfd's program.
+#[test]
+fn debug_strings_without_entry_size() {
+    let t = test_env!("debug_strings_without_entry_size");
+    if !t.require_gdb() {
+        return;
+    }
+    let m = t.cc("dbg_main.c", &["-g", "-O0"]);
+    let o = t.cc("dbg_other.c", &["-g", "-O0"]);
+    set_entry_size(&t.obj_dir().join(&o), b".debug_str", 0);
+    t.link("dbg", &[&m, &o]);
+    t.run_expect("dbg", &[], "p = (126, 168)\n");
+    let sections = t.readelf("-S", "dbg");
+    let debug_str = sections.lines().filter(|l| l.split_whitespace().any(|w| w == ".debug_str")).count();
+    assert_eq!(debug_str, 1, "one .debug_str expected:\n{sections}");
+    let other_line = t.line_of("dbg_other.c", "/* BREAK HERE other */");
+    let breaks = vec![format!("dbg_other.c:{other_line}")];
+    let cmds = ["print r.x", "print factor", "info locals"];
+    let (values, out) = gdb_values(&t, World::Test, "dbg", &breaks, &cmds);
+    assert_eq!(values, ["126", "42"].map(String::from).to_vec(), "gdb output:\n{out}");
+    let (ref_values, ref_out) = gdb_values(&t, World::Ref, "dbg", &breaks, &cmds);
+    assert_eq!(values, ref_values, "differs from ld.bfd's program under gdb:\n{ref_out}");
+}
+
+/// Rewrites `sh_entsize` of the section `name` in the ELF64 object at `path`.
+fn set_entry_size(path: &std::path::Path, name: &[u8], entsize: u64) {
+    let mut bytes = std::fs::read(path).expect("object readable");
+    let u16_at = |b: &[u8], at: usize| u16::from_le_bytes(b[at..at + 2].try_into().unwrap()) as usize;
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap()) as usize;
+    let (shoff, shentsize, shnum, shstrndx) =
+        (u64_at(&bytes, 0x28), u16_at(&bytes, 0x3a), u16_at(&bytes, 0x3c), u16_at(&bytes, 0x3e));
+    let names = u64_at(&bytes, shoff + shstrndx * shentsize + 0x18);
+    let header = (0..shnum)
+        .map(|i| shoff + i * shentsize)
+        .find(|&h| {
+            let start = names + u32_at(&bytes, h);
+            bytes[start..].split(|&b| b == 0).next() == Some(name)
+        })
+        .unwrap_or_else(|| panic!("no {} in {}", String::from_utf8_lossy(name), path.display()));
+    bytes[header + 0x38..header + 0x40].copy_from_slice(&entsize.to_le_bytes());
+    std::fs::write(path, bytes).expect("object writable");
+}
