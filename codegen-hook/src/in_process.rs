@@ -135,8 +135,10 @@ fn run(
         if slots.len() != late.len() {
             return Err(Failure::Error("an object of the crate is named twice on the command line".into()));
         }
-        // Which file went into each place, to check it against the final list.
-        let mut delivered: HashMap<String, PathBuf> = HashMap::new();
+        // Which file went into each place (its path, and its identity when it was mapped:
+        // rustc may remove a previous session's file before the end), to check it against
+        // the final list.
+        let mut delivered: HashMap<String, (PathBuf, Option<FileId>)> = HashMap::new();
         let (objects, finish_at) = loop {
             match events.recv() {
                 Ok(Event::Object { name, path }) => {
@@ -146,7 +148,8 @@ fn run(
                     if let Ok(file) = LoadedFile::reserved_object(&arena, slot, &path) {
                         slots.remove(&name);
                         session.add(file).map_err(|e| e.to_string())?;
-                        delivered.insert(name, path);
+                        let id = file_id(&path);
+                        delivered.insert(name, (path, id));
                     }
                 }
                 Ok(Event::Finish { objects }) => {
@@ -169,10 +172,14 @@ fn run(
             )));
         }
         for (name, path) in &objects {
-            if let Some(early) = delivered.get(name)
-                && !same_file(early, path)
+            if let Some((early, id)) = delivered.get(name)
+                && (id.is_none() || *id != file_id(path))
             {
-                return Err(Failure::Replan(format!("the object sent early for `{name}` is not the one codegen made")));
+                return Err(Failure::Replan(format!(
+                    "the object sent early for `{name}` ({}) is not the one codegen made ({})",
+                    early.display(),
+                    path.display()
+                )));
             }
         }
         let late_objects = slots.len();
@@ -201,14 +208,13 @@ impl From<String> for Failure {
     }
 }
 
-/// Whether two paths name one file (an object reused from the incremental cache is a hard
-/// link to the previous session's).
-fn same_file(a: &Path, b: &Path) -> bool {
+/// A file's identity: an object reused from the incremental cache is a hard link to the
+/// previous session's, so both paths have the same.
+type FileId = (u64, u64);
+
+fn file_id(path: &Path) -> Option<FileId> {
     use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// Up to `wanted` tokens from rustc's jobserver client, without waiting for any.
