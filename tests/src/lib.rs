@@ -1006,3 +1006,19 @@ pub fn multi_expected(one_argument: bool) -> String {
          bss all zero: 1\n"
     )
 }
+
+/// The result lines of `cargo test`'s stdout (`running N tests`, `test ... ok`, `test result:
+/// ...`) without timings and doctest line numbers (which would tie an expectation to the
+/// layout of a source file).
+pub fn cargo_test_summary(stdout: &str) -> String {
+    let mut summary = String::new();
+    for line in stdout.lines().filter(|l| l.starts_with("running ") || l.starts_with("test ")) {
+        let line = line.split("; finished in").next().unwrap();
+        match line.split_once(" (line ") {
+            Some((name, rest)) => summary.push_str(&format!("{name}{}", &rest[rest.find(')').unwrap() + 1..])),
+            None => summary.push_str(line),
+        }
+        summary.push('\n');
+    }
+    summary
+}

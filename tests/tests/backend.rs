@@ -47,7 +47,7 @@
 //!   order, once rustc's environment words, its `-B<...>/gcc-ld -fuse-ld=lld` and the names of
 //!   the temporary directories are set aside.
 
-use rivet_tests::{Output, TOOL_TIMEOUT, Test, WORLDS, World, run_command, test_env};
+use rivet_tests::{Output, TOOL_TIMEOUT, Test, WORLDS, World, cargo_test_summary, run_command, test_env};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -568,21 +568,6 @@ fn workspace_build(t: &Test, engine: Engine) {
     assert_eq!(leftovers(&target_dir(t, World::Test)), Vec::<PathBuf>::new(), "the links left files behind");
 }
 
-/// `cargo test`'s result lines (`running N tests`, `test ... ok`, `test result: ...`) without
-/// timings and doctest line numbers.
-fn test_summary(stdout: &str) -> String {
-    let mut summary = String::new();
-    for line in stdout.lines().filter(|l| l.starts_with("running ") || l.starts_with("test ")) {
-        let line = line.split("; finished in").next().unwrap();
-        match line.split_once(" (line ") {
-            Some((name, rest)) => summary.push_str(&format!("{name}{}", &rest[rest.find(')').unwrap() + 1..])),
-            None => summary.push_str(line),
-        }
-        summary.push('\n');
-    }
-    summary
-}
-
 /// What `cargo test` in the workspace runs, in cargo's order: app's unit test, ws-derive's
 /// (none), ws-lib's unit and integration tests, ws-native's unit test, then the doctests.
 const WORKSPACE_TESTS: &str = "running 1 test
@@ -632,8 +617,12 @@ fn cargo_test_with_doctests() {
         let out = cargo(&t, world, Engine::Llvm, &project, &["test", "--", "--test-threads=1"]);
         (project, out)
     });
-    assert_eq!(test_summary(&reference.1.stdout), WORKSPACE_TESTS, "stock cargo test differs from the expectation");
-    assert_eq!(test_summary(&test.1.stdout), WORKSPACE_TESTS, "cargo test with the backend: {}", test.1);
+    assert_eq!(
+        cargo_test_summary(&reference.1.stdout),
+        WORKSPACE_TESTS,
+        "stock cargo test differs from the expectation"
+    );
+    assert_eq!(cargo_test_summary(&test.1.stdout), WORKSPACE_TESTS, "cargo test with the backend: {}", test.1);
 
     let (project, out) = &test;
     let harnesses = harnesses(project, &out.stderr);

@@ -13,7 +13,7 @@
 //!   `join`, a backtrace with a workspace function and its file:line), the same as ld.bfd's;
 //! - `cargo test` passes the same unit, integration and doc tests as with ld.bfd.
 
-use rivet_tests::{Output, Test, WORLDS, World, run_command, test_env};
+use rivet_tests::{Output, Test, WORLDS, World, cargo_test_summary, run_command, test_env};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -113,21 +113,6 @@ fn cargo(t: &Test, world: World, ld_dir: &Path, subcommand: &str, args: &[&str])
     out
 }
 
-/// The test lines of `cargo test`'s stdout without timings and doctest line numbers (which
-/// would tie the expectation to the layout of lib.rs).
-fn test_summary(stdout: &str) -> String {
-    let mut summary = String::new();
-    for line in stdout.lines().filter(|l| l.starts_with("running ") || l.starts_with("test ")) {
-        let line = line.split("; finished in").next().unwrap();
-        match line.split_once(" (line ") {
-            Some((name, rest)) => summary.push_str(&format!("{name}{}", &rest[rest.find(')').unwrap() + 1..])),
-            None => summary.push_str(line),
-        }
-        summary.push('\n');
-    }
-    summary
-}
-
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap()
 }
@@ -146,7 +131,7 @@ fn cargo_workspace() {
         let ld_dir = ld_wrapper(&t, world);
         cargo(&t, world, &ld_dir, "build", &[]);
         let tested = cargo(&t, world, &ld_dir, "test", &["--", "--test-threads=1"]);
-        test_summary(&tested.stdout)
+        cargo_test_summary(&tested.stdout)
     });
 
     t.copy_in_worlds("target/debug/app", "app");
