@@ -8,7 +8,9 @@ cargo build --release -p rustc_codegen_rivet
 host="$(rustc -vV | sed -n 's/^host: //p')"
 dest="$(rustc --print sysroot)/lib/rustlib/$host/codegen-backends"
 mkdir -p "$dest"
-# A new file, renamed into place: a rustc that has the old one loaded keeps its mapping.
-cp "${CARGO_TARGET_DIR:-target}/release/librustc_codegen_rivet.so" "$dest/.librustc_codegen_rivet.so.new"
-mv -f "$dest/.librustc_codegen_rivet.so.new" "$dest/librustc_codegen_rivet.so"
+# A new file, renamed into place: a rustc that has the old one loaded keeps its mapping, and
+# two installs at once each rename their own complete copy.
+new="$dest/.librustc_codegen_rivet.so.$$"
+cp "${CARGO_TARGET_DIR:-target}/release/librustc_codegen_rivet.so" "$new"
+mv -f "$new" "$dest/librustc_codegen_rivet.so"
 echo "installed $dest/librustc_codegen_rivet.so (use: -Zcodegen-backend=rivet)"
