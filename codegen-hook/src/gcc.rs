@@ -88,18 +88,19 @@ impl Probe {
             .lines()
             .find(|l| l.contains(PLACEHOLDER) && (l.contains("collect2") || l.contains("/ld")))
             .ok_or_else(|| format!("`cc -###` printed no linker command:\n{text}"))?;
-        let words = shell_words(line);
+        // gcc quotes the words it prints as libiberty reads them back.
+        let words = linker_core::split_words(line.as_bytes());
         let at = words.iter().position(|w| w == PLACEHOLDER).expect("the line holds the placeholder");
         let mut before = Vec::new();
         let mut words_before = words[1..at].iter();
         while let Some(word) = words_before.next() {
-            match word.as_str() {
-                "-plugin" | "-o" => drop(words_before.next()),
-                w if w.starts_with("-plugin-opt=") => {}
-                _ => before.push(OsString::from(word)),
+            if word == "-plugin" || word == "-o" {
+                words_before.next();
+            } else if !word.as_bytes().starts_with(b"-plugin-opt=") {
+                before.push(word.clone());
             }
         }
-        let after = words[at + 1..].iter().map(OsString::from).collect();
+        let after = words[at + 1..].to_vec();
         Ok(Probe { before, after })
     }
 
@@ -120,38 +121,6 @@ impl Probe {
         args.push(output.into());
         args
     }
-}
-
-/// Words of a command `cc -###` printed: separated by spaces, some in double quotes.
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quoted = false;
-    let mut in_word = false;
-    let mut chars = line.trim().chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                in_word = true;
-            }
-            '\\' if quoted => word.extend(chars.next()),
-            ' ' if !quoted => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
 }
 
 #[cfg(test)]
@@ -195,13 +164,5 @@ mod tests {
     #[test]
     fn refuses_driver_options_it_does_not_know() {
         assert!(split(&os(&["a.o", "-fsanitize=address"])).is_err());
-    }
-
-    #[test]
-    fn reads_quoted_words() {
-        assert_eq!(
-            shell_words(r#" /x/collect2 -plugin "-plugin-opt=a b" -o y "--hash-style=gnu""#),
-            ["/x/collect2", "-plugin", "-plugin-opt=a b", "-o", "y", "--hash-style=gnu"]
-        );
     }
 }

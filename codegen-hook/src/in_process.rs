@@ -16,7 +16,7 @@
 //! most one per core. Success is reported the moment the output is in place; the thread
 //! frees the link's memory afterwards, nobody waiting.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -122,10 +122,9 @@ fn run(
     let arena = FileArena::default();
     parse_pool.in_place_scope(|scope| {
         let mut session = Session::new(config.clone(), &arena, scope);
-        let late_paths: Vec<&PathBuf> = late.iter().map(|(_, p)| p).collect();
-        let (early, reserved) =
-            linker_core::load_inputs_reserving(&config, &arena, |p| late_paths.iter().any(|l| *l == p))
-                .map_err(|e| e.to_string())?;
+        let late_paths: HashSet<&Path> = late.iter().map(|(_, p)| p.as_path()).collect();
+        let (early, reserved) = linker_core::load_inputs_reserving(&config, &arena, |p| late_paths.contains(p))
+            .map_err(|e| e.to_string())?;
         for input in early {
             session.add(input).map_err(|e| e.to_string())?;
         }
@@ -189,9 +188,10 @@ fn run(
                 session.add(file).map_err(|e| e.to_string())?;
             }
         }
-        let _tokens = jobserver_tokens(cores - 1);
+        // Held until the link is done.
+        let tokens = jobserver_tokens(cores - 1);
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(1 + _tokens.len())
+            .num_threads(1 + tokens.len())
             .thread_name(|i| format!("rivet-link-{i}"))
             .build()
             .map_err(|e| e.to_string())?;

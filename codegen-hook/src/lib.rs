@@ -409,13 +409,7 @@ impl CodegenBackend for RivetBackend {
         drop(_registration);
         let result = write_metadata_object(sess, &plan, &crate_info, &metadata).and_then(|()| {
             let objects = final_objects(&compiled_modules, plan.objects.metadata.as_ref());
-            let names = |o: &LocalObjects| o.all().map(|(name, _)| name.clone()).collect::<Vec<_>>();
-            let streamed = if names(&objects) == names(&plan.objects) {
-                link.finish(objects.all().cloned().collect())
-            } else {
-                Err(Failure::Replan("codegen made other objects than planned".into()))
-            };
-            match streamed {
+            match link.finish(objects.all().cloned().collect()) {
                 Err(Failure::Replan(why)) => {
                     if verbose() {
                         eprintln!("rivet: `{}` is linked again from codegen's final objects: {why}", plan.crate_name);

@@ -848,13 +848,14 @@ fn expand_response_files(args: Vec<OsString>, depth: usize) -> Result<Vec<OsStri
         }
         let contents = std::fs::read(file)
             .map_err(|error| ArgsError(format!("cannot read response file {}: {error}", file.display())))?;
-        expanded.extend(expand_response_files(split_response_file(&contents), depth + 1)?);
+        expanded.extend(expand_response_files(split_words(&contents), depth + 1)?);
     }
     Ok(expanded)
 }
 
-/// Splits a response file into words with libiberty's rules (see the module docs).
-fn split_response_file(contents: &[u8]) -> Vec<OsString> {
+/// Splits text into words with libiberty's rules (see the module docs): response files, and
+/// the commands `gcc -###` prints.
+pub fn split_words(contents: &[u8]) -> Vec<OsString> {
     let mut words = Vec::new();
     let mut word = Vec::new();
     // Quotes can make an empty word, so track "inside a word" separately from its length.
@@ -1337,9 +1338,9 @@ mod tests {
 
     #[test]
     fn response_file_quoting() {
-        let words = split_response_file(b"a\\'b 'c\\'d' \"e 'f'\" g\\");
+        let words = split_words(b"a\\'b 'c\\'d' \"e 'f'\" g\\");
         assert_eq!(words, ["a'b", "c'd", "e 'f'", "g"]);
-        assert!(split_response_file(b"  \n\t ").is_empty());
+        assert!(split_words(b"  \n\t ").is_empty());
     }
 
     #[test]

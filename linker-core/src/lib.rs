@@ -58,7 +58,7 @@ mod version_script;
 mod write;
 mod x86_64;
 
-pub use args::{Config, parse as parse_args};
+pub use args::{Config, parse as parse_args, split_words};
 pub use error::{Error, Result};
 pub use input::{FileArena, FileKind, LoadedFile, Reserved, load_inputs, load_inputs_reserving};
 pub use session::Session;

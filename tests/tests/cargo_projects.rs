@@ -38,7 +38,7 @@ catch_unwind caught: boom\n\
 spawned thread panic reported to join: boom in a thread\n\
 backtrace names ws_lib::backtrace_report: true, has src/lib.rs:<line>: true\n";
 
-/// `cargo test` output as [`test_summary`] reduces it: unit tests, integration test, doctests.
+/// `cargo test` output as [`cargo_test_summary`] reduces it: unit tests, integration test, doctests.
 const EXPECTED_TESTS: &str = "running 3 tests
 test tests::backtrace_has_names_and_lines ... ok
 test tests::build_script_generated_code ... ok
