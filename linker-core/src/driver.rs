@@ -6,6 +6,7 @@ use crate::input::{FileArena, load_inputs};
 use crate::session::Session;
 use std::ffi::OsString;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
 pub const VERSION: &str = concat!("rivet-ld ", env!("CARGO_PKG_VERSION"), " (compatible with GNU linkers)");
 
@@ -40,10 +41,14 @@ fn status_of(result: Result<(), String>) -> u8 {
 /// Links in a child process that reports its exit status through a pipe the moment the
 /// output is in place; the parent exits with it at once, while the child unmaps inputs and
 /// frees memory (tens of milliseconds on large links) after nobody waits for it any more.
+/// Killing the parent kills the link: the child dies with it (a killed linker must not go on
+/// writing its output), and SIGINT, SIGTERM and SIGHUP are passed on to the child, which
+/// removes its temporary file before it dies.
 fn run_detached(config: args::Config) -> ExitCode {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: plain POSIX calls on a single-threaded process (no threads exist yet).
     unsafe {
+        let parent = libc::getpid();
         if libc::pipe(fds.as_mut_ptr()) != 0 {
             return report(run_inner(config, None));
         }
@@ -55,11 +60,17 @@ fn run_detached(config: args::Config) -> ExitCode {
             }
             0 => {
                 libc::close(fds[0]);
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
                 let status = status_of(run_inner(config, Some(fds[1])));
                 exit_now(status, Some(fds[1]))
             }
             child => {
                 libc::close(fds[1]);
+                LINKING_CHILD.store(child, Ordering::Relaxed);
+                on_fatal_signals(forward_to_child);
                 let mut status = 0u8;
                 if libc::read(fds[0], (&mut status as *mut u8).cast(), 1) == 1 {
                     return ExitCode::from(status);
@@ -93,7 +104,61 @@ fn exit_now(status: u8, pipe: Option<libc::c_int>) -> ! {
     }
 }
 
+/// The temporary output file of the link in this process, removed if a signal ends it.
+static TEMPORARY_OUTPUT: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+/// The child process a detached parent waits for.
+static LINKING_CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// Handles the signals that ask a process to end (unless they are ignored, as in a
+/// background job) with `handler`.
+fn on_fatal_signals(handler: extern "C" fn(libc::c_int)) {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: installs an async-signal-safe handler; restores an inherited SIG_IGN.
+        unsafe {
+            if libc::signal(signal, handler as libc::sighandler_t) == libc::SIG_IGN {
+                libc::signal(signal, libc::SIG_IGN);
+            }
+        }
+    }
+}
+
+extern "C" fn remove_temporary_and_die(signal: libc::c_int) {
+    let path = TEMPORARY_OUTPUT.load(Ordering::Relaxed);
+    // SAFETY: unlink is async-signal-safe; the path is a leaked, never freed C string.
+    unsafe {
+        if !path.is_null() {
+            libc::unlink(path);
+        }
+        die_of(signal)
+    }
+}
+
+extern "C" fn forward_to_child(signal: libc::c_int) {
+    let child = LINKING_CHILD.load(Ordering::Relaxed);
+    // SAFETY: kill and waitpid are async-signal-safe.
+    unsafe {
+        libc::kill(child, signal);
+        libc::waitpid(child, std::ptr::null_mut(), 0);
+        die_of(signal)
+    }
+}
+
+/// Ends the process by `signal`'s default action, as if it had not been handled.
+unsafe fn die_of(signal: libc::c_int) -> ! {
+    // SAFETY: async-signal-safe calls.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+        libc::_exit(128 + signal)
+    }
+}
+
 fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), String> {
+    let temporary = crate::output_file::temporary_path(&config.output).into_os_string().into_encoded_bytes();
+    if let Ok(temporary) = std::ffi::CString::new(temporary) {
+        TEMPORARY_OUTPUT.store(temporary.into_raw(), Ordering::Relaxed);
+        on_fatal_signals(remove_temporary_and_die);
+    }
     if config.print_help {
         println!(
             "Usage: rivet-ld [options] file...\nA GNU ld-compatible x86-64 ELF linker. See the rivet README for the supported options."

@@ -12,7 +12,7 @@
 //!    (`context`); garbage collection (`gc`) ∥ merging the debug strings (`layout`, `merge`);
 //!    the relocation scan (`scan`, `x86_64`) ∥ placing input sections (`layout`,
 //!    `eh_frame`); the linker-made tables and addresses (`layout`, `dynamic`, `symtab`,
-//!    `synthetic`); copying, relocating and committing the output (`write`, `map_file`).
+//!    `synthetic`); copying, relocating and committing the output (`output_file`, `write`, `map_file`).
 //!
 //! Modules in layers: a module imports only modules of earlier layers.
 //!
@@ -22,7 +22,7 @@
 //! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections` |
 //! | resolution | `resolve`, then `context` |
 //! | passes | `x86_64`, `gc`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
-//! | output | `write`, `map_file` |
+//! | output | `output_file`, `write`, `map_file` |
 //! | driving | `pipeline`, `session`, `driver` |
 
 mod archive;
@@ -42,6 +42,7 @@ mod layout;
 mod map_file;
 mod merge;
 mod object_file;
+mod output_file;
 mod parallel;
 mod pieces;
 mod pipeline;

@@ -14,11 +14,11 @@ use crate::context::{Link, output_mode};
 use crate::error::Result;
 use crate::input::FileArena;
 use crate::layout::{EarlyLayout, Layout};
+use crate::output_file::PendingOutput;
 use crate::resolve::Resolver;
 use crate::sections::Prepared;
 use crate::timing::Timer;
 use crate::version_script::VersionScript;
-use crate::write::PendingOutput;
 
 /// Links everything `resolver` holds into `config`'s output, on the current thread pool.
 /// `on_output_ready` runs the moment the output is in place, before anything is freed.

@@ -3,26 +3,26 @@
 //! for the build id while it is in cache and writes it with one `pwrite`; meanwhile the
 //! linker's own tables (GOT, PLT, dynamic tables, symbol table) are computed, then hashed in
 //! parallel and written with the headers; the build id is finished last. The output is never
-//! mapped: it goes to a temporary file next to the target (the old output moved aside, when it
-//! can be overwritten in place: then the padding is zeroed too), closed and renamed into place
-//! only when everything succeeded.
+//! mapped: it goes to the temporary file of `output_file` (when that holds an earlier file's
+//! bytes, to be overwritten in place, the padding is zeroed too), closed and renamed into
+//! place only when everything succeeded.
 
-use crate::args::{BuildId, Config, OutputKind};
+use crate::args::{BuildId, Config};
 use crate::context::{Def, Link};
 use crate::dynamic::DynamicTables;
 use crate::elf::*;
 use crate::error::{Error, Result};
-use crate::input::{FileArena, FileIdentity};
 use crate::layout::{
     COMMENT, Contents, GOT_KIND_ADDR, GOT_KIND_DESC, GOT_KIND_GD, GOT_KIND_TPOFF, GotSlot, Layout, OutputSection,
     Placement, build_id_len, compute_symbol_address, got_slot_relocs, is_ifunc, symbol_address,
 };
+use crate::output_file::PendingOutput;
 use crate::resolve::SymbolId;
 use crate::scan::{ScanResult, flags};
 use crate::synthetic::Synthetic;
 use crate::x86_64::{self, Action, DynAbs, GotRelax};
 use rayon::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A dynamic relocation to emit.
 #[derive(Clone, Copy, Debug)]
@@ -31,93 +31,6 @@ pub struct DynRel {
     pub r_type: u32,
     pub sym: u32,
     pub addend: i64,
-}
-
-/// The output file while the link writes it: a temporary name next to the target, renamed
-/// into place only when everything succeeded and removed on drop otherwise. Like `make` and
-/// ld.bfd, a failed link leaves no stale output behind.
-pub struct PendingOutput {
-    tmp: PathBuf,
-    /// The old output was moved to `tmp`, to be overwritten in place.
-    reuse: bool,
-    /// The old output being unlinked in the background, when it is not reused.
-    removal: Option<std::thread::JoinHandle<()>>,
-    committed: bool,
-}
-
-impl Drop for PendingOutput {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-impl PendingOutput {
-    /// Takes the output path over before anything is written (every input is mapped by then).
-    ///
-    /// An old executable is moved to the temporary name and overwritten in place, as mold
-    /// does: storing into a file's existing pages costs less than giving a new file fresh
-    /// ones and freeing the old ones. Only when nothing else can see it change: it is no
-    /// input, has no other name, and is not a shared object (processes that loaded a library
-    /// have it mapped; a running executable is protected by ETXTBSY, see `open`). Any other
-    /// old output is unlinked in the background: freeing its pages (ms per 10 MB on tmpfs)
-    /// then overlaps the link instead of the final rename.
-    pub fn claim(config: &Config, arena: &FileArena) -> PendingOutput {
-        let dir = config.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = config.output.file_name().map_or_else(|| "a.out".into(), |n| n.to_string_lossy().into_owned());
-        let tmp = dir.join(format!(".{name}.rivet-tmp.{}", std::process::id()));
-        let mut out = PendingOutput { tmp, reuse: false, removal: None, committed: false };
-        let Ok(meta) = std::fs::symlink_metadata(&config.output) else { return out };
-        if !meta.file_type().is_file() {
-            return out;
-        }
-        let reusable = config.output_kind != OutputKind::SharedObject
-            && std::os::unix::fs::MetadataExt::nlink(&meta) == 1
-            && !arena.holds(FileIdentity::of(&meta));
-        if reusable && std::fs::rename(&config.output, &out.tmp).is_ok() {
-            out.reuse = true;
-        } else {
-            let path = config.output.clone();
-            out.removal = Some(std::thread::spawn(move || {
-                let _ = std::fs::remove_file(path);
-            }));
-        }
-        out
-    }
-
-    /// Opens the temporary file, sized `len`: the old output if it was claimed and can be
-    /// written (a process running it makes that fail with ETXTBSY; it then keeps its copy and
-    /// we write a new file), else a new one.
-    fn open(&mut self, len: u64) -> Result<std::fs::File> {
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true).write(true);
-        let reused = if self.reuse { options.open(&self.tmp).ok() } else { None };
-        let file = match reused {
-            Some(file) => file,
-            None => {
-                self.reuse = false;
-                let _ = std::fs::remove_file(&self.tmp);
-                options.create(true).truncate(true).open(&self.tmp).map_err(|e| Error::io(&self.tmp, e))?
-            }
-        };
-        file.set_len(len).map_err(|e| Error::io(&self.tmp, e))?;
-        use std::os::unix::fs::PermissionsExt;
-        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o755));
-        Ok(file)
-    }
-
-    /// Renames the finished output into place. It was written through a descriptor that is
-    /// closed by now: a file open for writing cannot be executed (ETXTBSY), and whoever
-    /// waits for the link may run the output at once.
-    pub fn commit(mut self, config: &Config) -> Result<()> {
-        if let Some(removal) = self.removal.take() {
-            let _ = removal.join();
-        }
-        std::fs::rename(&self.tmp, &config.output).map_err(|e| Error::io(&config.output, e))?;
-        self.committed = true;
-        Ok(())
-    }
 }
 
 /// The image written into the temporary file, all but its build id.
@@ -132,7 +45,7 @@ impl WrittenImage {
     /// Computes and writes the build id, when one is asked for; the output is then complete.
     pub fn finish_build_id(self, layout: &Layout, config: &Config) -> Result<PendingOutput> {
         if let Some(id) = &config.build_id {
-            write_build_id(layout, &self.file, &self.out.tmp, id, self.ranges, &self.gaps)?;
+            write_build_id(layout, &self.file, self.out.path(), id, self.ranges, &self.gaps)?;
         }
         Ok(self.out)
     }
@@ -146,8 +59,8 @@ pub fn write_image(
     mut out: PendingOutput,
 ) -> Result<WrittenImage> {
     let config = link.config;
-    let file = out.open(layout.file_size)?;
-    let tmp = out.tmp.clone();
+    let (file, reused) = out.open(layout.file_size)?;
+    let tmp = out.path().to_path_buf();
     let hash = matches!(config.build_id, Some(BuildId::Sha1 | BuildId::Md5 | BuildId::Fast));
 
     // Input sections and the linker's own tables are independent until .rela.dyn.
@@ -172,7 +85,7 @@ pub fn write_image(
     ranges.extend(blobs_hashed);
     ranges.sort_unstable_by_key(|r| r.at);
     let gaps = gaps(&ranges, layout.file_size);
-    if out.reuse {
+    if reused {
         zero_fill(&file, &tmp, &gaps)?;
     }
     Ok(WrittenImage { out, file, ranges, gaps })
