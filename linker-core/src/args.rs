@@ -79,6 +79,8 @@ pub struct Config {
     pub z_unknown: Vec<String>,
     pub eh_frame_hdr: bool,
     pub build_id: Option<BuildId>,
+    /// `--compress-debug-sections=zlib|zstd`: the codec of the output's `.debug_*` sections.
+    pub compress_debug_sections: Option<DebugCompression>,
     pub hash_style: HashStyle,
     pub strip: Strip,
     pub export_dynamic: bool,
@@ -120,6 +122,13 @@ pub struct Config {
     pub not_implemented: Vec<&'static str>,
 }
 
+/// The codec of compressed output debug sections (an `Elf64_Chdr` then the stream).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DebugCompression {
+    Zlib,
+    Zstd,
+}
+
 impl Default for Config {
     /// GNU ld's defaults as configured on x86-64 Linux distributions.
     fn default() -> Self {
@@ -155,6 +164,7 @@ impl Default for Config {
             z_unknown: Vec::new(),
             eh_frame_hdr: false,
             build_id: None,
+            compress_debug_sections: None,
             hash_style: HashStyle::Sysv,
             strip: Strip::None,
             export_dynamic: false,
@@ -352,7 +362,7 @@ static OPTIONS: &[OptionSpec] = &[
     opt(&["eh-frame-hdr"], Flag(|s| s.config.eh_frame_hdr = true)),
     opt(&["no-eh-frame-hdr"], Flag(|s| s.config.eh_frame_hdr = false)),
     opt(&["pack-dyn-relocs"], Parsed(|_, v| accept_only("--pack-dyn-relocs", v, "none"))),
-    opt(&["compress-debug-sections"], Parsed(|_, v| accept_only("--compress-debug-sections", v, "none"))),
+    opt(&["compress-debug-sections"], Parsed(State::set_debug_compression)),
     opt(&["T", "script"], Parsed(|_, _| Err(ArgsError(SCRIPTS_UNSUPPORTED.into())))),
     // Inputs and how they are linked.
     opt(&["l", "library"], Text(|s, v| s.add_input(InputKind::Library(v.to_owned())))),
@@ -643,6 +653,21 @@ impl State {
                 })?;
                 Some(BuildId::Hex(bytes))
             }
+        };
+        Ok(())
+    }
+
+    fn set_debug_compression(&mut self, codec: &str) -> Result<(), ArgsError> {
+        self.config.compress_debug_sections = match codec {
+            "none" => None,
+            "zlib" | "zlib-gabi" => Some(DebugCompression::Zlib),
+            "zstd" => Some(DebugCompression::Zstd),
+            "zlib-gnu" => {
+                return Err(ArgsError(
+                    "unsupported: --compress-debug-sections=zlib-gnu (the obsolete .zdebug format; use zlib)".into(),
+                ));
+            }
+            _ => return Err(invalid_value("--compress-debug-sections", codec, "expected none, zlib or zstd")),
         };
         Ok(())
     }
@@ -1153,7 +1178,8 @@ mod tests {
         assert!(error_of("--build-id=0xabc").contains("--build-id"));
         assert!(error_of("--hash-style=fancy").contains("--hash-style"));
         assert!(error_of("--icf=some").contains("--icf"));
-        assert!(error_of("--compress-debug-sections=zlib").contains("unsupported"));
+        assert!(error_of("--compress-debug-sections=zlib-gnu").contains("unsupported"));
+        assert!(error_of("--compress-debug-sections=lz4").contains("--compress-debug-sections"));
         assert!(parse_line("--compress-debug-sections=none --pack-dyn-relocs=none").is_ok());
         assert!(error_of("-m elf_i386").contains("elf_i386"));
     }

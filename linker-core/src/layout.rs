@@ -15,7 +15,7 @@
 //! tables the scan asked for; [`Layout::place_sections`] orders the output sections and gives
 //! them offsets and addresses.
 
-use crate::args::BuildId;
+use crate::args::{BuildId, Config};
 use crate::context::{Def, Link};
 use crate::dynamic::DynamicTables;
 use crate::eh_frame;
@@ -111,6 +111,16 @@ impl OutputSection {
     pub fn is_alloc(&self) -> bool {
         self.flags & SHF_ALLOC as u64 != 0
     }
+}
+
+/// Whether `--compress-debug-sections` compresses output section `s`: a non-empty `.debug_*`
+/// section that is not loaded.
+pub fn is_compressed(config: &Config, s: &OutputSection) -> bool {
+    config.compress_debug_sections.is_some()
+        && !s.is_alloc()
+        && s.sh_type != SHT_NOBITS
+        && s.size > 0
+        && s.name.starts_with(b".debug")
 }
 
 /// Where an input section went.
@@ -434,6 +444,29 @@ impl Layout<'_> {
 
     /// Layout's second half, second step: section order, file offsets and addresses, and the
     /// linker-defined symbols' values.
+    /// Places the sections that `--compress-debug-sections` compressed, now `sizes` long
+    /// (header included), after every other section, and marks them SHF_COMPRESSED.
+    pub fn place_compressed(&mut self, sizes: &[(usize, u64)]) {
+        let mut off = self
+            .sections
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| s.sh_type != SHT_NOBITS && !sizes.iter().any(|(c, _)| c == i))
+            .map(|(_, s)| s.offset + s.size)
+            .max()
+            .unwrap_or(0);
+        for &(i, size) in sizes {
+            let s = &mut self.sections[i];
+            // The header's fields are 8-byte words.
+            s.align = 8;
+            off = align_up(off, s.align);
+            (s.offset, s.size) = (off, size);
+            s.flags |= SHF_COMPRESSED as u64;
+            off += size;
+        }
+        self.file_size = align_up(off, 8) + 64 * (self.sections.len() as u64 + 1);
+    }
+
     pub fn place_sections<'d>(planned: PlannedTables<'_, 'd>) -> Result<Layout<'d>> {
         planned.builder.finish(planned.tables, planned.symtab)
     }
@@ -1365,11 +1398,14 @@ impl Layout<'_> {
                 seg.memsz = addr - seg.addr;
             }
         }
-        for s in self.sections.iter_mut().filter(|s| !s.is_alloc()) {
-            off = align_up(off, s.align);
-            s.offset = off;
-            s.addr = 0;
-            off += s.size;
+        // Sections to be compressed go last: their sizes are known only once written.
+        for compressed in [false, true] {
+            for s in self.sections.iter_mut().filter(|s| !s.is_alloc() && is_compressed(link.config, s) == compressed) {
+                off = align_up(off, s.align);
+                s.offset = off;
+                s.addr = 0;
+                off += s.size;
+            }
         }
         self.file_size = align_up(off, 8) + 64 * (self.sections.len() as u64 + 1);
 

@@ -7,14 +7,15 @@
 //! bytes, to be overwritten in place, the padding is zeroed too), closed and renamed into
 //! place only when everything succeeded.
 
-use crate::args::{BuildId, Config};
+use crate::args::{BuildId, Config, DebugCompression};
+use crate::compressed;
 use crate::context::{Def, Link};
 use crate::dynamic::DynamicTables;
 use crate::elf::*;
 use crate::error::{Error, Result};
 use crate::layout::{
     COMMENT, Contents, GOT_KIND_ADDR, GOT_KIND_DESC, GOT_KIND_GD, GOT_KIND_TPOFF, GotSlot, Layout, OutputSection,
-    Placement, build_id_len, compute_symbol_address, got_slot_relocs, is_ifunc, symbol_address,
+    Placement, build_id_len, compute_symbol_address, got_slot_relocs, is_compressed, is_ifunc, symbol_address,
 };
 use crate::output_file::PendingOutput;
 use crate::resolve::SymbolId;
@@ -68,9 +69,13 @@ pub fn write_image(
         || write_sections(link, scan, layout, &file, &tmp, hash),
         || synthetic_contents(link, scan, layout),
     );
-    let (dynrels, mut ranges) = written?;
+    let Written { dynrels, mut ranges, compressed } = written?;
     content.push((Synthetic::RelaDyn, rela_dyn_bytes(layout, dynrels, rela_tail)));
     let mut blobs = placed_synthetic(layout, content)?;
+    if let Some(codec) = config.compress_debug_sections {
+        blobs.extend(place_compressed(layout, codec, compressed));
+        file.set_len(layout.file_size).map_err(|e| Error::io(&tmp, e))?;
+    }
     blobs.extend(headers(link, layout));
     // Hashed in parallel, written from one thread: writes to one file serialize anyway (a
     // buffered write holds the inode lock), and a thread that met another there would spin.
@@ -89,6 +94,23 @@ pub fn write_image(
         zero_fill(&file, &tmp, &gaps)?;
     }
     Ok(WrittenImage { out, file, ranges, gaps })
+}
+
+/// Joins each compressed section's pieces into its contents and places it at the end of the
+/// file; returns where each goes and its bytes.
+fn place_compressed(layout: &mut Layout, codec: DebugCompression, mut pieces: Vec<Piece>) -> Vec<(u64, Vec<u8>)> {
+    pieces.sort_unstable_by_key(|p| (p.section, p.start));
+    let sections: Vec<&[Piece]> = pieces.chunk_by(|a, b| a.section == b.section).collect();
+    let contents: Vec<(usize, Vec<u8>)> = sections
+        .into_par_iter()
+        .map(|group| {
+            let section = group[0].section;
+            let group: Vec<&compressed::DeflatedPiece> = group.iter().map(|p| &p.piece).collect();
+            (section, compressed::join_pieces(codec, &group, layout.sections[section].align))
+        })
+        .collect();
+    layout.place_compressed(&contents.iter().map(|(i, c)| (*i, c.len() as u64)).collect::<Vec<_>>());
+    contents.into_iter().map(|(i, c)| (layout.sections[i].offset, c)).collect()
 }
 
 /// The ranges of the file between the sorted written `ranges`: padding, which reads as zeros
@@ -119,7 +141,7 @@ fn zero_fill(file: &std::fs::File, path: &Path, gaps: &[(u64, u64)]) -> Result<(
 }
 
 /// `len` zero bytes, in slices of at most 4 KiB.
-fn zeros(len: u64) -> impl Iterator<Item = &'static [u8]> {
+fn zeros<'a>(len: u64) -> impl Iterator<Item = &'a [u8]> {
     const ZEROS: [u8; 4096] = [0; 4096];
     (0..len).step_by(ZEROS.len()).map(move |at| &ZEROS[..(len - at).min(ZEROS.len() as u64) as usize])
 }
@@ -155,34 +177,73 @@ impl<'a> Chunk<'a> {
 /// Input sections are gathered into chunks of about this many bytes.
 const CHUNK_BYTES: u64 = 256 << 10;
 
-fn chunks<'a>(layout: &'a Layout<'_>) -> Vec<Chunk<'a>> {
+/// The chunks of every section with contents in the file, each with its section's index, in
+/// section order and ascending offsets.
+fn chunks<'a>(layout: &'a Layout<'_>) -> Vec<(usize, Chunk<'a>)> {
     let mut chunks = Vec::new();
-    for sec in layout.sections.iter().filter(|s| s.sh_type != SHT_NOBITS && s.size > 0) {
+    for (index, sec) in layout.sections.iter().enumerate().filter(|(_, s)| s.sh_type != SHT_NOBITS && s.size > 0) {
         match &sec.contents {
             Contents::Inputs(parts) => {
                 let mut first = 0;
                 for (i, p) in parts.iter().enumerate() {
                     if i > first && p.offset + p.size - parts[first].offset > CHUNK_BYTES {
-                        chunks.push(Chunk::Parts(sec, &parts[first..i]));
+                        chunks.push((index, Chunk::Parts(sec, &parts[first..i])));
                         first = i;
                     }
                 }
                 if first < parts.len() {
-                    chunks.push(Chunk::Parts(sec, &parts[first..]));
+                    chunks.push((index, Chunk::Parts(sec, &parts[first..])));
                 }
             }
             Contents::Merged(m) => {
-                chunks.extend((0..layout.merged[*m].shard_count()).map(|s| Chunk::MergedShard(sec, *m, s)))
+                chunks.extend((0..layout.merged[*m].shard_count()).map(|s| (index, Chunk::MergedShard(sec, *m, s))))
             }
-            Contents::EhFrame(_) => chunks.push(Chunk::EhFrame(sec)),
+            Contents::EhFrame(_) => chunks.push((index, Chunk::EhFrame(sec))),
             Contents::Synthetic(_) => {}
         }
     }
     chunks
 }
 
-/// Copies and relocates every input-backed section into the output file, in parallel; returns
-/// the dynamic relocations the input sections asked for, keyed by their `.rela.dyn` base index.
+/// The zero bytes before and after each chunk that a compressed section's stream must hold
+/// (padding between input sections that fall in different chunks, and after the last);
+/// `(0, 0)` for chunks written to the file, whose gaps are left as holes.
+fn compressed_padding(link: &Link<'_>, layout: &Layout, chunks: &[(usize, Chunk<'_>)]) -> Vec<(u64, u64)> {
+    let mut padding = vec![(0, 0); chunks.len()];
+    let mut end_of_previous = 0;
+    for (i, (section, chunk)) in chunks.iter().enumerate() {
+        let (sec, start, len) = chunk.range(layout);
+        if !crate::layout::is_compressed(link.config, sec) {
+            continue;
+        }
+        let first = i == 0 || chunks[i - 1].0 != *section;
+        let last = chunks.get(i + 1).is_none_or(|(next, _)| next != section);
+        let lead = if first { start } else { start - end_of_previous };
+        let tail = if last { sec.size - (start + len) } else { 0 };
+        padding[i] = (lead, tail);
+        end_of_previous = start + len;
+    }
+    padding
+}
+
+/// What the copy-and-relocate pass produced besides the bytes it wrote.
+struct Written {
+    /// The dynamic relocations the input sections asked for, by their `.rela.dyn` base index.
+    dynrels: Vec<(u32, Vec<DynRel>)>,
+    ranges: Vec<WrittenRange>,
+    /// The pieces of the sections to be compressed, kept rather than written.
+    compressed: Vec<Piece>,
+}
+
+/// A chunk of a compressed section, compressed.
+struct Piece {
+    section: usize,
+    start: u64,
+    piece: compressed::DeflatedPiece,
+}
+
+/// Copies and relocates every input-backed section into the output file, in parallel (the
+/// sections to be compressed are compressed instead, piece by piece, and kept).
 fn write_sections(
     link: &Link<'_>,
     scan: &ScanResult,
@@ -190,11 +251,14 @@ fn write_sections(
     file: &std::fs::File,
     path: &Path,
     hash: bool,
-) -> Result<(Vec<(u32, Vec<DynRel>)>, Vec<WrittenRange>)> {
+) -> Result<Written> {
     use std::os::unix::fs::FileExt;
-    let results: Vec<Result<(Vec<(u32, Vec<DynRel>)>, WrittenRange)>> = chunks(layout)
+    let chunks = chunks(layout);
+    let padding = compressed_padding(link, layout, &chunks);
+    let results: Vec<Result<(Vec<(u32, Vec<DynRel>)>, Result<WrittenRange, Piece>)>> = chunks
         .into_par_iter()
-        .map_init(Vec::new, |buf: &mut Vec<u8>, chunk| {
+        .zip(padding)
+        .map_init(Vec::new, |buf: &mut Vec<u8>, ((section, chunk), (lead, tail))| {
             let (sec, start, len) = chunk.range(layout);
             buf.clear();
             let dynrels = match chunk {
@@ -209,19 +273,27 @@ fn write_sections(
                     Vec::new()
                 }
             };
+            if let Some(codec) = link.config.compress_debug_sections.filter(|_| is_compressed(link.config, sec)) {
+                let bytes = zeros(lead).chain([&buf[..]]).chain(zeros(tail));
+                let piece = Piece { section, start, piece: compressed::deflate_piece(codec, bytes) };
+                return Ok((dynrels, Err(piece)));
+            }
             let at = sec.offset + start;
             file.write_all_at(buf, at).map_err(|e| Error::io(path, e))?;
             // The build id hashes the chunk while it is still in cache.
-            Ok((dynrels, WrittenRange::of(at, buf, hash)))
+            Ok((dynrels, Ok(WrittenRange::of(at, buf, hash))))
         })
         .collect();
-    let (mut all, mut ranges) = (Vec::new(), Vec::new());
+    let mut written = Written { dynrels: Vec::new(), ranges: Vec::new(), compressed: Vec::new() };
     for r in results {
         let (dynrels, range) = r?;
-        all.extend(dynrels);
-        ranges.push(range);
+        written.dynrels.extend(dynrels);
+        match range {
+            Ok(range) => written.ranges.push(range),
+            Err(piece) => written.compressed.push(piece),
+        }
     }
-    Ok((all, ranges))
+    Ok(written)
 }
 
 /// A range of the output file that was written and, when the build id is a hash, the
