@@ -198,7 +198,10 @@ fn run(
         session.on_output_ready(move || {
             on_output_ready(Report { tail_ms: finish_at.elapsed().as_secs_f64() * 1e3, late_objects })
         });
-        Ok(session.finish(&pool).map_err(|e| e.to_string())?)
+        let linked = session.finish(&pool).map_err(|e| e.to_string());
+        // `-Wl,--reproduce=`, as rivet-ld writes it: whether or not the link succeeded.
+        linker_core::write_reproducer(&config, &arena, linker_core::driver::VERSION).map_err(|e| e.to_string())?;
+        Ok(linked?)
     })
 }
 

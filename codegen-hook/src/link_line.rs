@@ -34,7 +34,7 @@ use rustc_target::spec::{Cc, LinkOutputKind, LinkerFlavor, RelocModel, RelroLeve
 /// Why rivet leaves this link to rustc, if it does.
 pub fn unsupported(sess: &Session, crate_types: &[CrateType]) -> Option<String> {
     let target = &sess.target;
-    let checks: [(bool, &str); 16] = [
+    let checks: [(bool, &str); 15] = [
         (
             !matches!(crate_types, [CrateType::Executable | CrateType::ProcMacro | CrateType::Cdylib]),
             "the crate type is not one executable, proc-macro or cdylib",
@@ -50,7 +50,6 @@ pub fn unsupported(sess: &Session, crate_types: &[CrateType]) -> Option<String> 
         (sess.opts.unstable_opts.instrument_mcount != InstrumentMcount::Disabled, "-Z instrument-mcount"),
         (sess.opts.cg.control_flow_guard != CFGuard::Disabled, "-C control-flow-guard"),
         (sess.opts.cg.rpath, "-C rpath"),
-        (sess.opts.unstable_opts.debuginfo_compression != config::DebugInfoCompression::None, "compressed debug info"),
         (sess.split_debuginfo() != rustc_target::spec::SplitDebuginfo::Off, "split debug info"),
         (sess.opts.unstable_opts.export_executable_symbols, "-Z export-executable-symbols"),
         (sess.opts.cg.link_self_contained.explicitly_set == Some(true), "-C link-self-contained"),
@@ -340,6 +339,15 @@ pub fn build(inputs: &Inputs<'_>) -> Result<Vec<OsString>, String> {
         }
         Strip::Symbols => {
             cmd.link_args(&["--strip-all"]);
+        }
+    }
+    match sess.opts.unstable_opts.debuginfo_compression {
+        config::DebugInfoCompression::None => {}
+        config::DebugInfoCompression::Zlib => {
+            cmd.link_args(&["--compress-debug-sections=zlib"]);
+        }
+        config::DebugInfoCompression::Zstd => {
+            cmd.link_args(&["--compress-debug-sections=zstd"]);
         }
     }
     if !sess.opts.cg.default_linker_libraries && sess.target.no_default_libraries {

@@ -91,6 +91,14 @@ pub struct Config {
     pub no_undefined: bool,
     pub allow_shlib_undefined: Option<bool>,
     pub map_file: Option<PathBuf>,
+    /// `--reproduce=FILE.tar`: write every input and a response file that relinks them.
+    pub reproduce: Option<PathBuf>,
+    /// `--chroot DIR`: absolute input paths, on the command line and in scripts, are
+    /// taken inside DIR (what a reproducer's response file asks for).
+    pub chroot: Option<PathBuf>,
+    /// The command line after response files were expanded, with the words that name input
+    /// files marked, for a reproducer to rewrite.
+    pub command_line: Vec<CommandWord>,
     pub threads: Option<usize>,
     pub print_timing: bool,
     /// `--no-fork`: link in this process (its exit then includes freeing memory); by default
@@ -120,6 +128,19 @@ pub struct Config {
     /// Options accepted that do not change the output yet (`--icf=all`, `--gdb-index`): the
     /// driver warns about each (an error with `--fatal-warnings`).
     pub not_implemented: Vec<&'static str>,
+}
+
+/// A word of the command line as a reproducer writes it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandWord {
+    /// An option with its value, if that was a separate word, or a word of another kind.
+    Text(Vec<OsString>),
+    /// A file or directory that is read, after the option that names it (`-L`,
+    /// `--version-script`) if any: stored in the reproducer, named relative to its root.
+    Input { option: Option<String>, path: PathBuf },
+    /// A file that is written, after its option: only its name is kept, so that it lands in
+    /// the current directory.
+    Output { option: String, path: PathBuf },
 }
 
 /// The codec of compressed output debug sections (an `Elf64_Chdr` then the stream).
@@ -174,6 +195,9 @@ impl Default for Config {
             no_undefined: false,
             allow_shlib_undefined: None,
             map_file: None,
+            reproduce: None,
+            chroot: None,
+            command_line: Vec::new(),
             threads: None,
             print_timing: false,
             no_fork: false,
@@ -292,14 +316,17 @@ pub fn parse(args: &[OsString]) -> Result<Config, ArgsError> {
         // "-" alone is a file name to getopt, and "--" ends the options.
         if options_ended || bytes.len() < 2 || !bytes.starts_with(b"-") {
             state.add_input(InputKind::Path(PathBuf::from(arg)));
+            state.config.command_line.push(CommandWord::Input { option: None, path: PathBuf::from(arg) });
         } else if bytes == b"--" {
             options_ended = true;
+            state.config.command_line.push(CommandWord::Text(vec![arg.clone()]));
         } else {
             let found = find_option(bytes).ok_or_else(|| {
                 let name = bytes.split(|&b| b == b'=').next().unwrap_or(bytes);
                 ArgsError(format!("unknown option: {}", String::from_utf8_lossy(name)))
             })?;
-            state.apply(&found, &mut remaining)?;
+            let separate = state.apply(&found, &mut remaining)?;
+            state.record(&found, arg, separate);
         }
     }
     state.finish()
@@ -428,7 +455,8 @@ static OPTIONS: &[OptionSpec] = &[
     opt(&["time"], Flag(|s| s.config.print_timing = true)),
     opt(&["fork"], Flag(|s| s.config.no_fork = false)),
     opt(&["no-fork"], Flag(|s| s.config.no_fork = true)),
-    opt(&["reproduce"], Parsed(|_, _| Err(ArgsError("unsupported: --reproduce (rivet-ld writes no reproducer yet)".into())))),
+    opt(&["reproduce"], FileName(|s, v| s.config.reproduce = Some(v))),
+    opt(&["chroot"], FileName(|s, v| s.config.chroot = Some(v))),
     opt(&["v", "V", "version"], Flag(|s| s.config.print_version = true)),
     opt(&["help"], Flag(|s| s.config.print_help = true)),
     opt(&["verbose"], OptionalValue(|s, _level| {
@@ -547,19 +575,23 @@ impl Default for State {
 }
 
 impl State {
+    /// Applies an option; returns its value when it was the next word rather than attached.
     fn apply<'a>(
         &mut self,
         found: &FoundOption<'a>,
         remaining: &mut impl Iterator<Item = &'a OsString>,
-    ) -> Result<(), ArgsError> {
+    ) -> Result<Option<&'a OsString>, ArgsError> {
         let option = found.display_name();
+        let mut separate = None;
         let mut required_value = || -> Result<&'a [u8], ArgsError> {
             match found.attached {
                 Some(value) => Ok(value),
-                None => remaining
-                    .next()
-                    .map(|value| value.as_bytes())
-                    .ok_or_else(|| ArgsError(format!("missing argument to {option}"))),
+                None => {
+                    separate = remaining.next();
+                    separate
+                        .map(|value| value.as_bytes())
+                        .ok_or_else(|| ArgsError(format!("missing argument to {option}")))
+                }
             }
         };
         match found.spec.action {
@@ -582,7 +614,23 @@ impl State {
                 required_value()?;
             }
         }
-        Ok(())
+        Ok(separate)
+    }
+
+    /// Records an applied option for a reproducer: file names marked, `--reproduce` and
+    /// `--chroot` left out (a reproducer's paths are already inside its root).
+    fn record(&mut self, found: &FoundOption<'_>, arg: &OsString, separate: Option<&OsString>) {
+        let words = &mut self.config.command_line;
+        let value =
+            || PathBuf::from(separate.map_or_else(|| OsStr::from_bytes(found.attached.unwrap_or_default()), |v| v));
+        match (&found.spec.action, found.name) {
+            (_, "reproduce" | "chroot") => {}
+            (FileName(_), "o" | "output" | "Map") => {
+                words.push(CommandWord::Output { option: found.display_name(), path: value() })
+            }
+            (FileName(_), _) => words.push(CommandWord::Input { option: Some(found.display_name()), path: value() }),
+            _ => words.push(CommandWord::Text([arg].into_iter().chain(separate).cloned().collect())),
+        }
     }
 
     fn add_input(&mut self, kind: InputKind) {
@@ -729,6 +777,19 @@ impl State {
         let config = &mut self.config;
         config.search_paths =
             self.library_paths.iter().map(|path| apply_sysroot(path, config.sysroot.as_deref())).collect();
+        if let Some(root) = &config.chroot {
+            let inputs = config.inputs.iter_mut().filter_map(|input| match &mut input.kind {
+                InputKind::Path(path) => Some(path),
+                InputKind::Library(_) => None,
+            });
+            for path in inputs
+                .chain(&mut config.search_paths)
+                .chain(&mut config.version_scripts)
+                .chain(&mut config.dynamic_list)
+            {
+                *path = inside_root(root, path);
+            }
+        }
         config.output_kind = match self.link_type {
             LinkType::Shared => OutputKind::SharedObject,
             LinkType::Pie if config.link_static => OutputKind::StaticPie,
@@ -741,6 +802,14 @@ impl State {
         config.pie_requested = self.link_type == LinkType::Pie;
         config.no_pie = self.link_type == LinkType::NoPie;
         Ok(self.config)
+    }
+}
+
+/// `path` taken inside `root` when it is absolute (`--chroot`).
+pub fn inside_root(root: &Path, path: &Path) -> PathBuf {
+    match path.strip_prefix("/") {
+        Ok(relative) => root.join(relative),
+        Err(_) => path.to_path_buf(),
     }
 }
 
@@ -1203,7 +1272,7 @@ mod tests {
     }
 
     /// Options that would change the output and do not yet say so: a warning each (the
-    /// driver's), never silence; --reproduce, which promises a file, is refused.
+    /// driver's), never silence.
     #[test]
     fn unimplemented_options_are_reported() {
         let config = parse_line("--gdb-index --icf=safe --icf=all --icf=none a.o").unwrap();
@@ -1212,7 +1281,32 @@ mod tests {
             ["--gdb-index: no .gdb_index is written", "--icf: identical sections are not folded"]
         );
         assert!(parse_line("--icf=none a.o").unwrap().not_implemented.is_empty());
-        assert!(error_of("--reproduce=r.tar").contains("--reproduce"));
+    }
+
+    /// The command line a reproducer writes back: file names marked as inputs or outputs,
+    /// an option and its separate value kept together, --reproduce and --chroot left out;
+    /// --chroot takes absolute input paths inside its directory.
+    #[test]
+    fn command_line_is_recorded_for_reproducers() {
+        let config =
+            parse_line("-o out -L/lib --version-script v.map -m elf_x86_64 --reproduce=r.tar a.o --chroot /r /b.o")
+                .unwrap();
+        let input =
+            |option: Option<&str>, path: &str| CommandWord::Input { option: option.map(Into::into), path: path.into() };
+        assert_eq!(
+            config.command_line,
+            [
+                CommandWord::Output { option: "-o".into(), path: "out".into() },
+                input(Some("-L"), "/lib"),
+                input(Some("--version-script"), "v.map"),
+                CommandWord::Text(vec!["-m".into(), "elf_x86_64".into()]),
+                input(None, "a.o"),
+                input(None, "/b.o"),
+            ]
+        );
+        assert_eq!(config.search_paths, [PathBuf::from("/r/lib")]);
+        let paths: Vec<_> = config.inputs.iter().map(|i| format!("{:?}", i.kind)).collect();
+        assert_eq!(paths, [r#"Path("a.o")"#, r#"Path("/r/b.o")"#]);
     }
 
     #[test]

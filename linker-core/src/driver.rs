@@ -190,16 +190,21 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
         .build()
         .map_err(|e| e.to_string())?;
     let arena = FileArena::default();
-    pool.in_place_scope(|scope| {
+    let linked = pool.in_place_scope(|scope| {
         let mut session = Session::new(config.clone(), &arena, scope);
         // Success is final once the output is in place: exit then, leaving the teardown of
-        // inputs and tables to the kernel.
-        session.on_output_ready(move || exit_now(0, pipe));
+        // inputs and tables to the kernel (unless a reproducer is still to be written).
+        if config.reproduce.is_none() {
+            session.on_output_ready(move || exit_now(0, pipe));
+        }
         let inputs = load_inputs(&config, &arena).map_err(|e| e.to_string())?;
         session.lap("open inputs");
         for input in inputs {
             session.add(input).map_err(|e| e.to_string())?;
         }
         session.finish(&pool).map_err(|e| e.to_string())
-    })
+    });
+    // Written whether or not the link succeeded: a failing link is what reproducers are for.
+    let reproduced = crate::reproduce::write(&config, &arena, VERSION).map_err(|e| e.to_string());
+    linked.and(reproduced)
 }

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 /// the arena is dropped, so slices handed out live as long as the arena.
 #[derive(Default)]
 pub struct FileArena {
-    maps: Mutex<Vec<(memmap2::Mmap, FileIdentity)>>,
+    maps: Mutex<Vec<(memmap2::Mmap, FileIdentity, PathBuf)>>,
     /// Bytes made during the link that live as long as the inputs (inflated sections).
     made: Mutex<Vec<Box<[u8]>>>,
 }
@@ -77,7 +77,7 @@ impl FileArena {
         let map = unsafe { memmap2::MmapOptions::new().len(meta.len() as usize).map(&file) }
             .map_err(|e| Error::io(path, e))?;
         let bytes: *const [u8] = &map[..];
-        self.maps.lock().unwrap_or_else(|p| p.into_inner()).push((map, FileIdentity::of(&meta)));
+        self.maps.lock().unwrap_or_else(|p| p.into_inner()).push((map, FileIdentity::of(&meta), path.to_path_buf()));
         // SAFETY: the mapping's address is fixed and it lives until the arena drops.
         Ok(unsafe { &*bytes })
     }
@@ -93,7 +93,14 @@ impl FileArena {
 
     /// Whether `file` is one of the mapped inputs.
     pub fn holds(&self, file: FileIdentity) -> bool {
-        self.maps.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|(_, id)| *id == file)
+        self.maps.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|(_, id, _)| *id == file)
+    }
+
+    /// The path of every file mapped so far, in the order they were mapped, each once.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        let maps = self.maps.lock().unwrap_or_else(|p| p.into_inner());
+        let mut seen = std::collections::HashSet::new();
+        maps.iter().map(|(_, _, path)| path.clone()).filter(|path| seen.insert(path.clone())).collect()
     }
 }
 
@@ -230,7 +237,11 @@ impl<'d> Loader<'_, 'd> {
         }
         let text = std::str::from_utf8(bytes).map_err(|_| Error::bad(path.display(), "linker script is not UTF-8"))?;
         let parsed = script::parse(text).map_err(|e| Error::bad(path.display(), e.to_string()))?;
-        self.extra_dirs.extend(parsed.search_dirs.iter().cloned());
+        let dirs = parsed.search_dirs.iter().map(|dir| match &self.config.chroot {
+            Some(root) => crate::args::inside_root(root, dir),
+            None => dir.clone(),
+        });
+        self.extra_dirs.extend(dirs);
         for input in &parsed.inputs {
             let mut m = modifiers;
             m.as_needed |= input.as_needed;
@@ -247,6 +258,9 @@ impl<'d> Loader<'_, 'd> {
     /// are tried relative to the current directory, then in the search paths.
     fn script_path(&self, script: &Path, p: &Path) -> Result<PathBuf> {
         if p.is_absolute() {
+            if let Some(root) = &self.config.chroot {
+                return Ok(crate::args::inside_root(root, p));
+            }
             if let Some(root) = &self.config.sysroot {
                 if script.starts_with(root) {
                     let inside = root.join(p.strip_prefix("/").unwrap_or(p));

@@ -22,7 +22,7 @@
 //! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections` |
 //! | resolution | `resolve`, then `context` |
 //! | passes | `x86_64`, `gc`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
-//! | output | `output_file`, `write`, `map_file` |
+//! | output | `output_file`, `write`, `map_file`, `reproduce` |
 //! | driving | `pipeline`, `session`, `driver` |
 
 mod archive;
@@ -46,6 +46,7 @@ mod output_file;
 mod parallel;
 mod pieces;
 mod pipeline;
+mod reproduce;
 mod resolve;
 mod scan;
 mod script;
@@ -62,4 +63,5 @@ mod x86_64;
 pub use args::{Config, parse as parse_args, split_words};
 pub use error::{Error, Result};
 pub use input::{FileArena, FileKind, LoadedFile, Reserved, load_inputs, load_inputs_reserving};
+pub use reproduce::write as write_reproducer;
 pub use session::Session;

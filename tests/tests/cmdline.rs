@@ -2,7 +2,10 @@
 //! -rpath and new dtags, --sysroot, -l:file, -Bstatic/-Bdynamic, --push-state/--pop-state,
 //! and output determinism (also across --threads).
 
-use rivet_tests::{Test, World, assert_stdout, nm_address, nm_defines, test_env};
+use rivet_tests::{Driver, Test, World, assert_stdout, nm_address, nm_defines, test_env};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
 
 /// -e custom_entry: the ELF entry point is custom_entry, which runs instead of _start/main.
 #[test]
@@ -462,4 +465,55 @@ fn large_links_use_huge_pages() {
     assert!(large == std::fs::read(t.out("pinned")).unwrap(), "the output depends on the heap's pages");
     let r = t.run_in(World::Test, "large", &[], &[]);
     assert!(r.success() && r.stdout.starts_with("Hello, linker!"), "{r}");
+}
+
+/// --reproduce=FILE.tar (lld's format): the archive holds every input the link read (crt
+/// files, libc's linker script and the libraries it names, a shared library, a version
+/// script) and a response file; unpacked anywhere, `rivet-ld @response.txt` relinks the same
+/// bytes. A failing link writes one too, and relinking from it fails the same way. GNU ld
+/// has no --reproduce.
+#[test]
+fn reproducer_relinks_the_same_bytes() {
+    let t = test_env!("reproducer_relinks_the_same_bytes");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let lib = t.cc("greet_lib.c", &["-fPIC"]);
+    t.link("libgreet.so", &["-shared", &lib]);
+    let main = t.cc("greet_main.c", &[]);
+    t.write_in_worlds("prog.map", "{ global: main; local: *; };\n");
+    let args = [main.as_str(), "-L.", "-lgreet", "-Wl,--version-script=prog.map", "-Wl,--reproduce=repro.tar"];
+    let o = t.try_link_in(World::Test, Driver::Gcc, "prog", &args);
+    assert!(o.success(), "{o}");
+    let expected = "Hello, linker! (init=1)\nHello, world! (init=1)\ngreet_calls = 2\ngreet_apply = 71\n";
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, expected);
+
+    let unpacked = t.root().join("unpacked");
+    let relink = |tar: &str| -> (PathBuf, rivet_tests::Output) {
+        std::fs::create_dir_all(&unpacked).unwrap();
+        let mut untar = Command::new("tar");
+        untar.arg("xf").arg(t.out(tar)).current_dir(&unpacked);
+        assert!(rivet_tests::run_command(&mut untar, Duration::from_secs(60), t.root()).success());
+        let dir = unpacked.join(Path::new(tar).file_stem().unwrap());
+        let mut ld = Command::new(t.ld_path(World::Test));
+        ld.arg("@response.txt").current_dir(&dir);
+        (dir, rivet_tests::run_command(&mut ld, Duration::from_secs(60), t.root()))
+    };
+    let (dir, o) = relink("repro.tar");
+    assert!(o.success(), "relinking from the reproducer failed: {o}");
+    let response = std::fs::read_to_string(dir.join("response.txt")).unwrap();
+    assert!(response.starts_with("--chroot .\n") && response.contains("\n-o prog\n"), "{response}");
+    assert!(dir.join("version.txt").is_file() && dir.join(main.trim_start_matches('/')).is_file());
+    assert!(
+        std::fs::read(dir.join("prog")).unwrap() == std::fs::read(t.out("prog")).unwrap(),
+        "the relinked output differs from the original"
+    );
+    assert_stdout(&t.run_in(World::Test, &dir.join("prog").to_string_lossy(), &[], &[]), 0, expected);
+
+    let broken = t.write("broken.c", "int missing_function(void);\nint main(void) { return missing_function(); }\n");
+    let broken = t.compile_with("gcc", &broken, "broken.o", &[]);
+    let o = t.try_link_in(World::Test, Driver::Gcc, "broken", &[&broken, "-Wl,--reproduce=broken.tar"]);
+    assert!(!o.success() && o.stderr.contains("missing_function"), "{o}");
+    let (_, again) = relink("broken.tar");
+    assert!(!again.success() && again.stderr.contains("missing_function"), "{again}");
 }
