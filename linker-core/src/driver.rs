@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 pub const VERSION: &str = concat!("rivet-ld ", env!("CARGO_PKG_VERSION"), " (compatible with GNU linkers)");
 
 pub fn run(argv: Vec<OsString>) -> ExitCode {
+    jobserver();
     let config = match args::parse(&argv) {
         Ok(c) => c,
         Err(e) => return report(Err(e.to_string())),
@@ -88,12 +89,51 @@ fn run_detached(config: args::Config) -> ExitCode {
     }
 }
 
+/// The jobserver of the make or cargo that started this process, if any.
+fn jobserver() -> Option<&'static jobserver::Client> {
+    static CLIENT: std::sync::OnceLock<Option<jobserver::Client>> = std::sync::OnceLock::new();
+    // SAFETY: called first thing in the process (see `run`), before any descriptor is opened
+    // that the variables' descriptor numbers could name by mistake.
+    CLIENT.get_or_init(|| unsafe { jobserver::Client::from_env() }).as_ref()
+}
+
+/// Tokens taken from the jobserver for the link's threads, given back before the process
+/// exits (`exit_now` skips destructors).
+static JOBSERVER_TOKENS: std::sync::Mutex<Vec<jobserver::Acquired>> = std::sync::Mutex::new(Vec::new());
+
+fn release_jobserver_tokens() {
+    if let Ok(mut tokens) = JOBSERVER_TOKENS.try_lock() {
+        tokens.clear();
+    }
+}
+
+/// How many threads the link runs: `--threads` when given; under a jobserver, one for the
+/// token every process holds implicitly and one for each further token it grants at once (up
+/// to the cores), held until the link ends, so that a parallel `make` or `cargo` build is
+/// never oversubscribed; else one per core.
+fn thread_count(config: &args::Config) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(threads) = config.threads {
+        return threads;
+    }
+    let Some(client) = jobserver() else { return cores };
+    let mut tokens = JOBSERVER_TOKENS.lock().unwrap_or_else(|p| p.into_inner());
+    while 1 + tokens.len() < cores {
+        match client.try_acquire() {
+            Ok(Some(token)) => tokens.push(token),
+            _ => break,
+        }
+    }
+    1 + tokens.len()
+}
+
 /// Flushes what was printed, reports `status` on `pipe` (the detached parent waits on it),
 /// and exits without freeing anything: the kernel reclaims it all at once.
 fn exit_now(status: u8, pipe: Option<libc::c_int>) -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
+    release_jobserver_tokens();
     // SAFETY: plain POSIX calls on descriptors this process owns.
     unsafe {
         if let Some(fd) = pipe {
@@ -183,7 +223,16 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
     if config.inputs.is_empty() {
         return Err("no input files".into());
     }
-    let threads = config.threads.unwrap_or(0);
+    let threads = thread_count(&config);
+    if config.print_timing {
+        let tokens = JOBSERVER_TOKENS.lock().map_or(0, |t| t.len());
+        let source = match (config.threads, tokens) {
+            (Some(_), _) => "--threads".to_string(),
+            (None, 0) if jobserver().is_none() => "every core".to_string(),
+            (None, tokens) => format!("the jobserver's implicit token and {tokens} more"),
+        };
+        eprintln!("rivet-ld: threads: {threads} ({source})");
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .start_handler(|_| crate::huge_pages::advise_thread_heap())
@@ -206,5 +255,6 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
     });
     // Written whether or not the link succeeded: a failing link is what reproducers are for.
     let reproduced = crate::reproduce::write(&config, &arena, VERSION).map_err(|e| e.to_string());
+    release_jobserver_tokens();
     linked.and(reproduced)
 }

@@ -517,3 +517,63 @@ fn reproducer_relinks_the_same_bytes() {
     let (_, again) = relink("broken.tar");
     assert!(!again.success() && again.stderr.contains("missing_function"), "{again}");
 }
+
+/// Under a make or cargo jobserver (`MAKEFLAGS=--jobserver-auth=R,W` or `=fifo:PATH`) the
+/// link runs one thread for its implicit token plus one per token it could take at once (no
+/// more than the cores), gives every token back, and `--threads` still wins.
+#[test]
+fn jobserver_limits_the_threads() {
+    let t = test_env!("jobserver_limits_the_threads");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let a = t.cc("nolibc_main.c", &NOLIBC_FLAGS);
+    let b = t.cc("nolibc_util.c", &NOLIBC_FLAGS);
+    let cores = std::thread::available_parallelism().unwrap().get();
+    // A pipe both ends of which the linker inherits, or a fifo the test holds open.
+    let mut fds = [0; 2];
+    // SAFETY: a plain pipe(2); its descriptors stay open (and inheritable) for the test.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let fifo = t.root().join("jobserver.fifo");
+    let fifo_c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo and open on a path this test owns.
+    let fifo_fd = unsafe {
+        assert_eq!(libc::mkfifo(fifo_c.as_ptr(), 0o600), 0);
+        libc::open(fifo_c.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC)
+    };
+    assert!(fifo_fd >= 0);
+    let styles = [
+        (format!("-j --jobserver-auth={},{}", fds[0], fds[1]), fds[0], fds[1]),
+        (format!("-j --jobserver-auth=fifo:{}", fifo.display()), fifo_fd, fifo_fd),
+    ];
+    for (makeflags, read_fd, write_fd) in &styles {
+        for (tokens, threads_option, expected) in [(0, None, 1), (3, None, cores.min(4)), (0, Some("--threads=2"), 2)] {
+            // SAFETY: writes `tokens` bytes into the jobserver this test made.
+            assert_eq!(unsafe { libc::write(*write_fd, b"+++".as_ptr().cast(), tokens) }, tokens as isize);
+            let mut cmd = Command::new(t.ld_path(World::Test));
+            cmd.args(["--time", "-static", "-e", "_start", "-o", "prog", &a, &b]).args(threads_option);
+            cmd.current_dir(t.world_dir(World::Test)).env("MAKEFLAGS", makeflags).env_remove("CARGO_MAKEFLAGS");
+            let o = rivet_tests::run_command(&mut cmd, Duration::from_secs(60), t.root());
+            let context = format!("{makeflags} with {tokens} tokens, {threads_option:?}");
+            assert!(o.success(), "{context}: {o}");
+            assert!(o.stderr.contains(&format!("rivet-ld: threads: {expected} (")), "{context}: {}", o.stderr);
+            assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 42, "direct link works\n60\n");
+            let mut back = [0u8; 8];
+            // SAFETY: a non-blocking read of what is left in the jobserver (the pipe: made
+            // non-blocking for the read).
+            let got = unsafe {
+                libc::fcntl(*read_fd, libc::F_SETFL, libc::O_NONBLOCK);
+                libc::read(*read_fd, back.as_mut_ptr().cast(), back.len())
+            };
+            assert_eq!(got.max(0), tokens as isize, "{context}: tokens not given back");
+            // SAFETY: back to blocking, as a jobserver's reader expects.
+            unsafe { libc::fcntl(*read_fd, libc::F_SETFL, 0) };
+        }
+    }
+    // SAFETY: closes the descriptors this test opened.
+    unsafe {
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+        libc::close(fifo_fd);
+    }
+}
