@@ -25,10 +25,23 @@ pub enum Error {
 #[derive(Debug)]
 pub struct UndefinedSymbol {
     pub symbol: String,
-    /// "file:(function)" of each reference (the section when no function encloses it), in
-    /// input order.
-    pub referenced_by: Vec<String>,
+    /// Each place that references it, in input order.
+    pub referenced_by: Vec<Reference>,
+    /// A guess at the cause: a Rust crate none of the inputs has anything of.
+    pub hint: Option<String>,
 }
+
+/// A place that references a symbol: `file:(function)` (the section when no function
+/// encloses it; the file alone when it has no relocation to show), and the source file and
+/// line when the file's debug info has them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub place: String,
+    pub source: Option<String>,
+}
+
+/// At most this many references are listed per undefined symbol, then how many more.
+const REFERENCES_SHOWN: usize = 8;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -78,11 +91,17 @@ impl fmt::Display for Error {
                         writeln!(f)?;
                     }
                     write!(f, "undefined symbol: {}", u.symbol)?;
-                    for r in u.referenced_by.iter().take(8) {
-                        write!(f, "\n>>> referenced by {r}")?;
+                    for r in u.referenced_by.iter().take(REFERENCES_SHOWN) {
+                        match &r.source {
+                            Some(source) => write!(f, "\n>>> referenced by {source}\n>>>               {}", r.place)?,
+                            None => write!(f, "\n>>> referenced by {}", r.place)?,
+                        }
                     }
-                    if u.referenced_by.len() > 8 {
-                        write!(f, "\n>>> referenced {} more times", u.referenced_by.len() - 8)?;
+                    if u.referenced_by.len() > REFERENCES_SHOWN {
+                        write!(f, "\n>>> referenced {} more times", u.referenced_by.len() - REFERENCES_SHOWN)?;
+                    }
+                    if let Some(hint) = &u.hint {
+                        write!(f, "\n>>> hint: {hint}")?;
                     }
                 }
                 Ok(())

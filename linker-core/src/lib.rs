@@ -19,7 +19,7 @@
 //! | layer | modules |
 //! |---|---|
 //! | basics | `elf`, `error`, `args`, `hash`, `parallel`, `huge_pages`, `timing`, `version_script` |
-//! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections` |
+//! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections`, `source_lines` |
 //! | resolution | `resolve`, then `context` |
 //! | passes | `x86_64`, `gc`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
 //! | output | `output_file`, `write`, `map_file`, `reproduce` |
@@ -53,6 +53,7 @@ mod script;
 mod sections;
 mod session;
 mod shared_object;
+mod source_lines;
 mod symtab;
 mod synthetic;
 mod timing;

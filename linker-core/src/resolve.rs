@@ -19,12 +19,13 @@
 use crate::archive::Archive;
 use crate::args::Modifiers;
 use crate::elf::*;
-use crate::error::{Error, Result, UndefinedSymbol, demangle};
+use crate::error::{Error, Reference, Result, UndefinedSymbol, demangle};
 use crate::hash::hash_bytes;
 use crate::object_file::ObjectFile;
 use crate::parallel::split_by_lengths;
 use crate::sections::Prepared;
 use crate::shared_object::SharedObject;
+use crate::source_lines::SourceLines;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -533,31 +534,67 @@ impl<'d> Resolver<'d> {
     fn undefined_error(&self, list: Vec<(&[u8], SymbolId)>) -> Error {
         let mut by_name: Vec<UndefinedSymbol> = Vec::new();
         let mut index: FxHashMap<&[u8], usize> = FxHashMap::default();
+        let mut lines: FxHashMap<FileId, Option<SourceLines>> = FxHashMap::default();
         for (name, id) in list {
-            let file = &self.files[self.file_of(id) as usize];
+            let file_id = self.file_of(id);
+            let file = &self.files[file_id as usize];
             let slot = *index.entry(name).or_insert_with(|| {
-                by_name.push(UndefinedSymbol { symbol: demangle(name), referenced_by: Vec::new() });
+                let hint = self.missing_crate_hint(name);
+                by_name.push(UndefinedSymbol { symbol: demangle(name), referenced_by: Vec::new(), hint });
                 by_name.len() - 1
             });
             let local = (id - file.symbol_base) as usize;
-            let sites = file.object().map(|o| referencing_sites(o, local)).unwrap_or_default();
             let entry = &mut by_name[slot].referenced_by;
+            let Some(obj) = file.object() else {
+                entry.push(Reference { place: file.name().to_string(), source: None });
+                continue;
+            };
+            let lines = lines.entry(file_id).or_insert_with(|| SourceLines::of(obj));
+            let sites = referencing_sites(obj, local, lines.as_ref());
             if sites.is_empty() {
-                entry.push(file.name().to_string());
+                entry.push(Reference { place: file.name().to_string(), source: None });
             }
-            for site in sites {
-                entry.push(format!("{}:({})", file.name(), site));
+            for (site, source) in sites {
+                entry.push(Reference { place: format!("{}:({})", file.name(), site), source });
             }
         }
         Error::Undefined(by_name)
     }
+
+    /// For a Rust symbol, when no input defines or offers anything of its crate: the crate
+    /// is likely missing from the link (a dependency not declared, an rlib not passed).
+    fn missing_crate_hint(&self, name: &[u8]) -> Option<String> {
+        let krate = rust_crate_of(name)?;
+        // Cheap filter on the mangled names (both manglings spell the crate as <len><name>),
+        // then the demangled crate compared.
+        let spelled = format!("{}{krate}", krate.len());
+        let finder = memchr::memmem::Finder::new(spelled.as_bytes());
+        let present = self.names.iter().any(|(other, entry)| {
+            entry.rank > Rank::Undefined
+                && finder.find(other).is_some()
+                && rust_crate_of(other).as_deref() == Some(krate.as_str())
+        });
+        (!present).then(|| {
+            format!("no input has anything of the crate `{krate}`: is it missing from the dependencies or the link?")
+        })
+    }
+}
+
+/// The crate a Rust symbol's path starts in (`<crate::Type as …>` and `crate::f` alike).
+fn rust_crate_of(name: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(name).ok()?;
+    let demangled = format!("{:#}", rustc_demangle::try_demangle(text).ok()?);
+    let path = demangled.trim_start_matches('<');
+    let krate = &path[..path.find("::")?];
+    (!krate.is_empty() && krate.chars().all(|c| c.is_alphanumeric() || c == '_')).then(|| krate.to_string())
 }
 
 /// Where symbol `index` is used, for undefined-symbol reports: per relocation, the function or
-/// object it lies in (demangled, as lld names it), else its section; each place once, in
-/// section order. Only an error takes this path, so it may walk the symbol table.
-fn referencing_sites(obj: &ObjectFile<'_>, index: usize) -> Vec<String> {
-    let mut sites: Vec<String> = Vec::new();
+/// object it lies in (demangled, as lld names it), else its section, with its source line when
+/// `lines` has it; each place once, in section order. Only an error takes this path, so it may
+/// walk the symbol table.
+fn referencing_sites(obj: &ObjectFile<'_>, index: usize, lines: Option<&SourceLines>) -> Vec<(String, Option<String>)> {
+    let mut sites: Vec<(String, Option<String>)> = Vec::new();
     for s in 0..obj.sections.len() {
         let uses: Vec<u64> =
             obj.relocations(s).iter().filter(|r| r.r_sym(E, false) as usize == index).map(|r| r.r_offset(E)).collect();
@@ -577,6 +614,7 @@ fn referencing_sites(obj: &ObjectFile<'_>, index: usize) -> Vec<String> {
                 Some(i) => demangle(obj.symbol_name(i)),
                 None => String::from_utf8_lossy(obj.section_name(s)).into_owned(),
             };
+            let site = (site, lines.and_then(|l| l.at(s as u32, offset)));
             if !sites.contains(&site) {
                 sites.push(site);
             }

@@ -35,6 +35,34 @@ fn error_undefined_symbol() {
     }
 }
 
+/// With debug info, each reference also gives its source file and line (rivet, as lld
+/// prints it: the line, then the object and function); at most 8 references are listed,
+/// then how many more there are.
+#[test]
+fn error_undefined_symbol_source_lines() {
+    let t = test_env!("error_undefined_symbol_source_lines");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    for dwarf in ["-gdwarf-4", "-gdwarf-5"] {
+        let o = t.cc_as("undef_main.c", &format!("undef{dwarf}.o"), &[dwarf]);
+        let e = t.ld(&["-e", "main", "-o", "direct", &o]);
+        assert_eq!(e.code, Some(1), "{e}");
+        let line = t.line_of("undef_main.c", "printf(");
+        let source = t.src("undef_main.c");
+        let expected =
+            format!(">>> referenced by {}:{line}\nrivet-ld: error: >>>               {o}:(main)", source.display());
+        assert!(e.stderr.contains(&expected), "{dwarf}: expected\n{expected}\nin\n{e}");
+    }
+    let calls: String = (0..12).map(|i| format!("void f{i}(void) {{ missing_function(); }}\n")).collect();
+    let src = t.write("many_refs.c", format!("void missing_function(void);\n{calls}int main(void) {{ return 0; }}\n"));
+    let o = t.compile_with("gcc", &src, "many_refs.o", &["-g"]);
+    let e = t.ld(&["-e", "main", "-o", "direct", &o]);
+    assert_eq!(e.stderr.matches(">>> referenced by ").count(), 8, "{e}");
+    assert!(e.stderr.contains("many_refs.c:9\n"), "the 8th reference, in f7: {e}");
+    assert!(e.stderr.contains(">>> referenced 4 more times"), "{e}");
+}
+
 /// C++ undefined symbol: (rivet) the message shows the demangled name foo::bar(int).
 #[test]
 fn error_undefined_symbol_cxx_demangled() {

@@ -68,7 +68,7 @@ fn rust_static_glibc_program() {
 #[test]
 fn rust_undefined_symbol_is_demangled() {
     let t = test_env!("rust_undefined_symbol_is_demangled");
-    let [test, reference] = rustc(&t, "undefined.rs", "prog", &[]);
+    let [test, reference] = rustc(&t, "undefined.rs", "prog", &["-g"]);
     assert!(!test.success() && !reference.success(), "linking an undefined symbol must fail");
     assert!(!t.out_in(World::Test, "prog").exists(), "no output may be left behind");
     if t.linker_is_rivet() {
@@ -77,6 +77,14 @@ fn rust_undefined_symbol_is_demangled() {
         assert!(text.contains("undefined symbol: other_crate::inner::absent_helper"), "v0 mangling: {text}");
         assert!(text.contains("undefined.") && text.contains(".o"), "the referencing object is named: {text}");
         assert!(text.contains(".o:(undefined::main)"), "the referencing function is named, demangled: {text}");
+        // With debug info, the source line of the reference, as lld gives it.
+        let line = t.line_of("../rust/undefined.rs", "println!");
+        assert!(text.contains(&format!("referenced by {}:{line}", t.src("../rust/undefined.rs").display())), "{text}");
+        // Neither crate is in the link: the hint says so, for each.
+        for krate in ["some_crate", "other_crate"] {
+            assert!(text.contains(&format!("hint: no input has anything of the crate `{krate}`")), "{text}");
+        }
+        assert!(!text.contains("crate `std`"), "std is linked: no hint about it: {text}");
     }
 }
 
