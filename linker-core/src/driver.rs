@@ -200,9 +200,7 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
         on_fatal_signals(remove_temporary_and_die);
     }
     if config.print_help {
-        println!(
-            "Usage: rivet-ld [options] file...\nA GNU ld-compatible x86-64 ELF linker. See the rivet README for the supported options."
-        );
+        print!("{}", args::help_text());
         return Ok(());
     }
     if config.print_version {
@@ -211,14 +209,11 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
             return Ok(());
         }
     }
-    for what in &config.not_implemented {
+    for what in &config.warnings {
         if config.fatal_warnings {
-            return Err(format!("{what} (not implemented yet; --fatal-warnings)"));
+            return Err(format!("{what} (--fatal-warnings)"));
         }
-        eprintln!("rivet-ld: warning: {what} (not implemented yet)");
-    }
-    if config.relocatable {
-        return Err("-r (relocatable output) is not supported".into());
+        eprintln!("rivet-ld: warning: {what}");
     }
     if config.inputs.is_empty() {
         return Err("no input files".into());

@@ -15,7 +15,7 @@
 //! tables the scan asked for; [`Layout::place_sections`] orders the output sections and gives
 //! them offsets and addresses.
 
-use crate::args::{BuildId, Config};
+use crate::args::{BuildId, Config, SortCommon};
 use crate::context::{Def, Link};
 use crate::dynamic::DynamicTables;
 use crate::eh_frame;
@@ -1124,10 +1124,20 @@ impl<'l, 'd> Builder<'l, 'd> {
         let mut common_ids: Vec<SymbolId> =
             link.res.names.par_values().filter(|e| e.rank == crate::resolve::Rank::Common).map(|e| e.def).collect();
         common_ids.sort_unstable();
+        // A common's st_value is its alignment.
+        let alignment = |id: SymbolId| match link.def(id) {
+            Def::Common { sym, .. } => sym.st_value(E).max(1),
+            _ => 1,
+        };
+        match link.config.sort_common {
+            Some(SortCommon::Descending) => common_ids.sort_by_key(|&id| std::cmp::Reverse(alignment(id))),
+            Some(SortCommon::Ascending) => common_ids.sort_by_key(|&id| alignment(id)),
+            None => {}
+        }
         let (mut size, mut align) = (0u64, 1u64);
         for id in common_ids {
             let Def::Common { sym, .. } = link.def(id) else { continue };
-            let al = sym.st_value(E).max(1); // a common's st_value is its alignment
+            let al = alignment(id);
             size = align_up(size, al);
             commons.insert(id, size);
             size += link.res.names.get(link.symbol_name(id)).map_or(sym.st_size(E), |e| e.common_size);

@@ -81,6 +81,9 @@ fn context<'d>(config: &'d Config, mut resolver: Resolver<'d>) -> Result<(Link<'
     // `__tls_get_addr` call is relaxed away, so static links need no definition of it.
     let allow_undefined = output.shared && !config.no_undefined;
     let may_stay_undefined = |name: &[u8]| allow_undefined || (!output.shared && name == b"__tls_get_addr");
+    if !config.trace_symbols.is_empty() {
+        print!("{}", resolver.trace(&config.trace_symbols));
+    }
     let defsyms: Vec<&[u8]> = config.defsyms.iter().map(|d| d.name.as_bytes()).collect();
     let mut res = resolver.finish(&|n| crate::layout::is_linker_defined(n), &defsyms, &may_stay_undefined)?;
     let prepared = res.files.iter_mut().map(|f| std::mem::take(&mut f.prepared)).collect();

@@ -218,6 +218,9 @@ pub struct Resolver<'d> {
     comdat: FxHashMap<&'d [u8], FileId>,
     next_symbol: SymbolId,
     errors: Vec<Error>,
+    /// `--wrap`: the name (and its hash) an object's undefined reference binds to instead of
+    /// its own: `sym` to `__wrap_sym`, `__real_sym` to `sym`. Definitions keep their names.
+    pub wrapped: FxHashMap<&'d [u8], (&'d [u8], u64)>,
 }
 
 pub const NO_SYMBOL: SymbolId = u32::MAX;
@@ -355,6 +358,10 @@ impl<'d> Resolver<'d> {
                 Rank::Weak
             } else {
                 Rank::Strong
+            };
+            let (name, hash) = match rank {
+                Rank::Undefined if !self.wrapped.is_empty() => self.wrapped.get(name).copied().unwrap_or((name, hash)),
+                _ => (name, hash),
             };
             let (slot, entry) = self.names.entry_with_slot(name, hash, NameEntry::first(id));
             name_slots[i - obj.first_global] = slot;
@@ -529,6 +536,40 @@ impl<'d> Resolver<'d> {
             internal,
             internal_file,
         })
+    }
+
+    /// `-y`/`--trace-symbol`: each input that defines or references one of `names`, in input
+    /// order, one line each as lld prints them (`a.o: definition of f`).
+    pub fn trace(&self, names: &[String]) -> String {
+        let mut lines = String::new();
+        for file in &self.files {
+            let symbols: Vec<(&[u8], &str)> = match &file.data {
+                FileData::Object(obj) => (obj.first_global..obj.symbols.len())
+                    .map(|i| {
+                        let what = match obj.symbol_section(i) {
+                            shndx if shndx == SHN_UNDEF as u32 => "reference to",
+                            shndx if shndx == SHN_COMMON as u32 => "common definition of",
+                            _ => "definition of",
+                        };
+                        (obj.symbol_name(i), what)
+                    })
+                    .collect(),
+                FileData::Shared(so) => (1..so.symbols.len())
+                    .filter(|&i| so.symbol(i).st_bind() != STB_LOCAL)
+                    .map(|i| {
+                        let undefined = so.symbol(i).st_shndx(E) == SHN_UNDEF;
+                        (so.symbol_name(i), if undefined { "reference to" } else { "shared definition of" })
+                    })
+                    .collect(),
+                FileData::Internal => Vec::new(),
+            };
+            for (name, what) in symbols {
+                if let Some(traced) = names.iter().find(|n| n.as_bytes() == name) {
+                    lines.push_str(&format!("{}: {what} {traced}\n", file.name()));
+                }
+            }
+        }
+        lines
     }
 
     fn undefined_error(&self, list: Vec<(&[u8], SymbolId)>) -> Error {

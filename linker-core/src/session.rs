@@ -58,6 +58,16 @@ impl<'d, 's> Session<'d, 's> {
     pub fn new(config: Config, arena: &'d FileArena, scope: &'s rayon::Scope<'d>) -> Self {
         let timer = Timer::new(config.print_timing);
         let (parsed_tx, parsed_rx) = crossbeam_channel::unbounded();
+        let mut resolver = Resolver::default();
+        for symbol in &config.wrap {
+            let name = |text: String| {
+                let bytes = arena.keep(text.into_bytes());
+                (bytes, crate::hash::hash_bytes(bytes))
+            };
+            let (plain, wrapper) = (name(symbol.clone()), name(format!("__wrap_{symbol}")));
+            resolver.wrapped.insert(plain.0, wrapper);
+            resolver.wrapped.insert(name(format!("__real_{symbol}")).0, plain);
+        }
         Session {
             config,
             arena,
@@ -67,7 +77,7 @@ impl<'d, 's> Session<'d, 's> {
             waiting: Default::default(),
             next_position: 0,
             added: 0,
-            resolver: Resolver::default(),
+            resolver,
             timer,
             on_output_ready: None,
         }

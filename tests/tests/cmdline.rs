@@ -577,3 +577,82 @@ fn jobserver_limits_the_threads() {
         libc::close(fifo_fd);
     }
 }
+
+/// --wrap=sym: undefined references to `sym` bind to `__wrap_sym`, and `__real_sym` to the
+/// real `sym`; the definition keeps its name. Differential against GNU ld.
+#[test]
+fn wrap_option() {
+    let t = test_env!("wrap_option");
+    let lib = t.write("wrapped.c", "int compute(int x) { return x * 2; }\n");
+    let lib = t.compile_with("gcc", &lib, "wrapped.o", &[]);
+    let main = t.write(
+        "wrap_main.c",
+        "#include <stdio.h>\nint compute(int);\nint __real_compute(int);\n\
+         int __wrap_compute(int x) { printf(\"wrapped %d\\n\", x); return __real_compute(x) + 1; }\n\
+         int main(void) { printf(\"%d\\n\", compute(20)); return 0; }\n",
+    );
+    let main = t.compile_with("gcc", &main, "wrap_main.o", &[]);
+    t.link("prog", &[&main, &lib, "-Wl,--wrap=compute"]);
+    t.run_expect("prog", &[], "wrapped 20\n41\n");
+    t.link("plain", &[&main, &lib, "-Wl,--defsym=__real_compute=compute"]);
+    t.run_expect("plain", &[], "40\n");
+}
+
+/// -y/--trace-symbol: every input that defines or references the symbol, in input order,
+/// as lld prints it (`file: definition of sym`), including a shared library's definition.
+#[test]
+fn trace_symbol_option() {
+    let t = test_env!("trace_symbol_option");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let a = t.write("trace_def.c", "int traced(int x) { return x + 1; }\n");
+    let a = t.compile_with("gcc", &a, "trace_def.o", &[]);
+    let b = t.write(
+        "trace_use.c",
+        "#include <stdio.h>\nint traced(int);\nint main(void) { printf(\"%d\\n\", traced(1)); return 0; }\n",
+    );
+    let b = t.compile_with("gcc", &b, "trace_use.o", &[]);
+    let o = t.try_link_in(World::Test, Driver::Gcc, "prog", &[&a, &b, "-Wl,-y,traced", "-Wl,--trace-symbol=printf"]);
+    assert!(o.success(), "{o}");
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    // In input order; within a file, in its symbol table's order.
+    let mut objects = lines[..3].to_vec();
+    objects[1..].sort();
+    assert_eq!(
+        objects,
+        [
+            format!("{a}: definition of traced"),
+            format!("{b}: reference to printf"),
+            format!("{b}: reference to traced"),
+        ]
+    );
+    assert!(lines[3].ends_with("libc.so.6: shared definition of printf"), "{}", o.stdout);
+    assert_eq!(lines.len(), 4, "{}", o.stdout);
+}
+
+/// --sort-common: common symbols placed by descending alignment (the default order) or
+/// ascending, as GNU ld does: the addresses of the commons follow, and the program runs.
+#[test]
+fn sort_common_option() {
+    let t = test_env!("sort_common_option");
+    let src = t.write(
+        "commons.c",
+        "#include <stdio.h>\n#include <stdint.h>\n\
+         char small_a; int __attribute__((aligned(64))) big_b; short mid_c; char small_d;\n\
+         int main(void) { printf(\"%d %d %d %d\\n\", small_a, big_b, mid_c, small_d); return 0; }\n",
+    );
+    let obj = t.compile_with("gcc", &src, "commons.o", &["-fcommon"]);
+    for (order, expected) in
+        [("", ["big_b", "mid_c", "small_a", "small_d"]), ("=ascending", ["small_a", "small_d", "mid_c", "big_b"])]
+    {
+        t.link("prog", &[&obj, &format!("-Wl,--sort-common{order}")]);
+        t.run_expect("prog", &[], "0 0 0 0\n");
+        let nm = t.nm("prog");
+        let mut placed: Vec<(u64, &str)> =
+            ["small_a", "big_b", "mid_c", "small_d"].iter().map(|s| (nm_address(&nm, s).unwrap(), *s)).collect();
+        placed.sort();
+        let names: Vec<&str> = placed.iter().map(|(_, s)| *s).collect();
+        assert_eq!(names, expected, "--sort-common{order}");
+    }
+}
