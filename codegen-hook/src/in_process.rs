@@ -109,6 +109,13 @@ fn run(
 ) -> Result<(), Failure> {
     let argv = Probe::run(&split.driver)?.linker_args(&split, &output);
     let config = linker_core::parse_args(&argv).map_err(|e| e.to_string())?;
+    // What rivet-ld would warn about (an unknown `-z` keyword in `-C link-arg`), as it would.
+    for warning in &config.warnings {
+        if config.fatal_warnings {
+            return Err(Failure::Error(format!("{warning} (--fatal-warnings)")));
+        }
+        eprintln!("warning: rivet: {warning}");
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parse_pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cores)
