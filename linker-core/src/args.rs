@@ -72,6 +72,8 @@ pub struct Config {
     pub z_nodlopen: bool,
     pub eh_frame_hdr: bool,
     pub build_id: Option<BuildId>,
+    /// `--icf=all|safe`: identical sections folded.
+    pub icf: Option<Icf>,
     /// `--sort-common`: common symbols placed by alignment rather than in input order.
     pub sort_common: Option<SortCommon>,
     /// `--compress-debug-sections=zlib|zstd`: the codec of the output's `.debug_*` sections.
@@ -131,6 +133,14 @@ pub enum CommandWord {
     Output { option: String, path: PathBuf },
 }
 
+/// Which identical sections `--icf` folds: any (`all`), or only those whose address no code
+/// compares (`safe`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Icf {
+    All,
+    Safe,
+}
+
 /// The order `--sort-common` places common symbols in, by alignment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortCommon {
@@ -176,6 +186,7 @@ impl Default for Config {
             build_id: None,
             compress_debug_sections: None,
             sort_common: None,
+            icf: None,
             hash_style: HashStyle::Sysv,
             strip: Strip::None,
             export_dynamic: false,
@@ -752,8 +763,9 @@ impl State {
 
     fn set_icf(&mut self, mode: &str) -> Result<(), ArgsError> {
         match mode {
-            "all" | "safe" => self.warn("--icf: identical sections are not folded (not implemented yet)"),
-            "none" => {}
+            "all" => self.config.icf = Some(Icf::All),
+            "safe" => self.config.icf = Some(Icf::Safe),
+            "none" => self.config.icf = None,
             _ => return Err(invalid_value("--icf", mode, "expected all, safe or none")),
         }
         Ok(())

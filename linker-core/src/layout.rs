@@ -427,9 +427,17 @@ impl Layout<'_> {
     /// Layout's first half, which needs no relocation scan: input sections placed in their
     /// output sections, allocated merge sections merged, `.eh_frame` records chosen, the
     /// linker's own sections added. It runs alongside the scan.
-    pub fn place_inputs<'l, 'd>(link: &'l Link<'d>, early: EarlyLayout<'d>) -> Result<PlacedInputs<'l, 'd>> {
+    pub fn place_inputs<'l, 'd>(
+        link: &'l Link<'d>,
+        early: EarlyLayout<'d>,
+        folded: &crate::icf::Folded,
+    ) -> Result<PlacedInputs<'l, 'd>> {
         let mut b = Builder::new(link, early);
         b.assign_input_sections()?;
+        // A folded section is where the section kept in its place is.
+        for &((f, s), (kf, ks)) in folded {
+            b.placement[f as usize][s as usize] = b.placement[kf as usize][ks as usize];
+        }
         b.merge_sections()?;
         b.layout_eh_frame()?;
         b.add_synthetic_sections()?;

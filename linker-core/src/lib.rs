@@ -10,6 +10,7 @@
 //!    canonical order is in (`resolve`);
 //! 2. after the last input (`pipeline`, one `--time` lap per pass): the shared context
 //!    (`context`); garbage collection (`gc`) ∥ merging the debug strings (`layout`, `merge`);
+//!    identical code folding (`icf`);
 //!    the relocation scan (`scan`, `x86_64`) ∥ placing input sections (`layout`,
 //!    `eh_frame`); the linker-made tables and addresses (`layout`, `dynamic`, `symtab`,
 //!    `synthetic`); copying, relocating and committing the output (`output_file`, `write`, `map_file`).
@@ -21,7 +22,7 @@
 //! | basics | `elf`, `error`, `args`, `hash`, `parallel`, `huge_pages`, `timing`, `version_script` |
 //! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections`, `source_lines` |
 //! | resolution | `resolve`, then `context` |
-//! | passes | `x86_64`, `gc`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
+//! | passes | `x86_64`, `gc`, `icf`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
 //! | output | `output_file`, `write`, `map_file`, `reproduce` |
 //! | driving | `pipeline`, `session`, `driver` |
 
@@ -37,6 +38,7 @@ mod error;
 mod gc;
 mod hash;
 mod huge_pages;
+mod icf;
 mod input;
 mod layout;
 mod map_file;

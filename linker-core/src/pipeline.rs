@@ -1,7 +1,7 @@
 //! The passes that need every input, in order: one line and one `--time` lap each. This is
 //! the only module that names every pass; each pass is a function of what came before it.
 //!
-//! resolve (finish) → context → gc ∥ early layout → scan ∥ input-section placement →
+//! resolve (finish) → context → gc ∥ early layout → icf → scan ∥ input-section placement →
 //! tables and addresses → map file → copy and relocate → commit.
 //!
 //! Two pairs run side by side on the pool because neither side needs the other's result:
@@ -40,7 +40,18 @@ pub fn run<'d>(
     let early = early?;
     timer.lap("gc sections, sorting sections, merging debug strings");
 
-    let (scan, placed) = rayon::join(|| crate::scan::run(&link), || Layout::place_inputs(&link, early));
+    let folded = config.icf.map(|mode| crate::icf::run(&link, mode)).unwrap_or_default();
+    for &((f, s), _) in &folded {
+        link.live[f as usize][s as usize] = false;
+    }
+    if config.icf.is_some() {
+        timer.lap("identical code folding");
+        if config.print_timing {
+            eprintln!("rivet-ld: icf folded {} sections", folded.len());
+        }
+    }
+
+    let (scan, placed) = rayon::join(|| crate::scan::run(&link), || Layout::place_inputs(&link, early, &folded));
     let (scan, placed) = (scan?, placed?);
     timer.lap("scan relocations ∥ layout: input sections, merge sections, .eh_frame");
 
