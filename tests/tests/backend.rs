@@ -1199,3 +1199,17 @@ fn link_args_normalisation() {
     assert_eq!(normalise_hashes("ws_derive-46e68d60097aaf5c.01a3njr.1r5sdqs.rcgu.o"), "ws_derive-<hash>.<cgu>.rcgu.o");
     assert_eq!(normalise_hashes("libstd-530112f2fd58de10.rlib"), "libstd-<hash>.rlib");
 }
+
+/// `-Zdebuginfo-compression=zstd` through the backend: rivet links the crate in-process
+/// (the link line carries `--compress-debug-sections=zstd`, as rustc's does), the program
+/// runs, and its debug sections are compressed.
+#[test]
+fn compressed_debug_info_in_process() {
+    let t = backend_test("compressed_debug_info_in_process");
+    let flags = ["-g", "-Zdebuginfo-compression=zstd"];
+    hello(&t, Engine::Llvm, &flags);
+    let sections = t.readelf("-S", "hello/hello");
+    let info = sections.lines().find(|l| l.contains(" .debug_info ")).expect(".debug_info");
+    let flags = info.split_whitespace().skip_while(|w| *w != ".debug_info").nth(6).unwrap_or("");
+    assert!(flags.contains('C'), "not compressed: {info}");
+}

@@ -112,6 +112,77 @@ fn compressed_debug_sections_in_inputs() {
     }
 }
 
+/// `--compress-debug-sections=zlib|zstd` writes every `.debug_*` section compressed; readelf
+/// inflates them to exactly the bytes of the uncompressed link of the same objects, gdb
+/// answers as on GNU ld's program linked with the same option, and the output is the same at
+/// any thread count. Inputs compressed with one codec are written with the other. `none`
+/// gives the uncompressed bytes.
+#[test]
+fn compressed_debug_sections_in_output() {
+    let t = test_env!("compressed_debug_sections_in_output");
+    if !t.require_gdb() {
+        return;
+    }
+    let main_line = t.line_of("dbg_main.c", "/* BREAK HERE main */");
+    let other_line = t.line_of("dbg_other.c", "/* BREAK HERE other */");
+    let breaks = vec![format!("dbg_other.c:{other_line}"), format!("dbg_main.c:{main_line}")];
+    let cmds = ["print r.x", "print factor", "bt", "continue", "print p", "print origin"];
+    let expected = ["126", "42", "{x = 126, y = 168}", "{x = 3, y = 4}"].map(String::from).to_vec();
+    let m = t.cc("dbg_main.c", &["-g", "-O0"]);
+    let o = t.cc("dbg_other.c", &["-g", "-O0"]);
+    t.link("plain", &[&m, &o]);
+    let dump = |prog: &str| t.tool("readelf", &["--debug-dump=info,abbrev,line,str,aranges", prog]);
+    let plain_dump = dump("plain");
+    for codec in ["zlib", "zstd"] {
+        let prog = format!("dbg_{codec}");
+        let option = format!("-Wl,--compress-debug-sections={codec}");
+        t.link(&prog, &[&m, &o, &option]);
+        t.run_expect(&prog, &[], "p = (126, 168)\n");
+        let sections = t.readelf("-S", &prog);
+        let debug: Vec<&str> = sections.lines().filter(|l| l.contains(" .debug_")).collect();
+        assert!(debug.len() >= 4, "{sections}");
+        for line in &debug {
+            let flags = line.split_whitespace().skip_while(|w| !w.starts_with(".debug_")).nth(6).unwrap_or("");
+            assert!(flags.contains('C'), "{codec}: not compressed: {line}");
+        }
+        assert!(
+            dump(&prog).replace(&prog, "plain") == plain_dump,
+            "{codec}: inflates to other debug info than the plain link's"
+        );
+        let (values, out) = gdb_values(&t, World::Test, &prog, &breaks, &cmds);
+        assert_eq!(values, expected, "{codec}: gdb output:\n{out}");
+        assert!(out.contains("scale_point") && out.contains(&format!("dbg_other.c:{other_line}")), "{out}");
+        let (ref_values, ref_out) = gdb_values(&t, World::Ref, &prog, &breaks, &cmds);
+        assert_eq!(values, ref_values, "{codec}: differs from ld.bfd's program under gdb:\n{ref_out}");
+        let one = format!("{prog}_1");
+        let o1 = t.try_link_in(World::Test, rivet_tests::Driver::Gcc, &one, &[&m, &o, &option, "-Wl,--threads=1"]);
+        if t.linker_is_rivet() {
+            assert!(o1.success(), "{o1}");
+            assert!(
+                std::fs::read(t.out(&prog)).unwrap() == std::fs::read(t.out(&one)).unwrap(),
+                "{codec}: thread count changed the output"
+            );
+        }
+    }
+    // Compressed inputs, written with the other codec.
+    let inputs: Vec<String> = ["dbg_main.c", "dbg_other.c"]
+        .iter()
+        .map(|src| t.cc_as(src, &format!("{}_gz.o", src.trim_end_matches(".c")), &["-g", "-O0", "-gz=zlib"]))
+        .collect();
+    t.link("from_zlib", &[&inputs[0], &inputs[1], "-Wl,--compress-debug-sections=zstd"]);
+    t.link("from_zlib_plain", &[&inputs[0], &inputs[1]]);
+    t.run_expect("from_zlib", &[], "p = (126, 168)\n");
+    let plain_of_inputs = dump("from_zlib_plain").replace("from_zlib_plain", "from_zlib");
+    assert!(dump("from_zlib") == plain_of_inputs, "zlib inputs written as zstd inflate to other debug info");
+    let (values, out) = gdb_values(&t, World::Test, "from_zlib", &breaks, &cmds);
+    assert_eq!(values, expected, "zlib inputs, zstd output: gdb output:\n{out}");
+    t.link("none", &[&m, &o, "-Wl,--compress-debug-sections=none"]);
+    assert!(
+        std::fs::read(t.out("none")).unwrap() == std::fs::read(t.out("plain")).unwrap(),
+        "=none changes the output"
+    );
+}
+
 /// Whether `readelf -W -S` lists `.debug_info` with the compressed flag (C); `None` without
 /// one.
 fn debug_info_compressed(readelf_s: &str) -> Option<bool> {

@@ -192,3 +192,32 @@ fn rust_linker_set_survives_gc() {
     build(&t, "linker_set.rs", "prog", &["-C", "opt-level=2"]);
     t.run_expect("prog", &[], "3 entries, sum 42: [7, 11, 24]\n");
 }
+
+/// `-Zdebuginfo-compression=zstd`: rustc compresses its objects' debug sections and asks
+/// the linker for compressed output (`--compress-debug-sections=zstd`); the program runs as
+/// GNU ld's does, its debug sections are compressed, and gdb stops in a Rust function with
+/// its source file in the backtrace.
+#[test]
+fn rust_compressed_debug_info() {
+    let t = test_env!("rust_compressed_debug_info");
+    build(&t, "std_features.rs", "prog", &["-g", "-C", "opt-level=0", "-Zdebuginfo-compression=zstd"]);
+    // std's own backtrace symbolizer reads zlib but not zstd sections: its file:line answer
+    // is whatever GNU ld's program gives (`run` compares them).
+    let out = t.run("prog", &[]);
+    let (first, _) = EXPECTED.rsplit_once("backtrace").expect("expected text has a backtrace line");
+    assert!(out.stdout.starts_with(first) && out.stdout.contains("backtrace names deep: true"), "{out}");
+    let sections = t.readelf("-S", "prog");
+    let info = sections.lines().find(|l| l.contains(" .debug_info ")).expect(".debug_info");
+    let flags = info.split_whitespace().skip_while(|w| *w != ".debug_info").nth(6).unwrap_or("");
+    assert!(flags.contains('C'), "not compressed: {info}");
+    if !t.require_gdb() {
+        return;
+    }
+    let mut gdb = Command::new("gdb");
+    gdb.args(["-nx", "-batch", "-iex", "set debuginfod enabled off", "-ex", "break std_features::deep", "-ex", "run"])
+        .args(["-ex", "bt 2"])
+        .arg(t.out("prog"))
+        .current_dir(t.world_dir(World::Test));
+    let o = rivet_tests::run_command(&mut gdb, rivet_tests::TOOL_TIMEOUT, t.root());
+    assert!(o.stdout.contains("std_features::deep") && o.stdout.contains("std_features.rs:"), "{o}");
+}
