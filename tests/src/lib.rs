@@ -820,6 +820,17 @@ pub fn assert_stdout(o: &Output, code: i32, expected: &str) {
     );
 }
 
+/// Whether `readelf -W -S` lists section `name` with the compressed flag (C); `None` when it
+/// lists no such section.
+pub fn section_is_compressed(readelf_s: &str, name: &str) -> Option<bool> {
+    let line = readelf_s.lines().find(|l| l.split_whitespace().any(|w| w == name))?;
+    // After the name: type, address, offset, size, entry size, then the flags (absent when
+    // the section has none).
+    let flags =
+        line.split_whitespace().skip_while(|w| *w != name).nth(6).filter(|w| w.chars().all(|c| c.is_ascii_uppercase()));
+    Some(flags.is_some_and(|f| f.contains('C')))
+}
+
 /// Section names from `readelf -S -W` output.
 pub fn section_names_of(readelf_s: &str) -> Vec<String> {
     let mut names = Vec::new();

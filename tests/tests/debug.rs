@@ -1,7 +1,7 @@
 //! Debug information: gdb can break on source lines and print variables of a program
 //! linked by the linker under test; -S / -s strip debug info / all symbols.
 
-use rivet_tests::{Test, World, run_command, test_env};
+use rivet_tests::{Test, World, run_command, section_is_compressed, section_names_of, test_env};
 use std::process::Command;
 
 /// Runs gdb in batch mode on a world's program; returns the `$N = value` lines (values
@@ -99,12 +99,15 @@ fn compressed_debug_sections_in_inputs() {
             })
             .collect();
         let sections = t.readelf("-S", &objects[0]);
-        assert!(debug_info_compressed(&sections) == Some(true), "not compressed:\n{sections}");
+        assert!(section_is_compressed(&sections, ".debug_info") == Some(true), "not compressed:\n{sections}");
         let prog = format!("dbg_{codec}");
         t.link(&prog, &[&objects[0], &objects[1]]);
         t.run_expect(&prog, &[], "p = (126, 168)\n");
         let out_sections = t.readelf("-S", &prog);
-        assert!(debug_info_compressed(&out_sections) == Some(false), "written compressed:\n{out_sections}");
+        assert!(
+            section_is_compressed(&out_sections, ".debug_info") == Some(false),
+            "written compressed:\n{out_sections}"
+        );
         let (values, out) = gdb_values(&t, World::Test, &prog, &breaks, &cmds);
         assert_eq!(values, expected, "{codec}: gdb output:\n{out}");
         let (ref_values, ref_out) = gdb_values(&t, World::Ref, &prog, &breaks, &cmds);
@@ -139,11 +142,14 @@ fn compressed_debug_sections_in_output() {
         t.link(&prog, &[&m, &o, &option]);
         t.run_expect(&prog, &[], "p = (126, 168)\n");
         let sections = t.readelf("-S", &prog);
-        let debug: Vec<&str> = sections.lines().filter(|l| l.contains(" .debug_")).collect();
+        let debug: Vec<String> = section_names_of(&sections).into_iter().filter(|n| n.starts_with(".debug_")).collect();
         assert!(debug.len() >= 4, "{sections}");
-        for line in &debug {
-            let flags = line.split_whitespace().skip_while(|w| !w.starts_with(".debug_")).nth(6).unwrap_or("");
-            assert!(flags.contains('C'), "{codec}: not compressed: {line}");
+        for name in &debug {
+            assert_eq!(
+                section_is_compressed(&sections, name),
+                Some(true),
+                "{codec}: {name} not compressed:\n{sections}"
+            );
         }
         assert!(
             dump(&prog).replace(&prog, "plain") == plain_dump,
@@ -181,19 +187,6 @@ fn compressed_debug_sections_in_output() {
         std::fs::read(t.out("none")).unwrap() == std::fs::read(t.out("plain")).unwrap(),
         "=none changes the output"
     );
-}
-
-/// Whether `readelf -W -S` lists `.debug_info` with the compressed flag (C); `None` without
-/// one.
-fn debug_info_compressed(readelf_s: &str) -> Option<bool> {
-    let line = readelf_s.lines().find(|l| l.split_whitespace().any(|w| w == ".debug_info"))?;
-    // The flags column: the one word of capitals that is not the section type.
-    let flags = line
-        .split_whitespace()
-        .skip_while(|w| *w != ".debug_info")
-        .skip(2)
-        .find(|w| w.chars().all(|c| c.is_ascii_uppercase()) && w.len() < 8);
-    Some(flags.is_some_and(|f| f.contains('C')))
 }
 
 /// Without stripping the debug sections are kept; -Wl,-S drops .debug_* but keeps .symtab;
