@@ -280,19 +280,14 @@ fn initial_classes(link: &Link<'_>, index: &[Vec<u32>], candidates: &[(FileId, u
         .filter(|g| g.len() > 1)
         .map(|group| {
             // Members equal to an earlier representative join its class.
-            let parts = |i: u32| {
-                let (f, s) = candidates[i as usize];
-                let mut bytes = Vec::new();
-                each_part(link, index, f, s, &mut |p| bytes.extend_from_slice(p));
-                bytes
-            };
-            let mut representatives: Vec<(u32, Vec<u8>)> = Vec::new();
+            let mut representatives: Vec<u32> = Vec::new();
             let mut assigned = Vec::with_capacity(group.len());
             for &member in group.iter() {
-                let mine = parts(member);
-                match representatives.iter().find(|(_, p)| *p == mine) {
-                    Some(&(first, _)) => assigned.push((member, first)),
-                    None => representatives.push((member, mine)),
+                let same =
+                    |&first: &u32| same_parts(link, index, candidates[first as usize], candidates[member as usize]);
+                match representatives.iter().find(|r| same(r)) {
+                    Some(&first) => assigned.push((member, first)),
+                    None => representatives.push(member),
                 }
             }
             assigned
@@ -302,6 +297,30 @@ fn initial_classes(link: &Link<'_>, index: &[Vec<u32>], candidates: &[(FileId, u
         classes[member as usize] = first;
     }
     classes
+}
+
+/// Whether sections `a` and `b` agree in every part [`each_part`] summarises, compared in
+/// place.
+fn same_parts(link: &Link<'_>, index: &[Vec<u32>], (af, as_): (FileId, u32), (bf, bs): (FileId, u32)) -> bool {
+    let (a, b) = (link.res.files[af as usize].object(), link.res.files[bf as usize].object());
+    let (Some(a), Some(b)) = (a, b) else { return false };
+    let (asec, bsec) = (as_ as usize, bs as usize);
+    let (ar, br) = (a.relocations(asec), b.relocations(bsec));
+    let same_target = |t: Target, u: Target| match (t, u) {
+        (Target::Candidate(_, x), Target::Candidate(_, y)) => x == y,
+        _ => t == u,
+    };
+    a.section(asec).sh_flags(E) == b.section(bsec).sh_flags(E)
+        && a.section_align(asec) == b.section_align(bsec)
+        && a.section_data(asec).ok() == b.section_data(bsec).ok()
+        && ar.len() == br.len()
+        && ar.iter().zip(br).all(|(x, y)| {
+            (x.r_offset(E), x.r_type(E, false), x.r_addend(E)) == (y.r_offset(E), y.r_type(E, false), y.r_addend(E))
+                && same_target(
+                    target(link, index, af, x.r_sym(E, false) as usize),
+                    target(link, index, bf, y.r_sym(E, false) as usize),
+                )
+        })
 }
 
 /// Splits classes by signature: members with the same class and signature stay together;
