@@ -189,6 +189,11 @@ unsafe fn die_of(signal: libc::c_int) -> ! {
     unsafe {
         libc::signal(signal, libc::SIG_DFL);
         libc::raise(signal);
+        // Inside its handler the signal is blocked: unblocking delivers the raised one.
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
         libc::_exit(128 + signal)
     }
 }

@@ -93,14 +93,20 @@ fn temporaries(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// Replaces `prog` (a new copy of the old output, with one name) with the new program,
-/// kills the link with `signal` after `delay`; returns what the path then holds and how many
-/// temporaries were left.
-fn killed_link(t: &Test, inputs: &Inputs, no_fork: bool, signal: i32, delay: Duration) -> (Outcome, usize) {
+/// Puts a new copy of the old output (one name, executable) at `prog`; returns its path.
+fn place_old_output(t: &Test, inputs: &Inputs) -> PathBuf {
     let prog = t.out("prog");
     let _ = std::fs::remove_file(&prog);
     std::fs::write(&prog, &inputs.old_bytes).unwrap();
     std::fs::set_permissions(&prog, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    prog
+}
+
+/// Replaces `prog` (a new copy of the old output, with one name) with the new program,
+/// kills the link with `signal` after `delay`; returns what the path then holds and how many
+/// temporaries were left.
+fn killed_link(t: &Test, inputs: &Inputs, no_fork: bool, signal: i32, delay: Duration) -> (Outcome, usize) {
+    let prog = place_old_output(t, inputs);
     let mut child = spawn_link(t, &inputs.new, no_fork);
     std::thread::sleep(delay);
     // SAFETY: signals the process this test started.
@@ -156,14 +162,6 @@ fn link_time(t: &Test, inputs: &Inputs) -> Duration {
     times[1]
 }
 
-/// Delays in steps of a fortieth of `whole` (at least 1 ms) up to twice `whole`: however
-/// slow or loaded the machine (a measured link time may be inflated by other tests), some
-/// fall inside the link's window from claiming the old output to renaming the new one.
-fn ladder(whole: Duration) -> impl Iterator<Item = Duration> {
-    let step = (whole / 40).max(Duration::from_millis(1));
-    (0..=80).map(move |k| step * k)
-}
-
 #[test]
 fn sigkill_at_any_moment_loses_nothing() {
     let t = test_env!("sigkill_at_any_moment_loses_nothing");
@@ -188,31 +186,37 @@ fn sigkill_at_any_moment_loses_nothing() {
 }
 
 /// SIGINT, SIGTERM and SIGHUP end the link at once and take its temporary with them, with
-/// or without the forked child. Each signal is sent after longer and longer delays until one
-/// catches the link while it overwrites the old output in place (the path then holds
-/// nothing: the temporary existed when the signal came).
+/// or without the forked child. Each signal is sent the moment the link's temporary appears
+/// (the old output claimed, the new one being written in its place), so the path then holds
+/// nothing and no temporary is left.
 #[test]
 fn termination_signals_remove_the_temporary() {
     let t = test_env!("termination_signals_remove_the_temporary");
     let inputs = inputs(&t);
-    let whole = link_time(&t, &inputs);
+    let dir = t.world_dir(World::Test);
     for no_fork in [false, true] {
         for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            let mut outcomes = Vec::new();
-            for delay in ladder(whole) {
-                let (outcome, leftovers) = killed_link(&t, &inputs, no_fork, signal, delay);
-                let context = format!("signal {signal} after {delay:?} (no_fork: {no_fork})");
-                assert_eq!(leftovers, 0, "{context}: the temporary outlived the link ({outcome:?})");
-                relink_repairs(&t, &inputs, &context);
-                outcomes.push(outcome);
-                if outcome == Outcome::Nothing {
-                    break;
-                }
+            let context = format!("signal {signal} (no_fork: {no_fork})");
+            let prog = place_old_output(&t, &inputs);
+            let mut child = spawn_link(&t, &inputs.new, no_fork);
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while temporaries(&dir).is_empty() {
+                assert!(child.try_wait().unwrap().is_none(), "{context}: the link ended before its temporary was seen");
+                assert!(Instant::now() < deadline, "{context}: no temporary appeared");
+                std::thread::sleep(Duration::from_micros(200));
             }
-            assert!(
-                outcomes.contains(&Outcome::Nothing),
-                "signal {signal} (no_fork: {no_fork}) never caught a link mid-write: {outcomes:?} (a link: {whole:?})"
+            // SAFETY: signals the process this test started.
+            unsafe { libc::kill(child.id() as i32, signal) };
+            let status = child.wait().unwrap();
+            wait_for_group(child.id());
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&status),
+                Some(signal),
+                "{context}: the link must end by the signal it got ({status:?})"
             );
+            assert!(!prog.exists(), "{context}: the path holds something after a link stopped mid-write");
+            assert_eq!(temporaries(&dir), Vec::<PathBuf>::new(), "{context}: the temporary outlived the link");
+            relink_repairs(&t, &inputs, &context);
         }
     }
 }
