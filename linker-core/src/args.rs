@@ -74,6 +74,8 @@ pub struct Config {
     pub build_id: Option<BuildId>,
     /// `--icf=all|safe`: identical sections folded.
     pub icf: Option<Icf>,
+    /// `--gdb-index`: a `.gdb_index` section for gdb.
+    pub gdb_index: bool,
     /// `--sort-common`: common symbols placed by alignment rather than in input order.
     pub sort_common: Option<SortCommon>,
     /// `--compress-debug-sections=zlib|zstd`: the codec of the output's `.debug_*` sections.
@@ -187,6 +189,7 @@ impl Default for Config {
             compress_debug_sections: None,
             sort_common: None,
             icf: None,
+            gdb_index: false,
             hash_style: HashStyle::Sysv,
             strip: Strip::None,
             export_dynamic: false,
@@ -465,7 +468,8 @@ static OPTIONS: &[OptionSpec] = &[
     opt(&["gc-sections"], Flag(|s| s.config.gc_sections = true), Applies),
     opt(&["no-gc-sections"], Flag(|s| s.config.gc_sections = false), Applies),
     opt(&["icf"], Parsed(State::set_icf), Applies),
-    opt(&["gdb-index"], FallibleFlag(|_| Err(ArgsError("unsupported: --gdb-index (rivet writes no .gdb_index yet)".into()))), Refused),
+    opt(&["gdb-index"], Flag(|s| s.config.gdb_index = true), Applies),
+    opt(&["no-gdb-index"], Flag(|s| s.config.gdb_index = false), Applies),
     opt(&["O"], Parsed(|_, v| {
         v.parse::<u8>().map_err(|_| invalid_value("-O", v, "expected a number"))?;
         Ok(())

@@ -21,6 +21,7 @@ use crate::dynamic::DynamicTables;
 use crate::eh_frame;
 use crate::elf::*;
 use crate::error::{Error, Result};
+use crate::gdb_index::GdbIndex;
 use crate::merge::{MergeMap, MergedSection};
 use crate::parallel::split_by_lengths;
 use crate::resolve::SymbolId;
@@ -206,6 +207,7 @@ pub struct Layout<'d> {
     pub entry: u64,
     pub eh_fdes: Vec<EhRecord>,
     pub symtab: Option<crate::symtab::SymtabPlan>,
+    pub gdb_index: Option<GdbIndex>,
     /// Address of every symbol id's definition, computed once in parallel so that a
     /// relocation costs one load. Two values send the reader to the slow path, which also
     /// tells them from real addresses that happen to be equal: [`DEAD`] and [`IN_MERGED`].
@@ -446,8 +448,12 @@ impl Layout<'_> {
 
     /// Layout's second half, first step: the tables the scan asked for (GOT, PLT, dynamic
     /// tables), sized, beside the `.symtab` plan.
-    pub fn plan_tables<'l, 'd>(placed: PlacedInputs<'l, 'd>, scan: &ScanResult) -> Result<PlannedTables<'l, 'd>> {
-        placed.0.plan_tables(scan)
+    pub fn plan_tables<'l, 'd>(
+        placed: PlacedInputs<'l, 'd>,
+        scan: &ScanResult,
+        gdb_index: Option<GdbIndex>,
+    ) -> Result<PlannedTables<'l, 'd>> {
+        placed.0.plan_tables(scan, gdb_index)
     }
 
     /// Layout's second half, second step: section order, file offsets and addresses, and the
@@ -476,7 +482,7 @@ impl Layout<'_> {
     }
 
     pub fn place_sections<'d>(planned: PlannedTables<'_, 'd>) -> Result<Layout<'d>> {
-        planned.builder.finish(planned.tables, planned.symtab)
+        planned.builder.finish(planned.tables, planned.symtab, planned.gdb_index)
     }
 
     pub fn section(&self, s: Synthetic) -> Option<&OutputSection> {
@@ -758,6 +764,7 @@ pub struct PlannedTables<'l, 'd> {
     builder: Builder<'l, 'd>,
     tables: Tables,
     symtab: Option<crate::symtab::SymtabPlan>,
+    gdb_index: Option<GdbIndex>,
 }
 
 struct Builder<'l, 'd> {
@@ -1006,7 +1013,7 @@ impl<'l, 'd> Builder<'l, 'd> {
         Ok(())
     }
 
-    fn plan_tables(mut self, scan: &ScanResult) -> Result<PlannedTables<'l, 'd>> {
+    fn plan_tables(mut self, scan: &ScanResult, gdb_index: Option<GdbIndex>) -> Result<PlannedTables<'l, 'd>> {
         let link = self.link;
         // The .symtab plan needs only the final placement: it runs beside the tables, which
         // are mostly serial work.
@@ -1022,11 +1029,19 @@ impl<'l, 'd> Builder<'l, 'd> {
             || self.tables(scan),
         );
         self.placement = placement;
-        Ok(PlannedTables { tables: tables?, symtab, builder: self })
+        Ok(PlannedTables { tables: tables?, symtab, gdb_index, builder: self })
     }
 
-    fn finish(mut self, tables: Tables, symtab: Option<crate::symtab::SymtabPlan>) -> Result<Layout<'d>> {
+    fn finish(
+        mut self,
+        tables: Tables,
+        symtab: Option<crate::symtab::SymtabPlan>,
+        gdb_index: Option<GdbIndex>,
+    ) -> Result<Layout<'d>> {
         let link = self.link;
+        if let Some(index) = &gdb_index {
+            self.add(Synthetic::GdbIndex, b".gdb_index", SHT_PROGBITS, 0, 4, index.size());
+        }
         if let Some(plan) = &symtab {
             self.add(Synthetic::SymTab, b".symtab", SHT_SYMTAB, 0, 8, 24 * plan.count() as u64);
             self.add(Synthetic::StrTab, b".strtab", SHT_STRTAB, 0, 1, plan.strtab_size());
@@ -1089,6 +1104,7 @@ impl<'l, 'd> Builder<'l, 'd> {
             entry: 0,
             eh_fdes: tables.eh_fdes,
             symtab,
+            gdb_index,
             symbol_addresses: Vec::new(),
         };
         layout.assign_addresses(link);

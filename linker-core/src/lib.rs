@@ -12,7 +12,7 @@
 //!    (`context`); garbage collection (`gc`) ∥ merging the debug strings (`layout`, `merge`);
 //!    identical code folding (`icf`);
 //!    the relocation scan (`scan`, `x86_64`) ∥ placing input sections (`layout`,
-//!    `eh_frame`); the linker-made tables and addresses (`layout`, `dynamic`, `symtab`,
+//!    `eh_frame`) ∥ planning the gdb index (`gdb_index`); the linker-made tables and addresses (`layout`, `dynamic`, `symtab`,
 //!    `synthetic`); copying, relocating and committing the output (`output_file`, `write`, `map_file`).
 //!
 //! Modules in layers: a module imports only modules of earlier layers.
@@ -22,7 +22,7 @@
 //! | basics | `elf`, `error`, `args`, `hash`, `parallel`, `huge_pages`, `timing`, `version_script` |
 //! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections`, `source_lines` |
 //! | resolution | `resolve`, then `context` |
-//! | passes | `x86_64`, `gc`, `icf`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
+//! | passes | `x86_64`, `gc`, `icf`, `gdb_index`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
 //! | output | `output_file`, `write`, `map_file`, `reproduce` |
 //! | driving | `pipeline`, `session`, `driver` |
 
@@ -36,6 +36,7 @@ mod eh_frame;
 mod elf;
 mod error;
 mod gc;
+mod gdb_index;
 mod hash;
 mod huge_pages;
 mod icf;

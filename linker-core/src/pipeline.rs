@@ -1,8 +1,8 @@
 //! The passes that need every input, in order: one line and one `--time` lap each. This is
 //! the only module that names every pass; each pass is a function of what came before it.
 //!
-//! resolve (finish) → context → gc ∥ early layout → icf → scan ∥ input-section placement →
-//! tables and addresses → map file → copy and relocate → commit.
+//! resolve (finish) → context → gc ∥ early layout → icf → scan ∥ input-section placement ∥
+//! gdb index plan → tables and addresses → map file → copy and relocate → commit.
 //!
 //! Two pairs run side by side on the pool because neither side needs the other's result:
 //! garbage collection and the part of layout that needs no liveness (sorting input sections
@@ -12,6 +12,7 @@
 use crate::args::Config;
 use crate::context::{Link, output_mode};
 use crate::error::Result;
+use crate::gdb_index::GdbIndex;
 use crate::input::FileArena;
 use crate::layout::{EarlyLayout, Layout};
 use crate::output_file::PendingOutput;
@@ -51,11 +52,19 @@ pub fn run<'d>(
         }
     }
 
-    let (scan, placed) = rayon::join(|| crate::scan::run(&link), || Layout::place_inputs(&link, early, &folded));
-    let (scan, placed) = (scan?, placed?);
-    timer.lap("scan relocations ∥ layout: input sections, merge sections, .eh_frame");
+    let (scan, (placed, gdb_index)) = rayon::join(
+        || crate::scan::run(&link),
+        || {
+            rayon::join(
+                || Layout::place_inputs(&link, early, &folded),
+                || config.gdb_index.then(|| GdbIndex::plan(&link)).transpose(),
+            )
+        },
+    );
+    let (scan, placed, gdb_index) = (scan?, placed?, gdb_index?);
+    timer.lap("scan relocations ∥ layout: input sections, merge sections, .eh_frame ∥ gdb index");
 
-    let planned = Layout::plan_tables(placed, &scan)?;
+    let planned = Layout::plan_tables(placed, &scan, gdb_index)?;
     timer.lap("layout: GOT, PLT, dynamic tables ∥ .symtab plan");
     let mut layout = Layout::place_sections(planned)?;
     timer.lap("layout: addresses");

@@ -23,6 +23,7 @@ pub enum Synthetic {
     Commons,
     CopyRel,
     Comment,
+    GdbIndex,
     SymTab,
     StrTab,
     ShStrTab,

@@ -993,6 +993,14 @@ fn synthetic_contents(link: &Link<'_>, scan: &ScanResult, layout: &Layout) -> (V
         content.push((Synthetic::EhFrameHdr, bytes));
     }
     content.push((Synthetic::Comment, COMMENT.to_vec()));
+    if let Some(index) = &layout.gdb_index {
+        let info_offset = |file: u32, section: u32| match layout.placement[file as usize][section as usize] {
+            Placement::At { offset, .. } => Some(offset),
+            _ => None,
+        };
+        let address = |file: u32, section: u32| layout.input_address(file, section, 0).unwrap_or(0);
+        content.push((Synthetic::GdbIndex, index.bytes(&info_offset, &address)));
+    }
     if let Some(id) = &link.config.build_id {
         let len = build_id_len(id);
         let mut note = Vec::with_capacity(16 + len);

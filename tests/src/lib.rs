@@ -200,6 +200,13 @@ fn reference_linker() -> Linker {
 }
 
 /// Directory holding the C/C++/asm sources of the tests (`tests/c`).
+/// The toolchain's `gcc-ld` directory: `gcc -B<it> -fuse-ld=lld` links with rust-lld.
+pub fn rust_lld_gcc_dir() -> PathBuf {
+    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    Path::new(&sysroot).join("lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld")
+}
+
 pub fn sources_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("c")
 }

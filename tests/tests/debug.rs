@@ -266,3 +266,81 @@ fn set_entry_size(path: &std::path::Path, name: &[u8], entsize: u64) {
     bytes[header + 0x38..header + 0x40].copy_from_slice(&entsize.to_le_bytes());
     std::fs::write(path, bytes).expect("object writable");
 }
+
+/// The `.gdb_index` symbol table as `readelf --debug-dump=gdb_index` prints it, one
+/// `name: unit [kind]` line per distinct entry (lld repeats a name a unit's pubnames list
+/// twice; rivet does not), sorted; and the unit list's lengths.
+fn gdb_index_contents(t: &Test, world: World, prog: &str) -> (Vec<String>, Vec<String>) {
+    let dump = t.tool_in(world, "readelf", &["--debug-dump=gdb_index", prog]);
+    let units = dump
+        .split("CU table:")
+        .nth(1)
+        .and_then(|rest| rest.split("TU table:").next())
+        .unwrap_or("")
+        .lines()
+        .filter_map(|l| l.split_once("] ").map(|(_, range)| range.trim().to_string()))
+        .collect();
+    let mut symbols = Vec::new();
+    let mut name = String::new();
+    for line in dump.split("Symbol table:").nth(1).unwrap_or("").lines() {
+        if let Some((_, rest)) = line.split_once("] ") {
+            let (n, entry) = rest.split_once(": ").unwrap_or((rest.trim_end_matches(':'), ""));
+            name = n.to_string();
+            if !entry.is_empty() {
+                symbols.push(format!("{name}: {entry}"));
+            }
+        } else if !line.trim().is_empty() {
+            symbols.push(format!("{name}: {}", line.trim()));
+        }
+    }
+    symbols.sort();
+    symbols.dedup();
+    (symbols, units)
+}
+
+/// Whether gdb reads `prog`'s `.gdb_index` rather than indexing the DWARF itself.
+fn gdb_uses_index(t: &Test, world: World, prog: &str) -> bool {
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-nx", "-batch", "-iex", "set debuginfod enabled off", "-ex", "maint print objfiles"]);
+    cmd.arg(t.out_in(world, prog));
+    let o = run_command(&mut cmd, std::time::Duration::from_secs(60), t.root());
+    o.stdout.contains(".gdb_index: version 7")
+}
+
+/// `--gdb-index` on C objects built with `-ggnu-pubnames`: the index lists the same
+/// units, names and kinds as rust-lld's `--gdb-index` on the same objects; gdb reads it
+/// (instead of indexing the DWARF) and stops and prints as on GNU ld's program without one.
+#[test]
+fn gdb_index_from_pubnames() {
+    let t = test_env!("gdb_index_from_pubnames");
+    if !t.require_gdb() {
+        return;
+    }
+    let flags = ["-g", "-O0", "-ggnu-pubnames"];
+    let m = t.cc("dbg_main.c", &flags);
+    let o = t.cc("dbg_other.c", &flags);
+    // Both worlds without an index (GNU ld has no --gdb-index), then this one with.
+    t.link("dbg", &[&m, &o]);
+    let linked = t.try_link_in(World::Test, rivet_tests::Driver::Gcc, "dbg", &[&m, &o, "-Wl,--gdb-index"]);
+    assert!(linked.success(), "{linked}");
+    t.run_expect("dbg", &[], "p = (126, 168)\n");
+    let lld_dir = rivet_tests::rust_lld_gcc_dir();
+    let mut lld = Command::new("gcc");
+    lld.arg(format!("-B{}", lld_dir.display()))
+        .args(["-fuse-ld=lld", "-Wl,--gdb-index", &m, &o, "-o", "dbg-lld"])
+        .current_dir(t.world_dir(World::Ref));
+    let lld_out = run_command(&mut lld, std::time::Duration::from_secs(60), t.root());
+    assert!(lld_out.success(), "gcc with rust-lld failed: {lld_out}");
+    let (symbols, units) = gdb_index_contents(&t, World::Test, "dbg");
+    assert!(symbols.iter().any(|s| s.starts_with("scale_point: ")), "{symbols:#?}");
+    assert_eq!((symbols, units), gdb_index_contents(&t, World::Ref, "dbg-lld"), "differs from rust-lld's index");
+
+    assert!(gdb_uses_index(&t, World::Test, "dbg"), "gdb ignored the index");
+    let main_line = t.line_of("dbg_main.c", "/* BREAK HERE main */");
+    let breaks = vec!["scale_point".to_string(), format!("dbg_main.c:{main_line}")];
+    let cmds = ["print factor", "print helper_calls", "continue", "print p", "print origin", "ptype p"];
+    let (values, out) = gdb_values(&t, World::Test, "dbg", &breaks, &cmds);
+    let (ref_values, ref_out) = gdb_values(&t, World::Ref, "dbg", &breaks, &cmds);
+    assert!(values.len() >= 4, "gdb output:\n{out}");
+    assert_eq!(values, ref_values, "differs from ld.bfd's program without an index:\n{out}\n{ref_out}");
+}

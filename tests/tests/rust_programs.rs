@@ -219,3 +219,47 @@ fn rust_compressed_debug_info() {
     let o = rivet_tests::run_command(&mut gdb, rivet_tests::TOOL_TIMEOUT, t.root());
     assert!(o.stdout.contains("std_features::deep") && o.stdout.contains("std_features.rs:"), "{o}");
 }
+
+/// `--gdb-index` on a Rust program (rustc writes no pubnames, so the names come from the
+/// units' entries): the program runs; the index names its functions qualified by crate and
+/// module; gdb reads the index and stops in `std_features::deep` by name; the output is
+/// the same at 1 and 2 threads.
+#[test]
+fn rust_gdb_index() {
+    let t = test_env!("rust_gdb_index");
+    if !t.require_gdb() {
+        return;
+    }
+    let ld_dir = t.ld_path(World::Test).parent().expect("ld lives in a dir").to_path_buf();
+    for (out, threads) in [("prog", "2"), ("prog-1", "1")] {
+        let mut cmd = Command::new("rustc");
+        cmd.arg(t.src("../rust/std_features.rs"))
+            .args(["--edition=2024", "-g", "-C", "linker=gcc", "-C", "linker-features=-lld"])
+            .arg("-C")
+            .arg(format!("link-arg=-B{}", ld_dir.display()))
+            .args(["-C", "link-arg=-Wl,--gdb-index", "-C", &format!("link-arg=-Wl,--threads={threads}"), "-o", out])
+            .current_dir(t.world_dir(World::Test));
+        let o = rivet_tests::run_command(&mut cmd, rivet_tests::TOOL_TIMEOUT, t.root());
+        assert!(o.success(), "rustc failed: {o}");
+    }
+    let out = rivet_tests::run_command(
+        Command::new(t.out("prog")).current_dir(t.world_dir(World::Test)),
+        rivet_tests::TOOL_TIMEOUT,
+        t.root(),
+    );
+    rivet_tests::assert_stdout(&out, 0, EXPECTED);
+    assert!(std::fs::read(t.out("prog")).unwrap() == std::fs::read(t.out("prog-1")).unwrap(), "1 and 2 threads differ");
+
+    let dump = t.tool("readelf", &["--debug-dump=gdb_index", "prog"]);
+    for name in ["std_features::deep:", "std_features::main:", "alloc::collections::btree::map::BTreeMap"] {
+        assert!(dump.lines().any(|l| l.contains(&format!("] {name}"))), "the index lacks {name}");
+    }
+    let mut gdb = Command::new("gdb");
+    gdb.args(["-nx", "-batch", "-iex", "set debuginfod enabled off", "-ex", "maint print objfiles"])
+        .args(["-ex", "break std_features::deep", "-ex", "run", "-ex", "bt 2", "-ex", "info args", "prog"])
+        .current_dir(t.world_dir(World::Test));
+    let o = rivet_tests::run_command(&mut gdb, std::time::Duration::from_secs(120), t.root());
+    assert!(o.stdout.contains(".gdb_index: version 7"), "gdb ignored the index:\n{o}");
+    assert!(o.stdout.contains("std_features::deep (n=3)"), "gdb did not stop in deep:\n{o}");
+    assert!(o.stdout.contains("std_features.rs:"), "no source line:\n{o}");
+}
