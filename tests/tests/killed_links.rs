@@ -68,6 +68,16 @@ fn spawn_link(t: &Test, args: &[String], no_fork: bool) -> std::process::Child {
         cmd.arg("--no-fork");
     }
     cmd.env_remove("RIVET_NO_FORK").stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
+    // A test run under `nohup` would hand on SIGHUP ignored, which rivet-ld rightly keeps.
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
     cmd.spawn().expect("start rivet-ld")
 }
 
