@@ -29,7 +29,8 @@ usage: cargo run --release -p rivet-bench -- <command> [options]
 
 commands:
   setup    install the peer linkers and tools (idempotent), build rivet-ld
-  replay   ripgrep link replays (debug and release)
+  replay   link replays of real projects (debug and release): ripgrep, and with --big
+           typst-cli and starship
   synth    synthetic scaling workload (generated objects, 1k..100k functions)
   e2e      end-to-end cargo builds of ripgrep (slow)
   stream   ripgrep's link streamed in-process through rivet's Session API, as the rustc
@@ -41,6 +42,8 @@ commands:
 
 options:
   --e2e              with `all`: also run the end-to-end builds
+  --big              replay too the big links (typst-cli and starship: 312 and 291 packages;
+                     their first builds take tens of minutes)
   --quick            fewer runs and smaller synthetic sizes (smoke test, ~3 min)
   --runs N           timed runs per link (default 10)
   --warmup N         warm-up runs per link (default 2)
@@ -65,6 +68,8 @@ stream options:
 pub struct Config {
     pub step: Step,
     pub with_e2e: bool,
+    /// `--big`: the replay includes the big projects.
+    pub big: bool,
     pub quick: bool,
     pub runs: u32,
     pub warmup: u32,
@@ -121,6 +126,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
     let mut config = Config {
         step,
         with_e2e: false,
+        big: false,
         quick: false,
         runs: 10,
         warmup: 2,
@@ -148,6 +154,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
         let mut value = |name: &str| iter.next().cloned().with_context(|| format!("{name} needs a value"));
         match arg.as_str() {
             "--e2e" => config.with_e2e = true,
+            "--big" => config.big = true,
             "--quick" => config.quick = true,
             "--no-install" => config.install = false,
             "--runs" => {
@@ -202,6 +209,12 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
 }
 
 impl Config {
+    /// The projects whose links `replay` replays.
+    pub fn projects(&self) -> Vec<super::project::Project> {
+        use super::project::{RIPGREP, STARSHIP, TYPST};
+        if self.big { vec![RIPGREP, TYPST, STARSHIP] } else { vec![RIPGREP] }
+    }
+
     pub fn results_dir(&self) -> PathBuf {
         self.work_dir.join("results")
     }

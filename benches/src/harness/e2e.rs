@@ -27,9 +27,9 @@ use super::linkers::{self, LinkerVersion};
 use super::machine::MachineInfo;
 use super::measure::{parse_hyperfine_json, summarize};
 use super::process::{describe, run_captured, run_visible, shell_quote, stdout_of};
+use super::project::{self, RIPGREP};
 use super::replay::hyperfine_version;
 use super::results::{Cell, Outcome, StepResults, WorkloadResult};
-use super::ripgrep;
 
 /// The string constant the edit changes, in ripgrep 14.1.1's `crates/core/main.rs`.
 const EDIT_MARKER: &str = "No files were searched";
@@ -50,7 +50,7 @@ struct BuildConfiguration {
 
 pub fn run(config: &Config) -> Result<StepResults> {
     let machine = MachineInfo::probe();
-    let source = ripgrep::unpacked_source(config, "e2e")?;
+    let source = project::unpacked_source(config, &RIPGREP, "e2e")?;
     let main_rs = source.join("crates/core/main.rs");
     let configurations = configurations(config)?;
     let mut clean = workload("e2e-clean", "`cargo build --bin rg` (debug) from an empty target directory");
@@ -241,7 +241,7 @@ fn outcome_of(result: Result<super::results::Stats>) -> Outcome {
 }
 
 fn build_command(config: &Config, source: &Path, target_dir: &Path, configuration: &BuildConfiguration) -> Command {
-    let mut command = ripgrep::cargo_in(config, source, target_dir);
+    let mut command = project::cargo_in(config, source, target_dir);
     command.env("RUSTFLAGS", &configuration.rustflags);
     if let Some(engine) = configuration.engine {
         command.env("RIVET_ENGINE", engine);

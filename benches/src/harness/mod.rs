@@ -1,6 +1,6 @@
 //! The benchmark driver behind `cargo run --release -p rivet-bench -- <command>`.
 //!
-//! Each step is a module: [`setup`] installs peers, [`replay`] replays ripgrep's real link,
+//! Each step is a module: [`setup`] installs peers, [`replay`] replays real projects' links,
 //! [`synth_bench`] links the generated scaling workload, [`e2e`] times whole cargo builds,
 //! and [`report`] renders the saved JSON ([`results`]) as RESULTS.md and [`charts`].
 //! [`stream`] drives linker-core in-process to time the tail of a streamed link.
@@ -13,10 +13,10 @@ pub mod linkers;
 pub mod machine;
 pub mod measure;
 pub mod process;
+pub mod project;
 pub mod replay;
 pub mod report;
 pub mod results;
-pub mod ripgrep;
 pub mod setup;
 pub mod stream;
 pub mod synth_bench;

@@ -1,10 +1,14 @@
-//! ripgrep 14.1.1 from crates.io: fetching its source without git, and building it with
-//! rust-lld's `--reproduce` so that only rg's final link is captured.
+//! The real Rust projects whose final link the bench replays, from crates.io: fetching a
+//! project's source without git, and building it with rust-lld's `--reproduce` so that only
+//! its binary's final link is captured.
 //!
-//! The source comes from the registry: a scratch cargo project that depends on
-//! `ripgrep = "=14.1.1"` is `cargo fetch`ed, and the `.crate` file (a tar.gz) left in
-//! cargo's registry cache is unpacked into the work dir. Builds use the crate's own
-//! Cargo.lock (`--locked`) and the toolchain pinned by the rivet workspace.
+//! The source comes from the registry: a scratch cargo project that depends on the crate at
+//! its exact version is `cargo fetch`ed, and the `.crate` file (a tar.gz) left in cargo's
+//! registry cache is unpacked into the work dir. Builds use the crate's own Cargo.lock
+//! (`--locked`) and the toolchain pinned by the rivet workspace.
+//!
+//! ripgrep (33 packages) is the everyday workload; typst-cli (312 packages) and
+//! starship (291) are the big links where per-input costs and output size dominate (`--big`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -16,9 +20,7 @@ use anyhow::{Context, Result, bail};
 use super::config::Config;
 use super::process::{run_captured, run_logged};
 
-pub const VERSION: &str = "14.1.1";
-
-/// Cargo profile of a ripgrep build.
+/// Cargo profile of a build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
     Debug,
@@ -34,15 +36,57 @@ impl Profile {
     }
 }
 
-/// `<work>/sources/<purpose>/ripgrep-14.1.1`, unpacked from the registry if not there yet.
-/// Each purpose (`replay`, `e2e`) gets its own copy, since e2e edits its source.
-pub fn unpacked_source(config: &Config, purpose: &str) -> Result<PathBuf> {
+/// A project from crates.io with one binary whose link is replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Project {
+    /// Workload names start with it: `rg-debug`, `typst-release`.
+    pub key: &'static str,
+    pub crate_name: &'static str,
+    pub version: &'static str,
+    pub bin: &'static str,
+    /// A source file of the binary, touched so that cargo reruns the final rustc.
+    pub main_source: &'static str,
+    /// Packages in its dependency graph on Linux, itself included
+    /// (`cargo tree --locked -e normal,build --prefix none | sed 's/ (\*)//' | sort -u | wc -l`).
+    pub packages: u32,
+}
+
+pub const RIPGREP: Project = Project {
+    key: "rg",
+    crate_name: "ripgrep",
+    version: "14.1.1",
+    bin: "rg",
+    main_source: "crates/core/main.rs",
+    packages: 33,
+};
+
+pub const TYPST: Project = Project {
+    key: "typst",
+    crate_name: "typst-cli",
+    version: "0.13.1",
+    bin: "typst",
+    main_source: "src/main.rs",
+    packages: 312,
+};
+
+pub const STARSHIP: Project = Project {
+    key: "starship",
+    crate_name: "starship",
+    version: "1.22.1",
+    bin: "starship",
+    main_source: "src/main.rs",
+    packages: 291,
+};
+
+/// `<work>/sources/<purpose>/<crate>-<version>`, unpacked from the registry if not there
+/// yet. Each purpose (`replay`, `e2e`) gets its own copy, since e2e edits its source.
+pub fn unpacked_source(config: &Config, project: &Project, purpose: &str) -> Result<PathBuf> {
     let parent = config.work_dir.join("sources").join(purpose);
-    let source = parent.join(format!("ripgrep-{VERSION}"));
+    let source = parent.join(format!("{}-{}", project.crate_name, project.version));
     if source.join("Cargo.toml").is_file() {
         return Ok(source);
     }
-    let crate_file = registry_crate_file(config)?;
+    let crate_file = registry_crate_file(config, project)?;
     std::fs::create_dir_all(&parent)?;
     run_captured(Command::new("tar").arg("xzf").arg(&crate_file).arg("-C").arg(&parent))?;
     if !source.join("Cargo.toml").is_file() {
@@ -51,27 +95,30 @@ pub fn unpacked_source(config: &Config, purpose: &str) -> Result<PathBuf> {
     Ok(source)
 }
 
-/// The `.crate` archive of ripgrep in cargo's registry cache, fetched if needed.
-fn registry_crate_file(config: &Config) -> Result<PathBuf> {
-    if let Some(found) = find_cached_crate()? {
+/// The project's `.crate` archive in cargo's registry cache, fetched if needed.
+fn registry_crate_file(config: &Config, project: &Project) -> Result<PathBuf> {
+    if let Some(found) = find_cached_crate(project)? {
         return Ok(found);
     }
-    let project = config.work_dir.join("fetch-ripgrep");
-    std::fs::create_dir_all(project.join("src"))?;
+    let scratch = config.work_dir.join(format!("fetch-{}", project.crate_name));
+    std::fs::create_dir_all(scratch.join("src"))?;
     std::fs::write(
-        project.join("Cargo.toml"),
+        scratch.join("Cargo.toml"),
         format!(
-            "[package]\nname = \"fetch-ripgrep\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
-             [dependencies]\nripgrep = \"={VERSION}\"\n\n[workspace]\n"
+            "[package]\nname = \"fetch-{}\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\n{} = \"={}\"\n\n[workspace]\n",
+            project.crate_name, project.crate_name, project.version
         ),
     )?;
-    std::fs::write(project.join("src/main.rs"), "fn main() {}\n")?;
-    let log = config.work_dir.join("fetch-ripgrep.log");
-    run_logged(config.cargo().current_dir(&project).arg("fetch"), &log)?;
-    find_cached_crate()?.context("cargo fetch succeeded but ripgrep's .crate is not in the registry cache")
+    std::fs::write(scratch.join("src/main.rs"), "fn main() {}\n")?;
+    let log = config.work_dir.join(format!("fetch-{}.log", project.crate_name));
+    run_logged(config.cargo().current_dir(&scratch).arg("fetch"), &log)?;
+    find_cached_crate(project)?.with_context(|| {
+        format!("cargo fetch succeeded but {}'s .crate is not in the registry cache", project.crate_name)
+    })
 }
 
-fn find_cached_crate() -> Result<Option<PathBuf>> {
+fn find_cached_crate(project: &Project) -> Result<Option<PathBuf>> {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
@@ -81,7 +128,7 @@ fn find_cached_crate() -> Result<Option<PathBuf>> {
         return Ok(None);
     };
     for registry in registries.flatten() {
-        let candidate = registry.path().join(format!("ripgrep-{VERSION}.crate"));
+        let candidate = registry.path().join(format!("{}-{}.crate", project.crate_name, project.version));
         if candidate.is_file() {
             return Ok(Some(candidate));
         }
@@ -89,7 +136,7 @@ fn find_cached_crate() -> Result<Option<PathBuf>> {
     Ok(None)
 }
 
-/// A `cargo` command for building ripgrep in `source`, isolated from the caller's
+/// A `cargo` command for building a project in `source`, isolated from the caller's
 /// environment (own target dir, no inherited RUSTFLAGS).
 pub fn cargo_in(config: &Config, source: &Path, target_dir: &Path) -> Command {
     let mut command = config.cargo();
@@ -103,30 +150,31 @@ pub fn cargo_in(config: &Config, source: &Path, target_dir: &Path) -> Command {
     command
 }
 
-/// `<work>/reproduce/rg-<profile>.tar`: rust-lld's `--reproduce` archive of rg's final
-/// link, built with `cargo rustc --bin rg [--release] -- -C link-arg=-Wl,--reproduce=…`.
-/// Reused when it already exists.
-pub fn reproduce_tarball(config: &Config, profile: Profile) -> Result<PathBuf> {
+/// `<work>/reproduce/<key>-<profile>.tar`: rust-lld's `--reproduce` archive of the
+/// binary's final link, built with `cargo rustc --bin <bin> [--release] -- -C
+/// link-arg=-Wl,--reproduce=…`. Reused when it already exists.
+pub fn reproduce_tarball(config: &Config, project: &Project, profile: Profile) -> Result<PathBuf> {
     let directory = config.work_dir.join("reproduce");
-    let tarball = directory.join(format!("rg-{}.tar", profile.name()));
+    let stem = format!("{}-{}", project.key, profile.name());
+    let tarball = directory.join(format!("{stem}.tar"));
     if tarball.is_file() {
         return Ok(tarball);
     }
     std::fs::create_dir_all(&directory)?;
-    let source = unpacked_source(config, "replay")?;
-    // Make cargo re-run the final rustc even if rg is up to date from an earlier attempt.
+    let source = unpacked_source(config, project, "replay")?;
+    // Make cargo re-run the final rustc even if the binary is up to date from an earlier attempt.
     File::options()
         .write(true)
-        .open(source.join("crates/core/main.rs"))
+        .open(source.join(project.main_source))
         .and_then(|file| file.set_modified(SystemTime::now()))
-        .context("touching crates/core/main.rs")?;
+        .with_context(|| format!("touching {}", project.main_source))?;
     let mut command = cargo_in(config, &source, &source.join("target"));
-    command.args(["rustc", "--locked", "--bin", "rg", "-j"]).arg(config.jobs.to_string());
+    command.args(["rustc", "--locked", "--bin", project.bin, "-j"]).arg(config.jobs.to_string());
     if profile == Profile::Release {
         command.arg("--release");
     }
     command.arg("--").arg("-C").arg(format!("link-arg=-Wl,--reproduce={}", tarball.display()));
-    let log = directory.join(format!("build-{}.log", profile.name()));
+    let log = directory.join(format!("build-{stem}.log"));
     let _ = std::fs::remove_file(&log);
     run_logged(&mut command, &log)?;
     if !tarball.is_file() {

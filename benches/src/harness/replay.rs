@@ -1,4 +1,4 @@
-//! `replay`: re-runs ripgrep's real final link (debug and release) with every linker.
+//! `replay`: re-runs real projects' final links (debug and release) with every linker.
 //!
 //! rust-lld's `--reproduce` archive holds every input of rg's link and `response.txt`.
 //! It is unpacked on tmpfs, and the response file is adapted for all linkers
@@ -9,13 +9,14 @@
 //! * `-plugin …` / `-plugin-opt=…` (gcc's LTO plugin, passed because gcc is the driver)
 //!   are dropped: there are no GCC LTO objects, and GNU ld would otherwise load the plugin
 //!   and write its resolution file;
-//! * `-o rg` is replaced by `-o out-<linker>-<threads>`.
+//! * `-o <bin>` is replaced by `-o out-<linker>-<threads>`.
 //!
 //! Zig's `build-exe` cannot take these ld options; [`zig_arguments`] turns the same inputs
 //! into a `zig build-exe -fno-lld` command line as far as that is possible.
 //!
-//! Each output is checked before timing: `out --version` and a search of ripgrep's own
-//! source (`out -n --sort path …`) must print exactly what rust-lld's output prints.
+//! Each output is checked before timing: it must do exactly what rust-lld's output does
+//! ([`behaviour`]): `--version`, and a search of ripgrep's own source for `rg`, a document
+//! compiled to SVG for `typst`, the default configuration printed for `starship`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,8 +29,8 @@ use super::linkers::{Linker, LinkerVersion};
 use super::machine::MachineInfo;
 use super::measure::{LinkJob, measure_all};
 use super::process::{describe_short, run_captured, stdout_of};
+use super::project::{self, Profile, Project};
 use super::results::{Cell, Outcome, StepResults, WorkloadResult};
-use super::ripgrep::{self, Profile};
 
 /// The response file written next to `response.txt`, usable by every GNU-style linker.
 const ADAPTED_RESPONSE: &str = "replay.rsp";
@@ -39,14 +40,17 @@ const VERIFY_PATTERN: &str = r"fn (new|search)\w*\(";
 pub fn run(config: &Config, linkers: &[Linker]) -> Result<StepResults> {
     let machine = MachineInfo::probe();
     let mut workloads = Vec::new();
-    for profile in [Profile::Debug, Profile::Release] {
-        let name = format!("rg-{}", profile.name());
+    for (project, profile) in config.projects().iter().flat_map(|p| [(*p, Profile::Debug), (*p, Profile::Release)]) {
+        let name = format!("{}-{}", project.key, profile.name());
         eprintln!("\n== replay: {name} ==");
         let mut workload = WorkloadResult {
             name: name.clone(),
             description: format!(
-                "ripgrep {} final link of `rg` ({} profile), replayed from rust-lld's --reproduce archive",
-                ripgrep::VERSION,
+                "{} {} ({} packages) final link of `{}` ({} profile), replayed from rust-lld's --reproduce archive",
+                project.crate_name,
+                project.version,
+                project.packages,
+                project.bin,
                 profile.name()
             ),
             functions: None,
@@ -55,7 +59,7 @@ pub fn run(config: &Config, linkers: &[Linker]) -> Result<StepResults> {
             error: None,
             cells: Vec::new(),
         };
-        if let Err(error) = replay_workload(config, linkers, profile, &mut workload) {
+        if let Err(error) = replay_workload(config, linkers, &project, profile, &mut workload) {
             eprintln!("replay {name} could not run: {error:#}");
             workload.error = Some(format!("{error:#}"));
         }
@@ -77,10 +81,16 @@ pub fn run(config: &Config, linkers: &[Linker]) -> Result<StepResults> {
     })
 }
 
-fn replay_workload(config: &Config, linkers: &[Linker], profile: Profile, workload: &mut WorkloadResult) -> Result<()> {
-    let tarball = ripgrep::reproduce_tarball(config, profile)?;
+fn replay_workload(
+    config: &Config,
+    linkers: &[Linker],
+    project: &Project,
+    profile: Profile,
+    workload: &mut WorkloadResult,
+) -> Result<()> {
+    let tarball = project::reproduce_tarball(config, project, profile)?;
     let replay_root = config.shm_dir.join("replay");
-    let stem = format!("rg-{}", profile.name());
+    let stem = format!("{}-{}", project.key, profile.name());
     let dir = replay_root.join(&stem);
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
@@ -96,21 +106,24 @@ fn replay_workload(config: &Config, linkers: &[Linker], profile: Profile, worklo
     workload.input_bytes =
         Some(inputs.iter().filter_map(|p| std::fs::metadata(dir.join(p)).ok()).map(|m| m.len()).sum());
 
-    let fixture = ripgrep::unpacked_source(config, "replay")?.join("crates");
+    let source = project::unpacked_source(config, project, "replay")?;
+    let scratch = dir.join("behaviour");
+    std::fs::create_dir_all(&scratch)?;
     let rust_lld = linkers.iter().find(|l| l.id == LinkerId::RustLld).context("rust-lld is not configured")?;
     let reference_output = dir.join("out-reference");
     let mut reference_link = rust_lld.command().context("rust-lld is unavailable")?;
     reference_link.current_dir(&dir).arg(format!("@{ADAPTED_RESPONSE}")).arg("-o").arg(&reference_output);
     run_captured(&mut reference_link).context("the reference link with rust-lld failed")?;
-    let reference = behaviour(&reference_output, &fixture).context("rust-lld's own output does not run")?;
-    eprintln!("reference output (rust-lld): {} lines of search output", reference.1.lines().count());
+    let reference =
+        behaviour(project, &reference_output, &source, &scratch).context("rust-lld's own output does not run")?;
+    eprintln!("reference output (rust-lld): {} bytes of output", reference.1.len());
     let verify = |output: &Path| -> Result<()> {
-        let observed = behaviour(output, &fixture)?;
+        let observed = behaviour(project, output, &source, &scratch)?;
         if observed.0 != reference.0 {
             bail!("`--version` prints {:?}, rust-lld's output prints {:?}", observed.0, reference.0);
         }
         if observed.1 != reference.1 {
-            bail!("search output differs from rust-lld's output's");
+            bail!("its output differs from rust-lld's output's");
         }
         Ok(())
     };
@@ -252,19 +265,39 @@ fn split_option(line: &str) -> Vec<String> {
     }
 }
 
-/// What a built rg does: (`--version` output, search output over `fixture`).
-fn behaviour(rg: &Path, fixture: &Path) -> Result<(String, String)> {
-    let version = stdout_of(Command::new(rg).arg("--version"))?;
-    let output = Command::new(rg)
-        .args(["--no-config", "-n", "--sort", "path", "-e", VERIFY_PATTERN])
-        .arg(fixture)
-        .output()
-        .with_context(|| format!("running {}", rg.display()))?;
-    if !output.status.success() {
-        bail!("`rg` search exited with {}: {}", output.status, String::from_utf8_lossy(&output.stderr));
+/// What a built binary of `project` does: (`--version` output, the output of a run that
+/// exercises it). `scratch` is a directory the run may write in.
+fn behaviour(project: &Project, bin: &Path, source: &Path, scratch: &Path) -> Result<(String, String)> {
+    let version = stdout_of(Command::new(bin).arg("--version"))?;
+    let mut run = Command::new(bin);
+    match project.key {
+        "rg" => {
+            run.args(["--no-config", "-n", "--sort", "path", "-e", VERIFY_PATTERN]).arg(source.join("crates"));
+        }
+        "typst" => {
+            std::fs::write(scratch.join("doc.typ"), TYPST_DOCUMENT)?;
+            let _ = std::fs::remove_file(scratch.join("doc.svg"));
+            run.args(["compile", "--format", "svg", "doc.typ", "doc.svg"]).current_dir(scratch);
+        }
+        "starship" => {
+            run.args(["print-config", "--default"]).env("STARSHIP_CONFIG", scratch.join("none.toml"));
+        }
+        other => bail!("no behaviour check for `{other}`"),
     }
-    Ok((version, String::from_utf8_lossy(&output.stdout).into_owned()))
+    let output = run.output().with_context(|| format!("running {}", bin.display()))?;
+    if !output.status.success() {
+        bail!("`{}` exited with {}: {}", bin.display(), output.status, String::from_utf8_lossy(&output.stderr));
+    }
+    let mut observed = String::from_utf8_lossy(&output.stdout).into_owned();
+    if project.key == "typst" {
+        observed = std::fs::read_to_string(scratch.join("doc.svg")).context("typst wrote no SVG")?;
+    }
+    Ok((version, observed))
 }
+
+/// What the typst check compiles: text, a heading, maths, a table (fonts are built in).
+const TYPST_DOCUMENT: &str = "= Linking\nA *linker* joins objects: $sum_(i=1)^n s_i <= 2^32$.\n\n\
+#table(columns: 2, [rivet], [lld], [0.44], [1.00])\n";
 
 /// The timer of the replay and synthetic steps, for the machine table.
 pub const ROUND_ROBIN: &str = "round-robin (rivet-bench)";

@@ -42,7 +42,7 @@ pub fn write(config: &Config) -> Result<()> {
     for step in &steps {
         match step.step.as_str() {
             "replay" => {
-                writeln!(md, "## Link replays: ripgrep {}\n", super::ripgrep::VERSION)?;
+                writeln!(md, "## Link replays\n")?;
                 step_header(&mut md, step)?;
                 for workload in &step.workloads {
                     workload_section(&mut md, workload, &charts_dir)?;
@@ -323,7 +323,7 @@ fn scaling_chart(md: &mut String, step: &StepResults, charts_dir: &Path) -> Resu
 }
 
 fn e2e_section(md: &mut String, step: &StepResults) -> Result<()> {
-    writeln!(md, "## End-to-end: cargo build of ripgrep {}\n", super::ripgrep::VERSION)?;
+    writeln!(md, "## End-to-end: cargo build of ripgrep {}\n", super::project::RIPGREP.version)?;
     writeln!(
         md,
         "hyperfine: {} run(s) per clean build; {} runs after 1 warm-up per incremental build.\n",

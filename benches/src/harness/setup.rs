@@ -1,5 +1,5 @@
 //! `setup`: installs the peer linkers and tools the benchmarks need, skipping whatever is
-//! already present, fetches the ripgrep source and builds rivet-ld.
+//! already present, fetches the sources of the replayed projects and builds rivet-ld.
 //!
 //! * Debian packages: `mold`, `lld-19`, `hyperfine`, `time` (for `/usr/bin/time`),
 //!   `binutils` (ld.bfd), `gcc`: `apt-get update` then `apt-get install -y` of the missing ones;
@@ -18,7 +18,7 @@ use super::config::Config;
 use super::linker_id::LinkerId;
 use super::linkers;
 use super::process::{on_path, run_visible};
-use super::ripgrep;
+use super::project;
 
 /// A Debian package and the file whose presence shows it is installed.
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
@@ -45,8 +45,10 @@ pub fn run(config: &Config) -> Result<()> {
             problems.push(format!("zig: {e:#}"));
         }
     }
-    if let Err(e) = ripgrep::unpacked_source(config, "replay") {
-        problems.push(format!("ripgrep source: {e:#}"));
+    for p in config.projects() {
+        if let Err(e) = project::unpacked_source(config, &p, "replay") {
+            problems.push(format!("{} source: {e:#}", p.crate_name));
+        }
     }
 
     eprintln!("\n== linkers ==");

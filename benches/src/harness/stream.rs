@@ -63,8 +63,8 @@ use super::linkers::rust_lld_path;
 use super::machine::MachineInfo;
 use super::measure::median;
 use super::process::{run_captured, stdout_of};
+use super::project::{self, Profile, RIPGREP};
 use super::replay::adapt_response;
-use super::ripgrep::{self, Profile};
 
 /// The adapted response file written into each unpacked archive.
 const RESPONSE_FILE: &str = "replay.rsp";
@@ -141,7 +141,7 @@ pub fn run(config: &Config) -> Result<StreamResults> {
     for profile in [Profile::Debug, Profile::Release] {
         let name = format!("rg-{}", profile.name());
         eprintln!("\n== stream: {name} ==");
-        let tarball = ripgrep::reproduce_tarball(config, profile)?;
+        let tarball = project::reproduce_tarball(config, &RIPGREP, profile)?;
         let workload =
             Workload { name, tarball, root: config.shm_dir.join("stream"), objects_last: config.objects_last };
         workloads.push(measure(config, &workload).with_context(|| format!("stream {}", workload.name))?);
