@@ -2,7 +2,8 @@
 //! already present, fetches the sources of the replayed projects and builds rivet-ld.
 //!
 //! * Debian packages: `mold`, `lld-19`, `hyperfine`, `time` (for `/usr/bin/time`),
-//!   `binutils` (ld.bfd), `gcc`: `apt-get update` then `apt-get install -y` of the missing ones;
+//!   `binutils` (ld.bfd), `gcc`, `cmake` (starship's build compiles zlib-ng with it):
+//!   `apt-get update` then `apt-get install -y` of the missing ones;
 //! * `wild`: `cargo install wild-linker --locked` (with the pinned nightly: wild needs a
 //!   recent rustc);
 //! * Zig: `python3 -m pip install ziglang`.
@@ -28,6 +29,7 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("time", "/usr/bin/time"),
     ("binutils", "ld.bfd"),
     ("gcc", "gcc"),
+    ("cmake", "cmake"),
 ];
 
 pub fn run(config: &Config) -> Result<()> {
