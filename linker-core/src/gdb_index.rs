@@ -527,6 +527,20 @@ fn names_from_entries(obj: &ObjectFile<'_>, s: usize, index: &mut FileIndex) -> 
     Ok(())
 }
 
+/// Whether entries of this tag qualify the names of the entries inside them.
+fn names_a_scope(tag: gimli::DwTag) -> bool {
+    use gimli::constants::*;
+    [
+        DW_TAG_namespace,
+        DW_TAG_structure_type,
+        DW_TAG_class_type,
+        DW_TAG_union_type,
+        DW_TAG_enumeration_type,
+        DW_TAG_interface_type,
+    ]
+    .contains(&tag)
+}
+
 /// The state of the walk over a unit's entries, its buffers reused from unit to unit.
 #[derive(Default)]
 struct Walk {
@@ -582,15 +596,8 @@ impl Walk {
                 DW_TAG_subprogram => KIND_FUNCTION,
                 DW_TAG_variable => KIND_VARIABLE,
                 DW_TAG_compile_unit | DW_TAG_partial_unit | DW_TAG_skeleton_unit if first => 0,
-                DW_TAG_namespace
-                | DW_TAG_structure_type
-                | DW_TAG_class_type
-                | DW_TAG_union_type
-                | DW_TAG_enumeration_type
-                | DW_TAG_interface_type
-                | DW_TAG_typedef
-                | DW_TAG_base_type
-                | DW_TAG_enumerator => KIND_TYPE,
+                DW_TAG_typedef | DW_TAG_base_type | DW_TAG_enumerator => KIND_TYPE,
+                _ if names_a_scope(tag) => KIND_TYPE,
                 _ => {
                     entries.skip_attributes(abbrev.attributes())?;
                     continue;
@@ -628,15 +635,7 @@ impl Walk {
             if kind == 0 {
                 continue;
             }
-            let is_scope = matches!(
-                tag,
-                DW_TAG_namespace
-                    | DW_TAG_structure_type
-                    | DW_TAG_class_type
-                    | DW_TAG_union_type
-                    | DW_TAG_enumeration_type
-                    | DW_TAG_interface_type
-            );
+            let is_scope = names_a_scope(tag);
             // As gdb's own indexes have it: namespaces are global, types static.
             let is_static = match kind {
                 KIND_TYPE => tag != DW_TAG_namespace,
