@@ -209,12 +209,6 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
 }
 
 impl Config {
-    /// The projects whose links `replay` replays.
-    pub fn projects(&self) -> Vec<super::project::Project> {
-        use super::project::{RIPGREP, STARSHIP, TYPST};
-        if self.big { vec![RIPGREP, TYPST, STARSHIP] } else { vec![RIPGREP] }
-    }
-
     pub fn results_dir(&self) -> PathBuf {
         self.work_dir.join("results")
     }

@@ -36,6 +36,11 @@ impl Profile {
     }
 }
 
+/// The projects whose links `replay` replays: ripgrep, and the big ones with `--big`.
+pub fn replayed(config: &Config) -> Vec<Project> {
+    if config.big { vec![RIPGREP, TYPST, STARSHIP] } else { vec![RIPGREP] }
+}
+
 /// A project from crates.io with one binary whose link is replayed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Project {

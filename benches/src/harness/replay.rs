@@ -40,7 +40,9 @@ const VERIFY_PATTERN: &str = r"fn (new|search)\w*\(";
 pub fn run(config: &Config, linkers: &[Linker]) -> Result<StepResults> {
     let machine = MachineInfo::probe();
     let mut workloads = Vec::new();
-    for (project, profile) in config.projects().iter().flat_map(|p| [(*p, Profile::Debug), (*p, Profile::Release)]) {
+    for (project, profile) in
+        project::replayed(config).iter().flat_map(|p| [(*p, Profile::Debug), (*p, Profile::Release)])
+    {
         let name = format!("{}-{}", project.key, profile.name());
         eprintln!("\n== replay: {name} ==");
         let mut workload = WorkloadResult {

@@ -47,7 +47,7 @@ pub fn run(config: &Config) -> Result<()> {
             problems.push(format!("zig: {e:#}"));
         }
     }
-    for p in config.projects() {
+    for p in project::replayed(config) {
         if let Err(e) = project::unpacked_source(config, &p, "replay") {
             problems.push(format!("{} source: {e:#}", p.crate_name));
         }
