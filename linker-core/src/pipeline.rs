@@ -8,6 +8,15 @@
 //! garbage collection and the part of layout that needs no liveness (sorting input sections
 //! towards their output sections, merging `.debug_str`); the relocation scan and the placement
 //! of live input sections.
+//!
+//! **Cost at scale** (medians of 5 `--time` runs at 2 threads, replays of the bench): from
+//! ripgrep's debug link (130 MB in, 50 MB out, 28k symbols in `.symtab`) to typst's (883 MiB
+//! in, 366 MiB out, 218k symbols), inputs grow 6.8×, output 7.3×, symbols 7.8×, and every
+//! pass grows 8× to 14×: parse 8.4×, resolve 11×, gc ∥ debug strings 11×, scan ∥
+//! placement 10×, tables ∥ `.symtab` plan 14× (the plan copies 35 MB of names), symbol
+//! addresses 13×, copy and relocate 10×; the whole link 9.4× (85.6 to 809 ms). No pass has an
+//! algorithmic step that grows faster than its data; all of them lose to their working set
+//! leaving the caches (per-symbol and per-section tables indexed at random).
 
 use crate::args::Config;
 use crate::context::{Link, output_mode};
