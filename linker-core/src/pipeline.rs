@@ -10,8 +10,8 @@
 //! of live input sections.
 //!
 //! **Cost at scale** (medians of 5 `--time` runs at 2 threads, replays of the bench): from
-//! ripgrep's debug link (130 MB in, 50 MB out, 28k symbols in `.symtab`) to typst's (883 MiB
-//! in, 366 MiB out, 218k symbols), inputs grow 6.8×, output 7.3×, symbols 7.8×, and every
+//! ripgrep's debug link (124 MiB in, 48 MiB out, 28k symbols in `.symtab`) to typst's (883 MiB
+//! in, 366 MiB out, 218k symbols), inputs grow 7.1×, output 7.7×, symbols 7.8×, and every
 //! pass grows 8× to 14×: parse 8.4×, resolve 11×, gc ∥ debug strings 11×, scan ∥
 //! placement 10×, tables ∥ `.symtab` plan 14× (the plan copies 35 MB of names), symbol
 //! addresses 13×, copy and relocate 10×; the whole link 9.4× (85.6 to 809 ms). No pass has an
