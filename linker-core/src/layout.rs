@@ -206,7 +206,7 @@ pub struct Layout<'d> {
     pub file_size: u64,
     pub entry: u64,
     pub eh_fdes: Vec<EhRecord>,
-    pub symtab: Option<crate::symtab::SymtabPlan>,
+    pub symtab: Option<crate::symtab::SymtabPlan<'d>>,
     pub gdb_index: Option<GdbIndex>,
     /// Address of every symbol id's definition, computed once in parallel so that a
     /// relocation costs one load. Two values send the reader to the slow path, which also
@@ -763,7 +763,7 @@ pub struct PlacedInputs<'l, 'd>(Builder<'l, 'd>);
 pub struct PlannedTables<'l, 'd> {
     builder: Builder<'l, 'd>,
     tables: Tables,
-    symtab: Option<crate::symtab::SymtabPlan>,
+    symtab: Option<crate::symtab::SymtabPlan<'d>>,
     gdb_index: Option<GdbIndex>,
 }
 
@@ -1035,7 +1035,7 @@ impl<'l, 'd> Builder<'l, 'd> {
     fn finish(
         mut self,
         tables: Tables,
-        symtab: Option<crate::symtab::SymtabPlan>,
+        symtab: Option<crate::symtab::SymtabPlan<'d>>,
         gdb_index: Option<GdbIndex>,
     ) -> Result<Layout<'d>> {
         let link = self.link;

@@ -7,16 +7,20 @@ use crate::parallel::split_by_lengths;
 use crate::resolve::{FileData, Rank, SymbolId};
 use rayon::prelude::*;
 
-pub struct SymtabPlan {
+pub struct SymtabPlan<'d> {
     /// Local symbols, then globals, as (symbol id, name offset).
     pub entries: Vec<(SymbolId, u32)>,
+    /// Each entry's name, for `.strtab`.
+    names: Vec<&'d [u8]>,
     pub first_global: usize,
-    pub strtab: Vec<u8>,
+    strtab_size: usize,
 }
 
-impl SymtabPlan {
-    /// `placed(file, section)`: the input section is in the output.
-    pub fn new(link: &Link<'_>, placed: &(dyn Fn(usize, usize) -> bool + Sync)) -> Self {
+impl<'d> SymtabPlan<'d> {
+    /// `placed(file, section)`: the input section is in the output. Only names' offsets are
+    /// planned here; their bytes are copied by [`SymtabPlan::strtab_bytes`] in the write pass,
+    /// beside the input sections (a big debug link has 35 MB of them).
+    pub fn new(link: &Link<'d>, placed: &(dyn Fn(usize, usize) -> bool + Sync)) -> Self {
         let mut files: Vec<usize> = (0..link.res.files.len()).collect();
         files.sort_by_key(|&f| link.res.files[f].order);
         // Locals, per file in parallel (canonical file order), then every global's winner.
@@ -42,36 +46,32 @@ impl SymtabPlan {
             })
             .collect();
         globals.par_sort_unstable();
-        // Globals in runs of a few thousand, so that their names are copied in parallel too.
+        // Globals in runs of a few thousand, so that their names are looked up in parallel too.
         runs.par_extend(globals.par_chunks(4096).map(|run| run.iter().map(|&id| (id, link.symbol_name(id))).collect()));
 
-        // Name offsets by prefix sums over the runs, then each run's names copied in parallel.
+        // Name offsets by prefix sums over the runs, then each run's offsets in parallel.
         let mut run_starts = Vec::with_capacity(runs.len());
         let mut size = 1usize;
         for run in &runs {
             run_starts.push(size);
             size += run.iter().map(|(_, name)| name.len() + 1).sum::<usize>();
         }
-        let mut strtab = vec![0u8; size];
-        let run_ends = run_starts.iter().skip(1).copied().chain([size]);
-        let chunks = split_by_lengths(&mut strtab[1..], run_ends.zip(&run_starts).map(|(end, start)| end - start));
         let entries: Vec<Vec<(SymbolId, u32)>> = runs
             .par_iter()
-            .zip(chunks)
             .zip(&run_starts)
-            .map(|((run, chunk), &start)| {
-                let mut at = 0;
+            .map(|(run, &start)| {
+                let mut at = start;
                 run.iter()
                     .map(|&(id, name)| {
-                        chunk[at..at + name.len()].copy_from_slice(name);
-                        let offset = (start + at) as u32;
+                        let offset = at as u32;
                         at += name.len() + 1;
                         (id, offset)
                     })
                     .collect()
             })
             .collect();
-        SymtabPlan { entries: entries.concat(), first_global, strtab }
+        let names = runs.into_iter().flatten().map(|(_, name)| name).collect();
+        SymtabPlan { entries: entries.concat(), names, first_global, strtab_size: size }
     }
 
     /// Entries including the null symbol.
@@ -80,7 +80,25 @@ impl SymtabPlan {
     }
 
     pub fn strtab_size(&self) -> u64 {
-        self.strtab.len() as u64
+        self.strtab_size as u64
+    }
+
+    /// `.strtab`: a zero byte, then every entry's name and its terminator, copied in parallel
+    /// runs into disjoint parts.
+    pub fn strtab_bytes(&self) -> Vec<u8> {
+        const RUN: usize = 4096;
+        let mut strtab = vec![0u8; self.strtab_size];
+        let starts: Vec<usize> = self.entries.iter().step_by(RUN).map(|&(_, offset)| offset as usize).collect();
+        let ends = starts.iter().skip(1).copied().chain([self.strtab_size]);
+        let chunks = split_by_lengths(&mut strtab[1..], ends.zip(&starts).map(|(end, start)| end - start));
+        chunks.into_par_iter().zip(self.names.par_chunks(RUN)).for_each(|(chunk, names)| {
+            let mut at = 0;
+            for name in names {
+                chunk[at..at + name.len()].copy_from_slice(name);
+                at += name.len() + 1;
+            }
+        });
+        strtab
     }
 }
 

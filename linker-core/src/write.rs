@@ -1015,8 +1015,9 @@ fn synthetic_contents(link: &Link<'_>, scan: &ScanResult, layout: &Layout) -> (V
         content.push((Synthetic::BuildId, note));
     }
     if let Some(plan) = &layout.symtab {
-        content.push((Synthetic::SymTab, symtab_bytes(link, layout, plan)));
-        content.push((Synthetic::StrTab, plan.strtab.clone()));
+        let (symtab, strtab) = rayon::join(|| symtab_bytes(link, layout, plan), || plan.strtab_bytes());
+        content.push((Synthetic::SymTab, symtab));
+        content.push((Synthetic::StrTab, strtab));
     }
     let mut shstrtab = vec![0u8];
     for s in &layout.sections {
@@ -1170,7 +1171,7 @@ fn symbol_attributes(link: &Link<'_>, layout: &Layout, id: SymbolId) -> (u8, u8,
 }
 
 /// `.symtab` entries, written in parallel: each entry depends only on its symbol.
-fn symtab_bytes(link: &Link<'_>, layout: &Layout, plan: &crate::symtab::SymtabPlan) -> Vec<u8> {
+fn symtab_bytes(link: &Link<'_>, layout: &Layout, plan: &crate::symtab::SymtabPlan<'_>) -> Vec<u8> {
     let mut out = vec![0u8; 24 * plan.count()];
     out[24..].par_chunks_mut(24).zip(plan.entries.par_iter().enumerate()).for_each(|(slot, (k, &(id, name)))| {
         let (mut info, other, size) = symbol_attributes(link, layout, id);
