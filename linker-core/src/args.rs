@@ -97,6 +97,8 @@ pub struct Config {
     /// The command line after response files were expanded, with the words that name input
     /// files marked, for a reproducer to rewrite.
     pub command_line: Vec<CommandWord>,
+    /// `--incremental`: skip a link whose inputs and options have not changed (`incremental`).
+    pub incremental: bool,
     pub threads: Option<usize>,
     pub print_timing: bool,
     /// `--no-fork`: link in this process (its exit then includes freeing memory); by default
@@ -203,6 +205,7 @@ impl Default for Config {
             command_line: Vec::new(),
             threads: None,
             print_timing: false,
+            incremental: false,
             no_fork: false,
             print_version: false,
             print_help: false,
@@ -492,6 +495,8 @@ static OPTIONS: &[OptionSpec] = &[
     }), Applies),
     opt(&["no-threads"], Flag(|s| s.config.threads = Some(1)), Applies),
     opt(&["time"], Flag(|s| s.config.print_timing = true), Applies),
+    opt(&["incremental"], Flag(|s| s.config.incremental = true), Applies),
+    opt(&["no-incremental"], Flag(|s| s.config.incremental = false), Applies),
     opt(&["fork"], Flag(|s| s.config.no_fork = false), Applies),
     opt(&["no-fork"], Flag(|s| s.config.no_fork = true), Applies),
     opt(&["reproduce"], FileName(|s, v| s.config.reproduce = Some(v)), Applies),

@@ -2,8 +2,10 @@
 //! clear message per problem with exit status 1.
 
 use crate::args;
+use crate::incremental;
 use crate::input::{FileArena, load_inputs};
 use crate::session::Session;
+use crate::timing::Timer;
 use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
@@ -16,7 +18,6 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return report(Err(e.to_string())),
     };
-    crate::huge_pages::use_if_worthwhile(&config);
     if config.no_fork || std::env::var_os("RIVET_NO_FORK").is_some() {
         return report(run_inner(config, None));
     }
@@ -65,6 +66,10 @@ fn run_detached(config: args::Config) -> ExitCode {
                 if libc::getppid() != parent {
                     libc::_exit(1);
                 }
+                hand_death_signal_to_a_watch();
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
                 let status = status_of(run_inner(config, Some(fds[1])));
                 exit_now(status, Some(fds[1]))
             }
@@ -86,6 +91,38 @@ fn run_detached(config: args::Config) -> ExitCode {
                 ExitCode::from(libc::WEXITSTATUS(wstatus) as u8)
             }
         }
+    }
+}
+
+/// The thread that holds the linking child's parent-death signal, and the sender that ends it.
+static DEATH_WATCH: std::sync::Mutex<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>> =
+    std::sync::Mutex::new(None);
+
+/// Moves the parent-death signal from the main thread to a thread of its own. The kernel
+/// keeps the signal per thread and sends it for each live thread that holds one, so ending
+/// that thread ([`outlive_parent`]) lets the child go on once it has reported, which nothing
+/// could do for the main thread while it waits for the link's pool.
+fn hand_death_signal_to_a_watch() {
+    let (armed_tx, armed_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let watch = std::thread::spawn(move || {
+        // SAFETY: a plain system call on this thread.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+        let _ = armed_tx.send(());
+        let _ = stop_rx.recv();
+    });
+    if armed_rx.recv().is_ok() {
+        // SAFETY: as above; the watch holds the signal now.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0) };
+        *DEATH_WATCH.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop_tx, watch));
+    }
+}
+
+/// Ends the parent-death watch: from now on this process outlives its parent.
+fn outlive_parent() {
+    if let Some((stop, watch)) = DEATH_WATCH.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        let _ = stop.send(());
+        let _ = watch.join();
     }
 }
 
@@ -130,17 +167,24 @@ fn thread_count(config: &args::Config) -> usize {
 /// Flushes what was printed, reports `status` on `pipe` (the detached parent waits on it),
 /// and exits without freeing anything: the kernel reclaims it all at once.
 fn exit_now(status: u8, pipe: Option<libc::c_int>) -> ! {
+    report_status(status, pipe);
+    release_jobserver_tokens();
+    // SAFETY: ends the process; everything it holds goes with it.
+    unsafe { libc::_exit(status as libc::c_int) }
+}
+
+/// Flushes what was printed and reports `status` on `pipe`, whose reader (the detached parent)
+/// exits with it at once.
+fn report_status(status: u8, pipe: Option<libc::c_int>) {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
-    release_jobserver_tokens();
-    // SAFETY: plain POSIX calls on descriptors this process owns.
-    unsafe {
-        if let Some(fd) = pipe {
+    if let Some(fd) = pipe {
+        // SAFETY: plain POSIX calls on a descriptor this process owns.
+        unsafe {
             libc::write(fd, (&status as *const u8).cast(), 1);
             libc::close(fd);
         }
-        libc::_exit(status as libc::c_int)
     }
 }
 
@@ -223,7 +267,39 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
     if config.inputs.is_empty() {
         return Err("no input files".into());
     }
-    let threads = thread_count(&config);
+    let arena = FileArena::default();
+    let linked = link(&config, &arena, pipe);
+    // Written whether or not the link succeeded: a failing link is what reproducers are for.
+    let reproduced = crate::reproduce::write(&config, &arena, VERSION).map_err(|e| e.to_string());
+    release_jobserver_tokens();
+    linked.and(reproduced)
+}
+
+/// Maps the inputs; ends here if `--incremental` finds the output up to date; else links
+/// them on a pool of [`thread_count`] threads.
+fn link(config: &args::Config, arena: &FileArena, pipe: Option<libc::c_int>) -> Result<(), String> {
+    let mut timer = Timer::new(config.print_timing);
+    let inputs = load_inputs(config, arena).map_err(|e| e.to_string())?;
+    timer.lap("open inputs");
+    crate::huge_pages::use_if_worthwhile(inputs.iter().map(|input| input.bytes.len() as u64).sum());
+    let mut incremental = incremental::applies(config).then(incremental::Inputs::default);
+    if let Some(taken) = &mut incremental {
+        inputs.iter().for_each(|input| taken.add(input));
+        match incremental::check(config, taken) {
+            Ok(hashed) => {
+                timer.lap("incremental: inputs checked, output touched");
+                if config.print_timing {
+                    eprintln!("rivet-ld: incremental: up to date ({} inputs, {hashed} hashed)", inputs.len());
+                    timer.report();
+                }
+                // Nothing to tear down worth waiting for: leave the maps to the kernel.
+                exit_now(0, pipe);
+            }
+            Err(why) if config.print_timing => eprintln!("rivet-ld: incremental: full link: {why}"),
+            Err(_) => {}
+        }
+    }
+    let threads = thread_count(config);
     if config.print_timing {
         let tokens = JOBSERVER_TOKENS.lock().map_or(0, |t| t.len());
         let source = match (config.threads, tokens) {
@@ -238,23 +314,29 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
         .start_handler(|_| crate::huge_pages::advise_thread_heap())
         .build()
         .map_err(|e| e.to_string())?;
-    let arena = FileArena::default();
-    let linked = pool.in_place_scope(|scope| {
-        let mut session = Session::new(config.clone(), &arena, scope);
-        // Success is final once the output is in place: exit then, leaving the teardown of
-        // inputs and tables to the kernel (unless a reproducer is still to be written).
+    pool.in_place_scope(|scope| {
+        let mut session = Session::new(config.clone(), arena, scope);
+        session.continue_timing(timer);
+        // Success is final once the output is in place: tell the parent then, and leave the
+        // teardown of inputs and tables to the kernel (unless a reproducer is still to be
+        // written). An incremental link records its state after that.
         if config.reproduce.is_none() {
-            session.on_output_ready(move || exit_now(0, pipe));
+            session.on_output_ready(move || {
+                if let Some(taken) = incremental {
+                    // The parent exits now; the state is recorded after it.
+                    outlive_parent();
+                    report_status(0, pipe);
+                    if let Err(e) = taken.record(config, arena) {
+                        eprintln!("rivet-ld: warning: no incremental state kept: {e}");
+                    }
+                    exit_now(0, None)
+                }
+                exit_now(0, pipe)
+            });
         }
-        let inputs = load_inputs(&config, &arena).map_err(|e| e.to_string())?;
-        session.lap("open inputs");
         for input in inputs {
             session.add(input).map_err(|e| e.to_string())?;
         }
         session.finish(&pool).map_err(|e| e.to_string())
-    });
-    // Written whether or not the link succeeded: a failing link is what reproducers are for.
-    let reproduced = crate::reproduce::write(&config, &arena, VERSION).map_err(|e| e.to_string());
-    release_jobserver_tokens();
-    linked.and(reproduced)
+    })
 }

@@ -16,8 +16,6 @@
 //! it when it starts. Small links, kernels with huge pages off and a `GLIBC_TUNABLES` that
 //! already sets `glibc.malloc.hugetlb` go on with glibc's defaults.
 
-use crate::args::{Config, InputKind};
-
 /// Room reserved for a 256 MiB `brk` heap, and thread arenas mapped whole (address space
 /// only: pages cost memory when they are first touched).
 const TOP_PAD: usize = 256 << 20;
@@ -27,30 +25,23 @@ const HUGE_PAGE: usize = 2 << 20;
 /// The size and alignment of a glibc thread arena's heap on 64-bit targets.
 const ARENA_HEAP_BYTES: usize = 64 << 20;
 
-/// Below this many bytes of inputs named on the command line, huge pages save too few faults
-/// to be worth the larger heap.
+/// Below this many bytes of inputs, huge pages save too few faults to be worth the larger
+/// heap.
 const MIN_INPUT_BYTES: u64 = 32 << 20;
 
 /// Under glibc's default `mmap` threshold (128 KiB), so that it comes from the `brk` heap.
 const GROW_STEP: usize = 64 << 10;
 
-/// Reserves and advises the `brk` heap when the link is large enough to gain from it. Call
-/// it while the process has one thread, before the link allocates.
+/// Reserves and advises the `brk` heap when the link, of `input_bytes` of mapped inputs, is
+/// large enough to gain from it. Call it before the link's threads start and before it
+/// allocates much.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub fn use_if_worthwhile(config: &Config) {
+pub fn use_if_worthwhile(input_bytes: u64) {
     let tunables = std::env::var_os("GLIBC_TUNABLES").unwrap_or_default();
-    if tunables.to_string_lossy().contains("glibc.malloc.hugetlb") || !transparent_huge_pages_on() {
-        return;
-    }
-    let input_bytes: u64 = config
-        .inputs
-        .iter()
-        .filter_map(|input| match &input.kind {
-            InputKind::Path(path) => std::fs::metadata(path).ok().map(|m| m.len()),
-            InputKind::Library(_) => None,
-        })
-        .sum();
-    if input_bytes < MIN_INPUT_BYTES {
+    if input_bytes < MIN_INPUT_BYTES
+        || tunables.to_string_lossy().contains("glibc.malloc.hugetlb")
+        || !transparent_huge_pages_on()
+    {
         return;
     }
     // SAFETY: glibc's documented interface; the blocks are freed at once and only their
@@ -77,7 +68,7 @@ pub fn use_if_worthwhile(config: &Config) {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn use_if_worthwhile(_: &Config) {}
+pub fn use_if_worthwhile(_: u64) {}
 
 /// The `brk` heap's range, once it is advised.
 static BRK_HEAP: std::sync::OnceLock<std::ops::Range<usize>> = std::sync::OnceLock::new();
@@ -88,13 +79,15 @@ pub fn advised() -> bool {
 }
 
 /// Marks the `brk` heap, which [`use_if_worthwhile`] grew by [`TOP_PAD`], `MADV_HUGEPAGE`.
+/// In a forked process the heap is two mappings: the part inherited from the parent and the
+/// part grown since.
 fn advise_heap() {
     let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return };
-    let Some(range) = maps.lines().find(|l| l.ends_with("[heap]")).and_then(|l| l.split(' ').next()) else {
-        return;
-    };
-    let Some((start, end)) = range.split_once('-') else { return };
-    let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) else { return };
+    let ranges = maps.lines().filter(|l| l.ends_with("[heap]")).filter_map(|l| {
+        let (start, end) = l.split(' ').next()?.split_once('-')?;
+        Some((usize::from_str_radix(start, 16).ok()?, usize::from_str_radix(end, 16).ok()?))
+    });
+    let Some((start, end)) = ranges.reduce(|(start, _), (_, end)| (start, end)) else { return };
     if advise(start, end) {
         let _ = BRK_HEAP.set(start..end);
     }

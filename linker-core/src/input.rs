@@ -15,7 +15,7 @@ use std::sync::Mutex;
 /// the arena is dropped, so slices handed out live as long as the arena.
 #[derive(Default)]
 pub struct FileArena {
-    maps: Mutex<Vec<(memmap2::Mmap, FileIdentity, PathBuf)>>,
+    maps: Mutex<Vec<(memmap2::Mmap, FileStamp, PathBuf)>>,
     /// Bytes made during the link that live as long as the inputs (inflated sections).
     made: Mutex<Vec<Box<[u8]>>>,
 }
@@ -54,22 +54,35 @@ pub fn prefetch<T>(items: &[T]) {
     }
 }
 
-/// A file's device and inode: the same file under any name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FileIdentity {
-    dev: u64,
-    ino: u64,
+/// A file as it was mapped: its device and inode (the same file under any name), size and
+/// modification time (the same stamp means the same contents, as make and cargo assume).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileStamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: u64,
 }
 
-impl FileIdentity {
-    pub fn of(meta: &std::fs::Metadata) -> FileIdentity {
+impl FileStamp {
+    pub fn of(meta: &std::fs::Metadata) -> FileStamp {
         use std::os::unix::fs::MetadataExt;
-        FileIdentity { dev: meta.dev(), ino: meta.ino() }
+        let mtime_ns = (meta.mtime() as u64).wrapping_mul(1_000_000_000).wrapping_add(meta.mtime_nsec() as u64);
+        FileStamp { dev: meta.dev(), ino: meta.ino(), size: meta.size(), mtime_ns }
+    }
+
+    pub fn of_path(path: &Path) -> Option<FileStamp> {
+        std::fs::metadata(path).ok().map(|m| FileStamp::of(&m))
+    }
+
+    pub fn same_file(&self, other: &FileStamp) -> bool {
+        (self.dev, self.ino) == (other.dev, other.ino)
     }
 }
 
 impl FileArena {
-    pub fn map(&self, path: &Path) -> Result<&[u8]> {
+    /// Maps `path` for the rest of the link; returns its bytes and its stamp as mapped.
+    pub fn map(&self, path: &Path) -> Result<(&[u8], FileStamp)> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let meta = file.metadata().map_err(|e| Error::io(path, e))?;
         // SAFETY: the mapping is private and read-only; like every linker we assume inputs are
@@ -77,9 +90,10 @@ impl FileArena {
         let map = unsafe { memmap2::MmapOptions::new().len(meta.len() as usize).map(&file) }
             .map_err(|e| Error::io(path, e))?;
         let bytes: *const [u8] = &map[..];
-        self.maps.lock().unwrap_or_else(|p| p.into_inner()).push((map, FileIdentity::of(&meta), path.to_path_buf()));
+        let stamp = FileStamp::of(&meta);
+        self.maps.lock().unwrap_or_else(|p| p.into_inner()).push((map, stamp, path.to_path_buf()));
         // SAFETY: the mapping's address is fixed and it lives until the arena drops.
-        Ok(unsafe { &*bytes })
+        Ok((unsafe { &*bytes }, stamp))
     }
 
     /// Keeps `bytes` for as long as the inputs.
@@ -92,8 +106,15 @@ impl FileArena {
     }
 
     /// Whether `file` is one of the mapped inputs.
-    pub fn holds(&self, file: FileIdentity) -> bool {
-        self.maps.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|(_, id, _)| *id == file)
+    pub fn holds(&self, file: &FileStamp) -> bool {
+        self.maps.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|(_, mapped, _)| mapped.same_file(file))
+    }
+
+    /// Every file mapped so far with its stamp and bytes, in the order they were mapped.
+    pub fn files(&self) -> Vec<(PathBuf, FileStamp, &[u8])> {
+        let maps = self.maps.lock().unwrap_or_else(|p| p.into_inner());
+        // SAFETY: as in `map`: mappings live, unmoved, until the arena drops.
+        maps.iter().map(|(map, stamp, path)| (path.clone(), *stamp, unsafe { &*(&map[..] as *const [u8]) })).collect()
     }
 
     /// The path of every file mapped so far, in the order they were mapped, each once.
@@ -141,6 +162,8 @@ pub struct LoadedFile<'d> {
     pub modifiers: Modifiers,
     /// Position on the command line after script expansion: the canonical order of inputs.
     pub position: u32,
+    /// The file as it was mapped.
+    pub stamp: FileStamp,
 }
 
 /// Maps every input named by the configuration, in command-line order, expanding `-l` and
@@ -192,7 +215,7 @@ pub fn load_inputs_reserving<'d>(
 impl<'d> LoadedFile<'d> {
     /// Maps the object written at `path` for the position `slot` holds.
     pub fn reserved_object(arena: &'d FileArena, slot: &Reserved, path: &Path) -> Result<LoadedFile<'d>> {
-        let bytes = arena.map(path)?;
+        let (bytes, stamp) = arena.map(path)?;
         if identify(bytes) != FileKind::Object {
             return Err(Error::bad(path.display(), "not an ELF relocatable object"));
         }
@@ -202,6 +225,7 @@ impl<'d> LoadedFile<'d> {
             kind: FileKind::Object,
             modifiers: slot.modifiers,
             position: slot.position,
+            stamp,
         })
     }
 }
@@ -217,7 +241,7 @@ struct Loader<'c, 'd> {
 
 impl<'d> Loader<'_, 'd> {
     fn add_path(&mut self, path: &Path, modifiers: Modifiers, depth: u32) -> Result<()> {
-        let bytes = self.arena.map(path)?;
+        let (bytes, stamp) = self.arena.map(path)?;
         let kind = identify(bytes);
         if kind == FileKind::Script {
             return self.expand_script(path, bytes, modifiers, depth);
@@ -227,7 +251,7 @@ impl<'d> Loader<'_, 'd> {
         }
         let position = self.next_position;
         self.next_position += 1;
-        self.out.push(LoadedFile { path: path.to_path_buf(), bytes, kind, modifiers, position });
+        self.out.push(LoadedFile { path: path.to_path_buf(), bytes, kind, modifiers, position, stamp });
         Ok(())
     }
 
@@ -321,7 +345,7 @@ pub fn member_bytes<'d>(arena: &'d FileArena, archive_path: &Path, data: &archiv
             } else {
                 archive_path.parent().unwrap_or(Path::new(".")).join(rel)
             };
-            arena.map(&full)
+            Ok(arena.map(&full)?.0)
         }
     }
 }

@@ -23,7 +23,7 @@
 //! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections`, `source_lines` |
 //! | resolution | `resolve`, then `context` |
 //! | passes | `x86_64`, `gc`, `icf`, `gdb_index`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
-//! | output | `output_file`, `write`, `map_file`, `reproduce` |
+//! | output | `output_file`, `write`, `map_file`, `reproduce`, `incremental` |
 //! | driving | `pipeline`, `session`, `driver` |
 
 mod archive;
@@ -40,6 +40,7 @@ mod gdb_index;
 mod hash;
 mod huge_pages;
 mod icf;
+pub mod incremental;
 mod input;
 mod layout;
 mod map_file;

@@ -31,7 +31,7 @@
 
 use crate::args::{Config, OutputKind};
 use crate::error::{Error, Result};
-use crate::input::{FileArena, FileIdentity};
+use crate::input::{FileArena, FileStamp};
 use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -92,7 +92,7 @@ impl PendingOutput {
         if let Some(meta) = &old {
             let reusable = config.output_kind != OutputKind::SharedObject
                 && std::os::unix::fs::MetadataExt::nlink(meta) == 1
-                && !arena.holds(FileIdentity::of(meta));
+                && !arena.holds(&FileStamp::of(meta));
             if reusable && let Some(file) = open_locked(&config.output) {
                 if std::fs::rename(&config.output, &out.tmp).is_ok() {
                     out.reused = Some(file);

@@ -154,6 +154,11 @@ impl<'d, 's> Session<'d, 's> {
         self.timer.lap(phase);
     }
 
+    /// Goes on with `timer`, whose laps began before the session (the driver's input loading).
+    pub(crate) fn continue_timing(&mut self, timer: Timer) {
+        self.timer = timer;
+    }
+
     /// Waits for the last inputs, then runs every pass that needs all of them, on `pool`.
     pub fn finish(mut self, pool: &rayon::ThreadPool) -> Result<()> {
         self.resolve_ready(true)?;

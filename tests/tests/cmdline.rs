@@ -425,7 +425,7 @@ fn existing_outputs_are_replaced() {
     }
 }
 
-/// rivet-specific: a link whose inputs on the command line reach 32 MiB runs with glibc's heap
+/// rivet-specific: a link whose mapped inputs reach 32 MiB runs with glibc's heap
 /// in transparent huge pages (rivet-ld reserves the `brk` heap with `mallopt`, then marks the
 /// heaps `MADV_HUGEPAGE`; `--time` says so), and links exactly as a link kept from it by the
 /// user's own setting; a small link does not.

@@ -1,0 +1,379 @@
+//! `--incremental`: a link whose inputs and options are unchanged since the link that wrote
+//! its output is skipped; every other link is a full one, byte for byte what a plain link of
+//! the same inputs writes, and the program runs as GNU ld's build of the same inputs does.
+//!
+//! Each test links through gcc with `-Wl,--incremental -Wl,--time`, which makes rivet-ld say
+//! whether the output was up to date or why it linked in full, and with `--no-fork`, so that
+//! the state is in place when the link returns (by default the linking process records it
+//! after the command has returned: see the last test).
+
+use rivet_tests::{Driver, Output, Test, World, assert_stdout, test_env};
+use std::path::Path;
+
+const INCREMENTAL: [&str; 3] = ["-Wl,--incremental", "-Wl,--time", "-Wl,--no-fork"];
+
+/// A program of two objects: `main.o` prints what `greeting.o` returns.
+fn program(t: &Test, greeting: &str) -> Vec<String> {
+    let main = t.write(
+        "main.c",
+        "#include <stdio.h>\nconst char *greeting(void);\nint main(void) { puts(greeting()); return 0; }\n",
+    );
+    vec![t.cc(&main, &[]), greeting_object(t, greeting)]
+}
+
+/// (Re)compiles `greeting.o` to return `text`.
+fn greeting_object(t: &Test, text: &str) -> String {
+    let src = t.write("greeting.c", format!("const char *greeting(void) {{ return \"{text}\"; }}\n"));
+    t.cc(&src, &[])
+}
+
+/// An incremental link into `prog` in the test world; it must succeed.
+fn link_incremental(t: &Test, args: &[String]) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).chain(INCREMENTAL).collect();
+    let o = t.try_link_in(World::Test, Driver::Gcc, "prog", &args);
+    assert!(o.success(), "incremental link failed: {o}");
+    o
+}
+
+fn up_to_date(o: &Output) -> bool {
+    o.stderr.contains("rivet-ld: incremental: up to date")
+}
+
+/// The reason an incremental link gave for linking in full.
+fn full_link_reason(o: &Output) -> String {
+    let line = o.stderr.lines().find(|l| l.contains("incremental: full link: "));
+    line.unwrap_or_else(|| panic!("the link was not a full one: {o}")).to_string()
+}
+
+/// `prog` must be byte for byte a plain (not incremental) link of `args`, and print `expected`
+/// as GNU ld's link of the same inputs does.
+fn assert_is_plain_link(t: &Test, args: &[String], expected: &str) {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    t.link("plain", &args);
+    let (prog, plain) = (std::fs::read(t.out("prog")).unwrap(), std::fs::read(t.out("plain")).unwrap());
+    assert!(prog == plain, "the incremental link's output differs from a plain link of the same inputs");
+    t.run_expect("plain", &[], expected);
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, expected);
+}
+
+fn state_of(t: &Test) -> std::path::PathBuf {
+    t.out(".prog.rivet-state")
+}
+
+fn modified(path: &Path) -> std::time::SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+#[test]
+fn unchanged_inputs_skip_the_link_and_touch_the_output() {
+    let t = test_env!("incremental_unchanged");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = program(&t, "hello");
+    let first = link_incremental(&t, &args);
+    assert_eq!(full_link_reason(&first), "rivet-ld: incremental: full link: no state from an earlier link");
+    assert_is_plain_link(&t, &args, "hello\n");
+    assert!(state_of(&t).is_file(), "no state was kept next to the output");
+    let bytes = std::fs::read(t.out("prog")).unwrap();
+    let before = modified(&t.out("prog"));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    let second = link_incremental(&t, &args);
+    assert!(up_to_date(&second), "{second}");
+    assert!(std::fs::read(t.out("prog")).unwrap() == bytes, "an up-to-date link changed the output");
+    assert!(modified(&t.out("prog")) > before, "an up-to-date link must touch the output, as make expects");
+    // And again: touching the output recorded its new stamp.
+    assert!(up_to_date(&link_incremental(&t, &args)));
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "hello\n");
+}
+
+#[test]
+fn a_changed_input_links_in_full() {
+    let t = test_env!("incremental_changed_input");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = program(&t, "hello");
+    link_incremental(&t, &args);
+    greeting_object(&t, "hello again");
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with("greeting.o changed"), "{o}");
+    assert_is_plain_link(&t, &args, "hello again\n");
+    assert!(up_to_date(&link_incremental(&t, &args)));
+}
+
+#[test]
+fn an_input_rebuilt_with_the_same_contents_is_up_to_date() {
+    let t = test_env!("incremental_rebuilt_same");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = program(&t, "hello");
+    link_incremental(&t, &args);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    greeting_object(&t, "hello");
+    let o = link_incremental(&t, &args);
+    assert!(o.stderr.contains("up to date (") && o.stderr.contains(", 1 hashed)"), "{o}");
+    // The same contents under another name at the same position: still up to date.
+    std::fs::rename(t.obj("greeting.o"), t.obj("renamed.o")).unwrap();
+    let renamed = vec![args[0].clone(), t.obj("renamed.o")];
+    assert!(up_to_date(&link_incremental(&t, &renamed)));
+    assert_is_plain_link(&t, &renamed, "hello\n");
+}
+
+#[test]
+fn changed_options_link_in_full() {
+    let t = test_env!("incremental_changed_options");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let mut args = program(&t, "hello");
+    link_incremental(&t, &args);
+    args.push("-Wl,-z,now".into());
+    let o = link_incremental(&t, &args);
+    assert_eq!(full_link_reason(&o), "rivet-ld: incremental: full link: the options changed");
+    assert_is_plain_link(&t, &args, "hello\n");
+    // The same objects in another order link differently: that is a change too.
+    args.swap(0, 1);
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with(" changed"), "{o}");
+    assert_is_plain_link(&t, &args, "hello\n");
+}
+
+#[test]
+fn inputs_added_or_removed_link_in_full() {
+    let t = test_env!("incremental_added_removed");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let mut args = program(&t, "hello");
+    link_incremental(&t, &args);
+    let extra = t.write("extra.c", "int extra_data[4] = {1, 2, 3, 4};\n");
+    args.push(t.cc(&extra, &[]));
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).contains("inputs then"), "{o}");
+    assert_is_plain_link(&t, &args, "hello\n");
+    args.pop();
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).contains("inputs then"), "{o}");
+    assert_is_plain_link(&t, &args, "hello\n");
+}
+
+/// `-L first -L second -lgreet` found `second/libgreet.a`; a `libgreet.a` that appears in
+/// `first` is what a full link would take, so the link is not up to date.
+#[test]
+fn a_library_that_now_shadows_another_links_in_full() {
+    let t = test_env!("incremental_library_shadowed");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let main = program(&t, "from second")[0].clone();
+    for dir in ["first", "second"] {
+        std::fs::create_dir_all(t.obj(dir)).unwrap();
+    }
+    t.ar("second/libgreet.a", &[&t.obj("greeting.o")]);
+    let args = vec![main, format!("-L{}", t.obj("first")), format!("-L{}", t.obj("second")), "-lgreet".into()];
+    link_incremental(&t, &args);
+    assert_is_plain_link(&t, &args, "from second\n");
+    assert!(up_to_date(&link_incremental(&t, &args)));
+
+    greeting_object(&t, "from first");
+    t.ar("first/libgreet.a", &[&t.obj("greeting.o")]);
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with("libgreet.a changed"), "{o}");
+    assert_is_plain_link(&t, &args, "from first\n");
+}
+
+/// A thin archive's member is read while linking, not named on the command line: a change to
+/// it is seen too.
+#[test]
+fn a_changed_thin_archive_member_links_in_full() {
+    let t = test_env!("incremental_thin_member");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let main = program(&t, "member one")[0].clone();
+    let archive = t.ar_thin("libthin.a", &[&t.obj("greeting.o")]);
+    let args = vec![main, archive];
+    link_incremental(&t, &args);
+    assert!(up_to_date(&link_incremental(&t, &args)));
+    greeting_object(&t, "member two");
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with("greeting.o changed"), "{o}");
+    assert_is_plain_link(&t, &args, "member two\n");
+}
+
+#[test]
+fn a_version_script_is_compared_by_its_contents() {
+    let t = test_env!("incremental_version_script");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let lib = t.write("lib.c", "int visible(void) { return 1; }\nint hidden(void) { return 2; }\n");
+    let lib = t.cc(&lib, &["-fPIC"]);
+    let script = t.write("lib.map", "{ global: visible; hidden; local: *; };\n");
+    let args =
+        |script: &str| -> Vec<String> { vec!["-shared".into(), lib.clone(), format!("-Wl,--version-script={script}")] };
+    link_incremental(&t, &args(&script));
+    assert!(up_to_date(&link_incremental(&t, &args(&script))));
+    std::fs::write(&script, "{ global: visible; local: *; };\n").unwrap();
+    let o = link_incremental(&t, &args(&script));
+    assert_eq!(full_link_reason(&o), "rivet-ld: incremental: full link: the options changed");
+    let dynsym = t.tool("nm", &["-D", "--defined-only", "prog"]);
+    assert!(dynsym.contains(" visible") && !dynsym.contains(" hidden"), "{dynsym}");
+}
+
+#[test]
+fn a_damaged_or_foreign_state_links_in_full() {
+    let t = test_env!("incremental_damaged_state");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = program(&t, "hello");
+    link_incremental(&t, &args);
+    let state = std::fs::read(state_of(&t)).unwrap();
+
+    std::fs::write(state_of(&t), &state[..state.len() / 2]).unwrap();
+    let o = link_incremental(&t, &args);
+    assert_eq!(full_link_reason(&o), "rivet-ld: incremental: full link: the state is not one this linker wrote");
+    assert_is_plain_link(&t, &args, "hello\n");
+
+    std::fs::write(state_of(&t), b"garbage").unwrap();
+    let o = link_incremental(&t, &args);
+    assert_eq!(full_link_reason(&o), "rivet-ld: incremental: full link: the state is not one this linker wrote");
+
+    // Another output's state, copied here: its output stamp is not this output's.
+    let other = t.try_link_in(World::Test, Driver::Gcc, "other", &[&args[0], &args[1], INCREMENTAL[0]]);
+    assert!(other.success(), "{other}");
+    std::fs::copy(t.out(".other.rivet-state"), state_of(&t)).unwrap();
+    let o = link_incremental(&t, &args);
+    assert_eq!(full_link_reason(&o), "rivet-ld: incremental: full link: the output changed or is gone");
+    assert_is_plain_link(&t, &args, "hello\n");
+}
+
+/// An output changed after the link (stripped in place, or removed) is linked again.
+#[test]
+fn an_output_changed_since_the_link_links_in_full() {
+    let t = test_env!("incremental_output_changed");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = program(&t, "hello");
+    link_incremental(&t, &args);
+    t.tool("strip", &["prog"]);
+    let o = link_incremental(&t, &args);
+    assert_eq!(full_link_reason(&o), "rivet-ld: incremental: full link: the output changed or is gone");
+    assert_is_plain_link(&t, &args, "hello\n");
+    std::fs::remove_file(t.out("prog")).unwrap();
+    let o = link_incremental(&t, &args);
+    assert_eq!(full_link_reason(&o), "rivet-ld: incremental: full link: the output changed or is gone");
+    assert_is_plain_link(&t, &args, "hello\n");
+}
+
+/// While the output runs: an up-to-date link leaves it alone, a full link replaces it without
+/// disturbing the running program.
+#[test]
+fn relinking_a_running_output() {
+    let t = test_env!("incremental_running_output");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let main = t.write(
+        "wait_main.c",
+        "#include <stdio.h>\nconst char *greeting(void);\nint main(void) { getchar(); puts(greeting()); return 0; }\n",
+    );
+    let args = vec![t.cc(&main, &[]), greeting_object(&t, "first")];
+    link_incremental(&t, &args);
+    let mut running = std::process::Command::new(t.out("prog"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(up_to_date(&link_incremental(&t, &args)));
+    greeting_object(&t, "second");
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with("greeting.o changed"), "{o}");
+    use std::io::Write;
+    running.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let old = running.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&old.stdout), "first\n", "the running program was disturbed");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    t.link("plain", &args);
+    assert!(std::fs::read(t.out("prog")).unwrap() == std::fs::read(t.out("plain")).unwrap());
+    let new = std::process::Command::new(t.out("prog")).stdin(std::process::Stdio::null()).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&new.stdout), "second\n");
+}
+
+/// `-Map` describes what the link did, so with it every link is a full one and no state is
+/// kept.
+#[test]
+fn a_map_file_means_a_full_link_every_time() {
+    let t = test_env!("incremental_map_file");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let mut args = program(&t, "hello");
+    args.push("-Wl,-Map=prog.map".into());
+    for _ in 0..2 {
+        let o = link_incremental(&t, &args);
+        assert!(!up_to_date(&o) && !o.stderr.contains("incremental: full link"), "{o}");
+        assert!(std::fs::metadata(t.out("prog.map")).unwrap().len() > 0);
+    }
+    assert!(!state_of(&t).exists(), "a state was kept beside a map file");
+}
+
+/// Killed at any moment, an incremental link leaves a state that the next link does not trust
+/// wrongly: after each kill, the next link's output is the plain link's.
+#[test]
+fn a_killed_incremental_link_leaves_no_wrong_state() {
+    let t = test_env!("incremental_killed");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let big = t.write("big.c", "char big_data[64 << 20] = {1};\n");
+    let big = t.cc(&big, &[]);
+    let mut version = 0;
+    for delay_ms in [0u64, 5, 10, 20, 40, 80] {
+        version += 1;
+        let args = [program(&t, &format!("version {version}")), vec![big.clone()]].concat();
+        let mut gcc = std::process::Command::new("gcc");
+        gcc.arg(format!("-B{}/", t.ld_path(World::Test).parent().unwrap().display()))
+            .args(&args)
+            .args(["-o", "prog", INCREMENTAL[0]])
+            .current_dir(t.world_dir(World::Test))
+            .stderr(std::process::Stdio::null());
+        let mut child = gcc.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        // Kill gcc, collect2 and rivet-ld, whichever are still there.
+        let _ = std::process::Command::new("pkill")
+            .args(["-KILL", "-f", &format!("{}.*-o prog", t.root().display())])
+            .status();
+        let _ = child.kill();
+        let _ = child.wait();
+        link_incremental(&t, &args);
+        assert_is_plain_link(&t, &args, &format!("version {version}\n"));
+    }
+}
+
+/// By default the link forks: the command returns when the output is in place, and the
+/// linking process records the state after that. Once it has, the next link is up to date.
+#[test]
+fn the_forked_linker_records_the_state_after_returning() {
+    let t = test_env!("incremental_forked");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = program(&t, "hello");
+    let forked: Vec<&str> = args.iter().map(String::as_str).chain(INCREMENTAL[..2].iter().copied()).collect();
+    let o = t.try_link_in(World::Test, Driver::Gcc, "prog", &forked);
+    assert!(o.success(), "{o}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !state_of(&t).exists() {
+        assert!(std::time::Instant::now() < deadline, "the forked linker never recorded the state");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let o = t.try_link_in(World::Test, Driver::Gcc, "prog", &forked);
+    assert!(up_to_date(&o), "{o}");
+    assert_is_plain_link(&t, &args, "hello\n");
+}
