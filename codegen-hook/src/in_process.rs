@@ -56,12 +56,15 @@ pub struct Report {
     pub tail_ms: f64,
     /// The crate's objects that came only with the `Finish` event.
     pub late_objects: usize,
+    /// With `--incremental`: that the output was up to date, or why it was linked in full.
+    pub incremental: Option<String>,
 }
 
 impl Link {
     /// Starts linking rustc's command `split` into `output`; `late` are the objects among
-    /// its inputs that codegen will write, by module name.
-    pub fn start(split: Split, output: PathBuf, late: Vec<(String, PathBuf)>) -> Link {
+    /// its inputs that codegen will write, by module name. An `incremental` link is skipped
+    /// when its inputs are those of the link that wrote the output (`linker_core::incremental`).
+    pub fn start(split: Split, output: PathBuf, late: Vec<(String, PathBuf)>, incremental: bool) -> Link {
         // Bounded: a link thread that fell behind slows the producers instead of queueing
         // without limit; it only maps and queues each object, so it never does.
         let (sender, events) = crossbeam_channel::bounded(4096);
@@ -70,7 +73,7 @@ impl Link {
             .name("rivet-link".into())
             .spawn(move || {
                 let reported = report.clone();
-                let outcome = run(split, output, late, events, move |report| {
+                let outcome = run(split, output, late, incremental, events, move |report| {
                     let _ = reported.send(Ok(report));
                 });
                 if let Err(failure) = outcome {
@@ -104,11 +107,13 @@ fn run(
     split: Split,
     output: PathBuf,
     late: Vec<(String, PathBuf)>,
+    incremental: bool,
     events: crossbeam_channel::Receiver<Event>,
     on_output_ready: impl FnOnce(Report) + Send + 'static,
 ) -> Result<(), Failure> {
     let argv = Probe::run(&split.driver)?.linker_args(&split, &output);
-    let config = linker_core::parse_args(&argv).map_err(|e| e.to_string())?;
+    let mut config = linker_core::parse_args(&argv).map_err(|e| e.to_string())?;
+    config.incremental |= incremental;
     // What rivet-ld would warn about (an unknown `-z` keyword in `-C link-arg`), as it would.
     for warning in &config.warnings {
         if config.fatal_warnings {
@@ -132,8 +137,16 @@ fn run(
         let late_paths: HashSet<&Path> = late.iter().map(|(_, p)| p.as_path()).collect();
         let (early, reserved) = linker_core::load_inputs_reserving(&config, &arena, |p| late_paths.contains(p))
             .map_err(|e| e.to_string())?;
+        let mut taken = linker_core::incremental::applies(&config).then(linker_core::incremental::Inputs::default);
         for input in early {
+            if let Some(taken) = &mut taken {
+                taken.add(&input);
+            }
             session.add(input).map_err(|e| e.to_string())?;
+        }
+        // Hashed while codegen runs, so that recording the state at the end is quick.
+        if let Some(taken) = &mut taken {
+            parse_pool.install(|| taken.hash());
         }
         let slot_of_path: HashMap<&PathBuf, &Reserved> = reserved.iter().map(|r| (&r.path, r)).collect();
         let mut slots: HashMap<String, &Reserved> =
@@ -153,6 +166,9 @@ fn run(
                     // removed) waits for the final list instead.
                     if let Ok(file) = LoadedFile::reserved_object(&arena, slot, &path) {
                         slots.remove(&name);
+                        if let Some(taken) = &mut taken {
+                            taken.add(&file);
+                        }
                         session.add(file).map_err(|e| e.to_string())?;
                         let id = file_id(&path);
                         delivered.insert(name, (path, id));
@@ -189,11 +205,27 @@ fn run(
             }
         }
         let late_objects = slots.len();
+        let mut last = Vec::new();
         for (name, path) in &objects {
             if let Some(slot) = slots.remove(name) {
-                let file = LoadedFile::reserved_object(&arena, slot, path).map_err(|e| e.to_string())?;
-                session.add(file).map_err(|e| e.to_string())?;
+                last.push(LoadedFile::reserved_object(&arena, slot, path).map_err(|e| e.to_string())?);
             }
+        }
+        let mut incremental_outcome = None;
+        if let Some(taken) = &mut taken {
+            last.iter().for_each(|file| taken.add(file));
+            match linker_core::incremental::check(&config, taken) {
+                Ok(hashed) => {
+                    let outcome = format!("up to date ({hashed} inputs hashed)");
+                    let tail_ms = finish_at.elapsed().as_secs_f64() * 1e3;
+                    on_output_ready(Report { tail_ms, late_objects, incremental: Some(outcome) });
+                    return Ok(());
+                }
+                Err(why) => incremental_outcome = Some(format!("full link: {why}")),
+            }
+        }
+        for file in last {
+            session.add(file).map_err(|e| e.to_string())?;
         }
         // Held until the link is done.
         let tokens = jobserver_tokens(cores - 1);
@@ -202,8 +234,16 @@ fn run(
             .thread_name(|i| format!("rivet-link-{i}"))
             .build()
             .map_err(|e| e.to_string())?;
+        let (config_ref, arena_ref) = (&config, &arena);
         session.on_output_ready(move || {
-            on_output_ready(Report { tail_ms: finish_at.elapsed().as_secs_f64() * 1e3, late_objects })
+            // Recorded before reporting: rustc may end the process once the link is reported.
+            if let Some(taken) = taken
+                && let Err(e) = taken.record(config_ref, arena_ref)
+            {
+                eprintln!("warning: rivet: no incremental state kept: {e}");
+            }
+            let tail_ms = finish_at.elapsed().as_secs_f64() * 1e3;
+            on_output_ready(Report { tail_ms, late_objects, incremental: incremental_outcome })
         });
         let linked = session.finish(&pool).map_err(|e| e.to_string());
         // `-Wl,--reproduce=`, as rivet-ld writes it: whether or not the link succeeded.

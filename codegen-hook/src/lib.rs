@@ -197,7 +197,7 @@ impl Plan {
         }
         let split = gcc::split(&cc_args)?;
         let late = self.objects.all().cloned().collect();
-        Ok(Link::start(split, self.output.clone(), late))
+        Ok(Link::start(split, self.output.clone(), late, incremental_link(sess)))
     }
 
     fn remove_tmpdir(&self, sess: &Session) {
@@ -205,6 +205,12 @@ impl Plan {
             let _ = std::fs::remove_dir_all(&self.tmpdir);
         }
     }
+}
+
+/// Whether the link skips itself when its inputs are unchanged (`linker_core::incremental`):
+/// whenever rustc compiles incrementally (cargo's dev profile), unless `RIVET_INCREMENTAL=0`.
+fn incremental_link(sess: &Session) -> bool {
+    sess.opts.incremental.is_some() && std::env::var_os("RIVET_INCREMENTAL").is_none_or(|v| v != "0")
 }
 
 /// `--print link-args`: the `cc` command rustc would run, quoted as rustc prints it.
@@ -431,12 +437,13 @@ impl CodegenBackend for RivetBackend {
             Ok(report) => {
                 if verbose() {
                     eprintln!(
-                        "rivet: linked `{}` in-process ({}), {:.1} ms after codegen's end ({} of {} objects came at the end)",
+                        "rivet: linked `{}` in-process ({}), {:.1} ms after codegen's end ({} of {} objects came at the end){}",
                         plan.crate_name,
                         plan.output.display(),
                         report.tail_ms,
                         report.late_objects,
                         planned_count,
+                        report.incremental.map(|outcome| format!("; incremental: {outcome}")).unwrap_or_default(),
                     );
                 }
             }

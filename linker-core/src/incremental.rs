@@ -9,14 +9,17 @@
 //!   paths, `-L` directories and the output's name left out (the files they lead to are
 //!   compared instead, so a rustc temporary directory's new name changes nothing), and the
 //!   contents of version scripts and dynamic lists put in;
-//! - the output's stamp: device, inode, size and modification time, as the link left it;
+//! - the output's stamp: device, inode, size and modification time, as the link left it; the
+//!   output also gets a second name, `.<name>.rivet-output` (a hard link, no copy), because
+//!   cargo removes an output before it runs rustc again;
 //! - every input file in canonical order with its path, stamp and a 128-bit content hash,
 //!   then the files read while linking (thin archive members), likewise.
 //!
 //! **The check** (before anything is parsed): the inputs are loaded as for a link (so `-l`
 //! searches and GNU ld scripts are followed afresh, and a library that now shadows another
 //! is seen), and the link is up to date when the linker, the options and the output's stamp
-//! are those recorded and each input, position by position, has the recorded path and stamp,
+//! (or, the output being gone, its second name's) are those recorded and each input, position
+//! by position, has the recorded path and stamp,
 //! or failing that the recorded content (one hash of that file: a rebuilt but identical
 //! object, or rustc's `symbols.o` under a new temporary name). Anything else, including a
 //! missing, foreign, stale or corrupt state, means a full link; `--time` says why.
@@ -27,7 +30,9 @@
 //! records after the parent has exited). A link that starts before the state is written
 //! finds the previous state, whose output stamp no longer matches: it links in full.
 //!
-//! **Safety.** The output is only touched, never written, by an up-to-date link. The state is
+//! **Safety.** The output is only touched (or linked back under its name), never written, by
+//! an up-to-date link. Its second name keeps its link count above one, so the next full link
+//! writes a new file rather than overwriting this one in place (see `output_file`). The state is
 //! written to a temporary and renamed into place. A link killed before it records leaves the
 //! previous state, which describes either the previous output (still in place, and correct
 //! for its inputs) or an output that is no longer there: both are checked like any other.
@@ -92,9 +97,18 @@ pub fn applies(config: &Config) -> bool {
 
 /// Where the state of `output` lives.
 pub fn state_path(output: &Path) -> PathBuf {
+    beside(output, ".rivet-state")
+}
+
+/// The second name the output is kept under (a hard link: no copy).
+fn kept_output_path(output: &Path) -> PathBuf {
+    beside(output, ".rivet-output")
+}
+
+fn beside(output: &Path, suffix: &str) -> PathBuf {
     let mut name = std::ffi::OsString::from(".");
     name.push(output.file_name().unwrap_or("a.out".as_ref()));
-    name.push(".rivet-state");
+    name.push(suffix);
     output.with_file_name(name)
 }
 
@@ -113,9 +127,13 @@ pub fn check(config: &Config, inputs: &Inputs) -> Result<usize, Stale> {
     if state.options != options_fingerprint(config) {
         return Err(Stale::Options);
     }
-    if FileStamp::of_path(&config.output) != Some(state.output) {
-        return Err(Stale::Output);
-    }
+    // Cargo removes an output before it runs rustc again: the kept name brings it back.
+    let kept = kept_output_path(&config.output);
+    let restore = match FileStamp::of_path(&config.output) {
+        Some(stamp) if stamp == state.output => false,
+        None if FileStamp::of_path(&kept) == Some(state.output) => true,
+        _ => return Err(Stale::Output),
+    };
     // Inputs whose path or stamp changed but not their contents, with their new path and stamp.
     let mut renewed = Vec::new();
     for (index, (taken, record)) in inputs.files.values().zip(&state.inputs).enumerate() {
@@ -138,8 +156,11 @@ pub fn check(config: &Config, inputs: &Inputs) -> Result<usize, Stale> {
         }
     }
     let hashed = renewed.len() + renewed_later.len();
-    // Up to date. Touch the output as a link would have, so that `make` sees it newer than
-    // its inputs, and record its new stamp with the inputs' new ones.
+    // Up to date. Put the output back if it was removed, touch it as a link would have, so
+    // that `make` sees it newer than its inputs, and record its new stamp with the inputs'.
+    if restore {
+        std::fs::hard_link(&kept, &config.output).map_err(|_| Stale::Output)?;
+    }
     let now = [libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW }; 2];
     let c_path = std::ffi::CString::new(config.output.as_os_str().as_bytes()).map_err(|_| Stale::Output)?;
     // SAFETY: a plain system call on a NUL-terminated path.
@@ -192,6 +213,7 @@ impl<'d> Inputs<'d> {
     /// and whatever else `arena` mapped. Runs on the current thread pool.
     pub fn record(mut self, config: &Config, arena: &FileArena) -> std::io::Result<()> {
         let output = FileStamp::of_path(&config.output).ok_or_else(|| std::io::Error::other("the output is gone"))?;
+        keep_output(&config.output)?;
         // Files mapped while linking (thin archive members, scripts), each once.
         let mut seen: std::collections::HashSet<PathBuf> = self.files.values().map(|f| f.path.clone()).collect();
         let mut later = Inputs::default();
@@ -221,6 +243,18 @@ impl<'d> Inputs<'d> {
         };
         write_state(&state_path(&config.output), &state)
     }
+}
+
+/// Gives `output` its second name, replacing the previous output's.
+fn keep_output(output: &Path) -> std::io::Result<()> {
+    let kept = kept_output_path(output);
+    let mut temporary = kept.as_os_str().to_owned();
+    temporary.push(format!(".{}", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
+    std::fs::hard_link(output, &temporary)?;
+    std::fs::rename(&temporary, &kept).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
 }
 
 fn write_state(path: &Path, state: &State) -> std::io::Result<()> {

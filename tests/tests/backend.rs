@@ -823,9 +823,12 @@ fn set_word(project: &Path, word: &str) {
 }
 
 /// A cargo project (dev profile: incremental) with the recipe, rebuilt after each edit of a
-/// string literal: "one", "two", "one" again, then no change. Each run prints the literal of
-/// the source it was built from, as with stock cargo, and each binary is linked in-process;
-/// the unchanged rebuild compiles nothing.
+/// string literal: "one", "two", "one" again, then no change, then the source touched. Each
+/// run prints the literal of the source it was built from, as with stock cargo, and each
+/// binary is linked in-process. The link is incremental (rustc compiles incrementally): each
+/// edit links in full because an object changed; the unchanged rebuild compiles nothing; after
+/// the touch rustc compiles the crate again, reusing every unit, and the link finds its
+/// output up to date.
 #[test]
 fn incremental_rebuild_sees_the_edit() {
     edit_loop(&backend_test("incremental_rebuild_sees_the_edit"), Engine::Llvm);
@@ -841,16 +844,20 @@ fn incremental_rebuild_cranelift() {
 
 fn edit_loop(t: &Test, engine: Engine) {
     let projects = WORLDS.map(|world| cargo_project(t, world, "incremental"));
+    // What each build does: an edit of the word, nothing, or a touch of the source; what the
+    // program then prints; and what the incremental link reports, if it links.
     let steps = [
-        ("the first build", None, "one"),
-        ("after the edit to \"two\"", Some("two"), "two"),
-        ("after the edit back to \"one\"", Some("one"), "one"),
-        ("after a rebuild with no change", None, "one"),
+        ("the first build", Some("one"), "one", Some("full link: no state from an earlier link")),
+        ("after the edit to \"two\"", Some("two"), "two", Some(".rcgu.o changed")),
+        ("after the edit back to \"one\"", Some("one"), "one", Some(".rcgu.o changed")),
+        ("after a rebuild with no change", None, "one", None),
+        ("after touching the source", Some("one"), "one", Some("up to date")),
     ];
-    for (step, (what, edit, shown)) in steps.into_iter().enumerate() {
+    for (what, edit, shown, incremental) in steps {
         let mut builds = Vec::new();
         for (world, project) in WORLDS.into_iter().zip(&projects) {
             if let Some(word) = edit {
+                // Rewritten even when it is the same word: the file is newer either way.
                 set_word(project, word);
             }
             builds.push(cargo(t, world, engine, project, &["build"]));
@@ -871,10 +878,19 @@ fn edit_loop(t: &Test, engine: Engine) {
         let binary = target_dir(t, World::Test).join("debug/incr");
         assert_linked_by_rivet(t, &binary);
         engine.assert_generated(&binary);
-        if step < 3 {
-            assert_eq!(reported_links(&builds[0].stderr, "incr").len(), 1, "{what}: {}", builds[0]);
-        } else {
-            assert!(!builds[0].stderr.contains("Compiling"), "nothing changed, nothing to compile: {}", builds[0]);
+        match incremental {
+            Some(outcome) => {
+                assert_eq!(reported_links(&builds[0].stderr, "incr").len(), 1, "{what}: {}", builds[0]);
+                let report = builds[0].stderr.lines().find(|l| l.contains("incremental: "));
+                assert!(
+                    report.is_some_and(|l| l.contains(outcome)),
+                    "{what}: the link should say {outcome:?}: {}",
+                    builds[0]
+                );
+            }
+            None => {
+                assert!(!builds[0].stderr.contains("Compiling"), "nothing changed, nothing to compile: {}", builds[0])
+            }
         }
     }
     assert_eq!(leftovers(&target_dir(t, World::Test)), Vec::<PathBuf>::new(), "the links left files behind");

@@ -252,9 +252,11 @@ fn a_damaged_or_foreign_state_links_in_full() {
     assert_is_plain_link(&t, &args, "hello\n");
 }
 
-/// An output changed after the link (stripped in place, or removed) is linked again.
+/// An output changed after the link (stripped, or written in place) is linked again; one
+/// that was removed (cargo removes an output before it runs rustc) is put back from its
+/// second name, unless that changed too.
 #[test]
-fn an_output_changed_since_the_link_links_in_full() {
+fn an_output_changed_or_removed_since_the_link() {
     let t = test_env!("incremental_output_changed");
     if !t.linker_is_rivet() {
         return;
@@ -265,6 +267,17 @@ fn an_output_changed_since_the_link_links_in_full() {
     let o = link_incremental(&t, &args);
     assert_eq!(full_link_reason(&o), "rivet-ld: incremental: full link: the output changed or is gone");
     assert_is_plain_link(&t, &args, "hello\n");
+
+    std::fs::remove_file(t.out("prog")).unwrap();
+    assert!(up_to_date(&link_incremental(&t, &args)), "a removed output was not put back");
+    assert_is_plain_link(&t, &args, "hello\n");
+
+    // Written in place: both names see it.
+    use std::io::{Seek, Write};
+    let mut file = std::fs::OpenOptions::new().write(true).open(t.out("prog")).unwrap();
+    file.seek(std::io::SeekFrom::End(-1)).unwrap();
+    file.write_all(b"\x01").unwrap();
+    drop(file);
     std::fs::remove_file(t.out("prog")).unwrap();
     let o = link_incremental(&t, &args);
     assert_eq!(full_link_reason(&o), "rivet-ld: incremental: full link: the output changed or is gone");
