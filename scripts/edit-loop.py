@@ -13,7 +13,9 @@ Each configuration builds in its own target directory, `<SOURCE>/../edit-loop-ta
 Each round changes the text right after MARKER to a new number, then runs
 `cargo build --bin BIN` (BIN: the env var EDIT_LOOP_BIN, default `rg`) for every
 configuration in turn, and checks that its binary holds the new string (a stale object would
-not); then, in the same round, it rebuilds every configuration with no change ("no edit").
+not); then, in the same round, it rebuilds every configuration with no change ("no edit":
+cargo finds nothing to do), and once more after touching FILE ("touch": rustc compiles the
+crate again, reuses every codegen unit and links).
 A first untimed round builds everything. Machines here drift by 20% within an hour: taking
 the configurations in turn, round by round, makes the drift fall on all of them alike.
 Prints per configuration the median over rounds and the ratio to the first configuration.
@@ -61,6 +63,7 @@ def build(name, flags):
 
 edited = {name: [] for name, _ in configs}
 unchanged = {name: [] for name, _ in configs}
+touched = {name: [] for name, _ in configs}
 for round_ in range(rounds + 1):
     expected = edit(round_ + 1000 * os.getpid())
     for name, flags in configs:
@@ -73,14 +76,23 @@ for round_ in range(rounds + 1):
         elapsed, _ = build(name, flags)
         if round_ > 0:
             unchanged[name].append(elapsed)
+    for name, flags in configs:
+        os.utime(path)
+        elapsed, output = build(name, flags)
+        if expected not in open(output, "rb").read():
+            sys.exit(f"{name}: {output} does not hold {expected!r} after the touched rebuild")
+        if round_ > 0:
+            touched[name].append(elapsed)
     if round_ > 0:
-        print(f"round {round_}: " + "  ".join(f"{n} {edited[n][-1]:.3f}/{unchanged[n][-1]:.3f}" for n, _ in configs),
-              flush=True)
+        print(f"round {round_}: " + "  ".join(
+            f"{n} {edited[n][-1]:.3f}/{unchanged[n][-1]:.3f}/{touched[n][-1]:.3f}" for n, _ in configs), flush=True)
 
-base_edit = statistics.median(edited[configs[0][0]])
-base_none = statistics.median(unchanged[configs[0][0]])
+columns = [("one-line edit", edited), ("no edit", unchanged), ("touch", touched)]
 print(f"\nmedians of {rounds} rounds (s), ratio to {configs[0][0]}:")
-print(f"{'configuration':24} {'one-line edit':>22} {'no edit':>22}")
+print(f"{'configuration':24}" + "".join(f" {title:>22}" for title, _ in columns))
 for name, _ in configs:
-    e, u = statistics.median(edited[name]), statistics.median(unchanged[name])
-    print(f"{name:24} {e:8.3f} {e / base_edit:5.2f}x (min {min(edited[name]):.3f}) {u:8.3f} {u / base_none:5.2f}x")
+    cells = []
+    for _, times in columns:
+        median, base = statistics.median(times[name]), statistics.median(times[configs[0][0]])
+        cells.append(f"{median:8.3f} {median / base:5.2f}x (min {min(times[name]):.3f})")
+    print(f"{name:24} " + " ".join(cells))

@@ -9,6 +9,12 @@
 //! final list of the crate's objects (those reused from the incremental cache appear only
 //! there); the session then runs the passes that need every input and writes the output.
 //!
+//! An incremental link (`linker_core::incremental`, on when rustc compiles incrementally)
+//! hashes the inputs known at the start on the parse pool while codegen runs. When the last
+//! object is in, it checks them all against the state of the link that wrote the output; up
+//! to date, it reports success without linking. Otherwise it links, and records the state
+//! before it reports: rustc may end the process as soon as the link is reported.
+//!
 //! Sharing the machine with codegen: parse jobs run on a pool whose threads have nice
 //! level 10, so they take only the cycles LLVM's workers leave; when codegen is over, the
 //! passes after the last input run on a pool of one thread plus one per jobserver token

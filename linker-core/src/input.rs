@@ -56,7 +56,7 @@ pub fn prefetch<T>(items: &[T]) {
 
 /// A file as it was mapped: its device and inode (the same file under any name), size and
 /// modification time (the same stamp means the same contents, as make and cargo assume).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct FileStamp {
     pub dev: u64,
     pub ino: u64,
