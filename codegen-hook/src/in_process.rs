@@ -143,14 +143,16 @@ fn run(
         let late_paths: HashSet<&Path> = late.iter().map(|(_, p)| p.as_path()).collect();
         let (early, reserved) = linker_core::load_inputs_reserving(&config, &arena, |p| late_paths.contains(p))
             .map_err(|e| e.to_string())?;
-        let mut taken = linker_core::incremental::applies(&config).then(linker_core::incremental::Inputs::default);
+        let mut taken =
+            linker_core::incremental::applies(&config).then(|| linker_core::incremental::Inputs::new(&config));
         for input in early {
             if let Some(taken) = &mut taken {
                 taken.add(&input);
             }
             session.add(input).map_err(|e| e.to_string())?;
         }
-        // Hashed while codegen runs, so that recording the state at the end is quick.
+        // Those the last state did not record are hashed while codegen runs, so that recording
+        // the state at the end is quick.
         if let Some(taken) = &mut taken {
             parse_pool.install(|| taken.hash());
         }

@@ -282,7 +282,7 @@ fn link(config: &args::Config, arena: &FileArena, pipe: Option<libc::c_int>) -> 
     let inputs = load_inputs(config, arena).map_err(|e| e.to_string())?;
     timer.lap("open inputs");
     crate::huge_pages::use_if_worthwhile(inputs.iter().map(|input| input.bytes.len() as u64).sum());
-    let mut incremental = incremental::applies(config).then(incremental::Inputs::default);
+    let mut incremental = incremental::applies(config).then(|| incremental::Inputs::new(config));
     if let Some(taken) = &mut incremental {
         inputs.iter().for_each(|input| taken.add(input));
         match incremental::check(config, taken) {

@@ -117,16 +117,7 @@ fn beside(output: &Path, suffix: &str) -> PathBuf {
 /// Checks whether the output is what a link of `inputs` (loaded, not yet parsed) would write.
 /// Up to date, the output is touched and `Ok` tells how many inputs were hashed.
 pub fn check(config: &Config, inputs: &mut Inputs) -> Result<usize, Stale> {
-    let path = state_path(&config.output);
-    let bytes = std::fs::read(&path).map_err(|_| Stale::NoState)?;
-    let mut state = State::decode(&bytes).ok_or(Stale::Unreadable)?;
-    // A file with a recorded stamp has the recorded contents, whatever else changed: its hash
-    // need not be computed again when this link records its state.
-    let known: std::collections::HashMap<FileStamp, u128> =
-        state.inputs.iter().chain(&state.read_while_linking).map(|r| (r.stamp, r.hash)).collect();
-    for taken in inputs.files.values_mut() {
-        taken.hash = taken.hash.or_else(|| known.get(&taken.stamp).copied());
-    }
+    let mut state = std::mem::replace(&mut inputs.previous, Err(Stale::NoState))?;
     if state.linker != linker_identity() {
         return Err(Stale::Linker);
     }
@@ -190,15 +181,19 @@ pub fn check(config: &Config, inputs: &mut Inputs) -> Result<usize, Stale> {
         state.read_while_linking[index].stamp = stamp;
     }
     // A state that cannot be written only costs the next link its shortcut.
-    let _ = write_state(&path, &state);
+    let _ = write_state(&state_path(&config.output), &state);
     Ok(hashed)
 }
 
 /// The inputs of an incremental link in canonical order, taken before they are parsed, to be
 /// checked against the state or recorded once the output is in place.
-#[derive(Default)]
 pub struct Inputs<'d> {
     files: std::collections::BTreeMap<u32, Taken<'d>>,
+    /// The state of the link that wrote the output, or why there is none to use.
+    previous: Result<State, Stale>,
+    /// The content hashes that state recorded, by stamp: a file with a recorded stamp has the
+    /// recorded contents, whatever else changed, and is not hashed again.
+    known: std::collections::HashMap<FileStamp, u128>,
 }
 
 struct Taken<'d> {
@@ -210,8 +205,22 @@ struct Taken<'d> {
 }
 
 impl<'d> Inputs<'d> {
+    /// Starts taking the inputs of a link to `config.output`, reading the state its last
+    /// incremental link left.
+    pub fn new(config: &Config) -> Inputs<'d> {
+        let previous = std::fs::read(state_path(&config.output))
+            .map_err(|_| Stale::NoState)
+            .and_then(|bytes| State::decode(&bytes).ok_or(Stale::Unreadable));
+        let known = match &previous {
+            Ok(state) => state.inputs.iter().chain(&state.read_while_linking).map(|r| (r.stamp, r.hash)).collect(),
+            Err(_) => Default::default(),
+        };
+        Inputs { files: Default::default(), previous, known }
+    }
+
     pub fn add(&mut self, input: &LoadedFile<'d>) {
-        let taken = Taken { path: input.path.clone(), stamp: input.stamp, bytes: input.bytes, hash: None };
+        let hash = self.known.get(&input.stamp).copied();
+        let taken = Taken { path: input.path.clone(), stamp: input.stamp, bytes: input.bytes, hash };
         self.files.insert(input.position, taken);
     }
 
@@ -231,10 +240,11 @@ impl<'d> Inputs<'d> {
         keep_output(&config.output)?;
         // Files mapped while linking (thin archive members, scripts), each once.
         let mut seen: std::collections::HashSet<PathBuf> = self.files.values().map(|f| f.path.clone()).collect();
-        let mut later = Inputs::default();
+        let mut later = Inputs { files: Default::default(), previous: Err(Stale::NoState), known: Default::default() };
         for (path, stamp, bytes) in arena.files() {
             if seen.insert(path.clone()) {
-                later.files.insert(later.files.len() as u32, Taken { path, stamp, bytes, hash: None });
+                let hash = self.known.get(&stamp).copied();
+                later.files.insert(later.files.len() as u32, Taken { path, stamp, bytes, hash });
             }
         }
         self.hash();

@@ -16,6 +16,7 @@ pub enum Step {
     EndToEnd,
     /// Streamed replay of ripgrep's link through linker-core's `Session`: the tail of a link.
     Stream,
+    Relink,
     Report,
     All,
     /// Writes one synthetic workload and prints its checksum and link command.
@@ -35,6 +36,9 @@ commands:
   e2e      end-to-end cargo builds of ripgrep (slow)
   stream   ripgrep's link streamed in-process through rivet's Session API, as the rustc
            backend will drive it: the tail from the last object handed over to the output
+  relink   rivet-ld --incremental on the replays (with --big too): an object changed, none
+           changed, one rewritten with the same bytes; rivet's full link and rust-lld's
+           alongside (--threads a,b,... as for stream)
   report   regenerate benches/RESULTS.md and benches/results/*.svg from saved JSON
   all      setup + replay + synth + report (+ e2e with --e2e)
   generate DIR OBJECTS FUNCTIONS
@@ -110,6 +114,7 @@ pub fn parse(args: &[String]) -> Result<(Config, Vec<String>)> {
         "synth" => Step::Synth,
         "e2e" => Step::EndToEnd,
         "stream" => Step::Stream,
+        "relink" => Step::Relink,
         "report" => Step::Report,
         "all" => Step::All,
         "generate" => Step::Generate,

@@ -3,7 +3,8 @@
 //! Each step is a module: [`setup`] installs peers, [`replay`] replays real projects' links,
 //! [`synth_bench`] links the generated scaling workload, [`e2e`] times whole cargo builds,
 //! and [`report`] renders the saved JSON ([`results`]) as RESULTS.md and [`charts`].
-//! [`stream`] drives linker-core in-process to time the tail of a streamed link.
+//! [`stream`] drives linker-core in-process to time the tail of a streamed link; [`relink`]
+//! times `rivet-ld --incremental`.
 
 pub mod charts;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod machine;
 pub mod measure;
 pub mod process;
 pub mod project;
+pub mod relink;
 pub mod replay;
 pub mod report;
 pub mod results;
@@ -45,6 +47,7 @@ pub fn run(config: &Config, rest: &[String]) -> Result<()> {
             report::write(config)
         }
         Step::Stream => stream::run(config)?.save(&config.results_dir()),
+        Step::Relink => relink::run(config)?.save(&config.results_dir()),
         Step::Report => report::write(config),
         Step::All => run_all(config),
         Step::Generate => match rest {

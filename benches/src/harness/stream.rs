@@ -165,17 +165,17 @@ pub fn run(config: &Config) -> Result<StreamResults> {
 }
 
 /// A replayed link: rust-lld's `--reproduce` archive, unpacked into `root/<name>`.
-struct Workload {
-    name: String,
-    tarball: PathBuf,
-    root: PathBuf,
+pub(super) struct Workload {
+    pub(super) name: String,
+    pub(super) tarball: PathBuf,
+    pub(super) root: PathBuf,
     /// The crate's objects after every other input in canonical order (`--objects-last`).
-    objects_last: bool,
+    pub(super) objects_last: bool,
 }
 
 impl Workload {
     /// Unpacks the archive afresh and writes the adapted response file; returns the directory.
-    fn unpack(&self) -> Result<PathBuf> {
+    pub(super) fn unpack(&self) -> Result<PathBuf> {
         let dir = self.root.join(&self.name);
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
@@ -470,7 +470,7 @@ fn is_crate_object(input: &LoadedFile) -> bool {
 }
 
 /// Whether `path` (an input, or a line of the response file) names one of the crate's objects.
-fn names_crate_object(path: &Path) -> bool {
+pub(super) fn names_crate_object(path: &Path) -> bool {
     path.file_name().is_some_and(|name| name.to_string_lossy().ends_with(".rcgu.o"))
 }
 

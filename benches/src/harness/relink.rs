@@ -1,0 +1,233 @@
+//! `relink`: `rivet-ld --incremental` on the replayed links (ripgrep; typst-cli and starship
+//! with `--big`), against rivet's own full link and rust-lld's, in the same rounds.
+//!
+//! Each workload's inputs are unpacked once (the replay step's archive and adapted response
+//! file) and linked again and again, as in an edit-compile-run loop. A round times, in turn:
+//! - **changed**: one crate object (`*.rcgu.o`, the largest) changed (a byte of its `.comment`
+//!   toggled), linked with `--incremental`: a full link that also records its state;
+//! - **full**: a plain full link of the same inputs (no `--incremental`), whose output must
+//!   be byte for byte the incremental link's;
+//! - **unchanged**: `--incremental` again with nothing changed: the null relink;
+//! - **rewritten**: the same object written again with the same bytes (a new inode and
+//!   modification time, as a rebuild that changed nothing makes), then `--incremental`: up to
+//!   date once that object is hashed;
+//! - **rust-lld**'s full link of the same inputs (`--threads=N`).
+//!
+//! rivet-ld runs as users run it, forked: it returns when the output is in place, and the
+//! incremental link's child records its state after that; the round waits for the state
+//! before it goes on. Every unchanged and rewritten link must say it was up to date (`--time`
+//! output). Medians of `--runs` rounds after `--warmup`, printed as a table and saved in
+//! `results/relink.json`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::config::Config;
+use super::linkers::{build_rivet, rust_lld_path};
+use super::machine::MachineInfo;
+use super::measure::median;
+use super::process::run_captured;
+use super::project::{self, Profile};
+use super::stream::{Workload, names_crate_object};
+
+const RESPONSE_FILE: &str = "replay.rsp";
+const OUTPUT: &str = "out-relink";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RelinkResults {
+    pub machine: MachineInfo,
+    pub runs: u32,
+    pub warmup: u32,
+    pub workloads: Vec<RelinkWorkload>,
+}
+
+/// Medians in seconds of one workload at one thread count, and the object that changes.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RelinkWorkload {
+    pub name: String,
+    pub threads: u32,
+    pub changed_object: String,
+    pub rust_lld_s: f64,
+    pub full_s: f64,
+    pub changed_s: f64,
+    pub unchanged_s: f64,
+    pub rewritten_s: f64,
+}
+
+impl RelinkResults {
+    pub fn save(&self, results_dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(results_dir)?;
+        let path = results_dir.join("relink.json");
+        std::fs::write(&path, serde_json::to_string_pretty(self)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("saved {}", path.display());
+        Ok(())
+    }
+}
+
+pub fn run(config: &Config) -> Result<RelinkResults> {
+    let rivet = match std::env::var_os("RIVET_LD") {
+        Some(path) => PathBuf::from(path),
+        None => build_rivet(config)?,
+    };
+    let rust_lld = rust_lld_path(config).map_err(anyhow::Error::msg)?;
+    let mut workloads = Vec::new();
+    for project in project::replayed(config) {
+        for profile in [Profile::Debug, Profile::Release] {
+            let name = format!("{}-{}", project.key, profile.name());
+            eprintln!("\n== relink: {name} ==");
+            let tarball = project::reproduce_tarball(config, &project, profile)?;
+            let workload = Workload { name, tarball, root: config.shm_dir.join("relink"), objects_last: false };
+            for &threads in &config.threads {
+                let measured = measure(config, &workload, &rivet, &rust_lld, threads)
+                    .with_context(|| format!("relink {} at {threads} thread(s)", workload.name))?;
+                workloads.push(measured);
+            }
+        }
+    }
+    let results = RelinkResults { machine: MachineInfo::probe(), runs: config.runs, warmup: config.warmup, workloads };
+    print_table(&results);
+    Ok(results)
+}
+
+fn measure(
+    config: &Config,
+    workload: &Workload,
+    rivet: &Path,
+    rust_lld: &Path,
+    threads: u32,
+) -> Result<RelinkWorkload> {
+    let dir = workload.unpack()?;
+    let object = largest_crate_object(&dir)?;
+    let comment = comment_byte(&std::fs::read(&object)?)
+        .with_context(|| format!("{} has no .comment text to change", object.display()))?;
+    let link = |incremental: bool, output: &str| -> Result<(Duration, String)> {
+        let mut command = Command::new(rivet);
+        command.arg(format!("@{RESPONSE_FILE}")).args(["-o", output, "--time"]);
+        command.arg(format!("--threads={threads}")).current_dir(&dir);
+        if incremental {
+            command.arg("--incremental");
+        }
+        let start = Instant::now();
+        let done = run_captured(&mut command)?;
+        Ok((start.elapsed(), String::from_utf8_lossy(&done.stderr).into_owned()))
+    };
+    let up_to_date = |what: &str, (elapsed, stderr): (Duration, String)| -> Result<f64> {
+        if !stderr.contains("incremental: up to date") {
+            bail!("the {what} incremental link was not up to date:\n{stderr}");
+        }
+        Ok(elapsed.as_secs_f64())
+    };
+    let state = dir.join(format!(".{OUTPUT}.rivet-state"));
+    let (mut lld, mut full, mut changed, mut unchanged, mut rewritten) = (vec![], vec![], vec![], vec![], vec![]);
+    for round in 0..config.warmup + config.runs {
+        // An edit: one object changes, and the incremental link is a full one.
+        toggle_byte(&object, comment)?;
+        let recorded_before = modified(&state);
+        let changed_link = link(true, OUTPUT)?;
+        wait_for_change(&state, recorded_before)?;
+        let full_link = link(false, "out-full")?;
+        if std::fs::read(dir.join(OUTPUT))? != std::fs::read(dir.join("out-full"))? {
+            bail!("the incremental link's output differs from a full link's of the same inputs");
+        }
+        let unchanged_link = up_to_date("unchanged", link(true, OUTPUT)?)?;
+        // The same bytes in a new file, as a rebuild that changed nothing writes them.
+        let bytes = std::fs::read(&object)?;
+        std::fs::remove_file(&object)?;
+        std::fs::write(&object, bytes)?;
+        let rewritten_link = up_to_date("rewritten", link(true, OUTPUT)?)?;
+        let mut command = Command::new(rust_lld);
+        command.args(["-flavor", "gnu", &format!("@{RESPONSE_FILE}"), "-o", "out-rust-lld"]);
+        command.arg(format!("--threads={threads}")).current_dir(&dir);
+        let start = Instant::now();
+        run_captured(&mut command).context("rust-lld's link failed")?;
+        let lld_link = start.elapsed();
+        if round >= config.warmup {
+            lld.push(lld_link.as_secs_f64());
+            full.push(full_link.0.as_secs_f64());
+            changed.push(changed_link.0.as_secs_f64());
+            unchanged.push(unchanged_link);
+            rewritten.push(rewritten_link);
+        }
+    }
+    let median_of = |mut samples: Vec<f64>| {
+        samples.sort_by(f64::total_cmp);
+        median(&samples)
+    };
+    Ok(RelinkWorkload {
+        name: workload.name.clone(),
+        threads,
+        changed_object: object.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+        rust_lld_s: median_of(lld),
+        full_s: median_of(full),
+        changed_s: median_of(changed),
+        unchanged_s: median_of(unchanged),
+        rewritten_s: median_of(rewritten),
+    })
+}
+
+/// The largest of the crate's own objects named in the response file.
+fn largest_crate_object(dir: &Path) -> Result<PathBuf> {
+    let response = std::fs::read_to_string(dir.join(RESPONSE_FILE))?;
+    let objects = response.lines().map(|l| dir.join(l)).filter(|p| names_crate_object(p) && p.is_file());
+    objects.max_by_key(|p| std::fs::metadata(p).map_or(0, |m| m.len())).context("no *.rcgu.o in the replay")
+}
+
+/// The offset of a letter of rustc's "rustc version" string in `.comment` (any letter in
+/// those bytes changes only the output's `.comment`).
+fn comment_byte(bytes: &[u8]) -> Option<usize> {
+    let at = bytes.windows(14).position(|w| w == b"rustc version ")?;
+    Some(at + 1)
+}
+
+/// Toggles the case of the letter at `offset`.
+fn toggle_byte(path: &Path, offset: usize) -> Result<()> {
+    let mut bytes = std::fs::read(path)?;
+    bytes[offset] ^= 0x20;
+    std::fs::write(path, bytes)?;
+    Ok(())
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Waits until the forked linker has recorded a new state.
+fn wait_for_change(state: &Path, before: Option<SystemTime>) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while modified(state) == before || modified(state).is_none() {
+        if Instant::now() > deadline {
+            bail!("the incremental link recorded no state in 10 s ({})", state.display());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+fn print_table(results: &RelinkResults) {
+    println!(
+        "\nmedians of {} rounds after {} warm-up; ratios against rust-lld's full link in the same rounds",
+        results.runs, results.warmup
+    );
+    println!(
+        "{:18} {:>7} {:>12} {:>18} {:>22} {:>18} {:>18}",
+        "workload", "threads", "rust-lld", "rivet full", "changed (incremental)", "unchanged", "rewritten"
+    );
+    for w in &results.workloads {
+        let cell = |s: f64| format!("{:7.1} ms {:4.2}x", s * 1e3, s / w.rust_lld_s);
+        println!(
+            "{:18} {:>7} {:>9.1} ms {:>18} {:>22} {:>18} {:>18}",
+            w.name,
+            w.threads,
+            w.rust_lld_s * 1e3,
+            cell(w.full_s),
+            cell(w.changed_s),
+            cell(w.unchanged_s),
+            cell(w.rewritten_s)
+        );
+    }
+}
