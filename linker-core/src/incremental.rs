@@ -33,8 +33,9 @@
 //! written finds the previous state, whose output stamp no longer matches: it links in full.
 //!
 //! **Safety.** The output is only touched (or linked back under its name), never written, by
-//! an up-to-date link. Its second name keeps its link count above one, so the next full link
-//! writes a new file rather than overwriting this one in place (see `output_file`). The state is
+//! an up-to-date link. A full link may overwrite the old output in place when its only other
+//! name is this second one (see `output_file`): the stamps then differ from the state's, so
+//! a link killed meanwhile leaves nothing that passes the check. The state is
 //! written to a temporary and renamed into place. A link killed before it records leaves the
 //! previous state, which describes either the previous output (still in place, and correct
 //! for its inputs) or an output that is no longer there: both are checked like any other.
@@ -43,6 +44,7 @@
 
 use crate::args::{Config, InputKind};
 use crate::input::{FileArena, FileStamp, LoadedFile};
+use crate::output_file::second_name;
 use rayon::prelude::*;
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
@@ -99,18 +101,9 @@ pub fn applies(config: &Config) -> bool {
 
 /// Where the state of `output` lives.
 pub fn state_path(output: &Path) -> PathBuf {
-    beside(output, ".rivet-state")
-}
-
-/// The second name the output is kept under (a hard link: no copy).
-fn kept_output_path(output: &Path) -> PathBuf {
-    beside(output, ".rivet-output")
-}
-
-fn beside(output: &Path, suffix: &str) -> PathBuf {
     let mut name = std::ffi::OsString::from(".");
     name.push(output.file_name().unwrap_or("a.out".as_ref()));
-    name.push(suffix);
+    name.push(".rivet-state");
     output.with_file_name(name)
 }
 
@@ -128,7 +121,7 @@ pub fn check(config: &Config, inputs: &mut Inputs) -> Result<usize, Stale> {
         return Err(Stale::Options);
     }
     // Cargo removes an output before it runs rustc again: the kept name brings it back.
-    let kept = kept_output_path(&config.output);
+    let kept = second_name(&config.output);
     let restore = match FileStamp::of_path(&config.output) {
         Some(stamp) if stamp == state.output => false,
         None if FileStamp::of_path(&kept) == Some(state.output) => true,
@@ -271,21 +264,22 @@ impl<'d> Inputs<'d> {
 }
 
 /// Gives `output` its second name, replacing the previous output's.
+///
+/// Neither this name nor the state is renamed over an existing file: ext4 (`auto_da_alloc`)
+/// then writes the new file's data out at once, which costs tens of milliseconds for a large
+/// output. The old one is removed first instead; a link that finds either missing in
+/// between links in full.
 fn keep_output(output: &Path) -> std::io::Result<()> {
-    let kept = kept_output_path(output);
-    let mut temporary = kept.as_os_str().to_owned();
-    temporary.push(format!(".{}", std::process::id()));
-    let _ = std::fs::remove_file(&temporary);
-    std::fs::hard_link(output, &temporary)?;
-    std::fs::rename(&temporary, &kept).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
+    let kept = second_name(output);
+    let _ = std::fs::remove_file(&kept);
+    std::fs::hard_link(output, &kept)
 }
 
 fn write_state(path: &Path, state: &State) -> std::io::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".{}", std::process::id()));
     std::fs::write(&temporary, state.encode())?;
+    let _ = std::fs::remove_file(path);
     std::fs::rename(&temporary, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temporary);
     })

@@ -37,6 +37,26 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
+/// The second name `--incremental` keeps an output under, `.<name>.rivet-output` (a hard
+/// link: cargo removes an output before it runs rustc again, and an up-to-date link puts it
+/// back).
+pub fn second_name(output: &Path) -> PathBuf {
+    let mut name = OsString::from(".");
+    name.push(output.file_name().unwrap_or("a.out".as_ref()));
+    name.push(".rivet-output");
+    output.with_file_name(name)
+}
+
+/// Whether the old output at `output` has no name but its own and the second name
+/// `--incremental` gave it (whose state then no longer matches it once it is overwritten).
+fn only_names_are_ours(output: &Path, meta: &std::fs::Metadata) -> bool {
+    match std::os::unix::fs::MetadataExt::nlink(meta) {
+        1 => true,
+        2 => FileStamp::of_path(&second_name(output)).is_some_and(|kept| kept.same_file(&FileStamp::of(meta))),
+        _ => false,
+    }
+}
+
 /// The temporary file a link by this process writes before renaming it to `output`.
 pub fn temporary_path(output: &Path) -> PathBuf {
     let (dir, prefix) = temporary_prefix(output);
@@ -91,7 +111,7 @@ impl PendingOutput {
         let old = std::fs::symlink_metadata(&config.output).ok().filter(|m| m.file_type().is_file());
         if let Some(meta) = &old {
             let reusable = config.output_kind != OutputKind::SharedObject
-                && std::os::unix::fs::MetadataExt::nlink(meta) == 1
+                && only_names_are_ours(&config.output, meta)
                 && !arena.holds(&FileStamp::of(meta));
             if reusable && let Some(file) = open_locked(&config.output) {
                 if std::fs::rename(&config.output, &out.tmp).is_ok() {
