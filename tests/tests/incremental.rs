@@ -390,3 +390,21 @@ fn the_forked_linker_records_the_state_after_returning() {
     assert!(up_to_date(&o), "{o}");
     assert_is_plain_link(&t, &args, "hello\n");
 }
+
+/// A full link overwrites the old output in place only when its one other name is the one
+/// `--incremental` keeps: a name the user gave it keeps the old program.
+#[test]
+fn another_name_of_the_output_keeps_the_old_program() {
+    let t = test_env!("incremental_other_name");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = program(&t, "old");
+    link_incremental(&t, &args);
+    std::fs::hard_link(t.out("prog"), t.out("saved")).unwrap();
+    greeting_object(&t, "new");
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with("greeting.o changed"), "{o}");
+    assert_is_plain_link(&t, &args, "new\n");
+    assert_stdout(&t.run_in(World::Test, "saved", &[], &[]), 0, "old\n");
+}
