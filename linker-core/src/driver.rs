@@ -281,7 +281,6 @@ fn link(config: &args::Config, arena: &FileArena, pipe: Option<libc::c_int>) -> 
     let mut timer = Timer::new(config.print_timing);
     let inputs = load_inputs(config, arena).map_err(|e| e.to_string())?;
     timer.lap("open inputs");
-    crate::huge_pages::use_if_worthwhile(inputs.iter().map(|input| input.bytes.len() as u64).sum());
     let mut incremental = incremental::applies(config).then(|| incremental::Inputs::new(config));
     if let Some(taken) = &mut incremental {
         inputs.iter().for_each(|input| taken.add(input));
@@ -299,6 +298,7 @@ fn link(config: &args::Config, arena: &FileArena, pipe: Option<libc::c_int>) -> 
             Err(_) => {}
         }
     }
+    crate::huge_pages::use_if_worthwhile(inputs.iter().map(|input| input.bytes.len() as u64).sum());
     let threads = thread_count(config);
     if config.print_timing {
         let tokens = JOBSERVER_TOKENS.lock().map_or(0, |t| t.len());
