@@ -244,7 +244,7 @@ fn a_damaged_or_foreign_state_links_in_full() {
     assert_eq!(full_link_reason(&o), "rivet-ld: incremental: full link: the state is not one this linker wrote");
 
     // Another output's state, copied here: its output stamp is not this output's.
-    let other = t.try_link_in(World::Test, Driver::Gcc, "other", &[&args[0], &args[1], INCREMENTAL[0]]);
+    let other = t.try_link_in(World::Test, Driver::Gcc, "other", &[&args[0], &args[1], INCREMENTAL[0], INCREMENTAL[2]]);
     assert!(other.success(), "{other}");
     std::fs::copy(t.out(".other.rivet-state"), state_of(&t)).unwrap();
     let o = link_incremental(&t, &args);
