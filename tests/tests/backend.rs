@@ -78,6 +78,8 @@ const CLEARED_VARS: &[&str] = &[
     "CARGO_BUILD_TARGET_DIR",
     "CARGO_BUILD_BUILD_DIR",
     "CARGO_INCREMENTAL",
+    "CARGO_BUILD_INCREMENTAL",
+    "CARGO_PROFILE_DEV_INCREMENTAL",
     "CARGO_PROFILE_DEV_CODEGEN_BACKEND",
     "CARGO_UNSTABLE_CODEGEN_BACKEND",
     "RUSTC",
@@ -306,8 +308,13 @@ fn target_dir(t: &Test, world: World) -> PathBuf {
 /// `cargo args...` in a project of a world, with the world's target dir; `RIVET_VERBOSE=1`
 /// and the engine's environment with the backend. Asserts success.
 fn cargo(t: &Test, world: World, engine: Engine, project: &Path, args: &[&str]) -> Output {
+    cargo_with(t, world, engine, project, args, &[])
+}
+
+/// `cargo` with `env` set as well, in both worlds.
+fn cargo_with(t: &Test, world: World, engine: Engine, project: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = toolchain_command("cargo");
-    cmd.args(args).env("CARGO_TARGET_DIR", target_dir(t, world)).current_dir(project);
+    cmd.args(args).env("CARGO_TARGET_DIR", target_dir(t, world)).envs(env.iter().copied()).current_dir(project);
     if world == World::Test {
         cmd.env("RIVET_VERBOSE", "1").envs(engine.env().iter().copied());
     }
@@ -860,7 +867,9 @@ fn edit_loop(t: &Test, engine: Engine) {
                 // Rewritten even when it is the same word: the file is newer either way.
                 set_word(project, word);
             }
-            builds.push(cargo(t, world, engine, project, &["build"]));
+            // Incremental whatever the machine's cargo configuration says: on the CI machine
+            // these dev builds were not incremental, so neither was the link.
+            builds.push(cargo_with(t, world, engine, project, &["build"], &[("CARGO_INCREMENTAL", "1")]));
         }
         let [test, reference] = WORLDS
             .map(|world| t.run_in(world, &rivet_tests::path_str(&target_dir(t, world).join("debug/incr")), &[], &[]));
