@@ -281,25 +281,12 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
 /// them on a pool of [`thread_count`] threads.
 fn link(config: &args::Config, arena: &FileArena, pipe: Option<libc::c_int>) -> Result<(), String> {
     let mut timer = Timer::new(config.print_timing);
-    let inputs = load_inputs(config, arena).map_err(|e| e.to_string())?;
-    timer.lap("open inputs");
     let mut incremental = incremental::applies(config).then(|| incremental::Inputs::new(config));
-    if let Some(taken) = &mut incremental {
-        inputs.iter().for_each(|input| taken.add(input));
-        match incremental::check(config, taken) {
-            Ok(hashed) => {
-                timer.lap("incremental: inputs checked, output touched");
-                if config.print_timing {
-                    eprintln!("rivet-ld: incremental: up to date ({} inputs, {hashed} hashed)", inputs.len());
-                    timer.report();
-                }
-                // Nothing to tear down worth waiting for: leave the maps to the kernel.
-                exit_now(0, pipe);
-            }
-            Err(why) if config.print_timing => eprintln!("rivet-ld: incremental: full link: {why}"),
-            Err(_) => {}
-        }
-    }
+    let inputs = match &mut incremental {
+        Some(taken) => check_incremental(config, arena, taken, &mut timer, pipe)?,
+        None => load_inputs(config, arena).map_err(|e| e.to_string())?,
+    };
+    timer.lap("open inputs");
     crate::huge_pages::use_if_worthwhile(inputs.iter().map(|input| input.bytes.len() as u64).sum());
     let threads = thread_count(config);
     if config.print_timing {
@@ -341,4 +328,44 @@ fn link(config: &args::Config, arena: &FileArena, pipe: Option<libc::c_int>) -> 
         }
         session.finish(&pool).map_err(|e| e.to_string())
     })
+}
+
+/// Ends the process if the output is what a link of the inputs would write (up to date); else
+/// returns the inputs, mapped and taken for recording. The inputs the previous link had are
+/// only stat'ed for the check: an up-to-date `rivet-ld` run on ripgrep's 325 inputs took 7.2
+/// ms mapping them all, 3.4 ms so; a link that goes on pays a stat per input more.
+fn check_incremental<'d>(
+    config: &args::Config,
+    arena: &'d FileArena,
+    taken: &mut incremental::Inputs<'d>,
+    timer: &mut Timer,
+    pipe: Option<libc::c_int>,
+) -> Result<Vec<crate::input::LoadedFile<'d>>, String> {
+    let load = || load_inputs(config, arena).map_err(|e| e.to_string());
+    // An input that cannot be loaded is reported by the full load.
+    let unread = taken.has_previous().then(|| crate::input::load_inputs_unread(config, arena, &|s| taken.was_input(s)));
+    let mut inputs = match unread {
+        Some(Ok(inputs)) => inputs,
+        _ => load()?,
+    };
+    inputs.iter().for_each(|input| taken.add(input));
+    match incremental::check(config, taken) {
+        Ok(hashed) => {
+            timer.lap("incremental: inputs checked, output touched");
+            if config.print_timing {
+                eprintln!("rivet-ld: incremental: up to date ({} inputs, {hashed} hashed)", inputs.len());
+                timer.report();
+            }
+            // Nothing to tear down worth waiting for: leave the maps to the kernel.
+            exit_now(0, pipe);
+        }
+        Err(why) if config.print_timing => eprintln!("rivet-ld: incremental: full link: {why}"),
+        Err(_) => {}
+    }
+    if crate::input::read_unread(arena, &mut inputs).is_err() {
+        inputs = load()?;
+    }
+    taken.clear();
+    inputs.iter().for_each(|input| taken.add(input));
+    Ok(inputs)
 }

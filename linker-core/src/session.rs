@@ -217,6 +217,7 @@ fn parse_input<'d>(f: LoadedFile<'d>, arena: &'d FileArena, strip_debug: bool) -
             })
         }
         FileKind::Script | FileKind::Unknown => return Err(Error::bad(name, "unknown file type")),
+        FileKind::Unread => return Err(Error::bad(name, "not read (`read_unread` maps it)")),
     })
 }
 

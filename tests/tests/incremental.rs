@@ -185,6 +185,40 @@ fn a_library_that_now_shadows_another_links_in_full() {
     assert_is_plain_link(&t, &args, "from first\n");
 }
 
+/// `-lgreet` finds `libgreet.so`, a GNU ld script naming an archive: the script is read again
+/// by every check, so a script that now names another archive, or a change to the archive it
+/// names, links in full.
+#[test]
+fn a_linker_script_input_and_what_it_names_are_checked() {
+    let t = test_env!("incremental_script_input");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let main = program(&t, "archive one")[0].clone();
+    std::fs::create_dir_all(t.obj("lib")).unwrap();
+    t.ar("lib/libone.a", &[&t.obj("greeting.o")]);
+    greeting_object(&t, "archive two");
+    t.ar("lib/libtwo.a", &[&t.obj("greeting.o")]);
+    let script = t.obj("lib/libgreet.so");
+    std::fs::write(&script, "INPUT(libone.a)\n").unwrap();
+    let args = vec![main, format!("-L{}", t.obj("lib")), "-lgreet".into()];
+    link_incremental(&t, &args);
+    assert_is_plain_link(&t, &args, "archive one\n");
+    assert!(up_to_date(&link_incremental(&t, &args)));
+
+    std::fs::write(&script, "INPUT(libtwo.a)\n").unwrap();
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with("libtwo.a changed"), "{o}");
+    assert_is_plain_link(&t, &args, "archive two\n");
+    assert!(up_to_date(&link_incremental(&t, &args)));
+
+    greeting_object(&t, "archive two, rebuilt");
+    t.ar("lib/libtwo.a", &[&t.obj("greeting.o")]);
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with("libtwo.a changed"), "{o}");
+    assert_is_plain_link(&t, &args, "archive two, rebuilt\n");
+}
+
 /// A thin archive's member is read while linking, not named on the command line: a change to
 /// it is seen too.
 #[test]
