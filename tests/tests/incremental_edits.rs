@@ -1,0 +1,292 @@
+//! `--incremental` under random edit sequences: a generated C project (four modules and a
+//! `main`, built with `-ffunction-sections -fdata-sections -g`, linked with `--gc-sections`)
+//! is edited step by step as a developer would: functions added, removed, grown, shrunk and
+//! renamed, a value, an array or a thread-local's initial value changed, a function that
+//! `--gc-sections` dropped called from `main` (and one dropped again), nothing changed, or a
+//! module compiled again without a change. Only the modules an edit touched are compiled
+//! again. After every step:
+//! - the incremental link is up to date exactly when no input's bytes changed since the last
+//!   link (a skipped link that should have run, or the reverse, fails the test);
+//! - its output is byte for byte a plain link of the same objects;
+//! - the program prints what the project's model says it must, and so does GNU ld's link of
+//!   the same objects.
+//!
+//! The edit sequence comes from a seeded generator: `RIVET_EDIT_SEED` picks the seed (1 by
+//! default) and `RIVET_EDIT_STEPS` the number of steps (60 by default; the long variant runs
+//! `RIVET_EDIT_STEPS=400`). The tally of up-to-date and full links is printed at the end.
+
+use rivet_tests::{Driver, Output, Test, World, test_env};
+
+const MODULES: usize = 4;
+
+/// A function `m<module>_<name>` returning `value`, its body padded with `padding`
+/// volatile statements (so that growing and shrinking change its size).
+#[derive(Clone)]
+struct Function {
+    name: String,
+    value: u32,
+    padding: u32,
+    /// Whether `main` calls it; the others are left for `--gc-sections` to drop.
+    called: bool,
+}
+
+struct Module {
+    functions: Vec<Function>,
+    /// `m<i>_data`, summed by `m<i>_data_sum`, which `main` prints.
+    data: Vec<u32>,
+}
+
+struct Project {
+    modules: Vec<Module>,
+    /// The initial value of module 0's thread-local counter, which `main` bumps twice.
+    tls_start: u32,
+    next_name: u32,
+}
+
+/// xorshift64*: the same sequence for the same seed on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+impl Project {
+    fn new(rng: &mut Rng) -> Project {
+        let mut project = Project { modules: Vec::new(), tls_start: 7, next_name: 0 };
+        for _ in 0..MODULES {
+            let functions = (0..6).map(|i| project.new_function(rng, i % 3 != 2)).collect();
+            let data = (0..8).map(|_| rng.below(1000) as u32).collect();
+            project.modules.push(Module { functions, data });
+        }
+        project
+    }
+
+    fn new_function(&mut self, rng: &mut Rng, called: bool) -> Function {
+        self.next_name += 1;
+        Function {
+            name: format!("f{}", self.next_name),
+            value: rng.below(100_000) as u32,
+            padding: rng.below(20) as u32,
+            called,
+        }
+    }
+
+    fn module_source(&self, index: usize) -> String {
+        let module = &self.modules[index];
+        let mut s = String::new();
+        if index == 0 {
+            s += &format!("__thread int tls_counter = {};\n", self.tls_start);
+            s += "int m0_bump(void) { return ++tls_counter; }\n";
+        }
+        let data: Vec<String> = module.data.iter().map(u32::to_string).collect();
+        s += &format!("int m{index}_data[] = {{{}}};\n", data.join(", "));
+        s += &format!(
+            "int m{index}_data_sum(void) {{ int s = 0; for (unsigned i = 0; i < sizeof m{index}_data / sizeof *m{index}_data; i++) s += m{index}_data[i]; return s; }}\n"
+        );
+        for f in &module.functions {
+            s += &format!("int m{index}_{}(void) {{\n    volatile int x = 0;\n", f.name);
+            for _ in 0..f.padding {
+                s += "    x += 1;\n";
+            }
+            s += &format!("    return {} + x - {};\n}}\n", f.value, f.padding);
+        }
+        s
+    }
+
+    fn main_source(&self) -> String {
+        let mut decls = String::from("#include <stdio.h>\nint m0_bump(void);\n");
+        let mut body = String::from("int main(void) {\n");
+        for (index, module) in self.modules.iter().enumerate() {
+            decls += &format!("int m{index}_data_sum(void);\n");
+            body += &format!("    printf(\"m{index} data %d\\n\", m{index}_data_sum());\n");
+            for f in module.functions.iter().filter(|f| f.called) {
+                decls += &format!("int m{index}_{}(void);\n", f.name);
+                body += &format!("    printf(\"m{index}_{} %d\\n\", m{index}_{}());\n", f.name, f.name);
+            }
+        }
+        body += "    m0_bump();\n    printf(\"tls %d\\n\", m0_bump());\n    return 0;\n}\n";
+        decls + &body
+    }
+
+    /// What the program must print.
+    fn expected_output(&self) -> String {
+        let mut out = String::new();
+        for (index, module) in self.modules.iter().enumerate() {
+            out += &format!("m{index} data {}\n", module.data.iter().sum::<u32>());
+            for f in module.functions.iter().filter(|f| f.called) {
+                out += &format!("m{index}_{} {}\n", f.name, f.value);
+            }
+        }
+        out + &format!("tls {}\n", self.tls_start + 2)
+    }
+}
+
+/// What one step did to the sources: the modules to compile again (`MODULES` stands for
+/// `main`), and whether it was meant to change nothing.
+struct Edit {
+    what: String,
+    touched: Vec<usize>,
+}
+
+fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
+    let m = rng.below(MODULES);
+    let main = MODULES;
+    let count = project.modules[m].functions.len();
+    let pick = |rng: &mut Rng| rng.below(count.max(1));
+    let (what, touched) = match rng.below(11) {
+        0 => {
+            let called = rng.below(2) == 0;
+            let f = project.new_function(rng, called);
+            let what = format!("add m{m}_{} (called: {called})", f.name);
+            project.modules[m].functions.push(f);
+            (what, if called { vec![m, main] } else { vec![m] })
+        }
+        1 if count > 1 => {
+            let f = project.modules[m].functions.remove(pick(rng));
+            (format!("remove m{m}_{}", f.name), if f.called { vec![m, main] } else { vec![m] })
+        }
+        2 if count > 0 => {
+            let i = pick(rng);
+            let f = &mut project.modules[m].functions[i];
+            f.padding += 1 + rng.below(40) as u32;
+            (format!("grow m{m}_{} to {} statements", f.name, f.padding), vec![m])
+        }
+        3 if count > 0 => {
+            let i = pick(rng);
+            let f = &mut project.modules[m].functions[i];
+            f.padding /= 2;
+            (format!("shrink m{m}_{} to {} statements", f.name, f.padding), vec![m])
+        }
+        4 if count > 0 => {
+            let i = pick(rng);
+            project.next_name += 1;
+            let new = format!("f{}", project.next_name);
+            let f = &mut project.modules[m].functions[i];
+            let what = format!("rename m{m}_{} to m{m}_{new}", f.name);
+            f.name = new;
+            (what, if f.called { vec![m, main] } else { vec![m] })
+        }
+        5 if count > 0 => {
+            let i = pick(rng);
+            let f = &mut project.modules[m].functions[i];
+            f.value = rng.below(100_000) as u32;
+            (format!("m{m}_{} returns {}", f.name, f.value), vec![m])
+        }
+        6 => {
+            let i = rng.below(project.modules[m].data.len());
+            project.modules[m].data[i] = rng.below(1000) as u32;
+            (format!("m{m}_data[{i}] changed"), vec![m])
+        }
+        7 => {
+            project.tls_start = rng.below(1000) as u32;
+            (format!("tls_counter starts at {}", project.tls_start), vec![0])
+        }
+        8 if count > 0 => {
+            let i = pick(rng);
+            let f = &mut project.modules[m].functions[i];
+            f.called = !f.called;
+            let what = if f.called { "now called" } else { "no longer called" };
+            (format!("m{m}_{} {what}", f.name), vec![main])
+        }
+        9 => ("no change".to_string(), vec![]),
+        _ => (format!("m{m} compiled again, unchanged"), vec![m]),
+    };
+    Edit { what, touched }
+}
+
+fn source_name(module: usize) -> String {
+    if module == MODULES { "main.c".to_string() } else { format!("m{module}.c") }
+}
+
+fn compile(t: &Test, project: &Project, module: usize) {
+    let source = if module == MODULES { project.main_source() } else { project.module_source(module) };
+    let path = t.write(&source_name(module), source);
+    t.cc(&path, &["-O1", "-g", "-ffunction-sections", "-fdata-sections"]);
+}
+
+fn link(t: &Test, world: World, out: &str, objects: &[String], incremental: bool) -> Output {
+    let mut args: Vec<&str> = objects.iter().map(String::as_str).collect();
+    args.push("-Wl,--gc-sections");
+    if incremental {
+        args.extend(["-Wl,--incremental", "-Wl,--time", "-Wl,--no-fork"]);
+    }
+    let o = t.try_link_in(world, Driver::Gcc, out, &args);
+    assert!(o.success(), "link of {out} failed: {o}");
+    o
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[test]
+fn random_edits_relink_as_a_full_link_would() {
+    let t = test_env!("incremental_random_edits");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let seed = env_number("RIVET_EDIT_SEED", 1);
+    let steps = env_number("RIVET_EDIT_STEPS", 60);
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut project = Project::new(&mut rng);
+    for module in 0..=MODULES {
+        compile(&t, &project, module);
+    }
+    let objects: Vec<String> = (0..=MODULES).map(|m| t.obj(&source_name(m).replace(".c", ".o"))).collect();
+    let contents = || objects.iter().map(|o| std::fs::read(o).unwrap()).collect::<Vec<_>>();
+    let mut linked_from: Option<Vec<Vec<u8>>> = None;
+    let (mut up_to_date, mut full, mut changed) = (0, 0, 0);
+    let mut history = Vec::new();
+    for step in 0..=steps {
+        if step > 0 {
+            let e = edit(&mut project, &mut rng);
+            for &module in &e.touched {
+                compile(&t, &project, module);
+            }
+            history.push(format!("step {step}: {}", e.what));
+        }
+        let context = || format!("seed {seed}, after:\n{}", history.join("\n"));
+        let now = contents();
+        let unchanged = linked_from.as_ref() == Some(&now);
+        changed += usize::from(!unchanged);
+        let o = link(&t, World::Test, "prog", &objects, true);
+        let skipped = o.stderr.contains("rivet-ld: incremental: up to date");
+        assert_eq!(
+            skipped,
+            unchanged,
+            "up to date is {skipped}, the inputs unchanged is {unchanged}: {o}\n{}",
+            context()
+        );
+        if skipped {
+            up_to_date += 1
+        } else {
+            full += 1
+        }
+        linked_from = Some(now);
+
+        link(&t, World::Test, "plain", &objects, false);
+        let (prog, plain) = (std::fs::read(t.out("prog")).unwrap(), std::fs::read(t.out("plain")).unwrap());
+        assert!(prog == plain, "the incremental link's output is not the plain link's\n{}", context());
+        let expected = project.expected_output();
+        for world in [World::Test, World::Ref] {
+            if world == World::Ref {
+                link(&t, world, "prog", &objects, false);
+            }
+            let run = t.run_in(world, "prog", &[], &[]);
+            assert!(run.code == Some(0) && run.stdout == expected, "expected {expected:?}: {run}\n{}", context());
+        }
+    }
+    eprintln!(
+        "random edits (seed {seed}, {steps} steps): {up_to_date} links up to date, {full} full; \
+         {changed} with changed inputs (the first link included), all of them full links (relinking in place is not built)"
+    );
+}
