@@ -815,6 +815,35 @@ fn remove_dir_all_retry(p: &Path) -> std::io::Result<()> {
     last
 }
 
+/// Runs gdb in batch mode on a world's program; returns the `$N = value` lines (values
+/// only) and the full output.
+pub fn gdb_values(t: &Test, world: World, prog: &str, breaks: &[String], cmds: &[&str]) -> (Vec<String>, String) {
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-nx", "-batch", "-iex", "set debuginfod enabled off", "-iex", "set pagination off"]);
+    for b in breaks {
+        cmd.args(["-ex", &format!("break {b}")]);
+    }
+    cmd.args(["-ex", "run"]);
+    for c in cmds {
+        cmd.args(["-ex", c]);
+    }
+    cmd.arg(t.out_in(world, prog));
+    cmd.current_dir(t.world_dir(world));
+    let o = run_command(&mut cmd, Duration::from_secs(60), t.root());
+    let values = o
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let rest = l.strip_prefix('$')?;
+            let (num, val) = rest.split_once(" = ")?;
+            num.parse::<u32>().ok()?;
+            Some(val.to_string())
+        })
+        .collect();
+    (values, format!("{o}"))
+}
+
 pub fn path_str(p: &Path) -> String {
     p.to_str().expect("non-UTF-8 path").to_string()
 }

@@ -1,37 +1,8 @@
 //! Debug information: gdb can break on source lines and print variables of a program
 //! linked by the linker under test; -S / -s strip debug info / all symbols.
 
-use rivet_tests::{Test, World, run_command, section_is_compressed, section_names_of, test_env};
+use rivet_tests::{Test, World, gdb_values, run_command, section_is_compressed, section_names_of, test_env};
 use std::process::Command;
-
-/// Runs gdb in batch mode on a world's program; returns the `$N = value` lines (values
-/// only) and the full output.
-fn gdb_values(t: &Test, world: World, prog: &str, breaks: &[String], cmds: &[&str]) -> (Vec<String>, String) {
-    let mut cmd = Command::new("gdb");
-    cmd.args(["-nx", "-batch", "-iex", "set debuginfod enabled off", "-iex", "set pagination off"]);
-    for b in breaks {
-        cmd.args(["-ex", &format!("break {b}")]);
-    }
-    cmd.args(["-ex", "run"]);
-    for c in cmds {
-        cmd.args(["-ex", c]);
-    }
-    cmd.arg(t.out_in(world, prog));
-    cmd.current_dir(t.world_dir(world));
-    let o = run_command(&mut cmd, std::time::Duration::from_secs(60), t.root());
-    let values = o
-        .stdout
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            let rest = l.strip_prefix('$')?;
-            let (num, val) = rest.split_once(" = ")?;
-            num.parse::<u32>().ok()?;
-            Some(val.to_string())
-        })
-        .collect();
-    (values, format!("{o}"))
-}
 
 /// -g -O0 objects: gdb stops at `file.c:LINE` breakpoints (found by their marker
 /// comments) in both objects and prints locals, arguments, statics and structs.

@@ -7,7 +7,7 @@
 //! the state is in place when the link returns (by default the linking process records it
 //! after the command has returned: see the last test).
 
-use rivet_tests::{Driver, Output, Test, World, assert_stdout, test_env};
+use rivet_tests::{Driver, Output, Test, World, assert_stdout, gdb_values, test_env};
 use std::path::Path;
 
 const INCREMENTAL: [&str; 3] = ["-Wl,--incremental", "-Wl,--time", "-Wl,--no-fork"];
@@ -217,6 +217,41 @@ fn a_linker_script_input_and_what_it_names_are_checked() {
     let o = link_incremental(&t, &args);
     assert!(full_link_reason(&o).ends_with("libtwo.a changed"), "{o}");
     assert_is_plain_link(&t, &args, "archive two, rebuilt\n");
+}
+
+/// gdb after a chain of incremental relinks, each after an edit of one function that moves
+/// its lines and changes a local: gdb breaks at the marked line of the edited function and
+/// prints the local's new value, as on GNU ld's program from the same objects.
+#[test]
+fn gdb_after_a_chain_of_incremental_relinks() {
+    let t = test_env!("incremental_gdb_chain");
+    if !t.linker_is_rivet() || !t.require_gdb() {
+        return;
+    }
+    let main = t.write("main.c", "int compute(int n);\nint main(void) { return compute(3) == 0; }\n");
+    let main = t.cc(&main, &["-g", "-O0"]);
+    for round in 1..=4 {
+        let blank_lines = "\n".repeat(round * 3);
+        let source = format!(
+            "int helper_{round}(int v) {{ return v + {round}; }}\n{blank_lines}\
+             int compute(int n) {{\n    int local = n * {round} + 100;\n    local += helper_{round}(1); /* BREAK */\n    return local;\n}}\n"
+        );
+        let edited = t.write("edited.c", &source);
+        let object = t.cc(&edited, &["-g", "-O0"]);
+        let args = vec![main.clone(), object];
+        let o = link_incremental(&t, &args);
+        assert!(round == 1 || full_link_reason(&o).ends_with("edited.o changed"), "{o}");
+        let line = source.lines().position(|l| l.contains("/* BREAK */")).unwrap() + 1;
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        t.try_link_in(World::Ref, Driver::Gcc, "prog", &args);
+        let breaks = [format!("edited.c:{line}")];
+        let cmds = ["print local", "info line"];
+        let (values, out) = gdb_values(&t, World::Test, "prog", &breaks, &cmds);
+        assert_eq!(values, [(3 * round + 100).to_string()], "round {round}: gdb output:\n{out}");
+        assert!(out.contains(&format!("Line {line} of \"")), "round {round}: info line:\n{out}");
+        let (ref_values, ref_out) = gdb_values(&t, World::Ref, "prog", &breaks, &cmds);
+        assert_eq!(values, ref_values, "differs from ld.bfd's program under gdb:\n{ref_out}");
+    }
 }
 
 /// A thin archive's member is read while linking, not named on the command line: a change to
