@@ -176,7 +176,8 @@ pub fn load_inputs<'d>(config: &Config, arena: &'d FileArena) -> Result<Vec<Load
 
 /// Like [`load_inputs`], for a check that may find the link unnecessary (`--incremental`): a
 /// file whose stamp `known` accepts is only stat'ed, not opened (`FileKind::Unread`, no
-/// bytes), which costs a fifth as much; [`read_unread`] maps them if the link goes on. `known`
+/// bytes): ripgrep's 325 inputs took 3–4 ms to map and take 1.6 ms to check so, state read
+/// and written included. [`read_unread`] maps them if the link goes on. `known`
 /// must accept only stamps of files that were inputs themselves, never scripts, which are
 /// always read and expanded.
 pub fn load_inputs_unread<'d>(
