@@ -186,10 +186,9 @@ pub struct Inputs<'d> {
     /// The state of the link that wrote the output, or why there is none to use.
     previous: Result<State, Stale>,
     /// The content hashes that state recorded, by stamp: a file with a recorded stamp has the
-    /// recorded contents, whatever else changed, and is not hashed again.
-    known: std::collections::HashMap<FileStamp, u128>,
-    /// Which of those were inputs themselves (not scripts or thin archive members).
-    known_inputs: std::collections::HashSet<FileStamp>,
+    /// recorded contents, whatever else changed, and is not hashed again. With each, whether
+    /// it was an input itself (not a script or a thin archive member).
+    known: std::collections::HashMap<FileStamp, (u128, bool)>,
 }
 
 struct Taken<'d> {
@@ -207,14 +206,15 @@ impl<'d> Inputs<'d> {
         let previous = std::fs::read(state_path(&config.output))
             .map_err(|_| Stale::NoState)
             .and_then(|bytes| State::decode(&bytes).ok_or(Stale::Unreadable));
-        let (known, known_inputs) = match &previous {
-            Ok(state) => (
-                state.inputs.iter().chain(&state.read_while_linking).map(|r| (r.stamp, r.hash)).collect(),
-                state.inputs.iter().map(|r| r.stamp).collect(),
-            ),
+        let known = match &previous {
+            Ok(state) => {
+                let read = state.read_while_linking.iter().map(|r| (r.stamp, (r.hash, false)));
+                // Inputs last: a file both read while linking and an input is an input.
+                read.chain(state.inputs.iter().map(|r| (r.stamp, (r.hash, true)))).collect()
+            }
             Err(_) => Default::default(),
         };
-        Inputs { files: Default::default(), previous, known, known_inputs }
+        Inputs { files: Default::default(), previous, known }
     }
 
     /// Whether there is a previous state to check against.
@@ -225,7 +225,7 @@ impl<'d> Inputs<'d> {
     /// Whether a file with `stamp` was an input of the previous link: it need not be read to
     /// be checked (`input::load_inputs_unread`).
     pub fn was_input(&self, stamp: &FileStamp) -> bool {
-        self.known_inputs.contains(stamp)
+        self.known.get(stamp).is_some_and(|&(_, input)| input)
     }
 
     /// Forgets the inputs taken so far (to take them again as they were mapped).
@@ -234,7 +234,7 @@ impl<'d> Inputs<'d> {
     }
 
     pub fn add(&mut self, input: &LoadedFile<'d>) {
-        let hash = self.known.get(&input.stamp).copied();
+        let hash = self.known.get(&input.stamp).map(|&(hash, _)| hash);
         let taken = Taken { path: input.path.clone(), stamp: input.stamp, bytes: input.bytes, hash };
         self.files.insert(input.position, taken);
     }
@@ -255,15 +255,10 @@ impl<'d> Inputs<'d> {
         keep_output(&config.output)?;
         // Files mapped while linking (thin archive members, scripts), each once.
         let mut seen: std::collections::HashSet<PathBuf> = self.files.values().map(|f| f.path.clone()).collect();
-        let mut later = Inputs {
-            files: Default::default(),
-            previous: Err(Stale::NoState),
-            known: Default::default(),
-            known_inputs: Default::default(),
-        };
+        let mut later = Inputs { files: Default::default(), previous: Err(Stale::NoState), known: Default::default() };
         for (path, stamp, bytes) in arena.files() {
             if seen.insert(path.clone()) {
-                let hash = self.known.get(&stamp).copied();
+                let hash = self.known.get(&stamp).map(|&(hash, _)| hash);
                 later.files.insert(later.files.len() as u32, Taken { path, stamp, bytes, hash });
             }
         }

@@ -21,7 +21,6 @@ const MODULES: usize = 4;
 
 /// A function `m<module>_<name>` returning `value`, its body padded with `padding`
 /// volatile statements (so that growing and shrinking change its size).
-#[derive(Clone)]
 struct Function {
     name: String,
     value: u32,
@@ -130,8 +129,8 @@ impl Project {
     }
 }
 
-/// What one step did to the sources: the modules to compile again (`MODULES` stands for
-/// `main`), and whether it was meant to change nothing.
+/// What one step did to the sources, and the modules to compile again (`MODULES` stands for
+/// `main`).
 struct Edit {
     what: String,
     touched: Vec<usize>,
