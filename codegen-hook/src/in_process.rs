@@ -229,6 +229,23 @@ fn run(
                     on_output_ready(Report { tail_ms, late_objects, incremental: Some(outcome) });
                     return Ok(());
                 }
+                Err(why @ linker_core::incremental::Stale::Inputs { .. }) => {
+                    match linker_core::incremental::relink_in_place(&config, taken) {
+                        Ok(patched) => {
+                            let t = &patched.tally;
+                            let outcome = format!(
+                                "patched in place ({why}): {} sections rewritten, {} relocations re-applied",
+                                t.sections, t.relocations
+                            );
+                            let tail_ms = finish_at.elapsed().as_secs_f64() * 1e3;
+                            on_output_ready(Report { tail_ms, late_objects, incremental: Some(outcome) });
+                            return Ok(());
+                        }
+                        Err(reason) => {
+                            incremental_outcome = Some(format!("full link: {why}, and not in place: {reason}"))
+                        }
+                    }
+                }
                 Err(why) => incremental_outcome = Some(format!("full link: {why}")),
             }
         }
@@ -243,10 +260,10 @@ fn run(
             .build()
             .map_err(|e| e.to_string())?;
         let (config_ref, arena_ref) = (&config, &arena);
-        session.on_output_ready(move || {
+        session.on_output_ready(move |map| {
             // Recorded before reporting: rustc may end the process once the link is reported.
             if let Some(taken) = taken
-                && let Err(e) = taken.record(config_ref, arena_ref)
+                && let Err(e) = taken.record(config_ref, arena_ref, map)
             {
                 eprintln!("warning: rivet: no incremental state kept: {e}");
             }

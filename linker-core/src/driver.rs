@@ -310,12 +310,12 @@ fn link(config: &args::Config, arena: &FileArena, pipe: Option<libc::c_int>) -> 
         // teardown of inputs and tables to the kernel (unless a reproducer is still to be
         // written). An incremental link records its state after that.
         if config.reproduce.is_none() {
-            session.on_output_ready(move || {
+            session.on_output_ready(move |map| {
                 if let Some(taken) = incremental {
                     // The parent exits now; the state is recorded after it.
                     outlive_parent();
                     report_status(0, pipe);
-                    if let Err(e) = taken.record(config, arena) {
+                    if let Err(e) = taken.record(config, arena, map) {
                         eprintln!("rivet-ld: warning: no incremental state kept: {e}");
                     }
                     exit_now(0, None)
@@ -328,6 +328,18 @@ fn link(config: &args::Config, arena: &FileArena, pipe: Option<libc::c_int>) -> 
         }
         session.finish(&pool).map_err(|e| e.to_string())
     })
+}
+
+/// Maps the inputs the check only stat'ed, then [`incremental::relink_in_place`].
+fn read_and_relink_in_place<'d>(
+    config: &args::Config,
+    arena: &'d FileArena,
+    inputs: &mut Vec<crate::input::LoadedFile<'d>>,
+    taken: &mut incremental::Inputs<'d>,
+) -> Result<incremental::Patched, String> {
+    crate::input::read_unread(arena, inputs).map_err(|e| e.to_string())?;
+    inputs.iter().for_each(|input| taken.take_bytes(input));
+    incremental::relink_in_place(config, taken)
 }
 
 /// Ends the process if the output is what a link of the inputs would write (up to date); else
@@ -359,6 +371,26 @@ fn check_incremental<'d>(
             }
             // Nothing to tear down worth waiting for: leave the maps to the kernel.
             exit_now(0, pipe);
+        }
+        Err(why @ incremental::Stale::Inputs { .. }) => {
+            match read_and_relink_in_place(config, arena, &mut inputs, taken) {
+                Ok(patched) => {
+                    timer.lap("incremental: output patched in place");
+                    if config.print_timing {
+                        let t = &patched.tally;
+                        eprintln!(
+                            "rivet-ld: incremental: patched in place ({why}): {} inputs, {} sections rewritten, {} relocations re-applied, {} bytes written",
+                            patched.inputs, t.sections, t.relocations, t.bytes
+                        );
+                        timer.report();
+                    }
+                    exit_now(0, pipe);
+                }
+                Err(reason) if config.print_timing => {
+                    eprintln!("rivet-ld: incremental: full link: {why}, and not in place: {reason}")
+                }
+                Err(_) => {}
+            }
         }
         Err(why) if config.print_timing => eprintln!("rivet-ld: incremental: full link: {why}"),
         Err(_) => {}

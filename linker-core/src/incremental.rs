@@ -1,5 +1,6 @@
 //! `--incremental`: a link whose inputs and options are those of the link that wrote its
-//! output does nothing but check that, and touches the output.
+//! output does nothing but check that, and touches the output; one where only plain objects
+//! changed, keeping their shape, patches the output in place (`patch`, [`relink_in_place`]).
 //!
 //! **The state.** After each incremental link, `.<name>.rivet-state` next to the output
 //! records what the output was made from:
@@ -13,7 +14,13 @@
 //!   output also gets a second name, `.<name>.rivet-output` (a hard link, no copy), because
 //!   cargo removes an output before it runs rustc again;
 //! - every input file in canonical order with its path, stamp and a 128-bit content hash,
-//!   then the files read while linking (thin archive members), likewise.
+//!   then the files read while linking (thin archive members), likewise;
+//! - the map of the output (`patch::OutputMap`: where each plain object's sections are, the
+//!   build id's hashed ranges), and a copy of each plain object, `.<name>.rivet-objects/<n>`,
+//!   with its own stamp: a relink compares an object's successor with it. A copy, not a hard
+//!   link: gcc's assembler overwrites its output in place, which would change a hard link
+//!   too. Copies are written only for objects whose contents the previous state's copy does
+//!   not already have.
 //!
 //! **The check** (before anything is parsed): the inputs are loaded as for a link (so `-l`
 //! searches and GNU ld scripts are followed afresh, and a library that now shadows another
@@ -22,8 +29,10 @@
 //! by position, has the recorded stamp under any name (a hard link is the same file: rustc
 //! reuses objects from its incremental cache so), or failing that the recorded content (one
 //! hash of that file: a rebuilt but identical object, or rustc's `symbols.o` under a new
-//! temporary name). Anything else, including a missing, foreign, stale or corrupt state,
-//! means a full link; `--time` says why.
+//! temporary name). When only inputs changed (no option, no file read while linking), and
+//! each changed input is a plain object with a kept copy whose successor has its shape, the
+//! output is patched in place (`patch`); anything else, including a missing, foreign, stale
+//! or corrupt state, means a full link; `--time` says why.
 //!
 //! **Costs.** The check stats the inputs, opening only the scripts and the files the state
 //! does not know (the driver's `input::load_inputs_unread`), and stats the output: 1.6 ms for
@@ -46,12 +55,14 @@
 use crate::args::{Config, InputKind};
 use crate::input::{FileArena, FileStamp, LoadedFile};
 use crate::output_file::second_name;
+use crate::patch::{ObjectSpots, OutputMap, SectionSpot};
+use crate::write::WrittenRange;
 use rayon::prelude::*;
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 16] = b"rivet-state v1\n\0";
+const MAGIC: &[u8; 16] = b"rivet-state v2\n\0";
 
 #[derive(Debug, PartialEq, Eq)]
 struct FileRecord {
@@ -67,18 +78,40 @@ struct State {
     output: FileStamp,
     inputs: Vec<FileRecord>,
     read_while_linking: Vec<FileRecord>,
+    /// Where the plain objects' sections are in the output, for an in-place relink.
+    map: Option<OutputMap>,
+    /// The copies kept of the plain objects, by position, for an in-place relink to compare
+    /// their successors with.
+    copies: Vec<KeptCopy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct KeptCopy {
+    position: u32,
+    /// The copy's own stamp: only rivet writes it, so the same stamp means the same bytes.
+    stamp: FileStamp,
+    /// The hash of the object it is a copy of.
+    hash: u128,
 }
 
 /// Why a link could not be skipped.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stale {
     NoState,
     Unreadable,
     Linker,
     Options,
     Output,
-    InputCount { then: usize, now: usize },
+    InputCount {
+        then: usize,
+        now: usize,
+    },
     Input(PathBuf),
+    /// Inputs changed, and only inputs: the output may be patched (`relink_in_place`).
+    Inputs {
+        first: PathBuf,
+        count: usize,
+    },
 }
 
 impl fmt::Display for Stale {
@@ -91,6 +124,8 @@ impl fmt::Display for Stale {
             Stale::Output => f.write_str("the output changed or is gone"),
             Stale::InputCount { then, now } => write!(f, "{then} inputs then, {now} now"),
             Stale::Input(path) => write!(f, "{} changed", path.display()),
+            Stale::Inputs { first, count: 1 } => write!(f, "{} changed", first.display()),
+            Stale::Inputs { first, count } => write!(f, "{} and {} more inputs changed", first.display(), count - 1),
         }
     }
 }
@@ -109,9 +144,10 @@ pub fn state_path(output: &Path) -> PathBuf {
 }
 
 /// Checks whether the output is what a link of `inputs` (loaded, not yet parsed) would write.
-/// Up to date, the output is touched and `Ok` tells how many inputs were hashed.
+/// Up to date, the output is touched and `Ok` tells how many inputs were hashed. When only
+/// inputs changed, [`relink_in_place`] may patch the output.
 pub fn check(config: &Config, inputs: &mut Inputs) -> Result<usize, Stale> {
-    let mut state = std::mem::replace(&mut inputs.previous, Err(Stale::NoState))?;
+    let state = inputs.previous.as_mut().map_err(|why| why.clone())?;
     if state.linker != linker_identity() {
         return Err(Stale::Linker);
     }
@@ -128,34 +164,37 @@ pub fn check(config: &Config, inputs: &mut Inputs) -> Result<usize, Stale> {
         None if FileStamp::of_path(&kept) == Some(state.output) => true,
         _ => return Err(Stale::Output),
     };
-    // Inputs whose path or stamp changed but not their contents, with their new path and
-    // stamp. The same stamp under another name is the same file (a hard link: how rustc
-    // reuses an object from its incremental cache).
-    let mut renewed = Vec::new();
-    for (index, (taken, record)) in inputs.files.values().zip(&state.inputs).enumerate() {
+    // Inputs whose stamp changed are hashed: the same contents under a new stamp (a rebuild
+    // that changed nothing) are the same input. The same stamp under another name is the
+    // same file (a hard link: how rustc reuses an object from its incremental cache).
+    inputs.changed.clear();
+    let mut hashed = 0;
+    for (index, (taken, record)) in inputs.files.values_mut().zip(&state.inputs).enumerate() {
         if taken.stamp == record.stamp {
-            if taken.path != record.path {
-                renewed.push((index, taken.path.clone(), taken.stamp));
-            }
             continue;
         }
-        if taken.hash.unwrap_or_else(|| twox_hash::XxHash3_128::oneshot(taken.bytes)) != record.hash {
-            return Err(Stale::Input(taken.path.clone()));
+        hashed += 1;
+        if *taken.hash.get_or_insert_with(|| twox_hash::XxHash3_128::oneshot(taken.bytes)) != record.hash {
+            inputs.changed.push(index);
         }
-        renewed.push((index, taken.path.clone(), taken.stamp));
     }
-    let mut renewed_later = Vec::new();
+    inputs.renewed_later.clear();
     for (index, record) in state.read_while_linking.iter().enumerate() {
         let Some(stamp) = FileStamp::of_path(&record.path) else { return Err(Stale::Input(record.path.clone())) };
         if stamp != record.stamp {
             if !std::fs::read(&record.path).is_ok_and(|b| twox_hash::XxHash3_128::oneshot(&b) == record.hash) {
-                return Err(Stale::Input(record.path.clone()));
+                // Named after the first input that changed, if any: what it read changed.
+                let first = inputs.changed.first().and_then(|&i| inputs.files.values().nth(i));
+                return Err(Stale::Input(first.map_or(&record.path, |f| &f.path).clone()));
             }
-            renewed_later.push((index, stamp));
+            inputs.renewed_later.push((index, stamp));
         }
     }
-    let hashed =
-        renewed.iter().filter(|(index, _, stamp)| state.inputs[*index].stamp != *stamp).count() + renewed_later.len();
+    hashed += inputs.renewed_later.len();
+    if let Some(&first) = inputs.changed.first() {
+        let first = inputs.files.values().nth(first).map(|f| f.path.clone()).unwrap_or_default();
+        return Err(Stale::Inputs { first, count: inputs.changed.len() });
+    }
     // Up to date. Put the output back if it was removed, touch it as a link would have, so
     // that `make` sees it newer than its inputs, and record its new stamp with the inputs'.
     if restore {
@@ -168,15 +207,101 @@ pub fn check(config: &Config, inputs: &mut Inputs) -> Result<usize, Stale> {
         return Err(Stale::Output);
     }
     state.output = FileStamp::of_path(&config.output).ok_or(Stale::Output)?;
-    for (index, path, stamp) in renewed {
-        (state.inputs[index].path, state.inputs[index].stamp) = (path, stamp);
-    }
-    for (index, stamp) in renewed_later {
-        state.read_while_linking[index].stamp = stamp;
-    }
+    inputs.renew();
+    let state = inputs.previous.as_ref().map_err(|why| why.clone())?;
     // A state that cannot be written only costs the next link its shortcut.
-    let _ = write_state(&state_path(&config.output), &state);
+    let _ = write_state(&state_path(&config.output), state);
     Ok(hashed)
+}
+
+/// What an in-place relink did.
+pub struct Patched {
+    pub inputs: usize,
+    pub tally: crate::patch::Tally,
+}
+
+/// After [`check`] found that only inputs changed (`Stale::Inputs`): writes the changed
+/// plain objects' sections into the output where they are (see `patch`), or says why a full
+/// link is needed, leaving the output as it was or gone. Patched, the state is recorded.
+pub fn relink_in_place(config: &Config, inputs: &mut Inputs) -> Result<Patched, String> {
+    if let Some(why) = crate::patch::unpatchable(config) {
+        return Err(why.into());
+    }
+    let state = inputs.previous.as_mut().map_err(|why| why.to_string())?;
+    let map = state.map.as_mut().ok_or("the earlier link kept no map of its output")?;
+    let mut target = crate::output_file::Patching::open(config, state.output)?;
+    let files: Vec<(&u32, &Taken)> = inputs.files.iter().collect();
+    let mut tally = crate::patch::Tally::default();
+    let mut patches = Vec::new();
+    for &index in &inputs.changed {
+        let (&position, taken) = files[index];
+        let path = taken.path.display();
+        let spots = match map.objects.binary_search_by_key(&position, |o| o.position) {
+            Ok(at) => &map.objects[at].sections,
+            Err(_) => return Err(format!("{path} is no plain object")),
+        };
+        let copy = kept_copy(&config.output, position);
+        let kept = state.copies.iter().find(|c| c.position == position && c.hash == state.inputs[index].hash);
+        let old = std::fs::File::open(&copy)
+            .ok()
+            .filter(|f| f.metadata().is_ok_and(|m| kept.is_some_and(|k| k.stamp == FileStamp::of(&m))))
+            .ok_or_else(|| format!("no copy of the earlier {path}"))?;
+        // SAFETY: a private read-only map of a file only rivet names (its stamp was checked).
+        let old = unsafe { memmap2::Mmap::map(&old) }.map_err(|e| format!("{}: {e}", copy.display()))?;
+        let mut read = |at: u64, buf: &mut [u8]| target.read_at(at, buf);
+        let planned = crate::patch::plan(&old, taken.bytes, spots, &mut read, &mut tally);
+        patches.extend(planned.map_err(|why| format!("{path}: {why}"))?);
+    }
+    // From here on the old output is being changed: no state describes it until it is done.
+    let _ = std::fs::remove_file(state_path(&config.output));
+    target.begin().map_err(|e| format!("the output: {e}"))?;
+    crate::patch::apply(target.file(), &patches, map).map_err(|e| format!("the output: {e}"))?;
+    target.commit().map_err(|e| format!("the output: {e}"))?;
+    state.output = FileStamp::of_path(&config.output).ok_or("the output is gone")?;
+    // A copy that cannot be kept costs the next relink of that object its patch.
+    for &index in &inputs.changed {
+        let (&position, taken) = files[index];
+        state.copies.retain(|c| c.position != position);
+        if let Ok(kept) = keep_copy(&config.output, position, taken, None) {
+            state.copies.push(kept);
+        }
+    }
+    state.copies.sort_unstable_by_key(|c| c.position);
+    let count = inputs.changed.len();
+    inputs.renew();
+    inputs.changed.clear();
+    let state = inputs.previous.as_ref().map_err(|why| why.to_string())?;
+    let _ = write_state(&state_path(&config.output), state);
+    Ok(Patched { inputs: count, tally })
+}
+
+/// Where an incremental link keeps a hard link to the plain object at `position`: an
+/// in-place relink compares the object that replaces it with it.
+fn kept_copy(output: &Path, position: u32) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(output.file_name().unwrap_or("a.out".as_ref()));
+    name.push(".rivet-objects");
+    output.with_file_name(name).join(position.to_string())
+}
+
+/// Keeps a copy of `taken` (hashed) for the object at `position`, unless `previous` is one
+/// already. A copy, not a hard link: compilers that overwrite their output in place (gcc's
+/// assembler does) would change a hard link too.
+fn keep_copy(output: &Path, position: u32, taken: &Taken, previous: Option<&KeptCopy>) -> std::io::Result<KeptCopy> {
+    let copy = kept_copy(output, position);
+    let hash = taken.hash.ok_or_else(|| std::io::Error::other("not hashed"))?;
+    if let Some(&previous) = previous.filter(|p| p.hash == hash && FileStamp::of_path(&copy) == Some(p.stamp)) {
+        return Ok(previous);
+    }
+    if let Err(e) = std::fs::write(&copy, taken.bytes) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(e);
+        }
+        std::fs::create_dir_all(copy.parent().unwrap_or(Path::new(".")))?;
+        std::fs::write(&copy, taken.bytes)?;
+    }
+    let stamp = FileStamp::of_path(&copy).ok_or_else(|| std::io::Error::other("the copy is gone"))?;
+    Ok(KeptCopy { position, stamp, hash })
 }
 
 /// The inputs of an incremental link in canonical order, taken before they are parsed, to be
@@ -189,6 +314,10 @@ pub struct Inputs<'d> {
     /// recorded contents, whatever else changed, and is not hashed again. With each, whether
     /// it was an input itself (not a script or a thin archive member).
     known: std::collections::HashMap<FileStamp, (u128, bool)>,
+    /// Found by [`check`]: the inputs whose contents changed, by index, and the files read
+    /// while linking whose stamp changed but not their contents, with their new stamp.
+    changed: Vec<usize>,
+    renewed_later: Vec<(usize, FileStamp)>,
 }
 
 struct Taken<'d> {
@@ -214,7 +343,35 @@ impl<'d> Inputs<'d> {
             }
             Err(_) => Default::default(),
         };
-        Inputs { files: Default::default(), previous, known }
+        Inputs { known, previous, ..Inputs::new_empty() }
+    }
+
+    fn new_empty() -> Inputs<'d> {
+        let previous = Err(Stale::NoState);
+        Inputs {
+            files: Default::default(),
+            previous,
+            known: Default::default(),
+            changed: Vec::new(),
+            renewed_later: Vec::new(),
+        }
+    }
+
+    /// Gives the previous state the paths, stamps and hashes of the inputs taken (which
+    /// [`check`] hashed where their stamp changed) and the new stamps of the files read while
+    /// linking.
+    fn renew(&mut self) {
+        let Ok(state) = &mut self.previous else { return };
+        for (taken, record) in self.files.values().zip(&mut state.inputs) {
+            if taken.stamp != record.stamp {
+                record.hash = taken.hash.unwrap_or(record.hash);
+                record.stamp = taken.stamp;
+            }
+            record.path.clone_from(&taken.path);
+        }
+        for &(index, stamp) in &self.renewed_later {
+            state.read_while_linking[index].stamp = stamp;
+        }
     }
 
     /// Whether there is a previous state to check against.
@@ -239,6 +396,13 @@ impl<'d> Inputs<'d> {
         self.files.insert(input.position, taken);
     }
 
+    /// Takes the bytes of `input`, taken before it was read.
+    pub fn take_bytes(&mut self, input: &LoadedFile<'d>) {
+        if let Some(taken) = self.files.get_mut(&input.position) {
+            taken.bytes = input.bytes;
+        }
+    }
+
     /// Hashes the contents of the inputs taken so far, on the current thread pool: an
     /// embedder with idle cores does it before the link ends (the rustc backend, during
     /// codegen), so that recording is quick.
@@ -250,12 +414,14 @@ impl<'d> Inputs<'d> {
 
     /// Writes the state of the link that just put `config.output` in place from these inputs
     /// and whatever else `arena` mapped. Runs on the current thread pool.
-    pub fn record(mut self, config: &Config, arena: &FileArena) -> std::io::Result<()> {
+    /// `map` is what an in-place relink of the output needs; the plain objects it lists are
+    /// kept (hard links) for such a relink to compare their successors with.
+    pub fn record(mut self, config: &Config, arena: &FileArena, map: Option<OutputMap>) -> std::io::Result<()> {
         let output = FileStamp::of_path(&config.output).ok_or_else(|| std::io::Error::other("the output is gone"))?;
         keep_output(&config.output)?;
         // Files mapped while linking (thin archive members, scripts), each once.
         let mut seen: std::collections::HashSet<PathBuf> = self.files.values().map(|f| f.path.clone()).collect();
-        let mut later = Inputs { files: Default::default(), previous: Err(Stale::NoState), known: Default::default() };
+        let mut later = Inputs::new_empty();
         for (path, stamp, bytes) in arena.files() {
             if seen.insert(path.clone()) {
                 let hash = self.known.get(&stamp).map(|&(hash, _)| hash);
@@ -274,12 +440,28 @@ impl<'d> Inputs<'d> {
         };
         let mut read_while_linking = records(later);
         read_while_linking.sort_by(|a, b| a.path.cmp(&b.path));
+        // Kept before the state is written: a relink trusts a copy only with the stamp the
+        // state records.
+        let previous = match &self.previous {
+            Ok(state) => &state.copies[..],
+            Err(_) => &[],
+        };
+        let mut copies = Vec::new();
+        let map = map.filter(|map| {
+            map.objects.iter().all(|object| {
+                let Some(taken) = self.files.get(&object.position) else { return false };
+                let kept = previous.iter().find(|c| c.position == object.position);
+                keep_copy(&config.output, object.position, taken, kept).map(|kept| copies.push(kept)).is_ok()
+            })
+        });
         let state = State {
             linker: linker_identity(),
             options: options_fingerprint(config),
             output,
             inputs: records(self),
             read_while_linking,
+            map,
+            copies,
         };
         write_state(&state_path(&config.output), &state)
     }
@@ -364,6 +546,37 @@ impl State {
                 out.extend_from_slice(&record.hash.to_le_bytes());
             }
         }
+        match &self.map {
+            None => out.push(0),
+            Some(map) => {
+                out.push(1);
+                out.extend_from_slice(&(map.objects.len() as u64).to_le_bytes());
+                for object in &map.objects {
+                    out.extend_from_slice(&object.position.to_le_bytes());
+                    out.extend_from_slice(&(object.sections.len() as u64).to_le_bytes());
+                    for spot in &object.sections {
+                        out.extend_from_slice(&spot.section.to_le_bytes());
+                        out.extend_from_slice(&spot.offset.to_le_bytes());
+                        out.extend_from_slice(&spot.size.to_le_bytes());
+                    }
+                }
+                out.extend_from_slice(&(map.ranges.len() as u64).to_le_bytes());
+                for range in &map.ranges {
+                    out.extend_from_slice(&range.at.to_le_bytes());
+                    out.extend_from_slice(&range.len.to_le_bytes());
+                    out.extend_from_slice(&range.digest.to_le_bytes());
+                }
+                let (at, len) = map.build_id.unwrap_or((u64::MAX, 0));
+                out.extend_from_slice(&at.to_le_bytes());
+                out.extend_from_slice(&len.to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&(self.copies.len() as u64).to_le_bytes());
+        for copy in &self.copies {
+            out.extend_from_slice(&copy.position.to_le_bytes());
+            encode_stamp(&mut out, copy.stamp);
+            out.extend_from_slice(&copy.hash.to_le_bytes());
+        }
         out
     }
 
@@ -382,7 +595,16 @@ impl State {
             }
         }
         let [inputs, read_while_linking] = lists;
-        r.0.is_empty().then_some(State { linker, options, output, inputs, read_while_linking })
+        let map = match r.take(1)? {
+            [0] => None,
+            [1] => Some(r.map()?),
+            _ => return None,
+        };
+        let mut copies = Vec::with_capacity(r.count(52)?);
+        for _ in 0..copies.capacity() {
+            copies.push(KeptCopy { position: r.u32()?, stamp: r.stamp()?, hash: r.u128()? });
+        }
+        r.0.is_empty().then_some(State { linker, options, output, inputs, read_while_linking, map, copies })
     }
 }
 
@@ -406,6 +628,36 @@ impl<'a> Reader<'a> {
 
     fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    /// A count of items of at least `size` bytes each, no more than the bytes left can hold.
+    fn count(&mut self, size: usize) -> Option<usize> {
+        usize::try_from(self.u64()?).ok().filter(|&n| n.checked_mul(size).is_some_and(|b| b <= self.0.len()))
+    }
+
+    fn map(&mut self) -> Option<OutputMap> {
+        let mut objects = Vec::with_capacity(self.count(12)?);
+        for _ in 0..objects.capacity() {
+            let position = self.u32()?;
+            let mut sections = Vec::with_capacity(self.count(20)?);
+            for _ in 0..sections.capacity() {
+                sections.push(SectionSpot { section: self.u32()?, offset: self.u64()?, size: self.u64()? });
+            }
+            objects.push(ObjectSpots { position, sections });
+        }
+        let mut ranges = Vec::with_capacity(self.count(32)?);
+        for _ in 0..ranges.capacity() {
+            ranges.push(WrittenRange { at: self.u64()?, len: self.u64()?, digest: self.u128()? });
+        }
+        let build_id = match (self.u64()?, self.u32()?) {
+            (u64::MAX, 0) => None,
+            (at, len) => Some((at, len)),
+        };
+        Some(OutputMap { objects, ranges, build_id })
     }
 
     fn u128(&mut self) -> Option<u128> {
@@ -434,6 +686,15 @@ mod tests {
             output: FileStamp { dev: 3, ino: 4, size: 5, mtime_ns: 6 },
             inputs: vec![record("a.o", 10), record("/x/libstd.rlib", 20)],
             read_while_linking: vec![record("thin/m.o", 30)],
+            map: Some(OutputMap {
+                objects: vec![ObjectSpots {
+                    position: 0,
+                    sections: vec![SectionSpot { section: 3, offset: 0x1000, size: 40 }],
+                }],
+                ranges: vec![WrittenRange { at: 0, len: 0x1000, digest: 9 }],
+                build_id: Some((0x2f4, 20)),
+            }),
+            copies: vec![KeptCopy { position: 0, stamp: record("c", 40).stamp, hash: 11 }],
         };
         let bytes = state.encode();
         assert_eq!(State::decode(&bytes), Some(state));

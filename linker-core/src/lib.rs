@@ -23,7 +23,7 @@
 //! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections`, `source_lines` |
 //! | resolution | `resolve`, then `context` |
 //! | passes | `x86_64`, `gc`, `icf`, `gdb_index`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
-//! | output | `output_file`, `write`, `map_file`, `reproduce`, `incremental` |
+//! | output | `output_file`, `write`, `patch`, `map_file`, `reproduce`, `incremental` |
 //! | driving | `pipeline`, `session`, `driver` |
 
 mod archive;
@@ -48,6 +48,7 @@ mod merge;
 mod object_file;
 mod output_file;
 mod parallel;
+mod patch;
 mod pieces;
 mod pipeline;
 mod reproduce;
@@ -68,5 +69,6 @@ mod x86_64;
 pub use args::{Config, parse as parse_args, split_words};
 pub use error::{Error, Result};
 pub use input::{FileArena, FileKind, LoadedFile, Reserved, load_inputs, load_inputs_reserving};
+pub use patch::OutputMap;
 pub use reproduce::write as write_reproducer;
 pub use session::Session;

@@ -190,6 +190,84 @@ impl PendingOutput {
     }
 }
 
+/// The old output opened to be patched in place by an incremental relink (`patch`): the
+/// same rules as for overwriting it in place (an executable with no name but its own and its
+/// second name, not running), and while it is being changed it is under the temporary name,
+/// so that the output path never holds a partly patched file.
+pub struct Patching {
+    file: File,
+    output: PathBuf,
+    /// The second name, when the output itself was gone (cargo removed it): that file is
+    /// patched and linked back under the output's name.
+    kept: Option<PathBuf>,
+    tmp: PathBuf,
+    moved: bool,
+    done: bool,
+}
+
+impl Patching {
+    /// Opens the old output, which must have `stamp`.
+    pub fn open(config: &Config, stamp: FileStamp) -> Result<Patching, String> {
+        if config.output_kind == OutputKind::SharedObject {
+            return Err("a shared object may be mapped by a running process".into());
+        }
+        let kept = second_name(&config.output);
+        let (path, restore) = match FileStamp::of_path(&config.output) {
+            Some(now) if now == stamp => (config.output.clone(), false),
+            None if FileStamp::of_path(&kept) == Some(stamp) => (kept.clone(), true),
+            _ => return Err("the output changed".into()),
+        };
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+        let names_ours = if restore {
+            std::os::unix::fs::MetadataExt::nlink(&meta) == 1
+        } else {
+            only_names_are_ours(&config.output, &meta)
+        };
+        if !meta.file_type().is_file() || !names_ours {
+            return Err("the output has other names".into());
+        }
+        let file = open_locked(&path).ok_or("the output is running or being linked")?;
+        let tmp = temporary_path(&config.output);
+        let kept = restore.then_some(kept);
+        Ok(Patching { file, output: config.output.clone(), kept, tmp, moved: false, done: false })
+    }
+
+    pub fn read_at(&self, at: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, buf, at)
+    }
+
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Takes the output's name away before the first byte changes.
+    pub fn begin(&mut self) -> std::io::Result<()> {
+        if self.kept.is_none() {
+            std::fs::rename(&self.output, &self.tmp)?;
+            self.moved = true;
+        }
+        Ok(())
+    }
+
+    /// Puts the patched output in place.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        match &self.kept {
+            Some(kept) => std::fs::hard_link(kept, &self.output)?,
+            None => std::fs::rename(&self.tmp, &self.output)?,
+        }
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Patching {
+    fn drop(&mut self) {
+        if self.moved && !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// Opens `path` for writing with an exclusive lock, or nothing when it is running (ETXTBSY)
 /// or another link holds it.
 fn open_locked(path: &Path) -> Option<File> {

@@ -25,6 +25,7 @@ use crate::gdb_index::GdbIndex;
 use crate::input::FileArena;
 use crate::layout::{EarlyLayout, Layout};
 use crate::output_file::PendingOutput;
+use crate::patch::OutputMap;
 use crate::resolve::Resolver;
 use crate::sections::Prepared;
 use crate::timing::Timer;
@@ -37,7 +38,7 @@ pub fn run<'d>(
     arena: &'d FileArena,
     resolver: Resolver<'d>,
     timer: &mut Timer,
-    on_output_ready: Option<Box<dyn FnOnce() + Send + 'd>>,
+    on_output_ready: Option<Box<dyn FnOnce(Option<OutputMap>) + Send + 'd>>,
 ) -> Result<()> {
     // Every input is mapped by now: the old output may be moved or removed (the claim never
     // writes into one that is an input).
@@ -87,13 +88,14 @@ pub fn run<'d>(
 
     let image = crate::write::write_image(&link, &scan, &mut layout, pending)?;
     timer.lap("copy and relocate");
-    let image = image.finish_build_id(&layout, config)?;
+    let (image, hashed) = image.finish_build_id(&layout, config)?;
     timer.lap("build id");
     image.commit(config)?;
     timer.lap("write output");
     timer.report();
     if let Some(ready) = on_output_ready {
-        ready();
+        // What a later in-place relink needs, for an incremental link's state.
+        ready(config.incremental.then(|| OutputMap::of(&link, &layout, hashed)).flatten());
     }
     Ok(())
 }

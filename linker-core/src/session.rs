@@ -9,6 +9,7 @@ use crate::args::Config;
 use crate::error::{Error, Result};
 use crate::input::{FileArena, FileKind, LoadedFile};
 use crate::object_file::ObjectFile;
+use crate::patch::OutputMap;
 use crate::resolve::{ArchiveInput, FileData, Resolver};
 use crate::sections::Prepared;
 use crate::shared_object::SharedObject;
@@ -49,7 +50,7 @@ pub struct Session<'d, 's> {
     added: u32,
     resolver: Resolver<'d>,
     timer: Timer,
-    on_output_ready: Option<Box<dyn FnOnce() + Send + 'd>>,
+    on_output_ready: Option<Box<dyn FnOnce(Option<OutputMap>) + Send + 'd>>,
 }
 
 impl<'d, 's> Session<'d, 's> {
@@ -85,7 +86,9 @@ impl<'d, 's> Session<'d, 's> {
 
     /// Calls `f` the moment the output file is in place, before the link's memory is freed:
     /// a command-line driver can report success and exit without waiting for the teardown.
-    pub fn on_output_ready(&mut self, f: impl FnOnce() + Send + 'd) {
+    /// With `--incremental`, `f` gets the map of the output an in-place relink needs (none
+    /// when the output cannot be patched), to record with the inputs.
+    pub fn on_output_ready(&mut self, f: impl FnOnce(Option<OutputMap>) + Send + 'd) {
         self.on_output_ready = Some(Box::new(f));
     }
 

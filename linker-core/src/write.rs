@@ -44,11 +44,14 @@ pub struct WrittenImage {
 
 impl WrittenImage {
     /// Computes and writes the build id, when one is asked for; the output is then complete.
-    pub fn finish_build_id(self, layout: &Layout, config: &Config) -> Result<PendingOutput> {
+    /// Also returns the ranges its tree hash covered, in file order (see `patch`).
+    pub fn finish_build_id(self, layout: &Layout, config: &Config) -> Result<(PendingOutput, Vec<WrittenRange>)> {
+        let tree = matches!(config.build_id, Some(BuildId::Sha1 | BuildId::Md5 | BuildId::Fast));
+        let hashed = if tree { tree_hash_ranges(self.ranges, &self.gaps) } else { Vec::new() };
         if let Some(id) = &config.build_id {
-            write_build_id(layout, &self.file, self.out.path(), id, self.ranges, &self.gaps)?;
+            write_build_id(layout, &self.file, self.out.path(), id, &hashed)?;
         }
-        Ok(self.out)
+        Ok((self.out, hashed))
     }
 }
 
@@ -298,10 +301,11 @@ fn write_sections(
 
 /// A range of the output file that was written and, when the build id is a hash, the
 /// XXH3-128 digest of its bytes (else 0).
-struct WrittenRange {
-    at: u64,
-    len: u64,
-    digest: u128,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrittenRange {
+    pub at: u64,
+    pub len: u64,
+    pub digest: u128,
 }
 
 impl WrittenRange {
@@ -1281,8 +1285,7 @@ fn write_build_id(
     file: &std::fs::File,
     path: &Path,
     id: &BuildId,
-    ranges: Vec<WrittenRange>,
-    gaps: &[(u64, u64)],
+    hashed: &[WrittenRange],
 ) -> Result<()> {
     use std::os::unix::fs::FileExt;
     let Some(note) = layout.section(Synthetic::BuildId) else { return Ok(()) };
@@ -1305,16 +1308,23 @@ fn write_build_id(
         // only has to be unique (lld's default is a 64-bit xxHash; mold uses SHA-256 for
         // every kind): ranges are hashed with XXH3-128, several times faster than SHA-1 or
         // BLAKE3, and the id takes the length of the kind asked for.
-        BuildId::Sha1 | BuildId::Md5 | BuildId::Fast => {
-            // The padding between written ranges is zeros.
-            let mut hashed = ranges;
-            hashed.extend(gaps.iter().map(|&(at, len)| WrittenRange { at, len, digest: zeros_digest(len) }));
-            hashed.sort_unstable_by_key(|r| r.at);
-            let digests: Vec<[u8; 16]> = hashed.iter().map(|r| r.digest.to_le_bytes()).collect();
-            blake3::hash(digests.as_flattened()).as_bytes().to_vec()
-        }
+        BuildId::Sha1 | BuildId::Md5 | BuildId::Fast => tree_hash(hashed),
     };
     file.write_all_at(&digest[..len], note.offset + 16).map_err(|e| Error::io(path, e))
+}
+
+/// Every range of the file a tree-hash build id covers, in file order: those written and the
+/// padding between them (zeros).
+fn tree_hash_ranges(mut ranges: Vec<WrittenRange>, gaps: &[(u64, u64)]) -> Vec<WrittenRange> {
+    ranges.extend(gaps.iter().map(|&(at, len)| WrittenRange { at, len, digest: zeros_digest(len) }));
+    ranges.sort_unstable_by_key(|r| r.at);
+    ranges
+}
+
+/// The build id of a file hashed in `ranges` (file order): BLAKE3 of their digests.
+pub fn tree_hash(ranges: &[WrittenRange]) -> Vec<u8> {
+    let digests: Vec<[u8; 16]> = ranges.iter().map(|r| r.digest.to_le_bytes()).collect();
+    blake3::hash(digests.as_flattened()).as_bytes().to_vec()
 }
 
 /// The digest of `len` zero bytes.

@@ -39,10 +39,12 @@ fn up_to_date(o: &Output) -> bool {
     o.stderr.contains("rivet-ld: incremental: up to date")
 }
 
-/// The reason an incremental link gave for linking in full.
+/// The reason an incremental link gave for linking in full (without the reason it could
+/// not patch the output in place, when only inputs changed).
 fn full_link_reason(o: &Output) -> String {
     let line = o.stderr.lines().find(|l| l.contains("incremental: full link: "));
-    line.unwrap_or_else(|| panic!("the link was not a full one: {o}")).to_string()
+    let line = line.unwrap_or_else(|| panic!("the link was not a full one: {o}"));
+    line.split(", and not in place: ").next().unwrap_or(line).to_string()
 }
 
 /// `prog` must be byte for byte a plain (not incremental) link of `args`, and print `expected`
@@ -476,4 +478,89 @@ fn another_name_of_the_output_keeps_the_old_program() {
     assert!(full_link_reason(&o).ends_with("greeting.o changed"), "{o}");
     assert_is_plain_link(&t, &args, "new\n");
     assert_stdout(&t.run_in(World::Test, "saved", &[], &[]), 0, "old\n");
+}
+
+/// A program whose `number.o` defines `table` and `number()`, which adds `value` to
+/// `table[1]` after `padding` volatile increments; `main` prints it. A new `value` (of the same
+/// encoded size) keeps the object's shape: the same sections, symbols and relocations.
+fn number_program(t: &Test, value: u32, padding: usize) -> Vec<String> {
+    let main = t.write(
+        "number_main.c",
+        "#include <stdio.h>\nint number(void);\nint main(void) { getchar(); printf(\"%d\\n\", number()); return 0; }\n",
+    );
+    let body = "x++; ".repeat(padding);
+    let src = t.write(
+        "number.c",
+        format!(
+            "int table[3] = {{7, {value}, 9}};\n\
+             int number(void) {{ volatile int x = 0; {body}return table[1] + {value} + x; }}\n"
+        ),
+    );
+    let flags = ["-O1", "-g", "-ffunction-sections", "-fdata-sections"];
+    vec![t.cc(&main, &flags), t.cc(&src, &flags)]
+}
+
+fn patched_in_place(o: &Output) -> bool {
+    o.stderr.contains("rivet-ld: incremental: patched in place")
+}
+
+/// An object rebuilt with the same shape is written into the output where it was, and the
+/// output is byte for byte a plain link's, build id included; an object whose shape changed
+/// links in full, after which the next same-shape edit is patched again.
+#[test]
+fn an_object_rebuilt_with_the_same_shape_is_patched_in_place() {
+    let t = test_env!("incremental_patched");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = [number_program(&t, 1000, 0), vec!["-Wl,--build-id".into()]].concat();
+    link_incremental(&t, &args);
+    number_program(&t, 2000, 0);
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o), "{o}");
+    assert!(o.stderr.contains("2 sections rewritten"), "the function and the table: {o}");
+    assert_is_plain_link(&t, &args, "4000\n");
+    assert!(up_to_date(&link_incremental(&t, &args)));
+
+    number_program(&t, 2000, 3);
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with("number.o changed"), "{o}");
+    assert!(o.stderr.contains("not in place: ") && o.stderr.contains("changed its size"), "{o}");
+    assert_is_plain_link(&t, &args, "4003\n");
+
+    number_program(&t, 3000, 3);
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o), "{o}");
+    assert_is_plain_link(&t, &args, "6003\n");
+}
+
+/// A running output is never patched: the link is a full one and the running program goes on
+/// undisturbed. An output that cargo removed is patched under its second name and put back.
+#[test]
+fn a_running_or_removed_output_and_a_patch() {
+    let t = test_env!("incremental_patch_running");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = number_program(&t, 1000, 0);
+    link_incremental(&t, &args);
+    let mut running = std::process::Command::new(t.out("prog"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    number_program(&t, 2000, 0);
+    let o = link_incremental(&t, &args);
+    assert!(o.stderr.contains("not in place: the output is running"), "{o}");
+    use std::io::Write;
+    running.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let old = running.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&old.stdout), "2000\n", "the running program was disturbed");
+    assert_is_plain_link(&t, &args, "4000\n");
+
+    std::fs::remove_file(t.out("prog")).unwrap();
+    number_program(&t, 3000, 0);
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o), "{o}");
+    assert_is_plain_link(&t, &args, "6000\n");
 }

@@ -7,13 +7,14 @@
 //! again. After every step:
 //! - the incremental link is up to date exactly when no input's bytes changed since the last
 //!   link (a skipped link that should have run, or the reverse, fails the test);
-//! - its output is byte for byte a plain link of the same objects;
+//! - its output, whether patched in place or linked in full, is byte for byte a plain link of
+//!   the same objects (build id included);
 //! - the program prints what the project's model says it must, and so does GNU ld's link of
 //!   the same objects.
 //!
 //! The edit sequence comes from a seeded generator: `RIVET_EDIT_SEED` picks the seed (1 by
 //! default) and `RIVET_EDIT_STEPS` the number of steps (60 by default; the long variant runs
-//! `RIVET_EDIT_STEPS=400`). The tally of up-to-date and full links is printed at the end.
+//! `RIVET_EDIT_STEPS=400`). The tally of up-to-date, patched and full links is printed at the end.
 
 use rivet_tests::{Driver, Output, Test, World, test_env};
 
@@ -243,7 +244,7 @@ fn random_edits_relink_as_a_full_link_would() {
     let objects: Vec<String> = (0..=MODULES).map(|m| t.obj(&source_name(m).replace(".c", ".o"))).collect();
     let contents = || objects.iter().map(|o| std::fs::read(o).unwrap()).collect::<Vec<_>>();
     let mut linked_from: Option<Vec<Vec<u8>>> = None;
-    let (mut up_to_date, mut full, mut changed) = (0, 0, 0);
+    let (mut up_to_date, mut patched, mut full, mut changed) = (0, 0, 0, 0);
     let mut history = Vec::new();
     for step in 0..=steps {
         if step > 0 {
@@ -267,6 +268,8 @@ fn random_edits_relink_as_a_full_link_would() {
         );
         if skipped {
             up_to_date += 1
+        } else if o.stderr.contains("rivet-ld: incremental: patched in place") {
+            patched += 1
         } else {
             full += 1
         }
@@ -285,7 +288,7 @@ fn random_edits_relink_as_a_full_link_would() {
         }
     }
     eprintln!(
-        "random edits (seed {seed}, {steps} steps): {up_to_date} links up to date, {full} full; \
-         {changed} with changed inputs (the first link included), all of them full links (relinking in place is not built)"
+        "random edits (seed {seed}, {steps} steps): {up_to_date} links up to date, {patched} patched in place, \
+         {full} full; {changed} with changed inputs (the first link included)"
     );
 }

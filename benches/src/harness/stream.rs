@@ -368,7 +368,7 @@ fn link(dir: &Path, threads: u32, delivery: Delivery, linker_time: bool) -> Resu
         let start = Instant::now();
         let (loaded, last_add, counts) = pool.in_place_scope(|scope| -> Result<_> {
             let mut session = Session::new(config.clone(), &arena, scope);
-            session.on_output_ready(|| {
+            session.on_output_ready(|_| {
                 let _ = output_ready.set(Instant::now());
             });
             let inputs = load_inputs(&config, &arena)?;

@@ -1,0 +1,440 @@
+//! In-place relinking: an object rebuilt with the same shape is written into the old output
+//! where its sections already are, instead of linking everything again.
+//!
+//! **When it applies.** An object has the same *shape* when it has the same section headers
+//! (all but their file offsets), the same symbol and string tables byte for byte, the same
+//! relocations (offset, type, symbol; only the addends may differ) and the same contents in
+//! every section a link reads for more than copying (merge sections, `.eh_frame`, notes,
+//! groups, compressed sections). Resolution, garbage collection, layout, the GOT and PLT,
+//! the dynamic tables and `.symtab` are functions of that shape alone, so a full link of the
+//! new inputs places every section and every symbol where the old output has them: only the
+//! bytes of the object's placed sections differ, and the build id. A changed constant, a
+//! string of the same length, a changed initial value are such edits; a function that grows
+//! is not (its section's size changes), and falls back to a full link (the slack that would
+//! let it grow in place is not built).
+//!
+//! **The algorithm.** For each placed section of each changed object: its new bytes, with
+//! every relocation field taken from the old output when its addend is unchanged (the field
+//! depends only on the symbol, the place and the addend, all unchanged), or that old value
+//! moved by the addend's change when the relocation type's value is linear in the addend
+//! (PC-relative, 32-bit absolute, GOT-relative, TLS offsets, sizes) and its target cannot
+//! be a tombstone or a merged string. A relocation the linker may relax rewrites bytes around
+//! its field: its window (4 bytes before the field to 24 after) must be the same in the old
+//! and new object, and the old output's window is kept. Anything else (an addend change on a
+//! 64-bit absolute relocation in allocated code, which a position-independent output turns
+//! into a dynamic relocation; a relaxed window that changed) means a full link. The old
+//! object is needed for that comparison: each incremental link keeps a copy of every plain
+//! object it read (`incremental`).
+//!
+//! The build id is a tree hash over the ranges the write pass hashed (`write`): the map of
+//! the output keeps their digests, and a patch hashes again only the ranges it touched.
+//!
+//! **Costs.** Reading and comparing the changed objects, and writing their sections: a
+//! patch of one ripgrep codegen unit writes a few hundred KB where a full link writes 48 MB.
+//! The map costs each incremental link one pass over the plain objects' placements and a
+//! few hundred KB of state for ripgrep.
+
+use crate::args::{BuildId, Config, OutputKind};
+use crate::context::Link;
+use crate::elf::*;
+use crate::layout::{Layout, Placement};
+use crate::resolve::FileData;
+use crate::write::WrittenRange;
+
+/// Where the sections of every plain object input are in the output, and what the build id
+/// was hashed from: what a later relink needs to patch the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputMap {
+    /// By command-line position, in order.
+    pub(crate) objects: Vec<ObjectSpots>,
+    /// The ranges the build id's tree hash covers, in file order (empty without one).
+    pub(crate) ranges: Vec<WrittenRange>,
+    /// File offset and length of the build id's bytes, when it is a hash of the output.
+    pub(crate) build_id: Option<(u64, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectSpots {
+    pub position: u32,
+    pub sections: Vec<SectionSpot>,
+}
+
+/// A section of an object copied into the output at file offset `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SectionSpot {
+    pub section: u32,
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// Why an output made with `config` cannot be patched, whatever changed.
+pub fn unpatchable(config: &Config) -> Option<&'static str> {
+    Some(match () {
+        _ if config.output_kind == OutputKind::SharedObject => "a shared object may be mapped by a running process",
+        _ if config.icf.is_some() => "--icf folds sections by their contents",
+        _ if config.gdb_index => "--gdb-index is built from the debug info",
+        _ if config.compress_debug_sections.is_some() => "--compress-debug-sections",
+        _ if matches!(config.build_id, Some(BuildId::Uuid)) => "a random build id",
+        _ => return None,
+    })
+}
+
+impl OutputMap {
+    /// The map of the output `layout` describes; `ranges` are those the write pass hashed.
+    pub fn of(link: &Link<'_>, layout: &Layout<'_>, ranges: Vec<WrittenRange>) -> Option<OutputMap> {
+        if unpatchable(link.config).is_some() {
+            return None;
+        }
+        let mut objects = Vec::new();
+        for (file, placements) in link.res.files.iter().zip(&layout.placement) {
+            let (FileData::Object(object), (position, 0)) = (&file.data, file.order) else { continue };
+            let mut sections = Vec::new();
+            for (section, placement) in placements.iter().enumerate() {
+                let &Placement::At { out, offset } = placement else { continue };
+                let out = &layout.sections[out as usize];
+                let header = object.sections.section(object::SectionIndex(section)).ok()?;
+                if out.sh_type != SHT_NOBITS && header.sh_type(E) != SHT_NOBITS {
+                    sections.push(SectionSpot {
+                        section: section as u32,
+                        offset: out.offset + offset,
+                        size: header.sh_size(E),
+                    });
+                }
+            }
+            objects.push(ObjectSpots { position, sections });
+        }
+        let build_id = match link.config.build_id {
+            Some(BuildId::Sha1 | BuildId::Md5 | BuildId::Fast) => {
+                let note = layout.section(crate::synthetic::Synthetic::BuildId)?;
+                Some((note.offset + 16, crate::layout::build_id_len(link.config.build_id.as_ref()?) as u32))
+            }
+            _ => None,
+        };
+        Some(OutputMap { objects, ranges: if build_id.is_some() { ranges } else { Vec::new() }, build_id })
+    }
+}
+
+/// New bytes for the output at `offset`.
+pub struct Patch {
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// What a patch of one object did, for `--time`.
+#[derive(Default, Debug)]
+pub struct Tally {
+    pub sections: usize,
+    pub relocations: usize,
+    pub bytes: u64,
+}
+
+/// The bytes that replace `old`'s placed sections (`spots`) in the output when `new` takes
+/// its place, or why a full link is needed. `read_output` reads the old output's bytes.
+pub fn plan(
+    old: &[u8],
+    new: &[u8],
+    spots: &[SectionSpot],
+    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    tally: &mut Tally,
+) -> Result<Vec<Patch>, String> {
+    let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
+    let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
+    if old.headers.len() != new.headers.len() || old.header.e_shstrndx(E) != new.header.e_shstrndx(E) {
+        return Err("its sections changed".into());
+    }
+    let placed: std::collections::HashMap<u32, SectionSpot> = spots.iter().map(|s| (s.section, *s)).collect();
+    for (index, (a, b)) in old.headers.iter().zip(new.headers).enumerate() {
+        let same_header = a.sh_name(E) == b.sh_name(E)
+            && a.sh_type(E) == b.sh_type(E)
+            && a.sh_flags(E) == b.sh_flags(E)
+            && a.sh_addr(E) == b.sh_addr(E)
+            && a.sh_size(E) == b.sh_size(E)
+            && a.sh_link(E) == b.sh_link(E)
+            && a.sh_info(E) == b.sh_info(E)
+            && a.sh_addralign(E) == b.sh_addralign(E)
+            && a.sh_entsize(E) == b.sh_entsize(E);
+        if !same_header {
+            return Err(format!("section {} changed its size or attributes", old.name(index)));
+        }
+        if a.sh_type(E) == SHT_NOBITS {
+            continue;
+        }
+        let (a_bytes, b_bytes) = (old.contents(index)?, new.contents(index)?);
+        if a_bytes == b_bytes {
+            continue;
+        }
+        if a.sh_type(E) == SHT_RELA {
+            same_relocation_targets(old.relas(index)?, new.relas(index)?)
+                .map_err(|()| format!("the relocations of {} changed", old.name(index)))?;
+            continue;
+        }
+        if !copied_as_is(a, old.name_bytes(index)) {
+            return Err(format!("the contents of {} changed", old.name(index)));
+        }
+    }
+    let mut patches = Vec::new();
+    for (index, header) in new.headers.iter().enumerate() {
+        let Some(spot) = placed.get(&(index as u32)) else { continue };
+        if old.contents(index)? == new.contents(index)? && !old.relocated_differently(&new, index)? {
+            continue;
+        }
+        if spot.size != header.sh_size(E) {
+            return Err(format!("section {} is not where the map says", old.name(index)));
+        }
+        let mut old_output = vec![0; spot.size as usize];
+        read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
+        let bytes = patch_section(&old, &new, index, &old_output, &placed, tally)?;
+        tally.sections += 1;
+        tally.bytes += spot.size;
+        patches.push(Patch { offset: spot.offset, bytes });
+    }
+    Ok(patches)
+}
+
+/// Section kinds whose contents a link only copies and relocates.
+fn copied_as_is(header: &Shdr, name: &[u8]) -> bool {
+    let kind = header.sh_type(E);
+    let flags = header.sh_flags(E);
+    matches!(kind, SHT_PROGBITS | SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY)
+        && flags & (SHF_MERGE | SHF_COMPRESSED) as u64 == 0
+        && ![&b".eh_frame"[..], b".gnu.warning", b".note", b".comment", b".ctors", b".dtors"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+}
+
+fn same_relocation_targets(old: &[Rela], new: &[Rela]) -> Result<(), ()> {
+    let same = old.len() == new.len()
+        && old.iter().zip(new).all(|(a, b)| a.r_offset(E) == b.r_offset(E) && a.r_info(E, false) == b.r_info(E, false));
+    if same { Ok(()) } else { Err(()) }
+}
+
+/// How a relocation's field is made again.
+#[derive(PartialEq)]
+enum Remake {
+    /// Its value is the old one moved by the change of the addend, and its application
+    /// writes nothing but its field.
+    Linear,
+    /// The linker may relax it, rewriting bytes around its field.
+    Relaxable,
+    /// Only the field is written, but its value is no function of the addend that can be
+    /// moved (64-bit addresses in allocated sections become dynamic relocations in
+    /// position-independent outputs): the addend must be the same.
+    SameAddend,
+}
+
+fn remake(r_type: u32, allocated: bool) -> Remake {
+    match r_type {
+        R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PLT32 | R_X86_64_32 | R_X86_64_32S | R_X86_64_GOTPCREL
+        | R_X86_64_TPOFF32 | R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 | R_X86_64_GOTOFF64 | R_X86_64_GOTPC32
+        | R_X86_64_GOTPC64 | R_X86_64_SIZE32 | R_X86_64_SIZE64 => Remake::Linear,
+        R_X86_64_64 if !allocated => Remake::Linear,
+        R_X86_64_GOTPCRELX
+        | R_X86_64_REX_GOTPCRELX
+        | R_X86_64_GOTTPOFF
+        | R_X86_64_TLSGD
+        | R_X86_64_TLSLD
+        | R_X86_64_GOTPC32_TLSDESC
+        | R_X86_64_TLSDESC_CALL => Remake::Relaxable,
+        _ => Remake::SameAddend,
+    }
+}
+
+/// Bytes around a relocation's field that a relaxation may rewrite (TLS sequences are the
+/// longest: up to 4 bytes before the field and a call after it).
+const WINDOW_BEFORE: usize = 4;
+const WINDOW_AFTER: usize = 24;
+
+fn patch_section(
+    old: &Shape<'_>,
+    new: &Shape<'_>,
+    index: usize,
+    old_output: &[u8],
+    placed: &std::collections::HashMap<u32, SectionSpot>,
+    tally: &mut Tally,
+) -> Result<Vec<u8>, String> {
+    let mut out = new.contents(index)?.to_vec();
+    let (old_in, new_in) = (old.contents(index)?, new.contents(index)?);
+    let (old_relas, new_relas) = (old.relocations_of(index)?, new.relocations_of(index)?);
+    let size = out.len();
+    let allocated = new.headers[index].sh_flags(E) & SHF_ALLOC as u64 != 0;
+    let fail = |what: &str| format!("{what} in {}", old.name(index));
+    let name = |r_type| crate::x86_64::reloc_name(r_type);
+    // Relaxable relocations first: their windows come from the old output.
+    let mut windows = Vec::new();
+    for (a, b) in old_relas.iter().zip(new_relas) {
+        let r_type = b.r_type(E, false);
+        if remake(r_type, allocated) != Remake::Relaxable {
+            continue;
+        }
+        let at = b.r_offset(E) as usize;
+        let window = at.saturating_sub(WINDOW_BEFORE)..(at + WINDOW_AFTER).min(size);
+        if a.r_addend(E) != b.r_addend(E) || old_in.get(window.clone()) != new_in.get(window.clone()) {
+            return Err(fail(&format!("a relocation that may be relaxed ({}) changed", name(r_type))));
+        }
+        out[window.clone()].copy_from_slice(&old_output[window.clone()]);
+        windows.push(window);
+        tally.relocations += 1;
+    }
+    for (a, b) in old_relas.iter().zip(new_relas) {
+        let r_type = b.r_type(E, false);
+        let how = remake(r_type, allocated);
+        if r_type == R_X86_64_NONE || how == Remake::Relaxable {
+            continue;
+        }
+        let at = b.r_offset(E) as usize;
+        let width = crate::x86_64::reloc_width(r_type);
+        let field = at..at + width;
+        if field.end > size {
+            return Err(fail("a relocation past the end of its section"));
+        }
+        let mut value = [0u8; 8];
+        value[..width].copy_from_slice(&old_output[field.clone()]);
+        let delta = b.r_addend(E).wrapping_sub(a.r_addend(E));
+        if delta != 0 {
+            if how != Remake::Linear {
+                return Err(fail(&format!("a changed addend of {}", name(r_type))));
+            }
+            if windows.iter().any(|w| w.start < field.end && field.start < w.end) {
+                return Err(fail("a changed addend next to a relaxed relocation"));
+            }
+            old.retargetable(b.r_sym(E, false), allocated, placed).map_err(fail)?;
+            let old_value = u64::from_le_bytes(value);
+            let moved = match (width, r_type) {
+                (8, _) => Some(old_value.wrapping_add(delta as u64)),
+                (4, R_X86_64_32) => u32::try_from(old_value as i64 + delta).ok().map(u64::from),
+                (4, _) => i32::try_from(old_value as u32 as i32 as i64 + delta).ok().map(|v| u64::from(v as u32)),
+                _ => None,
+            };
+            value = moved.ok_or_else(|| fail("a relocation's new value that does not fit its field"))?.to_le_bytes();
+        }
+        out[field].copy_from_slice(&value[..width]);
+        tally.relocations += 1;
+    }
+    Ok(out)
+}
+
+/// A parsed relocatable object: only what the shape comparison reads.
+struct Shape<'d> {
+    data: &'d [u8],
+    header: &'d Ehdr,
+    headers: &'d [Shdr],
+    names: &'d [u8],
+    symbols: &'d [Sym],
+}
+
+impl<'d> Shape<'d> {
+    fn parse(data: &'d [u8]) -> Option<Shape<'d>> {
+        let header = Ehdr::parse(data).ok()?;
+        if header.e_type(E) != ET_REL || header.e_machine(E) != EM_X86_64 {
+            return None;
+        }
+        let headers = header.section_headers(E, data).ok()?;
+        let names = headers.get(header.e_shstrndx(E) as usize).and_then(|s| s.data(E, data).ok())?;
+        let symtab = headers.iter().find(|s| s.sh_type(E) == SHT_SYMTAB);
+        let symbols = match symtab {
+            Some(s) => s.data_as_array(E, data).ok()?,
+            None => &[][..],
+        };
+        Some(Shape { data, header, headers, names, symbols })
+    }
+
+    fn name_bytes(&self, index: usize) -> &'d [u8] {
+        let at = self.headers[index].sh_name(E) as usize;
+        let rest = self.names.get(at..).unwrap_or_default();
+        &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())]
+    }
+
+    fn name(&self, index: usize) -> String {
+        String::from_utf8_lossy(self.name_bytes(index)).into_owned()
+    }
+
+    fn contents(&self, index: usize) -> Result<&'d [u8], String> {
+        self.headers[index].data(E, self.data).map_err(|_| format!("section {} is out of bounds", self.name(index)))
+    }
+
+    fn relas(&self, index: usize) -> Result<&'d [Rela], String> {
+        self.headers[index].data_as_array(E, self.data).map_err(|_| format!("bad relocations in {}", self.name(index)))
+    }
+
+    /// The relocations that apply to section `index` (x86-64 objects have one RELA section
+    /// per section at most).
+    fn relocations_of(&self, index: usize) -> Result<&'d [Rela], String> {
+        match self.headers.iter().position(|s| s.sh_type(E) == SHT_RELA && s.sh_info(E) as usize == index) {
+            Some(rela) => self.relas(rela),
+            None => Ok(&[]),
+        }
+    }
+
+    /// Whether section `index` gets different relocated bytes from `new` than from `self`
+    /// though its own bytes are the same: some addend changed.
+    fn relocated_differently(&self, new: &Shape<'_>, index: usize) -> Result<bool, String> {
+        let (a, b) = (self.relocations_of(index)?, new.relocations_of(index)?);
+        Ok(a.len() != b.len() || a.iter().zip(b).any(|(a, b)| a.r_addend(E) != b.r_addend(E)))
+    }
+
+    /// Whether a relocation against symbol `sym` may move by its addend's change: its value
+    /// must be the symbol's address plus the addend. Not so for a string in a merge section
+    /// (the addend picks the string), nor for a tombstone (a non-allocated section's reference
+    /// to code that is not in the output); a target in an allocated section that is live is
+    /// in the output, and a placed section of this object is.
+    fn retargetable(
+        &self,
+        sym: u32,
+        allocated: bool,
+        placed: &std::collections::HashMap<u32, SectionSpot>,
+    ) -> Result<(), &'static str> {
+        let symbol = self.symbols.get(sym as usize).ok_or("a relocation against a missing symbol")?;
+        if symbol.st_bind() != STB_LOCAL {
+            return if allocated { Ok(()) } else { Err("a changed addend against a global symbol") };
+        }
+        let shndx = symbol.st_shndx(E);
+        if shndx == SHN_ABS {
+            return Ok(());
+        }
+        if placed.contains_key(&u32::from(shndx)) {
+            Ok(())
+        } else {
+            Err("a changed addend against a section not copied as is")
+        }
+    }
+}
+
+/// Writes `patches` into `file`, the old output, and brings its build id up to date: the
+/// ranges of the tree hash that a patch touched are hashed again (the id's own bytes as
+/// zeros, as when it was first computed).
+pub fn apply(file: &std::fs::File, patches: &[Patch], map: &mut OutputMap) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    for patch in patches {
+        file.write_all_at(&patch.bytes, patch.offset)?;
+    }
+    let Some((id_at, id_len)) = map.build_id else { return Ok(()) };
+    let mut touched: Vec<usize> = Vec::new();
+    for patch in patches {
+        let end = patch.offset + patch.bytes.len() as u64;
+        // Ranges are in file order and only empty ones share a start: from the last
+        // non-empty range that starts at or before the patch, those that overlap it.
+        let mut first = map.ranges.partition_point(|r| r.at <= patch.offset);
+        while first > 0 && map.ranges[first - 1].len == 0 {
+            first -= 1;
+        }
+        let overlapping = map.ranges[first.saturating_sub(1)..].iter().take_while(|r| r.at < end);
+        let base = first.saturating_sub(1);
+        touched.extend(overlapping.enumerate().filter(|(_, r)| r.at + r.len > patch.offset).map(|(i, _)| base + i));
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    let mut bytes = Vec::new();
+    for index in touched {
+        let range = &mut map.ranges[index];
+        bytes.resize(range.len as usize, 0);
+        file.read_exact_at(&mut bytes, range.at)?;
+        let id = id_at.saturating_sub(range.at) as usize..(id_at + u64::from(id_len)).saturating_sub(range.at) as usize;
+        if id.start < bytes.len() && !id.is_empty() {
+            let end = id.end.min(bytes.len());
+            bytes[id.start..end].fill(0);
+        }
+        range.digest = twox_hash::XxHash3_128::oneshot(&bytes);
+    }
+    let id = crate::write::tree_hash(&map.ranges);
+    file.write_all_at(&id[..id_len as usize], id_at)
+}
