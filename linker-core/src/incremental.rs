@@ -257,6 +257,8 @@ pub fn relink_in_place(config: &Config, inputs: &mut Inputs) -> Result<Patched, 
     target.begin().map_err(|e| format!("the output: {e}"))?;
     crate::patch::apply(target.file(), &patches, map).map_err(|e| format!("the output: {e}"))?;
     target.commit().map_err(|e| format!("the output: {e}"))?;
+    // A patched copy is a new file: the second name must follow it.
+    keep_output(&config.output).map_err(|e| format!("the output's second name: {e}"))?;
     state.output = FileStamp::of_path(&config.output).ok_or("the output is gone")?;
     // A copy that cannot be kept costs the next relink of that object its patch.
     for &index in &inputs.changed {

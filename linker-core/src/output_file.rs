@@ -190,10 +190,13 @@ impl PendingOutput {
     }
 }
 
-/// The old output opened to be patched in place by an incremental relink (`patch`): the
-/// same rules as for overwriting it in place (an executable with no name but its own and its
-/// second name, not running), and while it is being changed it is under the temporary name,
-/// so that the output path never holds a partly patched file.
+/// The old output opened to be patched by an incremental relink (`patch`). In place when the
+/// rules for overwriting it in place allow (an executable with no name but its own and its
+/// second name, not running), under the temporary name while it changes, so that the output
+/// path never holds a partly patched file; else in a copy (`copy_file_range`: a reflink where
+/// the file system shares extents), renamed over the output when done, so that a running
+/// program and the output's other names (cargo's uplifted `target/debug/<bin>`) keep the old
+/// file.
 pub struct Patching {
     file: File,
     output: PathBuf,
@@ -201,6 +204,8 @@ pub struct Patching {
     /// patched and linked back under the output's name.
     kept: Option<PathBuf>,
     tmp: PathBuf,
+    /// Whether `file` is a copy at `tmp`.
+    copied: bool,
     moved: bool,
     done: bool,
 }
@@ -218,18 +223,32 @@ impl Patching {
             _ => return Err("the output changed".into()),
         };
         let meta = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+        if !meta.file_type().is_file() {
+            return Err("the output is no regular file".into());
+        }
         let names_ours = if restore {
             std::os::unix::fs::MetadataExt::nlink(&meta) == 1
         } else {
             only_names_are_ours(&config.output, &meta)
         };
-        if !meta.file_type().is_file() || !names_ours {
-            return Err("the output has other names".into());
-        }
-        let file = open_locked(&path).ok_or("the output is running or being linked")?;
         let tmp = temporary_path(&config.output);
         let kept = restore.then_some(kept);
-        Ok(Patching { file, output: config.output.clone(), kept, tmp, moved: false, done: false })
+        let output = config.output.clone();
+        if names_ours && let Some(file) = open_locked(&path) {
+            return Ok(Patching { file, output, kept, tmp, copied: false, moved: false, done: false });
+        }
+        let mut patching = Patching {
+            file: File::open(&path).map_err(|e| e.to_string())?,
+            output,
+            kept: None,
+            tmp,
+            copied: true,
+            moved: false,
+            done: false,
+        };
+        std::fs::copy(&path, &patching.tmp).map_err(|e| format!("copying the output: {e}"))?;
+        patching.file = open_locked(&patching.tmp).ok_or("the copy of the output is locked")?;
+        Ok(patching)
     }
 
     pub fn read_at(&self, at: u64, buf: &mut [u8]) -> std::io::Result<()> {
@@ -240,9 +259,9 @@ impl Patching {
         &self.file
     }
 
-    /// Takes the output's name away before the first byte changes.
+    /// Takes the output's name away before the first byte of it changes in place.
     pub fn begin(&mut self) -> std::io::Result<()> {
-        if self.kept.is_none() {
+        if !self.copied && self.kept.is_none() {
             std::fs::rename(&self.output, &self.tmp)?;
             self.moved = true;
         }
@@ -262,7 +281,7 @@ impl Patching {
 
 impl Drop for Patching {
     fn drop(&mut self) {
-        if self.moved && !self.done {
+        if (self.moved || self.copied) && !self.done {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }

@@ -473,10 +473,11 @@ fn another_name_of_the_output_keeps_the_old_program() {
     let args = program(&t, "old");
     link_incremental(&t, &args);
     std::fs::hard_link(t.out("prog"), t.out("saved")).unwrap();
-    greeting_object(&t, "new");
+    // Longer: the object's shape changes, so this is a full link.
+    greeting_object(&t, "newer");
     let o = link_incremental(&t, &args);
     assert!(full_link_reason(&o).ends_with("greeting.o changed"), "{o}");
-    assert_is_plain_link(&t, &args, "new\n");
+    assert_is_plain_link(&t, &args, "newer\n");
     assert_stdout(&t.run_in(World::Test, "saved", &[], &[]), 0, "old\n");
 }
 
@@ -534,8 +535,10 @@ fn an_object_rebuilt_with_the_same_shape_is_patched_in_place() {
     assert_is_plain_link(&t, &args, "6003\n");
 }
 
-/// A running output is never patched: the link is a full one and the running program goes on
-/// undisturbed. An output that cargo removed is patched under its second name and put back.
+/// A running output is never written: it is patched in a copy, and the running program goes
+/// on undisturbed. So is an output with a name of its own (cargo's uplifted binary): that name
+/// keeps the old program. An output that cargo removed is patched under its second name and
+/// put back.
 #[test]
 fn a_running_or_removed_output_and_a_patch() {
     let t = test_env!("incremental_patch_running");
@@ -551,12 +554,20 @@ fn a_running_or_removed_output_and_a_patch() {
         .unwrap();
     number_program(&t, 2000, 0);
     let o = link_incremental(&t, &args);
-    assert!(o.stderr.contains("not in place: the output is running"), "{o}");
+    assert!(patched_in_place(&o), "{o}");
     use std::io::Write;
     running.stdin.take().unwrap().write_all(b"\n").unwrap();
     let old = running.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&old.stdout), "2000\n", "the running program was disturbed");
     assert_is_plain_link(&t, &args, "4000\n");
+
+    std::fs::hard_link(t.out("prog"), t.out("uplifted")).unwrap();
+    number_program(&t, 2500, 0);
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o), "{o}");
+    assert_is_plain_link(&t, &args, "5000\n");
+    assert_stdout(&t.run_in(World::Test, "uplifted", &[], &[]), 0, "4000\n");
+    assert!(up_to_date(&link_incremental(&t, &args)));
 
     std::fs::remove_file(t.out("prog")).unwrap();
     number_program(&t, 3000, 0);
