@@ -56,6 +56,7 @@ use crate::args::{Config, InputKind};
 use crate::input::{FileArena, FileStamp, LoadedFile};
 use crate::output_file::second_name;
 use crate::patch::{ObjectSpots, OutputMap, SectionSpot};
+use crate::timing::Timer;
 use crate::write::WrittenRange;
 use rayon::prelude::*;
 use std::fmt;
@@ -78,8 +79,9 @@ struct State {
     output: FileStamp,
     inputs: Vec<FileRecord>,
     read_while_linking: Vec<FileRecord>,
-    /// Where the plain objects' sections are in the output, for an in-place relink.
-    map: Option<OutputMap>,
+    /// The hash of the map of the output (`.<name>.rivet-map`, kept apart so that an
+    /// up-to-date link neither reads nor writes it), for an in-place relink.
+    map: Option<u128>,
     /// The copies kept of the plain objects, by position, for an in-place relink to compare
     /// their successors with.
     copies: Vec<KeptCopy>,
@@ -224,18 +226,40 @@ pub struct Patched {
 /// plain objects' sections into the output where they are (see `patch`), or says why a full
 /// link is needed, leaving the output as it was or gone. Patched, the state is recorded.
 pub fn relink_in_place(config: &Config, inputs: &mut Inputs) -> Result<Patched, String> {
+    relink_in_place_timed(config, inputs, &mut Timer::new(false), &mut |_, _| {})
+}
+
+/// [`relink_in_place`], with a `--time` lap per step; `on_output_ready` gets the timer and
+/// what was done once the patched output is in place, before the copies and the state are
+/// recorded (a link that starts before they are finds no state and links in full).
+pub(crate) fn relink_in_place_timed(
+    config: &Config,
+    inputs: &mut Inputs,
+    timer: &mut Timer,
+    on_output_ready: &mut dyn FnMut(&Timer, &Patched),
+) -> Result<Patched, String> {
     if let Some(why) = crate::patch::unpatchable(config) {
         return Err(why.into());
     }
     let state = inputs.previous.as_mut().map_err(|why| why.to_string())?;
-    let map = state.map.as_mut().ok_or("the earlier link kept no map of its output")?;
+    let map_path = map_path(&config.output);
+    let map = std::fs::read(&map_path)
+        .ok()
+        .filter(|bytes| state.map == Some(twox_hash::XxHash3_128::oneshot(bytes)))
+        .and_then(|bytes| decode_map(&bytes));
+    let mut map = map.ok_or("the earlier link kept no map of its output")?;
     let mut target = crate::output_file::Patching::open(config, state.output)?;
+    timer.lap(if target.is_copy() { "incremental: output copied" } else { "incremental: output opened" });
     let files: Vec<(&u32, &Taken)> = inputs.files.iter().collect();
     let mut tally = crate::patch::Tally::default();
     let mut patches = Vec::new();
     for &index in &inputs.changed {
         let (&position, taken) = files[index];
         let path = taken.path.display();
+        if taken.bytes.is_empty() {
+            // Only stat'ed: a file the previous link had elsewhere (the inputs moved).
+            return Err(format!("{path} was an input elsewhere"));
+        }
         let spots = match map.objects.binary_search_by_key(&position, |o| o.position) {
             Ok(at) => &map.objects[at].sections,
             Err(_) => return Err(format!("{path} is no plain object")),
@@ -252,13 +276,17 @@ pub fn relink_in_place(config: &Config, inputs: &mut Inputs) -> Result<Patched, 
         let planned = crate::patch::plan(&old, taken.bytes, spots, &mut read, &mut tally);
         patches.extend(planned.map_err(|why| format!("{path}: {why}"))?);
     }
+    timer.lap("incremental: changed objects compared, patches planned");
     // From here on the old output is being changed: no state describes it until it is done.
     let _ = std::fs::remove_file(state_path(&config.output));
     target.begin().map_err(|e| format!("the output: {e}"))?;
-    crate::patch::apply(target.file(), &patches, map).map_err(|e| format!("the output: {e}"))?;
+    crate::patch::apply(target.file(), &patches, &mut map).map_err(|e| format!("the output: {e}"))?;
     target.commit().map_err(|e| format!("the output: {e}"))?;
     // A patched copy is a new file: the second name must follow it.
     keep_output(&config.output).map_err(|e| format!("the output's second name: {e}"))?;
+    timer.lap("incremental: output patched, build id hashed");
+    let patched = Patched { inputs: inputs.changed.len(), tally };
+    on_output_ready(timer, &patched);
     state.output = FileStamp::of_path(&config.output).ok_or("the output is gone")?;
     // A copy that cannot be kept costs the next relink of that object its patch.
     for &index in &inputs.changed {
@@ -269,15 +297,60 @@ pub fn relink_in_place(config: &Config, inputs: &mut Inputs) -> Result<Patched, 
         }
     }
     state.copies.sort_unstable_by_key(|c| c.position);
-    let count = inputs.changed.len();
+    state.map = write_map(&map_path, &map).ok();
     inputs.renew();
     inputs.changed.clear();
     let state = inputs.previous.as_ref().map_err(|why| why.to_string())?;
     let _ = write_state(&state_path(&config.output), state);
-    Ok(Patched { inputs: count, tally })
+    Ok(patched)
 }
 
-/// Where an incremental link keeps a hard link to the plain object at `position`: an
+/// Where the map of `output` is kept.
+fn map_path(output: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(output.file_name().unwrap_or("a.out".as_ref()));
+    name.push(".rivet-map");
+    output.with_file_name(name)
+}
+
+/// Writes `map` to `path` (through a temporary); returns the hash of its bytes.
+fn write_map(path: &Path, map: &OutputMap) -> std::io::Result<u128> {
+    let bytes = encode_map(map);
+    write_file(path, &bytes)?;
+    Ok(twox_hash::XxHash3_128::oneshot(&bytes))
+}
+
+fn encode_map(map: &OutputMap) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&(map.objects.len() as u64).to_le_bytes());
+    for object in &map.objects {
+        out.extend_from_slice(&object.position.to_le_bytes());
+        out.extend_from_slice(&(object.sections.len() as u64).to_le_bytes());
+        for spot in &object.sections {
+            out.extend_from_slice(&spot.section.to_le_bytes());
+            out.extend_from_slice(&spot.offset.to_le_bytes());
+            out.extend_from_slice(&spot.size.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&(map.ranges.len() as u64).to_le_bytes());
+    for range in &map.ranges {
+        out.extend_from_slice(&range.at.to_le_bytes());
+        out.extend_from_slice(&range.len.to_le_bytes());
+        out.extend_from_slice(&range.digest.to_le_bytes());
+    }
+    let (at, len) = map.build_id.unwrap_or((u64::MAX, 0));
+    out.extend_from_slice(&at.to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out
+}
+
+fn decode_map(bytes: &[u8]) -> Option<OutputMap> {
+    let mut r = Reader(bytes);
+    let map = r.map()?;
+    r.0.is_empty().then_some(map)
+}
+
+/// Where an incremental link keeps a copy of the plain object at `position`: an
 /// in-place relink compares the object that replaces it with it.
 fn kept_copy(output: &Path, position: u32) -> PathBuf {
     let mut name = std::ffi::OsString::from(".");
@@ -398,13 +471,6 @@ impl<'d> Inputs<'d> {
         self.files.insert(input.position, taken);
     }
 
-    /// Takes the bytes of `input`, taken before it was read.
-    pub fn take_bytes(&mut self, input: &LoadedFile<'d>) {
-        if let Some(taken) = self.files.get_mut(&input.position) {
-            taken.bytes = input.bytes;
-        }
-    }
-
     /// Hashes the contents of the inputs taken so far, on the current thread pool: an
     /// embedder with idle cores does it before the link ends (the rustc backend, during
     /// codegen), so that recording is quick.
@@ -462,7 +528,7 @@ impl<'d> Inputs<'d> {
             output,
             inputs: records(self),
             read_while_linking,
-            map,
+            map: map.and_then(|map| write_map(&map_path(&config.output), &map).ok()),
             copies,
         };
         write_state(&state_path(&config.output), &state)
@@ -482,9 +548,14 @@ fn keep_output(output: &Path) -> std::io::Result<()> {
 }
 
 fn write_state(path: &Path, state: &State) -> std::io::Result<()> {
+    write_file(path, &state.encode())
+}
+
+/// Writes `bytes` to a temporary and renames it to `path`.
+fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".{}", std::process::id()));
-    std::fs::write(&temporary, state.encode())?;
+    std::fs::write(&temporary, bytes)?;
     let _ = std::fs::remove_file(path);
     std::fs::rename(&temporary, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temporary);
@@ -548,29 +619,11 @@ impl State {
                 out.extend_from_slice(&record.hash.to_le_bytes());
             }
         }
-        match &self.map {
+        match self.map {
             None => out.push(0),
-            Some(map) => {
+            Some(hash) => {
                 out.push(1);
-                out.extend_from_slice(&(map.objects.len() as u64).to_le_bytes());
-                for object in &map.objects {
-                    out.extend_from_slice(&object.position.to_le_bytes());
-                    out.extend_from_slice(&(object.sections.len() as u64).to_le_bytes());
-                    for spot in &object.sections {
-                        out.extend_from_slice(&spot.section.to_le_bytes());
-                        out.extend_from_slice(&spot.offset.to_le_bytes());
-                        out.extend_from_slice(&spot.size.to_le_bytes());
-                    }
-                }
-                out.extend_from_slice(&(map.ranges.len() as u64).to_le_bytes());
-                for range in &map.ranges {
-                    out.extend_from_slice(&range.at.to_le_bytes());
-                    out.extend_from_slice(&range.len.to_le_bytes());
-                    out.extend_from_slice(&range.digest.to_le_bytes());
-                }
-                let (at, len) = map.build_id.unwrap_or((u64::MAX, 0));
-                out.extend_from_slice(&at.to_le_bytes());
-                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(&hash.to_le_bytes());
             }
         }
         out.extend_from_slice(&(self.copies.len() as u64).to_le_bytes());
@@ -599,7 +652,7 @@ impl State {
         let [inputs, read_while_linking] = lists;
         let map = match r.take(1)? {
             [0] => None,
-            [1] => Some(r.map()?),
+            [1] => Some(r.u128()?),
             _ => return None,
         };
         let mut copies = Vec::with_capacity(r.count(52)?);
@@ -688,14 +741,7 @@ mod tests {
             output: FileStamp { dev: 3, ino: 4, size: 5, mtime_ns: 6 },
             inputs: vec![record("a.o", 10), record("/x/libstd.rlib", 20)],
             read_while_linking: vec![record("thin/m.o", 30)],
-            map: Some(OutputMap {
-                objects: vec![ObjectSpots {
-                    position: 0,
-                    sections: vec![SectionSpot { section: 3, offset: 0x1000, size: 40 }],
-                }],
-                ranges: vec![WrittenRange { at: 0, len: 0x1000, digest: 9 }],
-                build_id: Some((0x2f4, 20)),
-            }),
+            map: Some(8),
             copies: vec![KeptCopy { position: 0, stamp: record("c", 40).stamp, hash: 11 }],
         };
         let bytes = state.encode();
@@ -706,6 +752,19 @@ mod tests {
         let mut foreign = bytes.clone();
         foreign[3] ^= 1;
         assert_eq!(State::decode(&foreign), None);
+        let map = OutputMap {
+            objects: vec![ObjectSpots {
+                position: 0,
+                sections: vec![SectionSpot { section: 3, offset: 0x1000, size: 40 }],
+            }],
+            ranges: vec![WrittenRange { at: 0, len: 0x1000, digest: 9 }],
+            build_id: Some((0x2f4, 20)),
+        };
+        let encoded = encode_map(&map);
+        assert_eq!(decode_map(&encoded), Some(map));
+        for cut in 0..encoded.len() {
+            assert_eq!(decode_map(&encoded[..cut]), None, "a map cut at {cut} bytes was read");
+        }
         let mut huge_count = bytes;
         let at = MAGIC.len() + 32 + 32;
         huge_count[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());

@@ -259,6 +259,11 @@ impl Patching {
         &self.file
     }
 
+    /// Whether the patch goes into a copy of the output.
+    pub fn is_copy(&self) -> bool {
+        self.copied
+    }
+
     /// Takes the output's name away before the first byte of it changes in place.
     pub fn begin(&mut self) -> std::io::Result<()> {
         if !self.copied && self.kept.is_none() {

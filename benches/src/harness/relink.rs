@@ -11,6 +11,10 @@
 //! - **rewritten**: the same object written again with the same bytes (a new inode and
 //!   modification time, as a rebuild that changed nothing makes), then `--incremental`: up to
 //!   date once that object is hashed;
+//! - **edited**: one byte of a string literal in that object changed (a placed `.rodata.*`
+//!   section of its own, found in a `-Map` of the link), as a one-line edit of a literal of
+//!   the same length changes rustc's object, then `--incremental`: the output is patched in
+//!   place (the link must say so), and must be byte for byte a full link's of the same inputs;
 //! - **rust-lld**'s full link of the same inputs (`--threads=N`).
 //!
 //! rivet-ld runs as users run it, forked: it returns when the output is in place, and the
@@ -56,6 +60,9 @@ pub struct RelinkWorkload {
     pub changed_s: f64,
     pub unchanged_s: f64,
     pub rewritten_s: f64,
+    /// Missing from results saved before the in-place relink.
+    #[serde(default)]
+    pub edited_s: f64,
 }
 
 impl RelinkResults {
@@ -122,8 +129,10 @@ fn measure(
         }
         Ok(elapsed.as_secs_f64())
     };
+    let literal = literal_byte(&object, &link_map(rivet, &dir)?)?;
     let state = dir.join(format!(".{OUTPUT}.rivet-state"));
     let (mut lld, mut full, mut changed, mut unchanged, mut rewritten) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut edited = vec![];
     for round in 0..config.warmup + config.runs {
         // An edit: one object changes, and the incremental link is a full one.
         toggle_byte(&object, comment)?;
@@ -140,6 +149,15 @@ fn measure(
         std::fs::remove_file(&object)?;
         std::fs::write(&object, bytes)?;
         let rewritten_link = up_to_date("rewritten", link(true, OUTPUT)?)?;
+        toggle_bit(&object, literal, 0x01)?;
+        let (edited_link, stderr) = link(true, OUTPUT)?;
+        if !stderr.contains("incremental: patched in place") {
+            bail!("the edited object's link was not patched in place:\n{stderr}");
+        }
+        link(false, "out-full")?;
+        if std::fs::read(dir.join(OUTPUT))? != std::fs::read(dir.join("out-full"))? {
+            bail!("the patched output differs from a full link's of the same inputs");
+        }
         let mut command = Command::new(rust_lld);
         command.args(["-flavor", "gnu", &format!("@{RESPONSE_FILE}"), "-o", "out-rust-lld"]);
         command.arg(format!("--threads={threads}")).current_dir(&dir);
@@ -152,6 +170,7 @@ fn measure(
             changed.push(changed_link.0.as_secs_f64());
             unchanged.push(unchanged_link);
             rewritten.push(rewritten_link);
+            edited.push(edited_link.as_secs_f64());
         }
     }
     let median_of = |mut samples: Vec<f64>| {
@@ -167,6 +186,7 @@ fn measure(
         changed_s: median_of(changed),
         unchanged_s: median_of(unchanged),
         rewritten_s: median_of(rewritten),
+        edited_s: median_of(edited),
     })
 }
 
@@ -186,10 +206,46 @@ fn comment_byte(bytes: &[u8]) -> Option<usize> {
 
 /// Toggles the case of the letter at `offset`.
 fn toggle_byte(path: &Path, offset: usize) -> Result<()> {
+    toggle_bit(path, offset, 0x20)
+}
+
+fn toggle_bit(path: &Path, offset: usize, bit: u8) -> Result<()> {
     let mut bytes = std::fs::read(path)?;
-    bytes[offset] ^= 0x20;
+    bytes[offset] ^= bit;
     std::fs::write(path, bytes)?;
     Ok(())
+}
+
+/// The `-Map` of a plain link of the replay in `dir`.
+fn link_map(rivet: &Path, dir: &Path) -> Result<String> {
+    let mut command = Command::new(rivet);
+    command.arg(format!("@{RESPONSE_FILE}")).args(["-o", "out-map", "-Map", "relink.map"]).current_dir(dir);
+    run_captured(&mut command).context("the link that writes a map failed")?;
+    Ok(std::fs::read_to_string(dir.join("relink.map"))?)
+}
+
+/// The file offset in `object` of the first byte of a string literal the link placed: the
+/// first section, in the object's order, that the map shows placed, named `.rodata.*`,
+/// neither merged nor relocated.
+fn literal_byte(object: &Path, map: &str) -> Result<usize> {
+    use object::{Object, ObjectSection};
+    let file_name = object.file_name().unwrap_or_default().to_string_lossy();
+    let tag = format!("{file_name}:(");
+    let placed: std::collections::HashSet<&str> = map
+        .lines()
+        .filter_map(|line| line.split_once(tag.as_str()).and_then(|(_, rest)| rest.strip_suffix(')')))
+        .collect();
+    let bytes = std::fs::read(object)?;
+    let file = object::File::parse(&*bytes).with_context(|| format!("parsing {}", object.display()))?;
+    let literal = file.sections().find(|s| {
+        let merged = matches!(s.flags(), object::SectionFlags::Elf { sh_flags } if sh_flags & u64::from(object::elf::SHF_MERGE) != 0);
+        s.name().is_ok_and(|n| n.starts_with(".rodata.") && placed.contains(n))
+            && !merged
+            && s.size() > 0
+            && s.relocations().next().is_none()
+    });
+    let range = literal.and_then(|s| s.file_range()).context("no placed string literal in the changed object")?;
+    Ok(range.0 as usize)
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -214,20 +270,28 @@ fn print_table(results: &RelinkResults) {
         results.runs, results.warmup
     );
     println!(
-        "{:18} {:>7} {:>12} {:>18} {:>22} {:>18} {:>18}",
-        "workload", "threads", "rust-lld", "rivet full", "changed (incremental)", "unchanged", "rewritten"
+        "{:18} {:>7} {:>12} {:>18} {:>22} {:>18} {:>18} {:>18}",
+        "workload",
+        "threads",
+        "rust-lld",
+        "rivet full",
+        "changed (incremental)",
+        "unchanged",
+        "rewritten",
+        "edited (patched)"
     );
     for w in &results.workloads {
         let cell = |s: f64| format!("{:7.1} ms {:4.2}x", s * 1e3, s / w.rust_lld_s);
         println!(
-            "{:18} {:>7} {:>9.1} ms {:>18} {:>22} {:>18} {:>18}",
+            "{:18} {:>7} {:>9.1} ms {:>18} {:>22} {:>18} {:>18} {:>18}",
             w.name,
             w.threads,
             w.rust_lld_s * 1e3,
             cell(w.full_s),
             cell(w.changed_s),
             cell(w.unchanged_s),
-            cell(w.rewritten_s)
+            cell(w.rewritten_s),
+            cell(w.edited_s)
         );
     }
 }
