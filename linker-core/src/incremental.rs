@@ -270,8 +270,10 @@ pub(crate) fn relink_in_place_timed(
             .ok()
             .filter(|f| f.metadata().is_ok_and(|m| kept.is_some_and(|k| k.stamp == FileStamp::of(&m))))
             .ok_or_else(|| format!("no copy of the earlier {path}"))?;
-        // SAFETY: a private read-only map of a file only rivet names (its stamp was checked).
-        let old = unsafe { memmap2::Mmap::map(&old) }.map_err(|e| format!("{}: {e}", copy.display()))?;
+        // SAFETY: a private read-only map of a file only rivet writes (its stamp was checked).
+        // Populated at once: it is read whole, and faulting it in page by page costs more.
+        let old = unsafe { memmap2::MmapOptions::new().populate().map(&old) };
+        let old = old.map_err(|e| format!("{}: {e}", copy.display()))?;
         let mut read = |at: u64, buf: &mut [u8]| target.read_at(at, buf);
         let planned = crate::patch::plan(&old, taken.bytes, spots, &mut read, &mut tally);
         patches.extend(planned.map_err(|why| format!("{path}: {why}"))?);

@@ -143,6 +143,8 @@ pub fn plan(
         return Err("its sections changed".into());
     }
     let placed: std::collections::HashMap<u32, SectionSpot> = spots.iter().map(|s| (s.section, *s)).collect();
+    // Sections whose bytes or relocation addends changed.
+    let mut changed = vec![false; new.headers.len()];
     for (index, (a, b)) in old.headers.iter().zip(new.headers).enumerate() {
         let same_header = a.sh_name(E) == b.sh_name(E)
             && a.sh_type(E) == b.sh_type(E)
@@ -166,20 +168,28 @@ pub fn plan(
         if a.sh_type(E) == SHT_RELA {
             same_relocation_targets(old.relas(index)?, new.relas(index)?)
                 .map_err(|()| format!("the relocations of {} changed", old.name(index)))?;
+            // New addends change the bytes of the section they apply to: it must be one the
+            // patch can rewrite (not `.eh_frame`, whose records the link rebuilds).
+            let target = a.sh_info(E) as usize;
+            if old.headers.get(target).is_none_or(|t| !copied_as_is(t, old.name_bytes(target))) {
+                return Err(format!("the relocations of {} changed", old.name(index)));
+            }
+            changed[target] = true;
             continue;
         }
         if !copied_as_is(a, old.name_bytes(index)) {
             return Err(format!("the contents of {} changed", old.name(index)));
         }
+        changed[index] = true;
     }
     let mut patches = Vec::new();
-    for (index, header) in new.headers.iter().enumerate() {
+    for (index, header) in new.headers.iter().enumerate().filter(|&(index, _)| changed[index]) {
         let Some(spot) = placed.get(&(index as u32)) else { continue };
-        if old.contents(index)? == new.contents(index)? && !old.relocated_differently(&new, index)? {
-            continue;
-        }
         if spot.size != header.sh_size(E) {
             return Err(format!("section {} is not where the map says", old.name(index)));
+        }
+        if header.sh_flags(E) & SHF_COMPRESSED as u64 != 0 {
+            return Err(format!("section {} is compressed", old.name(index)));
         }
         let mut old_output = vec![0; spot.size as usize];
         read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
@@ -320,6 +330,8 @@ struct Shape<'d> {
     headers: &'d [Shdr],
     names: &'d [u8],
     symbols: &'d [Sym],
+    /// Per section: the index of the RELA section that applies to it, 0 if none.
+    rela_of: Vec<u32>,
 }
 
 impl<'d> Shape<'d> {
@@ -335,7 +347,11 @@ impl<'d> Shape<'d> {
             Some(s) => s.data_as_array(E, data).ok()?,
             None => &[][..],
         };
-        Some(Shape { data, header, headers, names, symbols })
+        let mut rela_of = vec![0; headers.len()];
+        for (index, s) in headers.iter().enumerate().filter(|(_, s)| s.sh_type(E) == SHT_RELA) {
+            *rela_of.get_mut(s.sh_info(E) as usize)? = index as u32;
+        }
+        Some(Shape { data, header, headers, names, symbols, rela_of })
     }
 
     fn name_bytes(&self, index: usize) -> &'d [u8] {
@@ -359,17 +375,10 @@ impl<'d> Shape<'d> {
     /// The relocations that apply to section `index` (x86-64 objects have one RELA section
     /// per section at most).
     fn relocations_of(&self, index: usize) -> Result<&'d [Rela], String> {
-        match self.headers.iter().position(|s| s.sh_type(E) == SHT_RELA && s.sh_info(E) as usize == index) {
-            Some(rela) => self.relas(rela),
-            None => Ok(&[]),
+        match self.rela_of[index] {
+            0 => Ok(&[]),
+            rela => self.relas(rela as usize),
         }
-    }
-
-    /// Whether section `index` gets different relocated bytes from `new` than from `self`
-    /// though its own bytes are the same: some addend changed.
-    fn relocated_differently(&self, new: &Shape<'_>, index: usize) -> Result<bool, String> {
-        let (a, b) = (self.relocations_of(index)?, new.relocations_of(index)?);
-        Ok(a.len() != b.len() || a.iter().zip(b).any(|(a, b)| a.r_addend(E) != b.r_addend(E)))
     }
 
     /// Whether a relocation against symbol `sym` may move by its addend's change: its value
