@@ -29,10 +29,14 @@
 //! The build id is a tree hash over the ranges the write pass hashed (`write`): the map of
 //! the output keeps their digests, and a patch hashes again only the ranges it touched.
 //!
-//! **Costs.** Reading and comparing the changed objects, and writing their sections: a
-//! patch of one ripgrep codegen unit writes a few hundred KB where a full link writes 48 MB.
-//! The map costs each incremental link one pass over the plain objects' placements and a
-//! few hundred KB of state for ripgrep.
+//! **Costs.** Mapping the kept copy and comparing it with the new object (both whole), then
+//! writing the changed sections and hashing again the build-id ranges they fall in. A
+//! same-length literal edit of one of ripgrep's debug codegen units: 1.2–1.7 ms comparing,
+//! 0.3 ms writing and hashing, 3.9–5.3 ms for the whole `rivet-ld` run (`--time`), against
+//! about 80 ms for a full link. The cost follows the changed object, not the link: a release
+//! starship built as one 26 MB codegen unit compares for 9–12 ms. The map is one pass over
+//! the plain objects' placements at the end of each incremental full link (250 KB for
+//! ripgrep), and each plain object is copied once, when its contents change.
 
 use crate::args::{BuildId, Config, OutputKind};
 use crate::context::Link;
