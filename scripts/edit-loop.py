@@ -10,7 +10,7 @@ in it holding the string literal MARKER (ripgrep: crates/core/main.rs and
 environment variable (`rivet-cranelift@RIVET_ENGINE:cranelift=-Zcodegen-backend=rivet`).
 Each configuration builds in its own target directory, `<SOURCE>/../edit-loop-target-<name>`.
 
-Each round changes the text right after MARKER to a new number, then runs
+Each round changes the text right after MARKER to a new twelve-digit number, then runs
 `cargo build --bin BIN` (BIN: the env var EDIT_LOOP_BIN, default `rg`) for every
 configuration in turn, and checks that its binary holds the new string (a stale object would
 not); then, in the same round, it rebuilds every configuration with no change ("no edit":
@@ -41,12 +41,15 @@ pattern = re.compile(re.escape(marker) + r"[^,\"]*")
 
 
 def edit(n):
+    # Twelve digits: every timed edit leaves the literal the same length (whatever the pid),
+    # as a one-line edit of a message does, and keeps it off 16 bytes (LLVM would put a
+    # 16-byte literal in a merged constant section).
     text = open(path).read()
-    new, count = pattern.subn(f"{marker} {n}", text, count=1)
+    new, count = pattern.subn(f"{marker} {n:012d}", text, count=1)
     if count != 1:
         sys.exit(f"{marker!r} not found in {path}")
     open(path, "w").write(new)
-    return f"{marker} {n}".encode()
+    return f"{marker} {n:012d}".encode()
 
 
 def build(name, flags):
