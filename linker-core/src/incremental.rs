@@ -54,7 +54,7 @@
 
 use crate::args::{Config, InputKind};
 use crate::input::{FileArena, FileStamp, LoadedFile};
-use crate::output_file::second_name;
+use crate::output_file::{beside, second_name};
 use crate::patch::{ObjectSpots, OutputMap, SectionSpot};
 use crate::timing::Timer;
 use crate::write::WrittenRange;
@@ -139,10 +139,7 @@ pub fn applies(config: &Config) -> bool {
 
 /// Where the state of `output` lives.
 pub fn state_path(output: &Path) -> PathBuf {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(output.file_name().unwrap_or("a.out".as_ref()));
-    name.push(".rivet-state");
-    output.with_file_name(name)
+    beside(output, ".rivet-state")
 }
 
 /// Checks whether the output is what a link of `inputs` (loaded, not yet parsed) would write.
@@ -309,10 +306,7 @@ pub(crate) fn relink_in_place_timed(
 
 /// Where the map of `output` is kept.
 fn map_path(output: &Path) -> PathBuf {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(output.file_name().unwrap_or("a.out".as_ref()));
-    name.push(".rivet-map");
-    output.with_file_name(name)
+    beside(output, ".rivet-map")
 }
 
 /// Writes `map` to `path` (through a temporary); returns the hash of its bytes.
@@ -355,10 +349,7 @@ fn decode_map(bytes: &[u8]) -> Option<OutputMap> {
 /// Where an incremental link keeps a copy of the plain object at `position`: an
 /// in-place relink compares the object that replaces it with it.
 fn kept_copy(output: &Path, position: u32) -> PathBuf {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(output.file_name().unwrap_or("a.out".as_ref()));
-    name.push(".rivet-objects");
-    output.with_file_name(name).join(position.to_string())
+    beside(output, ".rivet-objects").join(position.to_string())
 }
 
 /// Keeps a copy of `taken` (hashed) for the object at `position`, unless `previous` is one

@@ -41,9 +41,14 @@ use std::sync::mpsc;
 /// link: cargo removes an output before it runs rustc again, and an up-to-date link puts it
 /// back).
 pub fn second_name(output: &Path) -> PathBuf {
+    beside(output, ".rivet-output")
+}
+
+/// A hidden file next to `output` that belongs to it, `.<name><suffix>`.
+pub fn beside(output: &Path, suffix: &str) -> PathBuf {
     let mut name = OsString::from(".");
     name.push(output.file_name().unwrap_or("a.out".as_ref()));
-    name.push(".rivet-output");
+    name.push(suffix);
     output.with_file_name(name)
 }
 
@@ -213,9 +218,6 @@ pub struct Patching {
 impl Patching {
     /// Opens the old output, which must have `stamp`.
     pub fn open(config: &Config, stamp: FileStamp) -> Result<Patching, String> {
-        if config.output_kind == OutputKind::SharedObject {
-            return Err("a shared object may be mapped by a running process".into());
-        }
         let kept = second_name(&config.output);
         let (path, restore) = match FileStamp::of_path(&config.output) {
             Some(now) if now == stamp => (config.output.clone(), false),
@@ -237,18 +239,14 @@ impl Patching {
         if names_ours && let Some(file) = open_locked(&path) {
             return Ok(Patching { file, output, kept, tmp, copied: false, moved: false, done: false });
         }
-        let mut patching = Patching {
-            file: File::open(&path).map_err(|e| e.to_string())?,
-            output,
-            kept: None,
-            tmp,
-            copied: true,
-            moved: false,
-            done: false,
-        };
-        std::fs::copy(&path, &patching.tmp).map_err(|e| format!("copying the output: {e}"))?;
-        patching.file = open_locked(&patching.tmp).ok_or("the copy of the output is locked")?;
-        Ok(patching)
+        let copy = std::fs::copy(&path, &tmp).map_err(|e| format!("copying the output: {e}"));
+        match copy.and_then(|_| open_locked(&tmp).ok_or_else(|| "the copy of the output is locked".to_string())) {
+            Ok(file) => Ok(Patching { file, output, kept: None, tmp, copied: true, moved: false, done: false }),
+            Err(why) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(why)
+            }
+        }
     }
 
     pub fn read_at(&self, at: u64, buf: &mut [u8]) -> std::io::Result<()> {

@@ -170,8 +170,9 @@ pub fn plan(
             continue;
         }
         if a.sh_type(E) == SHT_RELA {
-            same_relocation_targets(old.relas(index)?, new.relas(index)?)
-                .map_err(|()| format!("the relocations of {} changed", old.name(index)))?;
+            if !same_relocation_targets(old.relas(index)?, new.relas(index)?) {
+                return Err(format!("the relocations of {} changed", old.name(index)));
+            }
             // New addends change the bytes of the section they apply to: it must be one the
             // patch can rewrite (not `.eh_frame`, whose records the link rebuilds).
             let target = a.sh_info(E) as usize;
@@ -216,10 +217,10 @@ fn copied_as_is(header: &Shdr, name: &[u8]) -> bool {
             .any(|prefix| name.starts_with(prefix))
 }
 
-fn same_relocation_targets(old: &[Rela], new: &[Rela]) -> Result<(), ()> {
-    let same = old.len() == new.len()
-        && old.iter().zip(new).all(|(a, b)| a.r_offset(E) == b.r_offset(E) && a.r_info(E, false) == b.r_info(E, false));
-    if same { Ok(()) } else { Err(()) }
+/// The same relocations, addends aside.
+fn same_relocation_targets(old: &[Rela], new: &[Rela]) -> bool {
+    old.len() == new.len()
+        && old.iter().zip(new).all(|(a, b)| a.r_offset(E) == b.r_offset(E) && a.r_info(E, false) == b.r_info(E, false))
 }
 
 /// How a relocation's field is made again.
