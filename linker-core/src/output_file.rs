@@ -53,9 +53,10 @@ pub fn beside(output: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Whether the old output at `output` has no name but its own and the second name
-/// `--incremental` gave it (whose state then no longer matches it once it is overwritten).
-fn only_names_are_ours(output: &Path, meta: &std::fs::Metadata) -> bool {
-    match std::os::unix::fs::MetadataExt::nlink(meta) {
+/// `--incremental` gave it (whose state then no longer matches it once it is overwritten),
+/// `uplifted` names left aside.
+fn only_names_are_ours(output: &Path, meta: &std::fs::Metadata, uplifted: bool) -> bool {
+    match std::os::unix::fs::MetadataExt::nlink(meta) - uplifted as u64 {
         1 => true,
         2 => FileStamp::of_path(&second_name(output)).is_some_and(|kept| kept.same_file(&FileStamp::of(meta))),
         _ => false,
@@ -116,7 +117,7 @@ impl PendingOutput {
         let old = std::fs::symlink_metadata(&config.output).ok().filter(|m| m.file_type().is_file());
         if let Some(meta) = &old {
             let reusable = config.output_kind != OutputKind::SharedObject
-                && only_names_are_ours(&config.output, meta)
+                && only_names_are_ours(&config.output, meta, false)
                 && !arena.holds(&FileStamp::of(meta));
             if reusable && let Some(file) = open_locked(&config.output) {
                 if std::fs::rename(&config.output, &out.tmp).is_ok() {
@@ -195,19 +196,54 @@ impl PendingOutput {
     }
 }
 
+/// cargo's uplifted name of `output` when cargo runs the link and `output` (met as `meta`) has
+/// one. cargo builds a binary in its build directory, as `<profile>/deps/<crate>-<16 hex
+/// digits>` (its original layout) or `<profile>/build/<package>/<hash>/out/<crate>` (its
+/// layout by build unit), and once rustc has succeeded it replaces `<profile>/<bin>` with a
+/// hard link to it (`<bin>` is the crate name, with `-` where the crate name has `_`).
+fn cargo_uplift(output: &Path, meta: &std::fs::Metadata) -> Option<PathBuf> {
+    std::env::var_os("CARGO")?;
+    let name = output.file_name()?.to_str()?;
+    let dir = |levels: usize| output.ancestors().nth(levels).and_then(Path::file_name).and_then(|n| n.to_str());
+    let (profile, krate) = if dir(1) == Some("deps") {
+        let (krate, hash) = name.rsplit_once('-')?;
+        if hash.len() != 16 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        (output.ancestors().nth(2)?, krate)
+    } else if dir(1) == Some("out") && dir(4) == Some("build") {
+        (output.ancestors().nth(5)?, name)
+    } else {
+        return None;
+    };
+    let stamp = FileStamp::of(meta);
+    [krate.to_string(), krate.replace('_', "-")]
+        .into_iter()
+        .map(|bin| profile.join(bin))
+        .find(|uplift| FileStamp::of_path(uplift).is_some_and(|s| s.same_file(&stamp)))
+}
+
 /// The old output opened to be patched by an incremental relink (`patch`). In place when the
 /// rules for overwriting it in place allow (an executable with no name but its own and its
 /// second name, not running), under the temporary name while it changes, so that the output
 /// path never holds a partly patched file; else in a copy (`copy_file_range`: a reflink where
 /// the file system shares extents), renamed over the output when done, so that a running
-/// program and the output's other names (cargo's uplifted `target/debug/<bin>`) keep the old
-/// file.
+/// program and the output's other names keep the old file.
+///
+/// cargo's uplifted name of a binary (`cargo_uplift`) is the exception: cargo replaces it
+/// with a hard link to the new output as soon as rustc succeeds, so it is no name to keep the
+/// old file under, and copying a 366 MB typst-cli to keep it costs 90 ms of a 100 ms relink.
+/// The output is patched in place, the uplifted name removed before the first byte changes:
+/// like the output's own name, it then holds the old file or nothing, never a partly patched
+/// one, and cargo puts it back.
 pub struct Patching {
     file: File,
     output: PathBuf,
     /// The second name, when the output itself was gone (cargo removed it): that file is
     /// patched and linked back under the output's name.
     kept: Option<PathBuf>,
+    /// cargo's uplifted name of the output, removed when the patch begins.
+    uplift: Option<PathBuf>,
     tmp: PathBuf,
     /// Whether `file` is a copy at `tmp`.
     copied: bool,
@@ -228,20 +264,23 @@ impl Patching {
         if !meta.file_type().is_file() {
             return Err("the output is no regular file".into());
         }
+        let uplift = cargo_uplift(&config.output, &meta);
         let names_ours = if restore {
-            std::os::unix::fs::MetadataExt::nlink(&meta) == 1
+            std::os::unix::fs::MetadataExt::nlink(&meta) - uplift.is_some() as u64 == 1
         } else {
-            only_names_are_ours(&config.output, &meta)
+            only_names_are_ours(&config.output, &meta, uplift.is_some())
         };
         let tmp = temporary_path(&config.output);
         let kept = restore.then_some(kept);
         let output = config.output.clone();
         if names_ours && let Some(file) = open_locked(&path) {
-            return Ok(Patching { file, output, kept, tmp, copied: false, moved: false, done: false });
+            return Ok(Patching { file, output, kept, uplift, tmp, copied: false, moved: false, done: false });
         }
         let copy = std::fs::copy(&path, &tmp).map_err(|e| format!("copying the output: {e}"));
         match copy.and_then(|_| open_locked(&tmp).ok_or_else(|| "the copy of the output is locked".to_string())) {
-            Ok(file) => Ok(Patching { file, output, kept: None, tmp, copied: true, moved: false, done: false }),
+            Ok(file) => {
+                Ok(Patching { file, output, kept: None, uplift: None, tmp, copied: true, moved: false, done: false })
+            }
             Err(why) => {
                 let _ = std::fs::remove_file(&tmp);
                 Err(why)
@@ -264,6 +303,9 @@ impl Patching {
 
     /// Takes the output's name away before the first byte of it changes in place.
     pub fn begin(&mut self) -> std::io::Result<()> {
+        if let Some(uplift) = &self.uplift {
+            std::fs::remove_file(uplift)?;
+        }
         if !self.copied && self.kept.is_none() {
             std::fs::rename(&self.output, &self.tmp)?;
             self.moved = true;

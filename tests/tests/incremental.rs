@@ -535,6 +535,69 @@ fn an_object_rebuilt_with_the_same_shape_is_patched_in_place() {
     assert_is_plain_link(&t, &args, "6003\n");
 }
 
+/// cargo links a binary in its build directory and, once rustc has succeeded, replaces
+/// `<profile>/<bin>` with a hard link to it. That uplifted name is no reason to copy the
+/// output before patching it (cargo links it to the new output anyway): the output is
+/// patched in place and the uplifted name removed first, so that it never shows a partly
+/// patched file. A running uplifted binary still gets a copy, and runs on undisturbed.
+#[test]
+fn cargo_s_uplifted_binary_is_no_reason_to_copy_the_output() {
+    let t = test_env!("incremental_patch_uplifted");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    assert!(std::env::var_os("CARGO").is_some(), "cargo runs these tests, and the links see CARGO");
+    // cargo's original layout, and its layout by build unit (with a crate name's `_` as `-`).
+    for (output, bin) in [("deps/prog-0123456789abcdef", "prog"), ("build/prog/0123abcd/out/my_prog", "my-prog")] {
+        std::fs::create_dir_all(t.out(output).parent().unwrap()).unwrap();
+        let built = t.out(output).to_str().unwrap().to_string();
+        let link = |args: &[String]| {
+            let args: Vec<&str> = args.iter().map(String::as_str).chain(INCREMENTAL).collect();
+            let o = t.try_link_in(World::Test, Driver::Gcc, output, &args);
+            assert!(o.success(), "incremental link failed: {o}");
+            o
+        };
+        let uplift = || {
+            let _ = std::fs::remove_file(t.out(bin));
+            std::fs::hard_link(t.out(output), t.out(bin)).unwrap();
+        };
+        let args = number_program(&t, 1000, 0);
+        link(&args);
+        uplift();
+
+        number_program(&t, 2000, 0);
+        let o = link(&args);
+        assert!(patched_in_place(&o) && o.stderr.contains("incremental: output opened"), "{o}");
+        assert!(!t.out(bin).exists(), "the uplifted name is left for cargo to put back");
+        assert_stdout(&t.run_in(World::Test, &built, &[], &[]), 0, "4000\n");
+        uplift();
+
+        // cargo removed the output: its second name is patched in place and linked back.
+        std::fs::remove_file(t.out(output)).unwrap();
+        number_program(&t, 2500, 0);
+        let o = link(&args);
+        assert!(patched_in_place(&o) && o.stderr.contains("incremental: output opened"), "{o}");
+        assert!(!t.out(bin).exists());
+        assert_stdout(&t.run_in(World::Test, &built, &[], &[]), 0, "5000\n");
+        uplift();
+
+        let mut running = std::process::Command::new(t.out(bin))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        number_program(&t, 3000, 0);
+        let o = link(&args);
+        assert!(patched_in_place(&o) && o.stderr.contains("incremental: output copied"), "{o}");
+        use std::io::Write;
+        running.stdin.take().unwrap().write_all(b"\n").unwrap();
+        let old = running.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&old.stdout), "5000\n", "the running program was disturbed");
+        assert_stdout(&t.run_in(World::Test, &built, &[], &[]), 0, "6000\n");
+        assert_stdout(&t.run_in(World::Test, bin, &[], &[]), 0, "5000\n");
+    }
+}
+
 /// A running output is never written: it is patched in a copy, and the running program goes
 /// on undisturbed. So is an output with a name of its own (cargo's uplifted binary): that name
 /// keeps the old program. An output that cargo removed is patched under its second name and
