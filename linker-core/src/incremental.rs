@@ -1,6 +1,7 @@
 //! `--incremental`: a link whose inputs and options are those of the link that wrote its
-//! output does nothing but check that, and touches the output; one where only plain objects
-//! changed, keeping their shape, patches the output in place (`patch`, [`relink_in_place`]).
+//! output does nothing but check that, and touches the output; one where only objects changed
+//! (plain objects, or members of archives), keeping their shape, patches the output in place
+//! (`patch`, [`relink_in_place`]).
 //!
 //! **The state.** After each incremental link, `.<name>.rivet-state` next to the output
 //! records what the output was made from:
@@ -15,12 +16,15 @@
 //!   cargo removes an output before it runs rustc again;
 //! - every input file in canonical order with its path, stamp and a 128-bit content hash,
 //!   then the files read while linking (thin archive members), likewise;
-//! - the map of the output (`patch::OutputMap`: where each plain object's sections are, the
-//!   build id's hashed ranges), and a copy of each plain object, `.<name>.rivet-objects/<n>`,
-//!   with its own stamp: a relink compares an object's successor with it. A copy, not a hard
-//!   link: gcc's assembler overwrites its output in place, which would change a hard link
-//!   too. Copies are written only for objects whose contents the previous state's copy does
-//!   not already have.
+//! - the map of the output (`patch::OutputMap`: where each kept object's sections are, the
+//!   build id's hashed ranges), and a copy of each kept object, `.<name>.rivet-objects/<n>`
+//!   (`<n>.<member>` for an archive's), with its own stamp: a relink compares an object's
+//!   successor with it. A copy, not a hard link: gcc's assembler overwrites its output in
+//!   place, which would change a hard link too. Copies are written only for objects whose
+//!   contents the previous state's copy does not already have. The kept objects are the plain
+//!   objects, and the members the link loaded from each archive whose contents changed since
+//!   an earlier link (`KeptArchive`: a crate of the workspace, not the standard library),
+//!   with that archive's layout (its member count and symbol index).
 //!
 //! **The check** (before anything is parsed): the inputs are loaded as for a link (so `-l`
 //! searches and GNU ld scripts are followed afresh, and a library that now shadows another
@@ -30,9 +34,13 @@
 //! reuses objects from its incremental cache so), or failing that the recorded content (one
 //! hash of that file: a rebuilt but identical object, or rustc's `symbols.o` under a new
 //! temporary name). When only inputs changed (no option, no file read while linking), and
-//! each changed input is a plain object with a kept copy whose successor has its shape, the
-//! output is patched in place (`patch`); anything else, including a missing, foreign, stale
-//! or corrupt state, means a full link; `--time` says why.
+//! each changed input is a plain object with a kept copy whose successor has its shape, or an
+//! archive kept member by member whose layout is unchanged and whose changed loaded members
+//! each have their kept copy's shape (other members may change at will: they are not
+//! loaded, and the symbol index that would load them is the same), the output is patched in
+//! place (`patch`); anything else, including a missing, foreign, stale or corrupt state,
+//! means a full link; `--time` says why. The first change of an archive therefore links in
+//! full, and keeps its members for the next one.
 //!
 //! **Costs.** The check stats the inputs, opening only the scripts and the files the state
 //! does not know (the driver's `input::load_inputs_unread`), and stats the output: 1.6 ms for
@@ -63,7 +71,7 @@ use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 16] = b"rivet-state v2\n\0";
+const MAGIC: &[u8; 16] = b"rivet-state v3\n\0";
 
 #[derive(Debug, PartialEq, Eq)]
 struct FileRecord {
@@ -82,18 +90,57 @@ struct State {
     /// The hash of the map of the output (`.<name>.rivet-map`, kept apart so that an
     /// up-to-date link neither reads nor writes it), for an in-place relink.
     map: Option<u128>,
-    /// The copies kept of the plain objects, by position, for an in-place relink to compare
-    /// their successors with.
+    /// The copies kept of the objects, by position and member, for an in-place relink to
+    /// compare their successors with.
     copies: Vec<KeptCopy>,
+    /// The archives whose loaded members are kept too.
+    archives: Vec<KeptArchive>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct KeptCopy {
     position: u32,
+    /// 0 for a plain object, else the archive member's index plus one.
+    member: u32,
     /// The copy's own stamp: only rivet writes it, so the same stamp means the same bytes.
     stamp: FileStamp,
     /// The hash of the object it is a copy of.
     hash: u128,
+}
+
+/// An archive that changed since an earlier link: an archive whose contents changed once is
+/// likely to change again (a crate of the workspace, not the standard library), so the
+/// members the link loaded from it are kept, and a relink compares member by member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct KeptArchive {
+    /// Its index among the inputs.
+    input: u32,
+    /// [`archive_layout`]: a relink patches members only where it is unchanged.
+    layout: u128,
+}
+
+/// What decides which members of an archive a link loads: the number of members and the
+/// symbol index (each name with its member's index). With the same layout and loaded members
+/// of the same shape (`patch`), a link loads the same members, and member `n` is the
+/// successor of the earlier member `n`. The members' names are left out: they change nothing
+/// in the output, and rustc's name the compilation session (`<crate>.<unit>.<session>.rcgu.o`).
+fn archive_layout(archive: &crate::archive::Archive<'_>) -> u128 {
+    let mut hasher = twox_hash::XxHash3_128::new();
+    hasher.write(&(archive.members.len() as u64).to_le_bytes());
+    for symbol in &archive.symbols {
+        hasher.write(&(symbol.name.len() as u64).to_le_bytes());
+        hasher.write(symbol.name);
+        hasher.write(&symbol.member.to_le_bytes());
+    }
+    hasher.finish_128()
+}
+
+/// The bytes of member `member` (index plus one) of `archive`, unless it is a thin member.
+fn member_bytes<'a>(archive: &crate::archive::Archive<'a>, member: u32) -> Option<&'a [u8]> {
+    match archive.members.get(member.checked_sub(1)? as usize)?.data {
+        crate::archive::MemberData::Bytes(bytes) => Some(bytes),
+        crate::archive::MemberData::Thin { .. } => None,
+    }
 }
 
 /// Why a link could not be skipped.
@@ -220,7 +267,7 @@ pub struct Patched {
 }
 
 /// After [`check`] found that only inputs changed (`Stale::Inputs`): writes the changed
-/// plain objects' sections into the output where they are (see `patch`), or says why a full
+/// objects' sections into the output where they are (see `patch`), or says why a full
 /// link is needed, leaving the output as it was or gone. Patched, the state is recorded.
 pub fn relink_in_place(config: &Config, inputs: &mut Inputs) -> Result<Patched, String> {
     relink_in_place_timed(config, inputs, &mut Timer::new(false), &mut |_, _| {})
@@ -248,32 +295,28 @@ pub(crate) fn relink_in_place_timed(
     let mut target = crate::output_file::Patching::open(config, state.output)?;
     timer.lap(if target.is_copy() { "incremental: output copied" } else { "incremental: output opened" });
     let files: Vec<(&u32, &Taken)> = inputs.files.iter().collect();
+    let changed = changed_objects(state, &map, &files, &inputs.changed)?;
     let mut tally = crate::patch::Tally::default();
     let mut patches = Vec::new();
-    for &index in &inputs.changed {
-        let (&position, taken) = files[index];
-        let path = taken.path.display();
-        if taken.bytes.is_empty() {
-            // Only stat'ed: a file the previous link had elsewhere (the inputs moved).
-            return Err(format!("{path} was an input elsewhere"));
-        }
-        let spots = match map.objects.binary_search_by_key(&position, |o| o.position) {
+    for object in &changed {
+        let key = (object.position, object.member);
+        let spots = match map.objects.binary_search_by_key(&key, |o| (o.position, o.member)) {
             Ok(at) => &map.objects[at].sections,
-            Err(_) => return Err(format!("{path} is no plain object")),
+            Err(_) => return Err(format!("{} is no plain object", object.name)),
         };
-        let copy = kept_copy(&config.output, position);
-        let kept = state.copies.iter().find(|c| c.position == position && c.hash == state.inputs[index].hash);
+        let copy = kept_copy(&config.output, object.position, object.member);
+        let kept = state.copies.iter().find(|c| (c.position, c.member) == key && c.hash == object.old_hash);
         let old = std::fs::File::open(&copy)
             .ok()
             .filter(|f| f.metadata().is_ok_and(|m| kept.is_some_and(|k| k.stamp == FileStamp::of(&m))))
-            .ok_or_else(|| format!("no copy of the earlier {path}"))?;
+            .ok_or_else(|| format!("no copy of the earlier {}", object.name))?;
         // SAFETY: a private read-only map of a file only rivet writes (its stamp was checked).
         // Populated at once: it is read whole, and faulting it in page by page costs more.
         let old = unsafe { memmap2::MmapOptions::new().populate().map(&old) };
         let old = old.map_err(|e| format!("{}: {e}", copy.display()))?;
         let mut read = |at: u64, buf: &mut [u8]| target.read_at(at, buf);
-        let planned = crate::patch::plan(&old, taken.bytes, spots, &mut read, &mut tally);
-        patches.extend(planned.map_err(|why| format!("{path}: {why}"))?);
+        let planned = crate::patch::plan(&old, object.bytes, spots, &mut read, &mut tally);
+        patches.extend(planned.map_err(|why| format!("{}: {why}", object.name))?);
     }
     timer.lap("incremental: changed objects compared, patches planned");
     // From here on the old output is being changed: no state describes it until it is done.
@@ -288,20 +331,84 @@ pub(crate) fn relink_in_place_timed(
     on_output_ready(timer, &patched);
     state.output = FileStamp::of_path(&config.output).ok_or("the output is gone")?;
     // A copy that cannot be kept costs the next relink of that object its patch.
-    for &index in &inputs.changed {
-        let (&position, taken) = files[index];
-        state.copies.retain(|c| c.position != position);
-        if let Ok(kept) = keep_copy(&config.output, position, taken, None) {
+    for object in &changed {
+        let key = (object.position, object.member);
+        state.copies.retain(|c| (c.position, c.member) != key);
+        if let Ok(kept) = keep_copy(&config.output, key, object.bytes, object.hash, None) {
             state.copies.push(kept);
         }
     }
-    state.copies.sort_unstable_by_key(|c| c.position);
+    state.copies.sort_unstable_by_key(|c| (c.position, c.member));
     state.map = write_map(&map_path, &map).ok();
     inputs.renew();
     inputs.changed.clear();
     let state = inputs.previous.as_ref().map_err(|why| why.to_string())?;
     let _ = write_state(&state_path(&config.output), state);
     Ok(patched)
+}
+
+/// An object whose contents changed: a plain object, or a member of an archive.
+struct ChangedObject<'d> {
+    position: u32,
+    member: u32,
+    /// For messages: the path, and the member's name.
+    name: String,
+    bytes: &'d [u8],
+    hash: u128,
+    /// The hash of the contents it replaces.
+    old_hash: u128,
+}
+
+/// The objects that changed among the changed inputs (`changed`, indices into `files`): each
+/// plain object, and each loaded member of an archive kept member by member (`KeptArchive`)
+/// whose layout is unchanged; or why the output cannot be patched.
+fn changed_objects<'d>(
+    state: &State,
+    map: &OutputMap,
+    files: &[(&u32, &Taken<'d>)],
+    changed: &[usize],
+) -> Result<Vec<ChangedObject<'d>>, String> {
+    let mut objects = Vec::new();
+    for &index in changed {
+        let (&position, taken) = files[index];
+        let path = taken.path.display();
+        if taken.bytes.is_empty() {
+            // Only stat'ed: a file the previous link had elsewhere (the inputs moved).
+            return Err(format!("{path} was an input elsewhere"));
+        }
+        let hash = taken.hash.ok_or_else(|| format!("{path} was not hashed"))?;
+        if !crate::archive::is_archive(taken.bytes) {
+            let old_hash = state.inputs[index].hash;
+            objects.push(ChangedObject {
+                position,
+                member: 0,
+                name: path.to_string(),
+                bytes: taken.bytes,
+                hash,
+                old_hash,
+            });
+            continue;
+        }
+        let kept = state.archives.iter().find(|a| a.input as usize == index);
+        let kept = kept.ok_or_else(|| format!("{path} is an archive that had not changed before"))?;
+        let archive = crate::archive::parse(taken.bytes).map_err(|e| format!("{path}: {e}"))?;
+        if archive_layout(&archive) != kept.layout {
+            return Err(format!("{path}: its members or its symbol index changed"));
+        }
+        let loaded = map.objects.iter().filter(|o| o.position == position && o.member != 0);
+        for object in loaded {
+            let bytes = member_bytes(&archive, object.member).ok_or_else(|| format!("{path}: a thin member"))?;
+            let hash = twox_hash::XxHash3_128::oneshot(bytes);
+            let old = state.copies.iter().find(|c| (c.position, c.member) == (position, object.member));
+            let old_hash = old.map_or(0, |c| c.hash);
+            if hash != old_hash {
+                let name = String::from_utf8_lossy(archive.members[object.member as usize - 1].name);
+                let name = format!("{path}({name})");
+                objects.push(ChangedObject { position, member: object.member, name, bytes, hash, old_hash });
+            }
+        }
+    }
+    Ok(objects)
 }
 
 /// Where the map of `output` is kept.
@@ -321,6 +428,7 @@ fn encode_map(map: &OutputMap) -> Vec<u8> {
     out.extend_from_slice(&(map.objects.len() as u64).to_le_bytes());
     for object in &map.objects {
         out.extend_from_slice(&object.position.to_le_bytes());
+        out.extend_from_slice(&object.member.to_le_bytes());
         out.extend_from_slice(&(object.sections.len() as u64).to_le_bytes());
         for spot in &object.sections {
             out.extend_from_slice(&spot.section.to_le_bytes());
@@ -346,30 +454,37 @@ fn decode_map(bytes: &[u8]) -> Option<OutputMap> {
     r.0.is_empty().then_some(map)
 }
 
-/// Where an incremental link keeps a copy of the plain object at `position`: an
-/// in-place relink compares the object that replaces it with it.
-fn kept_copy(output: &Path, position: u32) -> PathBuf {
-    beside(output, ".rivet-objects").join(position.to_string())
+/// Where an incremental link keeps a copy of the object at `position` (`<position>`), or of
+/// an archive's member there (`<position>.<member>`): an in-place relink compares the
+/// object that replaces it with it.
+fn kept_copy(output: &Path, position: u32, member: u32) -> PathBuf {
+    let name = if member == 0 { position.to_string() } else { format!("{position}.{member}") };
+    beside(output, ".rivet-objects").join(name)
 }
 
-/// Keeps a copy of `taken` (hashed) for the object at `position`, unless `previous` is one
-/// already. A copy, not a hard link: compilers that overwrite their output in place (gcc's
-/// assembler does) would change a hard link too.
-fn keep_copy(output: &Path, position: u32, taken: &Taken, previous: Option<&KeptCopy>) -> std::io::Result<KeptCopy> {
-    let copy = kept_copy(output, position);
-    let hash = taken.hash.ok_or_else(|| std::io::Error::other("not hashed"))?;
+/// Keeps a copy of `bytes` (hashed `hash`) for the object at `(position, member)`, unless
+/// `previous` is one already. A copy, not a hard link: compilers that overwrite their output
+/// in place (gcc's assembler does) would change a hard link too.
+fn keep_copy(
+    output: &Path,
+    (position, member): (u32, u32),
+    bytes: &[u8],
+    hash: u128,
+    previous: Option<&KeptCopy>,
+) -> std::io::Result<KeptCopy> {
+    let copy = kept_copy(output, position, member);
     if let Some(&previous) = previous.filter(|p| p.hash == hash && FileStamp::of_path(&copy) == Some(p.stamp)) {
         return Ok(previous);
     }
-    if let Err(e) = std::fs::write(&copy, taken.bytes) {
+    if let Err(e) = std::fs::write(&copy, bytes) {
         if e.kind() != std::io::ErrorKind::NotFound {
             return Err(e);
         }
         std::fs::create_dir_all(copy.parent().unwrap_or(Path::new(".")))?;
-        std::fs::write(&copy, taken.bytes)?;
+        std::fs::write(&copy, bytes)?;
     }
     let stamp = FileStamp::of_path(&copy).ok_or_else(|| std::io::Error::other("the copy is gone"))?;
-    Ok(KeptCopy { position, stamp, hash })
+    Ok(KeptCopy { position, member, stamp, hash })
 }
 
 /// The inputs of an incremental link in canonical order, taken before they are parsed, to be
@@ -442,6 +557,37 @@ impl<'d> Inputs<'d> {
         }
     }
 
+    /// The archives to keep member by member (`KeptArchive`): those the previous state kept
+    /// so, and those whose contents changed since it, each parsed, by position. A thin
+    /// archive is not kept so (its members are files read while linking).
+    fn kept_archives(&self) -> (Vec<KeptArchive>, std::collections::HashMap<u32, crate::archive::Archive<'d>>) {
+        let Ok(state) = &self.previous else { return Default::default() };
+        let mut before: std::collections::HashMap<&Path, (u128, bool)> =
+            state.inputs.iter().map(|r| (r.path.as_path(), (r.hash, false))).collect();
+        for kept in &state.archives {
+            if let Some(record) = state.inputs.get(kept.input as usize) {
+                before.insert(&record.path, (record.hash, true));
+            }
+        }
+        let (mut archives, mut parsed) = (Vec::new(), std::collections::HashMap::new());
+        for (index, (&position, taken)) in self.files.iter().enumerate() {
+            let kept = match before.get(taken.path.as_path()) {
+                Some(&(hash, kept)) => kept || taken.hash != Some(hash),
+                None => false,
+            };
+            if !kept || !crate::archive::is_archive(taken.bytes) {
+                continue;
+            }
+            let Ok(archive) = crate::archive::parse(taken.bytes) else { continue };
+            if archive.members.iter().any(|m| matches!(m.data, crate::archive::MemberData::Thin { .. })) {
+                continue;
+            }
+            archives.push(KeptArchive { input: index as u32, layout: archive_layout(&archive) });
+            parsed.insert(position, archive);
+        }
+        (archives, parsed)
+    }
+
     /// Whether there is a previous state to check against.
     pub fn has_previous(&self) -> bool {
         self.previous.is_ok()
@@ -475,8 +621,9 @@ impl<'d> Inputs<'d> {
 
     /// Writes the state of the link that just put `config.output` in place from these inputs
     /// and whatever else `arena` mapped. Runs on the current thread pool.
-    /// `map` is what an in-place relink of the output needs; the plain objects it lists are
-    /// kept (hard links) for such a relink to compare their successors with.
+    /// `map` is what an in-place relink of the output needs; the objects it lists (plain
+    /// objects, and the loaded members of the archives kept member by member) are copied for
+    /// such a relink to compare their successors with.
     pub fn record(mut self, config: &Config, arena: &FileArena, map: Option<OutputMap>) -> std::io::Result<()> {
         let output = FileStamp::of_path(&config.output).ok_or_else(|| std::io::Error::other("the output is gone"))?;
         keep_output(&config.output)?;
@@ -501,6 +648,7 @@ impl<'d> Inputs<'d> {
         };
         let mut read_while_linking = records(later);
         read_while_linking.sort_by(|a, b| a.path.cmp(&b.path));
+        let (archives, parsed) = self.kept_archives();
         // Kept before the state is written: a relink trusts a copy only with the stamp the
         // state records.
         let previous = match &self.previous {
@@ -508,11 +656,24 @@ impl<'d> Inputs<'d> {
             Err(_) => &[],
         };
         let mut copies = Vec::new();
+        let map = map.map(|mut map| {
+            map.objects.retain(|o| o.member == 0 || parsed.contains_key(&o.position));
+            map
+        });
         let map = map.filter(|map| {
             map.objects.iter().all(|object| {
+                let key = (object.position, object.member);
                 let Some(taken) = self.files.get(&object.position) else { return false };
-                let kept = previous.iter().find(|c| c.position == object.position);
-                keep_copy(&config.output, object.position, taken, kept).map(|kept| copies.push(kept)).is_ok()
+                let (bytes, hash) = match (object.member, parsed.get(&object.position)) {
+                    (0, _) => (taken.bytes, taken.hash.unwrap_or(0)),
+                    (member, Some(archive)) => match member_bytes(archive, member) {
+                        Some(bytes) => (bytes, twox_hash::XxHash3_128::oneshot(bytes)),
+                        None => return false,
+                    },
+                    _ => return false,
+                };
+                let kept = previous.binary_search_by_key(&key, |c| (c.position, c.member)).ok().map(|at| &previous[at]);
+                keep_copy(&config.output, key, bytes, hash, kept).map(|kept| copies.push(kept)).is_ok()
             })
         });
         let state = State {
@@ -523,6 +684,7 @@ impl<'d> Inputs<'d> {
             read_while_linking,
             map: map.and_then(|map| write_map(&map_path(&config.output), &map).ok()),
             copies,
+            archives,
         };
         write_state(&state_path(&config.output), &state)
     }
@@ -622,8 +784,14 @@ impl State {
         out.extend_from_slice(&(self.copies.len() as u64).to_le_bytes());
         for copy in &self.copies {
             out.extend_from_slice(&copy.position.to_le_bytes());
+            out.extend_from_slice(&copy.member.to_le_bytes());
             encode_stamp(&mut out, copy.stamp);
             out.extend_from_slice(&copy.hash.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.archives.len() as u64).to_le_bytes());
+        for archive in &self.archives {
+            out.extend_from_slice(&archive.input.to_le_bytes());
+            out.extend_from_slice(&archive.layout.to_le_bytes());
         }
         out
     }
@@ -648,11 +816,16 @@ impl State {
             [1] => Some(r.u128()?),
             _ => return None,
         };
-        let mut copies = Vec::with_capacity(r.count(52)?);
+        let mut copies = Vec::with_capacity(r.count(56)?);
         for _ in 0..copies.capacity() {
-            copies.push(KeptCopy { position: r.u32()?, stamp: r.stamp()?, hash: r.u128()? });
+            copies.push(KeptCopy { position: r.u32()?, member: r.u32()?, stamp: r.stamp()?, hash: r.u128()? });
         }
-        r.0.is_empty().then_some(State { linker, options, output, inputs, read_while_linking, map, copies })
+        let mut archives = Vec::with_capacity(r.count(20)?);
+        for _ in 0..archives.capacity() {
+            archives.push(KeptArchive { input: r.u32()?, layout: r.u128()? });
+        }
+        let state = State { linker, options, output, inputs, read_while_linking, map, copies, archives };
+        r.0.is_empty().then_some(state)
     }
 }
 
@@ -688,14 +861,14 @@ impl<'a> Reader<'a> {
     }
 
     fn map(&mut self) -> Option<OutputMap> {
-        let mut objects = Vec::with_capacity(self.count(12)?);
+        let mut objects = Vec::with_capacity(self.count(16)?);
         for _ in 0..objects.capacity() {
-            let position = self.u32()?;
+            let (position, member) = (self.u32()?, self.u32()?);
             let mut sections = Vec::with_capacity(self.count(20)?);
             for _ in 0..sections.capacity() {
                 sections.push(SectionSpot { section: self.u32()?, offset: self.u64()?, size: self.u64()? });
             }
-            objects.push(ObjectSpots { position, sections });
+            objects.push(ObjectSpots { position, member, sections });
         }
         let mut ranges = Vec::with_capacity(self.count(32)?);
         for _ in 0..ranges.capacity() {
@@ -735,7 +908,8 @@ mod tests {
             inputs: vec![record("a.o", 10), record("/x/libstd.rlib", 20)],
             read_while_linking: vec![record("thin/m.o", 30)],
             map: Some(8),
-            copies: vec![KeptCopy { position: 0, stamp: record("c", 40).stamp, hash: 11 }],
+            copies: vec![KeptCopy { position: 0, member: 2, stamp: record("c", 40).stamp, hash: 11 }],
+            archives: vec![KeptArchive { input: 1, layout: 12 }],
         };
         let bytes = state.encode();
         assert_eq!(State::decode(&bytes), Some(state));
@@ -748,6 +922,7 @@ mod tests {
         let map = OutputMap {
             objects: vec![ObjectSpots {
                 position: 0,
+                member: 3,
                 sections: vec![SectionSpot { section: 3, offset: 0x1000, size: 40 }],
             }],
             ranges: vec![WrittenRange { at: 0, len: 0x1000, digest: 9 }],

@@ -24,7 +24,8 @@
 //! 64-bit absolute relocation in allocated code, which a position-independent output turns
 //! into a dynamic relocation; a relaxed window that changed) means a full link. The old
 //! object is needed for that comparison: each incremental link keeps a copy of every plain
-//! object it read (`incremental`).
+//! object it read, and of the members it loaded from archives that changed before
+//! (`incremental`).
 //!
 //! The build id is a tree hash over the ranges the write pass hashed (`write`): the map of
 //! the output keeps their digests, and a patch hashes again only the ranges it touched.
@@ -35,8 +36,8 @@
 //! 0.3 ms writing and hashing, 3.9–5.3 ms for the whole `rivet-ld` run (`--time`), against
 //! about 80 ms for a full link. The cost follows the changed object, not the link: a release
 //! starship built as one 26 MB codegen unit compares for 9–12 ms. The map is one pass over
-//! the plain objects' placements at the end of each incremental full link (250 KB for
-//! ripgrep), and each plain object is copied once, when its contents change.
+//! the objects' placements at the end of each incremental full link (250 KB for ripgrep),
+//! and each kept object is copied once, when its contents change.
 
 use crate::args::{BuildId, Config, OutputKind};
 use crate::context::Link;
@@ -45,11 +46,11 @@ use crate::layout::{Layout, Placement};
 use crate::resolve::FileData;
 use crate::write::WrittenRange;
 
-/// Where the sections of every plain object input are in the output, and what the build id
-/// was hashed from: what a later relink needs to patch the output.
+/// Where the sections of every object (plain or archive member) are in the output, and what
+/// the build id was hashed from: what a later relink needs to patch the output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputMap {
-    /// By command-line position, in order.
+    /// In canonical order (position, then member).
     pub(crate) objects: Vec<ObjectSpots>,
     /// The ranges the build id's tree hash covers, in file order (empty without one).
     pub(crate) ranges: Vec<WrittenRange>,
@@ -57,9 +58,12 @@ pub struct OutputMap {
     pub(crate) build_id: Option<(u64, u32)>,
 }
 
+/// The placed sections of an object: a plain object (`member` 0) or an archive's member
+/// (`member` is its index in the archive plus one), at command-line `position`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectSpots {
     pub position: u32,
+    pub member: u32,
     pub sections: Vec<SectionSpot>,
 }
 
@@ -91,7 +95,7 @@ impl OutputMap {
         }
         let mut objects = Vec::new();
         for (file, placements) in link.res.files.iter().zip(&layout.placement) {
-            let (FileData::Object(object), (position, 0)) = (&file.data, file.order) else { continue };
+            let (FileData::Object(object), (position, member)) = (&file.data, file.order) else { continue };
             let mut sections = Vec::new();
             for (section, placement) in placements.iter().enumerate() {
                 let &Placement::At { out, offset } = placement else { continue };
@@ -105,8 +109,9 @@ impl OutputMap {
                     });
                 }
             }
-            objects.push(ObjectSpots { position, sections });
+            objects.push(ObjectSpots { position, member, sections });
         }
+        objects.sort_unstable_by_key(|o| (o.position, o.member));
         let build_id = match link.config.build_id {
             Some(BuildId::Sha1 | BuildId::Md5 | BuildId::Fast) => {
                 let note = layout.section(crate::synthetic::Synthetic::BuildId)?;

@@ -575,6 +575,44 @@ fn workspace_build(t: &Test, engine: Engine) {
     assert_eq!(leftovers(&target_dir(t, World::Test)), Vec::<PathBuf>::new(), "the links left files behind");
 }
 
+/// An edit of a library crate of the workspace changes one member of its rlib. The first
+/// such edit links in full (the rlib had not changed before); from then on the rlib's loaded
+/// members are kept, and the next edit that keeps the changed unit's shape is patched into
+/// the program in place. Each build prints what the stock build of the same source prints.
+#[test]
+fn a_library_crate_edit_is_patched_in_place() {
+    let t = backend_test("a_library_crate_edit_is_patched_in_place");
+    let projects = WORLDS.map(|world| cargo_project(&t, world, "workspace"));
+    // fibonacci's second seed: fibonacci(10) is 55 times it.
+    let steps = [
+        ("the first build", 1, "full link: no state from an earlier link"),
+        ("the first edit of ws-lib", 2, "an archive that had not changed before"),
+        ("the second edit of ws-lib", 3, "patched in place"),
+    ];
+    for (what, seed, outcome) in steps {
+        let mut builds = Vec::new();
+        for (world, project) in WORLDS.into_iter().zip(&projects) {
+            let lib = project.join("ws-lib/src/lib.rs");
+            let text = std::fs::read_to_string(&lib).unwrap();
+            let pattern = "let (mut a, mut b) = (0u64, ";
+            let start = text.find(pattern).expect("fibonacci in ws-lib") + pattern.len();
+            std::fs::write(&lib, format!("{}{seed}{}", &text[..start], &text[start + 1..])).unwrap();
+            builds.push(cargo_with(&t, world, Engine::Llvm, project, &["build"], &[("CARGO_INCREMENTAL", "1")]));
+        }
+        let [test, reference] = WORLDS
+            .map(|world| t.run_in(world, &rivet_tests::path_str(&target_dir(&t, world).join("debug/app")), &[], &[]));
+        let shown = format!("fibonacci(10) = {}, ", 55 * seed);
+        assert!(reference.code == Some(0) && reference.stdout.contains(&shown), "stock build {what}: {reference}");
+        assert!(
+            test.code == Some(0) && test.stdout == reference.stdout,
+            "the build with rivet's backend {what} prints what the stock build does not:\n{test}\n{reference}"
+        );
+        let report = builds[0].stderr.lines().find(|l| l.contains("rivet: linked `app`"));
+        assert!(report.is_some_and(|l| l.contains(outcome)), "{what}: the link should say {outcome:?}: {}", builds[0]);
+    }
+    assert_eq!(leftovers(&target_dir(&t, World::Test)), Vec::<PathBuf>::new(), "the links left files behind");
+}
+
 /// What `cargo test` in the workspace runs, in cargo's order: app's unit test, ws-derive's
 /// (none), ws-lib's unit and integration tests, ws-native's unit test, then the doctests.
 const WORKSPACE_TESTS: &str = "running 1 test

@@ -535,6 +535,66 @@ fn an_object_rebuilt_with_the_same_shape_is_patched_in_place() {
     assert_is_plain_link(&t, &args, "6003\n");
 }
 
+/// An archive whose contents changed once (a library of the project, not the C library) is
+/// kept member by member: the members the link loaded are copied, and a later change to one
+/// of them with the same shape is patched in place like a plain object's, whatever else
+/// changed in members the link does not load. A member whose symbols changed changes the
+/// archive's symbol index: that links in full.
+#[test]
+fn a_member_of_a_changed_archive_is_patched_in_place() {
+    let t = test_env!("incremental_patch_member");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let unused = |t: &Test, text: &str| {
+        let src = t.write("unused.c", format!("const char *unused(void) {{ return \"{text}\"; }}\n"));
+        t.cc(&src, &["-ffunction-sections"])
+    };
+    let library = |t: &Test, value: u32, text: &str| {
+        let [main, number] = <[String; 2]>::try_from(number_program(t, value, 0)).unwrap();
+        let unused = unused(t, text);
+        let lib = t.ar("libnumber.a", &[&number, &unused]);
+        vec![main, lib]
+    };
+    let args = [library(&t, 1000, "a"), vec!["-Wl,--build-id".into()]].concat();
+    link_incremental(&t, &args);
+
+    library(&t, 2000, "a");
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with("libnumber.a changed"), "{o}");
+    assert!(o.stderr.contains("an archive that had not changed before"), "{o}");
+    assert_is_plain_link(&t, &args, "4000\n");
+
+    library(&t, 3000, "b");
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o), "{o}");
+    assert!(o.stderr.contains("2 sections rewritten"), "the function and the table: {o}");
+    assert_is_plain_link(&t, &args, "6000\n");
+    assert!(up_to_date(&link_incremental(&t, &args)));
+
+    // Only a member the link does not load changed: nothing to rewrite.
+    library(&t, 3000, "c");
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o) && o.stderr.contains("0 sections rewritten"), "{o}");
+    assert_is_plain_link(&t, &args, "6000\n");
+
+    number_program(&t, 3500, 0);
+    let src = t.write("unused.c", "const char *unused(void) { return \"c\"; }\nint more(void) { return 1; }\n");
+    let unused = t.cc(&src, &["-ffunction-sections"]);
+    t.ar("libnumber.a", &[&t.obj("number.o"), &unused]);
+    let o = link_incremental(&t, &args);
+    assert!(o.stderr.contains("its members or its symbol index changed"), "{o}");
+    assert_is_plain_link(&t, &args, "7000\n");
+
+    library(&t, 4000, "c");
+    let o = link_incremental(&t, &args);
+    assert!(o.stderr.contains("its members or its symbol index changed"), "{o}");
+    library(&t, 4500, "c");
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o), "{o}");
+    assert_is_plain_link(&t, &args, "9000\n");
+}
+
 /// cargo links a binary in its build directory and, once rustc has succeeded, replaces
 /// `<profile>/<bin>` with a hard link to it. That uplifted name is no reason to copy the
 /// output before patching it (cargo links it to the new output anyway): the output is
