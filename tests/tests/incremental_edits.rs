@@ -1,6 +1,7 @@
 //! `--incremental` under random edit sequences: a generated C project (four modules and a
-//! `main`, built with `-ffunction-sections -fdata-sections -g`, linked with `--gc-sections`)
-//! is edited step by step as a developer would: functions added, removed, grown, shrunk and
+//! `main`, built with `-ffunction-sections -fdata-sections -g`, linked with `--gc-sections`;
+//! modules 2 and 3 are linked from an archive, `libmods.a`, made again whenever one of them
+//! is compiled) is edited step by step as a developer would: functions added, removed, grown, shrunk and
 //! renamed, a value, an array or a thread-local's initial value changed, a function that
 //! `--gc-sections` dropped called from `main` (and one dropped again), nothing changed, or a
 //! module compiled again without a change. Only the modules an edit touched are compiled
@@ -19,6 +20,9 @@
 use rivet_tests::{Driver, Output, Test, World, test_env};
 
 const MODULES: usize = 4;
+
+/// The modules linked from `libmods.a`, after `main.o`.
+const ARCHIVED: std::ops::Range<usize> = 2..MODULES;
 
 /// A function `m<module>_<name>` returning `value`, its body padded with `padding`
 /// volatile statements (so that growing and shrinking change its size).
@@ -241,7 +245,11 @@ fn random_edits_relink_as_a_full_link_would() {
     for module in 0..=MODULES {
         compile(&t, &project, module);
     }
-    let objects: Vec<String> = (0..=MODULES).map(|m| t.obj(&source_name(m).replace(".c", ".o"))).collect();
+    let object = |m: usize| t.obj(&source_name(m).replace(".c", ".o"));
+    let archive =
+        || t.ar("libmods.a", &ARCHIVED.map(object).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>());
+    let mut objects: Vec<String> = (0..=MODULES).filter(|m| !ARCHIVED.contains(m)).map(object).collect();
+    objects.push(archive());
     let contents = || objects.iter().map(|o| std::fs::read(o).unwrap()).collect::<Vec<_>>();
     let mut linked_from: Option<Vec<Vec<u8>>> = None;
     let (mut up_to_date, mut patched, mut full, mut changed) = (0, 0, 0, 0);
@@ -251,6 +259,9 @@ fn random_edits_relink_as_a_full_link_would() {
             let e = edit(&mut project, &mut rng);
             for &module in &e.touched {
                 compile(&t, &project, module);
+            }
+            if e.touched.iter().any(|m| ARCHIVED.contains(m)) {
+                archive();
             }
             history.push(format!("step {step}: {}", e.what));
         }
