@@ -63,7 +63,7 @@
 use crate::args::{Config, InputKind};
 use crate::input::{FileArena, FileStamp, LoadedFile};
 use crate::output_file::{beside, second_name};
-use crate::patch::{ObjectSpots, OutputMap, SectionSpot};
+use crate::patch::{ObjectSpots, OutputMap, SectionSpot, StringPiece, StringSpot};
 use crate::timing::Timer;
 use crate::write::WrittenRange;
 use rayon::prelude::*;
@@ -297,11 +297,12 @@ pub(crate) fn relink_in_place_timed(
     let files: Vec<(&u32, &Taken)> = inputs.files.iter().collect();
     let changed = changed_objects(state, &map, &files, &inputs.changed)?;
     let mut tally = crate::patch::Tally::default();
+    let mut written = std::collections::HashSet::new();
     let mut patches = Vec::new();
     for object in &changed {
         let key = (object.position, object.member);
         let spots = match map.objects.binary_search_by_key(&key, |o| (o.position, o.member)) {
-            Ok(at) => &map.objects[at].sections,
+            Ok(at) => &map.objects[at],
             Err(_) => return Err(format!("{} is no plain object", object.name)),
         };
         let copy = kept_copy(&config.output, object.position, object.member);
@@ -315,7 +316,7 @@ pub(crate) fn relink_in_place_timed(
         let old = unsafe { memmap2::MmapOptions::new().populate().map(&old) };
         let old = old.map_err(|e| format!("{}: {e}", copy.display()))?;
         let mut read = |at: u64, buf: &mut [u8]| target.read_at(at, buf);
-        let planned = crate::patch::plan(&old, object.bytes, spots, &mut read, &mut tally);
+        let planned = crate::patch::plan(&old, object.bytes, spots, &mut read, &mut written, &mut tally);
         patches.extend(planned.map_err(|why| format!("{}: {why}", object.name))?);
     }
     timer.lap("incremental: changed objects compared, patches planned");
@@ -434,6 +435,18 @@ fn encode_map(map: &OutputMap) -> Vec<u8> {
             out.extend_from_slice(&spot.section.to_le_bytes());
             out.extend_from_slice(&spot.offset.to_le_bytes());
             out.extend_from_slice(&spot.size.to_le_bytes());
+        }
+        out.extend_from_slice(&(object.strings.len() as u64).to_le_bytes());
+        for spot in &object.strings {
+            out.extend_from_slice(&spot.section.to_le_bytes());
+            out.extend_from_slice(&spot.offset.to_le_bytes());
+            out.extend_from_slice(&spot.size.to_le_bytes());
+            out.extend_from_slice(&(spot.pieces.len() as u64).to_le_bytes());
+            for piece in &spot.pieces {
+                out.extend_from_slice(&piece.start.to_le_bytes());
+                out.extend_from_slice(&piece.out.to_le_bytes());
+                out.push(piece.shared as u8);
+            }
         }
     }
     out.extend_from_slice(&(map.ranges.len() as u64).to_le_bytes());
@@ -868,7 +881,22 @@ impl<'a> Reader<'a> {
             for _ in 0..sections.capacity() {
                 sections.push(SectionSpot { section: self.u32()?, offset: self.u64()?, size: self.u64()? });
             }
-            objects.push(ObjectSpots { position, member, sections });
+            let mut strings = Vec::with_capacity(self.count(28)?);
+            for _ in 0..strings.capacity() {
+                let (section, offset, size) = (self.u32()?, self.u64()?, self.u64()?);
+                let mut pieces = Vec::with_capacity(self.count(9)?);
+                for _ in 0..pieces.capacity() {
+                    let (start, out) = (self.u32()?, self.u32()?);
+                    let shared = match self.take(1)? {
+                        [0] => false,
+                        [1] => true,
+                        _ => return None,
+                    };
+                    pieces.push(StringPiece { start, out, shared });
+                }
+                strings.push(StringSpot { section, offset, size, pieces });
+            }
+            objects.push(ObjectSpots { position, member, sections, strings });
         }
         let mut ranges = Vec::with_capacity(self.count(32)?);
         for _ in 0..ranges.capacity() {
@@ -924,6 +952,15 @@ mod tests {
                 position: 0,
                 member: 3,
                 sections: vec![SectionSpot { section: 3, offset: 0x1000, size: 40 }],
+                strings: vec![StringSpot {
+                    section: 5,
+                    offset: 0x2000,
+                    size: 300,
+                    pieces: vec![
+                        StringPiece { start: 0, out: 12, shared: false },
+                        StringPiece { start: 6, out: 0, shared: true },
+                    ],
+                }],
             }],
             ranges: vec![WrittenRange { at: 0, len: 0x1000, digest: 9 }],
             build_id: Some((0x2f4, 20)),

@@ -6,7 +6,9 @@
 //! deduplicates its pieces (in parallel over shards) visiting inputs in canonical order, so a
 //! piece's place in its shard never depends on timing; shards are concatenated in shard
 //! order. The thread count changes nothing but speed. Each input keeps a map from its piece
-//! starts to output offsets for the relocations that point into it.
+//! starts to output offsets for the relocations that point into it; in an allocated section
+//! of an incremental link, also whether each piece shares its place with another, for an
+//! in-place relink (`patch`) to know which strings it may rewrite.
 //!
 //! Pieces are told apart by their 128-bit XXH3 hash, which covers their length. In allocated
 //! sections the program reads the bytes, so equal hashes are confirmed byte by byte. Debug
@@ -59,6 +61,10 @@ pub struct MergeMap {
     /// Per piece, ascending: its input offset and its offset in the output section, side
     /// by side so that a lookup reads one cache line.
     pieces: Vec<(u32, u32)>,
+    /// Per piece, in an allocated section of an incremental link: whether another piece (of
+    /// any input) is stored in the same place. Empty otherwise. An in-place relink may
+    /// rewrite a string only where no other piece shares it (`patch`).
+    shared: Vec<bool>,
     /// Per 64 input bytes: how many pieces start before them, and a bit per byte that
     /// starts a piece (low half, high half). Relocations point into string sections in no
     /// useful order; this finds a piece with two memory reads and no data-dependent branch.
@@ -66,7 +72,7 @@ pub struct MergeMap {
 }
 
 impl MergeMap {
-    fn new(pieces: Vec<(u32, u32)>, len: usize) -> MergeMap {
+    fn new(pieces: Vec<(u32, u32)>, shared: Vec<bool>, len: usize) -> MergeMap {
         let mut words = vec![[0u32; 3]; len.div_ceil(64)];
         for &(start, _) in &pieces {
             let (w, bit) = (start as usize / 64, start % 64);
@@ -77,7 +83,14 @@ impl MergeMap {
             w[0] = before;
             before += w[1].count_ones() + w[2].count_ones();
         }
-        MergeMap { pieces, words }
+        MergeMap { pieces, shared, words }
+    }
+
+    /// Each piece's input offset, output offset, and whether another piece shares its place
+    /// (true where that was not tracked).
+    pub fn pieces(&self) -> impl Iterator<Item = (u32, u32, bool)> + '_ {
+        let shared = |i: usize| self.shared.get(i).copied().unwrap_or(true);
+        self.pieces.iter().enumerate().map(move |(i, &(start, out))| (start, out, shared(i)))
     }
 
     /// Output offset (within the merged section) of input byte `at`: the same offset in the
@@ -126,6 +139,7 @@ pub fn merge<'d, 's>(
     let piece_align = if strings { 1 } else { align.min(entsize as u64).max(1) };
     let compare_bytes =
         inputs.iter().any(|&(f, s)| link.res.files[f as usize].object().is_some_and(|o| o.is_allocated(s as usize)));
+    let track_sharing = compare_bytes && link.config.incremental;
 
     // 1. Split and hash, in parallel over inputs, unless the parse job did; each input's
     // pieces are ordered by shard, so that deduplicating a shard reads them in sequence.
@@ -158,6 +172,10 @@ pub fn merge<'d, 's>(
         size: u64,
         offsets: Vec<u32>,
         firsts: Vec<u32>,
+        /// With `track_sharing`: per distinct piece, how many pieces it stands for; per piece,
+        /// its distinct piece.
+        uses: Vec<u32>,
+        distinct: Vec<u32>,
     }
     let shards: Vec<Shard<'d>> = (0..SHARDS)
         .into_par_iter()
@@ -165,8 +183,14 @@ pub fn merge<'d, 's>(
             let pieces: usize = splits.iter().map(|sp| sp.pieces.in_shard(s).0.len()).sum();
             // Most strings repeat across inputs: half the pieces is a fair first guess.
             let mut table = hashbrown::HashTable::<Distinct>::with_capacity(pieces / 2);
-            let mut shard =
-                Shard { unique: Vec::new(), size: 0, offsets: Vec::with_capacity(pieces), firsts: Vec::new() };
+            let mut shard = Shard {
+                unique: Vec::new(),
+                size: 0,
+                offsets: Vec::with_capacity(pieces),
+                firsts: Vec::new(),
+                uses: Vec::new(),
+                distinct: Vec::new(),
+            };
             for sp in &splits {
                 shard.firsts.push(shard.offsets.len() as u32);
                 for p in sp.pieces.in_shard(s).0 {
@@ -177,8 +201,8 @@ pub fn merge<'d, 's>(
                             && d.check == p.check
                             && (!compare_bytes || unique[d.index as usize].0 == bytes)
                     };
-                    let off = match table.find(p.hash, same) {
-                        Some(d) => d.offset,
+                    let (off, index) = match table.find(p.hash, same) {
+                        Some(d) => (d.offset, d.index),
                         None => {
                             let at = align_up(shard.size, piece_align);
                             let index = unique.len() as u32;
@@ -189,10 +213,17 @@ pub fn merge<'d, 's>(
                             );
                             unique.push((bytes, at));
                             shard.size = at + bytes.len() as u64;
-                            at as u32
+                            (at as u32, index)
                         }
                     };
                     shard.offsets.push(off);
+                    if track_sharing {
+                        if index as usize == shard.uses.len() {
+                            shard.uses.push(0);
+                        }
+                        shard.uses[index as usize] += 1;
+                        shard.distinct.push(index);
+                    }
                 }
             }
             shard
@@ -215,14 +246,21 @@ pub fn merge<'d, 's>(
         .enumerate()
         .map(|(i, sp)| {
             let mut pieces = vec![(0u32, 0u32); sp.pieces.piece_count()];
+            let mut shared = vec![false; if track_sharing { pieces.len() } else { 0 }];
             for (s, shard) in shards.iter().enumerate() {
                 let (group, index) = sp.pieces.in_shard(s);
-                let offsets = &shard.offsets[shard.firsts[i] as usize..][..group.len()];
+                let first = shard.firsts[i] as usize;
+                let offsets = &shard.offsets[first..][..group.len()];
                 for ((p, &i), &off) in group.iter().zip(index).zip(offsets) {
                     pieces[i as usize] = (p.start, (bases[s] + off as u64) as u32);
                 }
+                if track_sharing {
+                    for (&i, &d) in index.iter().zip(&shard.distinct[first..][..group.len()]) {
+                        shared[i as usize] = shard.uses[d as usize] > 1;
+                    }
+                }
             }
-            MergeMap::new(pieces, sp.data.len())
+            MergeMap::new(pieces, shared, sp.data.len())
         })
         .collect();
     let shards = shards.into_iter().map(|shard| shard.unique).collect();
@@ -240,11 +278,11 @@ mod tests {
         let starts: Vec<u32> = lens.iter().scan(0, |at, len| Some(std::mem::replace(at, *at + len))).collect();
         let outs: Vec<u32> = (0..lens.len() as u32).map(|i| 1000 * i).collect();
         let len = lens.iter().sum::<u32>() as usize;
-        let map = MergeMap::new(starts.iter().copied().zip(outs.iter().copied()).collect(), len);
+        let map = MergeMap::new(starts.iter().copied().zip(outs.iter().copied()).collect(), Vec::new(), len);
         for at in 0..len as u64 + 100 {
             let i = starts.partition_point(|&s| s as u64 <= at) - 1;
             assert_eq!(map.output_offset(at), Some(outs[i] as u64 + at - starts[i] as u64), "at {at}");
         }
-        assert_eq!(MergeMap::new(Vec::new(), 0).output_offset(0), None);
+        assert_eq!(MergeMap::new(Vec::new(), Vec::new(), 0).output_offset(0), None);
     }
 }

@@ -8,7 +8,8 @@
 //! groups, compressed sections). Resolution, garbage collection, layout, the GOT and PLT,
 //! the dynamic tables and `.symtab` are functions of that shape alone, so a full link of the
 //! new inputs places every section and every symbol where the old output has them: only the
-//! bytes of the object's placed sections differ, and the build id. A changed constant, a
+//! bytes of the object's placed sections differ, and the build id (merged strings aside: see
+//! below). A changed constant, a
 //! string of the same length, a changed initial value are such edits; a function that grows
 //! is not (its section's size changes), and falls back to a full link (the slack that would
 //! let it grow in place is not built).
@@ -26,6 +27,17 @@
 //! object is needed for that comparison: each incremental link keeps a copy of every plain
 //! object it read, and of the members it loaded from archives that changed before
 //! (`incremental`).
+//!
+//! **Merged strings.** An allocated string merge section (`.rodata.str1.1`: C literals, and
+//! the pieces of Rust's format strings) is the one kind read for more than copying whose
+//! changes may still be patched: when each changed string keeps its length, was stored for
+//! no other string (the merge counts them: `merge`), and equals no string of the output
+//! section and no other string the relink writes, the new string is written over the old
+//! one. Every reference to it (the same relocation, the same addend) keeps its value. This
+//! is the one patch whose output is not byte for byte a full link's: a full link places a
+//! string by its hash, so there the new string sits elsewhere in the section, the references
+//! to it differ, and so does the build id. The output holds the same strings, and the program
+//! behaves the same (no string it could compare by address became equal to another).
 //!
 //! The build id is a tree hash over the ranges the write pass hashed (`write`): the map of
 //! the output keeps their digests, and a patch hashes again only the ranges it touched.
@@ -65,6 +77,27 @@ pub struct ObjectSpots {
     pub position: u32,
     pub member: u32,
     pub sections: Vec<SectionSpot>,
+    pub strings: Vec<StringSpot>,
+}
+
+/// An allocated string merge section of an object (`SHF_MERGE | SHF_STRINGS`, one-byte
+/// characters), merged into the output section at file offset `offset`, `size` bytes long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StringSpot {
+    pub section: u32,
+    pub offset: u64,
+    pub size: u64,
+    /// By input offset, ascending.
+    pub pieces: Vec<StringPiece>,
+}
+
+/// A string of a [`StringSpot`]: at `start` in the input section, at `out` in the output
+/// section; `shared` when another string (of any input) is stored there too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StringPiece {
+    pub start: u32,
+    pub out: u32,
+    pub shared: bool,
 }
 
 /// A section of an object copied into the output at file offset `offset`.
@@ -96,11 +129,22 @@ impl OutputMap {
         let mut objects = Vec::new();
         for (file, placements) in link.res.files.iter().zip(&layout.placement) {
             let (FileData::Object(object), (position, member)) = (&file.data, file.order) else { continue };
-            let mut sections = Vec::new();
+            let (mut sections, mut strings) = (Vec::new(), Vec::new());
             for (section, placement) in placements.iter().enumerate() {
+                if matches!(placement, Placement::None | Placement::EhFrame { .. }) {
+                    continue;
+                }
+                let header = object.sections.section(object::SectionIndex(section)).ok()?;
+                if let &Placement::Merged { out, map } = placement
+                    && is_string_merge(header)
+                {
+                    let out = &layout.sections[out as usize];
+                    let pieces = layout.merge_maps[map as usize].pieces();
+                    let pieces = pieces.map(|(start, out, shared)| StringPiece { start, out, shared }).collect();
+                    strings.push(StringSpot { section: section as u32, offset: out.offset, size: out.size, pieces });
+                }
                 let &Placement::At { out, offset } = placement else { continue };
                 let out = &layout.sections[out as usize];
-                let header = object.sections.section(object::SectionIndex(section)).ok()?;
                 if out.sh_type != SHT_NOBITS && header.sh_type(E) != SHT_NOBITS {
                     sections.push(SectionSpot {
                         section: section as u32,
@@ -109,7 +153,7 @@ impl OutputMap {
                     });
                 }
             }
-            objects.push(ObjectSpots { position, member, sections });
+            objects.push(ObjectSpots { position, member, sections, strings });
         }
         objects.sort_unstable_by_key(|o| (o.position, o.member));
         let build_id = match link.config.build_id {
@@ -133,17 +177,21 @@ pub struct Patch {
 #[derive(Default, Debug)]
 pub struct Tally {
     pub sections: usize,
+    /// Merged strings rewritten where their predecessors were.
+    pub strings: usize,
     pub relocations: usize,
     pub bytes: u64,
 }
 
-/// The bytes that replace `old`'s placed sections (`spots`) in the output when `new` takes
-/// its place, or why a full link is needed. `read_output` reads the old output's bytes.
+/// The bytes that replace `old`'s placed sections and merged strings (`spots`) in the output
+/// when `new` takes its place, or why a full link is needed. `read_output` reads the old
+/// output's bytes; `written` holds the merged strings this relink writes (`patch_strings`).
 pub fn plan(
     old: &[u8],
     new: &[u8],
-    spots: &[SectionSpot],
+    spots: &ObjectSpots,
     read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    written: &mut std::collections::HashSet<(u64, Vec<u8>)>,
     tally: &mut Tally,
 ) -> Result<Vec<Patch>, String> {
     let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
@@ -151,9 +199,10 @@ pub fn plan(
     if old.headers.len() != new.headers.len() || old.header.e_shstrndx(E) != new.header.e_shstrndx(E) {
         return Err("its sections changed".into());
     }
-    let placed: std::collections::HashMap<u32, SectionSpot> = spots.iter().map(|s| (s.section, *s)).collect();
+    let placed: std::collections::HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
     // Sections whose bytes or relocation addends changed.
     let mut changed = vec![false; new.headers.len()];
+    let mut patches = Vec::new();
     for (index, (a, b)) in old.headers.iter().zip(new.headers).enumerate() {
         let same_header = a.sh_name(E) == b.sh_name(E)
             && a.sh_type(E) == b.sh_type(E)
@@ -188,11 +237,15 @@ pub fn plan(
             continue;
         }
         if !copied_as_is(a, old.name_bytes(index)) {
-            return Err(format!("the contents of {} changed", old.name(index)));
+            let Some(strings) = spots.strings.iter().find(|s| s.section == index as u32) else {
+                return Err(format!("the contents of {} changed", old.name(index)));
+            };
+            let planned = patch_strings(a_bytes, b_bytes, strings, read_output, written, tally);
+            patches.extend(planned.map_err(|why| format!("the strings of {} changed: {why}", old.name(index)))?);
+            continue;
         }
         changed[index] = true;
     }
-    let mut patches = Vec::new();
     for (index, header) in new.headers.iter().enumerate().filter(|&(index, _)| changed[index]) {
         let Some(spot) = placed.get(&(index as u32)) else { continue };
         if spot.size != header.sh_size(E) {
@@ -207,6 +260,69 @@ pub fn plan(
         tally.sections += 1;
         tally.bytes += spot.size;
         patches.push(Patch { offset: spot.offset, bytes });
+    }
+    Ok(patches)
+}
+
+/// Whether an input section is an allocated merge section of one-byte strings: a string of
+/// it that changed, keeping its length, may be written where the old one was (`patch_strings`).
+fn is_string_merge(header: &Shdr) -> bool {
+    let flags = header.sh_flags(E);
+    let wanted = (SHF_ALLOC | SHF_MERGE | SHF_STRINGS) as u64;
+    flags & wanted == wanted && flags & SHF_COMPRESSED as u64 == 0 && header.sh_entsize(E) <= 1
+}
+
+/// The patches that write the strings of a string merge section (`spot`) that changed from
+/// `old` to `new` (the same size) where the old strings are in the output, or why they cannot
+/// be written so. Each changed string must keep its length, must not have been shared with
+/// another string (of any input: it would change too), and must be equal to no string of
+/// the output section and no other string this relink writes (a full link would store them
+/// once). The output then differs from a full link's in where that string is: a full link
+/// places strings by their hash (`merge`). `written` holds the strings written so far by this
+/// relink, by output section.
+fn patch_strings(
+    old: &[u8],
+    new: &[u8],
+    spot: &StringSpot,
+    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    written: &mut std::collections::HashSet<(u64, Vec<u8>)>,
+    tally: &mut Tally,
+) -> Result<Vec<Patch>, &'static str> {
+    if old.last() != Some(&0) || new.last() != Some(&0) {
+        return Err("a string has no terminator");
+    }
+    let mut section: Option<Vec<u8>> = None;
+    let mut patches = Vec::new();
+    let mut at = 0;
+    while at < old.len() {
+        let end = at + memchr::memchr(0, &old[at..]).unwrap_or(old.len() - at) + 1;
+        let (was, now) = (&old[at..end], &new[at..end]);
+        if memchr::memchr(0, now) != Some(now.len() - 1) {
+            return Err("a string changed its length");
+        }
+        if was != now {
+            let found = spot.pieces.binary_search_by_key(&(at as u32), |p| p.start);
+            let piece = found.map(|i| spot.pieces[i]).map_err(|_| "a string is not where the map says")?;
+            if piece.shared {
+                return Err("a string that changed was stored once for several");
+            }
+            let section = match &mut section {
+                Some(bytes) => bytes,
+                None => {
+                    let mut bytes = vec![0; spot.size as usize];
+                    read_output(spot.offset, &mut bytes).map_err(|_| "the output could not be read")?;
+                    section.insert(bytes)
+                }
+            };
+            let stored = memchr::memmem::find_iter(section, now).any(|i| i == 0 || section[i - 1] == 0);
+            if stored || !written.insert((spot.offset, now.to_vec())) {
+                return Err("a string that changed is now equal to another");
+            }
+            patches.push(Patch { offset: spot.offset + u64::from(piece.out), bytes: now.to_vec() });
+            tally.strings += 1;
+            tally.bytes += now.len() as u64;
+        }
+        at = end;
     }
     Ok(patches)
 }

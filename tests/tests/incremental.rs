@@ -535,6 +535,99 @@ fn an_object_rebuilt_with_the_same_shape_is_patched_in_place() {
     assert_is_plain_link(&t, &args, "6003\n");
 }
 
+/// A program whose strings gcc puts in a merge section (`.rodata.str1.1`): `main.o` prints
+/// "common 0001", then what `words.o` returns, a word of eleven letters and "common 0001"
+/// again (`words.o`'s own copy, stored once with `main.o`'s).
+fn words_program(t: &Test, word: &str, common: &str) -> Vec<String> {
+    let main = t.write(
+        "words_main.c",
+        "#include <stdio.h>\nconst char *word(void);\nconst char *common(void);\n\
+         int main(void) { puts(\"common 0001\"); puts(word()); puts(common()); return 0; }\n",
+    );
+    let words = t.write(
+        "words.c",
+        format!(
+            "const char *word(void) {{ return \"{word}\"; }}\n\
+             const char *common(void) {{ return \"{common}\"; }}\n"
+        ),
+    );
+    let flags = ["-O1", "-ffunction-sections"];
+    vec![t.cc(&main, &flags), t.cc(&words, &flags)]
+}
+
+/// `prog` and `plain` have the same section headers, the same strings in the merge section
+/// that holds `word` (in another order: a full link places strings by their hash, a patch
+/// where the old string was), and the same bytes in every other section but the code (whose
+/// references to the string differ) and the build id.
+fn assert_same_but_for_string_places(t: &Test, word: &str) {
+    use object::{Object, ObjectSection};
+    let (prog, plain) = (std::fs::read(t.out("prog")).unwrap(), std::fs::read(t.out("plain")).unwrap());
+    let (prog, plain) = (object::File::parse(&*prog).unwrap(), object::File::parse(&*plain).unwrap());
+    let sections = |file: &object::File| -> Vec<(String, u64, u64)> {
+        file.sections().map(|s| (s.name().unwrap().to_string(), s.address(), s.size())).collect()
+    };
+    assert_eq!(sections(&prog), sections(&plain), "the section headers differ");
+    let mut holding = None;
+    for (a, b) in prog.sections().zip(plain.sections()) {
+        let (a_bytes, b_bytes) = (a.data().unwrap(), b.data().unwrap());
+        let code = matches!(a.flags(), object::SectionFlags::Elf { sh_flags } if sh_flags & 4 != 0);
+        if a_bytes.windows(word.len()).any(|w| w == word.as_bytes()) {
+            let strings = |bytes: &[u8]| {
+                let mut list: Vec<Vec<u8>> = bytes.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
+                list.sort();
+                list
+            };
+            assert_eq!(strings(a_bytes), strings(b_bytes), "{} holds other strings", a.name().unwrap());
+            holding = Some(a.name().unwrap().to_string());
+        } else if !code && a.name() != Ok(".note.gnu.build-id") {
+            assert!(a_bytes == b_bytes, "{} differs", a.name().unwrap());
+        }
+    }
+    assert!(holding.is_some(), "no section holds {word:?}");
+}
+
+/// A string literal that changed, keeping its length, is written where the old one is in the
+/// merged string section: the output then runs as a full link's does, with its strings in
+/// another order. A literal stored once for two objects, or one that now equals another
+/// string, links in full.
+#[test]
+fn a_changed_merged_string_is_rewritten_in_place() {
+    let t = test_env!("incremental_patch_string");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = [words_program(&t, "message 001", "common 0001"), vec!["-Wl,--build-id".into()]].concat();
+    link_incremental(&t, &args);
+
+    words_program(&t, "message 002", "common 0001");
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o) && o.stderr.contains(" 1 merged strings rewritten"), "{o}");
+    t.link("plain", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let expected = "common 0001\nmessage 002\ncommon 0001\n";
+    t.run_expect("plain", &[], expected);
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, expected);
+    assert_same_but_for_string_places(&t, "message 002");
+    assert!(up_to_date(&link_incremental(&t, &args)));
+
+    // Patched twice over: the string's place is the map's, not the hash's.
+    words_program(&t, "message 003", "common 0001");
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o), "{o}");
+    t.link("plain", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "common 0001\nmessage 003\ncommon 0001\n");
+    assert_same_but_for_string_places(&t, "message 003");
+
+    words_program(&t, "message 003", "common 0002");
+    let o = link_incremental(&t, &args);
+    assert!(o.stderr.contains("was stored once for several"), "{o}");
+    assert_is_plain_link(&t, &args, "common 0001\nmessage 003\ncommon 0002\n");
+
+    words_program(&t, "common 0001", "common 0002");
+    let o = link_incremental(&t, &args);
+    assert!(o.stderr.contains("now equal to another"), "{o}");
+    assert_is_plain_link(&t, &args, "common 0001\ncommon 0001\ncommon 0002\n");
+}
+
 /// An archive whose contents changed once (a library of the project, not the C library) is
 /// kept member by member: the members the link loaded are copied, and a later change to one
 /// of them with the same shape is patched in place like a plain object's, whatever else
