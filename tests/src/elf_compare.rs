@@ -1,5 +1,7 @@
 //! Structural comparison of two linked outputs of the same inputs (rivet-ld's and a reference
 //! linker's): the properties a loader and a user depend on, not the bytes.
+//! Also the comparison of an output an in-place relink patched with a full link's
+//! (`same_but_for_string_places`).
 //!
 //! Checked: the DT_NEEDED set, the exported (defined) dynamic symbols with their versions,
 //! the imported (undefined) ones with their versions and bindings, the ELF type and whether the entry point is the same symbol, every defined global symbol
@@ -142,4 +144,104 @@ pub fn structural_differences(ours: &Path, reference: &Path) -> Result<Vec<Strin
         diffs.push(format!("sections RELRO in the reference but not in ours: {unprotected:?}"));
     }
     Ok(diffs)
+}
+
+/// Why `patched` (an output an in-place relink rewrote merged strings in) is not `full` (a
+/// full link of the same inputs) but for where strings sit, if it is not: the same section
+/// headers; the build id aside, every section the same byte for byte, except sections that
+/// hold the same NUL-terminated strings in another order, and fields that refer to such a
+/// string: a 64- or 32-bit address, or a 32-bit PC-relative displacement (counted from the
+/// field's end, as in `lea` and `call`), that leads to the same string in both outputs.
+pub fn same_but_for_string_places(patched: &Path, full: &Path) -> Result<(), String> {
+    let (a, b) = (std::fs::read(patched).map_err(|e| e.to_string())?, std::fs::read(full).map_err(|e| e.to_string())?);
+    let (a, b) =
+        (object::File::parse(&*a).map_err(|e| e.to_string())?, object::File::parse(&*b).map_err(|e| e.to_string())?);
+    let headers = |file: &object::File| -> Vec<(String, u64, u64)> {
+        file.sections().map(|s| (s.name().unwrap_or("?").to_string(), s.address(), s.size())).collect()
+    };
+    if headers(&a) != headers(&b) {
+        return Err("the section headers differ".into());
+    }
+    // Where each string of the full link is in the patched output: (full address, length,
+    // patched address), for strings that occur once in their section.
+    let mut moved: Vec<(u64, u64, u64)> = Vec::new();
+    let mut differing = Vec::new();
+    for (x, y) in a.sections().zip(b.sections()) {
+        let name = x.name().unwrap_or("?").to_string();
+        let (x_bytes, y_bytes) = (x.data().map_err(|e| e.to_string())?, y.data().map_err(|e| e.to_string())?);
+        if x_bytes == y_bytes || name == ".note.gnu.build-id" {
+            continue;
+        }
+        if sorted_strings(x_bytes) == sorted_strings(y_bytes) && x.address() != 0 {
+            let (in_patched, in_full) = (string_places(x_bytes, x.address()), string_places(y_bytes, y.address()));
+            for (piece, full_at) in in_full {
+                if let (Some(full_at), Some(Some(patched_at))) = (full_at, in_patched.get(piece)) {
+                    moved.push((full_at, piece.len() as u64 + 1, *patched_at));
+                }
+            }
+        } else {
+            differing.push((name, x.address(), x_bytes.to_vec(), y_bytes.to_vec()));
+        }
+    }
+    moved.sort_unstable();
+    let translate = |address: u64| -> Option<u64> {
+        let i = moved.partition_point(|&(start, _, _)| start <= address).checked_sub(1)?;
+        let (start, len, to) = moved[i];
+        (address < start + len).then(|| to + (address - start))
+    };
+    for (name, address, x_bytes, y_bytes) in differing {
+        let mut at = 0;
+        while at < x_bytes.len() {
+            if x_bytes[at] == y_bytes[at] {
+                at += 1;
+                continue;
+            }
+            let mut end = at;
+            while end < x_bytes.len() && x_bytes[end] != y_bytes[end] {
+                end += 1;
+            }
+            let field = |width: usize, start: usize| -> bool {
+                let read = |bytes: &[u8]| {
+                    let mut value = [0u8; 8];
+                    value[..width].copy_from_slice(&bytes[start..start + width]);
+                    u64::from_le_bytes(value)
+                };
+                let (ours, theirs) = (read(&x_bytes), read(&y_bytes));
+                let absolute = translate(theirs) == Some(ours);
+                let after = address + (start + width) as u64;
+                let relative = width == 4
+                    && translate(after.wrapping_add(theirs as u32 as i32 as i64 as u64))
+                        == Some(after.wrapping_add(ours as u32 as i32 as i64 as u64));
+                absolute || relative
+            };
+            let explained = [8usize, 4].iter().any(|&width| {
+                (end.saturating_sub(width)..=at)
+                    .filter(|&start| start + width <= x_bytes.len() && start + width >= end)
+                    .any(|start| field(width, start))
+            });
+            if !explained {
+                return Err(format!("{name} differs at offset {at:#x}, and not in a reference to a string"));
+            }
+            at = end;
+        }
+    }
+    Ok(())
+}
+
+fn sorted_strings(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut list: Vec<&[u8]> = bytes.split(|&b| b == 0).collect();
+    list.sort_unstable();
+    list
+}
+
+/// Each NUL-terminated string of a section at `base`, with its address, or none where it
+/// occurs more than once.
+fn string_places(bytes: &[u8], base: u64) -> std::collections::HashMap<&[u8], Option<u64>> {
+    let mut at = std::collections::HashMap::<&[u8], Option<u64>>::new();
+    let mut offset = 0;
+    for piece in bytes.split(|&b| b == 0) {
+        at.entry(piece).and_modify(|seen| *seen = None).or_insert(Some(base + offset));
+        offset += piece.len() as u64 + 1;
+    }
+    at
 }

@@ -2,14 +2,17 @@
 //! `main`, built with `-ffunction-sections -fdata-sections -g`, linked with `--gc-sections`;
 //! modules 2 and 3 are linked from an archive, `libmods.a`, made again whenever one of them
 //! is compiled) is edited step by step as a developer would: functions added, removed, grown, shrunk and
-//! renamed, a value, an array or a thread-local's initial value changed, a function that
+//! renamed, a value, an array, a string literal (a module's motto, which another module may
+//! share) or a thread-local's initial value changed, a function that
 //! `--gc-sections` dropped called from `main` (and one dropped again), nothing changed, or a
 //! module compiled again without a change. Only the modules an edit touched are compiled
 //! again. After every step:
 //! - the incremental link is up to date exactly when no input's bytes changed since the last
 //!   link (a skipped link that should have run, or the reverse, fails the test);
 //! - its output, whether patched in place or linked in full, is byte for byte a plain link of
-//!   the same objects (build id included);
+//!   the same objects (build id included), unless a patch since the last full link rewrote a
+//!   merged string: then it is a plain link's with its strings in another order
+//!   (`elf_compare::same_but_for_string_places`);
 //! - the program prints what the project's model says it must, and so does GNU ld's link of
 //!   the same objects.
 //!
@@ -20,6 +23,9 @@
 use rivet_tests::{Driver, Output, Test, World, test_env};
 
 const MODULES: usize = 4;
+
+/// How many mottos there are: few enough that modules often share one.
+const MOTTOS: usize = 8;
 
 /// The modules linked from `libmods.a`, after `main.o`.
 const ARCHIVED: std::ops::Range<usize> = 2..MODULES;
@@ -36,6 +42,9 @@ struct Function {
 
 struct Module {
     functions: Vec<Function>,
+    /// `m<i>_motto` returns "motto <motto>", which `main` prints: a literal in a merged
+    /// string section, shared with every module that has the same motto.
+    motto: u32,
     /// `m<i>_data`, summed by `m<i>_data_sum`, which `main` prints.
     data: Vec<u32>,
 }
@@ -69,7 +78,8 @@ impl Project {
         for _ in 0..MODULES {
             let functions = (0..6).map(|i| project.new_function(rng, i % 3 != 2)).collect();
             let data = (0..8).map(|_| rng.below(1000) as u32).collect();
-            project.modules.push(Module { functions, data });
+            let motto = rng.below(MOTTOS) as u32;
+            project.modules.push(Module { functions, data, motto });
         }
         project
     }
@@ -91,6 +101,7 @@ impl Project {
             s += &format!("__thread int tls_counter = {};\n", self.tls_start);
             s += "int m0_bump(void) { return ++tls_counter; }\n";
         }
+        s += &format!("const char *m{index}_motto(void) {{ return \"motto {:04}\"; }}\n", module.motto);
         let data: Vec<String> = module.data.iter().map(u32::to_string).collect();
         s += &format!("int m{index}_data[] = {{{}}};\n", data.join(", "));
         s += &format!(
@@ -110,8 +121,9 @@ impl Project {
         let mut decls = String::from("#include <stdio.h>\nint m0_bump(void);\n");
         let mut body = String::from("int main(void) {\n");
         for (index, module) in self.modules.iter().enumerate() {
-            decls += &format!("int m{index}_data_sum(void);\n");
+            decls += &format!("int m{index}_data_sum(void);\nconst char *m{index}_motto(void);\n");
             body += &format!("    printf(\"m{index} data %d\\n\", m{index}_data_sum());\n");
+            body += &format!("    puts(m{index}_motto());\n");
             for f in module.functions.iter().filter(|f| f.called) {
                 decls += &format!("int m{index}_{}(void);\n", f.name);
                 body += &format!("    printf(\"m{index}_{} %d\\n\", m{index}_{}());\n", f.name, f.name);
@@ -126,6 +138,7 @@ impl Project {
         let mut out = String::new();
         for (index, module) in self.modules.iter().enumerate() {
             out += &format!("m{index} data {}\n", module.data.iter().sum::<u32>());
+            out += &format!("motto {:04}\n", module.motto);
             for f in module.functions.iter().filter(|f| f.called) {
                 out += &format!("m{index}_{} {}\n", f.name, f.value);
             }
@@ -146,7 +159,7 @@ fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
     let main = MODULES;
     let count = project.modules[m].functions.len();
     let pick = |rng: &mut Rng| rng.below(count.max(1));
-    let (what, touched) = match rng.below(11) {
+    let (what, touched) = match rng.below(12) {
         0 => {
             let called = rng.below(2) == 0;
             let f = project.new_function(rng, called);
@@ -202,6 +215,10 @@ fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
             (format!("m{m}_{} {what}", f.name), vec![main])
         }
         9 => ("no change".to_string(), vec![]),
+        10 => {
+            project.modules[m].motto = rng.below(MOTTOS) as u32;
+            (format!("m{m}'s motto is now {:04}", project.modules[m].motto), vec![m])
+        }
         _ => (format!("m{m} compiled again, unchanged"), vec![m]),
     };
     Edit { what, touched }
@@ -253,6 +270,8 @@ fn random_edits_relink_as_a_full_link_would() {
     let contents = || objects.iter().map(|o| std::fs::read(o).unwrap()).collect::<Vec<_>>();
     let mut linked_from: Option<Vec<Vec<u8>>> = None;
     let (mut up_to_date, mut patched, mut full, mut changed) = (0, 0, 0, 0);
+    // Whether a patch since the last full link rewrote a merged string, and how many did.
+    let (mut strings_moved, mut patched_strings) = (false, 0);
     let mut history = Vec::new();
     for step in 0..=steps {
         if step > 0 {
@@ -280,15 +299,25 @@ fn random_edits_relink_as_a_full_link_would() {
         if skipped {
             up_to_date += 1
         } else if o.stderr.contains("rivet-ld: incremental: patched in place") {
-            patched += 1
+            patched += 1;
+            if !o.stderr.contains(" 0 merged strings rewritten") {
+                strings_moved = true;
+                patched_strings += 1;
+            }
         } else {
-            full += 1
+            full += 1;
+            strings_moved = false;
         }
         linked_from = Some(now);
 
         link(&t, World::Test, "plain", &objects, false);
         let (prog, plain) = (std::fs::read(t.out("prog")).unwrap(), std::fs::read(t.out("plain")).unwrap());
-        assert!(prog == plain, "the incremental link's output is not the plain link's\n{}", context());
+        if strings_moved {
+            let same = rivet_tests::elf_compare::same_but_for_string_places(&t.out("prog"), &t.out("plain"));
+            assert_eq!(same, Ok(()), "the incremental link's output is not the plain link's\n{}", context());
+        } else {
+            assert!(prog == plain, "the incremental link's output is not the plain link's\n{}", context());
+        }
         let expected = project.expected_output();
         for world in [World::Test, World::Ref] {
             if world == World::Ref {
@@ -299,7 +328,8 @@ fn random_edits_relink_as_a_full_link_would() {
         }
     }
     eprintln!(
-        "random edits (seed {seed}, {steps} steps): {up_to_date} links up to date, {patched} patched in place, \
-         {full} full; {changed} with changed inputs (the first link included)"
+        "random edits (seed {seed}, {steps} steps): {up_to_date} links up to date, {patched} patched in place \
+         ({patched_strings} of them rewriting merged strings), {full} full; {changed} with changed inputs (the first \
+         link included)"
     );
 }
