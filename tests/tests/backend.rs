@@ -575,33 +575,43 @@ fn workspace_build(t: &Test, engine: Engine) {
     assert_eq!(leftovers(&target_dir(t, World::Test)), Vec::<PathBuf>::new(), "the links left files behind");
 }
 
-/// An edit of a library crate of the workspace changes one member of its rlib. The first
-/// such edit links in full (the rlib had not changed before); from then on the rlib's loaded
-/// members are kept, and the next edit that keeps the changed unit's shape is patched into
-/// the program in place. Each build prints what the stock build of the same source prints.
+/// Edits across a workspace, each built as with stock cargo and printing what the stock build
+/// prints. An edit of a library crate changes one member of its rlib: the first such edit
+/// links in full (the rlib had not changed before); from then on the rlib's loaded members
+/// are kept, and the next edit that keeps the changed unit's shape is patched into the
+/// program in place. An edit of a `println!` literal in the bin crate, keeping its length,
+/// rewrites one merged string in place.
 #[test]
-fn a_library_crate_edit_is_patched_in_place() {
-    let t = backend_test("a_library_crate_edit_is_patched_in_place");
+fn workspace_edits_are_patched_in_place() {
+    let t = backend_test("workspace_edits_are_patched_in_place");
     let projects = WORLDS.map(|world| cargo_project(&t, world, "workspace"));
-    // fibonacci's second seed: fibonacci(10) is 55 times it.
+    // fibonacci's second seed (fibonacci(10) is 55 times it), and how app's println! spells it.
     let steps = [
-        ("the first build", 1, "full link: no state from an earlier link"),
-        ("the first edit of ws-lib", 2, "an archive that had not changed before"),
-        ("the second edit of ws-lib", 3, "patched in place"),
+        ("the first build", 1, "fibonacci", "full link: no state from an earlier link"),
+        ("the first edit of ws-lib", 2, "fibonacci", "an archive that had not changed before"),
+        ("the second edit of ws-lib", 3, "fibonacci", "patched in place"),
+        ("the edit of app's println!", 3, "Fibonacci", " 1 merged strings rewritten"),
     ];
-    for (what, seed, outcome) in steps {
+    for (what, seed, spelled, outcome) in steps {
         let mut builds = Vec::new();
         for (world, project) in WORLDS.into_iter().zip(&projects) {
-            let lib = project.join("ws-lib/src/lib.rs");
-            let text = std::fs::read_to_string(&lib).unwrap();
-            let pattern = "let (mut a, mut b) = (0u64, ";
-            let start = text.find(pattern).expect("fibonacci in ws-lib") + pattern.len();
-            std::fs::write(&lib, format!("{}{seed}{}", &text[..start], &text[start + 1..])).unwrap();
+            let replace = |file: &str, pattern: &str, at: usize, with: &str| {
+                let path = project.join(file);
+                let text = std::fs::read_to_string(&path).unwrap();
+                let start = text.find(pattern).unwrap_or_else(|| panic!("{pattern:?} in {file}")) + at;
+                let edited = format!("{}{with}{}", &text[..start], &text[start + with.len()..]);
+                if edited != text {
+                    std::fs::write(&path, edited).unwrap();
+                }
+            };
+            let seeds = "let (mut a, mut b) = (0u64, ";
+            replace("ws-lib/src/lib.rs", seeds, seeds.len(), &seed.to_string());
+            replace("app/src/main.rs", "ws-lib: ", 8, &spelled[..1]);
             builds.push(cargo_with(&t, world, Engine::Llvm, project, &["build"], &[("CARGO_INCREMENTAL", "1")]));
         }
         let [test, reference] = WORLDS
             .map(|world| t.run_in(world, &rivet_tests::path_str(&target_dir(&t, world).join("debug/app")), &[], &[]));
-        let shown = format!("fibonacci(10) = {}, ", 55 * seed);
+        let shown = format!("{spelled}(10) = {}, ", 55 * seed);
         assert!(reference.code == Some(0) && reference.stdout.contains(&shown), "stock build {what}: {reference}");
         assert!(
             test.code == Some(0) && test.stdout == reference.stdout,
