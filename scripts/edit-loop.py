@@ -10,7 +10,9 @@ in it holding the string literal MARKER (ripgrep: crates/core/main.rs and
 environment variable (`rivet-cranelift@RIVET_ENGINE:cranelift=-Zcodegen-backend=rivet`).
 Each configuration builds in its own target directory, `<SOURCE>/../edit-loop-target-<name>`.
 
-Each round changes the text right after MARKER to a new twelve-digit number, then runs
+Each round changes the text right after MARKER to a new twelve-digit number (with
+EDIT_LOOP_ONE_CHARACTER=1, only the character right after MARKER, to the round's last digit:
+for a literal that goes on after the marker, or holds format arguments), then runs
 `cargo build --bin BIN` (BIN: the env var EDIT_LOOP_BIN, default `rg`) for every
 configuration in turn, and checks that its binary holds the new string (a stale object would
 not); then, in the same round, it rebuilds every configuration with no change ("no edit":
@@ -40,7 +42,19 @@ path = os.path.join(source, file)
 pattern = re.compile(re.escape(marker) + r"[^,\"]*")
 
 
+one_character = os.environ.get("EDIT_LOOP_ONE_CHARACTER") == "1"
+
+
 def edit(n):
+    if one_character:
+        text = open(path).read()
+        at = text.find(marker)
+        if at < 0 or at + len(marker) >= len(text):
+            sys.exit(f"{marker!r} not found in {path}")
+        at += len(marker)
+        new = f"{marker}{n % 10}"
+        open(path, "w").write(text[:at] + str(n % 10) + text[at + 1:])
+        return new.encode()
     # Twelve digits: every timed edit leaves the literal the same length (whatever the pid),
     # as a one-line edit of a message does, and keeps it off 16 bytes (LLVM would put a
     # 16-byte literal in a merged constant section).
