@@ -61,63 +61,17 @@
 //! is a full one and no state is kept.
 
 use crate::args::{Config, InputKind};
+use crate::incremental_state::{
+    FileRecord, KeptArchive, KeptCopy, State, decode_map, encode_map, write_file, write_state,
+};
 use crate::input::{FileArena, FileStamp, LoadedFile};
 use crate::output_file::{beside, second_name};
-use crate::patch::{ObjectSpots, OutputMap, SectionSpot, StringPiece, StringSpot};
+use crate::patch::OutputMap;
 use crate::timing::Timer;
-use crate::write::WrittenRange;
 use rayon::prelude::*;
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-
-const MAGIC: &[u8; 16] = b"rivet-state v3\n\0";
-
-#[derive(Debug, PartialEq, Eq)]
-struct FileRecord {
-    path: PathBuf,
-    stamp: FileStamp,
-    hash: u128,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-struct State {
-    linker: u128,
-    options: u128,
-    output: FileStamp,
-    inputs: Vec<FileRecord>,
-    read_while_linking: Vec<FileRecord>,
-    /// The hash of the map of the output (`.<name>.rivet-map`, kept apart so that an
-    /// up-to-date link neither reads nor writes it), for an in-place relink.
-    map: Option<u128>,
-    /// The copies kept of the objects, by position and member, for an in-place relink to
-    /// compare their successors with.
-    copies: Vec<KeptCopy>,
-    /// The archives whose loaded members are kept too.
-    archives: Vec<KeptArchive>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct KeptCopy {
-    position: u32,
-    /// 0 for a plain object, else the archive member's index plus one.
-    member: u32,
-    /// The copy's own stamp: only rivet writes it, so the same stamp means the same bytes.
-    stamp: FileStamp,
-    /// The hash of the object it is a copy of.
-    hash: u128,
-}
-
-/// An archive that changed since an earlier link: an archive whose contents changed once is
-/// likely to change again (a crate of the workspace, not the standard library), so the
-/// members the link loaded from it are kept, and a relink compares member by member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct KeptArchive {
-    /// Its index among the inputs.
-    input: u32,
-    /// [`archive_layout`]: a relink patches members only where it is unchanged.
-    layout: u128,
-}
 
 /// What decides which members of an archive a link loads: the number of members and the
 /// symbol index (each name with its member's index). With the same layout and loaded members
@@ -424,49 +378,6 @@ fn write_map(path: &Path, map: &OutputMap) -> std::io::Result<u128> {
     Ok(twox_hash::XxHash3_128::oneshot(&bytes))
 }
 
-fn encode_map(map: &OutputMap) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&(map.objects.len() as u64).to_le_bytes());
-    for object in &map.objects {
-        out.extend_from_slice(&object.position.to_le_bytes());
-        out.extend_from_slice(&object.member.to_le_bytes());
-        out.extend_from_slice(&(object.sections.len() as u64).to_le_bytes());
-        for spot in &object.sections {
-            out.extend_from_slice(&spot.section.to_le_bytes());
-            out.extend_from_slice(&spot.offset.to_le_bytes());
-            out.extend_from_slice(&spot.size.to_le_bytes());
-        }
-        out.extend_from_slice(&(object.strings.len() as u64).to_le_bytes());
-        for spot in &object.strings {
-            out.extend_from_slice(&spot.section.to_le_bytes());
-            out.extend_from_slice(&spot.offset.to_le_bytes());
-            out.extend_from_slice(&spot.size.to_le_bytes());
-            out.extend_from_slice(&(spot.pieces.len() as u64).to_le_bytes());
-            for piece in &spot.pieces {
-                out.extend_from_slice(&piece.start.to_le_bytes());
-                out.extend_from_slice(&piece.out.to_le_bytes());
-                out.push(piece.shared as u8);
-            }
-        }
-    }
-    out.extend_from_slice(&(map.ranges.len() as u64).to_le_bytes());
-    for range in &map.ranges {
-        out.extend_from_slice(&range.at.to_le_bytes());
-        out.extend_from_slice(&range.len.to_le_bytes());
-        out.extend_from_slice(&range.digest.to_le_bytes());
-    }
-    let (at, len) = map.build_id.unwrap_or((u64::MAX, 0));
-    out.extend_from_slice(&at.to_le_bytes());
-    out.extend_from_slice(&len.to_le_bytes());
-    out
-}
-
-fn decode_map(bytes: &[u8]) -> Option<OutputMap> {
-    let mut r = Reader(bytes);
-    let map = r.map()?;
-    r.0.is_empty().then_some(map)
-}
-
 /// Where an incremental link keeps a copy of the object at `position` (`<position>`), or of
 /// an archive's member there (`<position>.<member>`): an in-place relink compares the
 /// object that replaces it with it.
@@ -715,21 +626,6 @@ fn keep_output(output: &Path) -> std::io::Result<()> {
     std::fs::hard_link(output, &kept)
 }
 
-fn write_state(path: &Path, state: &State) -> std::io::Result<()> {
-    write_file(path, &state.encode())
-}
-
-/// Writes `bytes` to a temporary and renames it to `path`.
-fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}", std::process::id()));
-    std::fs::write(&temporary, bytes)?;
-    let _ = std::fs::remove_file(path);
-    std::fs::rename(&temporary, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
-}
-
 /// The build of the linker running: its version and the stamp of the file its code came from.
 fn linker_identity() -> u128 {
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
@@ -769,210 +665,4 @@ fn options_fingerprint(config: &Config) -> u128 {
     c.print_timing = false;
     c.no_fork = false;
     twox_hash::XxHash3_128::oneshot(format!("{c:?} {side_files:?}").as_bytes())
-}
-
-impl State {
-    fn encode(&self) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&self.linker.to_le_bytes());
-        out.extend_from_slice(&self.options.to_le_bytes());
-        encode_stamp(&mut out, self.output);
-        for list in [&self.inputs, &self.read_while_linking] {
-            out.extend_from_slice(&(list.len() as u64).to_le_bytes());
-            for record in list {
-                let path = record.path.as_os_str().as_bytes();
-                out.extend_from_slice(&(path.len() as u64).to_le_bytes());
-                out.extend_from_slice(path);
-                encode_stamp(&mut out, record.stamp);
-                out.extend_from_slice(&record.hash.to_le_bytes());
-            }
-        }
-        match self.map {
-            None => out.push(0),
-            Some(hash) => {
-                out.push(1);
-                out.extend_from_slice(&hash.to_le_bytes());
-            }
-        }
-        out.extend_from_slice(&(self.copies.len() as u64).to_le_bytes());
-        for copy in &self.copies {
-            out.extend_from_slice(&copy.position.to_le_bytes());
-            out.extend_from_slice(&copy.member.to_le_bytes());
-            encode_stamp(&mut out, copy.stamp);
-            out.extend_from_slice(&copy.hash.to_le_bytes());
-        }
-        out.extend_from_slice(&(self.archives.len() as u64).to_le_bytes());
-        for archive in &self.archives {
-            out.extend_from_slice(&archive.input.to_le_bytes());
-            out.extend_from_slice(&archive.layout.to_le_bytes());
-        }
-        out
-    }
-
-    fn decode(bytes: &[u8]) -> Option<State> {
-        let mut r = Reader(bytes.strip_prefix(MAGIC)?);
-        let linker = r.u128()?;
-        let options = r.u128()?;
-        let output = r.stamp()?;
-        let mut lists = [Vec::new(), Vec::new()];
-        for list in &mut lists {
-            let count = r.u64()?;
-            for _ in 0..count {
-                let len = usize::try_from(r.u64()?).ok()?;
-                let path = PathBuf::from(std::ffi::OsStr::from_bytes(r.take(len)?));
-                list.push(FileRecord { path, stamp: r.stamp()?, hash: r.u128()? });
-            }
-        }
-        let [inputs, read_while_linking] = lists;
-        let map = match r.take(1)? {
-            [0] => None,
-            [1] => Some(r.u128()?),
-            _ => return None,
-        };
-        let mut copies = Vec::with_capacity(r.count(56)?);
-        for _ in 0..copies.capacity() {
-            copies.push(KeptCopy { position: r.u32()?, member: r.u32()?, stamp: r.stamp()?, hash: r.u128()? });
-        }
-        let mut archives = Vec::with_capacity(r.count(20)?);
-        for _ in 0..archives.capacity() {
-            archives.push(KeptArchive { input: r.u32()?, layout: r.u128()? });
-        }
-        let state = State { linker, options, output, inputs, read_while_linking, map, copies, archives };
-        r.0.is_empty().then_some(state)
-    }
-}
-
-fn encode_stamp(out: &mut Vec<u8>, stamp: FileStamp) {
-    for field in [stamp.dev, stamp.ino, stamp.size, stamp.mtime_ns] {
-        out.extend_from_slice(&field.to_le_bytes());
-    }
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (taken, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(taken)
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    /// A count of items of at least `size` bytes each, no more than the bytes left can hold.
-    fn count(&mut self, size: usize) -> Option<usize> {
-        usize::try_from(self.u64()?).ok().filter(|&n| n.checked_mul(size).is_some_and(|b| b <= self.0.len()))
-    }
-
-    fn map(&mut self) -> Option<OutputMap> {
-        let mut objects = Vec::with_capacity(self.count(16)?);
-        for _ in 0..objects.capacity() {
-            let (position, member) = (self.u32()?, self.u32()?);
-            let mut sections = Vec::with_capacity(self.count(20)?);
-            for _ in 0..sections.capacity() {
-                sections.push(SectionSpot { section: self.u32()?, offset: self.u64()?, size: self.u64()? });
-            }
-            let mut strings = Vec::with_capacity(self.count(28)?);
-            for _ in 0..strings.capacity() {
-                let (section, offset, size) = (self.u32()?, self.u64()?, self.u64()?);
-                let mut pieces = Vec::with_capacity(self.count(9)?);
-                for _ in 0..pieces.capacity() {
-                    let (start, out) = (self.u32()?, self.u32()?);
-                    let shared = match self.take(1)? {
-                        [0] => false,
-                        [1] => true,
-                        _ => return None,
-                    };
-                    pieces.push(StringPiece { start, out, shared });
-                }
-                strings.push(StringSpot { section, offset, size, pieces });
-            }
-            objects.push(ObjectSpots { position, member, sections, strings });
-        }
-        let mut ranges = Vec::with_capacity(self.count(32)?);
-        for _ in 0..ranges.capacity() {
-            ranges.push(WrittenRange { at: self.u64()?, len: self.u64()?, digest: self.u128()? });
-        }
-        let build_id = match (self.u64()?, self.u32()?) {
-            (u64::MAX, 0) => None,
-            (at, len) => Some((at, len)),
-        };
-        Some(OutputMap { objects, ranges, build_id })
-    }
-
-    fn u128(&mut self) -> Option<u128> {
-        Some(u128::from_le_bytes(self.take(16)?.try_into().ok()?))
-    }
-
-    fn stamp(&mut self) -> Option<FileStamp> {
-        Some(FileStamp { dev: self.u64()?, ino: self.u64()?, size: self.u64()?, mtime_ns: self.u64()? })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_round_trips_and_rejects_damage() {
-        let record = |p: &str, n: u64| FileRecord {
-            path: PathBuf::from(p),
-            stamp: FileStamp { dev: n, ino: n + 1, size: n + 2, mtime_ns: n + 3 },
-            hash: u128::from(n) << 64 | 7,
-        };
-        let state = State {
-            linker: 1,
-            options: 2,
-            output: FileStamp { dev: 3, ino: 4, size: 5, mtime_ns: 6 },
-            inputs: vec![record("a.o", 10), record("/x/libstd.rlib", 20)],
-            read_while_linking: vec![record("thin/m.o", 30)],
-            map: Some(8),
-            copies: vec![KeptCopy { position: 0, member: 2, stamp: record("c", 40).stamp, hash: 11 }],
-            archives: vec![KeptArchive { input: 1, layout: 12 }],
-        };
-        let bytes = state.encode();
-        assert_eq!(State::decode(&bytes), Some(state));
-        for cut in 0..bytes.len() {
-            assert_eq!(State::decode(&bytes[..cut]), None, "a state cut at {cut} bytes was read");
-        }
-        let mut foreign = bytes.clone();
-        foreign[3] ^= 1;
-        assert_eq!(State::decode(&foreign), None);
-        let map = OutputMap {
-            objects: vec![ObjectSpots {
-                position: 0,
-                member: 3,
-                sections: vec![SectionSpot { section: 3, offset: 0x1000, size: 40 }],
-                strings: vec![StringSpot {
-                    section: 5,
-                    offset: 0x2000,
-                    size: 300,
-                    pieces: vec![
-                        StringPiece { start: 0, out: 12, shared: false },
-                        StringPiece { start: 6, out: 0, shared: true },
-                    ],
-                }],
-            }],
-            ranges: vec![WrittenRange { at: 0, len: 0x1000, digest: 9 }],
-            build_id: Some((0x2f4, 20)),
-        };
-        let encoded = encode_map(&map);
-        assert_eq!(decode_map(&encoded), Some(map));
-        for cut in 0..encoded.len() {
-            assert_eq!(decode_map(&encoded[..cut]), None, "a map cut at {cut} bytes was read");
-        }
-        let mut huge_count = bytes;
-        let at = MAGIC.len() + 32 + 32;
-        huge_count[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert_eq!(State::decode(&huge_count), None);
-    }
 }

@@ -23,7 +23,7 @@
 //! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections`, `source_lines` |
 //! | resolution | `resolve`, then `context` |
 //! | passes | `x86_64`, `gc`, `icf`, `gdb_index`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
-//! | output | `output_file`, `write`, `patch`, `map_file`, `reproduce`, `incremental` |
+//! | output | `output_file`, `write`, `patch`, `map_file`, `reproduce`, `incremental_state`, then `incremental` |
 //! | driving | `pipeline`, `session`, `driver` |
 
 mod archive;
@@ -41,6 +41,7 @@ mod hash;
 mod huge_pages;
 mod icf;
 pub mod incremental;
+mod incremental_state;
 mod input;
 mod layout;
 mod map_file;
