@@ -8,7 +8,7 @@
 //! allocated for them. Each file is written to a temporary and renamed into place.
 
 use crate::input::FileStamp;
-use crate::patch::{ObjectSpots, OutputMap, SectionSpot, StringPiece, StringSpot};
+use crate::patch::{MergedPiece, MergedSpot, ObjectSpots, OutputMap, SectionSpot};
 use crate::write::WrittenRange;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -76,9 +76,10 @@ pub(crate) fn encode_map(map: &OutputMap) -> Vec<u8> {
             out.extend_from_slice(&spot.offset.to_le_bytes());
             out.extend_from_slice(&spot.size.to_le_bytes());
         }
-        out.extend_from_slice(&(object.strings.len() as u64).to_le_bytes());
-        for spot in &object.strings {
+        out.extend_from_slice(&(object.merged.len() as u64).to_le_bytes());
+        for spot in &object.merged {
             out.extend_from_slice(&spot.section.to_le_bytes());
+            out.extend_from_slice(&spot.constant_size.to_le_bytes());
             out.extend_from_slice(&spot.offset.to_le_bytes());
             out.extend_from_slice(&spot.size.to_le_bytes());
             out.extend_from_slice(&(spot.pieces.len() as u64).to_le_bytes());
@@ -232,9 +233,9 @@ impl<'a> Reader<'a> {
             for _ in 0..sections.capacity() {
                 sections.push(SectionSpot { section: self.u32()?, offset: self.u64()?, size: self.u64()? });
             }
-            let mut strings = Vec::with_capacity(self.count(28)?);
-            for _ in 0..strings.capacity() {
-                let (section, offset, size) = (self.u32()?, self.u64()?, self.u64()?);
+            let mut merged = Vec::with_capacity(self.count(32)?);
+            for _ in 0..merged.capacity() {
+                let (section, constant_size, offset, size) = (self.u32()?, self.u32()?, self.u64()?, self.u64()?);
                 let mut pieces = Vec::with_capacity(self.count(9)?);
                 for _ in 0..pieces.capacity() {
                     let (start, out) = (self.u32()?, self.u32()?);
@@ -243,11 +244,11 @@ impl<'a> Reader<'a> {
                         [1] => true,
                         _ => return None,
                     };
-                    pieces.push(StringPiece { start, out, shared });
+                    pieces.push(MergedPiece { start, out, shared });
                 }
-                strings.push(StringSpot { section, offset, size, pieces });
+                merged.push(MergedSpot { section, constant_size, offset, size, pieces });
             }
-            objects.push(ObjectSpots { position, member, sections, strings });
+            objects.push(ObjectSpots { position, member, sections, merged });
         }
         let mut ranges = Vec::with_capacity(self.count(32)?);
         for _ in 0..ranges.capacity() {
@@ -303,13 +304,14 @@ mod tests {
                 position: 0,
                 member: 3,
                 sections: vec![SectionSpot { section: 3, offset: 0x1000, size: 40 }],
-                strings: vec![StringSpot {
+                merged: vec![MergedSpot {
                     section: 5,
+                    constant_size: 8,
                     offset: 0x2000,
                     size: 300,
                     pieces: vec![
-                        StringPiece { start: 0, out: 12, shared: false },
-                        StringPiece { start: 6, out: 0, shared: true },
+                        MergedPiece { start: 0, out: 12, shared: false },
+                        MergedPiece { start: 6, out: 0, shared: true },
                     ],
                 }],
             }],

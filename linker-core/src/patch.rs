@@ -8,8 +8,8 @@
 //! groups, compressed sections). Resolution, garbage collection, layout, the GOT and PLT,
 //! the dynamic tables and `.symtab` are functions of that shape alone, so a full link of the
 //! new inputs places every section and every symbol where the old output has them: only the
-//! bytes of the object's placed sections differ, and the build id (merged strings aside: see
-//! below). A changed constant, a
+//! bytes of the object's placed sections differ, and the build id (merged strings and
+//! constants aside: see below). A changed constant, a
 //! string of the same length, a changed initial value are such edits; a function that grows
 //! is not (its section's size changes), and falls back to a full link (the slack that would
 //! let it grow in place is not built).
@@ -28,16 +28,18 @@
 //! object it read, and of the members it loaded from archives that changed before
 //! (`incremental`).
 //!
-//! **Merged strings.** An allocated string merge section (`.rodata.str1.1`: C literals, and
-//! the pieces of Rust's format strings) is the one kind read for more than copying whose
-//! changes may still be patched: when each changed string keeps its length, was stored for
-//! no other string (the merge counts them: `merge`), and equals no string of the output
-//! section and no other string the relink writes, the new string is written over the old
-//! one. Every reference to it (the same relocation, the same addend) keeps its value. This
-//! is the one patch whose output is not byte for byte a full link's: a full link places a
-//! string by its hash, so there the new string sits elsewhere in the section, the references
-//! to it differ, and so does the build id. The output holds the same strings, and the program
-//! behaves the same (no string it could compare by address became equal to another).
+//! **Merged strings and constants.** An allocated merge section of strings (`.rodata.str1.1`:
+//! C literals, and the pieces of Rust's format strings) or of constants of a power-of-two
+//! size (`.rodata.cst8`: a changed `f64`, a 16-byte literal in `.rodata.cst16`) is the one
+//! kind read for more than copying whose changes may still be patched: when each changed
+//! piece keeps its length, was stored for no other piece (the merge counts them: `merge`),
+//! and equals no piece of the output section and no other piece the relink writes, the new
+//! piece is written over the old one. Every reference to it (the same relocation, the same
+//! addend) keeps its value. This is the one patch whose output is not byte for byte a full
+//! link's: a full link places a piece by its hash, so there the new piece sits elsewhere in
+//! the section, the references to it differ, and so does the build id. The output holds the
+//! same pieces, and the program behaves the same (no piece it could compare by address became
+//! equal to another).
 //!
 //! The build id is a tree hash over the ranges the write pass hashed (`write`): the map of
 //! the output keeps their digests, and a patch hashes again only the ranges it touched.
@@ -77,24 +79,26 @@ pub struct ObjectSpots {
     pub position: u32,
     pub member: u32,
     pub sections: Vec<SectionSpot>,
-    pub strings: Vec<StringSpot>,
+    pub merged: Vec<MergedSpot>,
 }
 
-/// An allocated string merge section of an object (`SHF_MERGE | SHF_STRINGS`, one-byte
-/// characters), merged into the output section at file offset `offset`, `size` bytes long.
+/// An allocated merge section of an object (`patchable_merge`), merged into the output
+/// section at file offset `offset`, `size` bytes long.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StringSpot {
+pub struct MergedSpot {
     pub section: u32,
+    /// The size of each constant, or 0 for NUL-terminated strings.
+    pub constant_size: u32,
     pub offset: u64,
     pub size: u64,
     /// By input offset, ascending.
-    pub pieces: Vec<StringPiece>,
+    pub pieces: Vec<MergedPiece>,
 }
 
-/// A string of a [`StringSpot`]: at `start` in the input section, at `out` in the output
-/// section; `shared` when another string (of any input) is stored there too.
+/// A string or constant of a [`MergedSpot`]: at `start` in the input section, at `out` in
+/// the output section; `shared` when another piece (of any input) is stored there too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StringPiece {
+pub struct MergedPiece {
     pub start: u32,
     pub out: u32,
     pub shared: bool,
@@ -129,19 +133,20 @@ impl OutputMap {
         let mut objects = Vec::new();
         for (file, placements) in link.res.files.iter().zip(&layout.placement) {
             let (FileData::Object(object), (position, member)) = (&file.data, file.order) else { continue };
-            let (mut sections, mut strings) = (Vec::new(), Vec::new());
+            let (mut sections, mut merged) = (Vec::new(), Vec::new());
             for (section, placement) in placements.iter().enumerate() {
                 if matches!(placement, Placement::None | Placement::EhFrame { .. }) {
                     continue;
                 }
                 let header = object.sections.section(object::SectionIndex(section)).ok()?;
                 if let &Placement::Merged { out, map } = placement
-                    && is_string_merge(header)
+                    && let Some(constant_size) = patchable_merge(header)
                 {
                     let out = &layout.sections[out as usize];
                     let pieces = layout.merge_maps[map as usize].pieces();
-                    let pieces = pieces.map(|(start, out, shared)| StringPiece { start, out, shared }).collect();
-                    strings.push(StringSpot { section: section as u32, offset: out.offset, size: out.size, pieces });
+                    let pieces = pieces.map(|(start, out, shared)| MergedPiece { start, out, shared }).collect();
+                    let (section, offset, size) = (section as u32, out.offset, out.size);
+                    merged.push(MergedSpot { section, constant_size, offset, size, pieces });
                 }
                 let &Placement::At { out, offset } = placement else { continue };
                 let out = &layout.sections[out as usize];
@@ -153,7 +158,7 @@ impl OutputMap {
                     });
                 }
             }
-            objects.push(ObjectSpots { position, member, sections, strings });
+            objects.push(ObjectSpots { position, member, sections, merged });
         }
         objects.sort_unstable_by_key(|o| (o.position, o.member));
         let build_id = match link.config.build_id {
@@ -177,15 +182,15 @@ pub struct Patch {
 #[derive(Default, Debug)]
 pub struct Tally {
     pub sections: usize,
-    /// Merged strings rewritten where their predecessors were.
-    pub strings: usize,
+    /// Merged strings and constants rewritten where their predecessors were.
+    pub merged: usize,
     pub relocations: usize,
     pub bytes: u64,
 }
 
 /// The bytes that replace `old`'s placed sections and merged strings (`spots`) in the output
 /// when `new` takes its place, or why a full link is needed. `read_output` reads the old
-/// output's bytes; `written` holds the merged strings this relink writes (`patch_strings`).
+/// output's bytes; `written` holds the merged strings this relink writes (`patch_merged`).
 pub fn plan(
     old: &[u8],
     new: &[u8],
@@ -237,11 +242,11 @@ pub fn plan(
             continue;
         }
         if !copied_as_is(a, old.name_bytes(index)) {
-            let Some(strings) = spots.strings.iter().find(|s| s.section == index as u32) else {
+            let Some(merged) = spots.merged.iter().find(|s| s.section == index as u32) else {
                 return Err(format!("the contents of {} changed", old.name(index)));
             };
-            let planned = patch_strings(a_bytes, b_bytes, strings, read_output, written, tally);
-            patches.extend(planned.map_err(|why| format!("the strings of {} changed: {why}", old.name(index)))?);
+            let planned = patch_merged(a_bytes, b_bytes, merged, read_output, written, tally);
+            patches.extend(planned.map_err(|why| format!("the merged {} changed: {why}", old.name(index)))?);
             continue;
         }
         changed[index] = true;
@@ -264,47 +269,62 @@ pub fn plan(
     Ok(patches)
 }
 
-/// Whether an input section is an allocated merge section of one-byte strings: a string of
-/// it that changed, keeping its length, may be written where the old one was (`patch_strings`).
-fn is_string_merge(header: &Shdr) -> bool {
+/// Whether an input section is an allocated merge section whose changed pieces may be written
+/// where their predecessors were (`patch_merged`), and the size of its constants (0 for
+/// strings): one-byte strings, or constants of a power-of-two size, which the merge stores
+/// one after another from the section's start, each at a multiple of its size.
+fn patchable_merge(header: &Shdr) -> Option<u32> {
     let flags = header.sh_flags(E);
-    let wanted = (SHF_ALLOC | SHF_MERGE | SHF_STRINGS) as u64;
-    flags & wanted == wanted && flags & SHF_COMPRESSED as u64 == 0 && header.sh_entsize(E) <= 1
+    let (merge, entsize) = ((SHF_ALLOC | SHF_MERGE) as u64, header.sh_entsize(E));
+    if flags & merge != merge || flags & SHF_COMPRESSED as u64 != 0 {
+        return None;
+    }
+    match flags & SHF_STRINGS as u64 != 0 {
+        true => (entsize <= 1).then_some(0),
+        false => (entsize.is_power_of_two() && entsize <= 64).then_some(entsize as u32),
+    }
 }
 
-/// The patches that write the strings of a string merge section (`spot`) that changed from
-/// `old` to `new` (the same size) where the old strings are in the output, or why they cannot
-/// be written so. Each changed string must keep its length, must not have been shared with
-/// another string (of any input: it would change too), and must be equal to no string of
-/// the output section and no other string this relink writes (a full link would store them
-/// once). The output then differs from a full link's in where that string is: a full link
-/// places strings by their hash (`merge`). `written` holds the strings written so far by this
-/// relink, by output section.
-fn patch_strings(
+/// The patches that write the pieces (strings or constants) of a merge section (`spot`) that
+/// changed from `old` to `new` (the same size) where the old pieces are in the output, or why
+/// they cannot be written so. Each changed string must keep its length, no changed piece may
+/// have been shared with another (of any input: it would change too), and each must be equal
+/// to no piece of the output section and no other piece this relink writes (a full link would
+/// store them once). The output then differs from a full link's in where that piece is: a
+/// full link places pieces by their hash (`merge`). `written` holds the pieces written so far
+/// by this relink, by output section.
+fn patch_merged(
     old: &[u8],
     new: &[u8],
-    spot: &StringSpot,
+    spot: &MergedSpot,
     read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
     written: &mut std::collections::HashSet<(u64, Vec<u8>)>,
     tally: &mut Tally,
 ) -> Result<Vec<Patch>, &'static str> {
-    if old.last() != Some(&0) || new.last() != Some(&0) {
+    let constant = spot.constant_size as usize;
+    if constant == 0 && (old.last() != Some(&0) || new.last() != Some(&0)) {
         return Err("a string has no terminator");
+    }
+    if constant != 0 && old.len() % constant != 0 {
+        return Err("a section of constants that is not whole constants");
     }
     let mut section: Option<Vec<u8>> = None;
     let mut patches = Vec::new();
     let mut at = 0;
     while at < old.len() {
-        let end = at + memchr::memchr(0, &old[at..]).unwrap_or(old.len() - at) + 1;
+        let end = match constant {
+            0 => at + memchr::memchr(0, &old[at..]).unwrap_or(old.len() - at) + 1,
+            size => at + size,
+        };
         let (was, now) = (&old[at..end], &new[at..end]);
-        if memchr::memchr(0, now) != Some(now.len() - 1) {
+        if constant == 0 && memchr::memchr(0, now) != Some(now.len() - 1) {
             return Err("a string changed its length");
         }
         if was != now {
             let found = spot.pieces.binary_search_by_key(&(at as u32), |p| p.start);
-            let piece = found.map(|i| spot.pieces[i]).map_err(|_| "a string is not where the map says")?;
+            let piece = found.map(|i| spot.pieces[i]).map_err(|_| "a piece is not where the map says")?;
             if piece.shared {
-                return Err("a string that changed was stored once for several");
+                return Err("a piece that changed was stored once for several");
             }
             let section = match &mut section {
                 Some(bytes) => bytes,
@@ -314,12 +334,15 @@ fn patch_strings(
                     section.insert(bytes)
                 }
             };
-            let stored = memchr::memmem::find_iter(section, now).any(|i| i == 0 || section[i - 1] == 0);
+            let stored = match constant {
+                0 => memchr::memmem::find_iter(section, now).any(|i| i == 0 || section[i - 1] == 0),
+                size => section.chunks_exact(size).any(|c| c == now),
+            };
             if stored || !written.insert((spot.offset, now.to_vec())) {
-                return Err("a string that changed is now equal to another");
+                return Err("a piece that changed is now equal to another");
             }
             patches.push(Patch { offset: spot.offset + u64::from(piece.out), bytes: now.to_vec() });
-            tally.strings += 1;
+            tally.merged += 1;
             tally.bytes += now.len() as u64;
         }
         at = end;

@@ -9,7 +9,7 @@
 //! reference protects with PT_GNU_RELRO also inside ours.
 
 use object::elf;
-use object::read::elf::{Dyn, ElfFile64, FileHeader, ProgramHeader};
+use object::read::elf::{Dyn, ElfFile64, FileHeader, ProgramHeader, SectionHeader};
 use object::{Endianness, Object, ObjectSection, ObjectSymbol};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -146,24 +146,25 @@ pub fn structural_differences(ours: &Path, reference: &Path) -> Result<Vec<Strin
     Ok(diffs)
 }
 
-/// Why `patched` (an output an in-place relink rewrote merged strings in) is not `full` (a
-/// full link of the same inputs) but for where strings sit, if it is not: the same section
-/// headers; the build id aside, every section the same byte for byte, except sections that
-/// hold the same NUL-terminated strings in another order, and fields that refer to such a
-/// string: a 64- or 32-bit address, or a 32-bit PC-relative displacement (counted from the
-/// field's end, as in `lea` and `call`), that leads to the same string in both outputs.
+/// Why `patched` (an output an in-place relink rewrote merged strings or constants in) is
+/// not `full` (a full link of the same inputs) but for where those pieces sit, if it is not:
+/// the same section headers; the build id aside, every section the same byte for byte, except
+/// sections that hold the same pieces in another order (NUL-terminated strings, or constants
+/// of the section's entry size in a merge section of constants), and fields that refer to such
+/// a piece: a 64- or 32-bit address, or a 32-bit PC-relative displacement (counted from the
+/// field's end, as in `lea` and `call`), that leads to the same piece in both outputs.
 pub fn same_but_for_string_places(patched: &Path, full: &Path) -> Result<(), String> {
     let (a, b) = (std::fs::read(patched).map_err(|e| e.to_string())?, std::fs::read(full).map_err(|e| e.to_string())?);
-    let (a, b) =
-        (object::File::parse(&*a).map_err(|e| e.to_string())?, object::File::parse(&*b).map_err(|e| e.to_string())?);
-    let headers = |file: &object::File| -> Vec<(String, u64, u64)> {
+    let parse = |data| ElfFile64::<Endianness>::parse(data).map_err(|e| e.to_string());
+    let (a, b) = (parse(&*a)?, parse(&*b)?);
+    let headers = |file: &ElfFile64<Endianness>| -> Vec<(String, u64, u64)> {
         file.sections().map(|s| (s.name().unwrap_or("?").to_string(), s.address(), s.size())).collect()
     };
     if headers(&a) != headers(&b) {
         return Err("the section headers differ".into());
     }
-    // Where each string of the full link is in the patched output: (full address, length,
-    // patched address), for strings that occur once in their section.
+    // Where each piece of the full link is in the patched output: (full address, length,
+    // patched address), for pieces that occur once in their section.
     let mut moved: Vec<(u64, u64, u64)> = Vec::new();
     let mut differing = Vec::new();
     for (x, y) in a.sections().zip(b.sections()) {
@@ -172,11 +173,17 @@ pub fn same_but_for_string_places(patched: &Path, full: &Path) -> Result<(), Str
         if x_bytes == y_bytes || name == ".note.gnu.build-id" {
             continue;
         }
-        if sorted_strings(x_bytes) == sorted_strings(y_bytes) && x.address() != 0 {
-            let (in_patched, in_full) = (string_places(x_bytes, x.address()), string_places(y_bytes, y.address()));
+        let header = x.elf_section_header();
+        let flags = header.sh_flags(a.endian());
+        let constants = flags & u64::from(elf::SHF_MERGE) != 0 && flags & u64::from(elf::SHF_STRINGS) == 0;
+        let size = if constants { header.sh_entsize(a.endian()).max(1) as usize } else { 0 };
+        if sorted_pieces(x_bytes, size) == sorted_pieces(y_bytes, size) && x.address() != 0 {
+            let (in_patched, in_full) =
+                (piece_places(x_bytes, x.address(), size), piece_places(y_bytes, y.address(), size));
             for (piece, full_at) in in_full {
                 if let (Some(full_at), Some(Some(patched_at))) = (full_at, in_patched.get(piece)) {
-                    moved.push((full_at, piece.len() as u64 + 1, *patched_at));
+                    let len = if size == 0 { piece.len() + 1 } else { piece.len() };
+                    moved.push((full_at, len as u64, *patched_at));
                 }
             }
         } else {
@@ -228,20 +235,28 @@ pub fn same_but_for_string_places(patched: &Path, full: &Path) -> Result<(), Str
     Ok(())
 }
 
-fn sorted_strings(bytes: &[u8]) -> Vec<&[u8]> {
-    let mut list: Vec<&[u8]> = bytes.split(|&b| b == 0).collect();
+/// The pieces of a section, sorted: NUL-terminated strings (`size` 0) or constants.
+fn sorted_pieces(bytes: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut list: Vec<&[u8]> = match size {
+        0 => bytes.split(|&b| b == 0).collect(),
+        size => bytes.chunks(size).collect(),
+    };
     list.sort_unstable();
     list
 }
 
-/// Each NUL-terminated string of a section at `base`, with its address, or none where it
-/// occurs more than once.
-fn string_places(bytes: &[u8], base: u64) -> std::collections::HashMap<&[u8], Option<u64>> {
+/// Each piece of a section at `base` (as in [`sorted_pieces`]) with its address, or none
+/// where it occurs more than once.
+fn piece_places(bytes: &[u8], base: u64, size: usize) -> std::collections::HashMap<&[u8], Option<u64>> {
     let mut at = std::collections::HashMap::<&[u8], Option<u64>>::new();
+    let pieces: Box<dyn Iterator<Item = &[u8]>> = match size {
+        0 => Box::new(bytes.split(|&b| b == 0)),
+        size => Box::new(bytes.chunks(size)),
+    };
     let mut offset = 0;
-    for piece in bytes.split(|&b| b == 0) {
+    for piece in pieces {
         at.entry(piece).and_modify(|seen| *seen = None).or_insert(Some(base + offset));
-        offset += piece.len() as u64 + 1;
+        offset += (if size == 0 { piece.len() + 1 } else { piece.len() }) as u64;
     }
     at
 }

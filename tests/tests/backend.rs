@@ -590,7 +590,7 @@ fn workspace_edits_are_patched_in_place() {
         ("the first build", 1, "fibonacci", "full link: no state from an earlier link"),
         ("the first edit of ws-lib", 2, "fibonacci", "an archive that had not changed before"),
         ("the second edit of ws-lib", 3, "fibonacci", "patched in place"),
-        ("the edit of app's println!", 3, "Fibonacci", " 1 merged strings rewritten"),
+        ("the edit of app's println!", 3, "Fibonacci", " 1 merged strings and constants rewritten"),
     ];
     for (what, seed, spelled, outcome) in steps {
         let mut builds = Vec::new();

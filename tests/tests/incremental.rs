@@ -580,7 +580,7 @@ fn a_changed_merged_string_is_rewritten_in_place() {
 
     words_program(&t, "message 002", "common 0001");
     let o = link_incremental(&t, &args);
-    assert!(patched_in_place(&o) && o.stderr.contains(" 1 merged strings rewritten"), "{o}");
+    assert!(patched_in_place(&o) && o.stderr.contains(" 1 merged strings and constants rewritten"), "{o}");
     t.link("plain", &args.iter().map(String::as_str).collect::<Vec<_>>());
     let expected = "common 0001\nmessage 002\ncommon 0001\n";
     t.run_expect("plain", &[], expected);
@@ -605,6 +605,55 @@ fn a_changed_merged_string_is_rewritten_in_place() {
     let o = link_incremental(&t, &args);
     assert!(o.stderr.contains("now equal to another"), "{o}");
     assert_is_plain_link(&t, &args, "common 0001\ncommon 0001\ncommon 0002\n");
+}
+
+/// `main.o` prints what `scale.o` returns and a quarter of it; gcc puts both doubles, the
+/// returned one and 0.25, in merge sections of 8-byte constants (`.rodata.cst8`).
+fn scale_program(t: &Test, value: &str) -> Vec<String> {
+    let main = t.write(
+        "scale_main.c",
+        "#include <stdio.h>\ndouble scale(void);\nint main(void) { printf(\"%g %g\\n\", scale(), scale() * 0.25); return 0; }\n",
+    );
+    let scale = t.write("scale.c", format!("double scale(void) {{ return {value}; }}\n"));
+    vec![t.cc(&main, &["-O1"]), t.cc(&scale, &["-O1"])]
+}
+
+/// A changed constant of a merge section of constants is written where the old one is, as a
+/// changed merged string is; one that now equals another constant, or that was stored once
+/// for two objects, links in full.
+#[test]
+fn a_changed_merged_constant_is_rewritten_in_place() {
+    let t = test_env!("incremental_patch_constant");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = scale_program(&t, "3.5");
+    link_incremental(&t, &args);
+    let plain = |t: &Test| t.link("plain", &args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    scale_program(&t, "4.5");
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o) && o.stderr.contains(" 1 merged strings and constants rewritten"), "{o}");
+    plain(&t);
+    t.run_expect("plain", &[], "4.5 1.125\n");
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "4.5 1.125\n");
+    let same = rivet_tests::elf_compare::same_but_for_string_places(&t.out("prog"), &t.out("plain"));
+    assert_eq!(same, Ok(()));
+
+    scale_program(&t, "0.25");
+    let o = link_incremental(&t, &args);
+    assert!(o.stderr.contains("now equal to another"), "{o}");
+    assert_is_plain_link(&t, &args, "0.25 0.0625\n");
+
+    scale_program(&t, "5.5");
+    let o = link_incremental(&t, &args);
+    assert!(o.stderr.contains("was stored once for several"), "{o}");
+    assert_is_plain_link(&t, &args, "5.5 1.375\n");
+
+    scale_program(&t, "6.5");
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o), "{o}");
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "6.5 1.625\n");
 }
 
 /// An archive whose contents changed once (a library of the project, not the C library) is

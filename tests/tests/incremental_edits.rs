@@ -300,7 +300,7 @@ fn random_edits_relink_as_a_full_link_would() {
             up_to_date += 1
         } else if o.stderr.contains("rivet-ld: incremental: patched in place") {
             patched += 1;
-            if !o.stderr.contains(" 0 merged strings rewritten") {
+            if !o.stderr.contains(" 0 merged strings and constants rewritten") {
                 strings_moved = true;
                 patched_strings += 1;
             }
