@@ -329,7 +329,7 @@ fn random_edits_relink_as_a_full_link_would() {
     }
     eprintln!(
         "random edits (seed {seed}, {steps} steps): {up_to_date} links up to date, {patched} patched in place \
-         ({patched_strings} of them rewriting merged strings), {full} full; {changed} with changed inputs (the first \
+         ({patched_strings} of them rewriting merged strings or constants), {full} full; {changed} with changed inputs (the first \
          link included)"
     );
 }
