@@ -198,10 +198,16 @@ fn largest_crate_object(dir: &Path) -> Result<PathBuf> {
 }
 
 /// The offset of a letter of rustc's "rustc version" string in `.comment` (any letter in
-/// those bytes changes only the output's `.comment`).
+/// those bytes changes only the output's `.comment`, which no relink patches). Searched in
+/// `.comment` only: a program may hold the same text among its allocated strings (starship
+/// does), which a relink would patch in place.
 fn comment_byte(bytes: &[u8]) -> Option<usize> {
-    let at = bytes.windows(14).position(|w| w == b"rustc version ")?;
-    Some(at + 1)
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(bytes).ok()?;
+    let (start, size) = file.section_by_name(".comment")?.file_range()?;
+    let comment = bytes.get(start as usize..(start + size) as usize)?;
+    let at = comment.windows(14).position(|w| w == b"rustc version ")?;
+    Some(start as usize + at + 1)
 }
 
 /// Toggles the case of the letter at `offset`.
