@@ -266,8 +266,9 @@ pub(crate) fn relink_in_place_timed(
             .filter(|f| f.metadata().is_ok_and(|m| kept.is_some_and(|k| k.stamp == FileStamp::of(&m))))
             .ok_or_else(|| format!("no copy of the earlier {}", object.name))?;
         // SAFETY: a private read-only map of a file only rivet writes (its stamp was checked).
-        // Populated at once: it is read whole, and faulting it in page by page costs more.
-        let old = unsafe { memmap2::MmapOptions::new().populate().map(&old) };
+        // Not populated: `patch::plan` reads the headers and small sections first, and
+        // populates the map only when they allow a patch.
+        let old = unsafe { memmap2::MmapOptions::new().map(&old) };
         let old = old.map_err(|e| format!("{}: {e}", copy.display()))?;
         let mut read = |at: u64, buf: &mut [u8]| target.read_at(at, buf);
         let planned = crate::patch::plan(&old, object.bytes, spots, &mut read, &mut written, &mut tally);
