@@ -260,10 +260,10 @@ fn run(
             .build()
             .map_err(|e| e.to_string())?;
         let (config_ref, arena_ref) = (&config, &arena);
-        session.on_output_ready(move |map| {
+        session.on_output_ready(move |map_of_output| {
             // Recorded before reporting: rustc may end the process once the link is reported.
             if let Some(taken) = taken
-                && let Err(e) = taken.record(config_ref, arena_ref, map)
+                && let Err(e) = taken.record(config_ref, arena_ref, map_of_output())
             {
                 eprintln!("warning: rivet: no incremental state kept: {e}");
             }

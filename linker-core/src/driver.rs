@@ -310,12 +310,12 @@ fn link(config: &args::Config, arena: &FileArena, pipe: Option<libc::c_int>) -> 
         // teardown of inputs and tables to the kernel (unless a reproducer is still to be
         // written). An incremental link records its state after that.
         if config.reproduce.is_none() {
-            session.on_output_ready(move |map| {
+            session.on_output_ready(move |map_of_output| {
                 if let Some(taken) = incremental {
-                    // The parent exits now; the state is recorded after it.
+                    // The parent exits now; the map is made and the state recorded after it.
                     outlive_parent();
                     report_status(0, pipe);
-                    if let Err(e) = taken.record(config, arena, map) {
+                    if let Err(e) = taken.record(config, arena, map_of_output()) {
                         eprintln!("rivet-ld: warning: no incremental state kept: {e}");
                     }
                     exit_now(0, None)

@@ -38,7 +38,7 @@ pub fn run<'d>(
     arena: &'d FileArena,
     resolver: Resolver<'d>,
     timer: &mut Timer,
-    on_output_ready: Option<Box<dyn FnOnce(Option<OutputMap>) + Send + 'd>>,
+    on_output_ready: Option<crate::session::OnOutputReady<'d>>,
 ) -> Result<()> {
     // Every input is mapped by now: the old output may be moved or removed (the claim never
     // writes into one that is an input).
@@ -95,7 +95,8 @@ pub fn run<'d>(
     timer.report();
     if let Some(ready) = on_output_ready {
         // What a later in-place relink needs, for an incremental link's state.
-        ready(config.incremental.then(|| OutputMap::of(&link, &layout, hashed)).flatten());
+        let mut hashed = Some(hashed);
+        ready(&mut || if config.incremental { OutputMap::of(&link, &layout, hashed.take()?) } else { None });
     }
     Ok(())
 }

@@ -50,8 +50,13 @@ pub struct Session<'d, 's> {
     added: u32,
     resolver: Resolver<'d>,
     timer: Timer,
-    on_output_ready: Option<Box<dyn FnOnce(Option<OutputMap>) + Send + 'd>>,
+    on_output_ready: Option<OnOutputReady<'d>>,
 }
+
+/// What runs the moment the output is in place (`Session::on_output_ready`). It gets what
+/// makes the map of the output, for an incremental link's state: made when asked, so that a
+/// driver can report the link first.
+pub type OnOutputReady<'d> = Box<dyn FnOnce(&mut dyn FnMut() -> Option<OutputMap>) + Send + 'd>;
 
 impl<'d, 's> Session<'d, 's> {
     /// Starts a link whose parsing jobs run in `scope` (a scope of the thread pool the link
@@ -86,9 +91,11 @@ impl<'d, 's> Session<'d, 's> {
 
     /// Calls `f` the moment the output file is in place, before the link's memory is freed:
     /// a command-line driver can report success and exit without waiting for the teardown.
-    /// With `--incremental`, `f` gets the map of the output an in-place relink needs (none
-    /// when the output cannot be patched), to record with the inputs.
-    pub fn on_output_ready(&mut self, f: impl FnOnce(Option<OutputMap>) + Send + 'd) {
+    /// With `--incremental`, `f` gets what makes the map of the output an in-place relink
+    /// needs (none when the output cannot be patched), to record with the inputs: a pass over
+    /// every object's placements (7 ms of CPU on typst-cli's debug link), best made after the
+    /// link is reported.
+    pub fn on_output_ready(&mut self, f: impl FnOnce(&mut dyn FnMut() -> Option<OutputMap>) + Send + 'd) {
         self.on_output_ready = Some(Box::new(f));
     }
 
