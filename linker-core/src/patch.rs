@@ -323,7 +323,7 @@ fn patch_merged(
     if constant == 0 && (old.last() != Some(&0) || new.last() != Some(&0)) {
         return Err("a string has no terminator");
     }
-    if constant != 0 && old.len() % constant != 0 {
+    if constant != 0 && !old.len().is_multiple_of(constant) {
         return Err("a section of constants that is not whole constants");
     }
     let mut section: Option<Vec<u8>> = None;
