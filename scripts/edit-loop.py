@@ -57,7 +57,8 @@ def edit(n):
         return new.encode()
     # Twelve digits: every timed edit leaves the literal the same length (whatever the pid),
     # as a one-line edit of a message does, and keeps it off 16 bytes (LLVM would put a
-    # 16-byte literal in a merged constant section).
+    # 16-byte literal in a merged constant section, which a relink patches too, but where a
+    # full link would not put it).
     text = open(path).read()
     new, count = pattern.subn(f"{marker} {n:012d}", text, count=1)
     if count != 1:
