@@ -260,7 +260,7 @@ pub(crate) fn relink_in_place_timed(
             Err(_) => return Err(format!("{} is no plain object", object.name)),
         };
         let copy = kept_copy(&config.output, object.position, object.member);
-        let kept = state.copies.iter().find(|c| (c.position, c.member) == key && c.hash == object.old_hash);
+        let kept = kept_copy_of(&state.copies, key).filter(|c| c.hash == object.old_hash);
         let old = std::fs::File::open(&copy)
             .ok()
             .filter(|f| f.metadata().is_ok_and(|m| kept.is_some_and(|k| k.stamp == FileStamp::of(&m))))
@@ -355,8 +355,7 @@ fn changed_objects<'d>(
         for object in loaded {
             let bytes = member_bytes(&archive, object.member).ok_or_else(|| format!("{path}: a thin member"))?;
             let hash = twox_hash::XxHash3_128::oneshot(bytes);
-            let old = state.copies.iter().find(|c| (c.position, c.member) == (position, object.member));
-            let old_hash = old.map_or(0, |c| c.hash);
+            let old_hash = kept_copy_of(&state.copies, (position, object.member)).map_or(0, |c| c.hash);
             if hash != old_hash {
                 let name = String::from_utf8_lossy(archive.members[object.member as usize - 1].name);
                 let name = format!("{path}({name})");
@@ -385,6 +384,11 @@ fn write_map(path: &Path, map: &OutputMap) -> std::io::Result<u128> {
 fn kept_copy(output: &Path, position: u32, member: u32) -> PathBuf {
     let name = if member == 0 { position.to_string() } else { format!("{position}.{member}") };
     beside(output, ".rivet-objects").join(name)
+}
+
+/// The copy kept for the object at `(position, member)`, among `copies` (sorted so).
+fn kept_copy_of(copies: &[KeptCopy], key: (u32, u32)) -> Option<&KeptCopy> {
+    copies.binary_search_by_key(&key, |c| (c.position, c.member)).ok().map(|at| &copies[at])
 }
 
 /// Keeps a copy of `bytes` (hashed `hash`) for the object at `(position, member)`, unless
@@ -597,7 +601,7 @@ impl<'d> Inputs<'d> {
                     },
                     _ => return false,
                 };
-                let kept = previous.binary_search_by_key(&key, |c| (c.position, c.member)).ok().map(|at| &previous[at]);
+                let kept = kept_copy_of(previous, key);
                 keep_copy(&config.output, key, bytes, hash, kept).map(|kept| copies.push(kept)).is_ok()
             })
         });

@@ -181,12 +181,14 @@ impl State {
             [1] => Some(r.u128()?),
             _ => return None,
         };
-        let mut copies = Vec::with_capacity(r.count(56)?);
-        for _ in 0..copies.capacity() {
+        let count = r.count(56)?;
+        let mut copies = Vec::with_capacity(count);
+        for _ in 0..count {
             copies.push(KeptCopy { position: r.u32()?, member: r.u32()?, stamp: r.stamp()?, hash: r.u128()? });
         }
-        let mut archives = Vec::with_capacity(r.count(20)?);
-        for _ in 0..archives.capacity() {
+        let count = r.count(20)?;
+        let mut archives = Vec::with_capacity(count);
+        for _ in 0..count {
             archives.push(KeptArchive { input: r.u32()?, layout: r.u128()? });
         }
         let state = State { linker, options, output, inputs, read_while_linking, map, copies, archives };
@@ -226,18 +228,22 @@ impl<'a> Reader<'a> {
     }
 
     fn map(&mut self) -> Option<OutputMap> {
-        let mut objects = Vec::with_capacity(self.count(16)?);
-        for _ in 0..objects.capacity() {
+        let count = self.count(24)?;
+        let mut objects = Vec::with_capacity(count);
+        for _ in 0..count {
             let (position, member) = (self.u32()?, self.u32()?);
-            let mut sections = Vec::with_capacity(self.count(20)?);
-            for _ in 0..sections.capacity() {
+            let count = self.count(20)?;
+            let mut sections = Vec::with_capacity(count);
+            for _ in 0..count {
                 sections.push(SectionSpot { section: self.u32()?, offset: self.u64()?, size: self.u64()? });
             }
-            let mut merged = Vec::with_capacity(self.count(32)?);
-            for _ in 0..merged.capacity() {
+            let count = self.count(32)?;
+            let mut merged = Vec::with_capacity(count);
+            for _ in 0..count {
                 let (section, constant_size, offset, size) = (self.u32()?, self.u32()?, self.u64()?, self.u64()?);
-                let mut pieces = Vec::with_capacity(self.count(9)?);
-                for _ in 0..pieces.capacity() {
+                let count = self.count(9)?;
+                let mut pieces = Vec::with_capacity(count);
+                for _ in 0..count {
                     let (start, out) = (self.u32()?, self.u32()?);
                     let shared = match self.take(1)? {
                         [0] => false,
@@ -250,8 +256,9 @@ impl<'a> Reader<'a> {
             }
             objects.push(ObjectSpots { position, member, sections, merged });
         }
-        let mut ranges = Vec::with_capacity(self.count(32)?);
-        for _ in 0..ranges.capacity() {
+        let count = self.count(32)?;
+        let mut ranges = Vec::with_capacity(count);
+        for _ in 0..count {
             ranges.push(WrittenRange { at: self.u64()?, len: self.u64()?, digest: self.u128()? });
         }
         let build_id = match (self.u64()?, self.u32()?) {

@@ -53,8 +53,8 @@
 //! 0.3 ms writing and hashing, 3.9–5.3 ms for the whole `rivet-ld` run (`--time`), against
 //! about 80 ms for a full link. The cost follows the changed object, not the link: a release
 //! starship built as one 26 MB codegen unit compares for 9–12 ms. The map is one pass over
-//! the objects' placements at the end of each incremental full link (250 KB for ripgrep),
-//! and each kept object is copied once, when its contents change.
+//! the objects' placements once each incremental full link's output is in place (264 KB for
+//! ripgrep's debug link), and each kept object is copied once, when its contents change.
 
 use crate::args::{BuildId, Config, OutputKind};
 use crate::context::Link;
@@ -208,6 +208,7 @@ pub fn plan(
         return Err("its sections changed".into());
     }
     let placed: std::collections::HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
+    let merged: std::collections::HashMap<u32, &MergedSpot> = spots.merged.iter().map(|m| (m.section, m)).collect();
     // The headers first: a section that changed its size is the commonest reason to link in
     // full, and it is found without reading any section's contents.
     for (index, (a, b)) in old.headers.iter().zip(new.headers).enumerate() {
@@ -230,7 +231,7 @@ pub fn plan(
         let header = &old.headers[index];
         !matches!(header.sh_type(E), SHT_NOBITS | SHT_RELA)
             && !copied_as_is(header, old.name_bytes(index))
-            && !spots.merged.iter().any(|m| m.section == index as u32)
+            && !merged.contains_key(&(index as u32))
     };
     for index in (0..old.headers.len()).filter(|&index| must_stay(index)) {
         if old.contents(index)? != new.contents(index)? {
@@ -262,7 +263,7 @@ pub fn plan(
             changed[target] = true;
             continue;
         }
-        if let Some(merged) = spots.merged.iter().find(|s| s.section == index as u32) {
+        if let Some(merged) = merged.get(&(index as u32)) {
             let planned = patch_merged(a_bytes, b_bytes, merged, read_output, written, tally);
             patches.extend(planned.map_err(|why| format!("the merged {} changed: {why}", old.name(index)))?);
             continue;
