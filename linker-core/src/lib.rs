@@ -23,7 +23,7 @@
 //! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections`, `source_lines` |
 //! | resolution | `resolve`, then `context` |
 //! | passes | `x86_64`, `gc`, `icf`, `gdb_index`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
-//! | output | `output_file`, `write`, `patch`, `map_file`, `reproduce`, `incremental_state`, then `incremental` |
+//! | output | `output_file`, `write`, `overflow`, `patch`, `map_file`, `reproduce`, `incremental_state`, then `incremental` |
 //! | driving | `pipeline`, `session`, `driver` |
 
 mod archive;
@@ -48,6 +48,7 @@ mod map_file;
 mod merge;
 mod object_file;
 mod output_file;
+mod overflow;
 mod parallel;
 mod patch;
 mod pieces;

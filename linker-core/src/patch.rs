@@ -61,7 +61,9 @@ use crate::context::Link;
 use crate::elf::*;
 use crate::layout::{Layout, Placement};
 use crate::resolve::FileData;
+use crate::overflow::Overflow;
 use crate::write::WrittenRange;
+use std::collections::{HashMap, HashSet};
 
 /// Where the sections of every object (plain or archive member) are in the output, and what
 /// the build id was hashed from: what a later relink needs to patch the output.
@@ -187,105 +189,215 @@ pub struct Tally {
     pub sections: usize,
     /// Merged strings and constants rewritten where their predecessors were.
     pub merged: usize,
+    /// Sections that grew, moved to the overflow segment (`overflow`).
+    pub moved: usize,
     pub relocations: usize,
     pub bytes: u64,
 }
 
-/// The bytes that replace `old`'s placed sections and merged strings (`spots`) in the output
-/// when `new` takes its place, or why a full link is needed. `read_output` reads the old
-/// output's bytes; `written` holds the merged strings this relink writes (`patch_merged`).
-pub fn plan(
-    old: &[u8],
-    new: &[u8],
-    spots: &ObjectSpots,
-    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-    written: &mut std::collections::HashSet<(u64, Vec<u8>)>,
-    tally: &mut Tally,
-) -> Result<Vec<Patch>, String> {
-    let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
-    let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
-    if old.headers.len() != new.headers.len() || old.header.e_shstrndx(E) != new.header.e_shstrndx(E) {
-        return Err("its sections changed".into());
+/// Plans the patches of one relink: the changed objects one after another ([`Planner::plan`]),
+/// then the headers and the map that follow from the sections they moved
+/// ([`Planner::finish`]).
+pub struct Planner {
+    output_len: u64,
+    /// The merged strings and constants written so far, by output section (`patch_merged`).
+    written: HashSet<(u64, Vec<u8>)>,
+    /// The output's headers, read once a section must move.
+    overflow: Option<Overflow>,
+    /// The new spots of sections that moved or shrank, by object (position, member).
+    respotted: Vec<((u32, u32), SectionSpot)>,
+    pub tally: Tally,
+}
+
+impl Planner {
+    /// A planner for an output `output_len` bytes long.
+    pub fn new(output_len: u64) -> Planner {
+        Planner { output_len, written: HashSet::new(), overflow: None, respotted: Vec::new(), tally: Tally::default() }
     }
-    let placed: std::collections::HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
-    let merged: std::collections::HashMap<u32, &MergedSpot> = spots.merged.iter().map(|m| (m.section, m)).collect();
-    // The headers first: a section that changed its size is the commonest reason to link in
-    // full, and it is found without reading any section's contents.
-    for (index, (a, b)) in old.headers.iter().zip(new.headers).enumerate() {
-        let same_header = a.sh_name(E) == b.sh_name(E)
-            && a.sh_type(E) == b.sh_type(E)
-            && a.sh_flags(E) == b.sh_flags(E)
-            && a.sh_addr(E) == b.sh_addr(E)
-            && a.sh_size(E) == b.sh_size(E)
-            && a.sh_link(E) == b.sh_link(E)
-            && a.sh_info(E) == b.sh_info(E)
-            && a.sh_addralign(E) == b.sh_addralign(E)
-            && a.sh_entsize(E) == b.sh_entsize(E);
-        if !same_header {
-            return Err(format!("section {} changed its size or attributes", old.name(index)));
+
+    /// The bytes that replace `old`'s placed sections and merged strings (`spots`) in the
+    /// output when `new` takes its place, or why a full link is needed. `read_output` reads
+    /// the old output's bytes.
+    pub fn plan(
+        &mut self,
+        old: &[u8],
+        new: &[u8],
+        spots: &ObjectSpots,
+        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<Vec<Patch>, String> {
+        let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
+        let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
+        if old.headers.len() != new.headers.len() || old.header.e_shstrndx(E) != new.header.e_shstrndx(E) {
+            return Err("its sections changed".into());
         }
-    }
-    // Then the sections that must not change at all (symbols, `.eh_frame`, `.comment`...):
-    // before the code and data, the bulk of the object, are read.
-    let must_stay = |index: usize| {
-        let header = &old.headers[index];
-        !matches!(header.sh_type(E), SHT_NOBITS | SHT_RELA)
-            && !copied_as_is(header, old.name_bytes(index))
-            && !merged.contains_key(&(index as u32))
-    };
-    for index in (0..old.headers.len()).filter(|&index| must_stay(index)) {
-        if old.contents(index)? != new.contents(index)? {
-            return Err(format!("the contents of {} changed", old.name(index)));
-        }
-    }
-    crate::input::populate(old.data);
-    // Sections whose bytes or relocation addends changed.
-    let mut changed = vec![false; new.headers.len()];
-    let mut patches = Vec::new();
-    for (index, a) in old.headers.iter().enumerate() {
-        if a.sh_type(E) == SHT_NOBITS || must_stay(index) {
-            continue;
-        }
-        let (a_bytes, b_bytes) = (old.contents(index)?, new.contents(index)?);
-        if a_bytes == b_bytes {
-            continue;
-        }
-        if a.sh_type(E) == SHT_RELA {
-            if !same_relocation_targets(old.relas(index)?, new.relas(index)?) {
-                return Err(format!("the relocations of {} changed", old.name(index)));
+        let placed: HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
+        let merged: HashMap<u32, &MergedSpot> = spots.merged.iter().map(|m| (m.section, m)).collect();
+        // The headers first: a section that changed its size in a way the patch cannot
+        // follow is the commonest reason to link in full, found without reading any
+        // section's contents.
+        let mut resized = Vec::new();
+        for (index, (a, b)) in old.headers.iter().zip(new.headers).enumerate() {
+            let same_header = a.sh_name(E) == b.sh_name(E)
+                && a.sh_type(E) == b.sh_type(E)
+                && a.sh_flags(E) == b.sh_flags(E)
+                && a.sh_addr(E) == b.sh_addr(E)
+                && a.sh_link(E) == b.sh_link(E)
+                && a.sh_info(E) == b.sh_info(E)
+                && a.sh_addralign(E) == b.sh_addralign(E)
+                && a.sh_entsize(E) == b.sh_entsize(E);
+            if !same_header {
+                return Err(format!("section {} changed its attributes", old.name(index)));
             }
-            // New addends change the bytes of the section they apply to: it must be one the
-            // patch can rewrite (not `.eh_frame`, whose records the link rebuilds).
-            let target = a.sh_info(E) as usize;
-            if old.headers.get(target).is_none_or(|t| !copied_as_is(t, old.name_bytes(target))) {
-                return Err(format!("the relocations of {} changed", old.name(index)));
+            if a.sh_size(E) != b.sh_size(E) {
+                if placed.contains_key(&(index as u32)) && !old.movable(index) {
+                    return Err(format!("section {} changed its size", old.name(index)));
+                }
+                if !copied_as_is(a, old.name_bytes(index)) {
+                    return Err(format!("section {} changed its size", old.name(index)));
+                }
+                resized.push(index);
             }
-            changed[target] = true;
-            continue;
         }
-        if let Some(merged) = merged.get(&(index as u32)) {
-            let planned = patch_merged(a_bytes, b_bytes, merged, read_output, written, tally);
-            patches.extend(planned.map_err(|why| format!("the merged {} changed: {why}", old.name(index)))?);
-            continue;
+        // Then the sections that must not change at all (symbols, `.eh_frame`, `.comment`...):
+        // before the code and data, the bulk of the object, are read.
+        let must_stay = |index: usize| {
+            let header = &old.headers[index];
+            !matches!(header.sh_type(E), SHT_NOBITS | SHT_RELA)
+                && !copied_as_is(header, old.name_bytes(index))
+                && !merged.contains_key(&(index as u32))
+        };
+        for index in (0..old.headers.len()).filter(|&index| must_stay(index)) {
+            if old.contents(index)? != new.contents(index)? {
+                return Err(format!("the contents of {} changed", old.name(index)));
+            }
         }
-        changed[index] = true;
+        crate::input::populate(old.data);
+        let mut patches = Vec::new();
+        // Sections whose bytes or relocation addends changed, or that refer to one that moved.
+        let mut changed = vec![false; new.headers.len()];
+        let moved = self.resize(&old, &new, &resized, spots, &placed, read_output, &mut patches)?;
+        if !moved.is_empty() {
+            new.referrers(&moved, &mut changed)?;
+        }
+        for (index, a) in old.headers.iter().enumerate() {
+            if a.sh_type(E) == SHT_NOBITS || must_stay(index) || resized.contains(&index) {
+                continue;
+            }
+            let (a_bytes, b_bytes) = (old.contents(index)?, new.contents(index)?);
+            if a_bytes == b_bytes {
+                continue;
+            }
+            if a.sh_type(E) == SHT_RELA {
+                if !same_relocation_targets(old.relas(index)?, new.relas(index)?) {
+                    return Err(format!("the relocations of {} changed", old.name(index)));
+                }
+                // New addends change the bytes of the section they apply to: it must be one the
+                // patch can rewrite (not `.eh_frame`, whose records the link rebuilds).
+                let target = a.sh_info(E) as usize;
+                if old.headers.get(target).is_none_or(|t| !copied_as_is(t, old.name_bytes(target))) {
+                    return Err(format!("the relocations of {} changed", old.name(index)));
+                }
+                changed[target] = true;
+                continue;
+            }
+            if let Some(merged) = merged.get(&(index as u32)) {
+                let planned = patch_merged(a_bytes, b_bytes, merged, read_output, &mut self.written, &mut self.tally);
+                patches.extend(planned.map_err(|why| format!("the merged {} changed: {why}", old.name(index)))?);
+                continue;
+            }
+            changed[index] = true;
+        }
+        for (index, header) in new.headers.iter().enumerate().filter(|&(index, _)| changed[index]) {
+            let Some(spot) = placed.get(&(index as u32)) else { continue };
+            if spot.size != header.sh_size(E) {
+                return Err(format!("section {} is not where the map says", old.name(index)));
+            }
+            if header.sh_flags(E) & SHF_COMPRESSED as u64 != 0 {
+                return Err(format!("section {} is compressed", old.name(index)));
+            }
+            let mut old_output = vec![0; spot.size as usize];
+            read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
+            let bytes = patch_section(&old, &new, index, &old_output, &placed, &moved, &mut self.tally)?;
+            self.tally.sections += 1;
+            self.tally.bytes += spot.size;
+            patches.push(Patch { offset: spot.offset, bytes });
+        }
+        Ok(patches)
     }
-    for (index, header) in new.headers.iter().enumerate().filter(|&(index, _)| changed[index]) {
-        let Some(spot) = placed.get(&(index as u32)) else { continue };
-        if spot.size != header.sh_size(E) {
-            return Err(format!("section {} is not where the map says", old.name(index)));
+
+    /// Writes the placed sections of `resized` (read-only data without relocations of its
+    /// own: `Shape::movable`) where they now go: where they were when they did not grow (the
+    /// rest of their room filled with zeros), at the end of the overflow segment when they
+    /// did. Returns by how much each moved section's address changed.
+    #[allow(clippy::too_many_arguments)]
+    fn resize(
+        &mut self,
+        old: &Shape<'_>,
+        new: &Shape<'_>,
+        resized: &[usize],
+        spots: &ObjectSpots,
+        placed: &HashMap<u32, SectionSpot>,
+        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+        patches: &mut Vec<Patch>,
+    ) -> Result<HashMap<u32, i64>, String> {
+        let mut moved = HashMap::new();
+        for &index in resized {
+            let Some(spot) = placed.get(&(index as u32)) else { continue };
+            if spot.size != old.headers[index].sh_size(E) {
+                return Err(format!("section {} is not where the map says", old.name(index)));
+            }
+            let bytes = new.contents(index)?;
+            let size = bytes.len() as u64;
+            let mut now = SectionSpot { size, ..*spot };
+            if size <= spot.size {
+                let mut bytes = bytes.to_vec();
+                bytes.resize(spot.size as usize, 0);
+                patches.push(Patch { offset: spot.offset, bytes });
+            } else {
+                let overflow = match &mut self.overflow {
+                    Some(overflow) => overflow,
+                    None => self.overflow.insert(Overflow::read(read_output, self.output_len)?),
+                };
+                let read_only = |s: &Shdr| s.sh_flags(E) == SHF_ALLOC as u64 && s.sh_type(E) == SHT_PROGBITS;
+                if !overflow.holds(spot.offset) && !overflow.section_at(spot.offset).is_some_and(read_only) {
+                    return Err(format!("section {} grew, in an output section that is not read-only data", old.name(index)));
+                }
+                let was = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
+                let align = new.headers[index].sh_addralign(E).max(1);
+                let (offset, address) = overflow.place(size, align).map_err(|why| format!("{}: {why}", old.name(index)))?;
+                moved.insert(index as u32, address.wrapping_sub(was) as i64);
+                now.offset = offset;
+                patches.push(Patch { offset, bytes: bytes.to_vec() });
+                self.tally.moved += 1;
+            }
+            self.tally.sections += 1;
+            self.tally.bytes += size;
+            self.respotted.push(((spots.position, spots.member), now));
         }
-        if header.sh_flags(E) & SHF_COMPRESSED as u64 != 0 {
-            return Err(format!("section {} is compressed", old.name(index)));
-        }
-        let mut old_output = vec![0; spot.size as usize];
-        read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
-        let bytes = patch_section(&old, &new, index, &old_output, &placed, tally)?;
-        tally.sections += 1;
-        tally.bytes += spot.size;
-        patches.push(Patch { offset: spot.offset, bytes });
+        Ok(moved)
     }
-    Ok(patches)
+
+    /// The writes that follow from the sections planned so far (the overflow segment's
+    /// headers); `map` is brought up to date with where the sections now are and the build
+    /// id's ranges with the overflow segment.
+    pub fn finish(self, map: &mut OutputMap) -> (Vec<Patch>, Tally) {
+        for ((position, member), spot) in self.respotted {
+            let Ok(at) = map.objects.binary_search_by_key(&(position, member), |o| (o.position, o.member)) else { continue };
+            let sections = &mut map.objects[at].sections;
+            if let Some(old) = sections.iter_mut().find(|s| s.section == spot.section) {
+                *old = spot;
+            }
+        }
+        let Some(overflow) = self.overflow else { return (Vec::new(), self.tally) };
+        if let (Some((at, len)), Some(_)) = (overflow.range(), map.build_id) {
+            match map.ranges.last_mut() {
+                Some(last) if last.at == at => last.len = len,
+                _ => map.ranges.push(WrittenRange { at, len, digest: 0 }),
+            }
+        }
+        let patches = overflow.writes().into_iter().map(|(offset, bytes)| Patch { offset, bytes }).collect();
+        (patches, self.tally)
+    }
 }
 
 /// Whether an input section is an allocated merge section whose changed pieces may be written
@@ -317,7 +429,7 @@ fn patch_merged(
     new: &[u8],
     spot: &MergedSpot,
     read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-    written: &mut std::collections::HashSet<(u64, Vec<u8>)>,
+    written: &mut HashSet<(u64, Vec<u8>)>,
     tally: &mut Tally,
 ) -> Result<Vec<Patch>, &'static str> {
     let constant = spot.constant_size as usize;
@@ -417,6 +529,19 @@ fn remake(r_type: u32, allocated: bool) -> Remake {
     }
 }
 
+/// Whether a relocation's value moves with its target's address, by as much: the
+/// relocations that are the target's address (or its distance from the place) plus the
+/// addend, written into their field alone. Not so for references through the GOT, whose
+/// slot holds the address, nor for 64-bit addresses in allocated sections, which a
+/// position-independent output turns into dynamic relocations.
+fn follows_its_target(r_type: u32, allocated: bool) -> bool {
+    match r_type {
+        R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PLT32 | R_X86_64_32 | R_X86_64_32S | R_X86_64_GOTOFF64 => true,
+        R_X86_64_64 => !allocated,
+        _ => false,
+    }
+}
+
 /// Bytes around a relocation's field that a relaxation may rewrite (TLS sequences are the
 /// longest: up to 4 bytes before the field and a call after it).
 const WINDOW_BEFORE: usize = 4;
@@ -427,7 +552,8 @@ fn patch_section(
     new: &Shape<'_>,
     index: usize,
     old_output: &[u8],
-    placed: &std::collections::HashMap<u32, SectionSpot>,
+    placed: &HashMap<u32, SectionSpot>,
+    moved: &HashMap<u32, i64>,
     tally: &mut Tally,
 ) -> Result<Vec<u8>, String> {
     let mut out = new.contents(index)?.to_vec();
@@ -443,6 +569,9 @@ fn patch_section(
         let r_type = b.r_type(E, false);
         if remake(r_type, allocated) != Remake::Relaxable {
             continue;
+        }
+        if new.section_of_symbol(b.r_sym(E, false)).is_some_and(|section| moved.contains_key(&section)) {
+            return Err(fail(&format!("a reference ({}) to a section that moved", name(r_type))));
         }
         let at = b.r_offset(E) as usize;
         let window = at.saturating_sub(WINDOW_BEFORE)..(at + WINDOW_AFTER).min(size);
@@ -467,11 +596,17 @@ fn patch_section(
         }
         let mut value = [0u8; 8];
         value[..width].copy_from_slice(&old_output[field.clone()]);
-        let delta = b.r_addend(E).wrapping_sub(a.r_addend(E));
-        if delta != 0 {
-            if how != Remake::Linear {
-                return Err(fail(&format!("a changed addend of {}", name(r_type))));
+        let mut delta = b.r_addend(E).wrapping_sub(a.r_addend(E));
+        if delta != 0 && how != Remake::Linear {
+            return Err(fail(&format!("a changed addend of {}", name(r_type))));
+        }
+        if let Some(&moved_by) = new.section_of_symbol(b.r_sym(E, false)).and_then(|section| moved.get(&section)) {
+            if !follows_its_target(r_type, allocated) {
+                return Err(fail(&format!("a reference ({}) to a section that moved", name(r_type))));
             }
+            delta = delta.wrapping_add(moved_by);
+        }
+        if delta != 0 {
             if windows.iter().any(|w| w.start < field.end && field.start < w.end) {
                 return Err(fail("a changed addend next to a relaxed relocation"));
             }
@@ -549,6 +684,42 @@ impl<'d> Shape<'d> {
         }
     }
 
+    /// The section a local section symbol stands for.
+    fn section_of_symbol(&self, sym: u32) -> Option<u32> {
+        let symbol = self.symbols.get(sym as usize)?;
+        (symbol.st_type() == STT_SECTION && symbol.st_bind() == STB_LOCAL).then(|| u32::from(symbol.st_shndx(E)))
+    }
+
+    /// Whether section `index` may be written elsewhere in the output when it changes its
+    /// size: read-only data (`.rodata.*`, neither writable, executable, thread-local nor
+    /// in a group) that has no relocations of its own and that no symbol but its section
+    /// symbol names, so that only this object's relocations refer to it.
+    fn movable(&self, index: usize) -> bool {
+        let header = &self.headers[index];
+        let name = self.name_bytes(index);
+        header.sh_type(E) == SHT_PROGBITS
+            && header.sh_flags(E) == SHF_ALLOC as u64
+            && (name == b".rodata" || name.starts_with(b".rodata."))
+            && self.rela_of[index] == 0
+            && self.symbols.iter().all(|s| usize::from(s.st_shndx(E)) != index || s.st_type() == STT_SECTION)
+    }
+
+    /// Marks in `changed` each section with a relocation that refers to a section in
+    /// `moved`: its fields must follow. Only sections the patch rewrites may refer to one.
+    fn referrers(&self, moved: &HashMap<u32, i64>, changed: &mut [bool]) -> Result<(), String> {
+        for (index, rela) in self.rela_of.iter().enumerate().filter(|&(_, &rela)| rela != 0) {
+            let relas = self.relas(*rela as usize)?;
+            let refers = |r: &Rela| self.section_of_symbol(r.r_sym(E, false)).is_some_and(|s| moved.contains_key(&s));
+            if relas.iter().any(refers) {
+                if !copied_as_is(&self.headers[index], self.name_bytes(index)) {
+                    return Err(format!("{} refers to a section that moved", self.name(index)));
+                }
+                changed[index] = true;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether a relocation against symbol `sym` may move by its addend's change: its value
     /// must be the symbol's address plus the addend. Not so for a string in a merge section
     /// (the addend picks the string), nor for a tombstone (a non-allocated section's reference
@@ -558,7 +729,7 @@ impl<'d> Shape<'d> {
         &self,
         sym: u32,
         allocated: bool,
-        placed: &std::collections::HashMap<u32, SectionSpot>,
+        placed: &HashMap<u32, SectionSpot>,
     ) -> Result<(), &'static str> {
         let symbol = self.symbols.get(sym as usize).ok_or("a relocation against a missing symbol")?;
         if symbol.st_bind() != STB_LOCAL {
