@@ -234,8 +234,8 @@ fn run(
                         Ok(patched) => {
                             let t = &patched.tally;
                             let outcome = format!(
-                                "patched in place ({why}): {} sections rewritten ({} moved), {} merged strings and constants rewritten, {} relocations re-applied",
-                                t.sections, t.moved, t.merged, t.relocations
+                                "patched in place ({why}): {} sections rewritten ({} resized, {} moved), {} merged strings and constants rewritten, {} relocations re-applied",
+                                t.sections, t.resized, t.moved, t.merged, t.relocations
                             );
                             let tail_ms = finish_at.elapsed().as_secs_f64() * 1e3;
                             on_output_ready(Report { tail_ms, late_objects, incremental: Some(outcome) });

@@ -368,8 +368,8 @@ fn check_incremental<'d>(
                 if config.print_timing {
                     let t = &patched.tally;
                     eprintln!(
-                        "rivet-ld: incremental: patched in place ({why}): {} inputs, {} sections rewritten ({} moved), {} merged strings and constants rewritten, {} relocations re-applied, {} bytes written",
-                        patched.inputs, t.sections, t.moved, t.merged, t.relocations, t.bytes
+                        "rivet-ld: incremental: patched in place ({why}): {} inputs, {} sections rewritten ({} resized, {} moved), {} merged strings and constants rewritten, {} relocations re-applied, {} bytes written",
+                        patched.inputs, t.sections, t.resized, t.moved, t.merged, t.relocations, t.bytes
                     );
                     timer.report();
                 }

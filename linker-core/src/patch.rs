@@ -189,7 +189,9 @@ pub struct Tally {
     pub sections: usize,
     /// Merged strings and constants rewritten where their predecessors were.
     pub merged: usize,
-    /// Sections that grew, moved to the overflow segment (`overflow`).
+    /// Sections of a new size: those that shrank stay where they were, those that grew
+    /// moved to the overflow segment (`overflow`).
+    pub resized: usize,
     pub moved: usize,
     pub relocations: usize,
     pub bytes: u64,
@@ -371,6 +373,7 @@ impl Planner {
                 self.tally.moved += 1;
             }
             self.tally.sections += 1;
+            self.tally.resized += 1;
             self.tally.bytes += size;
             self.respotted.push(((spots.position, spots.member), now));
         }

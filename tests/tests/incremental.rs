@@ -21,10 +21,12 @@ fn program(t: &Test, greeting: &str) -> Vec<String> {
     vec![t.cc(&main, &[]), greeting_object(t, greeting)]
 }
 
-/// (Re)compiles `greeting.o` to return `text`.
+/// (Re)compiles `greeting.o` to return `text`, an array in `.rodata` named by a local symbol
+/// (`text.0`): a text of another length changes that symbol's size, which a patch cannot
+/// follow, so the link is a full one.
 fn greeting_object(t: &Test, text: &str) -> String {
-    let src = t.write("greeting.c", format!("const char *greeting(void) {{ return \"{text}\"; }}\n"));
-    t.cc(&src, &[])
+    let src = format!("const char *greeting(void) {{ static const char text[] = \"{text}\"; return text; }}\n");
+    t.cc(&t.write("greeting.c", src), &[])
 }
 
 /// An incremental link into `prog` in the test world; it must succeed.
@@ -818,4 +820,77 @@ fn a_running_or_removed_output_and_a_patch() {
     let o = link_incremental(&t, &args);
     assert!(patched_in_place(&o), "{o}");
     assert_is_plain_link(&t, &args, "6000\n");
+}
+
+/// `main.o` prints what `banner.o` returns: a literal in a read-only section of its own that
+/// only a local label names (`.rodata.banner`), as rustc places each literal, referred to by
+/// `banner`'s code alone.
+fn banner_program(t: &Test, text: &str) -> Vec<String> {
+    let main = t.write(
+        "banner_main.c",
+        "#include <stdio.h>\nconst char *banner(void);\nint counter = 2;\n\
+         int main(void) {\n    const char *shown = banner();\n    puts(shown); /* SHOWN */\n    return counter != 2;\n}\n",
+    );
+    let banner = t.write(
+        "banner.c",
+        format!(
+            "__asm__(\".pushsection .rodata.banner,\\\"a\\\",@progbits\\n.Lbanner: .string \\\"{text}\\\"\\n.popsection\");\n\
+             const char *banner(void) {{ const char *p; __asm__(\"leaq .Lbanner(%%rip), %0\" : \"=r\"(p)); return p; }}\n"
+        ),
+    );
+    let flags = ["-O1", "-g", "-ffunction-sections", "-fdata-sections"];
+    vec![t.cc(&main, &flags), t.cc(&banner, &flags)]
+}
+
+/// The program header at `e_phoff` that maps the table itself: the overflow segment a
+/// relink appended, if any, as (file offset, size).
+fn overflow_segment(t: &Test) -> Option<(u64, u64)> {
+    let data = std::fs::read(t.out("prog")).unwrap();
+    let file = object::read::elf::ElfFile64::<object::LittleEndian>::parse(&*data).unwrap();
+    use object::read::elf::{FileHeader, ProgramHeader};
+    let (header, endian) = (file.elf_header(), object::LittleEndian);
+    let phoff = header.e_phoff(endian);
+    let segments = header.program_headers(endian, &*data).unwrap();
+    let load = segments.iter().find(|p| p.p_type(endian) == object::elf::PT_LOAD && p.p_offset(endian) == phoff);
+    load.map(|p| (p.p_offset(endian), p.p_filesz(endian)))
+}
+
+/// A literal that grew is moved to a read-only segment the relink appends, the program
+/// header table with it; one that shrank is rewritten where it was. The program prints the
+/// new text, as GNU ld's link of the same objects does, gdb reads it in the running program,
+/// and the output is a full link's in all the loader and the user see (`elf_compare`). A
+/// literal that grows again moves again, to the same segment's end.
+#[test]
+fn a_literal_that_grew_moves_to_the_overflow_segment() {
+    let t = test_env!("incremental_patch_moved");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = [banner_program(&t, "short"), vec!["-Wl,--build-id".into()]].concat();
+    link_incremental(&t, &args);
+    assert_eq!(overflow_segment(&t), None, "a full link has no overflow segment");
+    let mut build_ids = vec![t.readelf("-n", "prog")];
+    let texts = ["a longer banner", "an even longer banner than that", "tiny", "longer again, and again"];
+    for (round, text) in texts.into_iter().enumerate() {
+        banner_program(&t, text);
+        let o = link_incremental(&t, &args);
+        // Each text is longer than the one before, but "tiny".
+        let moved = if text == "tiny" { "(1 resized, 0 moved)" } else { "(1 resized, 1 moved)" };
+        assert!(patched_in_place(&o) && o.stderr.contains(moved), "{text:?}, expected {moved}: {o}");
+        t.link("plain", &args.iter().map(String::as_str).collect::<Vec<_>>());
+        t.run_expect("plain", &[], &format!("{text}\n"));
+        assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, &format!("{text}\n"));
+        let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
+        assert_eq!(diffs, Ok(vec![]), "{text:?}");
+        let (at, size) = overflow_segment(&t).expect("the moved banner's segment");
+        assert_eq!(at + size, std::fs::metadata(t.out("prog")).unwrap().len(), "the segment ends the file");
+        build_ids.push(t.readelf("-n", "prog"));
+        assert!(!build_ids[..round + 1].contains(&build_ids[round + 1]), "the build id follows the contents");
+        assert!(up_to_date(&link_incremental(&t, &args)));
+        if t.require_gdb() {
+            let breaks = ["banner_main.c:6".to_string()];
+            let (values, out) = gdb_values(&t, World::Test, "prog", &breaks, &["print shown"]);
+            assert!(values.len() == 1 && values[0].ends_with(&format!("\"{text}\"")), "{text:?}: gdb:\n{out}");
+        }
+    }
 }

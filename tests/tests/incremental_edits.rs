@@ -3,7 +3,7 @@
 //! modules 2 and 3 are linked from an archive, `libmods.a`, made again whenever one of them
 //! is compiled) is edited step by step as a developer would: functions added, removed, grown, shrunk and
 //! renamed, a value, an array, a string literal (a module's motto, which another module may
-//! share) or a thread-local's initial value changed, a function that
+//! share), a literal's length (a module's banner) or a thread-local's initial value changed, a function that
 //! `--gc-sections` dropped called from `main` (and one dropped again), nothing changed, or a
 //! module compiled again without a change. Only the modules an edit touched are compiled
 //! again. After every step:
@@ -12,7 +12,9 @@
 //! - its output, whether patched in place or linked in full, is byte for byte a plain link of
 //!   the same objects (build id included), unless a patch since the last full link rewrote a
 //!   merged string: then it is a plain link's with its strings in another order
-//!   (`elf_compare::same_but_for_string_places`);
+//!   (`elf_compare::same_but_for_string_places`); or a patch resized a section (a banner of
+//!   another length, moved to the overflow segment when it grew): then it is a plain link's in
+//!   all the loader and the user see (`elf_compare::structural_differences`);
 //! - the program prints what the project's model says it must, and so does GNU ld's link of
 //!   the same objects.
 //!
@@ -47,6 +49,9 @@ struct Module {
     motto: u32,
     /// `m<i>_data`, summed by `m<i>_data_sum`, which `main` prints.
     data: Vec<u32>,
+    /// The length of `m<i>_banner`'s text: a literal in a read-only section of its own that
+    /// only a local label names (`.rodata.m<i>_banner`), as rustc places each literal.
+    banner: usize,
 }
 
 struct Project {
@@ -54,6 +59,14 @@ struct Project {
     /// The initial value of module 0's thread-local counter, which `main` bumps twice.
     tls_start: u32,
     next_name: u32,
+}
+
+/// How many lengths a banner may have.
+const BANNER_LENGTHS: usize = 24;
+
+/// Module `index`'s banner of `length` (`Module::banner`).
+fn banner_text(index: usize, length: usize) -> String {
+    format!("m{index} banner {}", "=".repeat(length))
 }
 
 /// xorshift64*: the same sequence for the same seed on every machine.
@@ -79,7 +92,8 @@ impl Project {
             let functions = (0..6).map(|i| project.new_function(rng, i % 3 != 2)).collect();
             let data = (0..8).map(|_| rng.below(1000) as u32).collect();
             let motto = rng.below(MOTTOS) as u32;
-            project.modules.push(Module { functions, data, motto });
+            let banner = rng.below(BANNER_LENGTHS);
+            project.modules.push(Module { functions, data, motto, banner });
         }
         project
     }
@@ -102,6 +116,11 @@ impl Project {
             s += "int m0_bump(void) { return ++tls_counter; }\n";
         }
         s += &format!("const char *m{index}_motto(void) {{ return \"motto {:04}\"; }}\n", module.motto);
+        s += &format!(
+            "__asm__(\".pushsection .rodata.m{index}_banner,\\\"a\\\",@progbits\\n.Lm{index}_banner: .string \\\"{}\\\"\\n.popsection\");\n\
+             const char *m{index}_banner(void) {{ const char *p; __asm__(\"leaq .Lm{index}_banner(%%rip), %0\" : \"=r\"(p)); return p; }}\n",
+            banner_text(index, module.banner)
+        );
         let data: Vec<String> = module.data.iter().map(u32::to_string).collect();
         s += &format!("int m{index}_data[] = {{{}}};\n", data.join(", "));
         s += &format!(
@@ -121,9 +140,11 @@ impl Project {
         let mut decls = String::from("#include <stdio.h>\nint m0_bump(void);\n");
         let mut body = String::from("int main(void) {\n");
         for (index, module) in self.modules.iter().enumerate() {
-            decls += &format!("int m{index}_data_sum(void);\nconst char *m{index}_motto(void);\n");
+            decls += &format!(
+                "int m{index}_data_sum(void);\nconst char *m{index}_motto(void);\nconst char *m{index}_banner(void);\n"
+            );
             body += &format!("    printf(\"m{index} data %d\\n\", m{index}_data_sum());\n");
-            body += &format!("    puts(m{index}_motto());\n");
+            body += &format!("    puts(m{index}_motto());\n    puts(m{index}_banner());\n");
             for f in module.functions.iter().filter(|f| f.called) {
                 decls += &format!("int m{index}_{}(void);\n", f.name);
                 body += &format!("    printf(\"m{index}_{} %d\\n\", m{index}_{}());\n", f.name, f.name);
@@ -138,7 +159,7 @@ impl Project {
         let mut out = String::new();
         for (index, module) in self.modules.iter().enumerate() {
             out += &format!("m{index} data {}\n", module.data.iter().sum::<u32>());
-            out += &format!("motto {:04}\n", module.motto);
+            out += &format!("motto {:04}\n{}\n", module.motto, banner_text(index, module.banner));
             for f in module.functions.iter().filter(|f| f.called) {
                 out += &format!("m{index}_{} {}\n", f.name, f.value);
             }
@@ -159,7 +180,7 @@ fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
     let main = MODULES;
     let count = project.modules[m].functions.len();
     let pick = |rng: &mut Rng| rng.below(count.max(1));
-    let (what, touched) = match rng.below(12) {
+    let (what, touched) = match rng.below(13) {
         0 => {
             let called = rng.below(2) == 0;
             let f = project.new_function(rng, called);
@@ -219,6 +240,10 @@ fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
             project.modules[m].motto = rng.below(MOTTOS) as u32;
             (format!("m{m}'s motto is now {:04}", project.modules[m].motto), vec![m])
         }
+        11 => {
+            project.modules[m].banner = rng.below(BANNER_LENGTHS);
+            (format!("m{m}'s banner is now {} long", project.modules[m].banner), vec![m])
+        }
         _ => (format!("m{m} compiled again, unchanged"), vec![m]),
     };
     Edit { what, touched }
@@ -270,8 +295,10 @@ fn random_edits_relink_as_a_full_link_would() {
     let contents = || objects.iter().map(|o| std::fs::read(o).unwrap()).collect::<Vec<_>>();
     let mut linked_from: Option<Vec<Vec<u8>>> = None;
     let (mut up_to_date, mut patched, mut full, mut changed) = (0, 0, 0, 0);
-    // Whether a patch since the last full link rewrote a merged string, and how many did.
+    // Whether a patch since the last full link rewrote a merged string, and how many did;
+    // the same for a patch that resized a section.
     let (mut strings_moved, mut patched_strings) = (false, 0);
+    let (mut resized, mut patched_resized) = (false, 0);
     let mut history = Vec::new();
     for step in 0..=steps {
         if step > 0 {
@@ -304,15 +331,22 @@ fn random_edits_relink_as_a_full_link_would() {
                 strings_moved = true;
                 patched_strings += 1;
             }
+            if !o.stderr.contains("(0 resized, ") {
+                resized = true;
+                patched_resized += 1;
+            }
         } else {
             full += 1;
-            strings_moved = false;
+            (strings_moved, resized) = (false, false);
         }
         linked_from = Some(now);
 
         link(&t, World::Test, "plain", &objects, false);
         let (prog, plain) = (std::fs::read(t.out("prog")).unwrap(), std::fs::read(t.out("plain")).unwrap());
-        if strings_moved {
+        if resized {
+            let differences = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
+            assert_eq!(differences, Ok(vec![]), "the incremental link's output is not the plain link's\n{}", context());
+        } else if strings_moved {
             let same = rivet_tests::elf_compare::same_but_for_string_places(&t.out("prog"), &t.out("plain"));
             assert_eq!(same, Ok(()), "the incremental link's output is not the plain link's\n{}", context());
         } else {
@@ -329,7 +363,7 @@ fn random_edits_relink_as_a_full_link_would() {
     }
     eprintln!(
         "random edits (seed {seed}, {steps} steps): {up_to_date} links up to date, {patched} patched in place \
-         ({patched_strings} of them rewriting merged strings or constants), {full} full; {changed} with changed inputs (the first \
+         ({patched_strings} of them rewriting merged strings or constants, {patched_resized} resizing sections), {full} full; {changed} with changed inputs (the first \
          link included)"
     );
 }
