@@ -15,6 +15,11 @@
 //!   section of its own, found in a `-Map` of the link), as a one-line edit of a literal of
 //!   the same length changes rustc's object, then `--incremental`: the output is patched in
 //!   place (the link must say so), and must be byte for byte a full link's of the same inputs;
+//! - **grown**: that literal one byte longer (the section's bytes and the extra one appended
+//!   to the object, its header pointed at them), as an edit that lengthens a literal changes
+//!   rustc's object, then `--incremental`: the output is patched, the literal moved to the
+//!   overflow segment (the link must say so), and the program must run (`--version`); the
+//!   object is then put back as it was;
 //! - **rust-lld**'s full link of the same inputs (`--threads=N`).
 //!
 //! rivet-ld runs as users run it, forked: it returns when the output is in place, and the
@@ -63,6 +68,8 @@ pub struct RelinkWorkload {
     /// Missing from results saved before the in-place relink.
     #[serde(default)]
     pub edited_s: f64,
+    #[serde(default)]
+    pub grown_s: f64,
 }
 
 impl RelinkResults {
@@ -129,10 +136,10 @@ fn measure(
         }
         Ok(elapsed.as_secs_f64())
     };
-    let literal = literal_byte(&object, &link_map(rivet, &dir)?)?;
+    let (literal_section, literal) = literal_section(&object, &link_map(rivet, &dir)?)?;
     let state = dir.join(format!(".{OUTPUT}.rivet-state"));
     let (mut lld, mut full, mut changed, mut unchanged, mut rewritten) = (vec![], vec![], vec![], vec![], vec![]);
-    let mut edited = vec![];
+    let (mut edited, mut grown) = (vec![], vec![]);
     for round in 0..config.warmup + config.runs {
         // An edit: one object changes, and the incremental link is a full one.
         toggle_byte(&object, comment)?;
@@ -158,6 +165,17 @@ fn measure(
         if std::fs::read(dir.join(OUTPUT))? != std::fs::read(dir.join("out-full"))? {
             bail!("the patched output differs from a full link's of the same inputs");
         }
+        let before = std::fs::read(&object)?;
+        std::fs::write(&object, grow_section(&before, literal_section)?)?;
+        let (grown_link, stderr) = link(true, OUTPUT)?;
+        if !stderr.contains("incremental: patched in place") || !stderr.contains("(1 resized, 1 moved)") {
+            bail!("the grown literal's link was not patched with the literal moved:\n{stderr}");
+        }
+        let runs = Command::new(dir.join(OUTPUT)).arg("--version").output().context("running the moved output")?;
+        if !runs.status.success() {
+            bail!("the output with the literal moved does not run: {}", String::from_utf8_lossy(&runs.stderr));
+        }
+        std::fs::write(&object, before)?;
         let mut command = Command::new(rust_lld);
         command.args(["-flavor", "gnu", &format!("@{RESPONSE_FILE}"), "-o", "out-rust-lld"]);
         command.arg(format!("--threads={threads}")).current_dir(&dir);
@@ -171,6 +189,7 @@ fn measure(
             unchanged.push(unchanged_link);
             rewritten.push(rewritten_link);
             edited.push(edited_link.as_secs_f64());
+            grown.push(grown_link.as_secs_f64());
         }
     }
     let median_of = |mut samples: Vec<f64>| {
@@ -187,6 +206,7 @@ fn measure(
         unchanged_s: median_of(unchanged),
         rewritten_s: median_of(rewritten),
         edited_s: median_of(edited),
+        grown_s: median_of(grown),
     })
 }
 
@@ -230,10 +250,10 @@ fn link_map(rivet: &Path, dir: &Path) -> Result<String> {
     Ok(std::fs::read_to_string(dir.join("relink.map"))?)
 }
 
-/// The file offset in `object` of the first byte of a string literal the link placed: the
-/// first section, in the object's order, that the map shows placed, named `.rodata.*`,
-/// neither merged nor relocated.
-fn literal_byte(object: &Path, map: &str) -> Result<usize> {
+/// The index of a string literal's section the link placed, and the file offset in `object`
+/// of its first byte: the first section, in the object's order, that the map shows placed,
+/// named `.rodata.*`, neither merged nor relocated.
+fn literal_section(object: &Path, map: &str) -> Result<(usize, usize)> {
     use object::{Object, ObjectSection};
     let file_name = object.file_name().unwrap_or_default().to_string_lossy();
     let tag = format!("{file_name}:(");
@@ -250,8 +270,28 @@ fn literal_byte(object: &Path, map: &str) -> Result<usize> {
             && s.size() > 0
             && s.relocations().next().is_none()
     });
-    let range = literal.and_then(|s| s.file_range()).context("no placed string literal in the changed object")?;
-    Ok(range.0 as usize)
+    let literal = literal.context("no placed string literal in the changed object")?;
+    let range = literal.file_range().context("a literal without bytes")?;
+    Ok((literal.index().0, range.0 as usize))
+}
+
+/// `object` with section `index` one byte longer: its bytes and a `!` appended to the file,
+/// its header pointed at them.
+fn grow_section(object: &[u8], index: usize) -> Result<Vec<u8>> {
+    let read = |at: usize| -> Result<u64> {
+        let bytes = object.get(at..at + 8).context("a short object")?;
+        Ok(u64::from_le_bytes(bytes.try_into()?))
+    };
+    let header = read(0x28)? as usize + index * 64;
+    let (offset, size) = (read(header + 24)? as usize, read(header + 32)? as usize);
+    let mut grown = object.to_vec();
+    grown.resize(grown.len().next_multiple_of(16), 0);
+    let at = grown.len();
+    grown.extend_from_slice(object.get(offset..offset + size).context("a section past the object's end")?);
+    grown.push(b'!');
+    grown[header + 24..header + 32].copy_from_slice(&(at as u64).to_le_bytes());
+    grown[header + 32..header + 40].copy_from_slice(&(size as u64 + 1).to_le_bytes());
+    Ok(grown)
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -276,7 +316,7 @@ fn print_table(results: &RelinkResults) {
         results.runs, results.warmup
     );
     println!(
-        "{:18} {:>7} {:>12} {:>18} {:>22} {:>18} {:>18} {:>18}",
+        "{:18} {:>7} {:>12} {:>18} {:>22} {:>18} {:>18} {:>18} {:>18}",
         "workload",
         "threads",
         "rust-lld",
@@ -284,12 +324,13 @@ fn print_table(results: &RelinkResults) {
         "changed (incremental)",
         "unchanged",
         "rewritten",
-        "edited (patched)"
+        "edited (patched)",
+        "grown (moved)"
     );
     for w in &results.workloads {
         let cell = |s: f64| format!("{:7.1} ms {:4.2}x", s * 1e3, s / w.rust_lld_s);
         println!(
-            "{:18} {:>7} {:>9.1} ms {:>18} {:>22} {:>18} {:>18} {:>18}",
+            "{:18} {:>7} {:>9.1} ms {:>18} {:>22} {:>18} {:>18} {:>18} {:>18}",
             w.name,
             w.threads,
             w.rust_lld_s * 1e3,
@@ -297,7 +338,8 @@ fn print_table(results: &RelinkResults) {
             cell(w.changed_s),
             cell(w.unchanged_s),
             cell(w.rewritten_s),
-            cell(w.edited_s)
+            cell(w.edited_s),
+            cell(w.grown_s)
         );
     }
 }
