@@ -252,7 +252,6 @@ pub(crate) fn relink_in_place_timed(
     let changed = changed_objects(state, &map, &files, &inputs.changed)?;
     let output_len = target.file().metadata().map_err(|e| format!("the output: {e}"))?.len();
     let mut planner = crate::patch::Planner::new(output_len);
-    let mut patches = Vec::new();
     for object in &changed {
         let key = (object.position, object.member);
         let spots = match map.objects.binary_search_by_key(&key, |o| (o.position, o.member)) {
@@ -271,11 +270,9 @@ pub(crate) fn relink_in_place_timed(
         let old = unsafe { memmap2::MmapOptions::new().map(&old) };
         let old = old.map_err(|e| format!("{}: {e}", copy.display()))?;
         let mut read = |at: u64, buf: &mut [u8]| target.read_at(at, buf);
-        let planned = planner.plan(&old, object.bytes, spots, &mut read);
-        patches.extend(planned.map_err(|why| format!("{}: {why}", object.name))?);
+        planner.plan(&old, object.bytes, spots, &mut read).map_err(|why| format!("{}: {why}", object.name))?;
     }
-    let (headers, tally) = planner.finish(&mut map);
-    patches.extend(headers);
+    let (patches, tally) = planner.finish(&mut map);
     timer.lap("incremental: changed objects compared, patches planned");
     // From here on the old output is being changed: no state describes it until it is done.
     let _ = std::fs::remove_file(state_path(&config.output));

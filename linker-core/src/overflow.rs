@@ -1,50 +1,72 @@
-//! The overflow segment: where an in-place relink puts the read-only sections that grew.
+//! Where an in-place relink puts the sections that grew: read-only data in an overflow
+//! segment, sections the program does not load (debug line tables...) at the end of the
+//! file.
 //!
 //! A full link packs sections one after another, so a section that grows has no room where
-//! it is. An in-place relink (`patch`) moves it instead: to a loadable read-only segment the
-//! first such relink appends to the output, past every byte of the file and every address
-//! of the program. Later relinks append to the same segment.
+//! it is. An in-place relink (`patch`) moves it instead.
 //!
-//! **The program header table moves with it.** The full link's table has no free entry for
-//! the new segment, and growing it in place would move every section after it. So the table
-//! is copied, with the new `PT_LOAD` after the last one (the loader wants them in address
-//! order) and `PT_PHDR` pointing at the copy, to the start of the overflow segment, and
-//! `e_phoff` is pointed there; the old table stays behind, unused. The kernel reads the
-//! table at `e_phoff` and tells the program where it is in memory (`AT_PHDR`): since Linux
-//! 5.18 as the address of that offset in the segment that maps it, before that as the
-//! first segment's address minus its offset plus `e_phoff`. The segment is placed where
-//! both agree: its address minus its offset equals the first segment's
-//! (`address = offset + base`), at a page boundary past the end of the file and of the
-//! program's memory image (`.bss` included).
+//! **Read-only data** moves to a loadable read-only segment that the first relink needing
+//! one appends, past every byte of the file and every address of the program; later relinks
+//! append to it, within [`SEGMENT_ROOM`] bytes of file. The program header table moves with
+//! it: the full link's table has no free entry for the new segment, and growing it in place
+//! would move every section after it. So the table is copied, with the new `PT_LOAD` after the
+//! last one (the loader wants them in address order) and `PT_PHDR` pointing at the copy, to
+//! the start of the overflow segment, and `e_phoff` is pointed there; the old table stays
+//! behind, unused. The kernel reads the table at `e_phoff` and tells the program where it is
+//! in memory (`AT_PHDR`): since Linux 5.18 as the address of that offset in the segment that
+//! maps it, before that as the first segment's address minus its offset plus `e_phoff`. The
+//! segment is placed where both agree: its address minus its offset equals the first
+//! segment's (`address = offset + base`), at a page boundary past the end of the file and of
+//! the program's memory image (`.bss` included).
+//!
+//! **A section the program does not load** grows at the end of its output section, which must
+//! therefore be the last thing in the file: an output section that is not is first copied to
+//! the end of the file (past the overflow segment's room), and its header pointed at the copy.
+//! Its input sections keep their offsets in it, so what refers to them by offset (a unit's
+//! `DW_AT_stmt_list`) still does; the grown input section itself is written at the end, and
+//! the references to it follow it.
 //!
 //! **Costs.** Reading the ELF header, the program and section headers of the output once per
-//! relink that moves a section (a few kilobytes), then writing the header, the table and the
-//! moved sections. The room a section leaves behind is not reused, and the section headers
-//! still describe the sections where they were: the segment has none of its own.
+//! relink that moves a section (a few kilobytes), then writing the header, the tables and the
+//! moved sections; copying an output section that must grow and is not last (4 MB for
+//! ripgrep's debug `.debug_line`, 24 MB for typst-cli's), once: it is last afterwards. The room
+//! a section leaves behind is not reused: the file grows until the next full link.
 
 use crate::elf::*;
 use object::read::elf::ProgramHeader as _;
-use object::U32;
-use object::U64;
+use object::{U16, U32, U64};
 
 pub type Phdr = ProgramHeader64<LE>;
 
-/// The output's headers, and the overflow segment as it will be once the relink is written.
+/// The file room of the overflow segment: sections moved out of the loaded image by the
+/// relinks since the last full link must fit in it.
+pub const SEGMENT_ROOM: u64 = 1 << 20;
+
+/// The output's headers, and what the relink appends, as they will be once it is written.
 pub struct Overflow {
     header: Ehdr,
     phdrs: Vec<Phdr>,
     sections: Vec<Shdr>,
     /// Index in `phdrs` of the overflow segment's `PT_LOAD`, once there is one.
     load: Option<usize>,
-    /// The file's length: a new segment starts past it.
-    file_len: u64,
-    /// Whether the header or the table must be written.
-    changed: bool,
+    /// The end of the file as the relink leaves it (the overflow segment's room included).
+    end: u64,
+    /// Output sections copied to the end of the file: (old offset, size, new offset).
+    moves: Vec<(u64, u64, u64)>,
+    /// The copies' bytes, as (file offset, bytes).
+    copies: Vec<(u64, Vec<u8>)>,
+    /// The output sections grown at the end of the file, by index.
+    grown: Vec<usize>,
+    program_headers_changed: bool,
+    section_headers_changed: bool,
 }
 
 impl Overflow {
     /// Reads the headers of the output (`read` reads its bytes; it is `file_len` long).
-    pub fn read(read: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>, file_len: u64) -> Result<Overflow, String> {
+    pub fn read(
+        read: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+        file_len: u64,
+    ) -> Result<Overflow, String> {
         let failed = |e: std::io::Error| format!("reading the output's headers: {e}");
         let mut bytes = vec![0u8; size_of::<Ehdr>()];
         read(0, &mut bytes).map_err(failed)?;
@@ -64,14 +86,27 @@ impl Overflow {
         let sections = object::pod::slice_from_all_bytes::<Shdr>(&bytes).map_err(|_| "bad section headers")?.to_vec();
         // A segment that starts where the table is: a relink made it.
         let load = phdrs.iter().position(|p| p.p_type(E) == PT_LOAD && p.p_offset(E) == header.e_phoff(E));
+        let mut end = file_len;
         if let Some(load) = load {
             let p = &phdrs[load];
             let last_load = phdrs.iter().rposition(|p| p.p_type(E) == PT_LOAD);
-            if last_load != Some(load) || p.p_offset(E) + p.p_filesz(E) != file_len {
-                return Err("the overflow segment is not at the end of the output".into());
+            if last_load != Some(load) || p.p_filesz(E) > SEGMENT_ROOM {
+                return Err("the overflow segment is not the last one".into());
             }
+            end = end.max(p.p_offset(E) + SEGMENT_ROOM);
         }
-        Ok(Overflow { header, phdrs, sections, load, file_len, changed: false })
+        Ok(Overflow {
+            header,
+            phdrs,
+            sections,
+            load,
+            end,
+            moves: Vec::new(),
+            copies: Vec::new(),
+            grown: Vec::new(),
+            program_headers_changed: false,
+            section_headers_changed: false,
+        })
     }
 
     /// The address of file offset `offset`, in the segment that maps it.
@@ -81,10 +116,20 @@ impl Overflow {
         load.next().map(|p| p.p_vaddr(E) + (offset - p.p_offset(E)))
     }
 
-    /// The output section file offset `offset` is in.
+    /// The output section file offset `offset` is in (where the relink leaves it).
     pub fn section_at(&self, offset: u64) -> Option<&Shdr> {
         let mut with_bytes = self.sections.iter().filter(|s| s.sh_type(E) != SHT_NOBITS);
         with_bytes.find(|s| s.sh_offset(E) <= offset && offset < s.sh_offset(E) + s.sh_size(E))
+    }
+
+    /// Whether file offset `offset` is in the overflow segment (moved there by a relink).
+    pub fn holds(&self, offset: u64) -> bool {
+        self.segment().is_some_and(|(at, len)| at <= offset && offset < at + len)
+    }
+
+    /// The overflow segment's file range, once there is one.
+    fn segment(&self) -> Option<(u64, u64)> {
+        self.load.map(|load| (self.phdrs[load].p_offset(E), self.phdrs[load].p_filesz(E)))
     }
 
     /// Room for `size` bytes aligned to `align` at the overflow segment's end: their file
@@ -99,10 +144,13 @@ impl Overflow {
         };
         let p = &mut self.phdrs[load];
         let offset = align_up(p.p_offset(E) + p.p_filesz(E), align);
-        let end = offset + size - p.p_offset(E);
-        p.p_filesz = U64::new(E, end);
-        p.p_memsz = U64::new(E, end);
-        self.changed = true;
+        let filled = offset + size - p.p_offset(E);
+        if filled > SEGMENT_ROOM {
+            return Err("the overflow segment is full".into());
+        }
+        p.p_filesz = U64::new(E, filled);
+        p.p_memsz = U64::new(E, filled);
+        self.program_headers_changed = true;
         Ok((offset, p.p_vaddr(E) + (offset - p.p_offset(E))))
     }
 
@@ -115,7 +163,7 @@ impl Overflow {
             return Err("the output's first segment is not page-aligned".into());
         }
         let image_end = loads().map(|p| p.p_vaddr(E) + p.p_memsz(E)).max().unwrap_or(0);
-        let offset = align_up(self.file_len.max(image_end.saturating_sub(base)), PAGE_SIZE);
+        let offset = align_up(self.end.max(image_end.saturating_sub(base)), PAGE_SIZE);
         let address = offset + base;
         let last_load = self.phdrs.iter().rposition(|p| p.p_type(E) == PT_LOAD).expect("a loadable segment");
         let table = (self.phdrs.len() as u64 + 1) * size_of::<Phdr>() as u64;
@@ -135,30 +183,97 @@ impl Overflow {
             (p.p_filesz, p.p_memsz) = (U64::new(E, table), U64::new(E, table));
         }
         self.header.e_phoff = U64::new(E, offset);
-        self.header.e_phnum = object::U16::new(E, self.phdrs.len() as u16);
+        self.header.e_phnum = U16::new(E, self.phdrs.len() as u16);
         self.load = Some(last_load + 1);
-        self.changed = true;
+        self.end = offset + SEGMENT_ROOM;
+        self.program_headers_changed = true;
         Ok(last_load + 1)
     }
 
-    /// Whether file offset `offset` is in the overflow segment (moved there by a relink).
-    pub fn holds(&self, offset: u64) -> bool {
-        self.range().is_some_and(|(at, len)| at <= offset && offset < at + len)
-    }
-
-    /// The segment's file range, once there is one.
-    pub fn range(&self) -> Option<(u64, u64)> {
-        self.load.map(|load| (self.phdrs[load].p_offset(E), self.phdrs[load].p_filesz(E)))
-    }
-
-    /// The writes (file offset, bytes) that bring the ELF header and the program header
-    /// table up to date: none when nothing was placed.
-    pub fn writes(&self) -> Vec<(u64, Vec<u8>)> {
-        if !self.changed {
-            return Vec::new();
+    /// Room for `size` bytes aligned to `align` at the end of the output section that holds
+    /// file offset `offset` (one the program does not load), which is first copied to the end
+    /// of the file unless it is there already. Returns the room's file offset and its offset
+    /// in the output section.
+    pub fn grow(
+        &mut self,
+        offset: u64,
+        size: u64,
+        align: u64,
+        read: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<(u64, u64), String> {
+        let by_offset =
+            |s: &Shdr| s.sh_type(E) != SHT_NOBITS && s.sh_offset(E) <= offset && offset < s.sh_offset(E) + s.sh_size(E);
+        let index = self.sections.iter().position(by_offset).ok_or("a section outside every output section")?;
+        let section = &self.sections[index];
+        if section.sh_flags(E) & SHF_ALLOC as u64 != 0 {
+            return Err("a loaded output section cannot grow".into());
         }
-        let header = object::pod::bytes_of(&self.header).to_vec();
-        let table = object::pod::bytes_of_slice(&self.phdrs).to_vec();
-        vec![(0, header), (self.header.e_phoff(E), table)]
+        let (mut at, used) = (section.sh_offset(E), section.sh_size(E));
+        let in_section = align_up(used, align);
+        if at + in_section + size > self.room_end(index) {
+            let to = align_up(self.end, section.sh_addralign(E).max(1));
+            let mut bytes = vec![0; used as usize];
+            read(at, &mut bytes).map_err(|e| format!("reading the output: {e}"))?;
+            self.copies.push((to, bytes));
+            self.moves.push((at, used, to));
+            at = to;
+            // Room to grow again without another copy, as long as nothing is put after it.
+            self.end = to + in_section + size + (used / 8).max(PAGE_SIZE);
+        }
+        let section = &mut self.sections[index];
+        section.sh_offset = U64::new(E, at);
+        section.sh_size = U64::new(E, in_section + size);
+        self.end = self.end.max(at + in_section + size);
+        self.section_headers_changed = true;
+        if !self.grown.contains(&index) {
+            self.grown.push(index);
+        }
+        Ok((at + in_section, in_section))
+    }
+
+    /// Where the room of output section `index` ends: where the next thing in the file
+    /// starts (a section, the section header table, the overflow segment's room), or nowhere
+    /// when it is the last.
+    fn room_end(&self, index: usize) -> u64 {
+        let at = self.sections[index].sh_offset(E);
+        let sections = self.sections.iter().enumerate().filter(|&(i, s)| i != index && s.sh_type(E) != SHT_NOBITS);
+        let sections = sections.map(|(_, s)| s.sh_offset(E));
+        let table = self.header.e_shoff(E);
+        let segment = self.segment().map(|(offset, _)| offset);
+        let after = sections.chain([table]).chain(segment).filter(|&start| start > at);
+        after.min().unwrap_or(u64::MAX)
+    }
+
+    /// Where the bytes at file offset `offset` of the output before this relink are once it
+    /// is written: elsewhere if their output section was copied to the end.
+    pub fn translate(&self, offset: u64) -> u64 {
+        self.moves
+            .iter()
+            .fold(offset, |at, &(from, size, to)| if from <= at && at < from + size { to + (at - from) } else { at })
+    }
+
+    /// The file ranges past the full link's end of file that this relink wrote: the overflow
+    /// segment, and each output section it grew, as (offset, length), in file order.
+    pub fn regions(&self) -> Vec<(u64, u64)> {
+        let segment = self.segment().filter(|_| self.program_headers_changed);
+        let grown = self.grown.iter().map(|&i| (self.sections[i].sh_offset(E), self.sections[i].sh_size(E)));
+        let mut regions: Vec<(u64, u64)> = segment.into_iter().chain(grown).collect();
+        regions.sort_unstable();
+        regions
+    }
+
+    /// The writes (file offset, bytes) that bring the output's headers up to date and copy
+    /// the output sections that moved: the copies first, before the relink's other writes
+    /// into them.
+    pub fn writes(self) -> (Vec<(u64, Vec<u8>)>, Vec<(u64, Vec<u8>)>) {
+        let mut headers = Vec::new();
+        if self.program_headers_changed {
+            headers.push((0, object::pod::bytes_of(&self.header).to_vec()));
+            headers.push((self.header.e_phoff(E), object::pod::bytes_of_slice(&self.phdrs).to_vec()));
+        }
+        if self.section_headers_changed {
+            headers.push((self.header.e_shoff(E), object::pod::bytes_of_slice(&self.sections).to_vec()));
+        }
+        (self.copies, headers)
     }
 }

@@ -60,8 +60,8 @@ use crate::args::{BuildId, Config, OutputKind};
 use crate::context::Link;
 use crate::elf::*;
 use crate::layout::{Layout, Placement};
-use crate::resolve::FileData;
 use crate::overflow::Overflow;
+use crate::resolve::FileData;
 use crate::write::WrittenRange;
 use std::collections::{HashMap, HashSet};
 
@@ -198,10 +198,11 @@ pub struct Tally {
 }
 
 /// Plans the patches of one relink: the changed objects one after another ([`Planner::plan`]),
-/// then the headers and the map that follow from the sections they moved
+/// then the headers, the copies and the map that follow from the sections they moved
 /// ([`Planner::finish`]).
 pub struct Planner {
     output_len: u64,
+    patches: Vec<Patch>,
     /// The merged strings and constants written so far, by output section (`patch_merged`).
     written: HashSet<(u64, Vec<u8>)>,
     /// The output's headers, read once a section must move.
@@ -214,19 +215,26 @@ pub struct Planner {
 impl Planner {
     /// A planner for an output `output_len` bytes long.
     pub fn new(output_len: u64) -> Planner {
-        Planner { output_len, written: HashSet::new(), overflow: None, respotted: Vec::new(), tally: Tally::default() }
+        Planner {
+            output_len,
+            patches: Vec::new(),
+            written: HashSet::new(),
+            overflow: None,
+            respotted: Vec::new(),
+            tally: Tally::default(),
+        }
     }
 
-    /// The bytes that replace `old`'s placed sections and merged strings (`spots`) in the
-    /// output when `new` takes its place, or why a full link is needed. `read_output` reads
-    /// the old output's bytes.
+    /// Plans the writes that replace `old`'s placed sections and merged strings (`spots`) in
+    /// the output when `new` takes its place, or says why a full link is needed.
+    /// `read_output` reads the old output's bytes.
     pub fn plan(
         &mut self,
         old: &[u8],
         new: &[u8],
         spots: &ObjectSpots,
         read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-    ) -> Result<Vec<Patch>, String> {
+    ) -> Result<(), String> {
         let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
         let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
         if old.headers.len() != new.headers.len() || old.header.e_shstrndx(E) != new.header.e_shstrndx(E) {
@@ -251,10 +259,8 @@ impl Planner {
                 return Err(format!("section {} changed its attributes", old.name(index)));
             }
             if a.sh_size(E) != b.sh_size(E) {
-                if placed.contains_key(&(index as u32)) && !old.movable(index) {
-                    return Err(format!("section {} changed its size", old.name(index)));
-                }
-                if !copied_as_is(a, old.name_bytes(index)) {
+                let movable = old.movable(index);
+                if !copied_as_is(a, old.name_bytes(index)) || placed.contains_key(&(index as u32)) && !movable {
                     return Err(format!("section {} changed its size", old.name(index)));
                 }
                 resized.push(index);
@@ -274,10 +280,17 @@ impl Planner {
             }
         }
         crate::input::populate(old.data);
-        let mut patches = Vec::new();
         // Sections whose bytes or relocation addends changed, or that refer to one that moved.
         let mut changed = vec![false; new.headers.len()];
-        let moved = self.resize(&old, &new, &resized, spots, &placed, read_output, &mut patches)?;
+        let mut moved = HashMap::new();
+        let mut places = HashMap::new();
+        for &index in resized.iter().filter(|&&index| placed.contains_key(&(index as u32))) {
+            let (offset, by) = self.resize(&old, &new, index, spots, &placed, read_output)?;
+            places.insert(index as u32, offset);
+            if by != 0 {
+                moved.insert(index as u32, by);
+            }
+        }
         if !moved.is_empty() {
             new.referrers(&moved, &mut changed)?;
         }
@@ -304,14 +317,17 @@ impl Planner {
             }
             if let Some(merged) = merged.get(&(index as u32)) {
                 let planned = patch_merged(a_bytes, b_bytes, merged, read_output, &mut self.written, &mut self.tally);
-                patches.extend(planned.map_err(|why| format!("the merged {} changed: {why}", old.name(index)))?);
+                self.patches.extend(planned.map_err(|why| format!("the merged {} changed: {why}", old.name(index)))?);
                 continue;
             }
             changed[index] = true;
         }
+        for &index in &resized {
+            changed[index] = placed.contains_key(&(index as u32));
+        }
         for (index, header) in new.headers.iter().enumerate().filter(|&(index, _)| changed[index]) {
             let Some(spot) = placed.get(&(index as u32)) else { continue };
-            if spot.size != header.sh_size(E) {
+            if spot.size != old.headers[index].sh_size(E) {
                 return Err(format!("section {} is not where the map says", old.name(index)));
             }
             if header.sh_flags(E) & SHF_COMPRESSED as u64 != 0 {
@@ -319,88 +335,146 @@ impl Planner {
             }
             let mut old_output = vec![0; spot.size as usize];
             read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
-            let bytes = patch_section(&old, &new, index, &old_output, &placed, &moved, &mut self.tally)?;
+            let mut bytes = patch_section(&old, &new, index, &old_output, &placed, &moved, &mut self.tally)?;
+            let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
+            // A section that shrank where it was: the rest of its room is zeros.
+            bytes.resize(bytes.len().max(if offset == spot.offset { spot.size as usize } else { 0 }), 0);
             self.tally.sections += 1;
-            self.tally.bytes += spot.size;
-            patches.push(Patch { offset: spot.offset, bytes });
+            self.tally.bytes += bytes.len() as u64;
+            self.patches.push(Patch { offset, bytes });
         }
-        Ok(patches)
+        Ok(())
     }
 
-    /// Writes the placed sections of `resized` (read-only data without relocations of its
-    /// own: `Shape::movable`) where they now go: where they were when they did not grow (the
-    /// rest of their room filled with zeros), at the end of the overflow segment when they
-    /// did. Returns by how much each moved section's address changed.
-    #[allow(clippy::too_many_arguments)]
+    /// Finds the new place of section `index` of `new`, of a new size (`Shape::movable`):
+    /// where it was when it did not grow; when it did, at the end of the overflow segment
+    /// (read-only data) or at the end of its output section (a section the program does not
+    /// load: `overflow`). Returns its file offset and by how much what refers to it must move
+    /// (its address, or its offset in its output section).
     fn resize(
         &mut self,
         old: &Shape<'_>,
         new: &Shape<'_>,
-        resized: &[usize],
+        index: usize,
         spots: &ObjectSpots,
         placed: &HashMap<u32, SectionSpot>,
         read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-        patches: &mut Vec<Patch>,
-    ) -> Result<HashMap<u32, i64>, String> {
-        let mut moved = HashMap::new();
-        for &index in resized {
-            let Some(spot) = placed.get(&(index as u32)) else { continue };
-            if spot.size != old.headers[index].sh_size(E) {
-                return Err(format!("section {} is not where the map says", old.name(index)));
-            }
-            let bytes = new.contents(index)?;
-            let size = bytes.len() as u64;
-            let mut now = SectionSpot { size, ..*spot };
-            if size <= spot.size {
-                let mut bytes = bytes.to_vec();
-                bytes.resize(spot.size as usize, 0);
-                patches.push(Patch { offset: spot.offset, bytes });
-            } else {
-                let overflow = match &mut self.overflow {
-                    Some(overflow) => overflow,
-                    None => self.overflow.insert(Overflow::read(read_output, self.output_len)?),
-                };
-                let read_only = |s: &Shdr| s.sh_flags(E) == SHF_ALLOC as u64 && s.sh_type(E) == SHT_PROGBITS;
-                if !overflow.holds(spot.offset) && !overflow.section_at(spot.offset).is_some_and(read_only) {
-                    return Err(format!("section {} grew, in an output section that is not read-only data", old.name(index)));
-                }
-                let was = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
-                let align = new.headers[index].sh_addralign(E).max(1);
-                let (offset, address) = overflow.place(size, align).map_err(|why| format!("{}: {why}", old.name(index)))?;
-                moved.insert(index as u32, address.wrapping_sub(was) as i64);
-                now.offset = offset;
-                patches.push(Patch { offset, bytes: bytes.to_vec() });
-                self.tally.moved += 1;
-            }
-            self.tally.sections += 1;
-            self.tally.resized += 1;
-            self.tally.bytes += size;
-            self.respotted.push(((spots.position, spots.member), now));
+    ) -> Result<(u64, i64), String> {
+        let spot = placed[&(index as u32)];
+        if spot.size != old.headers[index].sh_size(E) {
+            return Err(format!("section {} is not where the map says", old.name(index)));
         }
-        Ok(moved)
+        let header = &new.headers[index];
+        let (size, align) = (header.sh_size(E), header.sh_addralign(E).max(1));
+        self.tally.resized += 1;
+        // Units that are walked one after another cannot leave room behind: they move.
+        let units = old.name_bytes(index) == b".debug_info";
+        if size <= spot.size && !units {
+            self.respotted.push(((spots.position, spots.member), SectionSpot { size, ..spot }));
+            return Ok((spot.offset, 0));
+        }
+        let overflow = match &mut self.overflow {
+            Some(overflow) => overflow,
+            None => self.overflow.insert(Overflow::read(read_output, self.output_len)?),
+        };
+        let in_place = |why: String| format!("{}: {why}", old.name(index));
+        let (offset, by) = if header.sh_flags(E) & SHF_ALLOC as u64 != 0 {
+            let read_only = |s: &Shdr| s.sh_flags(E) == SHF_ALLOC as u64 && s.sh_type(E) == SHT_PROGBITS;
+            if !overflow.holds(spot.offset) && !overflow.section_at(spot.offset).is_some_and(read_only) {
+                return Err(format!(
+                    "section {} grew, in an output section that is not read-only data",
+                    old.name(index)
+                ));
+            }
+            let was = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
+            let (offset, address) = overflow.place(size, align).map_err(in_place)?;
+            (offset, address.wrapping_sub(was) as i64)
+        } else {
+            let at = overflow.translate(spot.offset);
+            let was = at - overflow.section_at(at).ok_or("a section outside every output section")?.sh_offset(E);
+            if units {
+                // The old units stay where they were, emptied: a reader that walks the units
+                // finds one with no entries (a null first entry), which it skips.
+                for first_entry in
+                    first_entries(old.contents(index)?).ok_or_else(|| in_place("unknown units".into()))?
+                {
+                    self.patches.push(Patch { offset: spot.offset + first_entry, bytes: vec![0] });
+                }
+            }
+            let (offset, now) = overflow.grow(at, size, align, read_output).map_err(in_place)?;
+            (offset, now.wrapping_sub(was) as i64)
+        };
+        self.tally.moved += 1;
+        self.respotted.push(((spots.position, spots.member), SectionSpot { section: spot.section, offset, size }));
+        Ok((offset, by))
     }
 
-    /// The writes that follow from the sections planned so far (the overflow segment's
-    /// headers); `map` is brought up to date with where the sections now are and the build
-    /// id's ranges with the overflow segment.
+    /// All the writes of the relink: the output sections copied to the end first, then the
+    /// changed objects' sections (where their output sections now are), then the headers.
+    /// `map` is brought up to date with where the sections now are, and the build id's ranges
+    /// with what was written past the end of the file.
     pub fn finish(self, map: &mut OutputMap) -> (Vec<Patch>, Tally) {
-        for ((position, member), spot) in self.respotted {
-            let Ok(at) = map.objects.binary_search_by_key(&(position, member), |o| (o.position, o.member)) else { continue };
-            let sections = &mut map.objects[at].sections;
-            if let Some(old) = sections.iter_mut().find(|s| s.section == spot.section) {
+        let Planner { mut patches, overflow, respotted, tally, .. } = self;
+        if let Some(overflow) = &overflow {
+            for patch in &mut patches {
+                patch.offset = overflow.translate(patch.offset);
+            }
+            for spot in map.objects.iter_mut().flat_map(|o| o.sections.iter_mut()) {
+                spot.offset = overflow.translate(spot.offset);
+            }
+        }
+        for ((position, member), spot) in respotted {
+            let Ok(at) = map.objects.binary_search_by_key(&(position, member), |o| (o.position, o.member)) else {
+                continue;
+            };
+            if let Some(old) = map.objects[at].sections.iter_mut().find(|s| s.section == spot.section) {
                 *old = spot;
             }
         }
-        let Some(overflow) = self.overflow else { return (Vec::new(), self.tally) };
-        if let (Some((at, len)), Some(_)) = (overflow.range(), map.build_id) {
-            match map.ranges.last_mut() {
-                Some(last) if last.at == at => last.len = len,
-                _ => map.ranges.push(WrittenRange { at, len, digest: 0 }),
+        let Some(overflow) = overflow else { return (patches, tally) };
+        if map.build_id.is_some() {
+            for (at, len) in overflow.regions() {
+                match map.ranges.iter_mut().find(|r| r.at == at) {
+                    Some(range) => range.len = len,
+                    None => map.ranges.push(WrittenRange { at, len, digest: 0 }),
+                }
             }
+            map.ranges.sort_by_key(|r| r.at);
         }
-        let patches = overflow.writes().into_iter().map(|(offset, bytes)| Patch { offset, bytes }).collect();
-        (patches, self.tally)
+        let (copies, headers) = overflow.writes();
+        let patch = |(offset, bytes)| Patch { offset, bytes };
+        let all = copies.into_iter().map(patch).chain(patches).chain(headers.into_iter().map(patch)).collect();
+        (all, tally)
     }
+}
+
+/// The offset of each unit's first entry in `.debug_info` contents: after its header (32-bit
+/// DWARF 2 to 5, of the unit types compilers write), or none for anything else.
+fn first_entries(units: &[u8]) -> Option<Vec<u64>> {
+    let mut entries = Vec::new();
+    let mut at = 0usize;
+    while at < units.len() {
+        let length = u32::from_le_bytes(units.get(at..at + 4)?.try_into().ok()?) as usize;
+        let version = u16::from_le_bytes(units.get(at + 4..at + 6)?.try_into().ok()?);
+        let header = match version {
+            2..=4 => 11,
+            // DW_UT_compile and _partial; _skeleton and _split_compile (a unit id);
+            // _type and _split_type (a type signature and offset).
+            5 => match *units.get(at + 6)? {
+                1 | 3 => 12,
+                4 | 5 => 20,
+                2 | 6 => 24,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        if length >= 0xffff_fff0 || header > length + 4 || at + 4 + length > units.len() {
+            return None;
+        }
+        entries.push((at + header) as u64);
+        at += 4 + length;
+    }
+    Some(entries)
 }
 
 /// Whether an input section is an allocated merge section whose changed pieces may be written
@@ -495,10 +569,10 @@ fn copied_as_is(header: &Shdr, name: &[u8]) -> bool {
             .any(|prefix| name.starts_with(prefix))
 }
 
-/// The same relocations, addends aside.
+/// The same relocations (type and symbol), but for their addends and offsets: the fields of
+/// a rewritten section are made again from the old ones wherever they are (`patch_section`).
 fn same_relocation_targets(old: &[Rela], new: &[Rela]) -> bool {
-    old.len() == new.len()
-        && old.iter().zip(new).all(|(a, b)| a.r_offset(E) == b.r_offset(E) && a.r_info(E, false) == b.r_info(E, false))
+    old.len() == new.len() && old.iter().zip(new).all(|(a, b)| a.r_info(E, false) == b.r_info(E, false))
 }
 
 /// How a relocation's field is made again.
@@ -530,6 +604,14 @@ fn remake(r_type: u32, allocated: bool) -> Remake {
         | R_X86_64_TLSDESC_CALL => Remake::Relaxable,
         _ => Remake::SameAddend,
     }
+}
+
+/// Whether a relocation's value is counted from its place, and moves against it.
+fn pc_relative(r_type: u32) -> bool {
+    matches!(
+        r_type,
+        R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PLT32 | R_X86_64_GOTPCREL | R_X86_64_GOTPC32 | R_X86_64_GOTPC64
+    )
 }
 
 /// Whether a relocation's value moves with its target's address, by as much: the
@@ -577,7 +659,10 @@ fn patch_section(
             return Err(fail(&format!("a reference ({}) to a section that moved", name(r_type))));
         }
         let at = b.r_offset(E) as usize;
-        let window = at.saturating_sub(WINDOW_BEFORE)..(at + WINDOW_AFTER).min(size);
+        if a.r_offset(E) != b.r_offset(E) {
+            return Err(fail(&format!("a relocation that may be relaxed ({}) moved", name(r_type))));
+        }
+        let window = at.saturating_sub(WINDOW_BEFORE)..(at + WINDOW_AFTER).min(size).min(old_output.len());
         if a.r_addend(E) != b.r_addend(E) || old_in.get(window.clone()) != new_in.get(window.clone()) {
             return Err(fail(&format!("a relocation that may be relaxed ({}) changed", name(r_type))));
         }
@@ -591,17 +676,27 @@ fn patch_section(
         if r_type == R_X86_64_NONE || how == Remake::Relaxable {
             continue;
         }
-        let at = b.r_offset(E) as usize;
+        // In a section of a new size the same relocation may be elsewhere: its old value is
+        // where it was.
+        let (at, was_at) = (b.r_offset(E) as usize, a.r_offset(E) as usize);
         let width = crate::x86_64::reloc_width(r_type);
         let field = at..at + width;
-        if field.end > size {
+        if field.end > size || was_at + width > old_output.len() {
             return Err(fail("a relocation past the end of its section"));
         }
         let mut value = [0u8; 8];
-        value[..width].copy_from_slice(&old_output[field.clone()]);
+        value[..width].copy_from_slice(&old_output[was_at..was_at + width]);
         let mut delta = b.r_addend(E).wrapping_sub(a.r_addend(E));
         if delta != 0 && how != Remake::Linear {
             return Err(fail(&format!("a changed addend of {}", name(r_type))));
+        }
+        if at != was_at {
+            if how != Remake::Linear {
+                return Err(fail(&format!("a relocation ({}) that moved", name(r_type))));
+            }
+            if pc_relative(r_type) {
+                delta = delta.wrapping_sub(at as i64 - was_at as i64);
+            }
         }
         if let Some(&moved_by) = new.section_of_symbol(b.r_sym(E, false)).and_then(|section| moved.get(&section)) {
             if !follows_its_target(r_type, allocated) {
@@ -613,7 +708,9 @@ fn patch_section(
             if windows.iter().any(|w| w.start < field.end && field.start < w.end) {
                 return Err(fail("a changed addend next to a relaxed relocation"));
             }
-            old.retargetable(b.r_sym(E, false), allocated, placed).map_err(fail)?;
+            if b.r_addend(E) != a.r_addend(E) {
+                old.retargetable(b.r_sym(E, false), allocated, placed).map_err(fail)?;
+            }
             let old_value = u64::from_le_bytes(value);
             let moved = match (width, r_type) {
                 (8, _) => Some(old_value.wrapping_add(delta as u64)),
@@ -694,17 +791,35 @@ impl<'d> Shape<'d> {
     }
 
     /// Whether section `index` may be written elsewhere in the output when it changes its
-    /// size: read-only data (`.rodata.*`, neither writable, executable, thread-local nor
-    /// in a group) that has no relocations of its own and that no symbol but its section
-    /// symbol names, so that only this object's relocations refer to it.
+    /// size. No symbol but its section symbol may name it, so that only this object's
+    /// relocations refer to it, and it must be one of:
+    /// - read-only data (`.rodata.*`: neither writable, executable, thread-local nor in a
+    ///   group) with no relocations of its own, which moves to the overflow segment;
+    /// - debug information relocated by absolute addresses or offsets only, which grows at
+    ///   the end of its output section: what its readers find by its offset alone, never by
+    ///   walking the whole output section (a unit's line table, location and range lists,
+    ///   abbreviations), or `.debug_info`, whose units are walked one after another, and
+    ///   which leaves behind units emptied of their entries (`first_entries`). Not
+    ///   `.debug_aranges`, whose old sets would still be read.
     fn movable(&self, index: usize) -> bool {
+        const FOUND_BY_OFFSET: [&[u8]; 6] =
+            [b".debug_line", b".debug_loc", b".debug_ranges", b".debug_loclists", b".debug_rnglists", b".debug_abbrev"];
         let header = &self.headers[index];
         let name = self.name_bytes(index);
-        header.sh_type(E) == SHT_PROGBITS
-            && header.sh_flags(E) == SHF_ALLOC as u64
+        let units = name == b".debug_info";
+        let named_alone =
+            || self.symbols.iter().all(|s| usize::from(s.st_shndx(E)) != index || s.st_type() == STT_SECTION);
+        let absolute_only = || {
+            let relas = self.relocations_of(index).unwrap_or(&[]);
+            relas.iter().all(|r| matches!(r.r_type(E, false), R_X86_64_NONE | R_X86_64_64 | R_X86_64_32))
+        };
+        let read_only_data = header.sh_flags(E) == SHF_ALLOC as u64
             && (name == b".rodata" || name.starts_with(b".rodata."))
-            && self.rela_of[index] == 0
-            && self.symbols.iter().all(|s| usize::from(s.st_shndx(E)) != index || s.st_type() == STT_SECTION)
+            && self.rela_of[index] == 0;
+        let debug = header.sh_flags(E) & (SHF_ALLOC | SHF_GROUP) as u64 == 0
+            && (FOUND_BY_OFFSET.contains(&name) || units)
+            && absolute_only();
+        header.sh_type(E) == SHT_PROGBITS && (read_only_data || debug) && named_alone()
     }
 
     /// Marks in `changed` each section with a relocation that refers to a section in
@@ -728,12 +843,7 @@ impl<'d> Shape<'d> {
     /// (the addend picks the string), nor for a tombstone (a non-allocated section's reference
     /// to code that is not in the output); a target in an allocated section that is live is
     /// in the output, and a placed section of this object is.
-    fn retargetable(
-        &self,
-        sym: u32,
-        allocated: bool,
-        placed: &HashMap<u32, SectionSpot>,
-    ) -> Result<(), &'static str> {
+    fn retargetable(&self, sym: u32, allocated: bool, placed: &HashMap<u32, SectionSpot>) -> Result<(), &'static str> {
         let symbol = self.symbols.get(sym as usize).ok_or("a relocation against a missing symbol")?;
         if symbol.st_bind() != STB_LOCAL {
             return if allocated { Ok(()) } else { Err("a changed addend against a global symbol") };

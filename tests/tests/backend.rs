@@ -909,7 +909,12 @@ fn edit_loop(t: &Test, engine: Engine) {
     let steps = [
         ("the first build", Some("one"), "one (3 letters, abc)", Some("full link: no state from an earlier link")),
         ("after the edit to \"two\"", Some("two"), "two (3 letters, abc)", Some("patched in place")),
-        ("after the edit to \"three\"", Some("three"), "three (5 letters, abcde)", Some(resized("(1 resized, 1 moved)"))),
+        (
+            "after the edit to \"three\"",
+            Some("three"),
+            "three (5 letters, abcde)",
+            Some(resized("(1 resized, 1 moved)")),
+        ),
         ("after the edit back to \"one\"", Some("one"), "one (3 letters, abc)", Some(resized("(1 resized, 0 moved)"))),
         ("after a rebuild with no change", None, "one (3 letters, abc)", None),
         ("after touching the source", Some("one"), "one (3 letters, abc)", Some("up to date")),

@@ -894,3 +894,55 @@ fn a_literal_that_grew_moves_to_the_overflow_segment() {
         }
     }
 }
+
+/// `main.o` calls `compute`, which `lines.o` defines below `blank` blank lines.
+fn lines_program(t: &Test, blank: usize) -> (Vec<String>, usize) {
+    let main = t.write("lines_main.c", "int compute(int n);\nint main(void) { return compute(3) != 110; }\n");
+    let source = format!(
+        "{}int compute(int n) {{\n    int local = n * 3 + 100;\n    local += 1; /* BREAK */\n    return local;\n}}\n",
+        "\n".repeat(blank)
+    );
+    let line = source.lines().position(|l| l.contains("/* BREAK */")).unwrap() + 1;
+    let flags = ["-g", "-O0", "-ffunction-sections"];
+    (vec![t.cc(&main, &flags), t.cc(&t.write("lines.c", &source), &flags)], line)
+}
+
+/// Lines inserted above a function change its object's line table and, past line 255, the
+/// size of its debug information (a line number then takes two bytes): the line table and the
+/// unit grow at the end of their output sections, moved to the end of the file first, and
+/// the old unit is left empty. gdb still breaks at the marked line and prints the local, as
+/// on GNU ld's program from the same objects, after each of a chain of such relinks.
+#[test]
+fn lines_inserted_above_a_function_are_patched_in_place() {
+    let t = test_env!("incremental_lines");
+    if !t.linker_is_rivet() || !t.require_gdb() {
+        return;
+    }
+    let (args, _) = lines_program(&t, 240);
+    link_incremental(&t, &args);
+    let mut moved = 0;
+    for blank in [250, 251, 254, 260, 300, 301] {
+        let (_, line) = lines_program(&t, blank);
+        let o = link_incremental(&t, &args);
+        assert!(patched_in_place(&o), "{blank} blank lines: {o}");
+        moved += usize::from(!o.stderr.contains(" 0 moved)"));
+        let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+        t.try_link_in(World::Ref, Driver::Gcc, "prog", &strs);
+        let breaks = [format!("lines.c:{line}")];
+        let cmds = ["print local", "info line"];
+        let (values, out) = gdb_values(&t, World::Test, "prog", &breaks, &cmds);
+        assert_eq!(values, ["109"], "{blank} blank lines: gdb output:\n{out}");
+        assert!(out.contains(&format!("Line {line} of \"")), "{blank} blank lines: info line:\n{out}");
+        let (ref_values, ref_out) = gdb_values(&t, World::Ref, "prog", &breaks, &cmds);
+        assert_eq!(values, ref_values, "differs from ld.bfd's program under gdb:\n{ref_out}");
+        assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "");
+    }
+    assert!(moved > 0, "no relink moved a section");
+    let data = std::fs::read(t.out("prog")).unwrap();
+    let file = object::read::elf::ElfFile64::<object::LittleEndian>::parse(&*data).unwrap();
+    use object::read::elf::FileHeader;
+    use object::{Object, ObjectSection};
+    let table = file.elf_header().e_shoff(object::LittleEndian);
+    let info = file.section_by_name(".debug_info").and_then(|s| s.file_range()).unwrap();
+    assert!(info.0 > table, "the grown .debug_info is at the end of the file, past the section headers");
+}
