@@ -38,6 +38,9 @@ use object::{U16, U32, U64};
 
 pub type Phdr = ProgramHeader64<LE>;
 
+/// Bytes to write at a file offset.
+pub type Write = (u64, Vec<u8>);
+
 /// The file room of the overflow segment: sections moved out of the loaded image by the
 /// relinks since the last full link must fit in it.
 pub const SEGMENT_ROOM: u64 = 1 << 20;
@@ -53,8 +56,8 @@ pub struct Overflow {
     end: u64,
     /// Output sections copied to the end of the file: (old offset, size, new offset).
     moves: Vec<(u64, u64, u64)>,
-    /// The copies' bytes, as (file offset, bytes).
-    copies: Vec<(u64, Vec<u8>)>,
+    /// The copies' bytes.
+    copies: Vec<Write>,
     /// The output sections grown at the end of the file, by index.
     grown: Vec<usize>,
     program_headers_changed: bool,
@@ -262,10 +265,9 @@ impl Overflow {
         regions
     }
 
-    /// The writes (file offset, bytes) that bring the output's headers up to date and copy
-    /// the output sections that moved: the copies first, before the relink's other writes
-    /// into them.
-    pub fn writes(self) -> (Vec<(u64, Vec<u8>)>, Vec<(u64, Vec<u8>)>) {
+    /// The writes that copy the output sections that moved (to be made first, before the
+    /// relink's other writes into them) and those that bring the output's headers up to date.
+    pub fn writes(self) -> (Vec<Write>, Vec<Write>) {
         let mut headers = Vec::new();
         if self.program_headers_changed {
             headers.push((0, object::pod::bytes_of(&self.header).to_vec()));
