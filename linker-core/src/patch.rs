@@ -2,31 +2,43 @@
 //! where its sections already are, instead of linking everything again.
 //!
 //! **When it applies.** An object has the same *shape* when it has the same section headers
-//! (all but their file offsets), the same symbol and string tables byte for byte, the same
-//! relocations (offset, type, symbol; only the addends may differ) and the same contents in
-//! every section a link reads for more than copying (merge sections, `.eh_frame`, notes,
-//! groups, compressed sections). Resolution, garbage collection, layout, the GOT and PLT,
-//! the dynamic tables and `.symtab` are functions of that shape alone, so a full link of the
-//! new inputs places every section and every symbol where the old output has them: only the
-//! bytes of the object's placed sections differ, and the build id (merged strings and
-//! constants aside: see below). A changed constant, a
-//! string of the same length, a changed initial value are such edits; a function that grows
-//! is not (its section's size changes), and falls back to a full link (the slack that would
-//! let it grow in place is not built).
+//! (all but their file offsets and some sizes: below), the same symbol and string tables
+//! byte for byte, the same relocations (type and symbol, in the same order; their addends and
+//! offsets may differ) and the same contents in every section a link reads for more than
+//! copying (merge sections, `.eh_frame`, notes, groups, compressed sections). Resolution,
+//! garbage collection, layout, the GOT and PLT, the dynamic tables and `.symtab` are
+//! functions of that shape alone, so a full link of the new inputs places every section and
+//! every symbol where the old output has them: only the bytes of the object's placed
+//! sections differ, and the build id (merged strings and constants aside: see below). A
+//! changed constant, a string of the same length, a changed initial value are such edits; a
+//! function that grows is not (its section's size changes, and so does its `.eh_frame`
+//! record), and falls back to a full link.
+//!
+//! **Sections of a new size.** A section that only this object's relocations can refer to
+//! (no symbol but its section symbol names it) may change its size when it is read-only
+//! data without relocations of its own (rustc's `.rodata..Lanon.*`, a literal in a section
+//! of its own: an edit that makes it longer or shorter), or debug information
+//! (`.debug_info`, `.debug_line`, location and range lists, abbreviations: the lines of a
+//! function moved by lines inserted above it). One that shrank is written where it was (but
+//! `.debug_info`, whose readers walk its units: it moves); one that grew moves, to the
+//! overflow segment (read-only data) or to the end of its output section (debug
+//! information), and every relocation of the object that refers to it follows it
+//! (`overflow`). The output is then no longer a full link's byte for byte, but for what the
+//! loader and the user see.
 //!
 //! **The algorithm.** For each placed section of each changed object: its new bytes, with
-//! every relocation field taken from the old output when its addend is unchanged (the field
-//! depends only on the symbol, the place and the addend, all unchanged), or that old value
-//! moved by the addend's change when the relocation type's value is linear in the addend
-//! (PC-relative, 32-bit absolute, GOT-relative, TLS offsets, sizes) and its target cannot
-//! be a tombstone or a merged string. A relocation the linker may relax rewrites bytes around
-//! its field: its window (4 bytes before the field to 24 after) must be the same in the old
-//! and new object, and the old output's window is kept. Anything else (an addend change on a
-//! 64-bit absolute relocation in allocated code, which a position-independent output turns
-//! into a dynamic relocation; a relaxed window that changed) means a full link. The old
-//! object is needed for that comparison: each incremental link keeps a copy of every plain
-//! object it read, and of the members it loaded from archives that changed before
-//! (`incremental`).
+//! every relocation field taken from the old output where the same relocation (the same
+//! place in the order of its section's relocations) was, moved by the change of its addend,
+//! of its place and of its target's place when the relocation type's value is linear in them
+//! (PC-relative, 32-bit absolute, GOT-relative, TLS offsets, sizes) and its target cannot be a
+//! tombstone or a merged string. A relocation the linker may relax rewrites bytes around its
+//! field: it must not move, its window (4 bytes before the field to 24 after) must be the
+//! same in the old and new object, and the old output's window is kept. Anything else (an
+//! addend change on a 64-bit absolute relocation in allocated code, which a
+//! position-independent output turns into a dynamic relocation; a relaxed window that
+//! changed) means a full link. The old object is needed for that comparison: each incremental
+//! link keeps a copy of every plain object it read, and of the members it loaded from archives
+//! that changed before (`incremental`).
 //!
 //! **Merged strings and constants.** An allocated merge section of strings (`.rodata.str1.1`:
 //! C literals, and the pieces of Rust's format strings) or of constants of a power-of-two
