@@ -12,7 +12,10 @@ Each configuration builds in its own target directory, `<SOURCE>/../edit-loop-ta
 
 Each round changes the text right after MARKER to a new twelve-digit number (with
 EDIT_LOOP_ONE_CHARACTER=1, only the character right after MARKER, to the round's last digit:
-for a literal that goes on after the marker, or holds format arguments), then runs
+for a literal that goes on after the marker, or holds format arguments; with
+EDIT_LOOP_GROW=1, a number of 12 to 15 digits, so that the literal's length changes every
+round; with EDIT_LOOP_LINE=1, the twelve-digit number and a comment line inserted at the top
+of FILE, which moves every line below it), then runs
 `cargo build --bin BIN` (BIN: the env var EDIT_LOOP_BIN, default `rg`) for every
 configuration in turn, and checks that its binary holds the new string (a stale object would
 not); then, in the same round, it rebuilds every configuration with no change ("no edit":
@@ -43,6 +46,8 @@ pattern = re.compile(re.escape(marker) + r"[^,\"]*")
 
 
 one_character = os.environ.get("EDIT_LOOP_ONE_CHARACTER") == "1"
+grow = os.environ.get("EDIT_LOOP_GROW") == "1"
+insert_line = os.environ.get("EDIT_LOOP_LINE") == "1"
 
 
 def edit(n):
@@ -60,11 +65,14 @@ def edit(n):
     # 16-byte literal in a merged constant section, which a relink patches too, but where a
     # full link would not put it).
     text = open(path).read()
-    new, count = pattern.subn(f"{marker} {n:012d}", text, count=1)
+    number = f"{n:0{12 + n % 4}d}" if grow else f"{n:012d}"
+    new, count = pattern.subn(f"{marker} {number}", text, count=1)
     if count != 1:
         sys.exit(f"{marker!r} not found in {path}")
+    if insert_line:
+        new = f"// edit-loop line {n}\n" + new
     open(path, "w").write(new)
-    return f"{marker} {n:012d}".encode()
+    return f"{marker} {number}".encode()
 
 
 def build(name, flags):
