@@ -3,7 +3,8 @@
 //! modules 2 and 3 are linked from an archive, `libmods.a`, made again whenever one of them
 //! is compiled) is edited step by step as a developer would: functions added, removed, grown, shrunk and
 //! renamed, a value, an array, a string literal (a module's motto, which another module may
-//! share), a literal's length (a module's banner) or a thread-local's initial value changed, a function that
+//! share), a literal's length (a module's banner) or a thread-local's initial value changed,
+//! lines inserted or removed above a module's code, a function that
 //! `--gc-sections` dropped called from `main` (and one dropped again), nothing changed, or a
 //! module compiled again without a change. Only the modules an edit touched are compiled
 //! again. After every step:
@@ -13,8 +14,9 @@
 //!   the same objects (build id included), unless a patch since the last full link rewrote a
 //!   merged string: then it is a plain link's with its strings in another order
 //!   (`elf_compare::same_but_for_string_places`); or a patch resized a section (a banner of
-//!   another length, moved to the overflow segment when it grew): then it is a plain link's in
-//!   all the loader and the user see (`elf_compare::structural_differences`);
+//!   another length, moved to the overflow segment when it grew; a module's debug information
+//!   after lines moved): then it is a plain link's in all the loader and the user see
+//!   (`elf_compare::structural_differences`);
 //! - the program prints what the project's model says it must, and so does GNU ld's link of
 //!   the same objects.
 //!
@@ -52,6 +54,9 @@ struct Module {
     /// The length of `m<i>_banner`'s text: a literal in a read-only section of its own that
     /// only a local label names (`.rodata.m<i>_banner`), as rustc places each literal.
     banner: usize,
+    /// Blank lines at the top of the module's source: more or fewer move every line of its
+    /// debug information (past line 255 a line number takes two bytes).
+    lead: usize,
 }
 
 struct Project {
@@ -93,7 +98,7 @@ impl Project {
             let data = (0..8).map(|_| rng.below(1000) as u32).collect();
             let motto = rng.below(MOTTOS) as u32;
             let banner = rng.below(BANNER_LENGTHS);
-            project.modules.push(Module { functions, data, motto, banner });
+            project.modules.push(Module { functions, data, motto, banner, lead: 0 });
         }
         project
     }
@@ -110,7 +115,7 @@ impl Project {
 
     fn module_source(&self, index: usize) -> String {
         let module = &self.modules[index];
-        let mut s = String::new();
+        let mut s = "\n".repeat(module.lead);
         if index == 0 {
             s += &format!("__thread int tls_counter = {};\n", self.tls_start);
             s += "int m0_bump(void) { return ++tls_counter; }\n";
@@ -180,7 +185,7 @@ fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
     let main = MODULES;
     let count = project.modules[m].functions.len();
     let pick = |rng: &mut Rng| rng.below(count.max(1));
-    let (what, touched) = match rng.below(13) {
+    let (what, touched) = match rng.below(14) {
         0 => {
             let called = rng.below(2) == 0;
             let f = project.new_function(rng, called);
@@ -243,6 +248,10 @@ fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
         11 => {
             project.modules[m].banner = rng.below(BANNER_LENGTHS);
             (format!("m{m}'s banner is now {} long", project.modules[m].banner), vec![m])
+        }
+        12 => {
+            project.modules[m].lead = rng.below(300);
+            (format!("m{m} now starts with {} blank lines", project.modules[m].lead), vec![m])
         }
         _ => (format!("m{m} compiled again, unchanged"), vec![m]),
     };

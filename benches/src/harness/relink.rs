@@ -252,7 +252,8 @@ fn link_map(rivet: &Path, dir: &Path) -> Result<String> {
 
 /// The index of a string literal's section the link placed, and the file offset in `object`
 /// of its first byte: the first section, in the object's order, that the map shows placed,
-/// named `.rodata.*`, neither merged nor relocated.
+/// named `.rodata.*`, neither merged nor relocated, and named by no symbol (rustc's
+/// `.rodata..Lanon.*`; not a constant a release build shares between its codegen units).
 fn literal_section(object: &Path, map: &str) -> Result<(usize, usize)> {
     use object::{Object, ObjectSection};
     let file_name = object.file_name().unwrap_or_default().to_string_lossy();
@@ -263,12 +264,16 @@ fn literal_section(object: &Path, map: &str) -> Result<(usize, usize)> {
         .collect();
     let bytes = std::fs::read(object)?;
     let file = object::File::parse(&*bytes).with_context(|| format!("parsing {}", object.display()))?;
+    use object::ObjectSymbol;
+    // Named by no symbol but its section symbol: so that a relink may move it when it grows.
+    let named = |index| file.symbols().any(|s| s.section_index() == Some(index) && s.kind() != object::SymbolKind::Section);
     let literal = file.sections().find(|s| {
         let merged = matches!(s.flags(), object::SectionFlags::Elf { sh_flags } if sh_flags & u64::from(object::elf::SHF_MERGE) != 0);
         s.name().is_ok_and(|n| n.starts_with(".rodata.") && placed.contains(n))
             && !merged
             && s.size() > 0
             && s.relocations().next().is_none()
+            && !named(s.index())
     });
     let literal = literal.context("no placed string literal in the changed object")?;
     let range = literal.file_range().context("a literal without bytes")?;
