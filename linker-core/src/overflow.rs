@@ -213,15 +213,19 @@ impl Overflow {
         }
         let (mut at, used) = (section.sh_offset(E), section.sh_size(E));
         let in_section = align_up(used, align);
-        if at + in_section + size > self.room_end(index) {
+        // Where the full link put it, the build id's ranges cover it in pieces: it grows only
+        // once copied past them.
+        if at < self.full_link_end() || at + in_section + size > self.room_end(index) {
             let to = align_up(self.end, section.sh_addralign(E).max(1));
             let mut bytes = vec![0; used as usize];
             read(at, &mut bytes).map_err(|e| format!("reading the output: {e}"))?;
             self.copies.push((to, bytes));
             self.moves.push((at, used, to));
             at = to;
-            // Room to grow again without another copy, as long as nothing is put after it.
+            // Room to grow again without another copy: the file ends past a zero at the
+            // room's end, so that later relinks put nothing there.
             self.end = to + in_section + size + (used / 8).max(PAGE_SIZE);
+            self.copies.push((self.end - 1, vec![0]));
         }
         let section = &mut self.sections[index];
         section.sh_offset = U64::new(E, at);
@@ -232,6 +236,12 @@ impl Overflow {
             self.grown.push(index);
         }
         Ok((at + in_section, in_section))
+    }
+
+    /// The end of the full link's output: its section header table, which relinks leave
+    /// where it is, is its last part.
+    fn full_link_end(&self) -> u64 {
+        self.header.e_shoff(E) + self.sections.len() as u64 * size_of::<Shdr>() as u64
     }
 
     /// Where the room of output section `index` ends: where the next thing in the file

@@ -427,20 +427,22 @@ impl Planner {
     /// with what was written past the end of the file.
     pub fn finish(self, map: &mut OutputMap) -> (Vec<Patch>, Tally) {
         let Planner { mut patches, overflow, respotted, tally, .. } = self;
-        if let Some(overflow) = &overflow {
-            for patch in &mut patches {
-                patch.offset = overflow.translate(patch.offset);
-            }
-            for spot in map.objects.iter_mut().flat_map(|o| o.sections.iter_mut()) {
-                spot.offset = overflow.translate(spot.offset);
-            }
-        }
         for ((position, member), spot) in respotted {
             let Ok(at) = map.objects.binary_search_by_key(&(position, member), |o| (o.position, o.member)) else {
                 continue;
             };
             if let Some(old) = map.objects[at].sections.iter_mut().find(|s| s.section == spot.section) {
                 *old = spot;
+            }
+        }
+        // Every offset, old or new, follows the output sections copied after it was found (a
+        // place found after a copy is past the copied bytes, which the copy leaves alone).
+        if let Some(overflow) = &overflow {
+            for patch in &mut patches {
+                patch.offset = overflow.translate(patch.offset);
+            }
+            for spot in map.objects.iter_mut().flat_map(|o| o.sections.iter_mut()) {
+                spot.offset = overflow.translate(spot.offset);
             }
         }
         let Some(overflow) = overflow else { return (patches, tally) };
@@ -483,7 +485,10 @@ fn first_entries(units: &[u8]) -> Option<Vec<u64>> {
         if length >= 0xffff_fff0 || header > length + 4 || at + 4 + length > units.len() {
             return None;
         }
-        entries.push((at + header) as u64);
+        // A unit with no entries is empty already.
+        if header < length + 4 {
+            entries.push((at + header) as u64);
+        }
         at += 4 + length;
     }
     Some(entries)
@@ -703,7 +708,10 @@ fn patch_section(
             return Err(fail(&format!("a changed addend of {}", name(r_type))));
         }
         if at != was_at {
-            if how != Remake::Linear {
+            // A relaxed relocation's window is the old output's: it must not hold another's
+            // field, at its old place or its new one.
+            let overlaps = |start: usize| windows.iter().any(|w| w.start < start + width && start < w.end);
+            if how != Remake::Linear || overlaps(at) || overlaps(was_at) {
                 return Err(fail(&format!("a relocation ({}) that moved", name(r_type))));
             }
             if pc_relative(r_type) {
@@ -816,6 +824,10 @@ impl<'d> Shape<'d> {
     fn movable(&self, index: usize) -> bool {
         const FOUND_BY_OFFSET: [&[u8]; 6] =
             [b".debug_line", b".debug_loc", b".debug_ranges", b".debug_loclists", b".debug_rnglists", b".debug_abbrev"];
+        // With extended section indices a symbol's `st_shndx` does not say its section.
+        if self.headers.iter().any(|s| s.sh_type(E) == SHT_SYMTAB_SHNDX) {
+            return false;
+        }
         let header = &self.headers[index];
         let name = self.name_bytes(index);
         let units = name == b".debug_info";

@@ -946,3 +946,51 @@ fn lines_inserted_above_a_function_are_patched_in_place() {
     let info = file.section_by_name(".debug_info").and_then(|s| s.file_range()).unwrap();
     assert!(info.0 > table, "the grown .debug_info is at the end of the file, past the section headers");
 }
+
+/// `main.o` calls `alpha` and `beta`, each defined in its own object below some blank lines:
+/// the line of each `/* BREAK */`.
+fn two_modules_program(t: &Test, alpha_blank: usize, beta_blank: usize) -> (Vec<String>, [usize; 2]) {
+    let main = t.write(
+        "two_main.c",
+        "int alpha(int n);\nint beta(int n);\nint main(void) { return alpha(3) + beta(4) != 219; }\n",
+    );
+    let flags = ["-g", "-O0", "-ffunction-sections"];
+    let mut objects = vec![t.cc(&main, &flags)];
+    let mut lines = [0; 2];
+    for (i, (name, blank)) in [("alpha", alpha_blank), ("beta", beta_blank)].into_iter().enumerate() {
+        let source = format!(
+            "{}int {name}(int n) {{\n    int local = n * 3 + 100;\n    local += 1; /* BREAK */\n    return local;\n}}\n",
+            "\n".repeat(blank)
+        );
+        lines[i] = source.lines().position(|l| l.contains("/* BREAK */")).unwrap() + 1;
+        objects.push(t.cc(&t.write(&format!("{name}.c"), &source), &flags));
+    }
+    (objects, lines)
+}
+
+/// In one relink one object's line table shrinks (its first line number takes one byte
+/// instead of two) and another's grows, so the output's `.debug_line` is copied to the end of
+/// the file: the shrunk table is found in the copy by the next relink, which rewrites it
+/// there. gdb breaks at both functions' marked lines after each relink, as on GNU ld's program.
+#[test]
+fn line_tables_of_two_objects_resized_in_one_relink() {
+    let t = test_env!("incremental_two_tables");
+    if !t.linker_is_rivet() || !t.require_gdb() {
+        return;
+    }
+    let (args, _) = two_modules_program(&t, 70, 10);
+    link_incremental(&t, &args);
+    for (alpha_blank, beta_blank) in [(10, 70), (11, 70), (12, 71)] {
+        let (_, lines) = two_modules_program(&t, alpha_blank, beta_blank);
+        let o = link_incremental(&t, &args);
+        assert!(patched_in_place(&o), "{alpha_blank}/{beta_blank} blank lines: {o}");
+        let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+        t.try_link_in(World::Ref, Driver::Gcc, "prog", &strs);
+        let breaks = [format!("alpha.c:{}", lines[0]), format!("beta.c:{}", lines[1])];
+        let cmds = ["print local", "continue", "print local"];
+        let (values, out) = gdb_values(&t, World::Test, "prog", &breaks, &cmds);
+        assert_eq!(values, ["109", "112"], "{alpha_blank}/{beta_blank} blank lines: gdb output:\n{out}");
+        let (ref_values, ref_out) = gdb_values(&t, World::Ref, "prog", &breaks, &cmds);
+        assert_eq!(values, ref_values, "differs from ld.bfd's program under gdb:\n{ref_out}");
+    }
+}
