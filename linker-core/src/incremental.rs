@@ -272,7 +272,8 @@ pub(crate) fn relink_in_place_timed(
         let mut read = |at: u64, buf: &mut [u8]| target.read_at(at, buf);
         planner.plan(&old, object.bytes, spots, &mut read).map_err(|why| format!("{}: {why}", object.name))?;
     }
-    let (patches, tally) = planner.finish(&mut map);
+    let mut read = |at: u64, buf: &mut [u8]| target.read_at(at, buf);
+    let (patches, tally) = planner.finish(&mut map, &mut read)?;
     timer.lap("incremental: changed objects compared, patches planned");
     // From here on the old output is being changed: no state describes it until it is done.
     let _ = std::fs::remove_file(state_path(&config.output));

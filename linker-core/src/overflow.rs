@@ -33,7 +33,7 @@
 //! a section leaves behind is not reused: the file grows until the next full link.
 
 use crate::elf::*;
-use object::read::elf::ProgramHeader as _;
+use object::read::elf::{Dyn as _, ProgramHeader as _};
 use object::{U16, U32, U64};
 
 pub type Phdr = ProgramHeader64<LE>;
@@ -133,6 +133,36 @@ impl Overflow {
     /// The overflow segment's file range, once there is one.
     fn segment(&self) -> Option<(u64, u64)> {
         self.load.map(|load| (self.phdrs[load].p_offset(E), self.phdrs[load].p_filesz(E)))
+    }
+
+    /// Whether the output is loaded at an address of the loader's choosing (a position-
+    /// independent executable), so that its absolute addresses have relative relocations.
+    pub fn position_independent(&self) -> bool {
+        self.header.e_type(E) == ET_DYN
+    }
+
+    /// The file range of the dynamic relocations the loader applies (`DT_RELA`,
+    /// `DT_RELASZ`), if the output has any.
+    pub fn dynamic_relocations(
+        &self,
+        read: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<Option<(u64, u64)>, String> {
+        let Some(dynamic) = self.phdrs.iter().find(|p| p.p_type(E) == PT_DYNAMIC) else { return Ok(None) };
+        let mut bytes = vec![0u8; dynamic.p_filesz(E) as usize];
+        read(dynamic.p_offset(E), &mut bytes).map_err(|e| format!("reading the dynamic section: {e}"))?;
+        let entries: &[Dyn64<LE>] =
+            object::pod::slice_from_all_bytes(&bytes).map_err(|_| "a dynamic section cut short")?;
+        let value = |tag: u32| entries.iter().find(|d| d.d_tag(E) == u64::from(tag)).map(|d| d.d_val(E));
+        let (Some(address), Some(size)) = (value(DT_RELA), value(DT_RELASZ)) else { return Ok(None) };
+        let offset = self.offset_of(address).ok_or("dynamic relocations outside every segment")?;
+        Ok(Some((offset, size)))
+    }
+
+    /// The file offset of address `address`, in the segment that maps it.
+    fn offset_of(&self, address: u64) -> Option<u64> {
+        let load = self.phdrs.iter().filter(|p| p.p_type(E) == PT_LOAD);
+        let mut load = load.filter(|p| p.p_vaddr(E) <= address && address < p.p_vaddr(E) + p.p_filesz(E));
+        load.next().map(|p| p.p_offset(E) + (address - p.p_vaddr(E)))
     }
 
     /// Room for `size` bytes aligned to `align` at the overflow segment's end: their file

@@ -221,6 +221,8 @@ pub struct Planner {
     overflow: Option<Overflow>,
     /// The new spots of sections that moved or shrank, by object (position, member).
     respotted: Vec<((u32, u32), SectionSpot)>,
+    /// 64-bit addresses in allocated data that changed, by how much: (place, change).
+    addresses_moved: Vec<(u64, i64)>,
     pub tally: Tally,
 }
 
@@ -233,6 +235,7 @@ impl Planner {
             written: HashSet::new(),
             overflow: None,
             respotted: Vec::new(),
+            addresses_moved: Vec::new(),
             tally: Tally::default(),
         }
     }
@@ -347,8 +350,19 @@ impl Planner {
             }
             let mut old_output = vec![0; spot.size as usize];
             read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
-            let mut bytes = patch_section(&old, &new, index, &old_output, &placed, &moved, &mut self.tally)?;
+            let mut absolute = Vec::new();
+            let patched =
+                patch_section(&old, &new, index, &old_output, &placed, &moved, &mut absolute, &mut self.tally);
+            let mut bytes = patched?;
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
+            for (at, delta) in absolute {
+                let overflow = match &mut self.overflow {
+                    Some(overflow) => overflow,
+                    None => self.overflow.insert(Overflow::read(read_output, self.output_len)?),
+                };
+                let address = overflow.address_of(offset + at).ok_or("an address outside every segment")?;
+                self.addresses_moved.push((address, delta));
+            }
             // A section that shrank where it was: the rest of its room is zeros.
             bytes.resize(bytes.len().max(if offset == spot.offset { spot.size as usize } else { 0 }), 0);
             self.tally.sections += 1;
@@ -425,8 +439,15 @@ impl Planner {
     /// changed objects' sections (where their output sections now are), then the headers.
     /// `map` is brought up to date with where the sections now are, and the build id's ranges
     /// with what was written past the end of the file.
-    pub fn finish(self, map: &mut OutputMap) -> (Vec<Patch>, Tally) {
-        let Planner { mut patches, overflow, respotted, tally, .. } = self;
+    pub fn finish(
+        self,
+        map: &mut OutputMap,
+        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<(Vec<Patch>, Tally), String> {
+        let Planner { mut patches, overflow, respotted, addresses_moved, tally, .. } = self;
+        if let Some(overflow) = &overflow {
+            patches.extend(follow_addresses(overflow, &addresses_moved, read_output)?);
+        }
         for ((position, member), spot) in respotted {
             let Ok(at) = map.objects.binary_search_by_key(&(position, member), |o| (o.position, o.member)) else {
                 continue;
@@ -445,7 +466,7 @@ impl Planner {
                 spot.offset = overflow.translate(spot.offset);
             }
         }
-        let Some(overflow) = overflow else { return (patches, tally) };
+        let Some(overflow) = overflow else { return Ok((patches, tally)) };
         if map.build_id.is_some() {
             for (at, len) in overflow.regions() {
                 match map.ranges.iter_mut().find(|r| r.at == at) {
@@ -458,8 +479,41 @@ impl Planner {
         let (copies, headers) = overflow.writes();
         let patch = |(offset, bytes)| Patch { offset, bytes };
         let all = copies.into_iter().map(patch).chain(patches).chain(headers.into_iter().map(patch)).collect();
-        (all, tally)
+        Ok((all, tally))
     }
+}
+
+/// The writes that make the dynamic relocations of the 64-bit addresses in `moved` (place,
+/// change) follow them: a position-independent output has a relative relocation at each
+/// such place, whose addend is the address. A place without any holds an address the loader
+/// leaves alone, in an output that is not position-independent. Any other (a symbol's
+/// address, which the loader computes) cannot be patched.
+fn follow_addresses(
+    overflow: &Overflow,
+    moved: &[(u64, i64)],
+    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+) -> Result<Vec<Patch>, String> {
+    if moved.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (at, size) = overflow.dynamic_relocations(read_output)?.unwrap_or((0, 0));
+    let mut table = vec![0u8; size as usize];
+    read_output(at, &mut table).map_err(|e| format!("reading the dynamic relocations: {e}"))?;
+    let relocations: &[Rela] =
+        object::pod::slice_from_all_bytes(&table).map_err(|_| "a dynamic relocation table cut short")?;
+    let mut patches = Vec::new();
+    for &(place, change) in moved {
+        let dynamic = relocations.iter().position(|r| r.r_offset(E) == place);
+        match dynamic.map(|index| (index, relocations[index].r_type(E, false))) {
+            Some((index, R_X86_64_RELATIVE)) => {
+                let addend = relocations[index].r_addend(E).wrapping_add(change);
+                patches.push(Patch { offset: at + index as u64 * 24 + 16, bytes: addend.to_le_bytes().to_vec() });
+            }
+            None if !overflow.position_independent() => {}
+            _ => return Err(format!("the address at {place:#x} has a dynamic relocation that is not relative")),
+        }
+    }
+    Ok(patches)
 }
 
 /// The offset of each unit's first entry in `.debug_info` contents: after its header (32-bit
@@ -601,17 +655,15 @@ enum Remake {
     /// The linker may relax it, rewriting bytes around its field.
     Relaxable,
     /// Only the field is written, but its value is no function of the addend that can be
-    /// moved (64-bit addresses in allocated sections become dynamic relocations in
-    /// position-independent outputs): the addend must be the same.
+    /// moved: the addend must be the same.
     SameAddend,
 }
 
-fn remake(r_type: u32, allocated: bool) -> Remake {
+fn remake(r_type: u32) -> Remake {
     match r_type {
         R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PLT32 | R_X86_64_32 | R_X86_64_32S | R_X86_64_GOTPCREL
         | R_X86_64_TPOFF32 | R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 | R_X86_64_GOTOFF64 | R_X86_64_GOTPC32
-        | R_X86_64_GOTPC64 | R_X86_64_SIZE32 | R_X86_64_SIZE64 => Remake::Linear,
-        R_X86_64_64 if !allocated => Remake::Linear,
+        | R_X86_64_GOTPC64 | R_X86_64_SIZE32 | R_X86_64_SIZE64 | R_X86_64_64 => Remake::Linear,
         R_X86_64_GOTPCRELX
         | R_X86_64_REX_GOTPCRELX
         | R_X86_64_GOTTPOFF
@@ -633,13 +685,13 @@ fn pc_relative(r_type: u32) -> bool {
 
 /// Whether a relocation's value moves with its target's address, by as much: the
 /// relocations that are the target's address (or its distance from the place) plus the
-/// addend, written into their field alone. Not so for references through the GOT, whose
-/// slot holds the address, nor for 64-bit addresses in allocated sections, which a
-/// position-independent output turns into dynamic relocations.
-fn follows_its_target(r_type: u32, allocated: bool) -> bool {
+/// addend (a 64-bit address in allocated data, and the dynamic relocation that a
+/// position-independent output has for it: `Planner::finish`). Not so for references
+/// through the GOT, whose slot holds the address.
+fn follows_its_target(r_type: u32) -> bool {
     match r_type {
-        R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PLT32 | R_X86_64_32 | R_X86_64_32S | R_X86_64_GOTOFF64 => true,
-        R_X86_64_64 => !allocated,
+        R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PLT32 | R_X86_64_32 | R_X86_64_32S | R_X86_64_GOTOFF64
+        | R_X86_64_64 => true,
         _ => false,
     }
 }
@@ -656,6 +708,7 @@ fn patch_section(
     old_output: &[u8],
     placed: &HashMap<u32, SectionSpot>,
     moved: &HashMap<u32, i64>,
+    absolute: &mut Vec<(u64, i64)>,
     tally: &mut Tally,
 ) -> Result<Vec<u8>, String> {
     let mut out = new.contents(index)?.to_vec();
@@ -669,7 +722,7 @@ fn patch_section(
     let mut windows = Vec::new();
     for (a, b) in old_relas.iter().zip(new_relas) {
         let r_type = b.r_type(E, false);
-        if remake(r_type, allocated) != Remake::Relaxable {
+        if remake(r_type) != Remake::Relaxable {
             continue;
         }
         if new.section_of_symbol(b.r_sym(E, false)).is_some_and(|section| moved.contains_key(&section)) {
@@ -689,7 +742,7 @@ fn patch_section(
     }
     for (a, b) in old_relas.iter().zip(new_relas) {
         let r_type = b.r_type(E, false);
-        let how = remake(r_type, allocated);
+        let how = remake(r_type);
         if r_type == R_X86_64_NONE || how == Remake::Relaxable {
             continue;
         }
@@ -711,7 +764,9 @@ fn patch_section(
             // A relaxed relocation's window is the old output's: it must not hold another's
             // field, at its old place or its new one.
             let overlaps = |start: usize| windows.iter().any(|w| w.start < start + width && start < w.end);
-            if how != Remake::Linear || overlaps(at) || overlaps(was_at) {
+            // A 64-bit address in allocated data may have a dynamic relocation at its place.
+            let dynamic = r_type == R_X86_64_64 && allocated;
+            if how != Remake::Linear || dynamic || overlaps(at) || overlaps(was_at) {
                 return Err(fail(&format!("a relocation ({}) that moved", name(r_type))));
             }
             if pc_relative(r_type) {
@@ -719,7 +774,7 @@ fn patch_section(
             }
         }
         if let Some(&moved_by) = new.section_of_symbol(b.r_sym(E, false)).and_then(|section| moved.get(&section)) {
-            if !follows_its_target(r_type, allocated) {
+            if !follows_its_target(r_type) {
                 return Err(fail(&format!("a reference ({}) to a section that moved", name(r_type))));
             }
             delta = delta.wrapping_add(moved_by);
@@ -739,6 +794,9 @@ fn patch_section(
                 _ => None,
             };
             value = moved.ok_or_else(|| fail("a relocation's new value that does not fit its field"))?.to_le_bytes();
+            if r_type == R_X86_64_64 && allocated {
+                absolute.push((at as u64, delta));
+            }
         }
         out[field].copy_from_slice(&value[..width]);
         tally.relocations += 1;

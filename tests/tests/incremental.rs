@@ -822,20 +822,24 @@ fn a_running_or_removed_output_and_a_patch() {
     assert_is_plain_link(&t, &args, "6000\n");
 }
 
-/// `main.o` prints what `banner.o` returns: a literal in a read-only section of its own that
-/// only a local label names (`.rodata.banner`), as rustc places each literal, referred to by
-/// `banner`'s code alone.
+/// `main.o` prints what `banner.o` returns, twice: a literal in a read-only section of its
+/// own that only a local label names (`.rodata.banner`), as rustc places each literal; once
+/// as `banner`'s code finds it, once through a pointer to it in read-only data after
+/// relocation (`banner_slot`, as rustc's format strings point at their pieces), which a
+/// position-independent executable has a relative dynamic relocation for.
 fn banner_program(t: &Test, text: &str) -> Vec<String> {
     let main = t.write(
         "banner_main.c",
-        "#include <stdio.h>\nconst char *banner(void);\nint counter = 2;\n\
-         int main(void) {\n    const char *shown = banner();\n    puts(shown); /* SHOWN */\n    return counter != 2;\n}\n",
+        "#include <stdio.h>\nconst char *banner(void);\nconst char *banner_via_slot(void);\nint counter = 2;\n\
+         int main(void) {\n    const char *shown = banner();\n    puts(shown); /* SHOWN */\n    puts(banner_via_slot());\n    return counter != 2;\n}\n",
     );
     let banner = t.write(
         "banner.c",
         format!(
             "__asm__(\".pushsection .rodata.banner,\\\"a\\\",@progbits\\n.Lbanner: .string \\\"{text}\\\"\\n.popsection\");\n\
-             const char *banner(void) {{ const char *p; __asm__(\"leaq .Lbanner(%%rip), %0\" : \"=r\"(p)); return p; }}\n"
+             __asm__(\".pushsection .data.rel.ro.banner_slot,\\\"aw\\\",@progbits\\n.balign 8\\nbanner_slot: .quad .Lbanner\\n.popsection\");\n\
+             const char *banner(void) {{ const char *p; __asm__(\"leaq .Lbanner(%%rip), %0\" : \"=r\"(p)); return p; }}\n\
+             const char *banner_via_slot(void) {{ const char *p; __asm__(\"movq banner_slot(%%rip), %0\" : \"=r\"(p)); return p; }}\n"
         ),
     );
     let flags = ["-O1", "-g", "-ffunction-sections", "-fdata-sections"];
@@ -856,40 +860,55 @@ fn overflow_segment(t: &Test) -> Option<(u64, u64)> {
 }
 
 /// A literal that grew is moved to a read-only segment the relink appends, the program
-/// header table with it; one that shrank is rewritten where it was. The program prints the
+/// header table with it, and the pointer to it and its relative dynamic relocation follow it;
+/// one that shrank is rewritten where it was. The program prints the
 /// new text, as GNU ld's link of the same objects does, gdb reads it in the running program,
 /// and the output is a full link's in all the loader and the user see (`elf_compare`). A
 /// literal that grows again moves again, to the same segment's end.
 #[test]
 fn a_literal_that_grew_moves_to_the_overflow_segment() {
     let t = test_env!("incremental_patch_moved");
-    if !t.linker_is_rivet() {
-        return;
+    if t.linker_is_rivet() {
+        literal_moves(&t, &[]);
     }
-    let args = [banner_program(&t, "short"), vec!["-Wl,--build-id".into()]].concat();
-    link_incremental(&t, &args);
-    assert_eq!(overflow_segment(&t), None, "a full link has no overflow segment");
+}
+
+/// The same in an executable loaded where it was linked: the pointer to the literal is an
+/// address the loader leaves alone.
+#[test]
+fn a_literal_that_grew_moves_in_a_position_dependent_executable() {
+    let t = test_env!("incremental_patch_moved_no_pie");
+    if t.linker_is_rivet() {
+        literal_moves(&t, &["-no-pie"]);
+    }
+}
+
+fn literal_moves(t: &Test, link_args: &[&str]) {
+    let link_args = link_args.iter().map(|a| a.to_string());
+    let args = [banner_program(t, "short"), vec!["-Wl,--build-id".into()], link_args.collect()].concat();
+    link_incremental(t, &args);
+    assert_eq!(overflow_segment(t), None, "a full link has no overflow segment");
     let mut build_ids = vec![t.readelf("-n", "prog")];
     let texts = ["a longer banner", "an even longer banner than that", "tiny", "longer again, and again"];
     for (round, text) in texts.into_iter().enumerate() {
-        banner_program(&t, text);
-        let o = link_incremental(&t, &args);
+        banner_program(t, text);
+        let o = link_incremental(t, &args);
         // Each text is longer than the one before, but "tiny".
         let moved = if text == "tiny" { "(1 resized, 0 moved)" } else { "(1 resized, 1 moved)" };
         assert!(patched_in_place(&o) && o.stderr.contains(moved), "{text:?}, expected {moved}: {o}");
         t.link("plain", &args.iter().map(String::as_str).collect::<Vec<_>>());
-        t.run_expect("plain", &[], &format!("{text}\n"));
-        assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, &format!("{text}\n"));
+        t.run_expect("plain", &[], &format!("{text}\n{text}\n"));
+        assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, &format!("{text}\n{text}\n"));
         let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
         assert_eq!(diffs, Ok(vec![]), "{text:?}");
-        let (at, size) = overflow_segment(&t).expect("the moved banner's segment");
+        let (at, size) = overflow_segment(t).expect("the moved banner's segment");
         assert_eq!(at + size, std::fs::metadata(t.out("prog")).unwrap().len(), "the segment ends the file");
         build_ids.push(t.readelf("-n", "prog"));
         assert!(!build_ids[..round + 1].contains(&build_ids[round + 1]), "the build id follows the contents");
-        assert!(up_to_date(&link_incremental(&t, &args)));
+        assert!(up_to_date(&link_incremental(t, &args)));
         if t.require_gdb() {
-            let breaks = ["banner_main.c:6".to_string()];
-            let (values, out) = gdb_values(&t, World::Test, "prog", &breaks, &["print shown"]);
+            let breaks = ["banner_main.c:7".to_string()];
+            let (values, out) = gdb_values(t, World::Test, "prog", &breaks, &["print shown"]);
             assert!(values.len() == 1 && values[0].ends_with(&format!("\"{text}\"")), "{text:?}: gdb:\n{out}");
         }
     }
