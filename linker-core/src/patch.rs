@@ -30,12 +30,14 @@
 //! every relocation field taken from the old output where the same relocation (the same
 //! place in the order of its section's relocations) was, moved by the change of its addend,
 //! of its place and of its target's place when the relocation type's value is linear in them
-//! (PC-relative, 32-bit absolute, GOT-relative, TLS offsets, sizes) and its target cannot be a
-//! tombstone or a merged string. A relocation the linker may relax rewrites bytes around its
-//! field: it must not move, its window (4 bytes before the field to 24 after) must be the
-//! same in the old and new object, and the old output's window is kept. Anything else (an
-//! addend change on a 64-bit absolute relocation in allocated code, which a
-//! position-independent output turns into a dynamic relocation; a relaxed window that
+//! (PC-relative, 32-bit and 64-bit absolute, GOT-relative, TLS offsets, sizes) and its target
+//! cannot be a tombstone or a merged string. A 64-bit address in allocated data that changes
+//! has, in a position-independent output, a relative dynamic relocation whose addend is that
+//! address: it is changed too (`follow_addresses`). A relocation the linker may relax
+//! rewrites bytes around its field: it must not move, its window (4 bytes before the field to
+//! 24 after) must be the same in the old and new object, and the old output's window is kept.
+//! Anything else (a 64-bit address whose dynamic relocation is a symbol's; one that moved
+//! within its section, whose dynamic relocation would have to move; a relaxed window that
 //! changed) means a full link. The old object is needed for that comparison: each incremental
 //! link keeps a copy of every plain object it read, and of the members it loaded from archives
 //! that changed before (`incremental`).
