@@ -159,7 +159,7 @@ impl Overflow {
     }
 
     /// The file offset of address `address`, in the segment that maps it.
-    fn offset_of(&self, address: u64) -> Option<u64> {
+    pub fn offset_of(&self, address: u64) -> Option<u64> {
         let load = self.phdrs.iter().filter(|p| p.p_type(E) == PT_LOAD);
         let mut load = load.filter(|p| p.p_vaddr(E) <= address && address < p.p_vaddr(E) + p.p_filesz(E));
         load.next().map(|p| p.p_offset(E) + (address - p.p_vaddr(E)))

@@ -292,7 +292,8 @@ impl Planner {
                 && !merged.contains_key(&(index as u32))
         };
         for index in (0..old.headers.len()).filter(|&index| must_stay(index)) {
-            if old.contents(index)? != new.contents(index)? {
+            let symbols = old.headers[index].sh_type(E) == SHT_SYMTAB && !resized.is_empty();
+            if old.contents(index)? != new.contents(index)? && !(symbols && old.same_symbols_but_in(&new, &resized)) {
                 return Err(format!("the contents of {} changed", old.name(index)));
             }
         }
@@ -304,9 +305,8 @@ impl Planner {
         for &index in resized.iter().filter(|&&index| placed.contains_key(&(index as u32))) {
             let (offset, by) = self.resize(&old, &new, index, spots, &placed, read_output)?;
             places.insert(index as u32, offset);
-            if by != 0 {
-                moved.insert(index as u32, by);
-            }
+            // Even where it stayed, what its temporaries name may have moved within it.
+            moved.insert(index as u32, by);
         }
         if !moved.is_empty() {
             new.referrers(&moved, &mut changed)?;
@@ -352,18 +352,34 @@ impl Planner {
             }
             let mut old_output = vec![0; spot.size as usize];
             read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
-            let mut absolute = Vec::new();
-            let patched =
-                patch_section(&old, &new, index, &old_output, &placed, &moved, &mut absolute, &mut self.tally);
+            let mut follow = Follow::default();
+            let patched = patch_section(&old, &new, index, &old_output, &placed, &moved, &mut follow, &mut self.tally);
             let mut bytes = patched?;
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
-            for (at, delta) in absolute {
+            if !follow.addresses.is_empty() || !follow.got_slots.is_empty() {
                 let overflow = match &mut self.overflow {
                     Some(overflow) => overflow,
                     None => self.overflow.insert(Overflow::read(read_output, self.output_len)?),
                 };
-                let address = overflow.address_of(offset + at).ok_or("an address outside every segment")?;
-                self.addresses_moved.push((address, delta));
+                let outside = "an address outside every segment";
+                for (at, delta) in follow.addresses {
+                    self.addresses_moved.push((overflow.address_of(offset + at).ok_or(outside)?, delta));
+                }
+                let section = overflow.address_of(spot.offset).ok_or(outside)?;
+                for (relative, by) in follow.got_slots {
+                    let slot = section.wrapping_add(relative as u64);
+                    if self.addresses_moved.iter().any(|&(place, _)| place == slot) {
+                        continue;
+                    }
+                    // The slot holds the target's address (and, position-independent, has a
+                    // relative dynamic relocation for it): both follow the target.
+                    let at = overflow.offset_of(slot).ok_or(outside)?;
+                    let mut held = [0u8; 8];
+                    read_output(at, &mut held).map_err(|e| format!("reading the output: {e}"))?;
+                    let now = u64::from_le_bytes(held).wrapping_add(by as u64);
+                    self.patches.push(Patch { offset: at, bytes: now.to_le_bytes().to_vec() });
+                    self.addresses_moved.push((slot, by));
+                }
             }
             // A section that shrank where it was: the rest of its room is zeros.
             bytes.resize(bytes.len().max(if offset == spot.offset { spot.size as usize } else { 0 }), 0);
@@ -648,6 +664,16 @@ fn same_relocation_targets(old: &[Rela], new: &[Rela]) -> bool {
     old.len() == new.len() && old.iter().zip(new).all(|(a, b)| a.r_info(E, false) == b.r_info(E, false))
 }
 
+/// What else a rewritten section's relocations move (`patch_section`).
+#[derive(Default)]
+struct Follow {
+    /// 64-bit addresses in allocated data that changed: (offset in the section, change).
+    addresses: Vec<(u64, i64)>,
+    /// GOT slots of targets that moved (Cranelift loads its data through the GOT): (slot
+    /// address relative to the section's, change).
+    got_slots: Vec<(i64, i64)>,
+}
+
 /// How a relocation's field is made again.
 #[derive(PartialEq)]
 enum Remake {
@@ -710,7 +736,7 @@ fn patch_section(
     old_output: &[u8],
     placed: &HashMap<u32, SectionSpot>,
     moved: &HashMap<u32, i64>,
-    absolute: &mut Vec<(u64, i64)>,
+    follow: &mut Follow,
     tally: &mut Tally,
 ) -> Result<Vec<u8>, String> {
     let mut out = new.contents(index)?.to_vec();
@@ -775,11 +801,20 @@ fn patch_section(
                 delta = delta.wrapping_sub(at as i64 - was_at as i64);
             }
         }
-        if let Some(&moved_by) = new.section_of_symbol(b.r_sym(E, false)).and_then(|section| moved.get(&section)) {
-            if !follows_its_target(r_type) {
+        let sym = b.r_sym(E, false);
+        if let Some(&moved_by) = new.section_of_symbol(sym).and_then(|section| moved.get(&section)) {
+            // The section's move, and the symbol's within it.
+            let within = new.symbols[sym as usize].st_value(E).wrapping_sub(old.symbols[sym as usize].st_value(E));
+            let by = moved_by.wrapping_add(within as i64);
+            if by != 0 && r_type == R_X86_64_GOTPCREL {
+                // Through the GOT: the slot follows the target, the field stays (`Follow`).
+                let old_value = i32::from_le_bytes(value[..4].try_into().expect("four bytes")) as i64;
+                follow.got_slots.push((was_at as i64 + old_value - a.r_addend(E), by));
+            } else if by != 0 && !follows_its_target(r_type) {
                 return Err(fail(&format!("a reference ({}) to a section that moved", name(r_type))));
+            } else {
+                delta = delta.wrapping_add(by);
             }
-            delta = delta.wrapping_add(moved_by);
         }
         if delta != 0 {
             if windows.iter().any(|w| w.start < field.end && field.start < w.end) {
@@ -797,7 +832,7 @@ fn patch_section(
             };
             value = moved.ok_or_else(|| fail("a relocation's new value that does not fit its field"))?.to_le_bytes();
             if r_type == R_X86_64_64 && allocated {
-                absolute.push((at as u64, delta));
+                follow.addresses.push((at as u64, delta));
             }
         }
         out[field].copy_from_slice(&value[..width]);
@@ -813,6 +848,8 @@ struct Shape<'d> {
     headers: &'d [Shdr],
     names: &'d [u8],
     symbols: &'d [Sym],
+    /// The symbols' names.
+    symbol_names: &'d [u8],
     /// Per section: the index of the RELA section that applies to it, 0 if none.
     rela_of: Vec<u32>,
 }
@@ -830,11 +867,15 @@ impl<'d> Shape<'d> {
             Some(s) => s.data_as_array(E, data).ok()?,
             None => &[][..],
         };
+        let symbol_names = match symtab {
+            Some(s) => headers.get(s.sh_link(E) as usize)?.data(E, data).ok()?,
+            None => &[][..],
+        };
         let mut rela_of = vec![0; headers.len()];
         for (index, s) in headers.iter().enumerate().filter(|(_, s)| s.sh_type(E) == SHT_RELA) {
             *rela_of.get_mut(s.sh_info(E) as usize)? = index as u32;
         }
-        Some(Shape { data, header, headers, names, symbols, rela_of })
+        Some(Shape { data, header, headers, names, symbols, symbol_names, rela_of })
     }
 
     fn name_bytes(&self, index: usize) -> &'d [u8] {
@@ -864,10 +905,34 @@ impl<'d> Shape<'d> {
         }
     }
 
-    /// The section a local section symbol stands for.
+    /// The section a local symbol is defined in: references to it follow that section when it
+    /// is resized.
     fn section_of_symbol(&self, sym: u32) -> Option<u32> {
         let symbol = self.symbols.get(sym as usize)?;
-        (symbol.st_type() == STT_SECTION && symbol.st_bind() == STB_LOCAL).then(|| u32::from(symbol.st_shndx(E)))
+        (symbol.st_bind() == STB_LOCAL && symbol.st_shndx(E) != SHN_UNDEF).then(|| u32::from(symbol.st_shndx(E)))
+    }
+
+    /// Whether symbol `symbol` is an assembler temporary (`.L…`), which the output's
+    /// `.symtab` leaves out.
+    fn temporary(&self, symbol: &Sym) -> bool {
+        let name = self.symbol_names.get(symbol.st_name(E) as usize..).unwrap_or_default();
+        name.starts_with(b".L")
+    }
+
+    /// Whether the symbol tables differ only in the values and sizes of temporaries
+    /// (`temporary`) defined in sections of `resized`: those move within their section.
+    fn same_symbols_but_in(&self, other: &Shape<'_>, resized: &[usize]) -> bool {
+        self.symbols.len() == other.symbols.len()
+            && self.symbol_names == other.symbol_names
+            && self.symbols.iter().zip(other.symbols).all(|(a, b)| {
+                let same_but_place = a.st_name(E) == b.st_name(E)
+                    && a.st_info == b.st_info
+                    && a.st_other == b.st_other
+                    && a.st_shndx(E) == b.st_shndx(E);
+                let movable =
+                    a.st_bind() == STB_LOCAL && self.temporary(a) && resized.contains(&usize::from(a.st_shndx(E)));
+                same_but_place && (movable || (a.st_value(E) == b.st_value(E) && a.st_size(E) == b.st_size(E)))
+            })
     }
 
     /// Whether section `index` may be written elsewhere in the output when it changes its
@@ -891,8 +956,11 @@ impl<'d> Shape<'d> {
         let header = &self.headers[index];
         let name = self.name_bytes(index);
         let units = name == b".debug_info";
-        let named_alone =
-            || self.symbols.iter().all(|s| usize::from(s.st_shndx(E)) != index || s.st_type() == STT_SECTION);
+        let named_alone = || {
+            let mut others =
+                self.symbols.iter().filter(|s| usize::from(s.st_shndx(E)) == index && s.st_type() != STT_SECTION);
+            others.all(|s| s.st_bind() == STB_LOCAL && self.temporary(s))
+        };
         let absolute_only = || {
             let relas = self.relocations_of(index).unwrap_or(&[]);
             relas.iter().all(|r| matches!(r.r_type(E, false), R_X86_64_NONE | R_X86_64_64 | R_X86_64_32))
