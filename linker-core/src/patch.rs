@@ -353,8 +353,8 @@ impl Planner {
             let mut old_output = vec![0; spot.size as usize];
             read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
             let mut follow = Follow::default();
-            let patched = patch_section(&old, &new, index, &old_output, &placed, &moved, &mut follow, &mut self.tally);
-            let mut bytes = patched?;
+            let mut bytes = patch_section(&old, &new, index, &old_output, &placed, &moved, &mut follow)?;
+            self.tally.relocations += follow.relocations;
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
             if !follow.addresses.is_empty() || !follow.got_slots.is_empty() {
                 let overflow = match &mut self.overflow {
@@ -664,9 +664,11 @@ fn same_relocation_targets(old: &[Rela], new: &[Rela]) -> bool {
     old.len() == new.len() && old.iter().zip(new).all(|(a, b)| a.r_info(E, false) == b.r_info(E, false))
 }
 
-/// What else a rewritten section's relocations move (`patch_section`).
+/// What a rewritten section's relocations did besides its bytes (`patch_section`).
 #[derive(Default)]
 struct Follow {
+    /// Relocations re-applied.
+    relocations: usize,
     /// 64-bit addresses in allocated data that changed: (offset in the section, change).
     addresses: Vec<(u64, i64)>,
     /// GOT slots of targets that moved (Cranelift loads its data through the GOT): (slot
@@ -717,11 +719,10 @@ fn pc_relative(r_type: u32) -> bool {
 /// position-independent output has for it: `Planner::finish`). Not so for references
 /// through the GOT, whose slot holds the address.
 fn follows_its_target(r_type: u32) -> bool {
-    match r_type {
-        R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PLT32 | R_X86_64_32 | R_X86_64_32S | R_X86_64_GOTOFF64
-        | R_X86_64_64 => true,
-        _ => false,
-    }
+    matches!(
+        r_type,
+        R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_PLT32 | R_X86_64_32 | R_X86_64_32S | R_X86_64_GOTOFF64 | R_X86_64_64
+    )
 }
 
 /// Bytes around a relocation's field that a relaxation may rewrite (TLS sequences are the
@@ -737,7 +738,6 @@ fn patch_section(
     placed: &HashMap<u32, SectionSpot>,
     moved: &HashMap<u32, i64>,
     follow: &mut Follow,
-    tally: &mut Tally,
 ) -> Result<Vec<u8>, String> {
     let mut out = new.contents(index)?.to_vec();
     let (old_in, new_in) = (old.contents(index)?, new.contents(index)?);
@@ -766,7 +766,7 @@ fn patch_section(
         }
         out[window.clone()].copy_from_slice(&old_output[window.clone()]);
         windows.push(window);
-        tally.relocations += 1;
+        follow.relocations += 1;
     }
     for (a, b) in old_relas.iter().zip(new_relas) {
         let r_type = b.r_type(E, false);
@@ -836,7 +836,7 @@ fn patch_section(
             }
         }
         out[field].copy_from_slice(&value[..width]);
-        tally.relocations += 1;
+        follow.relocations += 1;
     }
     Ok(out)
 }
