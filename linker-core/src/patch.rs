@@ -49,11 +49,18 @@
 //! piece keeps its length, was stored for no other piece (the merge counts them: `merge`),
 //! and equals no piece of the output section and no other piece the relink writes, the new
 //! piece is written over the old one. Every reference to it (the same relocation, the same
-//! addend) keeps its value. This is the one patch whose output is not byte for byte a full
-//! link's: a full link places a piece by its hash, so there the new piece sits elsewhere in
-//! the section, the references to it differ, and so does the build id. The output holds the
-//! same pieces, and the program behaves the same (no piece it could compare by address became
-//! equal to another).
+//! addend) keeps its value. The output is then not byte for byte a full link's: a full link
+//! places a piece by its hash, so there the new piece sits elsewhere in the section, the
+//! references to it differ, and so does the build id. The output holds the same pieces, and
+//! the program behaves the same (no piece it could compare by address became equal to
+//! another). Strings that cannot be written so (of another length, shared, equal to another)
+//! are placed one by one (`Planner::move_merged`): as long as the section holds the same
+//! number of strings, a changed one goes where an equal string of the output section is, or
+//! else to the overflow segment, and every reference of the object to a string (through the
+//! section symbol and its addend, or an assembler temporary) is moved from where its old
+//! string is to where its new one is. In this toolchain a format string with arguments of
+//! another length also renames the instance of `fmt::Arguments::new` it calls (its template's
+//! length is a const parameter): that links in full.
 //!
 //! The build id is a tree hash over the ranges the write pass hashed (`write`): the map of
 //! the output keeps their digests, and a patch hashes again only the ranges it touched.
@@ -203,9 +210,11 @@ pub struct Tally {
     pub sections: usize,
     /// Merged strings and constants rewritten where their predecessors were.
     pub merged: usize,
-    /// Sections of a new size: those that shrank stay where they were, those that grew
-    /// moved to the overflow segment (`overflow`).
+    /// Sections of a new size (merged string sections included): those that shrank stay
+    /// where they were, those that grew moved (`overflow`).
     pub resized: usize,
+    /// Sections, and merged strings, moved to the overflow segment or to the end of their
+    /// output section.
     pub moved: usize,
     pub relocations: usize,
     pub bytes: u64,
@@ -223,6 +232,8 @@ pub struct Planner {
     overflow: Option<Overflow>,
     /// The new spots of sections that moved or shrank, by object (position, member).
     respotted: Vec<((u32, u32), SectionSpot)>,
+    /// The new pieces of merged string sections whose pieces moved, by object.
+    remerged: Vec<((u32, u32), MergedSpot)>,
     /// 64-bit addresses in allocated data that changed, by how much: (place, change).
     addresses_moved: Vec<(u64, i64)>,
     pub tally: Tally,
@@ -237,6 +248,7 @@ impl Planner {
             written: HashSet::new(),
             overflow: None,
             respotted: Vec::new(),
+            remerged: Vec::new(),
             addresses_moved: Vec::new(),
             tally: Tally::default(),
         }
@@ -263,6 +275,8 @@ impl Planner {
         // follow is the commonest reason to link in full, found without reading any
         // section's contents.
         let mut resized = Vec::new();
+        // Merged string sections whose pieces are placed again, one by one.
+        let mut reshuffled = Vec::new();
         for (index, (a, b)) in old.headers.iter().zip(new.headers).enumerate() {
             let same_header = a.sh_name(E) == b.sh_name(E)
                 && a.sh_type(E) == b.sh_type(E)
@@ -275,7 +289,11 @@ impl Planner {
             if !same_header {
                 return Err(format!("section {} changed its attributes", old.name(index)));
             }
-            if a.sh_size(E) != b.sh_size(E) {
+            let strings = merged.get(&(index as u32)).is_some_and(|m| m.constant_size == 0);
+            if a.sh_size(E) != b.sh_size(E) && strings {
+                // Its pieces are placed one by one (`Planner::move_merged`).
+                reshuffled.push(index);
+            } else if a.sh_size(E) != b.sh_size(E) {
                 let movable = old.movable(index);
                 if !copied_as_is(a, old.name_bytes(index)) || placed.contains_key(&(index as u32)) && !movable {
                     return Err(format!("section {} changed its size", old.name(index)));
@@ -292,8 +310,9 @@ impl Planner {
                 && !merged.contains_key(&(index as u32))
         };
         for index in (0..old.headers.len()).filter(|&index| must_stay(index)) {
-            let symbols = old.headers[index].sh_type(E) == SHT_SYMTAB && !resized.is_empty();
-            if old.contents(index)? != new.contents(index)? && !(symbols && old.same_symbols_but_in(&new, &resized)) {
+            let symbols = old.headers[index].sh_type(E) == SHT_SYMTAB;
+            let shifted: Vec<usize> = resized.iter().chain(&reshuffled).copied().collect();
+            if old.contents(index)? != new.contents(index)? && !(symbols && old.same_symbols_but_in(&new, &shifted)) {
                 return Err(format!("the contents of {} changed", old.name(index)));
             }
         }
@@ -311,6 +330,8 @@ impl Planner {
         if !moved.is_empty() {
             new.referrers(&moved, &mut changed)?;
         }
+        // Merged string sections whose pieces moved: where each piece was and is.
+        let mut placed_pieces: HashMap<u32, PieceMoves> = HashMap::new();
         for (index, a) in old.headers.iter().enumerate() {
             if a.sh_type(E) == SHT_NOBITS || must_stay(index) || resized.contains(&index) {
                 continue;
@@ -333,14 +354,38 @@ impl Planner {
                 continue;
             }
             if let Some(merged) = merged.get(&(index as u32)) {
-                let planned = patch_merged(a_bytes, b_bytes, merged, read_output, &mut self.written, &mut self.tally);
-                self.patches.extend(planned.map_err(|why| format!("the merged {} changed: {why}", old.name(index)))?);
+                let in_place = match reshuffled.contains(&index) {
+                    true => Err("a string changed its length"),
+                    false => patch_merged(a_bytes, b_bytes, merged, read_output, &mut self.written, &mut self.tally),
+                };
+                match in_place {
+                    Ok(patches) => self.patches.extend(patches),
+                    Err(why) if merged.constant_size != 0 => {
+                        return Err(format!("the merged {} changed: {why}", old.name(index)));
+                    }
+                    Err(_) => {
+                        let pieces = self.move_merged(a_bytes, b_bytes, merged, read_output);
+                        let pieces = pieces.map_err(|why| format!("the merged {} changed: {why}", old.name(index)))?;
+                        self.tally.resized += usize::from(reshuffled.contains(&index));
+                        placed_pieces.insert(index as u32, pieces);
+                    }
+                }
                 continue;
             }
             changed[index] = true;
         }
         for &index in &resized {
             changed[index] = placed.contains_key(&(index as u32));
+        }
+        if !placed_pieces.is_empty() {
+            let sections: HashMap<u32, i64> = placed_pieces.keys().map(|&s| (s, 0)).collect();
+            new.referrers(&sections, &mut changed)?;
+            for (&section, pieces) in &placed_pieces {
+                let spot = merged[&section];
+                let pieces =
+                    pieces.new.iter().map(|&(start, out, shared)| MergedPiece { start, out, shared }).collect();
+                self.remerged.push(((spots.position, spots.member), MergedSpot { pieces, ..spot.clone() }));
+            }
         }
         for (index, header) in new.headers.iter().enumerate().filter(|&(index, _)| changed[index]) {
             let Some(spot) = placed.get(&(index as u32)) else { continue };
@@ -353,7 +398,8 @@ impl Planner {
             let mut old_output = vec![0; spot.size as usize];
             read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
             let mut follow = Follow::default();
-            let mut bytes = patch_section(&old, &new, index, &old_output, &placed, &moved, &mut follow)?;
+            let targets = Targets { placed: &placed, moved: &moved, pieces: &placed_pieces };
+            let mut bytes = patch_section(&old, &new, index, &old_output, &targets, &mut follow)?;
             self.tally.relocations += follow.relocations;
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
             if !follow.addresses.is_empty() || !follow.got_slots.is_empty() {
@@ -388,6 +434,78 @@ impl Planner {
             self.patches.push(Patch { offset, bytes });
         }
         Ok(())
+    }
+
+    /// Places the strings of a merged string section (`spot`) that changed from `old` to `new`
+    /// (the same strings in the same order, of any lengths): an unchanged string stays where
+    /// it is; a changed one goes where an equal string of the output section is, or else, as
+    /// the pieces of a merge section cannot grow where they are, at the end of the overflow
+    /// segment (`overflow`), the references to it following. The old string stays, for
+    /// whatever else shares it.
+    fn move_merged(
+        &mut self,
+        old: &[u8],
+        new: &[u8],
+        spot: &MergedSpot,
+        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<PieceMoves, &'static str> {
+        let split = |bytes: &[u8]| -> Option<Vec<(u32, u32)>> {
+            if bytes.last().is_some_and(|&b| b != 0) {
+                return None;
+            }
+            let mut pieces = Vec::new();
+            let mut at = 0;
+            while at < bytes.len() {
+                let end = at + memchr::memchr(0, &bytes[at..])? + 1;
+                pieces.push((at as u32, end as u32));
+                at = end;
+            }
+            Some(pieces)
+        };
+        let (was, now) =
+            (split(old).ok_or("a string has no terminator")?, split(new).ok_or("a string has no terminator")?);
+        if was.len() != now.len() {
+            return Err("strings were added or removed");
+        }
+        let mut section = vec![0; spot.size as usize];
+        read_output(spot.offset, &mut section).map_err(|_| "the output could not be read")?;
+        let overflow = match &mut self.overflow {
+            Some(overflow) => overflow,
+            None => {
+                self.overflow.insert(Overflow::read(read_output, self.output_len).map_err(|_| "unreadable headers")?)
+            }
+        };
+        let mut moves = PieceMoves { old: Vec::new(), new: Vec::new() };
+        for (&(start, end), &(new_start, new_end)) in was.iter().zip(&now) {
+            let found = spot.pieces.binary_search_by_key(&start, |p| p.start);
+            let piece = found.map(|i| spot.pieces[i]).map_err(|_| "a piece is not where the map says")?;
+            moves.old.push((start, piece.out, piece.shared));
+            let (before, after) = (&old[start as usize..end as usize], &new[new_start as usize..new_end as usize]);
+            if before == after {
+                moves.new.push((new_start, piece.out, piece.shared));
+                continue;
+            }
+            let equal = memchr::memmem::find_iter(&section, after).find(|&i| i == 0 || section[i - 1] == 0);
+            let out = match equal {
+                Some(at) => at as u32,
+                None => {
+                    let (offset, address) =
+                        overflow.place(after.len() as u64, 1).map_err(|_| "the overflow segment is full")?;
+                    // References move by the change of file offset: it must be the address's.
+                    let here = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
+                    if here.wrapping_sub(spot.offset) != address.wrapping_sub(offset) {
+                        return Err("a section mapped unlike the overflow segment");
+                    }
+                    self.patches.push(Patch { offset, bytes: after.to_vec() });
+                    self.tally.merged += 1;
+                    self.tally.moved += 1;
+                    self.tally.bytes += after.len() as u64;
+                    u32::try_from(offset - spot.offset).map_err(|_| "a string too far from its section")?
+                }
+            };
+            moves.new.push((new_start, out, equal.is_some()));
+        }
+        Ok(moves)
     }
 
     /// Finds the new place of section `index` of `new`, of a new size (`Shape::movable`):
@@ -462,7 +580,15 @@ impl Planner {
         map: &mut OutputMap,
         read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
     ) -> Result<(Vec<Patch>, Tally), String> {
-        let Planner { mut patches, overflow, respotted, addresses_moved, tally, .. } = self;
+        let Planner { mut patches, overflow, respotted, remerged, addresses_moved, tally, .. } = self;
+        for ((position, member), spot) in remerged {
+            let Ok(at) = map.objects.binary_search_by_key(&(position, member), |o| (o.position, o.member)) else {
+                continue;
+            };
+            if let Some(old) = map.objects[at].merged.iter_mut().find(|m| m.section == spot.section) {
+                *old = spot;
+            }
+        }
         if let Some(overflow) = &overflow {
             patches.extend(follow_addresses(overflow, &addresses_moved, read_output)?);
         }
@@ -664,6 +790,24 @@ fn same_relocation_targets(old: &[Rela], new: &[Rela]) -> bool {
     old.len() == new.len() && old.iter().zip(new).all(|(a, b)| a.r_info(E, false) == b.r_info(E, false))
 }
 
+/// Where the pieces of a merged string section were and are: (input offset, offset from the
+/// output section's start in the file, shared), by input offset, for the old object and the
+/// new one (`Planner::move_merged`).
+struct PieceMoves {
+    old: Vec<(u32, u32, bool)>,
+    new: Vec<(u32, u32, bool)>,
+}
+
+/// What a rewritten section's relocations may refer to: the sections in place, those moved
+/// or resized (by how much their address changed), the merged string sections whose pieces
+/// moved.
+#[derive(Clone, Copy)]
+struct Targets<'a> {
+    placed: &'a HashMap<u32, SectionSpot>,
+    moved: &'a HashMap<u32, i64>,
+    pieces: &'a HashMap<u32, PieceMoves>,
+}
+
 /// What a rewritten section's relocations did besides its bytes (`patch_section`).
 #[derive(Default)]
 struct Follow {
@@ -735,10 +879,10 @@ fn patch_section(
     new: &Shape<'_>,
     index: usize,
     old_output: &[u8],
-    placed: &HashMap<u32, SectionSpot>,
-    moved: &HashMap<u32, i64>,
+    targets: &Targets<'_>,
     follow: &mut Follow,
 ) -> Result<Vec<u8>, String> {
+    let Targets { placed, moved, pieces } = *targets;
     let mut out = new.contents(index)?.to_vec();
     let (old_in, new_in) = (old.contents(index)?, new.contents(index)?);
     let (old_relas, new_relas) = (old.relocations_of(index)?, new.relocations_of(index)?);
@@ -802,7 +946,28 @@ fn patch_section(
             }
         }
         let sym = b.r_sym(E, false);
-        if let Some(&moved_by) = new.section_of_symbol(sym).and_then(|section| moved.get(&section)) {
+        let mut retargeted = false;
+        if let Some(moves) = new.section_of_symbol(sym).and_then(|section| pieces.get(&section)) {
+            // A merged string: where the old target was and the new one is.
+            let (old_symbol, new_symbol) = (&old.symbols[sym as usize], &new.symbols[sym as usize]);
+            let target = |moves: &[(u32, u32, bool)], value: u64, addend: i64| -> Option<i64> {
+                let offset = if value == 0 && old_symbol.st_type() == STT_SECTION { addend } else { value as i64 };
+                let piece = moves.partition_point(|&(start, _, _)| i64::from(start) <= offset).checked_sub(1)?;
+                let (start, out, _) = moves[piece];
+                let at = i64::from(out) + (offset - i64::from(start));
+                Some(if old_symbol.st_type() == STT_SECTION { at } else { at + addend })
+            };
+            let was = target(&moves.old, old_symbol.st_value(E), a.r_addend(E));
+            let now = target(&moves.new, new_symbol.st_value(E), b.r_addend(E));
+            let (Some(was), Some(now)) = (was, now) else { return Err(fail("a reference outside a merged section")) };
+            let by = now - was;
+            if by != 0 && !follows_its_target(r_type) {
+                return Err(fail(&format!("a reference ({}) to a merged string that moved", name(r_type))));
+            }
+            // The addend's change is in `by` already.
+            delta = delta.wrapping_sub(b.r_addend(E).wrapping_sub(a.r_addend(E))).wrapping_add(by);
+            retargeted = true;
+        } else if let Some(&moved_by) = new.section_of_symbol(sym).and_then(|section| moved.get(&section)) {
             // The section's move, and the symbol's within it.
             let within = new.symbols[sym as usize].st_value(E).wrapping_sub(old.symbols[sym as usize].st_value(E));
             let by = moved_by.wrapping_add(within as i64);
@@ -820,7 +985,7 @@ fn patch_section(
             if windows.iter().any(|w| w.start < field.end && field.start < w.end) {
                 return Err(fail("a changed addend next to a relaxed relocation"));
             }
-            if b.r_addend(E) != a.r_addend(E) {
+            if b.r_addend(E) != a.r_addend(E) && !retargeted {
                 old.retargetable(b.r_sym(E, false), allocated, placed).map_err(fail)?;
             }
             let old_value = u64::from_le_bytes(value);

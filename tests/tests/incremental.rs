@@ -569,8 +569,9 @@ fn assert_same_but_for_string_places(t: &Test, word: &str) {
 
 /// A string literal that changed, keeping its length, is written where the old one is in the
 /// merged string section: the output then runs as a full link's does, with its strings in
-/// another order. A literal stored once for two objects, or one that now equals another
-/// string, links in full.
+/// another order. A literal stored once for two objects, one that now equals another string,
+/// and one of another length are patched too, the references following the string to its
+/// new place.
 #[test]
 fn a_changed_merged_string_is_rewritten_in_place() {
     let t = test_env!("incremental_patch_string");
@@ -598,15 +599,29 @@ fn a_changed_merged_string_is_rewritten_in_place() {
     assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "common 0001\nmessage 003\ncommon 0001\n");
     assert_same_but_for_string_places(&t, "message 003");
 
+    // A string stored once for `main.o` and `words.o` changes in `words.o`: the new one goes
+    // to the overflow segment, `main.o`'s stays.
     words_program(&t, "message 003", "common 0002");
-    let o = link_incremental(&t, &args);
-    assert!(o.stderr.contains("was stored once for several"), "{o}");
-    assert_is_plain_link(&t, &args, "common 0001\nmessage 003\ncommon 0002\n");
+    assert_patched_as_a_full_link_runs(&t, &args, "common 0001\nmessage 003\ncommon 0002\n");
 
+    // A string that now equals another: its references go to that one. Then a longer one
+    // and a shorter one, which cannot be written where the old ones are.
     words_program(&t, "common 0001", "common 0002");
-    let o = link_incremental(&t, &args);
-    assert!(o.stderr.contains("now equal to another"), "{o}");
-    assert_is_plain_link(&t, &args, "common 0001\ncommon 0001\ncommon 0002\n");
+    assert_patched_as_a_full_link_runs(&t, &args, "common 0001\ncommon 0001\ncommon 0002\n");
+    words_program(&t, "a longer message", "common 2");
+    assert_patched_as_a_full_link_runs(&t, &args, "common 0001\na longer message\ncommon 2\n");
+}
+
+/// The incremental link of `args` is patched in place, and its output prints `expected` as
+/// a full link's does, and is that link's in all the loader and the user see.
+fn assert_patched_as_a_full_link_runs(t: &Test, args: &[String], expected: &str) {
+    let o = link_incremental(t, args);
+    assert!(patched_in_place(&o), "{o}");
+    t.link("plain", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    t.run_expect("plain", &[], expected);
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, expected);
+    let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
+    assert_eq!(diffs, Ok(vec![]), "{expected:?}");
 }
 
 /// `main.o` prints what `scale.o` returns and a quarter of it; gcc puts both doubles, the
