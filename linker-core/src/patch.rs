@@ -363,6 +363,9 @@ impl Planner {
                     Err(why) if merged.constant_size != 0 => {
                         return Err(format!("the merged {} changed: {why}", old.name(index)));
                     }
+                    Err(_) if !old.named_alone(index) => {
+                        return Err(format!("the merged {} changed, and a symbol names it", old.name(index)));
+                    }
                     Err(_) => {
                         let pieces = self.move_merged(a_bytes, b_bytes, merged, read_output);
                         let pieces = pieces.map_err(|why| format!("the merged {} changed: {why}", old.name(index)))?;
@@ -438,10 +441,10 @@ impl Planner {
 
     /// Places the strings of a merged string section (`spot`) that changed from `old` to `new`
     /// (the same strings in the same order, of any lengths): an unchanged string stays where
-    /// it is; a changed one goes where an equal string of the output section is, or else, as
-    /// the pieces of a merge section cannot grow where they are, at the end of the overflow
-    /// segment (`overflow`), the references to it following. The old string stays, for
-    /// whatever else shares it.
+    /// it is; a changed one goes to the end of the overflow segment (`overflow`), the
+    /// references to it following. The old string stays, for whatever else shares it. A
+    /// changed string equal to one of the output section is not pointed there: that one's
+    /// owner could rewrite it in place later, or in this very relink (`patch_merged`).
     fn move_merged(
         &mut self,
         old: &[u8],
@@ -467,8 +470,6 @@ impl Planner {
         if was.len() != now.len() {
             return Err("strings were added or removed");
         }
-        let mut section = vec![0; spot.size as usize];
-        read_output(spot.offset, &mut section).map_err(|_| "the output could not be read")?;
         let overflow = match &mut self.overflow {
             Some(overflow) => overflow,
             None => {
@@ -485,25 +486,19 @@ impl Planner {
                 moves.new.push((new_start, piece.out, piece.shared));
                 continue;
             }
-            let equal = memchr::memmem::find_iter(&section, after).find(|&i| i == 0 || section[i - 1] == 0);
-            let out = match equal {
-                Some(at) => at as u32,
-                None => {
-                    let (offset, address) =
-                        overflow.place(after.len() as u64, 1).map_err(|_| "the overflow segment is full")?;
-                    // References move by the change of file offset: it must be the address's.
-                    let here = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
-                    if here.wrapping_sub(spot.offset) != address.wrapping_sub(offset) {
-                        return Err("a section mapped unlike the overflow segment");
-                    }
-                    self.patches.push(Patch { offset, bytes: after.to_vec() });
-                    self.tally.merged += 1;
-                    self.tally.moved += 1;
-                    self.tally.bytes += after.len() as u64;
-                    u32::try_from(offset - spot.offset).map_err(|_| "a string too far from its section")?
-                }
-            };
-            moves.new.push((new_start, out, equal.is_some()));
+            let (offset, address) =
+                overflow.place(after.len() as u64, 1).map_err(|_| "the overflow segment is full")?;
+            // References move by the change of file offset: it must be the address's.
+            let here = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
+            if here.wrapping_sub(spot.offset) != address.wrapping_sub(offset) {
+                return Err("a section mapped unlike the overflow segment");
+            }
+            self.patches.push(Patch { offset, bytes: after.to_vec() });
+            self.tally.merged += 1;
+            self.tally.moved += 1;
+            self.tally.bytes += after.len() as u64;
+            let out = u32::try_from(offset - spot.offset).map_err(|_| "a string too far from its section")?;
+            moves.new.push((new_start, out, false));
         }
         Ok(moves)
     }
@@ -761,14 +756,20 @@ fn patch_merged(
                 0 => memchr::memmem::find_iter(section, now).any(|i| i == 0 || section[i - 1] == 0),
                 size => section.chunks_exact(size).any(|c| c == now),
             };
-            if stored || !written.insert((spot.offset, now.to_vec())) {
+            let key = (spot.offset, now.to_vec());
+            if stored || written.contains(&key) || patches.iter().any(|p: &Patch| p.bytes == now) {
                 return Err("a piece that changed is now equal to another");
             }
             patches.push(Patch { offset: spot.offset + u64::from(piece.out), bytes: now.to_vec() });
-            tally.merged += 1;
-            tally.bytes += now.len() as u64;
         }
         at = end;
+    }
+    // Only a section written whole counts: one that falls back to placing its strings one by
+    // one (`Planner::move_merged`) leaves nothing behind.
+    for patch in &patches {
+        written.insert((spot.offset, patch.bytes.clone()));
+        tally.merged += 1;
+        tally.bytes += patch.bytes.len() as u64;
     }
     Ok(patches)
 }
@@ -897,7 +898,8 @@ fn patch_section(
         if remake(r_type) != Remake::Relaxable {
             continue;
         }
-        if new.section_of_symbol(b.r_sym(E, false)).is_some_and(|section| moved.contains_key(&section)) {
+        let target = new.section_of_symbol(b.r_sym(E, false));
+        if target.is_some_and(|section| moved.contains_key(&section) || pieces.contains_key(&section)) {
             return Err(fail(&format!("a reference ({}) to a section that moved", name(r_type))));
         }
         let at = b.r_offset(E) as usize;
@@ -947,15 +949,20 @@ fn patch_section(
         }
         let sym = b.r_sym(E, false);
         let mut retargeted = false;
+        let resized = new.section_of_symbol(sym).is_some_and(|s| moved.contains_key(&s) || pieces.contains_key(&s));
+        if resized && matches!(r_type, R_X86_64_SIZE32 | R_X86_64_SIZE64) {
+            return Err(fail(&format!("a {} of a symbol in a section of a new size", name(r_type))));
+        }
         if let Some(moves) = new.section_of_symbol(sym).and_then(|section| pieces.get(&section)) {
             // A merged string: where the old target was and the new one is.
             let (old_symbol, new_symbol) = (&old.symbols[sym as usize], &new.symbols[sym as usize]);
             let target = |moves: &[(u32, u32, bool)], value: u64, addend: i64| -> Option<i64> {
-                let offset = if value == 0 && old_symbol.st_type() == STT_SECTION { addend } else { value as i64 };
+                let section = old_symbol.st_type() == STT_SECTION;
+                let offset = if section { value as i64 + addend } else { value as i64 };
                 let piece = moves.partition_point(|&(start, _, _)| i64::from(start) <= offset).checked_sub(1)?;
                 let (start, out, _) = moves[piece];
                 let at = i64::from(out) + (offset - i64::from(start));
-                Some(if old_symbol.st_type() == STT_SECTION { at } else { at + addend })
+                Some(if section { at } else { at + addend })
             };
             let was = target(&moves.old, old_symbol.st_value(E), a.r_addend(E));
             let now = target(&moves.new, new_symbol.st_value(E), b.r_addend(E));
@@ -1077,6 +1084,14 @@ impl<'d> Shape<'d> {
         (symbol.st_bind() == STB_LOCAL && symbol.st_shndx(E) != SHN_UNDEF).then(|| u32::from(symbol.st_shndx(E)))
     }
 
+    /// Whether only this object's relocations can refer to section `index`: no symbol but
+    /// its section symbol and assembler temporaries (`temporary`) names it.
+    fn named_alone(&self, index: usize) -> bool {
+        let mut others =
+            self.symbols.iter().filter(|s| usize::from(s.st_shndx(E)) == index && s.st_type() != STT_SECTION);
+        others.all(|s| s.st_bind() == STB_LOCAL && self.temporary(s))
+    }
+
     /// Whether symbol `symbol` is an assembler temporary (`.L…`), which the output's
     /// `.symtab` leaves out.
     fn temporary(&self, symbol: &Sym) -> bool {
@@ -1121,11 +1136,7 @@ impl<'d> Shape<'d> {
         let header = &self.headers[index];
         let name = self.name_bytes(index);
         let units = name == b".debug_info";
-        let named_alone = || {
-            let mut others =
-                self.symbols.iter().filter(|s| usize::from(s.st_shndx(E)) == index && s.st_type() != STT_SECTION);
-            others.all(|s| s.st_bind() == STB_LOCAL && self.temporary(s))
-        };
+        let named_alone = || self.named_alone(index);
         let absolute_only = || {
             let relas = self.relocations_of(index).unwrap_or(&[]);
             relas.iter().all(|r| matches!(r.r_type(E, false), R_X86_64_NONE | R_X86_64_64 | R_X86_64_32))
