@@ -309,9 +309,10 @@ impl Planner {
                 && !copied_as_is(header, old.name_bytes(index))
                 && !merged.contains_key(&(index as u32))
         };
+        // Sections whose temporaries may have moved within them.
+        let shifted: Vec<usize> = resized.iter().chain(&reshuffled).copied().collect();
         for index in (0..old.headers.len()).filter(|&index| must_stay(index)) {
             let symbols = old.headers[index].sh_type(E) == SHT_SYMTAB;
-            let shifted: Vec<usize> = resized.iter().chain(&reshuffled).copied().collect();
             if old.contents(index)? != new.contents(index)? && !(symbols && old.same_symbols_but_in(&new, &shifted)) {
                 return Err(format!("the contents of {} changed", old.name(index)));
             }
