@@ -254,10 +254,7 @@ pub(crate) fn relink_in_place_timed(
     let mut planner = crate::patch::Planner::new(output_len);
     for object in &changed {
         let key = (object.position, object.member);
-        let spots = match map.objects.binary_search_by_key(&key, |o| (o.position, o.member)) {
-            Ok(at) => &map.objects[at],
-            Err(_) => return Err(format!("{} is no plain object", object.name)),
-        };
+        let spots = map.object(key).ok_or_else(|| format!("{} is no plain object", object.name))?;
         let copy = kept_copy(&config.output, object.position, object.member);
         let kept = kept_copy_of(&state.copies, key).filter(|c| c.hash == object.old_hash);
         let old = std::fs::File::open(&copy)

@@ -121,8 +121,12 @@ impl Overflow {
 
     /// The output section file offset `offset` is in (where the relink leaves it).
     pub fn section_at(&self, offset: u64) -> Option<&Shdr> {
-        let mut with_bytes = self.sections.iter().filter(|s| s.sh_type(E) != SHT_NOBITS);
-        with_bytes.find(|s| s.sh_offset(E) <= offset && offset < s.sh_offset(E) + s.sh_size(E))
+        self.section_index_at(offset).map(|index| &self.sections[index])
+    }
+
+    fn section_index_at(&self, offset: u64) -> Option<usize> {
+        let holds = |s: &Shdr| s.sh_offset(E) <= offset && offset < s.sh_offset(E) + s.sh_size(E);
+        self.sections.iter().position(|s| s.sh_type(E) != SHT_NOBITS && holds(s))
     }
 
     /// Whether file offset `offset` is in the overflow segment (moved there by a relink).
@@ -234,9 +238,7 @@ impl Overflow {
         align: u64,
         read: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
     ) -> Result<(u64, u64), String> {
-        let by_offset =
-            |s: &Shdr| s.sh_type(E) != SHT_NOBITS && s.sh_offset(E) <= offset && offset < s.sh_offset(E) + s.sh_size(E);
-        let index = self.sections.iter().position(by_offset).ok_or("a section outside every output section")?;
+        let index = self.section_index_at(offset).ok_or("a section outside every output section")?;
         let section = &self.sections[index];
         if section.sh_flags(E) & SHF_ALLOC as u64 != 0 {
             return Err("a loaded output section cannot grow".into());

@@ -55,8 +55,7 @@
 //! the program behaves the same (no piece it could compare by address became equal to
 //! another). Strings that cannot be written so (of another length, shared, equal to another)
 //! are placed one by one (`Planner::move_merged`): as long as the section holds the same
-//! number of strings, a changed one goes where an equal string of the output section is, or
-//! else to the overflow segment, and every reference of the object to a string (through the
+//! number of strings, a changed one goes to the overflow segment, and every reference of the object to a string (through the
 //! section symbol and its addend, or an assembler temporary) is moved from where its old
 //! string is to where its new one is. In this toolchain a format string with arguments of
 //! another length also renames the instance of `fmt::Arguments::new` it calls (its template's
@@ -151,6 +150,16 @@ pub fn unpatchable(config: &Config) -> Option<&'static str> {
 }
 
 impl OutputMap {
+    /// The spots of the object at command-line position and archive member `key`.
+    pub(crate) fn object(&self, key: (u32, u32)) -> Option<&ObjectSpots> {
+        self.objects.binary_search_by_key(&key, |o| (o.position, o.member)).ok().map(|at| &self.objects[at])
+    }
+
+    fn object_mut(&mut self, key: (u32, u32)) -> Option<&mut ObjectSpots> {
+        let at = self.objects.binary_search_by_key(&key, |o| (o.position, o.member)).ok()?;
+        Some(&mut self.objects[at])
+    }
+
     /// The map of the output `layout` describes; `ranges` are those the write pass hashed.
     pub fn of(link: &Link<'_>, layout: &Layout<'_>, ranges: Vec<WrittenRange>) -> Option<OutputMap> {
         if unpatchable(link.config).is_some() {
@@ -407,10 +416,7 @@ impl Planner {
             self.tally.relocations += follow.relocations;
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
             if !follow.addresses.is_empty() || !follow.got_slots.is_empty() {
-                let overflow = match &mut self.overflow {
-                    Some(overflow) => overflow,
-                    None => self.overflow.insert(Overflow::read(read_output, self.output_len)?),
-                };
+                let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
                 let outside = "an address outside every segment";
                 for (at, delta) in follow.addresses {
                     self.addresses_moved.push((overflow.address_of(offset + at).ok_or(outside)?, delta));
@@ -471,12 +477,7 @@ impl Planner {
         if was.len() != now.len() {
             return Err("strings were added or removed");
         }
-        let overflow = match &mut self.overflow {
-            Some(overflow) => overflow,
-            None => {
-                self.overflow.insert(Overflow::read(read_output, self.output_len).map_err(|_| "unreadable headers")?)
-            }
-        };
+        let overflow = headers(&mut self.overflow, self.output_len, read_output).map_err(|_| "unreadable headers")?;
         let mut moves = PieceMoves { old: Vec::new(), new: Vec::new() };
         for (&(start, end), &(new_start, new_end)) in was.iter().zip(&now) {
             let found = spot.pieces.binary_search_by_key(&start, |p| p.start);
@@ -531,10 +532,7 @@ impl Planner {
             self.respotted.push(((spots.position, spots.member), SectionSpot { size, ..spot }));
             return Ok((spot.offset, 0));
         }
-        let overflow = match &mut self.overflow {
-            Some(overflow) => overflow,
-            None => self.overflow.insert(Overflow::read(read_output, self.output_len)?),
-        };
+        let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
         let in_place = |why: String| format!("{}: {why}", old.name(index));
         let (offset, by) = if header.sh_flags(E) & SHF_ALLOC as u64 != 0 {
             let read_only = |s: &Shdr| s.sh_flags(E) == SHF_ALLOC as u64 && s.sh_type(E) == SHT_PROGBITS;
@@ -577,22 +575,18 @@ impl Planner {
         read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
     ) -> Result<(Vec<Patch>, Tally), String> {
         let Planner { mut patches, overflow, respotted, remerged, addresses_moved, tally, .. } = self;
-        for ((position, member), spot) in remerged {
-            let Ok(at) = map.objects.binary_search_by_key(&(position, member), |o| (o.position, o.member)) else {
-                continue;
-            };
-            if let Some(old) = map.objects[at].merged.iter_mut().find(|m| m.section == spot.section) {
+        for (key, spot) in remerged {
+            let object = map.object_mut(key).expect("a planned object is in the map");
+            if let Some(old) = object.merged.iter_mut().find(|m| m.section == spot.section) {
                 *old = spot;
             }
         }
         if let Some(overflow) = &overflow {
             patches.extend(follow_addresses(overflow, &addresses_moved, read_output)?);
         }
-        for ((position, member), spot) in respotted {
-            let Ok(at) = map.objects.binary_search_by_key(&(position, member), |o| (o.position, o.member)) else {
-                continue;
-            };
-            if let Some(old) = map.objects[at].sections.iter_mut().find(|s| s.section == spot.section) {
+        for (key, spot) in respotted {
+            let object = map.object_mut(key).expect("a planned object is in the map");
+            if let Some(old) = object.sections.iter_mut().find(|s| s.section == spot.section) {
                 *old = spot;
             }
         }
@@ -620,6 +614,18 @@ impl Planner {
         let patch = |(offset, bytes)| Patch { offset, bytes };
         let all = copies.into_iter().map(patch).chain(patches).chain(headers.into_iter().map(patch)).collect();
         Ok((all, tally))
+    }
+}
+
+/// The output's headers (`overflow`), read the first time a relink needs them.
+fn headers<'o>(
+    overflow: &'o mut Option<Overflow>,
+    output_len: u64,
+    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+) -> Result<&'o mut Overflow, String> {
+    match overflow {
+        Some(overflow) => Ok(overflow),
+        None => Ok(overflow.insert(Overflow::read(read_output, output_len)?)),
     }
 }
 

@@ -604,7 +604,8 @@ fn a_changed_merged_string_is_rewritten_in_place() {
     words_program(&t, "message 003", "common 0002");
     assert_patched_as_a_full_link_runs(&t, &args, "common 0001\nmessage 003\ncommon 0002\n");
 
-    // A string that now equals another: its references go to that one. Then a longer one
+    // A string that now equals another: it too goes to the overflow segment (the one it
+    // equals could be rewritten in place later, under it). Then a longer one
     // and a shorter one, which cannot be written where the old ones are.
     words_program(&t, "common 0001", "common 0002");
     assert_patched_as_a_full_link_runs(&t, &args, "common 0001\ncommon 0001\ncommon 0002\n");
