@@ -176,7 +176,7 @@ pub fn format_seconds(seconds: f64) -> String {
     }
 }
 
-/// 1000 -> "1k", 100000 -> "100k".
+/// 1000 -> "1k", 100000 -> "100k", 2500 -> "2.5k", 1000000 -> "1M".
 pub fn format_count(n: f64) -> String {
     if n >= 1e6 {
         format!("{}M", trim(n / 1e6))
@@ -204,5 +204,7 @@ mod tests {
         assert_eq!(format_seconds(1.356), "1.36 s");
         assert_eq!(format_count(1000.0), "1k");
         assert_eq!(format_count(100_000.0), "100k");
+        assert_eq!(format_count(2500.0), "2.5k");
+        assert_eq!(format_count(1_000_000.0), "1M");
     }
 }

@@ -32,7 +32,8 @@ commands:
   setup    install the peer linkers and tools (idempotent), build rivet-ld
   replay   link replays of real projects (debug and release): ripgrep, and with --big
            typst-cli and starship
-  synth    synthetic scaling workload (generated objects, 1k..100k functions)
+  synth    synthetic scaling workload (generated objects, 1k..100k functions; with --big
+           also 300k and 1M)
   e2e      end-to-end cargo builds of ripgrep (slow)
   stream   ripgrep's link streamed in-process through rivet's Session API, as the rustc
            backend will drive it: the tail from the last object handed over to the output
@@ -47,7 +48,7 @@ commands:
 options:
   --e2e              with `all`: also run the end-to-end builds
   --big              replay too the big links (typst-cli and starship: 312 and 291 packages;
-                     their first builds take tens of minutes)
+                     their first builds take tens of minutes); synth too 300k and 1M functions
   --quick            fewer runs and smaller synthetic sizes (smoke test, ~3 min)
   --runs N           timed runs per link (default 10)
   --warmup N         warm-up runs per link (default 2)

@@ -266,7 +266,8 @@ fn literal_section(object: &Path, map: &str) -> Result<(usize, usize)> {
     let file = object::File::parse(&*bytes).with_context(|| format!("parsing {}", object.display()))?;
     use object::ObjectSymbol;
     // Named by no symbol but its section symbol: so that a relink may move it when it grows.
-    let named = |index| file.symbols().any(|s| s.section_index() == Some(index) && s.kind() != object::SymbolKind::Section);
+    let named =
+        |index| file.symbols().any(|s| s.section_index() == Some(index) && s.kind() != object::SymbolKind::Section);
     let literal = file.sections().find(|s| {
         let merged = matches!(s.flags(), object::SectionFlags::Elf { sh_flags } if sh_flags & u64::from(object::elf::SHF_MERGE) != 0);
         s.name().is_ok_and(|n| n.starts_with(".rodata.") && placed.contains(n))

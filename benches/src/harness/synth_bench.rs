@@ -24,19 +24,26 @@ use super::results::{Cell, Outcome, StepResults, WorkloadResult};
 /// (objects, functions per object) of each size.
 const FULL_SIZES: &[(usize, usize)] = &[(10, 100), (20, 150), (40, 250), (60, 500), (100, 1000)];
 const QUICK_SIZES: &[(usize, usize)] = &[(10, 100), (40, 250)];
+/// With `--big`, after the full sizes: as many sections as the big real links hold (a
+/// million functions, each in its own section, and as many FDEs and symbols).
+const BIG_SIZES: &[(usize, usize)] = &[(300, 1000), (1000, 1000)];
 
 pub fn run(config: &Config, linkers: &[Linker]) -> Result<StepResults> {
     let machine = MachineInfo::probe();
     let runtime = CRuntime::discover()?;
-    let sizes = if config.quick { QUICK_SIZES } else { FULL_SIZES };
+    let sizes: Vec<(usize, usize)> = match (config.quick, config.big) {
+        (true, _) => QUICK_SIZES.to_vec(),
+        (false, false) => FULL_SIZES.to_vec(),
+        (false, true) => [FULL_SIZES, BIG_SIZES].concat(),
+    };
     let mut workloads = Vec::new();
     let mut notes = vec![
         "Each program is run after linking; its output must be the checksum the generator computed.".into(),
         "GNU-style linkers are invoked directly with gcc's crt files (Scrt1.o, crti.o, crtbeginS.o, crtendS.o, crtn.o) and -lc; Zig uses `zig build-exe -fno-lld -lc` with its own C runtime.".into(),
         "Zig's artifact cache is emptied before every run (its global cache of libc stubs stays warm).".into(),
     ];
-    for &(objects, functions) in sizes {
-        let name = format!("synth-{}", human_count(objects * functions));
+    for (objects, functions) in sizes {
+        let name = format!("synth-{}", super::charts::format_count((objects * functions) as f64));
         eprintln!("\n== synth: {name} ({objects} objects x {functions} functions) ==");
         let dir = config.shm_dir.join("synth").join(&name);
         let mut workload = WorkloadResult {
@@ -139,15 +146,4 @@ fn job_for(
         command.args(linker.id.thread_args(threads));
     }
     Ok(LinkJob { linker: linker.id, threads, command, output: output.to_path_buf(), prepare })
-}
-
-/// 1000 -> "1k", 100000 -> "100k", 2500 -> "2.5k".
-pub fn human_count(n: usize) -> String {
-    if n >= 1000 && n % 1000 == 0 {
-        format!("{}k", n / 1000)
-    } else if n >= 1000 {
-        format!("{:.1}k", n as f64 / 1000.0)
-    } else {
-        n.to_string()
-    }
 }
