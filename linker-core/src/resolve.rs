@@ -15,6 +15,20 @@
 //! lazy > undefined. Two strong definitions are an error. COMDAT groups are kept from the first
 //! file that has them; sections of later copies are discarded and their symbols become
 //! references to the kept copy.
+//!
+//! Cost: resolution is the serial part of reading the inputs. It runs on the session's thread
+//! as inputs come in, beside the parse jobs, which hash every global name in advance. Per
+//! global symbol of an object it probes the index once (8-byte buckets: the entry's slot and
+//! half that hash), compares the name on a hit (a cache miss into another input's string
+//! table) and writes a 40-byte entry on a miss, into chunks that never move; per archive, a
+//! lazy entry per name of its index. So it grows with global symbols and names, not with
+//! bytes, and writes its memory once, which matters where fresh pages cost 0.5 to 1 ms a MB
+//! to fault and zero (the VMs rivet is measured on). Sampled at 4 kHz under `perf`, the
+//! session's thread spends about 220 ms of CPU on a million functions in a thousand objects
+//! (2 million global symbols, 1 million names) and 110 ms on typst-cli's debug link (234k
+//! names), both within a parse phase that keeps two cores busy throughout. Interning the
+//! names in the parse jobs instead, with a sharded concurrent table, cost as much CPU again
+//! as it took off this thread and gained nothing (measured, then left out).
 
 use crate::archive::Archive;
 use crate::args::Modifiers;
