@@ -23,12 +23,13 @@
 //! table) and writes a 40-byte entry on a miss, into chunks that never move; per archive, a
 //! lazy entry per name of its index. So it grows with global symbols and names, not with
 //! bytes, and writes its memory once, which matters where fresh pages cost 0.5 to 1 ms a MB
-//! to fault and zero (the VMs rivet is measured on). Sampled at 4 kHz under `perf`, the
-//! session's thread spends about 220 ms of CPU on a million functions in a thousand objects
-//! (2 million global symbols, 1 million names) and 110 ms on typst-cli's debug link (234k
-//! names), both within a parse phase that keeps two cores busy throughout. Interning the
-//! names in the parse jobs instead, with a sharded concurrent table, cost as much CPU again
-//! as it took off this thread and gained nothing (measured, then left out).
+//! to fault and zero (the VMs rivet is measured on). Sampled at 4 kHz under `perf` (three
+//! runs at 2 threads, on a busy host), the session's thread took 194-357 ms of CPU on a
+//! million functions in a thousand objects (2 million global symbols, 1 million names) and
+//! 97-144 ms on typst-cli's debug link (234k names), within parse phases of 228-423 and
+//! 220-343 ms that kept both cores busy throughout. Interning the names in the parse jobs
+//! instead, with a sharded concurrent table, made the link no faster (1M functions: 652
+//! against 620 ms; typst-debug: 649 against 643 ms): it was measured, then left out.
 
 use crate::archive::Archive;
 use crate::args::Modifiers;
@@ -158,7 +159,8 @@ impl NameEntry {
 ///
 /// Entries live in chunks of [`NAME_CHUNK`] that never move, so each is written once, into
 /// memory touched once: a vector that doubled copied every entry into fresh pages at each
-/// growth, and zeroing fresh pages was 7% of that link (110 ms of CPU), on the same thread.
+/// growth. On that link, zeroing fresh pages for the table's inserts (the entries' vector and
+/// the index growing) was 443 of 6010 `perf` samples (7%, 110 ms of CPU), on the same thread.
 #[derive(Default)]
 pub struct NameTable<'d> {
     index: hashbrown::HashTable<(u32, u32)>,
@@ -166,6 +168,11 @@ pub struct NameTable<'d> {
 }
 
 const NAME_CHUNK: usize = 1 << 14;
+
+/// The entry at `slot` of `chunks`.
+fn in_chunks<'c, 'd>(chunks: &'c [Vec<(&'d [u8], NameEntry)>], slot: u32) -> &'c (&'d [u8], NameEntry) {
+    &chunks[slot as usize / NAME_CHUNK][slot as usize % NAME_CHUNK]
+}
 
 /// The index's hash of a name whose [`hash_bytes`] is `hash`: its low half, spread over 64
 /// bits (the index takes its bucket from the low bits and its tag from the top ones).
@@ -179,7 +186,7 @@ impl<'d> NameTable<'d> {
     }
 
     fn at(&self, slot: u32) -> &(&'d [u8], NameEntry) {
-        &self.chunks[slot as usize / NAME_CHUNK][slot as usize % NAME_CHUNK]
+        in_chunks(&self.chunks, slot)
     }
 
     fn at_mut(&mut self, slot: u32) -> &mut NameEntry {
@@ -213,8 +220,7 @@ impl<'d> NameTable<'d> {
     pub fn entry_with_slot(&mut self, name: &'d [u8], hash: u64, new: NameEntry) -> (u32, &mut NameEntry) {
         let chunks = &mut self.chunks;
         let low = hash as u32;
-        let same =
-            |&(i, l): &(u32, u32)| l == low && chunks[i as usize / NAME_CHUNK][i as usize % NAME_CHUNK].0 == name;
+        let same = |&(i, l): &(u32, u32)| l == low && in_chunks(chunks, i).0 == name;
         let slot = match self.index.entry(table_hash(low), same, |&(_, l)| table_hash(l)) {
             hashbrown::hash_table::Entry::Occupied(o) => o.get().0,
             hashbrown::hash_table::Entry::Vacant(v) => {
