@@ -232,11 +232,7 @@ fn run(
                 Err(why @ linker_core::incremental::Stale::Inputs { .. }) => {
                     match linker_core::incremental::relink_in_place(&config, taken) {
                         Ok(patched) => {
-                            let t = &patched.tally;
-                            let outcome = format!(
-                                "patched in place ({why}): {} sections rewritten ({} resized, {} moved), {} merged strings and constants rewritten, {} relocations re-applied",
-                                t.sections, t.resized, t.moved, t.merged, t.relocations
-                            );
+                            let outcome = format!("patched in place ({why}): {}", patched.tally);
                             let tail_ms = finish_at.elapsed().as_secs_f64() * 1e3;
                             on_output_ready(Report { tail_ms, late_objects, incremental: Some(outcome) });
                             return Ok(());

@@ -82,3 +82,64 @@ mod tests {
         assert!(split(&data[..data.len() - 1]).is_none());
     }
 }
+
+/// The lookup table of an output's `.eh_frame_hdr` as an in-place relink (`patch`) reads and
+/// changes it: (function start, FDE address) pairs relative to the header's address, sorted
+/// by start. A relink that moves a function moves its pair to its new place in the order, and
+/// writes back the entries between the first and the last that changed.
+pub struct HdrTable {
+    /// The header's file offset and address.
+    offset: u64,
+    address: u64,
+    entries: Vec<[i32; 2]>,
+    /// The entries as the output has them.
+    written: Vec<[i32; 2]>,
+}
+
+impl HdrTable {
+    /// Reads a header `build_hdr` wrote (`bytes`, at file offset `offset` and `address`).
+    pub fn parse(offset: u64, address: u64, bytes: &[u8]) -> Option<HdrTable> {
+        if bytes.get(..4)? != [1, 0x1b, 0x03, 0x3b] {
+            return None;
+        }
+        let count = u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize;
+        let table = bytes.get(12..12 + count.checked_mul(8)?)?;
+        let word = |b: &[u8]| i32::from_le_bytes(b.try_into().expect("four bytes"));
+        let entries: Vec<[i32; 2]> = table.chunks_exact(8).map(|e| [word(&e[..4]), word(&e[4..])]).collect();
+        Some(HdrTable { offset, address, written: entries.clone(), entries })
+    }
+
+    fn relative(&self, address: u64) -> Option<i32> {
+        i32::try_from(address.wrapping_sub(self.address) as i64).ok()
+    }
+
+    fn find(&self, start: u64) -> Option<usize> {
+        let start = self.relative(start)?;
+        self.entries.binary_search_by_key(&start, |e| e[0]).ok()
+    }
+
+    /// The address of the FDE of the function that starts at `start`.
+    pub fn fde_of(&self, start: u64) -> Option<u64> {
+        self.find(start).map(|at| self.address.wrapping_add(self.entries[at][1] as i64 as u64))
+    }
+
+    /// The function that started at `from` now starts at `to`; `None` if no FDE describes it
+    /// or `to` is out of the table's reach.
+    pub fn move_start(&mut self, from: u64, to: u64) -> Option<()> {
+        let (at, to) = (self.find(from)?, self.relative(to)?);
+        let mut entry = self.entries.remove(at);
+        entry[0] = to;
+        let at = self.entries.partition_point(|e| e[0] < to);
+        self.entries.insert(at, entry);
+        Some(())
+    }
+
+    /// The file offset and bytes of the entries that changed, if any did.
+    pub fn changes(&self) -> Option<(u64, Vec<u8>)> {
+        let differs = |i: &usize| self.entries[*i] != self.written[*i];
+        let first = (0..self.entries.len()).find(differs)?;
+        let last = (0..self.entries.len()).rfind(differs)?;
+        let bytes = self.entries[first..=last].iter().flat_map(|e| e.iter().flat_map(|w| w.to_le_bytes())).collect();
+        Some((self.offset + 12 + first as u64 * 8, bytes))
+    }
+}

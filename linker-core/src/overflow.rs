@@ -162,6 +162,12 @@ impl Overflow {
         Ok(Some((offset, size)))
     }
 
+    /// The file offset and address of `.eh_frame_hdr` (`PT_GNU_EH_FRAME`), and its size.
+    pub fn eh_frame_hdr(&self) -> Option<(u64, u64, u64)> {
+        let p = self.phdrs.iter().find(|p| p.p_type(E) == PT_GNU_EH_FRAME)?;
+        Some((p.p_offset(E), p.p_vaddr(E), p.p_filesz(E)))
+    }
+
     /// The file offset of address `address`, in the segment that maps it.
     pub fn offset_of(&self, address: u64) -> Option<u64> {
         let load = self.phdrs.iter().filter(|p| p.p_type(E) == PT_LOAD);
@@ -170,8 +176,9 @@ impl Overflow {
     }
 
     /// Room for `size` bytes aligned to `align` at the overflow segment's end: their file
-    /// offset and address.
-    pub fn place(&mut self, size: u64, align: u64) -> Result<(u64, u64), String> {
+    /// offset and address. Code (`executable`) makes the segment executable, as a link with
+    /// lld's `--no-rosegment` maps read-only data with the code.
+    pub fn place(&mut self, size: u64, align: u64, executable: bool) -> Result<(u64, u64), String> {
         if align > PAGE_SIZE {
             return Err(format!("an alignment of {align} bytes"));
         }
@@ -187,6 +194,9 @@ impl Overflow {
         }
         p.p_filesz = U64::new(E, filled);
         p.p_memsz = U64::new(E, filled);
+        if executable {
+            p.p_flags = U32::new(E, p.p_flags(E) | PF_X);
+        }
         self.program_headers_changed = true;
         Ok((offset, p.p_vaddr(E) + (offset - p.p_offset(E))))
     }

@@ -11,20 +11,31 @@
 //! every symbol where the old output has them: only the bytes of the object's placed
 //! sections differ, and the build id (merged strings and constants aside: see below). A
 //! changed constant, a string of the same length, a changed initial value are such edits; a
-//! function that grows is not (its section's size changes, and so does its `.eh_frame`
-//! record), and falls back to a full link.
+//! function that grows or shrinks is one too, with the exceptions below.
 //!
 //! **Sections of a new size.** A section that only this object's relocations can refer to
 //! (no symbol but its section symbol names it) may change its size when it is read-only
 //! data without relocations of its own (rustc's `.rodata..Lanon.*`, a literal in a section
-//! of its own: an edit that makes it longer or shorter), or debug information
-//! (`.debug_info`, `.debug_line`, location and range lists, abbreviations: the lines of a
-//! function moved by lines inserted above it). One that shrank is written where it was (but
-//! `.debug_info`, whose readers walk its units: it moves); one that grew moves, to the
-//! overflow segment (read-only data) or to the end of its output section (debug
-//! information), and every relocation of the object that refers to it follows it
-//! (`overflow`). The output is then no longer a full link's byte for byte, but for what the
-//! loader and the user see.
+//! of its own: an edit that makes it longer or shorter; an exception table), or debug
+//! information (`.debug_info`, `.debug_line`, location and range lists, abbreviations: the
+//! lines of a function moved by lines inserted above it). So may a function's code (one
+//! `.text.*` section that global symbols enter only at its start), whatever names it. One
+//! that shrank is written where it was (but `.debug_info`, whose readers walk its units: it
+//! moves); one that grew moves, to the overflow segment (read-only data and code; the
+//! segment is then executable) or to the end of its output section (debug information),
+//! and every relocation of the object that refers to it follows it (`overflow`). Code that
+//! moved leaves a jump at its old place: what reaches it by a global name (a call from
+//! another object, a GOT slot, a vtable, the dynamic symbol table) goes there, so that its
+//! address is the same for every object; the object's own references by a local name
+//! (section symbol, static function, labels) follow it. Its relocations move with it: a
+//! PC-relative field moves against the section's move, and a GOT load or call keeps the form
+//! the link relaxed it to, every one of which is PC-relative (`patch_section`); a TLS
+//! sequence that moved, or a 64-bit address in code, means a full link. Its unwind record
+//! (FDE) is rewritten where the output has it (`Planner::patch_unwind`), with `.eh_frame_hdr`'s
+//! entry moved to the new start, so that exceptions, panics and debuggers unwind through it;
+//! a record of a new length means a full link. The output's `.symtab` keeps the function's
+//! old address (the jump) and size. The output is then no longer a full link's byte for
+//! byte, but for what the loader and the user see.
 //!
 //! **The algorithm.** For each placed section of each changed object: its new bytes, with
 //! every relocation field taken from the old output where the same relocation (the same
@@ -78,6 +89,7 @@
 
 use crate::args::{BuildId, Config, OutputKind};
 use crate::context::Link;
+use crate::eh_frame::HdrTable;
 use crate::elf::*;
 use crate::layout::{Layout, Placement};
 use crate::overflow::Overflow;
@@ -226,7 +238,20 @@ pub struct Tally {
     /// output section.
     pub moved: usize,
     pub relocations: usize,
+    /// Unwind records (FDEs) rewritten: of code that changed or moved.
+    pub unwind: usize,
     pub bytes: u64,
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} sections rewritten ({} resized, {} moved), {} merged strings and constants rewritten, \
+             {} unwind records rewritten, {} relocations re-applied, {} bytes written",
+            self.sections, self.resized, self.moved, self.merged, self.unwind, self.relocations, self.bytes
+        )
+    }
 }
 
 /// Plans the patches of one relink: the changed objects one after another ([`Planner::plan`]),
@@ -239,6 +264,8 @@ pub struct Planner {
     written: HashSet<(u64, Vec<u8>)>,
     /// The output's headers, read once a section must move.
     overflow: Option<Overflow>,
+    /// The output's `.eh_frame_hdr` table, read once an unwind record changes.
+    unwind_table: Option<HdrTable>,
     /// The new spots of sections that moved or shrank, by object (position, member).
     respotted: Vec<((u32, u32), SectionSpot)>,
     /// The new pieces of merged string sections whose pieces moved, by object.
@@ -256,6 +283,7 @@ impl Planner {
             patches: Vec::new(),
             written: HashSet::new(),
             overflow: None,
+            unwind_table: None,
             respotted: Vec::new(),
             remerged: Vec::new(),
             addresses_moved: Vec::new(),
@@ -280,6 +308,9 @@ impl Planner {
         }
         let placed: HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
         let merged: HashMap<u32, &MergedSpot> = spots.merged.iter().map(|m| (m.section, m)).collect();
+        // The unwind records are compared record by record (`Planner::patch_unwind`).
+        let unwind: Vec<usize> =
+            (0..old.headers.len()).filter(|&index| old.name_bytes(index) == b".eh_frame").collect();
         // The headers first: a section that changed its size in a way the patch cannot
         // follow is the commonest reason to link in full, found without reading any
         // section's contents.
@@ -317,12 +348,13 @@ impl Planner {
             !matches!(header.sh_type(E), SHT_NOBITS | SHT_RELA)
                 && !copied_as_is(header, old.name_bytes(index))
                 && !merged.contains_key(&(index as u32))
+                && !unwind.contains(&index)
         };
-        // Sections whose temporaries may have moved within them.
-        let shifted: Vec<usize> = resized.iter().chain(&reshuffled).copied().collect();
         for index in (0..old.headers.len()).filter(|&index| must_stay(index)) {
             let symbols = old.headers[index].sh_type(E) == SHT_SYMTAB;
-            if old.contents(index)? != new.contents(index)? && !(symbols && old.same_symbols_but_in(&new, &shifted)) {
+            if old.contents(index)? != new.contents(index)?
+                && !(symbols && old.same_symbols_but_in(&new, &resized, &reshuffled))
+            {
                 return Err(format!("the contents of {} changed", old.name(index)));
             }
         }
@@ -338,12 +370,14 @@ impl Planner {
             moved.insert(index as u32, by);
         }
         if !moved.is_empty() {
-            new.referrers(&moved, &mut changed)?;
+            new.referrers(&moved, &unwind, &mut changed)?;
         }
         // Merged string sections whose pieces moved: where each piece was and is.
         let mut placed_pieces: HashMap<u32, PieceMoves> = HashMap::new();
         for (index, a) in old.headers.iter().enumerate() {
-            if a.sh_type(E) == SHT_NOBITS || must_stay(index) || resized.contains(&index) {
+            let unwind_records =
+                unwind.contains(&index) || a.sh_type(E) == SHT_RELA && unwind.contains(&(a.sh_info(E) as usize));
+            if a.sh_type(E) == SHT_NOBITS || must_stay(index) || resized.contains(&index) || unwind_records {
                 continue;
             }
             let (a_bytes, b_bytes) = (old.contents(index)?, new.contents(index)?);
@@ -392,13 +426,16 @@ impl Planner {
         }
         if !placed_pieces.is_empty() {
             let sections: HashMap<u32, i64> = placed_pieces.keys().map(|&s| (s, 0)).collect();
-            new.referrers(&sections, &mut changed)?;
+            new.referrers(&sections, &unwind, &mut changed)?;
             for (&section, pieces) in &placed_pieces {
                 let spot = merged[&section];
                 let pieces =
                     pieces.new.iter().map(|&(start, out, shared)| MergedPiece { start, out, shared }).collect();
                 self.remerged.push(((spots.position, spots.member), MergedSpot { pieces, ..spot.clone() }));
             }
+        }
+        for &index in &unwind {
+            self.patch_unwind(&old, &new, index, &placed, &moved, read_output)?;
         }
         for (index, header) in new.headers.iter().enumerate().filter(|&(index, _)| changed[index]) {
             let Some(spot) = placed.get(&(index as u32)) else { continue };
@@ -446,6 +483,145 @@ impl Planner {
         Ok(())
     }
 
+    /// Rewrites, where the output has them, the unwind records (`.eh_frame`, section `index`)
+    /// of the functions that changed or moved. The records must be the same in number, kind
+    /// and length, the CIEs the same, and each record's relocations the same but for their
+    /// addends. An FDE is written again from the object's, its CIE pointer kept (the CIE stays
+    /// where it is) and its fields made from the new addresses of what they point at (the
+    /// function and its exception table, sections of this object). The output's FDE is found
+    /// through `.eh_frame_hdr`, whose entry follows a function that moved (`HdrTable`).
+    fn patch_unwind(
+        &mut self,
+        old: &Shape<'_>,
+        new: &Shape<'_>,
+        index: usize,
+        placed: &HashMap<u32, SectionSpot>,
+        moved: &HashMap<u32, i64>,
+        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<(), String> {
+        let (old_bytes, new_bytes) = (old.contents(index)?, new.contents(index)?);
+        let (old_relas, new_relas) = (old.relocations_of(index)?, new.relocations_of(index)?);
+        let moves = |r: &Rela| {
+            new.section_of_symbol(r.r_sym(E, false)).is_some_and(|s| moved.get(&s).is_some_and(|&by| by != 0))
+        };
+        let same_relas = object::pod::bytes_of_slice(old_relas) == object::pod::bytes_of_slice(new_relas);
+        if old_bytes == new_bytes && same_relas && !new_relas.iter().any(moves) {
+            return Ok(());
+        }
+        let fail = |what: &str| format!("{what} in {}", old.name(index));
+        let split = |bytes| crate::eh_frame::split(bytes).ok_or_else(|| fail("malformed unwind records"));
+        let (was, now) = (split(old_bytes)?, split(new_bytes)?);
+        if was.len() != now.len() {
+            return Err(fail("unwind records added or removed"));
+        }
+        let by_offset = |relas: &[Rela]| relas.is_sorted_by_key(|r| r.r_offset(E));
+        if !by_offset(old_relas) || !by_offset(new_relas) {
+            return Err(fail("unwind records with relocations out of order"));
+        }
+        fn relocations<'r>(relas: &'r [Rela], r: &crate::eh_frame::Record) -> &'r [Rela] {
+            let start = relas.partition_point(|x| x.r_offset(E) < u64::from(r.offset));
+            let end = relas.partition_point(|x| x.r_offset(E) < u64::from(r.offset + r.size));
+            &relas[start..end]
+        }
+        let cie_index = |records: &[crate::eh_frame::Record], cie: u32| records.iter().position(|r| r.offset == cie);
+        let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+        let outside = "an address outside every segment";
+        // The symbol's address, before and after the relink, or `None` when its section is
+        // not in the output.
+        let addresses = |sym: u32| -> Result<Option<(u64, u64)>, String> {
+            let section = new.section_of_symbol(sym).ok_or_else(|| fail("an unwind record naming a global symbol"))?;
+            let Some(spot) = placed.get(&section) else { return Ok(None) };
+            let at = overflow.address_of(spot.offset).ok_or(outside)?;
+            let by = moved.get(&section).copied().unwrap_or(0);
+            let (was, now) = (old.symbols[sym as usize].st_value(E), new.symbols[sym as usize].st_value(E));
+            Ok(Some((at.wrapping_add(was), at.wrapping_add(now).wrapping_add(by as u64))))
+        };
+        for (a, b) in was.iter().zip(&now) {
+            let old_record = &old_bytes[a.offset as usize..(a.offset + a.size) as usize];
+            let new_record = &new_bytes[b.offset as usize..(b.offset + b.size) as usize];
+            let (old_r, new_r) = (relocations(old_relas, a), relocations(new_relas, b));
+            let same_places = old_r.len() == new_r.len()
+                && old_r.iter().zip(new_r).all(|(x, y)| {
+                    x.r_info(E, false) == y.r_info(E, false)
+                        && x.r_offset(E) - u64::from(a.offset) == y.r_offset(E) - u64::from(b.offset)
+                });
+            if !same_places {
+                return Err(fail("the relocations of an unwind record changed"));
+            }
+            let same_addends = old_r.iter().zip(new_r).all(|(x, y)| x.r_addend(E) == y.r_addend(E));
+            match (a.cie, b.cie) {
+                (None, None) if old_record == new_record && same_addends => continue,
+                (Some(c), Some(d)) if cie_index(&was, c).is_some() && cie_index(&was, c) == cie_index(&now, d) => {}
+                _ => return Err(fail("a CIE changed")),
+            }
+            // An FDE: its first relocation, at `pc_begin`, names its function.
+            let Some(first) = new_r.first().filter(|r| r.r_offset(E) == u64::from(b.offset) + 8) else {
+                return Err(fail("an FDE whose function is not relocated"));
+            };
+            let Some((was_at, now_at)) = addresses(first.r_sym(E, false))? else { continue };
+            let (mut targets, mut unmoved) = (Vec::with_capacity(new_r.len()), was_at == now_at);
+            for r in new_r {
+                let (was, now) =
+                    addresses(r.r_sym(E, false))?.ok_or_else(|| fail("an FDE naming a dropped section"))?;
+                targets.push(now.wrapping_add(r.r_addend(E) as u64));
+                unmoved &= was == now;
+            }
+            if old_record == new_record && same_addends && unmoved {
+                continue;
+            }
+            if a.size != b.size {
+                return Err(fail("an unwind record changed its length"));
+            }
+            let table = match &mut self.unwind_table {
+                Some(table) => table,
+                None => {
+                    let (offset, address, size) =
+                        overflow.eh_frame_hdr().ok_or_else(|| fail("an output without .eh_frame_hdr"))?;
+                    let mut bytes = vec![0; size as usize];
+                    read_output(offset, &mut bytes).map_err(|e| format!("reading the output: {e}"))?;
+                    let table = HdrTable::parse(offset, address, &bytes).ok_or("an unknown .eh_frame_hdr")?;
+                    self.unwind_table.insert(table)
+                }
+            };
+            let (was_start, now_start) = (was_at.wrapping_add(old_r[0].r_addend(E) as u64), targets[0]);
+            let fde = table.fde_of(was_start).ok_or_else(|| fail("an FDE the output's .eh_frame_hdr does not list"))?;
+            let at = overflow.offset_of(fde).ok_or(outside)?;
+            let mut bytes = vec![0; b.size as usize];
+            read_output(at, &mut bytes).map_err(|e| format!("reading the output: {e}"))?;
+            if bytes[..4] != old_record[..4] {
+                return Err(fail("an FDE that is not where .eh_frame_hdr says"));
+            }
+            let cie_pointer = [bytes[4], bytes[5], bytes[6], bytes[7]];
+            let was_written = bytes.clone();
+            bytes.copy_from_slice(new_record);
+            bytes[4..8].copy_from_slice(&cie_pointer);
+            for (r, &target) in new_r.iter().zip(&targets) {
+                let within = (r.r_offset(E) - u64::from(b.offset)) as usize;
+                let value = target.wrapping_sub(fde + within as u64) as i64;
+                match r.r_type(E, false) {
+                    R_X86_64_PC32 => {
+                        let value = i32::try_from(value).map_err(|_| fail("an FDE field out of reach"))?;
+                        bytes[within..within + 4].copy_from_slice(&value.to_le_bytes());
+                    }
+                    R_X86_64_PC64 => bytes[within..within + 8].copy_from_slice(&value.to_le_bytes()),
+                    r_type => {
+                        let name = crate::x86_64::reloc_name(r_type);
+                        return Err(fail(&format!("a relocation ({name}) in an FDE")));
+                    }
+                }
+            }
+            if now_start != was_start {
+                table.move_start(was_start, now_start).ok_or_else(|| fail("an FDE out of .eh_frame_hdr's reach"))?;
+            }
+            if bytes != was_written {
+                self.tally.unwind += 1;
+                self.tally.bytes += bytes.len() as u64;
+                self.patches.push(Patch { offset: at, bytes });
+            }
+        }
+        Ok(())
+    }
+
     /// Places the strings of a merged string section (`spot`) that changed from `old` to `new`
     /// (the same strings in the same order, of any lengths): an unchanged string stays where
     /// it is; a changed one goes to the end of the overflow segment (`overflow`), the
@@ -489,7 +665,7 @@ impl Planner {
                 continue;
             }
             let (offset, address) =
-                overflow.place(after.len() as u64, 1).map_err(|_| "the overflow segment is full")?;
+                overflow.place(after.len() as u64, 1, false).map_err(|_| "the overflow segment is full")?;
             // References move by the change of file offset: it must be the address's.
             let here = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
             if here.wrapping_sub(spot.offset) != address.wrapping_sub(offset) {
@@ -535,15 +711,28 @@ impl Planner {
         let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
         let in_place = |why: String| format!("{}: {why}", old.name(index));
         let (offset, by) = if header.sh_flags(E) & SHF_ALLOC as u64 != 0 {
-            let read_only = |s: &Shdr| s.sh_flags(E) == SHF_ALLOC as u64 && s.sh_type(E) == SHT_PROGBITS;
-            if !overflow.holds(spot.offset) && !overflow.section_at(spot.offset).is_some_and(read_only) {
+            let code = new.executable(index);
+            let flags = if code { SHF_ALLOC | SHF_EXECINSTR } else { SHF_ALLOC };
+            let like_it = |s: &Shdr| s.sh_flags(E) == u64::from(flags) && s.sh_type(E) == SHT_PROGBITS;
+            if !overflow.holds(spot.offset) && !overflow.section_at(spot.offset).is_some_and(like_it) {
                 return Err(format!(
-                    "section {} grew, in an output section that is not read-only data",
+                    "section {} grew, in an output section that is neither read-only data nor code",
                     old.name(index)
                 ));
             }
             let was = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
-            let (offset, address) = overflow.place(size, align).map_err(in_place)?;
+            if code && spot.size < JUMP.len() as u64 {
+                return Err(format!("section {} grew from fewer bytes than a jump", old.name(index)));
+            }
+            let (offset, address) = overflow.place(size, align, code).map_err(in_place)?;
+            if code {
+                // Calls by a global name, and addresses taken by one, still go to the old place.
+                let far = address.wrapping_sub(was + JUMP.len() as u64) as i64;
+                let far = i32::try_from(far).map_err(|_| in_place("too far to jump".into()))?;
+                let mut jump = JUMP.to_vec();
+                jump[1..].copy_from_slice(&far.to_le_bytes());
+                self.patches.push(Patch { offset: spot.offset, bytes: jump });
+            }
             (offset, address.wrapping_sub(was) as i64)
         } else {
             let at = overflow.translate(spot.offset);
@@ -574,7 +763,7 @@ impl Planner {
         map: &mut OutputMap,
         read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
     ) -> Result<(Vec<Patch>, Tally), String> {
-        let Planner { mut patches, overflow, respotted, remerged, addresses_moved, tally, .. } = self;
+        let Planner { mut patches, overflow, unwind_table, respotted, remerged, addresses_moved, tally, .. } = self;
         for (key, spot) in remerged {
             let object = map.object_mut(key).expect("a planned object is in the map");
             if let Some(old) = object.merged.iter_mut().find(|m| m.section == spot.section) {
@@ -583,6 +772,9 @@ impl Planner {
         }
         if let Some(overflow) = &overflow {
             patches.extend(follow_addresses(overflow, &addresses_moved, read_output)?);
+        }
+        if let Some((offset, bytes)) = unwind_table.as_ref().and_then(HdrTable::changes) {
+            patches.push(Patch { offset, bytes });
         }
         for (key, spot) in respotted {
             let object = map.object_mut(key).expect("a planned object is in the map");
@@ -781,6 +973,9 @@ fn patch_merged(
     Ok(patches)
 }
 
+/// `jmp rel32`, left where a function was when it moved.
+const JUMP: [u8; 5] = [0xe9, 0, 0, 0, 0];
+
 /// Section kinds whose contents a link only copies and relocates.
 fn copied_as_is(header: &Shdr, name: &[u8]) -> bool {
     let kind = header.sh_type(E);
@@ -881,6 +1076,8 @@ fn follows_its_target(r_type: u32) -> bool {
 /// longest: up to 4 bytes before the field and a call after it).
 const WINDOW_BEFORE: usize = 4;
 const WINDOW_AFTER: usize = 24;
+/// A GOT load or call's relaxation rewrites the opcode and ModRM bytes before its field.
+const GOT_LOAD_BEFORE: usize = 2;
 
 fn patch_section(
     old: &Shape<'_>,
@@ -896,6 +1093,8 @@ fn patch_section(
     let (old_relas, new_relas) = (old.relocations_of(index)?, new.relocations_of(index)?);
     let size = out.len();
     let allocated = new.headers[index].sh_flags(E) & SHF_ALLOC as u64 != 0;
+    // How far the section itself moved: PC-relative fields move against it.
+    let own_move = if allocated { moved.get(&(index as u32)).copied().unwrap_or(0) } else { 0 };
     let fail = |what: &str| format!("{what} in {}", old.name(index));
     let name = |r_type| crate::x86_64::reloc_name(r_type);
     // Relaxable relocations first: their windows come from the old output.
@@ -909,15 +1108,37 @@ fn patch_section(
         if target.is_some_and(|section| moved.contains_key(&section) || pieces.contains_key(&section)) {
             return Err(fail(&format!("a reference ({}) to a section that moved", name(r_type))));
         }
-        let at = b.r_offset(E) as usize;
-        if a.r_offset(E) != b.r_offset(E) {
-            return Err(fail(&format!("a relocation that may be relaxed ({}) moved", name(r_type))));
-        }
-        let window = at.saturating_sub(WINDOW_BEFORE)..(at + WINDOW_AFTER).min(size).min(old_output.len());
-        if a.r_addend(E) != b.r_addend(E) || old_in.get(window.clone()) != new_in.get(window.clone()) {
+        let (at, was_at) = (b.r_offset(E) as usize, a.r_offset(E) as usize);
+        let got_load = matches!(r_type, R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX);
+        // A GOT load or call is relaxed within its opcode and field; a TLS sequence may be
+        // rewritten around its field.
+        let (before, after) = if got_load { (GOT_LOAD_BEFORE, 4) } else { (WINDOW_BEFORE, WINDOW_AFTER) };
+        let window = at.saturating_sub(before)..(at + after).min(size);
+        let was_window = was_at.saturating_sub(before)..(was_at + after).min(size).min(old_output.len());
+        if a.r_addend(E) != b.r_addend(E)
+            || at < before
+            || window.len() != was_window.len()
+            || old_in.get(was_window.clone()) != new_in.get(window.clone())
+        {
             return Err(fail(&format!("a relocation that may be relaxed ({}) changed", name(r_type))));
         }
-        out[window.clone()].copy_from_slice(&old_output[window.clone()]);
+        let mut bytes = old_output[was_window].to_vec();
+        let place_moved = own_move.wrapping_add(at as i64 - was_at as i64);
+        if place_moved != 0 {
+            // Every form the link leaves of a GOT load or call is PC-relative: to the GOT slot,
+            // or relaxed to the target (`lea`, `addr32 call`, and `jmp`, whose field starts
+            // a byte earlier).
+            let field = match bytes.first() {
+                Some(0x8b | 0xff | 0x8d | 0x67) if got_load => before,
+                Some(0xe9) if got_load => before - 1,
+                _ => return Err(fail(&format!("a relocation that may be relaxed ({}) moved", name(r_type)))),
+            };
+            let value = i32::from_le_bytes(bytes[field..field + 4].try_into().expect("four bytes"));
+            let value = i32::try_from(i64::from(value) - place_moved)
+                .map_err(|_| fail("a relocation's new value that does not fit its field"))?;
+            bytes[field..field + 4].copy_from_slice(&value.to_le_bytes());
+        }
+        out[window.clone()].copy_from_slice(&bytes);
         windows.push(window);
         follow.relocations += 1;
     }
@@ -953,6 +1174,9 @@ fn patch_section(
             if pc_relative(r_type) {
                 delta = delta.wrapping_sub(at as i64 - was_at as i64);
             }
+        }
+        if pc_relative(r_type) {
+            delta = delta.wrapping_sub(own_move);
         }
         let sym = b.r_sym(E, false);
         let mut retargeted = false;
@@ -1094,9 +1318,7 @@ impl<'d> Shape<'d> {
     /// Whether only this object's relocations can refer to section `index`: no symbol but
     /// its section symbol and assembler temporaries (`temporary`) names it.
     fn named_alone(&self, index: usize) -> bool {
-        let mut others =
-            self.symbols.iter().filter(|s| usize::from(s.st_shndx(E)) == index && s.st_type() != STT_SECTION);
-        others.all(|s| s.st_bind() == STB_LOCAL && self.temporary(s))
+        self.symbols_in(index).all(|s| s.st_bind() == STB_LOCAL && self.temporary(s))
     }
 
     /// Whether symbol `symbol` is an assembler temporary (`.L…`), which the output's
@@ -1106,9 +1328,12 @@ impl<'d> Shape<'d> {
         name.starts_with(b".L")
     }
 
-    /// Whether the symbol tables differ only in the values and sizes of temporaries
-    /// (`temporary`) defined in sections of `resized`: those move within their section.
-    fn same_symbols_but_in(&self, other: &Shape<'_>, resized: &[usize]) -> bool {
+    /// Whether the symbol tables differ only where sections of a new size let them: in the
+    /// values and sizes of temporaries (`temporary`) defined in sections of `resized` or
+    /// `reshuffled` (they move within their section), and in the sizes of the other symbols
+    /// of resized code (a function that grew or shrank; the output's `.symtab` keeps the old
+    /// size).
+    fn same_symbols_but_in(&self, other: &Shape<'_>, resized: &[usize], reshuffled: &[usize]) -> bool {
         self.symbols.len() == other.symbols.len()
             && self.symbol_names == other.symbol_names
             && self.symbols.iter().zip(other.symbols).all(|(a, b)| {
@@ -1116,17 +1341,30 @@ impl<'d> Shape<'d> {
                     && a.st_info == b.st_info
                     && a.st_other == b.st_other
                     && a.st_shndx(E) == b.st_shndx(E);
-                let movable =
-                    a.st_bind() == STB_LOCAL && self.temporary(a) && resized.contains(&usize::from(a.st_shndx(E)));
-                same_but_place && (movable || (a.st_value(E) == b.st_value(E) && a.st_size(E) == b.st_size(E)))
+                let section = usize::from(a.st_shndx(E));
+                let shifted = resized.contains(&section) || reshuffled.contains(&section);
+                let movable = a.st_bind() == STB_LOCAL && self.temporary(a) && shifted;
+                let code = resized.contains(&section) && self.executable(section);
+                same_but_place
+                    && (movable || (a.st_value(E) == b.st_value(E) && (code || a.st_size(E) == b.st_size(E))))
             })
+    }
+
+    /// Whether section `index` holds code.
+    fn executable(&self, index: usize) -> bool {
+        self.headers.get(index).is_some_and(|h| h.sh_flags(E) & SHF_EXECINSTR as u64 != 0)
     }
 
     /// Whether section `index` may be written elsewhere in the output when it changes its
     /// size. No symbol but its section symbol may name it, so that only this object's
     /// relocations refer to it, and it must be one of:
     /// - read-only data (`.rodata.*`: neither writable, executable, thread-local nor in a
-    ///   group) with no relocations of its own, which moves to the overflow segment;
+    ///   group) with no relocations of its own, which moves to the overflow segment, and so
+    ///   does an exception table (`.gcc_except_table.*`, which local labels may name);
+    /// - code (`.text.*`, in no group) that no global symbol enters but at its start (one
+    ///   function): it moves to the overflow segment, made executable, and a jump at its old
+    ///   place takes there whoever calls it by a global name (another object, a GOT slot, a
+    ///   vtable, the dynamic symbol table), so that its address stays the same for all;
     /// - debug information relocated by absolute addresses or offsets only, which grows at
     ///   the end of its output section: what its readers find by its offset alone, never by
     ///   walking the whole output section (a unit's line table, location and range lists,
@@ -1148,19 +1386,40 @@ impl<'d> Shape<'d> {
             let relas = self.relocations_of(index).unwrap_or(&[]);
             relas.iter().all(|r| matches!(r.r_type(E, false), R_X86_64_NONE | R_X86_64_64 | R_X86_64_32))
         };
+        let named_locally = || self.symbols_in(index).all(|s| s.st_bind() == STB_LOCAL);
+        let except_table = || name == b".gcc_except_table" || name.starts_with(b".gcc_except_table.");
         let read_only_data = header.sh_flags(E) == SHF_ALLOC as u64
-            && (name == b".rodata" || name.starts_with(b".rodata."))
-            && self.rela_of[index] == 0;
+            && self.rela_of[index] == 0
+            && ((name == b".rodata" || name.starts_with(b".rodata.")) && named_alone()
+                || except_table() && named_locally());
         let debug = header.sh_flags(E) & (SHF_ALLOC | SHF_GROUP) as u64 == 0
             && (FOUND_BY_OFFSET.contains(&name) || units)
-            && absolute_only();
-        header.sh_type(E) == SHT_PROGBITS && (read_only_data || debug) && named_alone()
+            && absolute_only()
+            && named_alone();
+        let entered_at_start = || {
+            self.symbols_in(index).all(|s| {
+                matches!(s.st_type(), STT_FUNC | STT_NOTYPE) && (s.st_bind() == STB_LOCAL || s.st_value(E) == 0)
+            })
+        };
+        let code = header.sh_flags(E) == (SHF_ALLOC | SHF_EXECINSTR) as u64
+            && (name == b".text" || name.starts_with(b".text."))
+            && entered_at_start();
+        header.sh_type(E) == SHT_PROGBITS && (read_only_data || debug || code)
+    }
+
+    /// The symbols defined in section `index`, but its section symbol.
+    fn symbols_in(&self, index: usize) -> impl Iterator<Item = &'d Sym> + '_ {
+        self.symbols.iter().filter(move |s| usize::from(s.st_shndx(E)) == index && s.st_type() != STT_SECTION)
     }
 
     /// Marks in `changed` each section with a relocation that refers to a section in
-    /// `moved`: its fields must follow. Only sections the patch rewrites may refer to one.
-    fn referrers(&self, moved: &HashMap<u32, i64>, changed: &mut [bool]) -> Result<(), String> {
+    /// `moved`: its fields must follow. Only sections the patch rewrites may refer to one,
+    /// and the unwind records (`unwind`: `Planner::patch_unwind` makes them follow).
+    fn referrers(&self, moved: &HashMap<u32, i64>, unwind: &[usize], changed: &mut [bool]) -> Result<(), String> {
         for (index, rela) in self.rela_of.iter().enumerate().filter(|&(_, &rela)| rela != 0) {
+            if unwind.contains(&index) {
+                continue;
+            }
             let relas = self.relas(*rela as usize)?;
             let refers = |r: &Rela| self.section_of_symbol(r.r_sym(E, false)).is_some_and(|s| moved.contains_key(&s));
             if relas.iter().any(refers) {

@@ -483,20 +483,22 @@ fn another_name_of_the_output_keeps_the_old_program() {
     assert_stdout(&t.run_in(World::Test, "saved", &[], &[]), 0, "old\n");
 }
 
-/// A program whose `number.o` defines `table` and `number()`, which adds `value` to
-/// `table[1]` after `padding` volatile increments; `main` prints it. A new `value` (of the same
-/// encoded size) keeps the object's shape: the same sections, symbols and relocations.
-fn number_program(t: &Test, value: u32, padding: usize) -> Vec<String> {
+/// A program whose `number.o` defines `table` (three numbers and `extra` zeros) and
+/// `number()`, which adds `value` and the count of extra zeros to `table[1]`; `main` prints
+/// it. A new `value` (of the same encoded size) keeps the object's shape: the same sections,
+/// symbols and relocations; another `extra` changes the size of writable data, which only a
+/// full link places.
+fn number_program(t: &Test, value: u32, extra: usize) -> Vec<String> {
     let main = t.write(
         "number_main.c",
         "#include <stdio.h>\nint number(void);\nint main(void) { getchar(); printf(\"%d\\n\", number()); return 0; }\n",
     );
-    let body = "x++; ".repeat(padding);
+    let zeros = ", 0".repeat(extra);
     let src = t.write(
         "number.c",
         format!(
-            "int table[3] = {{7, {value}, 9}};\n\
-             int number(void) {{ volatile int x = 0; {body}return table[1] + {value} + x; }}\n"
+            "int table[] = {{7, {value}, 9{zeros}}};\n\
+             int number(void) {{ return table[1] + {value} + (int)(sizeof table / sizeof *table) - 3; }}\n"
         ),
     );
     let flags = ["-O1", "-g", "-ffunction-sections", "-fdata-sections"];
@@ -528,7 +530,7 @@ fn an_object_rebuilt_with_the_same_shape_is_patched_in_place() {
     number_program(&t, 2000, 3);
     let o = link_incremental(&t, &args);
     assert!(full_link_reason(&o).ends_with("number.o changed"), "{o}");
-    assert!(o.stderr.contains("not in place: ") && o.stderr.contains("changed its size"), "{o}");
+    assert!(o.stderr.contains("not in place: ") && o.stderr.contains("section .data.table changed"), "{o}");
     assert_is_plain_link(&t, &args, "4003\n");
 
     number_program(&t, 3000, 3);
@@ -928,6 +930,80 @@ fn literal_moves(t: &Test, link_args: &[&str]) {
             assert!(values.len() == 1 && values[0].ends_with(&format!("\"{text}\"")), "{text:?}: gdb:\n{out}");
         }
     }
+}
+
+/// `main.o` calls `grown` in `grown.o` (C++, `-O0 -ffunction-sections`) three times and once
+/// through a pointer that `grown.o` initializes, and compares that pointer with `&grown`.
+/// `grown` holds a guard with a destructor, adds `padding` ones to a local and calls a static
+/// `thrower`, which throws on its second call: the exception unwinds through `grown` (its
+/// FDE, its landing pad in `.gcc_except_table`) to `main`. Returns the link arguments, the
+/// line of the call to `thrower`, and what the program prints.
+fn grown_program(t: &Test, padding: usize) -> (Vec<String>, usize, String) {
+    let main = t.write(
+        "grown_main.cc",
+        "#include <cstdio>\n#include <stdexcept>\nint grown(int n);\nextern int (*grown_slot)(int);\n\
+         int main() {\n    for (int i = 0; i < 3; i++) {\n        try { std::printf(\"ok %d\\n\", grown(i)); }\n        \
+         catch (const std::exception &e) { std::printf(\"caught %s\\n\", e.what()); }\n    }\n    \
+         std::printf(\"same address %d, via the slot %d\\n\", grown_slot == &grown, grown_slot(5));\n}\n",
+    );
+    let source = format!(
+        "#include <cstdio>\n#include <stdexcept>\n\
+         struct Guard {{ int id; ~Guard() {{ std::printf(\"unwound %d\\n\", id); }} }};\n\
+         [[gnu::noinline]] static void thrower(int n) {{ if (n == 1) throw std::runtime_error(\"one\"); }}\n\
+         int grown(int n) {{\n    Guard guard{{n}};\n    volatile int x = n;\n{}    thrower(n); /* THROW */\n    return x;\n}}\n\
+         int (*grown_slot)(int) = grown;\n",
+        "    x += 1;\n".repeat(padding)
+    );
+    let line = source.lines().position(|l| l.contains("/* THROW */")).unwrap() + 1;
+    let flags = ["-O0", "-g", "-ffunction-sections"];
+    let args = vec![t.cxx(&main, &flags), t.cxx(&t.write("grown.cc", &source), &flags), "-lstdc++".into()];
+    let p = padding;
+    let expected = format!(
+        "unwound 0\nok {p}\nunwound 1\ncaught one\nunwound 2\nok {}\nunwound 5\nsame address 1, via the slot {}\n",
+        p + 2,
+        p + 5
+    );
+    (args, line, expected)
+}
+
+/// A function that grows moves to the overflow segment, which becomes executable, and leaves
+/// a jump where it was; one that shrinks is rewritten where it is. After each relink the
+/// program prints what GNU ld's link of the same objects prints: calls by name and through a
+/// pointer reach the new code, the pointer still equals `&grown`, and an exception unwinds
+/// through the moved function (its rewritten FDE, found through `.eh_frame_hdr`, and its
+/// moved landing pads) and runs its guard's destructor. gdb breaks at a line of the moved
+/// function, prints a local and walks the stack through it to `main`.
+#[test]
+fn a_function_that_grew_moves_and_still_unwinds() {
+    let t = test_env!("incremental_function_grew");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let (args, _, _) = grown_program(&t, 1);
+    link_incremental(&t, &args);
+    for padding in [4, 40, 2, 200] {
+        let (_, line, expected) = grown_program(&t, padding);
+        let o = link_incremental(&t, &args);
+        assert!(patched_in_place(&o) && o.stderr.contains(" 1 unwind records rewritten"), "{padding}: {o}");
+        let moved = !o.stderr.contains(" 0 moved)");
+        assert_eq!(moved, padding != 2, "only a function that grew moves: {o}");
+        t.link("plain", &args.iter().map(String::as_str).collect::<Vec<_>>());
+        t.run_expect("plain", &[], &expected);
+        assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, &expected);
+        let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
+        assert_eq!(diffs, Ok(vec![]), "{padding}");
+        let segments = t.readelf("-lW", "prog");
+        let (at, _) = overflow_segment(&t).expect("the moved function's segment");
+        let overflow = segments.lines().find(|l| l.contains("LOAD") && l.contains(&format!("0x{at:06x}")));
+        assert!(overflow.is_some_and(|l| l.contains("R E")), "an executable overflow segment:\n{segments}");
+        if t.require_gdb() {
+            let (values, out) = gdb_values(&t, World::Test, "prog", &[format!("grown.cc:{line}")], &["print x", "bt"]);
+            assert_eq!(values, [padding.to_string()], "{padding}: gdb:\n{out}");
+            assert!(out.contains("#0  grown (n=0) at ") && out.contains(&format!("grown.cc:{line}")), "{out}");
+            assert!(out.contains(" in main () at ") && out.contains("grown_main.cc:7"), "gdb walks to main:\n{out}");
+        }
+    }
+    assert!(up_to_date(&link_incremental(&t, &args)));
 }
 
 /// `main.o` calls `compute`, which `lines.o` defines below `blank` blank lines.
