@@ -324,16 +324,17 @@ impl Planner {
                 && a.sh_addr(E) == b.sh_addr(E)
                 && a.sh_link(E) == b.sh_link(E)
                 && a.sh_info(E) == b.sh_info(E)
-                && a.sh_addralign(E) == b.sh_addralign(E)
                 && a.sh_entsize(E) == b.sh_entsize(E);
-            if !same_header {
+            // Code may be aligned anew: it is placed as if it were resized.
+            let realigned = a.sh_addralign(E) != b.sh_addralign(E);
+            if !same_header || realigned && !(old.executable(index) && old.movable(index)) {
                 return Err(format!("section {} changed its attributes", old.name(index)));
             }
             let strings = merged.get(&(index as u32)).is_some_and(|m| m.constant_size == 0);
             if a.sh_size(E) != b.sh_size(E) && strings {
                 // Its pieces are placed one by one (`Planner::move_merged`).
                 reshuffled.push(index);
-            } else if a.sh_size(E) != b.sh_size(E) {
+            } else if a.sh_size(E) != b.sh_size(E) || realigned {
                 let movable = old.movable(index);
                 if !copied_as_is(a, old.name_bytes(index)) || placed.contains_key(&(index as u32)) && !movable {
                     return Err(format!("section {} changed its size", old.name(index)));
@@ -681,8 +682,9 @@ impl Planner {
         Ok(moves)
     }
 
-    /// Finds the new place of section `index` of `new`, of a new size (`Shape::movable`):
-    /// where it was when it did not grow; when it did, at the end of the overflow segment
+    /// Finds the new place of section `index` of `new`, of a new size or alignment
+    /// (`Shape::movable`): where it was when it did not grow and is aligned there; when it
+    /// did, or is not, at the end of the overflow segment
     /// (read-only data) or at the end of its output section (a section the program does not
     /// load: `overflow`). Returns its file offset and by how much what refers to it must move
     /// (its address, or its offset in its output section).
@@ -704,7 +706,8 @@ impl Planner {
         self.tally.resized += 1;
         // Units that are walked one after another cannot leave room behind: they move.
         let units = old.name_bytes(index) == b".debug_info";
-        if size <= spot.size && !units {
+        // File offsets and addresses agree modulo the page, past which nothing is aligned.
+        if size <= spot.size && !units && spot.offset.is_multiple_of(align) {
             self.respotted.push(((spots.position, spots.member), SectionSpot { size, ..spot }));
             return Ok((spot.offset, 0));
         }

@@ -313,6 +313,8 @@ fn random_edits_relink_as_a_full_link_would() {
     // the same for a patch that resized a section.
     let (mut strings_moved, mut patched_strings) = (false, 0);
     let (mut resized, mut patched_resized) = (false, 0);
+    // Why changed inputs were linked in full, with the module's names left out, and how often.
+    let mut full_reasons = std::collections::BTreeMap::<String, usize>::new();
     let mut history = Vec::new();
     for step in 0..=steps {
         if step > 0 {
@@ -352,6 +354,8 @@ fn random_edits_relink_as_a_full_link_would() {
         } else {
             full += 1;
             (strings_moved, resized) = (false, false);
+            let reason = o.stderr.lines().find_map(|l| l.split_once("incremental: full link: ")).map(|(_, r)| r);
+            *full_reasons.entry(reason.map_or("?".into(), full_link_kind)).or_default() += 1;
         }
         linked_from = Some(now);
 
@@ -380,4 +384,22 @@ fn random_edits_relink_as_a_full_link_would() {
          ({patched_strings} of them rewriting merged strings or constants, {patched_resized} resizing sections), {full} full; {changed} with changed inputs (the first \
          link included)"
     );
+    for (reason, count) in full_reasons {
+        eprintln!("  {count:4} full: {reason}");
+    }
+}
+
+/// What kind of reason an incremental link gave for linking in full: the reason it could not
+/// patch the output when only inputs changed, without the object's path, and with the
+/// project's function and data names (`m<i>_<name>`) as `m*_*`.
+fn full_link_kind(reason: &str) -> String {
+    let why = reason.split_once(", and not in place: ").map_or(reason, |(_, why)| why);
+    let why = why.rsplit_once(".o: ").or_else(|| why.rsplit_once(".a: ")).map_or(why, |(_, why)| why);
+    let why = why.split_once(".a is ").map_or(why, |(_, why)| why);
+    let words = why.split(' ').map(|word| {
+        let named = word.find(".m").map_or(word, |at| &word[at + 1..]);
+        let project = named.len() > 3 && named.starts_with('m') && named.as_bytes()[1].is_ascii_digit();
+        if project { word.replace(named, "m*_*") } else { word.to_string() }
+    });
+    words.collect::<Vec<_>>().join(" ")
 }
