@@ -20,6 +20,11 @@
 //!   rustc's object, then `--incremental`: the output is patched, the literal moved to the
 //!   overflow segment (the link must say so), and the program must run (`--version`); the
 //!   object is then put back as it was;
+//! - **code grown**: likewise a function 16 bytes longer (`int3`s appended to a placed
+//!   `.text.*` section that one symbol names, at its start), as an edit that adds code to a
+//!   function changes rustc's object: the output is patched, the function moved with a jump
+//!   left at its old place and its FDE rewritten (the link must say so), and the program must
+//!   run; the object is then put back as it was;
 //! - **rust-lld**'s full link of the same inputs (`--threads=N`).
 //!
 //! rivet-ld runs as users run it, forked: it returns when the output is in place, and the
@@ -70,6 +75,8 @@ pub struct RelinkWorkload {
     pub edited_s: f64,
     #[serde(default)]
     pub grown_s: f64,
+    #[serde(default)]
+    pub code_grown_s: f64,
 }
 
 impl RelinkResults {
@@ -136,10 +143,27 @@ fn measure(
         }
         Ok(elapsed.as_secs_f64())
     };
-    let (literal_section, literal) = literal_section(&object, &link_map(rivet, &dir)?)?;
+    let map = link_map(rivet, &dir)?;
+    let (literal_section, literal) = literal_section(&object, &map)?;
+    let function = function_section(&object, &map)?;
     let state = dir.join(format!(".{OUTPUT}.rivet-state"));
+    // Writes `grown` over `object` and links: the output must be patched as `tally` says
+    // (the grown section moved), and it must run.
+    let patch_grown = |object: &Path, grown: &[u8], tally: &[&str], what: &str| -> Result<Duration> {
+        std::fs::write(object, grown)?;
+        let (elapsed, stderr) = link(true, OUTPUT)?;
+        let moved = tally.iter().all(|t| stderr.contains(t));
+        if !stderr.contains("incremental: patched in place") || !moved {
+            bail!("the grown {what}'s link was not patched with the {what} moved:\n{stderr}");
+        }
+        let runs = Command::new(dir.join(OUTPUT)).arg("--version").output().context("running the moved output")?;
+        if !runs.status.success() {
+            bail!("the output with the {what} moved does not run: {}", String::from_utf8_lossy(&runs.stderr));
+        }
+        Ok(elapsed)
+    };
     let (mut lld, mut full, mut changed, mut unchanged, mut rewritten) = (vec![], vec![], vec![], vec![], vec![]);
-    let (mut edited, mut grown) = (vec![], vec![]);
+    let (mut edited, mut grown, mut code_grown) = (vec![], vec![], vec![]);
     for round in 0..config.warmup + config.runs {
         // An edit: one object changes, and the incremental link is a full one.
         toggle_byte(&object, comment)?;
@@ -166,15 +190,11 @@ fn measure(
             bail!("the patched output differs from a full link's of the same inputs");
         }
         let before = std::fs::read(&object)?;
-        std::fs::write(&object, grow_section(&before, literal_section)?)?;
-        let (grown_link, stderr) = link(true, OUTPUT)?;
-        if !stderr.contains("incremental: patched in place") || !stderr.contains("(1 resized, 1 moved)") {
-            bail!("the grown literal's link was not patched with the literal moved:\n{stderr}");
-        }
-        let runs = Command::new(dir.join(OUTPUT)).arg("--version").output().context("running the moved output")?;
-        if !runs.status.success() {
-            bail!("the output with the literal moved does not run: {}", String::from_utf8_lossy(&runs.stderr));
-        }
+        let longer = grow_section(&before, literal_section, b"!")?;
+        let grown_link = patch_grown(&object, &longer, &["(1 resized, 1 moved)", " 0 unwind"], "literal")?;
+        // The literal shrinks back where it moved to, and the function moves.
+        let longer = grow_section(&before, function, &[0xcc; 16])?;
+        let code_grown_link = patch_grown(&object, &longer, &["(2 resized, 1 moved)", " 1 unwind"], "code")?;
         std::fs::write(&object, before)?;
         let mut command = Command::new(rust_lld);
         command.args(["-flavor", "gnu", &format!("@{RESPONSE_FILE}"), "-o", "out-rust-lld"]);
@@ -190,6 +210,7 @@ fn measure(
             rewritten.push(rewritten_link);
             edited.push(edited_link.as_secs_f64());
             grown.push(grown_link.as_secs_f64());
+            code_grown.push(code_grown_link.as_secs_f64());
         }
     }
     let median_of = |mut samples: Vec<f64>| {
@@ -207,6 +228,7 @@ fn measure(
         rewritten_s: median_of(rewritten),
         edited_s: median_of(edited),
         grown_s: median_of(grown),
+        code_grown_s: median_of(code_grown),
     })
 }
 
@@ -256,12 +278,7 @@ fn link_map(rivet: &Path, dir: &Path) -> Result<String> {
 /// `.rodata..Lanon.*`; not a constant a release build shares between its codegen units).
 fn literal_section(object: &Path, map: &str) -> Result<(usize, usize)> {
     use object::{Object, ObjectSection};
-    let file_name = object.file_name().unwrap_or_default().to_string_lossy();
-    let tag = format!("{file_name}:(");
-    let placed: std::collections::HashSet<&str> = map
-        .lines()
-        .filter_map(|line| line.split_once(tag.as_str()).and_then(|(_, rest)| rest.strip_suffix(')')))
-        .collect();
+    let placed = placed_sections(object, map);
     let bytes = std::fs::read(object)?;
     let file = object::File::parse(&*bytes).with_context(|| format!("parsing {}", object.display()))?;
     use object::ObjectSymbol;
@@ -281,9 +298,55 @@ fn literal_section(object: &Path, map: &str) -> Result<(usize, usize)> {
     Ok((literal.index().0, range.0 as usize))
 }
 
-/// `object` with section `index` one byte longer: its bytes and a `!` appended to the file,
-/// its header pointed at them.
-fn grow_section(object: &[u8], index: usize) -> Result<Vec<u8>> {
+/// The index of a function's section the link placed: the first section, in the object's
+/// order, that the map shows placed, named `.text.*`, at least 5 bytes long (room for the
+/// jump a move leaves), named by one symbol, at its start, and relocated only in the ways a
+/// relink can follow when it moves (no TLS sequence, no 64-bit address).
+fn function_section(object: &Path, map: &str) -> Result<usize> {
+    use object::{Object, ObjectSection, ObjectSymbol};
+    let placed = placed_sections(object, map);
+    let bytes = std::fs::read(object)?;
+    let file = object::File::parse(&*bytes).with_context(|| format!("parsing {}", object.display()))?;
+    let followed = |s: &object::Section<'_, '_>| {
+        s.relocations().all(|(_, r)| match r.flags() {
+            object::RelocationFlags::Elf { r_type } => matches!(
+                r_type,
+                object::elf::R_X86_64_PC32
+                    | object::elf::R_X86_64_PLT32
+                    | object::elf::R_X86_64_GOTPCREL
+                    | object::elf::R_X86_64_GOTPCRELX
+                    | object::elf::R_X86_64_REX_GOTPCRELX
+            ),
+            _ => false,
+        })
+    };
+    let one_entry = |index| {
+        let mut names =
+            file.symbols().filter(|s| s.section_index() == Some(index) && s.kind() != object::SymbolKind::Section);
+        names.next().is_some_and(|s| s.address() == 0) && names.next().is_none()
+    };
+    let function = file.sections().find(|s| {
+        s.name().is_ok_and(|n| n.starts_with(".text.") && placed.contains(n))
+            && s.size() >= 5
+            && followed(s)
+            && one_entry(s.index())
+    });
+    Ok(function.context("no placed function in the changed object")?.index().0)
+}
+
+/// The names of `object`'s sections that the link's `map` shows placed.
+fn placed_sections(object: &Path, map: &str) -> std::collections::HashSet<String> {
+    let file_name = object.file_name().unwrap_or_default().to_string_lossy();
+    let tag = format!("{file_name}:(");
+    map.lines()
+        .filter_map(|line| line.split_once(tag.as_str()).and_then(|(_, rest)| rest.strip_suffix(')')))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `object` with section `index` longer by `tail`: its bytes and `tail` appended to the
+/// file, its header pointed at them.
+fn grow_section(object: &[u8], index: usize, tail: &[u8]) -> Result<Vec<u8>> {
     let read = |at: usize| -> Result<u64> {
         let bytes = object.get(at..at + 8).context("a short object")?;
         Ok(u64::from_le_bytes(bytes.try_into()?))
@@ -294,9 +357,9 @@ fn grow_section(object: &[u8], index: usize) -> Result<Vec<u8>> {
     grown.resize(grown.len().next_multiple_of(16), 0);
     let at = grown.len();
     grown.extend_from_slice(object.get(offset..offset + size).context("a section past the object's end")?);
-    grown.push(b'!');
+    grown.extend_from_slice(tail);
     grown[header + 24..header + 32].copy_from_slice(&(at as u64).to_le_bytes());
-    grown[header + 32..header + 40].copy_from_slice(&(size as u64 + 1).to_le_bytes());
+    grown[header + 32..header + 40].copy_from_slice(&((size + tail.len()) as u64).to_le_bytes());
     Ok(grown)
 }
 
@@ -322,7 +385,7 @@ fn print_table(results: &RelinkResults) {
         results.runs, results.warmup
     );
     println!(
-        "{:18} {:>7} {:>12} {:>18} {:>22} {:>18} {:>18} {:>18} {:>18}",
+        "{:18} {:>7} {:>12} {:>18} {:>22} {:>18} {:>18} {:>18} {:>18} {:>18}",
         "workload",
         "threads",
         "rust-lld",
@@ -331,12 +394,13 @@ fn print_table(results: &RelinkResults) {
         "unchanged",
         "rewritten",
         "edited (patched)",
-        "grown (moved)"
+        "grown (moved)",
+        "code grown (moved)"
     );
     for w in &results.workloads {
         let cell = |s: f64| format!("{:7.1} ms {:4.2}x", s * 1e3, s / w.rust_lld_s);
         println!(
-            "{:18} {:>7} {:>9.1} ms {:>18} {:>22} {:>18} {:>18} {:>18} {:>18}",
+            "{:18} {:>7} {:>9.1} ms {:>18} {:>22} {:>18} {:>18} {:>18} {:>18} {:>18}",
             w.name,
             w.threads,
             w.rust_lld_s * 1e3,
@@ -345,7 +409,8 @@ fn print_table(results: &RelinkResults) {
             cell(w.unchanged_s),
             cell(w.rewritten_s),
             cell(w.edited_s),
-            cell(w.grown_s)
+            cell(w.grown_s),
+            cell(w.code_grown_s)
         );
     }
 }
