@@ -317,8 +317,10 @@ impl Planner {
         let mut resized = Vec::new();
         // Merged string sections whose pieces are placed again, one by one.
         let mut reshuffled = Vec::new();
+        // Code whose relocations changed: its fields are made anew (`Planner::rebuild_code`).
+        let mut rebuilt = Vec::new();
         for (index, (a, b)) in old.headers.iter().zip(new.headers).enumerate() {
-            let same_header = a.sh_name(E) == b.sh_name(E)
+            let same_header = old.name_bytes(index) == new.name_bytes(index)
                 && a.sh_type(E) == b.sh_type(E)
                 && a.sh_flags(E) == b.sh_flags(E)
                 && a.sh_addr(E) == b.sh_addr(E)
@@ -331,7 +333,10 @@ impl Planner {
                 return Err(format!("section {} changed its attributes", old.name(index)));
             }
             let strings = merged.get(&(index as u32)).is_some_and(|m| m.constant_size == 0);
-            if a.sh_size(E) != b.sh_size(E) && strings {
+            let relocations_of_code = a.sh_type(E) == SHT_RELA && old.rebuildable(a.sh_info(E) as usize);
+            if a.sh_size(E) != b.sh_size(E) && relocations_of_code {
+                rebuilt.push(a.sh_info(E) as usize);
+            } else if a.sh_size(E) != b.sh_size(E) && strings {
                 // Its pieces are placed one by one (`Planner::move_merged`).
                 reshuffled.push(index);
             } else if a.sh_size(E) != b.sh_size(E) || realigned {
@@ -351,11 +356,17 @@ impl Planner {
                 && !merged.contains_key(&(index as u32))
                 && !unwind.contains(&index)
         };
-        for index in (0..old.headers.len()).filter(|&index| must_stay(index)) {
-            let symbols = old.headers[index].sh_type(E) == SHT_SYMTAB;
-            if old.contents(index)? != new.contents(index)?
-                && !(symbols && old.same_symbols_but_in(&new, &resized, &reshuffled))
-            {
+        // The symbols, compared by name: rustc may list the same ones in another order.
+        let symbols = old.symbol_map(&new, &resized, &reshuffled).ok_or("its symbols changed")?;
+        let symbol_tables = |shape: &Shape<'_>, index: usize| {
+            let header = &shape.headers[index];
+            let symtab = shape.headers.iter().find(|s| s.sh_type(E) == SHT_SYMTAB);
+            header.sh_type(E) == SHT_SYMTAB
+                || symtab
+                    .is_some_and(|t| t.sh_link(E) as usize == index && shape.header.e_shstrndx(E) as usize != index)
+        };
+        for index in (0..old.headers.len()).filter(|&index| must_stay(index) && !symbol_tables(&old, index)) {
+            if old.contents(index)? != new.contents(index)? {
                 return Err(format!("the contents of {} changed", old.name(index)));
             }
         }
@@ -382,11 +393,20 @@ impl Planner {
                 continue;
             }
             let (a_bytes, b_bytes) = (old.contents(index)?, new.contents(index)?);
-            if a_bytes == b_bytes {
+            // The same relocations name other symbols when the globals' order changed.
+            if a_bytes == b_bytes && (a.sh_type(E) != SHT_RELA || symbols.identity) {
                 continue;
             }
             if a.sh_type(E) == SHT_RELA {
-                if !same_relocation_targets(old.relas(index)?, new.relas(index)?) {
+                let target = a.sh_info(E) as usize;
+                if !symbols.same_targets(old.relas(index)?, new.relas(index)?) && old.rebuildable(target) {
+                    if !rebuilt.contains(&target) {
+                        rebuilt.push(target);
+                    }
+                    changed[target] = true;
+                    continue;
+                }
+                if !symbols.same_targets(old.relas(index)?, new.relas(index)?) {
                     return Err(format!("the relocations of {} changed", old.name(index)));
                 }
                 // New addends change the bytes of the section they apply to: it must be one the
@@ -425,6 +445,16 @@ impl Planner {
         for &index in &resized {
             changed[index] = placed.contains_key(&(index as u32));
         }
+        for &index in &rebuilt {
+            changed[index] = placed.contains_key(&(index as u32));
+        }
+        let resolved = match rebuilt.iter().any(|index| placed.contains_key(&(*index as u32))) {
+            true => {
+                let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+                resolve_globals(&old, &new, &symbols, &rebuilt, &placed, overflow, read_output)?
+            }
+            false => HashMap::new(),
+        };
         if !placed_pieces.is_empty() {
             let sections: HashMap<u32, i64> = placed_pieces.keys().map(|&s| (s, 0)).collect();
             new.referrers(&sections, &unwind, &mut changed)?;
@@ -436,7 +466,7 @@ impl Planner {
             }
         }
         for &index in &unwind {
-            self.patch_unwind(&old, &new, index, &placed, &moved, read_output)?;
+            self.patch_unwind(&old, &new, &symbols, index, &placed, &moved, read_output)?;
         }
         for (index, header) in new.headers.iter().enumerate().filter(|&(index, _)| changed[index]) {
             let Some(spot) = placed.get(&(index as u32)) else { continue };
@@ -450,7 +480,13 @@ impl Planner {
             read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
             let mut follow = Follow::default();
             let targets = Targets { placed: &placed, moved: &moved, pieces: &placed_pieces };
-            let mut bytes = patch_section(&old, &new, index, &old_output, &targets, &mut follow)?;
+            let mut bytes = if rebuilt.contains(&index) {
+                let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+                let code = Rebuild { placed: &placed, moved: &moved, merged: &merged, resolved: &resolved, overflow };
+                code.section(&new, &symbols, index, spot, &mut follow)?
+            } else {
+                patch_section(&old, &new, index, &old_output, &targets, &mut follow)?
+            };
             self.tally.relocations += follow.relocations;
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
             if !follow.addresses.is_empty() || !follow.got_slots.is_empty() {
@@ -495,6 +531,7 @@ impl Planner {
         &mut self,
         old: &Shape<'_>,
         new: &Shape<'_>,
+        symbols: &SymbolMap,
         index: usize,
         placed: &HashMap<u32, SectionSpot>,
         moved: &HashMap<u32, i64>,
@@ -505,7 +542,8 @@ impl Planner {
         let moves = |r: &Rela| {
             new.section_of_symbol(r.r_sym(E, false)).is_some_and(|s| moved.get(&s).is_some_and(|&by| by != 0))
         };
-        let same_relas = object::pod::bytes_of_slice(old_relas) == object::pod::bytes_of_slice(new_relas);
+        let same_relas =
+            symbols.identity && object::pod::bytes_of_slice(old_relas) == object::pod::bytes_of_slice(new_relas);
         if old_bytes == new_bytes && same_relas && !new_relas.iter().any(moves) {
             return Ok(());
         }
@@ -543,7 +581,7 @@ impl Planner {
             let (old_r, new_r) = (relocations(old_relas, a), relocations(new_relas, b));
             let same_places = old_r.len() == new_r.len()
                 && old_r.iter().zip(new_r).all(|(x, y)| {
-                    x.r_info(E, false) == y.r_info(E, false)
+                    symbols.same_target(x, y)
                         && x.r_offset(E) - u64::from(a.offset) == y.r_offset(E) - u64::from(b.offset)
                 });
             if !same_places {
@@ -990,10 +1028,221 @@ fn copied_as_is(header: &Shdr, name: &[u8]) -> bool {
             .any(|prefix| name.starts_with(prefix))
 }
 
-/// The same relocations (type and symbol), but for their addends and offsets: the fields of
-/// a rewritten section are made again from the old ones wherever they are (`patch_section`).
-fn same_relocation_targets(old: &[Rela], new: &[Rela]) -> bool {
-    old.len() == new.len() && old.iter().zip(new).all(|(a, b)| a.r_info(E, false) == b.r_info(E, false))
+/// What the old output says the references to a global symbol resolve to, read from where the
+/// old object referred to it.
+#[derive(Default, Clone, Copy)]
+struct Resolved {
+    /// Its address: from a PC-relative or absolute reference, or from a GOT load or call the
+    /// link relaxed; or, defined in this object, where its section is.
+    address: Option<u64>,
+    /// Whether that address is known to be in the output and not preemptible (a relaxed GOT
+    /// reference, or a definition in this object): a GOT load or call of it may be relaxed.
+    relaxable: bool,
+    /// Where a call to it goes (`R_X86_64_PLT32`: its PLT entry, or its address).
+    call: Option<u64>,
+    /// Its GOT slot.
+    slot: Option<u64>,
+}
+
+/// What the global symbols that the new code of `rebuilt` sections refers to resolve to in
+/// the old output: each definition of this object where its section is, and for the others
+/// the value of a relocation of the old object's code against it, read back from the output.
+fn resolve_globals(
+    old: &Shape<'_>,
+    new: &Shape<'_>,
+    symbols: &SymbolMap,
+    rebuilt: &[usize],
+    placed: &HashMap<u32, SectionSpot>,
+    overflow: &Overflow,
+    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+) -> Result<HashMap<u32, Resolved>, String> {
+    let outside = "an address outside every segment";
+    let mut resolved: HashMap<u32, Resolved> = HashMap::new();
+    for &index in rebuilt {
+        for r in new.relocations_of(index)? {
+            let sym = r.r_sym(E, false);
+            if new.section_of_symbol(sym).is_none() && sym != 0 {
+                resolved.entry(symbols.old_index(sym)).or_default();
+            }
+        }
+    }
+    for (&sym, found) in resolved.iter_mut() {
+        let symbol = old.symbols.get(sym as usize).ok_or("a symbol out of range")?;
+        let section = u32::from(symbol.st_shndx(E));
+        // A strong definition outside any group is the one the link chose.
+        let chosen = symbol.st_bind() == STB_GLOBAL
+            && symbol.st_shndx(E) != SHN_UNDEF
+            && old.headers.get(section as usize).is_some_and(|h| h.sh_flags(E) & SHF_GROUP as u64 == 0);
+        if let Some(spot) = placed.get(&section).filter(|_| chosen) {
+            let at = overflow.address_of(spot.offset).ok_or(outside)?.wrapping_add(symbol.st_value(E));
+            *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
+        }
+    }
+    for (&index, spot) in placed.iter().filter(|(index, _)| old.executable(**index as usize)) {
+        let section = overflow.address_of(spot.offset).ok_or(outside)?;
+        for r in old.relocations_of(index as usize)? {
+            let Some(found) = resolved.get_mut(&r.r_sym(E, false)) else { continue };
+            let (at, addend) = (r.r_offset(E), r.r_addend(E) as u64);
+            let (place, offset) = (section.wrapping_add(at), spot.offset + at);
+            let mut field = [0u8; 6];
+            if at < 2 || at + 4 > spot.size {
+                continue;
+            }
+            read_output(offset - 2, &mut field).map_err(|e| format!("reading the output: {e}"))?;
+            let value =
+                |from: usize| i32::from_le_bytes(field[from..from + 4].try_into().expect("four bytes")) as i64 as u64;
+            let relative = value(2).wrapping_sub(addend).wrapping_add(place);
+            match r.r_type(E, false) {
+                R_X86_64_PC32 | R_X86_64_32S => {
+                    let address =
+                        if r.r_type(E, false) == R_X86_64_PC32 { relative } else { value(2).wrapping_sub(addend) };
+                    found.address.get_or_insert(address);
+                }
+                R_X86_64_PLT32 => _ = found.call.get_or_insert(relative),
+                R_X86_64_GOTPCREL => _ = found.slot.get_or_insert(relative),
+                R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => match field[0] {
+                    0x8b | 0xff => _ = found.slot.get_or_insert(relative),
+                    0x8d | 0x67 => (found.address, found.relaxable) = (Some(relative), true),
+                    // A relaxed jump's field starts a byte earlier, and counts from a byte earlier.
+                    0xe9 => {
+                        (found.address, found.relaxable) =
+                            (Some(value(1).wrapping_sub(addend).wrapping_add(place).wrapping_sub(1)), true)
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+/// Makes anew the fields of code whose relocations changed (`Shape::rebuildable`): from the
+/// new places of this object's sections for its local symbols, and from what the old output
+/// says for the global ones (`resolve_globals`). A target the old output does not show (a
+/// section the link dropped, a symbol no old reference resolved) means a full link.
+struct Rebuild<'a> {
+    placed: &'a HashMap<u32, SectionSpot>,
+    moved: &'a HashMap<u32, i64>,
+    merged: &'a HashMap<u32, &'a MergedSpot>,
+    resolved: &'a HashMap<u32, Resolved>,
+    overflow: &'a Overflow,
+}
+
+impl Rebuild<'_> {
+    fn section(
+        &self,
+        new: &Shape<'_>,
+        symbols: &SymbolMap,
+        index: usize,
+        spot: &SectionSpot,
+        follow: &mut Follow,
+    ) -> Result<Vec<u8>, String> {
+        let fail = |what: &str| format!("{what} in {}", new.name(index));
+        let outside = || fail("an address outside every segment");
+        let address_of = |spot: &SectionSpot, section: u32| -> Result<u64, String> {
+            let at = self.overflow.address_of(spot.offset).ok_or_else(outside)?;
+            Ok(at.wrapping_add(self.moved.get(&section).copied().unwrap_or(0) as u64))
+        };
+        let here = address_of(spot, index as u32)?;
+        let mut out = new.contents(index)?.to_vec();
+        for r in new.relocations_of(index)? {
+            let (r_type, sym) = (r.r_type(E, false), r.r_sym(E, false));
+            let (at, addend) = (r.r_offset(E) as usize, r.r_addend(E) as u64);
+            let place = here.wrapping_add(at as u64);
+            let name = crate::x86_64::reloc_name(r_type);
+            let target = match new.section_of_symbol(sym) {
+                _ if r_type == R_X86_64_NONE => continue,
+                Some(section) => {
+                    if self.merged.contains_key(&section) {
+                        return Err(fail("a reference to a merged section in code that changed"));
+                    }
+                    let spot =
+                        self.placed.get(&section).ok_or_else(|| fail("a reference to a section not in the output"))?;
+                    let at = address_of(spot, section)?.wrapping_add(new.symbols[sym as usize].st_value(E));
+                    Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None }
+                }
+                None => self.resolved.get(&symbols.old_index(sym)).copied().unwrap_or_default(),
+            };
+            let unresolved = || fail(&format!("a reference ({name}) the old output does not resolve"));
+            let field = |v: u64| -> Result<[u8; 4], String> {
+                let v = i32::try_from(v as i64)
+                    .map_err(|_| fail("a relocation's new value that does not fit its field"))?;
+                Ok(v.to_le_bytes())
+            };
+            if at + 4 > out.len() {
+                return Err(fail("a relocation past the end of its section"));
+            }
+            match r_type {
+                R_X86_64_PC32 => {
+                    let address = target.address.ok_or_else(unresolved)?;
+                    out[at..at + 4].copy_from_slice(&field(address.wrapping_add(addend).wrapping_sub(place))?);
+                }
+                R_X86_64_PLT32 => {
+                    let call = target.call.or(target.address.filter(|_| target.relaxable)).ok_or_else(unresolved)?;
+                    out[at..at + 4].copy_from_slice(&field(call.wrapping_add(addend).wrapping_sub(place))?);
+                }
+                R_X86_64_GOTPCREL => {
+                    let slot = target.slot.ok_or_else(unresolved)?;
+                    out[at..at + 4].copy_from_slice(&field(slot.wrapping_add(addend).wrapping_sub(place))?);
+                }
+                R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                    let relaxation = crate::x86_64::gotpcrelx_relaxation(&out, at as u64);
+                    match (target.address.filter(|_| target.relaxable), relaxation, target.slot) {
+                        (Some(address), Some(kind), _) => {
+                            crate::x86_64::apply_got_relax(&mut out, at, kind);
+                            let value = address.wrapping_add(addend).wrapping_sub(place);
+                            if kind == crate::x86_64::GotRelax::Jmp {
+                                out[at - 1..at + 3].copy_from_slice(&field(value.wrapping_add(1))?);
+                                out[at + 3] = 0x90;
+                            } else {
+                                out[at..at + 4].copy_from_slice(&field(value)?);
+                            }
+                        }
+                        (_, _, Some(slot)) => {
+                            out[at..at + 4].copy_from_slice(&field(slot.wrapping_add(addend).wrapping_sub(place))?)
+                        }
+                        _ => return Err(unresolved()),
+                    }
+                }
+                _ => return Err(fail(&format!("a relocation ({name}) in code that changed"))),
+            }
+            follow.relocations += 1;
+        }
+        Ok(out)
+    }
+}
+
+/// How the symbols of a rebuilt object correspond to its predecessor's: the locals by index,
+/// the globals by name (`Shape::symbol_map`).
+struct SymbolMap {
+    /// For each new global, from the first: the index of the old one of its name.
+    old_globals: Vec<u32>,
+    first_global: usize,
+    /// Whether every symbol has the index it had.
+    identity: bool,
+}
+
+impl SymbolMap {
+    /// The index in the old object of the new object's symbol `sym`.
+    fn old_index(&self, sym: u32) -> u32 {
+        match (sym as usize).checked_sub(self.first_global) {
+            Some(global) => self.old_globals.get(global).copied().unwrap_or(u32::MAX),
+            None => sym,
+        }
+    }
+
+    /// Whether `old` and `new` are the same relocation (type and symbol), but for their
+    /// addends and offsets.
+    fn same_target(&self, old: &Rela, new: &Rela) -> bool {
+        old.r_type(E, false) == new.r_type(E, false) && old.r_sym(E, false) == self.old_index(new.r_sym(E, false))
+    }
+
+    /// The same relocations, one by one: the fields of a rewritten section are made again from
+    /// the old ones wherever they are (`patch_section`).
+    fn same_targets(&self, old: &[Rela], new: &[Rela]) -> bool {
+        old.len() == new.len() && old.iter().zip(new).all(|(a, b)| self.same_target(a, b))
+    }
 }
 
 /// Where the pieces of a merged string section were and are: (input offset, offset from the
@@ -1102,6 +1351,8 @@ fn patch_section(
     let name = |r_type| crate::x86_64::reloc_name(r_type);
     // Relaxable relocations first: their windows come from the old output.
     let mut windows = Vec::new();
+    // The old output's fields of references to unchanged merged strings (`Shape::string_fields`).
+    let mut strings_seen = None;
     for (a, b) in old_relas.iter().zip(new_relas) {
         let r_type = b.r_type(E, false);
         if remake(r_type) != Remake::Relaxable {
@@ -1227,7 +1478,17 @@ fn patch_section(
                 return Err(fail("a changed addend next to a relaxed relocation"));
             }
             if b.r_addend(E) != a.r_addend(E) && !retargeted {
-                old.retargetable(b.r_sym(E, false), allocated, placed).map_err(fail)?;
+                if let Err(why) = old.retargetable(sym, allocated, placed) {
+                    // A string of a merged section both objects hold alike (`.debug_str`): its
+                    // output offset is where another of the section's references has it.
+                    let same_strings = !allocated && old.unchanged_strings(sym);
+                    let seen = strings_seen.get_or_insert_with(|| old.string_fields(old_relas, old_output));
+                    let found = seen.get(&(sym, b.r_addend(E), r_type)).filter(|_| same_strings);
+                    let found = found.ok_or_else(|| fail(why))?;
+                    out[field].copy_from_slice(&found[..width]);
+                    follow.relocations += 1;
+                    continue;
+                }
             }
             let old_value = u64::from_le_bytes(value);
             let moved = match (width, r_type) {
@@ -1327,30 +1588,63 @@ impl<'d> Shape<'d> {
     /// Whether symbol `symbol` is an assembler temporary (`.L…`), which the output's
     /// `.symtab` leaves out.
     fn temporary(&self, symbol: &Sym) -> bool {
-        let name = self.symbol_names.get(symbol.st_name(E) as usize..).unwrap_or_default();
-        name.starts_with(b".L")
+        self.symbol_name(symbol).starts_with(b".L")
     }
 
-    /// Whether the symbol tables differ only where sections of a new size let them: in the
-    /// values and sizes of temporaries (`temporary`) defined in sections of `resized` or
-    /// `reshuffled` (they move within their section), and in the sizes of the other symbols
-    /// of resized code (a function that grew or shrank; the output's `.symtab` keeps the old
-    /// size).
-    fn same_symbols_but_in(&self, other: &Shape<'_>, resized: &[usize], reshuffled: &[usize]) -> bool {
-        self.symbols.len() == other.symbols.len()
-            && self.symbol_names == other.symbol_names
-            && self.symbols.iter().zip(other.symbols).all(|(a, b)| {
-                let same_but_place = a.st_name(E) == b.st_name(E)
-                    && a.st_info == b.st_info
-                    && a.st_other == b.st_other
-                    && a.st_shndx(E) == b.st_shndx(E);
-                let section = usize::from(a.st_shndx(E));
-                let shifted = resized.contains(&section) || reshuffled.contains(&section);
-                let movable = a.st_bind() == STB_LOCAL && self.temporary(a) && shifted;
-                let code = resized.contains(&section) && self.executable(section);
-                same_but_place
-                    && (movable || (a.st_value(E) == b.st_value(E) && (code || a.st_size(E) == b.st_size(E))))
-            })
+    fn symbol_name(&self, symbol: &Sym) -> &'d [u8] {
+        let rest = self.symbol_names.get(symbol.st_name(E) as usize..).unwrap_or_default();
+        &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())]
+    }
+
+    /// How the symbols of `other`, this object rebuilt, correspond to this one's, if the two
+    /// tables hold the same symbols: the locals in the same order, the globals in any (rustc
+    /// lists them in another order when a function calls one more). They may differ only
+    /// where sections of a new size let them: in the values and sizes of temporaries
+    /// (`temporary`) defined in sections of `resized` or `reshuffled` (they move within their
+    /// section), and in the sizes of the other symbols of resized code (a function that grew
+    /// or shrank; the output's `.symtab` keeps the old size).
+    fn symbol_map(&self, other: &Shape<'_>, resized: &[usize], reshuffled: &[usize]) -> Option<SymbolMap> {
+        let first_global =
+            self.symbols.iter().skip(1).position(|s| s.st_bind() != STB_LOCAL).map_or(self.symbols.len(), |i| i + 1);
+        let alike = |a: &Sym, b: &Sym| {
+            let same_but_place = a.st_info == b.st_info && a.st_other == b.st_other && a.st_shndx(E) == b.st_shndx(E);
+            let section = usize::from(a.st_shndx(E));
+            let shifted = resized.contains(&section) || reshuffled.contains(&section);
+            let movable = a.st_bind() == STB_LOCAL && self.temporary(a) && shifted;
+            let code = resized.contains(&section) && self.executable(section);
+            same_but_place && (movable || (a.st_value(E) == b.st_value(E) && (code || a.st_size(E) == b.st_size(E))))
+        };
+        if self.symbols.len() != other.symbols.len() {
+            return None;
+        }
+        let same_order = self.symbol_names == other.symbol_names
+            && self.symbols.iter().zip(other.symbols).all(|(a, b)| a.st_name(E) == b.st_name(E));
+        let locals = self.symbols[..first_global].iter().zip(&other.symbols[..first_global]);
+        let same_names = |(a, b): (&Sym, &Sym)| self.symbol_name(a) == other.symbol_name(b);
+        if !locals.clone().all(|(a, b)| alike(a, b)) || !(same_order || locals.clone().all(same_names)) {
+            return None;
+        }
+        let old_globals = if same_order {
+            let globals = self.symbols[first_global..].iter().zip(&other.symbols[first_global..]);
+            if !globals.clone().all(|(a, b)| alike(a, b)) {
+                return None;
+            }
+            (first_global as u32..self.symbols.len() as u32).collect()
+        } else {
+            let by_name: HashMap<&[u8], u32> =
+                (first_global..self.symbols.len()).map(|i| (self.symbol_name(&self.symbols[i]), i as u32)).collect();
+            let mut old_globals = Vec::with_capacity(self.symbols.len() - first_global);
+            for b in &other.symbols[first_global..] {
+                let &i = by_name.get(other.symbol_name(b))?;
+                if !alike(&self.symbols[i as usize], b) {
+                    return None;
+                }
+                old_globals.push(i);
+            }
+            old_globals
+        };
+        let identity = old_globals.iter().enumerate().all(|(i, &old)| old as usize == first_global + i);
+        Some(SymbolMap { old_globals, first_global, identity })
     }
 
     /// Whether section `index` holds code.
@@ -1410,6 +1704,16 @@ impl<'d> Shape<'d> {
         header.sh_type(E) == SHT_PROGBITS && (read_only_data || debug || code)
     }
 
+    /// Whether section `index` is code whose fields the patch can make anew when its
+    /// relocations change (`Rebuild`): a function's section (`.text.*`), in no group.
+    fn rebuildable(&self, index: usize) -> bool {
+        let Some(header) = self.headers.get(index) else { return false };
+        let name = self.name_bytes(index);
+        header.sh_type(E) == SHT_PROGBITS
+            && header.sh_flags(E) == (SHF_ALLOC | SHF_EXECINSTR) as u64
+            && (name == b".text" || name.starts_with(b".text."))
+    }
+
     /// The symbols defined in section `index`, but its section symbol.
     fn symbols_in(&self, index: usize) -> impl Iterator<Item = &'d Sym> + '_ {
         self.symbols.iter().filter(move |s| usize::from(s.st_shndx(E)) == index && s.st_type() != STT_SECTION)
@@ -1433,6 +1737,31 @@ impl<'d> Shape<'d> {
             }
         }
         Ok(())
+    }
+
+    /// Whether symbol `sym` is a section symbol of a merged string section that the program
+    /// does not load (`.debug_str`): one the shape comparison found the same in both objects.
+    fn unchanged_strings(&self, sym: u32) -> bool {
+        let Some(section) = self.section_of_symbol(sym) else { return false };
+        let strings = (SHF_MERGE | SHF_STRINGS) as u64;
+        let header = self.headers.get(section as usize);
+        header.is_some_and(|h| h.sh_flags(E) & (strings | SHF_ALLOC as u64) == strings)
+    }
+
+    /// The old output's field of each of `relas` (of a section whose old output is `output`)
+    /// that refers to a string of an unchanged merged section, by (symbol, addend, type).
+    fn string_fields(&self, relas: &[Rela], output: &[u8]) -> HashMap<(u32, i64, u32), [u8; 8]> {
+        let mut fields = HashMap::new();
+        for r in relas.iter().filter(|r| self.unchanged_strings(r.r_sym(E, false))) {
+            let (at, r_type) = (r.r_offset(E) as usize, r.r_type(E, false));
+            let width = crate::x86_64::reloc_width(r_type);
+            if let Some(bytes) = output.get(at..at + width).filter(|_| matches!(r_type, R_X86_64_32 | R_X86_64_64)) {
+                let mut field = [0u8; 8];
+                field[..width].copy_from_slice(bytes);
+                fields.insert((r.r_sym(E, false), r.r_addend(E), r_type), field);
+            }
+        }
+        fields
     }
 
     /// Whether a relocation against symbol `sym` may move by its addend's change: its value

@@ -1006,6 +1006,67 @@ fn a_function_that_grew_moves_and_still_unwinds() {
     assert!(up_to_date(&link_incremental(&t, &args)));
 }
 
+/// `calls.o` defines `combine(n)`, whose body is `body`, over `twice` and `thrice` (in
+/// `callees.o`, each printing its name and argument) and a static `hidden`; `main` prints what
+/// `combine(5)` returns.
+fn calls_program(t: &Test, body: &str) -> Vec<String> {
+    let callees = t.write(
+        "callees.c",
+        "#include <stdio.h>\nint twice(int x) { printf(\"twice %d\\n\", x); return 2 * x; }\n\
+         int thrice(int x) { printf(\"thrice %d\\n\", x); return 3 * x; }\n",
+    );
+    let calls = t.write(
+        "calls.c",
+        format!(
+            "#include <stdio.h>\nint twice(int x);\nint thrice(int x);\n\
+             static int hidden(int x) {{ return x + 100; }}\n\
+             int combine(int n) {{\n    {body}\n}}\n\
+             int main(void) {{ printf(\"%d\\n\", combine(5)); return 0; }}\n"
+        ),
+    );
+    let flags = ["-O0", "-g", "-ffunction-sections"];
+    vec![t.cc(&callees, &flags), t.cc(&calls, &flags)]
+}
+
+/// A function whose calls are reordered, added or removed keeps its object's symbols (their
+/// order may change: gcc lists undefined symbols as the code first uses them) but not its
+/// relocations: its code's fields are made anew, from the new places of the object's
+/// sections and from what the old output shows each called symbol resolved to, and it moves
+/// when it grew. After each relink the program prints, call by call, what GNU ld's link of
+/// the same objects prints; a call to a function the old code never called links in full.
+#[test]
+fn calls_reordered_added_or_removed_are_patched_in_place() {
+    let t = test_env!("incremental_calls");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = calls_program(&t, "return twice(n) + thrice(n) + hidden(n);");
+    link_incremental(&t, &args);
+    let bodies = [
+        "return thrice(n) + twice(n) + hidden(n);",
+        "return thrice(n) + twice(n) + twice(n) + hidden(n);",
+        "return thrice(hidden(n)) + twice(twice(n));",
+        "int a = twice(n); return thrice(n) - a;",
+        "return twice(n) + thrice(n) + hidden(n);",
+    ];
+    for body in bodies {
+        calls_program(&t, body);
+        let o = link_incremental(&t, &args);
+        assert!(patched_in_place(&o), "{body}: {o}");
+        let [ours, reference] = t.link("plain", &args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(ours.success() && reference.success());
+        let expected = t.run_in(World::Ref, "plain", &[], &[]);
+        assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, &expected.stdout);
+        let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
+        assert_eq!(diffs, Ok(vec![]), "{body}");
+    }
+    // `puts`, which the new code calls, is not among the old object's symbols.
+    calls_program(&t, "puts(\"hello\"); return hidden(n);");
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with("calls.o changed"), "{o}");
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "hello\n105\n");
+}
+
 /// `main.o` calls `compute`, which `lines.o` defines below `blank` blank lines.
 fn lines_program(t: &Test, blank: usize) -> (Vec<String>, usize) {
     let main = t.write("lines_main.c", "int compute(int n);\nint main(void) { return compute(3) != 110; }\n");
