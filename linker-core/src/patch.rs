@@ -482,7 +482,14 @@ impl Planner {
             let targets = Targets { placed: &placed, moved: &moved, pieces: &placed_pieces };
             let mut bytes = if rebuilt.contains(&index) {
                 let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
-                let code = Rebuild { placed: &placed, moved: &moved, merged: &merged, resolved: &resolved, overflow };
+                let code = Rebuild {
+                    placed: &placed,
+                    moved: &moved,
+                    merged: &merged,
+                    pieces: &placed_pieces,
+                    resolved: &resolved,
+                    overflow,
+                };
                 code.section(&new, &symbols, index, spot, &mut follow)?
             } else {
                 patch_section(&old, &new, index, &old_output, &targets, &mut follow)?
@@ -1125,11 +1132,32 @@ struct Rebuild<'a> {
     placed: &'a HashMap<u32, SectionSpot>,
     moved: &'a HashMap<u32, i64>,
     merged: &'a HashMap<u32, &'a MergedSpot>,
+    /// Merged string sections whose pieces this relink placed anew.
+    pieces: &'a HashMap<u32, PieceMoves>,
     resolved: &'a HashMap<u32, Resolved>,
     overflow: &'a Overflow,
 }
 
 impl Rebuild<'_> {
+    /// The address that, plus the addend, a reference to symbol `sym` of merged section
+    /// `section` resolves to: where the piece it points into is (a section symbol's addend
+    /// picks the piece; another symbol's picks a byte from its piece).
+    fn merged_target(&self, new: &Shape<'_>, sym: u32, addend: i64, section: u32) -> Option<u64> {
+        let spot = self.merged.get(&section)?;
+        let symbol = new.symbols.get(sym as usize)?;
+        let section_symbol = symbol.st_type() == STT_SECTION;
+        let offset = symbol.st_value(E) as i64 + if section_symbol { addend } else { 0 };
+        let pieces: Vec<(u32, u32)> = match self.pieces.get(&section) {
+            Some(moves) => moves.new.iter().map(|&(start, out, _)| (start, out)).collect(),
+            None => spot.pieces.iter().map(|p| (p.start, p.out)).collect(),
+        };
+        let piece = pieces.partition_point(|&(start, _)| i64::from(start) <= offset).checked_sub(1)?;
+        let (start, out) = pieces[piece];
+        let at = spot.offset + u64::from(out) + (offset - i64::from(start)) as u64;
+        let address = self.overflow.address_of(at)?;
+        Some(if section_symbol { address.wrapping_sub(addend as u64) } else { address })
+    }
+
     fn section(
         &self,
         new: &Shape<'_>,
@@ -1153,10 +1181,11 @@ impl Rebuild<'_> {
             let name = crate::x86_64::reloc_name(r_type);
             let target = match new.section_of_symbol(sym) {
                 _ if r_type == R_X86_64_NONE => continue,
+                Some(section) if self.merged.contains_key(&section) => {
+                    let at = self.merged_target(new, sym, r.r_addend(E), section).ok_or_else(outside)?;
+                    Resolved { address: Some(at), relaxable: true, call: None, slot: None }
+                }
                 Some(section) => {
-                    if self.merged.contains_key(&section) {
-                        return Err(fail("a reference to a merged section in code that changed"));
-                    }
                     let spot =
                         self.placed.get(&section).ok_or_else(|| fail("a reference to a section not in the output"))?;
                     let at = address_of(spot, section)?.wrapping_add(new.symbols[sym as usize].st_value(E));
@@ -1164,7 +1193,11 @@ impl Rebuild<'_> {
                 }
                 None => self.resolved.get(&symbols.old_index(sym)).copied().unwrap_or_default(),
             };
-            let unresolved = || fail(&format!("a reference ({name}) the old output does not resolve"));
+            let unresolved = || {
+                let symbol =
+                    String::from_utf8_lossy(new.symbols.get(sym as usize).map_or(&[][..], |s| new.symbol_name(s)));
+                fail(&format!("a reference ({name}) to {symbol} that the old output does not resolve"))
+            };
             let field = |v: u64| -> Result<[u8; 4], String> {
                 let v = i32::try_from(v as i64)
                     .map_err(|_| fail("a relocation's new value that does not fit its field"))?;
