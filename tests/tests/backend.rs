@@ -580,19 +580,23 @@ fn workspace_build(t: &Test, engine: Engine) {
 /// links in full (the rlib had not changed before); from then on the rlib's loaded members
 /// are kept, and the next edit that keeps the changed unit's shape is patched into the
 /// program in place. An edit of a `println!` literal in the bin crate, keeping its length,
-/// rewrites one merged string in place.
+/// rewrites one merged string in place. An edit of ws-lib that changes the size of
+/// `collatz_steps`' code (a parity test with one more operation) moves that function and
+/// rewrites its unwind record.
 #[test]
 fn workspace_edits_are_patched_in_place() {
     let t = backend_test("workspace_edits_are_patched_in_place");
     let projects = WORLDS.map(|world| cargo_project(&t, world, "workspace"));
-    // fibonacci's second seed (fibonacci(10) is 55 times it), and how app's println! spells it.
+    // fibonacci's second seed (fibonacci(10) is 55 times it), how app's println! spells it,
+    // and collatz_steps' parity test.
     let steps = [
-        ("the first build", 1, "fibonacci", "full link: no state from an earlier link"),
-        ("the first edit of ws-lib", 2, "fibonacci", "an archive that had not changed before"),
-        ("the second edit of ws-lib", 3, "fibonacci", "patched in place"),
-        ("the edit of app's println!", 3, "Fibonacci", " 1 merged strings and constants rewritten"),
+        ("the first build", 1, "fibonacci", "n % 2 == 0", "full link: no state from an earlier link"),
+        ("the first edit of ws-lib", 2, "fibonacci", "n % 2 == 0", "an archive that had not changed before"),
+        ("the second edit of ws-lib", 3, "fibonacci", "n % 2 == 0", "patched in place"),
+        ("the edit of app's println!", 3, "Fibonacci", "n % 2 == 0", " 1 merged strings and constants rewritten"),
+        ("the edit of collatz_steps", 3, "Fibonacci", "(n^0)%2==0", " 1 unwind records rewritten"),
     ];
-    for (what, seed, spelled, outcome) in steps {
+    for (what, seed, spelled, parity, outcome) in steps {
         let mut builds = Vec::new();
         for (world, project) in WORLDS.into_iter().zip(&projects) {
             let replace = |file: &str, pattern: &str, at: usize, with: &str| {
@@ -607,6 +611,7 @@ fn workspace_edits_are_patched_in_place() {
             let seeds = "let (mut a, mut b) = (0u64, ";
             replace("ws-lib/src/lib.rs", seeds, seeds.len(), &seed.to_string());
             replace("app/src/main.rs", "ws-lib: ", 8, &spelled[..1]);
+            replace("ws-lib/src/lib.rs", "n = if ", 7, parity);
             builds.push(cargo_with(&t, world, Engine::Llvm, project, &["build"], &[("CARGO_INCREMENTAL", "1")]));
         }
         let [test, reference] = WORLDS
