@@ -2,10 +2,12 @@
 //! where its sections already are, instead of linking everything again.
 //!
 //! **When it applies.** An object has the same *shape* when it has the same section headers
-//! (all but their file offsets and some sizes: below), the same symbol and string tables
-//! byte for byte, the same relocations (type and symbol, in the same order; their addends and
-//! offsets may differ) and the same contents in every section a link reads for more than
-//! copying (merge sections, `.eh_frame`, notes, groups, compressed sections). Resolution,
+//! (all but their file offsets and some sizes: below), the same symbols (the locals in the
+//! same order, the globals matched by name: rustc lists them in another order when a function
+//! calls one more; `SymbolMap`), the same relocations (type and symbol, in the same order;
+//! their addends and offsets may differ; but see code below) and the same contents in every
+//! section a link reads for more than copying (merge sections, notes, groups, compressed
+//! sections; `.eh_frame` record by record, below). Resolution,
 //! garbage collection, layout, the GOT and PLT, the dynamic tables and `.symtab` are
 //! functions of that shape alone, so a full link of the new inputs places every section and
 //! every symbol where the old output has them: only the bytes of the object's placed
@@ -36,6 +38,17 @@
 //! a record of a new length means a full link. The output's `.symtab` keeps the function's
 //! old address (the jump) and size. The output is then no longer a full link's byte for
 //! byte, but for what the loader and the user see.
+//!
+//! **Code whose relocations changed** (calls reordered, added or removed, in place or grown)
+//! is not patched field by field but made anew (`Rebuild`): each field from its target's
+//! address, a local symbol's from where its section is (merged strings and constants through
+//! the map's pieces), a global's from what the old output shows the old object's code
+//! resolved it to (`resolve_globals`: a call's PLT entry or address, a GOT slot, or an address
+//! a relaxed GOT load took, which lets a new GOT load or call be relaxed the same way). A
+//! target the old output does not show (a new callee, a call through a PLT entry the output
+//! does not have, a section garbage collection dropped) means a full link. Debug
+//! information that then refers to other strings of an unchanged `.debug_str` takes their
+//! offsets from the old output's references to them (`Shape::string_fields`).
 //!
 //! **The algorithm.** For each placed section of each changed object: its new bytes, with
 //! every relocation field taken from the old output where the same relocation (the same
