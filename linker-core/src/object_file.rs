@@ -13,9 +13,9 @@ pub struct ObjectFile<'d> {
     pub symbols: SymbolTable<'d>,
     /// Index of the first non-local symbol.
     pub first_global: usize,
-    /// Per section: the relocations that apply to it. Those of allocated sections are
-    /// validated in `parse`; the others where they are applied.
-    relas: Vec<&'d [Rela]>,
+    /// Per section: the relocations that apply to it, as a range of `data` (see `Span`). Those
+    /// of allocated sections are validated in `parse`; the others where they are applied.
+    relas: Vec<Span>,
     /// Per section: whether it is allocated. Kept apart from the 64-byte headers, which gc
     /// would otherwise read one cache miss per section it visits.
     allocated: Vec<bool>,
@@ -23,13 +23,35 @@ pub struct ObjectFile<'d> {
     pub groups: Vec<Group<'d>>,
     /// For each global symbol (from `first_global`): its name in the name table and that
     /// name's hash, found while parsing (in parallel) so that the serial resolver only probes.
-    pub global_names: Vec<(&'d [u8], u64)>,
+    global_names: Vec<(Span, u64)>,
     /// Every section's name, looked up once: the passes ask for them again and again.
-    section_names: Vec<&'d [u8]>,
+    section_names: Vec<Span>,
     /// The string tables the names are in (often one).
     name_tables: [&'d [u8]; 2],
     /// SHF_COMPRESSED sections, inflated: (section index, contents, alignment), by index.
     inflated: Vec<(u32, &'d [u8], u64)>,
+}
+
+/// A range of an object's bytes: its offset and length. Half the size of a slice, for the
+/// tables kept per section and per symbol (a link of a million functions keeps 2 million
+/// sections' names and relocations: 32 MB less). Objects are under 4 GiB (`parse`).
+#[derive(Clone, Copy, Default)]
+struct Span {
+    at: u32,
+    len: u32,
+}
+
+impl Span {
+    /// The span of `part`, a slice of `data`.
+    fn of(data: &[u8], part: &[u8]) -> Span {
+        let at = (part.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+        debug_assert!(at + part.len() <= data.len());
+        Span { at: at as u32, len: part.len() as u32 }
+    }
+
+    fn bytes<'d>(self, data: &'d [u8]) -> &'d [u8] {
+        &data[self.at as usize..][..self.len as usize]
+    }
 }
 
 pub struct Group<'d> {
@@ -64,6 +86,9 @@ impl<'d> ObjectFile<'d> {
         if header.e_machine(E) != EM_X86_64 {
             return Err(bad("not an x86-64 object (e_machine)"));
         }
+        if u32::try_from(data.len()).is_err() {
+            return Err(bad("objects of 4 GiB or more are not supported"));
+        }
         let sections = header.sections(E, data).map_err(|e| bad(&format!("bad section table: {e}")))?;
         populate_read_parts(data, sections.iter().as_slice());
         let symbols = sections.symbols(E, data, SHT_SYMTAB).map_err(|e| bad(&format!("bad symbol table: {e}")))?;
@@ -74,7 +99,7 @@ impl<'d> ObjectFile<'d> {
         let name_tables = [table(string_section), if shstrndx == string_section { &[] } else { table(shstrndx) }];
         name_tables.iter().for_each(|t| crate::input::prefetch(t));
         let section_count = sections.len();
-        let mut relas_of: Vec<&'d [Rela]> = vec![&[]; section_count];
+        let mut relas_of = vec![Span::default(); section_count];
         let allocated: Vec<bool> = sections.iter().map(|s| s.sh_flags(E) & SHF_ALLOC as u64 != 0).collect();
         let mut groups = Vec::new();
         let mut first_global = symbols.len();
@@ -105,7 +130,7 @@ impl<'d> ObjectFile<'d> {
                             )));
                         }
                     }
-                    relas_of[target] = relas;
+                    relas_of[target] = Span::of(data, object::pod::bytes_of_slice(relas));
                 }
                 SHT_REL => return Err(bad("SHT_REL relocations are not used on x86-64")),
                 SHT_GROUP => {
@@ -150,7 +175,10 @@ impl<'d> ObjectFile<'d> {
         let mut obj = ObjectFile {
             name,
             data,
-            section_names: sections.iter().map(|s| sections.section_name(E, s).unwrap_or(b"")).collect(),
+            section_names: sections
+                .iter()
+                .map(|s| Span::of(data, sections.section_name(E, s).unwrap_or(b"")))
+                .collect(),
             sections,
             symbols,
             first_global,
@@ -164,7 +192,7 @@ impl<'d> ObjectFile<'d> {
         obj.global_names = (first_global..obj.symbols.len())
             .map(|i| {
                 let name = obj.table_name(i);
-                (name, hash_bytes(name))
+                (Span::of(data, name), hash_bytes(name))
             })
             .collect();
         Ok(obj)
@@ -181,7 +209,19 @@ impl<'d> ObjectFile<'d> {
     }
 
     pub fn section_name(&self, index: usize) -> &'d [u8] {
-        self.section_names[index]
+        self.section_names[index].bytes(self.data)
+    }
+
+    /// Global symbol `index`'s name in the name table, and that name's hash: `foo@@V` defines
+    /// `foo`; `foo@V` (a non-default version) only answers to its full name.
+    pub fn global_name(&self, index: usize) -> (&'d [u8], u64) {
+        let (name, hash) = self.global_names[index - self.first_global];
+        (name.bytes(self.data), hash)
+    }
+
+    /// How many global symbols the object has.
+    pub fn global_count(&self) -> usize {
+        self.global_names.len()
     }
 
     /// Inflates the SHF_COMPRESSED sections (see [`crate::compressed`]) into buffers `keep`
@@ -191,7 +231,7 @@ impl<'d> ObjectFile<'d> {
             if s.sh_flags(E) & SHF_COMPRESSED as u64 == 0 || s.sh_type(E) == SHT_NOBITS {
                 continue;
             }
-            let name = self.section_names[index];
+            let name = self.section_name(index);
             let bad =
                 |what: String| Error::bad(&self.name, format!("section {}: {what}", String::from_utf8_lossy(name)));
             if s.sh_flags(E) & SHF_ALLOC as u64 != 0 {
@@ -247,7 +287,12 @@ impl<'d> ObjectFile<'d> {
 
     /// The relocations that apply to section `section` (see [`ObjectFile::relas`]).
     pub fn relocations(&self, section: usize) -> &'d [Rela] {
-        self.relas[section]
+        let span = self.relas[section];
+        if span.len == 0 {
+            return &[];
+        }
+        // `parse` read them from these very bytes.
+        object::pod::slice_from_all_bytes(span.bytes(self.data)).unwrap_or(&[])
     }
 
     pub fn is_allocated(&self, section: usize) -> bool {
@@ -263,7 +308,7 @@ impl<'d> ObjectFile<'d> {
     }
 
     /// The name a global symbol has in the name table: `foo@@V` defines `foo`; `foo@V` (a
-    /// non-default version) only answers to its full name. See [`ObjectFile::global_names`].
+    /// non-default version) only answers to its full name. See [`ObjectFile::global_name`].
     fn table_name(&self, i: usize) -> &'d [u8] {
         let full = self.symbol_name(i);
         match split_version(full) {

@@ -330,7 +330,7 @@ impl Planner {
         let mut resized = Vec::new();
         // Merged string sections whose pieces are placed again, one by one.
         let mut reshuffled = Vec::new();
-        // Code whose relocations changed: its fields are made anew (`Planner::rebuild_code`).
+        // Code whose relocations changed: its fields are made anew (`Rebuild`).
         let mut rebuilt = Vec::new();
         for (index, (a, b)) in old.headers.iter().zip(new.headers).enumerate() {
             let same_header = old.name_bytes(index) == new.name_bytes(index)
@@ -370,7 +370,12 @@ impl Planner {
                 && !unwind.contains(&index)
         };
         // The symbols, compared by name: rustc may list the same ones in another order.
-        let symbols = old.symbol_map(&new, &resized, &reshuffled).ok_or("its symbols changed")?;
+        // Strings may be labelled anew when their section's strings are placed one by one
+        // (checked once that is known, below).
+        let strings: Vec<usize> =
+            merged.iter().filter(|(_, m)| m.constant_size == 0).map(|(&s, _)| s as usize).collect();
+        let shifted: Vec<usize> = reshuffled.iter().chain(&strings).copied().collect();
+        let symbols = old.symbol_map(&new, &resized, &shifted).ok_or("its symbols changed")?;
         let symbol_tables = |shape: &Shape<'_>, index: usize| {
             let header = &shape.headers[index];
             let symtab = shape.headers.iter().find(|s| s.sh_type(E) == SHT_SYMTAB);
@@ -468,6 +473,16 @@ impl Planner {
             }
             false => HashMap::new(),
         };
+        let relabelled = |i: usize| {
+            let (a, b) = (&old.symbols[i], &new.symbols[i]);
+            let section = u32::from(a.st_shndx(E));
+            a.st_value(E) != b.st_value(E)
+                && strings.contains(&(section as usize))
+                && !placed_pieces.contains_key(&section)
+        };
+        if (0..symbols.first_global).any(relabelled) {
+            return Err("a string's label moved in a section written in place".into());
+        }
         if !placed_pieces.is_empty() {
             let sections: HashMap<u32, i64> = placed_pieces.keys().map(|&s| (s, 0)).collect();
             new.referrers(&sections, &unwind, &mut changed)?;
@@ -1646,16 +1661,17 @@ impl<'d> Shape<'d> {
     /// tables hold the same symbols: the locals in the same order, the globals in any (rustc
     /// lists them in another order when a function calls one more). They may differ only
     /// where sections of a new size let them: in the values and sizes of temporaries
-    /// (`temporary`) defined in sections of `resized` or `reshuffled` (they move within their
-    /// section), and in the sizes of the other symbols of resized code (a function that grew
-    /// or shrank; the output's `.symtab` keeps the old size).
-    fn symbol_map(&self, other: &Shape<'_>, resized: &[usize], reshuffled: &[usize]) -> Option<SymbolMap> {
+    /// (`temporary`) defined in sections of `resized` or `shifted` (they move within their
+    /// section: merged strings whose pieces are placed anew), and in the sizes of the other
+    /// symbols of resized code (a function that grew or shrank; the output's `.symtab`
+    /// keeps the old size).
+    fn symbol_map(&self, other: &Shape<'_>, resized: &[usize], shifted: &[usize]) -> Option<SymbolMap> {
         let first_global =
             self.symbols.iter().skip(1).position(|s| s.st_bind() != STB_LOCAL).map_or(self.symbols.len(), |i| i + 1);
         let alike = |a: &Sym, b: &Sym| {
             let same_but_place = a.st_info == b.st_info && a.st_other == b.st_other && a.st_shndx(E) == b.st_shndx(E);
             let section = usize::from(a.st_shndx(E));
-            let shifted = resized.contains(&section) || reshuffled.contains(&section);
+            let shifted = resized.contains(&section) || shifted.contains(&section);
             let movable = a.st_bind() == STB_LOCAL && self.temporary(a) && shifted;
             let code = resized.contains(&section) && self.executable(section);
             same_but_place && (movable || (a.st_value(E) == b.st_value(E) && (code || a.st_size(E) == b.st_size(E))))

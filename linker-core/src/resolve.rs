@@ -391,12 +391,12 @@ impl<'d> Resolver<'d> {
             }
         }
         let mut pulls = Vec::new();
-        let mut name_slots = vec![NO_SLOT; obj.global_names.len()];
+        let mut name_slots = vec![NO_SLOT; obj.global_count()];
         for i in obj.first_global..obj.symbols.len() {
             let sym = obj.symbol(i);
             let id = base + i as u32;
             let shndx = obj.symbol_section(i);
-            let (name, hash) = obj.global_names[i - obj.first_global];
+            let (name, hash) = obj.global_name(i);
             if name.is_empty() {
                 continue;
             }
@@ -557,7 +557,7 @@ impl<'d> Resolver<'d> {
                             continue;
                         }
                         let entry = names.at_slot(slot);
-                        let name = obj.global_names[i - obj.first_global].0;
+                        let name = obj.global_name(i).0;
                         if entry.rank <= Rank::Lazy {
                             if obj.symbol(i).st_bind() != STB_WEAK && !may_stay_undefined(name) {
                                 undefined.push((name, file.symbol_base + i as u32));

@@ -5,8 +5,9 @@
 //! renamed, a value, an array, a string literal (a module's motto, which another module may
 //! share), a literal's length (a module's banner) or a thread-local's initial value changed,
 //! lines inserted or removed above a module's code, a function that
-//! `--gc-sections` dropped called from `main` (and one dropped again), nothing changed, or a
-//! module compiled again without a change. Only the modules an edit touched are compiled
+//! `--gc-sections` dropped called from `main` (and one dropped again), the modules printed by
+//! `main` in another order (the same calls, reordered), nothing changed, or a module compiled
+//! again without a change. Only the modules an edit touched are compiled
 //! again. After every step:
 //! - the incremental link is up to date exactly when no input's bytes changed since the last
 //!   link (a skipped link that should have run, or the reverse, fails the test);
@@ -64,6 +65,8 @@ struct Project {
     /// The initial value of module 0's thread-local counter, which `main` bumps twice.
     tls_start: u32,
     next_name: u32,
+    /// The order in which `main` prints the modules.
+    order: Vec<usize>,
 }
 
 /// How many lengths a banner may have.
@@ -97,7 +100,7 @@ impl Rng {
 
 impl Project {
     fn new(rng: &mut Rng) -> Project {
-        let mut project = Project { modules: Vec::new(), tls_start: 7, next_name: 0 };
+        let mut project = Project { modules: Vec::new(), tls_start: 7, next_name: 0, order: (0..MODULES).collect() };
         for _ in 0..MODULES {
             let functions = (0..6).map(|i| project.new_function(rng, i % 3 != 2)).collect();
             let data = (0..8).map(|_| rng.below(1000) as u32).collect();
@@ -149,7 +152,7 @@ impl Project {
     fn main_source(&self) -> String {
         let mut decls = String::from("#include <stdio.h>\nint m0_bump(void);\n");
         let mut body = String::from("int main(void) {\n");
-        for (index, module) in self.modules.iter().enumerate() {
+        for (index, module) in self.order.iter().map(|&index| (index, &self.modules[index])) {
             decls += &format!(
                 "int m{index}_data_sum(void);\nconst char *m{index}_motto(void);\nconst char *m{index}_banner(void);\n"
             );
@@ -167,7 +170,7 @@ impl Project {
     /// What the program must print.
     fn expected_output(&self) -> String {
         let mut out = String::new();
-        for (index, module) in self.modules.iter().enumerate() {
+        for (index, module) in self.order.iter().map(|&index| (index, &self.modules[index])) {
             out += &format!("m{index} data {}\n", module.data.iter().sum::<u32>());
             out += &format!("{}\n{}\n", motto_text(module.motto), banner_text(index, module.banner));
             for f in module.functions.iter().filter(|f| f.called) {
@@ -190,7 +193,7 @@ fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
     let main = MODULES;
     let count = project.modules[m].functions.len();
     let pick = |rng: &mut Rng| rng.below(count.max(1));
-    let (what, touched) = match rng.below(14) {
+    let (what, touched) = match rng.below(15) {
         0 => {
             let called = rng.below(2) == 0;
             let f = project.new_function(rng, called);
@@ -258,6 +261,12 @@ fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
             project.modules[m].lead = rng.below(300);
             (format!("m{m} now starts with {} blank lines", project.modules[m].lead), vec![m])
         }
+        13 => {
+            let other = (m + 1 + rng.below(MODULES - 1)) % MODULES;
+            let (a, b) = (project.order[m], project.order[other]);
+            project.order.swap(m, other);
+            (format!("main prints m{b} where it printed m{a}, and the reverse"), vec![main])
+        }
         _ => (format!("m{m} compiled again, unchanged"), vec![m]),
     };
     Edit { what, touched }
@@ -313,8 +322,12 @@ fn random_edits_relink_as_a_full_link_would() {
     // the same for a patch that resized a section.
     let (mut strings_moved, mut patched_strings) = (false, 0);
     let (mut resized, mut patched_resized) = (false, 0);
-    // Why changed inputs were linked in full, with the module's names left out, and how often.
-    let mut full_reasons = std::collections::BTreeMap::<String, usize>::new();
+    // Why changed inputs were linked in full, with the module's names left out, by kind of
+    // edit, and how often.
+    let mut full_reasons = std::collections::BTreeMap::<(String, String), usize>::new();
+    // By kind of edit: how many steps were up to date, patched and linked in full.
+    let mut by_kind = std::collections::BTreeMap::<String, [usize; 3]>::new();
+    let mut kind = String::new();
     let mut history = Vec::new();
     for step in 0..=steps {
         if step > 0 {
@@ -326,6 +339,7 @@ fn random_edits_relink_as_a_full_link_would() {
                 archive();
             }
             history.push(format!("step {step}: {}", e.what));
+            kind = edit_kind(&e.what);
         }
         let context = || format!("seed {seed}, after:\n{}", history.join("\n"));
         let now = contents();
@@ -339,6 +353,16 @@ fn random_edits_relink_as_a_full_link_would() {
             "up to date is {skipped}, the inputs unchanged is {unchanged}: {o}\n{}",
             context()
         );
+        let outcome = if skipped {
+            0
+        } else if o.stderr.contains("rivet-ld: incremental: patched in place") {
+            1
+        } else {
+            2
+        };
+        if step > 0 {
+            by_kind.entry(kind.clone()).or_default()[outcome] += 1;
+        }
         if skipped {
             up_to_date += 1
         } else if o.stderr.contains("rivet-ld: incremental: patched in place") {
@@ -355,7 +379,7 @@ fn random_edits_relink_as_a_full_link_would() {
             full += 1;
             (strings_moved, resized) = (false, false);
             let reason = o.stderr.lines().find_map(|l| l.split_once("incremental: full link: ")).map(|(_, r)| r);
-            *full_reasons.entry(reason.map_or("?".into(), full_link_kind)).or_default() += 1;
+            *full_reasons.entry((kind.clone(), reason.map_or("?".into(), full_link_kind))).or_default() += 1;
         }
         linked_from = Some(now);
 
@@ -384,9 +408,19 @@ fn random_edits_relink_as_a_full_link_would() {
          ({patched_strings} of them rewriting merged strings or constants, {patched_resized} resizing sections), {full} full; {changed} with changed inputs (the first \
          link included)"
     );
-    for (reason, count) in full_reasons {
-        eprintln!("  {count:4} full: {reason}");
+    eprintln!("  up to date / patched / full, by kind of edit, and why the full links were:");
+    for (kind, [up_to_date, patched, full]) in by_kind {
+        eprintln!("  {up_to_date:4} {patched:4} {full:4}  {kind}");
+        for ((_, reason), count) in full_reasons.iter().filter(|((k, _), _)| *k == kind) {
+            eprintln!("                   {count:4}: {reason}");
+        }
     }
+}
+
+/// An edit's description with its numbers and names left out (`grow m*_* to * statements`).
+fn edit_kind(what: &str) -> String {
+    let words = what.split(' ').map(|word| if word.contains(|c: char| c.is_ascii_digit()) { "*" } else { word });
+    words.collect::<Vec<_>>().join(" ")
 }
 
 /// What kind of reason an incremental link gave for linking in full: the reason it could not
