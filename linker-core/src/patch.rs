@@ -368,6 +368,7 @@ impl Planner {
                 && !copied_as_is(header, old.name_bytes(index))
                 && !merged.contains_key(&(index as u32))
                 && !unwind.contains(&index)
+                && !old.debug_strings_section(index)
         };
         // The symbols, compared by name: rustc may list the same ones in another order.
         // Strings may be labelled anew when their section's strings are placed one by one
@@ -401,6 +402,16 @@ impl Planner {
         }
         if !moved.is_empty() {
             new.referrers(&moved, &unwind, &mut changed)?;
+        }
+        // Debug strings in another order: every reference to them is found again by its text.
+        let mut debug_strings = HashMap::new();
+        for index in (0..old.headers.len()).filter(|&index| old.debug_strings_section(index)) {
+            if old.contents(index)? != new.contents(index)? {
+                debug_strings.insert(index as u32, 0);
+            }
+        }
+        if !debug_strings.is_empty() {
+            new.referrers(&debug_strings, &unwind, &mut changed)?;
         }
         // Merged string sections whose pieces moved: where each piece was and is.
         let mut placed_pieces: HashMap<u32, PieceMoves> = HashMap::new();
@@ -518,7 +529,10 @@ impl Planner {
                     resolved: &resolved,
                     overflow,
                 };
-                code.section(&new, &symbols, index, spot, &mut follow)?
+                match header.sh_flags(E) & SHF_ALLOC as u64 {
+                    0 => code.debug_section(&old, &new, index, &old_output, &mut follow)?,
+                    _ => code.section(&new, &symbols, index, spot, &mut follow)?,
+                }
             } else {
                 patch_section(&old, &new, index, &old_output, &targets, &mut follow)?
             };
@@ -1167,6 +1181,93 @@ struct Rebuild<'a> {
 }
 
 impl Rebuild<'_> {
+    /// Makes anew the fields of debug information (`index`) whose relocations changed:
+    /// addresses of this object's code and data (a tombstone for code the link dropped, as
+    /// `write` gives it), offsets into this object's other debug sections where they are in
+    /// their output sections, and debug strings where the old section's references to the
+    /// same text have them.
+    fn debug_section(
+        &self,
+        old: &Shape<'_>,
+        new: &Shape<'_>,
+        index: usize,
+        old_output: &[u8],
+        follow: &mut Follow,
+    ) -> Result<Vec<u8>, String> {
+        let fail = |what: &str| format!("{what} in {}", new.name(index));
+        let strings = old.string_fields(old.relocations_of(index)?, old_output);
+        let name = new.name_bytes(index);
+        let tombstone = u64::from(name == b".debug_ranges" || name == b".debug_loc");
+        let mut out = new.contents(index)?.to_vec();
+        for r in new.relocations_of(index)? {
+            let (r_type, sym, addend) = (r.r_type(E, false), r.r_sym(E, false), r.r_addend(E));
+            let at = r.r_offset(E) as usize;
+            let width = match r_type {
+                R_X86_64_NONE => continue,
+                R_X86_64_32 => 4,
+                R_X86_64_64 => 8,
+                _ => {
+                    return Err(fail(&format!(
+                        "a relocation ({}) in debug information that changed",
+                        crate::x86_64::reloc_name(r_type)
+                    )));
+                }
+            };
+            if at + width > out.len() {
+                return Err(fail("a relocation past the end of its section"));
+            }
+            let section = new
+                .section_of_symbol(sym)
+                .ok_or_else(|| fail("a reference to a global symbol in debug information that changed"))?;
+            let header = new.headers.get(section as usize).ok_or_else(|| fail("a symbol out of range"))?;
+            let value = new.symbols[sym as usize].st_value(E).wrapping_add(addend as u64);
+            let value = if new.debug_strings_section(section as usize) {
+                let text = new.string_at(sym, addend);
+                let found = text.and_then(|text| strings.get(&(text, r_type)));
+                let found = found.ok_or_else(|| fail("a reference to a debug string the old output does not have"))?;
+                out[at..at + width].copy_from_slice(&found[..width]);
+                follow.relocations += 1;
+                continue;
+            } else if header.sh_flags(E) & SHF_ALLOC as u64 != 0 {
+                if self.merged.contains_key(&section) {
+                    let base = self
+                        .merged_target(new, sym, addend, section)
+                        .ok_or_else(|| fail("an address outside every segment"))?;
+                    base.wrapping_add(addend as u64)
+                } else if let Some(spot) = self.placed.get(&section) {
+                    let at = self
+                        .overflow
+                        .address_of(spot.offset)
+                        .ok_or_else(|| fail("an address outside every segment"))?;
+                    at.wrapping_add(self.moved.get(&section).copied().unwrap_or(0) as u64).wrapping_add(value)
+                } else if copied_as_is(header, new.name_bytes(section as usize)) && header.sh_type(E) != SHT_NOBITS {
+                    tombstone
+                } else {
+                    return Err(fail("a reference to data not placed as it is"));
+                }
+            } else {
+                let spot = self
+                    .placed
+                    .get(&section)
+                    .ok_or_else(|| fail("a reference to debug information not in the output"))?;
+                let at = self.overflow.translate(spot.offset);
+                let start = self
+                    .overflow
+                    .section_at(at)
+                    .ok_or_else(|| fail("a section outside every output section"))?
+                    .sh_offset(E);
+                (at - start).wrapping_add(self.moved.get(&section).copied().unwrap_or(0) as u64).wrapping_add(value)
+            };
+            match width {
+                4 => out[at..at + 4]
+                    .copy_from_slice(&u32::try_from(value).map_err(|_| fail("an offset past 4 GiB"))?.to_le_bytes()),
+                _ => out[at..at + 8].copy_from_slice(&value.to_le_bytes()),
+            }
+            follow.relocations += 1;
+        }
+        Ok(out)
+    }
+
     /// The address that, plus the addend, a reference to symbol `sym` of merged section
     /// `section` resolves to: where the piece it points into is (a section symbol's addend
     /// picks the piece; another symbol's picks a byte from its piece).
@@ -1412,7 +1513,7 @@ fn patch_section(
     let name = |r_type| crate::x86_64::reloc_name(r_type);
     // Relaxable relocations first: their windows come from the old output.
     let mut windows = Vec::new();
-    // The old output's fields of references to unchanged merged strings (`Shape::string_fields`).
+    // The old output's fields of references to debug strings, by text (`Shape::string_fields`).
     let mut strings_seen = None;
     for (a, b) in old_relas.iter().zip(new_relas) {
         let r_type = b.r_type(E, false);
@@ -1494,6 +1595,16 @@ fn patch_section(
             delta = delta.wrapping_sub(own_move);
         }
         let sym = b.r_sym(E, false);
+        if !allocated && new.debug_strings(sym) {
+            // A debug string: its output offset is where the old section's references to the
+            // same text have it (the strings' order in the object may have changed).
+            let seen = strings_seen.get_or_insert_with(|| old.string_fields(old_relas, old_output));
+            let found = new.string_at(sym, b.r_addend(E)).and_then(|text| seen.get(&(text, r_type)));
+            let found = found.ok_or_else(|| fail("a reference to a debug string the old output does not have"))?;
+            out[field].copy_from_slice(&found[..width]);
+            follow.relocations += 1;
+            continue;
+        }
         let mut retargeted = false;
         let resized = new.section_of_symbol(sym).is_some_and(|s| moved.contains_key(&s) || pieces.contains_key(&s));
         if resized && matches!(r_type, R_X86_64_SIZE32 | R_X86_64_SIZE64) {
@@ -1539,17 +1650,7 @@ fn patch_section(
                 return Err(fail("a changed addend next to a relaxed relocation"));
             }
             if b.r_addend(E) != a.r_addend(E) && !retargeted {
-                if let Err(why) = old.retargetable(sym, allocated, placed) {
-                    // A string of a merged section both objects hold alike (`.debug_str`): its
-                    // output offset is where another of the section's references has it.
-                    let same_strings = !allocated && old.unchanged_strings(sym);
-                    let seen = strings_seen.get_or_insert_with(|| old.string_fields(old_relas, old_output));
-                    let found = seen.get(&(sym, b.r_addend(E), r_type)).filter(|_| same_strings);
-                    let found = found.ok_or_else(|| fail(why))?;
-                    out[field].copy_from_slice(&found[..width]);
-                    follow.relocations += 1;
-                    continue;
-                }
+                old.retargetable(sym, allocated, placed).map_err(fail)?;
             }
             let old_value = u64::from_le_bytes(value);
             let moved = match (width, r_type) {
@@ -1766,14 +1867,16 @@ impl<'d> Shape<'d> {
         header.sh_type(E) == SHT_PROGBITS && (read_only_data || debug || code)
     }
 
-    /// Whether section `index` is code whose fields the patch can make anew when its
-    /// relocations change (`Rebuild`): a function's section (`.text.*`), in no group.
+    /// Whether section `index` is one whose fields the patch can make anew when its
+    /// relocations change (`Rebuild`): a function's code (`.text.*`), or debug information
+    /// (`.debug_*`, its strings aside), in no group.
     fn rebuildable(&self, index: usize) -> bool {
         let Some(header) = self.headers.get(index) else { return false };
         let name = self.name_bytes(index);
-        header.sh_type(E) == SHT_PROGBITS
-            && header.sh_flags(E) == (SHF_ALLOC | SHF_EXECINSTR) as u64
-            && (name == b".text" || name.starts_with(b".text."))
+        let code = header.sh_flags(E) == (SHF_ALLOC | SHF_EXECINSTR) as u64
+            && (name == b".text" || name.starts_with(b".text."));
+        let debug = header.sh_flags(E) == 0 && name.starts_with(b".debug_");
+        header.sh_type(E) == SHT_PROGBITS && (code || debug)
     }
 
     /// The symbols defined in section `index`, but its section symbol.
@@ -1801,26 +1904,40 @@ impl<'d> Shape<'d> {
         Ok(())
     }
 
-    /// Whether symbol `sym` is a section symbol of a merged string section that the program
-    /// does not load (`.debug_str`): one the shape comparison found the same in both objects.
-    fn unchanged_strings(&self, sym: u32) -> bool {
-        let Some(section) = self.section_of_symbol(sym) else { return false };
+    /// Whether section `index` is a merged string section the program does not load
+    /// (`.debug_str`, `.debug_line_str`).
+    fn debug_strings_section(&self, index: usize) -> bool {
         let strings = (SHF_MERGE | SHF_STRINGS) as u64;
-        let header = self.headers.get(section as usize);
-        header.is_some_and(|h| h.sh_flags(E) & (strings | SHF_ALLOC as u64) == strings)
+        self.headers.get(index).is_some_and(|h| h.sh_flags(E) & (strings | SHF_ALLOC as u64) == strings)
+    }
+
+    /// Whether symbol `sym` is in a merged string section the program does not load.
+    fn debug_strings(&self, sym: u32) -> bool {
+        self.section_of_symbol(sym).is_some_and(|section| self.debug_strings_section(section as usize))
+    }
+
+    /// The text (up to its terminator) a reference to symbol `sym` of a merged string section
+    /// with `addend` points at.
+    fn string_at(&self, sym: u32, addend: i64) -> Option<&'d [u8]> {
+        let section = self.section_of_symbol(sym)?;
+        let bytes = self.contents(section as usize).ok()?;
+        let at = usize::try_from(self.symbols.get(sym as usize)?.st_value(E) as i64 + addend).ok()?;
+        let rest = bytes.get(at..)?;
+        Some(&rest[..memchr::memchr(0, rest)?])
     }
 
     /// The old output's field of each of `relas` (of a section whose old output is `output`)
-    /// that refers to a string of an unchanged merged section, by (symbol, addend, type).
-    fn string_fields(&self, relas: &[Rela], output: &[u8]) -> HashMap<(u32, i64, u32), [u8; 8]> {
+    /// that refers to a debug string (`debug_strings`), by the string's text and the type.
+    fn string_fields(&self, relas: &[Rela], output: &[u8]) -> HashMap<(&'d [u8], u32), [u8; 8]> {
         let mut fields = HashMap::new();
-        for r in relas.iter().filter(|r| self.unchanged_strings(r.r_sym(E, false))) {
+        for r in relas.iter().filter(|r| self.debug_strings(r.r_sym(E, false))) {
             let (at, r_type) = (r.r_offset(E) as usize, r.r_type(E, false));
             let width = crate::x86_64::reloc_width(r_type);
-            if let Some(bytes) = output.get(at..at + width).filter(|_| matches!(r_type, R_X86_64_32 | R_X86_64_64)) {
+            let bytes = output.get(at..at + width).filter(|_| matches!(r_type, R_X86_64_32 | R_X86_64_64));
+            if let (Some(bytes), Some(text)) = (bytes, self.string_at(r.r_sym(E, false), r.r_addend(E))) {
                 let mut field = [0u8; 8];
                 field[..width].copy_from_slice(bytes);
-                fields.insert((r.r_sym(E, false), r.r_addend(E), r_type), field);
+                fields.insert((text, r_type), field);
             }
         }
         fields
