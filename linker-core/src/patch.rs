@@ -279,6 +279,8 @@ pub struct Planner {
     overflow: Option<Overflow>,
     /// The output's `.eh_frame_hdr` table, read once an unwind record changes.
     unwind_table: Option<HdrTable>,
+    /// Debug strings this relink appended: (output section's name, text) → offset in it.
+    added_strings: HashMap<(&'static [u8], Vec<u8>), u64>,
     /// The new spots of sections that moved or shrank, by object (position, member).
     respotted: Vec<((u32, u32), SectionSpot)>,
     /// The new pieces of merged string sections whose pieces moved, by object.
@@ -297,6 +299,7 @@ impl Planner {
             written: HashSet::new(),
             overflow: None,
             unwind_table: None,
+            added_strings: HashMap::new(),
             respotted: Vec::new(),
             remerged: Vec::new(),
             addresses_moved: Vec::new(),
@@ -349,6 +352,8 @@ impl Planner {
             let relocations_of_code = a.sh_type(E) == SHT_RELA && old.rebuildable(a.sh_info(E) as usize);
             if a.sh_size(E) != b.sh_size(E) && relocations_of_code {
                 rebuilt.push(a.sh_info(E) as usize);
+            } else if a.sh_size(E) != b.sh_size(E) && old.debug_strings_section(index) {
+                // Found by their text (`string_fields`), new ones appended (`add_strings`).
             } else if a.sh_size(E) != b.sh_size(E) && strings {
                 // Its pieces are placed one by one (`Planner::move_merged`).
                 reshuffled.push(index);
@@ -537,6 +542,9 @@ impl Planner {
                 patch_section(&old, &new, index, &old_output, &targets, &mut follow)?
             };
             self.tally.relocations += follow.relocations;
+            if !follow.new_strings.is_empty() {
+                self.add_strings(&follow.new_strings, &mut bytes, read_output)?;
+            }
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
             if !follow.addresses.is_empty() || !follow.got_slots.is_empty() {
                 let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
@@ -565,6 +573,37 @@ impl Planner {
             self.tally.sections += 1;
             self.tally.bytes += bytes.len() as u64;
             self.patches.push(Patch { offset, bytes });
+        }
+        Ok(())
+    }
+
+    /// Appends to the output's debug string sections the strings `wanted` (field, section
+    /// name, text) that it does not hold yet, once each, and writes their offsets into the
+    /// fields of `bytes` that refer to them. The section grows at its end (`overflow`).
+    fn add_strings(
+        &mut self,
+        wanted: &[(usize, &'static [u8], Vec<u8>)],
+        bytes: &mut [u8],
+        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> Result<(), String> {
+        let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+        for (at, section, text) in wanted {
+            let key = (*section, text.clone());
+            let offset = match self.added_strings.get(&key) {
+                Some(&offset) => offset,
+                None => {
+                    let start = overflow.section_named(section, read_output)?.ok_or("no such output section")?;
+                    let mut string = text.clone();
+                    string.push(0);
+                    let (file_offset, offset) = overflow.grow(start, string.len() as u64, 1, read_output)?;
+                    self.tally.bytes += string.len() as u64;
+                    self.patches.push(Patch { offset: file_offset, bytes: string });
+                    self.added_strings.insert(key, offset);
+                    offset
+                }
+            };
+            let offset = u32::try_from(offset).map_err(|_| "a debug string past 4 GiB")?;
+            bytes[*at..*at + 4].copy_from_slice(&offset.to_le_bytes());
         }
         Ok(())
     }
@@ -1222,10 +1261,11 @@ impl Rebuild<'_> {
             let header = new.headers.get(section as usize).ok_or_else(|| fail("a symbol out of range"))?;
             let value = new.symbols[sym as usize].st_value(E).wrapping_add(addend as u64);
             let value = if new.debug_strings_section(section as usize) {
-                let text = new.string_at(sym, addend);
-                let found = text.and_then(|text| strings.get(&(text, r_type)));
-                let found = found.ok_or_else(|| fail("a reference to a debug string the old output does not have"))?;
-                out[at..at + width].copy_from_slice(&found[..width]);
+                let text = new.string_at(sym, addend).ok_or_else(|| fail("a reference past a debug string"))?;
+                match strings.get(&(text, r_type)) {
+                    Some(found) => out[at..at + width].copy_from_slice(&found[..width]),
+                    None => follow.new_string(new, sym, at, r_type, text).map_err(|why| fail(why))?,
+                }
                 follow.relocations += 1;
                 continue;
             } else if header.sh_flags(E) & SHF_ALLOC as u64 != 0 {
@@ -1435,6 +1475,35 @@ struct Follow {
     /// GOT slots of targets that moved (Cranelift loads its data through the GOT): (slot
     /// address relative to the section's, change).
     got_slots: Vec<(i64, i64)>,
+    /// References to debug strings the output does not have yet: (offset of the 32-bit
+    /// field in the section, the strings' section name, the text); `Planner::add_strings`
+    /// appends them.
+    new_strings: Vec<(usize, &'static [u8], Vec<u8>)>,
+}
+
+impl Follow {
+    /// Notes a 32-bit reference at `at` to a debug string (`text`, of `sym`'s section) that
+    /// the old output does not hold.
+    fn new_string(
+        &mut self,
+        new: &Shape<'_>,
+        sym: u32,
+        at: usize,
+        r_type: u32,
+        text: &[u8],
+    ) -> Result<(), &'static str> {
+        let section = new.section_of_symbol(sym).ok_or("a debug string of no section")?;
+        let name: &'static [u8] = match new.name_bytes(section as usize) {
+            b".debug_str" => b".debug_str",
+            b".debug_line_str" => b".debug_line_str",
+            _ => return Err("a new string in an unknown string section"),
+        };
+        if r_type != R_X86_64_32 {
+            return Err("a new debug string referred to by more than 32 bits");
+        }
+        self.new_strings.push((at, name, text.to_vec()));
+        Ok(())
+    }
 }
 
 /// How a relocation's field is made again.
@@ -1599,9 +1668,11 @@ fn patch_section(
             // A debug string: its output offset is where the old section's references to the
             // same text have it (the strings' order in the object may have changed).
             let seen = strings_seen.get_or_insert_with(|| old.string_fields(old_relas, old_output));
-            let found = new.string_at(sym, b.r_addend(E)).and_then(|text| seen.get(&(text, r_type)));
-            let found = found.ok_or_else(|| fail("a reference to a debug string the old output does not have"))?;
-            out[field].copy_from_slice(&found[..width]);
+            let text = new.string_at(sym, b.r_addend(E)).ok_or_else(|| fail("a reference past a debug string"))?;
+            match seen.get(&(text, r_type)) {
+                Some(found) => out[field].copy_from_slice(&found[..width]),
+                None => follow.new_string(new, sym, at, r_type, text).map_err(|why| fail(why))?,
+            }
             follow.relocations += 1;
             continue;
         }
