@@ -1033,7 +1033,8 @@ fn calls_program(t: &Test, body: &str) -> Vec<String> {
 /// relocations: its code's fields are made anew, from the new places of the object's
 /// sections and from what the old output shows each called symbol resolved to, and it moves
 /// when it grew. After each relink the program prints, call by call, what GNU ld's link of
-/// the same objects prints; a call to a function the old code never called links in full.
+/// the same objects prints, and gdb finds a local of a new name (its name appended to the
+/// output's `.debug_str`); a call to a function the old code never called links in full.
 #[test]
 fn calls_reordered_added_or_removed_are_patched_in_place() {
     let t = test_env!("incremental_calls");
@@ -1059,6 +1060,15 @@ fn calls_reordered_added_or_removed_are_patched_in_place() {
         assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, &expected.stdout);
         let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
         assert_eq!(diffs, Ok(vec![]), "{body}");
+    }
+    // A local of a new name: its name is appended to the output's `.debug_str`.
+    calls_program(&t, "int a_fresh_name = twice(n); return thrice(n) - a_fresh_name; /* BREAK */");
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o), "{o}");
+    if t.require_gdb() {
+        let cmds = ["print sizeof(a_fresh_name)"];
+        let (values, out) = gdb_values(&t, World::Test, "prog", &["calls.c:6".to_string()], &cmds);
+        assert_eq!(values, ["4"], "gdb finds the new local by its name:\n{out}");
     }
     // `puts`, which the new code calls, is not among the old object's symbols.
     calls_program(&t, "puts(\"hello\"); return hidden(n);");
