@@ -46,9 +46,17 @@
 //! resolved it to (`resolve_globals`: a call's PLT entry or address, a GOT slot, or an address
 //! a relaxed GOT load took, which lets a new GOT load or call be relaxed the same way). A
 //! target the old output does not show (a new callee, a call through a PLT entry the output
-//! does not have, a section garbage collection dropped) means a full link. Debug
-//! information that then refers to other strings of an unchanged `.debug_str` takes their
-//! offsets from the old output's references to them (`Shape::string_fields`).
+//! does not have, a section garbage collection dropped) means a full link.
+//!
+//! **Debug information** whose relocations changed (a call site or a local added or
+//! removed) is made anew the same way (`Rebuild::debug_section`): addresses of the object's
+//! code and data, the full link's tombstone for code it dropped, offsets into the object's
+//! other debug sections where they are in their output sections. Debug strings
+//! (`.debug_str`, `.debug_line_str`) are found by their text, wherever the object now puts
+//! them: where the old section's references to the same text point in the output
+//! (`Shape::string_fields`), or, for a name the output lacks (a renamed local), appended to
+//! the output section (`Planner::add_strings`, which grows it at the end of the file like a
+//! line table).
 //!
 //! **The algorithm.** For each placed section of each changed object: its new bytes, with
 //! every relocation field taken from the old output where the same relocation (the same
