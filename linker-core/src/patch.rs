@@ -531,7 +531,8 @@ impl Planner {
             let mut old_output = vec![0; spot.size as usize];
             read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
             let mut follow = Follow::default();
-            let targets = Targets { placed: &placed, moved: &moved, pieces: &placed_pieces };
+            let strings_changed = !debug_strings.is_empty();
+            let targets = Targets { placed: &placed, moved: &moved, pieces: &placed_pieces, strings_changed };
             let mut bytes = if rebuilt.contains(&index) {
                 let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
                 let code = Rebuild {
@@ -1471,6 +1472,8 @@ struct Targets<'a> {
     placed: &'a HashMap<u32, SectionSpot>,
     moved: &'a HashMap<u32, i64>,
     pieces: &'a HashMap<u32, PieceMoves>,
+    /// Whether the object's debug strings changed: every reference to them is found again.
+    strings_changed: bool,
 }
 
 /// What a rewritten section's relocations did besides its bytes (`patch_section`).
@@ -1578,7 +1581,7 @@ fn patch_section(
     targets: &Targets<'_>,
     follow: &mut Follow,
 ) -> Result<Vec<u8>, String> {
-    let Targets { placed, moved, pieces } = *targets;
+    let Targets { placed, moved, pieces, strings_changed } = *targets;
     let mut out = new.contents(index)?.to_vec();
     let (old_in, new_in) = (old.contents(index)?, new.contents(index)?);
     let (old_relas, new_relas) = (old.relocations_of(index)?, new.relocations_of(index)?);
@@ -1672,7 +1675,8 @@ fn patch_section(
             delta = delta.wrapping_sub(own_move);
         }
         let sym = b.r_sym(E, false);
-        if !allocated && new.debug_strings(sym) {
+        // Unless the strings or the addend changed, the old field is right.
+        if !allocated && (strings_changed || a.r_addend(E) != b.r_addend(E)) && new.debug_strings(sym) {
             // A debug string: its output offset is where the old section's references to the
             // same text have it (the strings' order in the object may have changed).
             let seen = strings_seen.get_or_insert_with(|| old.string_fields(old_relas, old_output));
@@ -1983,11 +1987,14 @@ impl<'d> Shape<'d> {
         Ok(())
     }
 
-    /// Whether section `index` is a merged string section the program does not load
-    /// (`.debug_str`, `.debug_line_str`).
+    /// Whether section `index` is a merged string section of debug information, which only
+    /// relocations refer to (`.debug_str`, `.debug_line_str`; not `.comment`, whose strings
+    /// are the output's own).
     fn debug_strings_section(&self, index: usize) -> bool {
         let strings = (SHF_MERGE | SHF_STRINGS) as u64;
-        self.headers.get(index).is_some_and(|h| h.sh_flags(E) & (strings | SHF_ALLOC as u64) == strings)
+        let header = self.headers.get(index);
+        header.is_some_and(|h| h.sh_flags(E) & (strings | SHF_ALLOC as u64) == strings)
+            && self.name_bytes(index).starts_with(b".debug_")
     }
 
     /// Whether symbol `sym` is in a merged string section the program does not load.
