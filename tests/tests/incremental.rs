@@ -539,6 +539,28 @@ fn an_object_rebuilt_with_the_same_shape_is_patched_in_place() {
     assert_is_plain_link(&t, &args, "6003\n");
 }
 
+/// `.comment` is a merged string section the program does not load, like `.debug_str`, but
+/// its strings are the output's own, not found through relocations: an object whose only
+/// change is its `.comment` links in full, byte for byte a plain link.
+#[test]
+fn a_changed_comment_links_in_full() {
+    let t = test_env!("incremental_comment");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = [number_program(&t, 1000, 0), vec!["-Wl,--build-id".into()]].concat();
+    link_incremental(&t, &args);
+    let object = &args[1];
+    let mut bytes = std::fs::read(object).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"GCC:").expect("gcc's .comment");
+    bytes[at] ^= 0x20;
+    std::fs::write(object, bytes).unwrap();
+    let o = link_incremental(&t, &args);
+    assert!(full_link_reason(&o).ends_with("number.o changed"), "{o}");
+    assert!(o.stderr.contains("the contents of .comment changed"), "{o}");
+    assert_is_plain_link(&t, &args, "2000\n");
+}
+
 /// A program whose strings gcc puts in a merge section (`.rodata.str1.1`): `main.o` prints
 /// "common 0001", then what `words.o` returns, a word of eleven letters and "common 0001"
 /// again (`words.o`'s own copy, stored once with `main.o`'s).
