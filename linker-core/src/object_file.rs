@@ -42,10 +42,13 @@ struct Span {
 }
 
 impl Span {
-    /// The span of `part`, a slice of `data`.
+    /// The span of `part`, a slice of `data`; an empty span for an empty `part`, or one from
+    /// elsewhere (the empty name a malformed object's symbol or section gets).
     fn of(data: &[u8], part: &[u8]) -> Span {
         let at = (part.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
-        debug_assert!(at + part.len() <= data.len());
+        if part.is_empty() || at.checked_add(part.len()).is_none_or(|end| end > data.len()) {
+            return Span::default();
+        }
         Span { at: at as u32, len: part.len() as u32 }
     }
 
