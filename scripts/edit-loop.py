@@ -15,7 +15,9 @@ EDIT_LOOP_ONE_CHARACTER=1, only the character right after MARKER, to the round's
 for a literal that goes on after the marker, or holds format arguments; with
 EDIT_LOOP_GROW=1, a number of 12 to 15 digits, so that the literal's length changes every
 round; with EDIT_LOOP_LINE=1, the twelve-digit number and a comment line inserted at the top
-of FILE, which moves every line below it), then runs
+of FILE, which moves every line below it; with EDIT_LOOP_SWAP=<line>, MARKER is a line of
+code swapped with that one every round, a code edit: the binary must then differ from the
+last round's), then runs
 `cargo build --bin BIN` (BIN: the env var EDIT_LOOP_BIN, default `rg`) for every
 configuration in turn, and checks that its binary holds the new string (a stale object would
 not); then, in the same round, it rebuilds every configuration with no change ("no edit":
@@ -46,11 +48,23 @@ pattern = re.compile(re.escape(marker) + r"[^,\"]*")
 
 
 one_character = os.environ.get("EDIT_LOOP_ONE_CHARACTER") == "1"
+swap_to = os.environ.get("EDIT_LOOP_SWAP")
 grow = os.environ.get("EDIT_LOOP_GROW") == "1"
 insert_line = os.environ.get("EDIT_LOOP_LINE") == "1"
 
 
 def edit(n):
+    if swap_to is not None:
+        # MARKER and EDIT_LOOP_SWAP are two versions of a line of code: swapped every round.
+        text = open(path).read()
+        if marker in text:
+            text = text.replace(marker, swap_to, 1)
+        elif swap_to in text:
+            text = text.replace(swap_to, marker, 1)
+        else:
+            sys.exit(f"neither {marker!r} nor {swap_to!r} in {path}")
+        open(path, "w").write(text)
+        return None
     if one_character:
         text = open(path).read()
         at = text.find(marker)
@@ -87,6 +101,7 @@ def build(name, flags):
     return elapsed, os.path.join(target, "debug", binary)
 
 
+last_binary = {}
 edited = {name: [] for name, _ in configs}
 unchanged = {name: [] for name, _ in configs}
 touched = {name: [] for name, _ in configs}
@@ -94,7 +109,13 @@ for round_ in range(rounds + 1):
     expected = edit(round_ + 1000 * os.getpid())
     for name, flags in configs:
         elapsed, output = build(name, flags)
-        if expected not in open(output, "rb").read():
+        if expected is None:
+            # A code edit leaves no text to look for: the binary must differ from the last one.
+            now = open(output, "rb").read()
+            if now == last_binary.get(name):
+                sys.exit(f"{name}: {output} did not change after the rebuild (stale object)")
+            last_binary[name] = now
+        elif expected not in open(output, "rb").read():
             sys.exit(f"{name}: {output} does not hold {expected!r} after the rebuild (stale object)")
         if round_ > 0:
             edited[name].append(elapsed)
@@ -105,7 +126,7 @@ for round_ in range(rounds + 1):
     for name, flags in configs:
         os.utime(path)
         elapsed, output = build(name, flags)
-        if expected not in open(output, "rb").read():
+        if expected is not None and expected not in open(output, "rb").read():
             sys.exit(f"{name}: {output} does not hold {expected!r} after the touched rebuild")
         if round_ > 0:
             touched[name].append(elapsed)
