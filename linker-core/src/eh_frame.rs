@@ -43,12 +43,16 @@ pub fn fde_pc_begin_offsets(data: &[u8]) -> Vec<u64> {
     split(data).unwrap_or_default().iter().filter(|r| r.cie.is_some()).map(|r| r.offset as u64 + 8).collect()
 }
 
+/// `.eh_frame_hdr`'s first bytes as `build_hdr` writes them: version 1, `.eh_frame`'s
+/// pointer PC-relative (`sdata4`), the count `udata4`, the table relative to the header.
+const HDR_ENCODINGS: [u8; 4] = [1, 0x1b, 0x03, 0x3b];
+
 /// Builds `.eh_frame_hdr`: version 1, pc-relative pointer to `.eh_frame`, and a table of
 /// (function start, FDE address) sorted by start, both relative to the header's address.
 pub fn build_hdr(hdr_addr: u64, eh_frame_addr: u64, mut table: Vec<(u64, u64)>) -> Vec<u8> {
     table.sort_unstable();
     let mut out = Vec::with_capacity(12 + table.len() * 8);
-    out.extend_from_slice(&[1, 0x1b, 0x03, 0x3b]);
+    out.extend_from_slice(&HDR_ENCODINGS);
     out.extend_from_slice(&((eh_frame_addr.wrapping_sub(hdr_addr + 4)) as i32).to_le_bytes());
     out.extend_from_slice(&(table.len() as u32).to_le_bytes());
     for (pc, fde) in table {
@@ -99,7 +103,7 @@ pub struct HdrTable {
 impl HdrTable {
     /// Reads a header `build_hdr` wrote (`bytes`, at file offset `offset` and `address`).
     pub fn parse(offset: u64, address: u64, bytes: &[u8]) -> Option<HdrTable> {
-        if bytes.get(..4)? != [1, 0x1b, 0x03, 0x3b] {
+        if bytes.get(..4)? != HDR_ENCODINGS {
             return None;
         }
         let count = u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize;

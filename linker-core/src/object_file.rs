@@ -52,7 +52,7 @@ impl Span {
         Span { at: at as u32, len: part.len() as u32 }
     }
 
-    fn bytes<'d>(self, data: &'d [u8]) -> &'d [u8] {
+    fn bytes(self, data: &[u8]) -> &[u8] {
         &data[self.at as usize..][..self.len as usize]
     }
 }

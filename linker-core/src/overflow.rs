@@ -280,13 +280,18 @@ impl Overflow {
         Ok((at + in_section, in_section))
     }
 
-    /// The file offset of the output section named `name`, if there is one (read from the
-    /// section names' table).
+    /// The file offset of output section `index` (where the relink leaves it).
+    pub fn section_offset(&self, index: usize) -> u64 {
+        self.sections[index].sh_offset(E)
+    }
+
+    /// The index of the output section named `name`, if there is one (read from the section
+    /// names' table).
     pub fn section_named(
         &self,
         name: &[u8],
         read: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-    ) -> Result<Option<u64>, String> {
+    ) -> Result<Option<usize>, String> {
         let names = self.sections.get(self.header.e_shstrndx(E) as usize).ok_or("no section names")?;
         let mut table = vec![0u8; names.sh_size(E) as usize];
         read(names.sh_offset(E), &mut table).map_err(|e| format!("reading the section names: {e}"))?;
@@ -294,7 +299,7 @@ impl Overflow {
             let rest = table.get(s.sh_name(E) as usize..).unwrap_or_default();
             rest.strip_prefix(name).is_some_and(|rest| rest.first() == Some(&0))
         };
-        Ok(self.sections.iter().find(named).map(|s| s.sh_offset(E)))
+        Ok(self.sections.iter().position(|s| named(&s)))
     }
 
     /// The end of the full link's output: its section header table, which relinks leave

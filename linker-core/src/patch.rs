@@ -390,14 +390,13 @@ impl Planner {
             merged.iter().filter(|(_, m)| m.constant_size == 0).map(|(&s, _)| s as usize).collect();
         let shifted: Vec<usize> = reshuffled.iter().chain(&strings).copied().collect();
         let symbols = old.symbol_map(&new, &resized, &shifted).ok_or("its symbols changed")?;
-        let symbol_tables = |shape: &Shape<'_>, index: usize| {
-            let header = &shape.headers[index];
-            let symtab = shape.headers.iter().find(|s| s.sh_type(E) == SHT_SYMTAB);
-            header.sh_type(E) == SHT_SYMTAB
-                || symtab
-                    .is_some_and(|t| t.sh_link(E) as usize == index && shape.header.e_shstrndx(E) as usize != index)
+        // The symbol table and its names (unless they are the section names too) are compared
+        // through the map.
+        let symbol_tables = |index: usize| {
+            old.headers[index].sh_type(E) == SHT_SYMTAB
+                || old.symbol_strings == Some(index) && old.header.e_shstrndx(E) as usize != index
         };
-        for index in (0..old.headers.len()).filter(|&index| must_stay(index) && !symbol_tables(&old, index)) {
+        for index in (0..old.headers.len()).filter(|&index| must_stay(index) && !symbol_tables(index)) {
             if old.contents(index)? != new.contents(index)? {
                 return Err(format!("the contents of {} changed", old.name(index)));
             }
@@ -517,8 +516,10 @@ impl Planner {
                 self.remerged.push(((spots.position, spots.member), MergedSpot { pieces, ..spot.clone() }));
             }
         }
+        let strings_changed = !debug_strings.is_empty();
+        let targets = Targets { placed: &placed, moved: &moved, pieces: &placed_pieces, strings_changed };
         for &index in &unwind {
-            self.patch_unwind(&old, &new, &symbols, index, &placed, &moved, read_output)?;
+            self.patch_unwind(&old, &new, &symbols, index, &targets, read_output)?;
         }
         for (index, header) in new.headers.iter().enumerate().filter(|&(index, _)| changed[index]) {
             let Some(spot) = placed.get(&(index as u32)) else { continue };
@@ -531,8 +532,6 @@ impl Planner {
             let mut old_output = vec![0; spot.size as usize];
             read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
             let mut follow = Follow::default();
-            let strings_changed = !debug_strings.is_empty();
-            let targets = Targets { placed: &placed, moved: &moved, pieces: &placed_pieces, strings_changed };
             let mut bytes = if rebuilt.contains(&index) {
                 let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
                 let code = Rebuild {
@@ -596,12 +595,22 @@ impl Planner {
         read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
     ) -> Result<(), String> {
         let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+        // The output sections' indices by name: their offsets change when they are copied.
+        let mut sections: HashMap<&[u8], usize> = HashMap::new();
         for (at, section, text) in wanted {
             let key = (*section, text.clone());
             let offset = match self.added_strings.get(&key) {
                 Some(&offset) => offset,
                 None => {
-                    let start = overflow.section_named(section, read_output)?.ok_or("no such output section")?;
+                    let start = match sections.get(section) {
+                        Some(&index) => overflow.section_offset(index),
+                        None => {
+                            let index =
+                                overflow.section_named(section, read_output)?.ok_or("no such output section")?;
+                            sections.insert(*section, index);
+                            overflow.section_offset(index)
+                        }
+                    };
                     let mut string = text.clone();
                     string.push(0);
                     let (file_offset, offset) = overflow.grow(start, string.len() as u64, 1, read_output)?;
@@ -630,10 +639,10 @@ impl Planner {
         new: &Shape<'_>,
         symbols: &SymbolMap,
         index: usize,
-        placed: &HashMap<u32, SectionSpot>,
-        moved: &HashMap<u32, i64>,
+        targets: &Targets<'_>,
         read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
     ) -> Result<(), String> {
+        let Targets { placed, moved, .. } = *targets;
         let (old_bytes, new_bytes) = (old.contents(index)?, new.contents(index)?);
         let (old_relas, new_relas) = (old.relocations_of(index)?, new.relocations_of(index)?);
         let moves = |r: &Rela| {
@@ -1179,6 +1188,17 @@ fn resolve_globals(
         let section = overflow.address_of(spot.offset).ok_or(outside)?;
         for r in old.relocations_of(index as usize)? {
             let Some(found) = resolved.get_mut(&r.r_sym(E, false)) else { continue };
+            // One reference of each kind is enough.
+            let unknown = match r.r_type(E, false) {
+                R_X86_64_PC32 | R_X86_64_32S => found.address.is_none(),
+                R_X86_64_PLT32 => found.call.is_none(),
+                R_X86_64_GOTPCREL => found.slot.is_none(),
+                R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => found.slot.is_none() || !found.relaxable,
+                _ => false,
+            };
+            if !unknown {
+                continue;
+            }
             let (at, addend) = (r.r_offset(E), r.r_addend(E) as u64);
             let (place, offset) = (section.wrapping_add(at), spot.offset + at);
             let mut field = [0u8; 6];
@@ -1229,6 +1249,12 @@ struct Rebuild<'a> {
 }
 
 impl Rebuild<'_> {
+    /// The address of this object's section `section`, found at `spot`, after this relink.
+    fn address(&self, spot: &SectionSpot, section: u32) -> Option<u64> {
+        let at = self.overflow.address_of(spot.offset)?;
+        Some(at.wrapping_add(self.moved.get(&section).copied().unwrap_or(0) as u64))
+    }
+
     /// Makes anew the fields of debug information (`index`) whose relocations changed:
     /// addresses of this object's code and data (a tombstone for code the link dropped, as
     /// `write` gives it), offsets into this object's other debug sections where they are in
@@ -1273,7 +1299,7 @@ impl Rebuild<'_> {
                 let text = new.string_at(sym, addend).ok_or_else(|| fail("a reference past a debug string"))?;
                 match strings.get(&(text, r_type)) {
                     Some(found) => out[at..at + width].copy_from_slice(&found[..width]),
-                    None => follow.new_string(new, sym, at, r_type, text).map_err(|why| fail(why))?,
+                    None => follow.new_string(new, sym, at, r_type, text).map_err(fail)?,
                 }
                 follow.relocations += 1;
                 continue;
@@ -1284,11 +1310,8 @@ impl Rebuild<'_> {
                         .ok_or_else(|| fail("an address outside every segment"))?;
                     base.wrapping_add(addend as u64)
                 } else if let Some(spot) = self.placed.get(&section) {
-                    let at = self
-                        .overflow
-                        .address_of(spot.offset)
-                        .ok_or_else(|| fail("an address outside every segment"))?;
-                    at.wrapping_add(self.moved.get(&section).copied().unwrap_or(0) as u64).wrapping_add(value)
+                    let at = self.address(spot, section).ok_or_else(|| fail("an address outside every segment"))?;
+                    at.wrapping_add(value)
                 } else if copied_as_is(header, new.name_bytes(section as usize)) && header.sh_type(E) != SHT_NOBITS {
                     tombstone
                 } else {
@@ -1325,12 +1348,16 @@ impl Rebuild<'_> {
         let symbol = new.symbols.get(sym as usize)?;
         let section_symbol = symbol.st_type() == STT_SECTION;
         let offset = symbol.st_value(E) as i64 + if section_symbol { addend } else { 0 };
-        let pieces: Vec<(u32, u32)> = match self.pieces.get(&section) {
-            Some(moves) => moves.new.iter().map(|&(start, out, _)| (start, out)).collect(),
-            None => spot.pieces.iter().map(|p| (p.start, p.out)).collect(),
+        let (start, out) = match self.pieces.get(&section) {
+            Some(moves) => {
+                let piece = moves.new.partition_point(|&(start, _, _)| i64::from(start) <= offset).checked_sub(1)?;
+                (moves.new[piece].0, moves.new[piece].1)
+            }
+            None => {
+                let piece = spot.pieces.partition_point(|p| i64::from(p.start) <= offset).checked_sub(1)?;
+                (spot.pieces[piece].start, spot.pieces[piece].out)
+            }
         };
-        let piece = pieces.partition_point(|&(start, _)| i64::from(start) <= offset).checked_sub(1)?;
-        let (start, out) = pieces[piece];
         let at = spot.offset + u64::from(out) + (offset - i64::from(start)) as u64;
         let address = self.overflow.address_of(at)?;
         Some(if section_symbol { address.wrapping_sub(addend as u64) } else { address })
@@ -1346,11 +1373,7 @@ impl Rebuild<'_> {
     ) -> Result<Vec<u8>, String> {
         let fail = |what: &str| format!("{what} in {}", new.name(index));
         let outside = || fail("an address outside every segment");
-        let address_of = |spot: &SectionSpot, section: u32| -> Result<u64, String> {
-            let at = self.overflow.address_of(spot.offset).ok_or_else(outside)?;
-            Ok(at.wrapping_add(self.moved.get(&section).copied().unwrap_or(0) as u64))
-        };
-        let here = address_of(spot, index as u32)?;
+        let here = self.address(spot, index as u32).ok_or_else(outside)?;
         let mut out = new.contents(index)?.to_vec();
         for r in new.relocations_of(index)? {
             let (r_type, sym) = (r.r_type(E, false), r.r_sym(E, false));
@@ -1366,7 +1389,8 @@ impl Rebuild<'_> {
                 Some(section) => {
                     let spot =
                         self.placed.get(&section).ok_or_else(|| fail("a reference to a section not in the output"))?;
-                    let at = address_of(spot, section)?.wrapping_add(new.symbols[sym as usize].st_value(E));
+                    let at = self.address(spot, section).ok_or_else(outside)?;
+                    let at = at.wrapping_add(new.symbols[sym as usize].st_value(E));
                     Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None }
                 }
                 None => self.resolved.get(&symbols.old_index(sym)).copied().unwrap_or_default(),
@@ -1683,7 +1707,7 @@ fn patch_section(
             let text = new.string_at(sym, b.r_addend(E)).ok_or_else(|| fail("a reference past a debug string"))?;
             match seen.get(&(text, r_type)) {
                 Some(found) => out[field].copy_from_slice(&found[..width]),
-                None => follow.new_string(new, sym, at, r_type, text).map_err(|why| fail(why))?,
+                None => follow.new_string(new, sym, at, r_type, text).map_err(fail)?,
             }
             follow.relocations += 1;
             continue;
@@ -1753,6 +1777,12 @@ fn patch_section(
     Ok(out)
 }
 
+/// The NUL-terminated string at `at` of string table `table` (empty past its end).
+fn nul_terminated(table: &[u8], at: usize) -> &[u8] {
+    let rest = table.get(at..).unwrap_or_default();
+    &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())]
+}
+
 /// A parsed relocatable object: only what the shape comparison reads.
 struct Shape<'d> {
     data: &'d [u8],
@@ -1762,8 +1792,14 @@ struct Shape<'d> {
     symbols: &'d [Sym],
     /// The symbols' names.
     symbol_names: &'d [u8],
+    /// The index of the symbols' names' string table.
+    symbol_strings: Option<usize>,
     /// Per section: the index of the RELA section that applies to it, 0 if none.
     rela_of: Vec<u32>,
+    /// Per section: whether it is a merged string section of debug information, which only
+    /// relocations refer to (`.debug_str`, `.debug_line_str`; not `.comment`, whose strings
+    /// are the output's own).
+    debug_strings: Vec<bool>,
 }
 
 impl<'d> Shape<'d> {
@@ -1779,21 +1815,28 @@ impl<'d> Shape<'d> {
             Some(s) => s.data_as_array(E, data).ok()?,
             None => &[][..],
         };
-        let symbol_names = match symtab {
-            Some(s) => headers.get(s.sh_link(E) as usize)?.data(E, data).ok()?,
+        let symbol_strings = symtab.map(|s| s.sh_link(E) as usize);
+        let symbol_names = match symbol_strings {
+            Some(index) => headers.get(index)?.data(E, data).ok()?,
             None => &[][..],
         };
         let mut rela_of = vec![0; headers.len()];
         for (index, s) in headers.iter().enumerate().filter(|(_, s)| s.sh_type(E) == SHT_RELA) {
             *rela_of.get_mut(s.sh_info(E) as usize)? = index as u32;
         }
-        Some(Shape { data, header, headers, names, symbols, symbol_names, rela_of })
+        let strings = (SHF_MERGE | SHF_STRINGS) as u64;
+        let debug_strings = headers
+            .iter()
+            .map(|h| {
+                h.sh_flags(E) & (strings | SHF_ALLOC as u64) == strings
+                    && nul_terminated(names, h.sh_name(E) as usize).starts_with(b".debug_")
+            })
+            .collect();
+        Some(Shape { data, header, headers, names, symbols, symbol_names, symbol_strings, rela_of, debug_strings })
     }
 
     fn name_bytes(&self, index: usize) -> &'d [u8] {
-        let at = self.headers[index].sh_name(E) as usize;
-        let rest = self.names.get(at..).unwrap_or_default();
-        &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())]
+        nul_terminated(self.names, self.headers[index].sh_name(E) as usize)
     }
 
     fn name(&self, index: usize) -> String {
@@ -1837,8 +1880,7 @@ impl<'d> Shape<'d> {
     }
 
     fn symbol_name(&self, symbol: &Sym) -> &'d [u8] {
-        let rest = self.symbol_names.get(symbol.st_name(E) as usize..).unwrap_or_default();
-        &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())]
+        nul_terminated(self.symbol_names, symbol.st_name(E) as usize)
     }
 
     /// How the symbols of `other`, this object rebuilt, correspond to this one's, if the two
@@ -1944,10 +1986,16 @@ impl<'d> Shape<'d> {
                 matches!(s.st_type(), STT_FUNC | STT_NOTYPE) && (s.st_bind() == STB_LOCAL || s.st_value(E) == 0)
             })
         };
-        let code = header.sh_flags(E) == (SHF_ALLOC | SHF_EXECINSTR) as u64
+        header.sh_type(E) == SHT_PROGBITS && (read_only_data || debug) || self.function(index) && entered_at_start()
+    }
+
+    /// Whether section `index` is a function's code (`.text.*`, in no group).
+    fn function(&self, index: usize) -> bool {
+        let Some(header) = self.headers.get(index) else { return false };
+        let name = self.name_bytes(index);
+        header.sh_type(E) == SHT_PROGBITS
+            && header.sh_flags(E) == (SHF_ALLOC | SHF_EXECINSTR) as u64
             && (name == b".text" || name.starts_with(b".text."))
-            && entered_at_start();
-        header.sh_type(E) == SHT_PROGBITS && (read_only_data || debug || code)
     }
 
     /// Whether section `index` is one whose fields the patch can make anew when its
@@ -1955,11 +2003,10 @@ impl<'d> Shape<'d> {
     /// (`.debug_*`, its strings aside), in no group.
     fn rebuildable(&self, index: usize) -> bool {
         let Some(header) = self.headers.get(index) else { return false };
-        let name = self.name_bytes(index);
-        let code = header.sh_flags(E) == (SHF_ALLOC | SHF_EXECINSTR) as u64
-            && (name == b".text" || name.starts_with(b".text."));
-        let debug = header.sh_flags(E) == 0 && name.starts_with(b".debug_");
-        header.sh_type(E) == SHT_PROGBITS && (code || debug)
+        let debug = header.sh_type(E) == SHT_PROGBITS
+            && header.sh_flags(E) == 0
+            && self.name_bytes(index).starts_with(b".debug_");
+        self.function(index) || debug
     }
 
     /// The symbols defined in section `index`, but its section symbol.
@@ -1987,14 +2034,10 @@ impl<'d> Shape<'d> {
         Ok(())
     }
 
-    /// Whether section `index` is a merged string section of debug information, which only
-    /// relocations refer to (`.debug_str`, `.debug_line_str`; not `.comment`, whose strings
-    /// are the output's own).
+    /// Whether section `index` is a merged string section of debug information
+    /// (`Shape::debug_strings`).
     fn debug_strings_section(&self, index: usize) -> bool {
-        let strings = (SHF_MERGE | SHF_STRINGS) as u64;
-        let header = self.headers.get(index);
-        header.is_some_and(|h| h.sh_flags(E) & (strings | SHF_ALLOC as u64) == strings)
-            && self.name_bytes(index).starts_with(b".debug_")
+        self.debug_strings.get(index).copied().unwrap_or(false)
     }
 
     /// Whether symbol `sym` is in a merged string section the program does not load.
