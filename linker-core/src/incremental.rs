@@ -270,17 +270,17 @@ pub(crate) fn relink_in_place_timed(
         planner.plan(&old, object.bytes, spots, &mut read).map_err(|why| format!("{}: {why}", object.name))?;
     }
     let mut read = |at: u64, buf: &mut [u8]| target.read_at(at, buf);
-    let (patches, tally) = planner.finish(&mut map, &mut read)?;
+    let relink = planner.finish(&mut map, &mut read)?;
     timer.lap("incremental: changed objects compared, patches planned");
     // From here on the old output is being changed: no state describes it until it is done.
     let _ = std::fs::remove_file(state_path(&config.output));
     target.begin().map_err(|e| format!("the output: {e}"))?;
-    crate::patch::apply(target.file(), &patches, &mut map).map_err(|e| format!("the output: {e}"))?;
+    crate::patch::apply(target.file(), &relink, &mut map).map_err(|e| format!("the output: {e}"))?;
     target.commit().map_err(|e| format!("the output: {e}"))?;
     // A patched copy is a new file: the second name must follow it.
     keep_output(&config.output).map_err(|e| format!("the output's second name: {e}"))?;
     timer.lap("incremental: output patched, build id hashed");
-    let patched = Patched { inputs: inputs.changed.len(), tally };
+    let patched = Patched { inputs: inputs.changed.len(), tally: relink.tally };
     on_output_ready(timer, &patched);
     state.output = FileStamp::of_path(&config.output).ok_or("the output is gone")?;
     // A copy that cannot be kept costs the next relink of that object its patch.

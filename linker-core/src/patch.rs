@@ -909,7 +909,7 @@ impl Planner {
         self,
         map: &mut OutputMap,
         read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-    ) -> Result<(Vec<Patch>, Tally), String> {
+    ) -> Result<Relink, String> {
         let Planner { mut patches, overflow, unwind_table, respotted, remerged, addresses_moved, tally, .. } = self;
         for (key, spot) in remerged {
             let object = map.object_mut(key).expect("a planned object is in the map");
@@ -939,21 +939,54 @@ impl Planner {
                 spot.offset = overflow.translate(spot.offset);
             }
         }
-        let Some(overflow) = overflow else { return Ok((patches, tally)) };
+        let Some(overflow) = overflow else { return Ok(Relink { patches, rehash: Vec::new(), tally }) };
+        let mut rehash = Vec::new();
         if map.build_id.is_some() {
             for (at, len) in overflow.regions() {
-                match map.ranges.iter_mut().find(|r| r.at == at) {
-                    Some(range) => range.len = len,
-                    None => map.ranges.push(WrittenRange { at, len, digest: 0 }),
-                }
+                rehash.extend(chunk_region(&mut map.ranges, at, len));
             }
             map.ranges.sort_by_key(|r| r.at);
         }
         let (copies, headers) = overflow.writes();
         let patch = |(offset, bytes)| Patch { offset, bytes };
         let all = copies.into_iter().map(patch).chain(patches).chain(headers.into_iter().map(patch)).collect();
-        Ok((all, tally))
+        Ok(Relink { patches: all, rehash, tally })
     }
+}
+
+/// What an in-place relink writes, and what it did.
+pub struct Relink {
+    pub patches: Vec<Patch>,
+    /// The starts of the build id's ranges the relink made or resized: hashed again even
+    /// where no patch writes into them (alignment padding).
+    pub rehash: Vec<u64>,
+    pub tally: Tally,
+}
+
+/// Covers the region `at..at + len` past the full link's end (the overflow segment, a grown
+/// output section) with build id ranges of `write::CHUNK_BYTES`, as a full link covers its
+/// sections, so that a relink hashes again the chunks it wrote into, not the whole region
+/// (14 MB of ripgrep's `.debug_info` for every edit, otherwise). Ranges already there with the
+/// same extent keep their digests; returns the starts of the others.
+fn chunk_region(ranges: &mut Vec<WrittenRange>, at: u64, len: u64) -> Vec<u64> {
+    let end = at + len;
+    let inside = |r: &WrittenRange| r.at == at || (at < r.at && r.at < end);
+    let earlier: Vec<WrittenRange> = ranges.iter().filter(|r| inside(r)).copied().collect();
+    ranges.retain(|r| !inside(r));
+    let mut rehash = Vec::new();
+    let mut start = at;
+    while start < end {
+        let len = (end - start).min(crate::write::CHUNK_BYTES);
+        match earlier.iter().find(|r| r.at == start && r.len == len) {
+            Some(&kept) => ranges.push(kept),
+            None => {
+                ranges.push(WrittenRange { at: start, len, digest: 0 });
+                rehash.push(start);
+            }
+        }
+        start += len;
+    }
+    rehash
 }
 
 /// The output's headers (`overflow`), read the first time a relink needs them.
@@ -2094,11 +2127,12 @@ impl<'d> Shape<'d> {
     }
 }
 
-/// Writes `patches` into `file`, the old output, and brings its build id up to date: the
-/// ranges of the tree hash that a patch touched are hashed again (the id's own bytes as
-/// zeros, as when it was first computed).
-pub fn apply(file: &std::fs::File, patches: &[Patch], map: &mut OutputMap) -> std::io::Result<()> {
+/// Writes the relink's patches into `file`, the old output, and brings its build id up to
+/// date: the ranges of the tree hash that a patch touched or the relink made are hashed again
+/// (the id's own bytes as zeros, as when it was first computed).
+pub fn apply(file: &std::fs::File, relink: &Relink, map: &mut OutputMap) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
+    let patches = &relink.patches;
     for patch in patches {
         file.write_all_at(&patch.bytes, patch.offset)?;
     }
@@ -2116,6 +2150,7 @@ pub fn apply(file: &std::fs::File, patches: &[Patch], map: &mut OutputMap) -> st
         let base = first.saturating_sub(1);
         touched.extend(overlapping.enumerate().filter(|(_, r)| r.at + r.len > patch.offset).map(|(i, _)| base + i));
     }
+    touched.extend(relink.rehash.iter().filter_map(|at| map.ranges.binary_search_by_key(at, |r| r.at).ok()));
     touched.sort_unstable();
     touched.dedup();
     let mut bytes = Vec::new();
@@ -2132,4 +2167,37 @@ pub fn apply(file: &std::fs::File, patches: &[Patch], map: &mut OutputMap) -> st
     }
     let id = crate::write::tree_hash(&map.ranges);
     file.write_all_at(&id[..id_len as usize], id_at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::write::CHUNK_BYTES;
+
+    #[test]
+    fn a_grown_region_is_hashed_again_only_where_it_changed() {
+        let range = |at, len, digest| WrittenRange { at, len, digest };
+        let at = 0x10_0000;
+        // The full link's last range, before the region, is left alone.
+        let mut ranges = vec![range(0, 0x1000, 7)];
+        let made = chunk_region(&mut ranges, at, 2 * CHUNK_BYTES + 100);
+        assert_eq!(made, vec![at, at + CHUNK_BYTES, at + 2 * CHUNK_BYTES]);
+        assert_eq!(ranges[0], range(0, 0x1000, 7));
+        assert_eq!(ranges[3], range(at + 2 * CHUNK_BYTES, 100, 0));
+        for (digest, r) in ranges[1..].iter_mut().enumerate() {
+            r.digest = digest as u128 + 1;
+        }
+        // Grown by 200 bytes: the last chunk is resized, the others keep their digests.
+        let made = chunk_region(&mut ranges, at, 2 * CHUNK_BYTES + 300);
+        ranges.sort_by_key(|r| r.at);
+        assert_eq!(made, vec![at + 2 * CHUNK_BYTES]);
+        assert_eq!(&ranges[1..3], &[range(at, CHUNK_BYTES, 1), range(at + CHUNK_BYTES, CHUNK_BYTES, 2)]);
+        assert_eq!(ranges[3], range(at + 2 * CHUNK_BYTES, 300, 0));
+        assert_eq!(ranges.len(), 4);
+        // A region hashed whole (one range at its start) is cut into chunks, all hashed anew.
+        let mut ranges = vec![range(at, 3 * CHUNK_BYTES, 9)];
+        let made = chunk_region(&mut ranges, at, 3 * CHUNK_BYTES);
+        assert_eq!(made, vec![at, at + CHUNK_BYTES, at + 2 * CHUNK_BYTES]);
+        assert!(ranges.iter().all(|r| r.len == CHUNK_BYTES && r.digest == 0));
+    }
 }
