@@ -29,7 +29,8 @@
 //! **Costs.** Reading the ELF header, the program and section headers of the output once per
 //! relink that moves a section (a few kilobytes), then writing the header, the tables and the
 //! moved sections; copying an output section that must grow and is not last (4 MB for
-//! ripgrep's debug `.debug_line`, 24 MB for typst-cli's), once: it is last afterwards. The room
+//! ripgrep's debug `.debug_line`, 24 MB for typst-cli's) within the file, in the kernel
+//! (`copy_file_range`), once: it has room to grow afterwards (an eighth of its size). The room
 //! a section leaves behind is not reused: the file grows until the next full link.
 
 use crate::elf::*;
@@ -40,6 +41,14 @@ pub type Phdr = ProgramHeader64<LE>;
 
 /// Bytes to write at a file offset.
 pub type Write = (u64, Vec<u8>);
+
+/// `len` bytes of the file to copy from offset `from` to offset `to`, past its end.
+#[derive(Clone, Copy, Debug)]
+pub struct Move {
+    pub from: u64,
+    pub len: u64,
+    pub to: u64,
+}
 
 /// The file room of the overflow segment: sections moved out of the loaded image by the
 /// relinks since the last full link must fit in it.
@@ -54,10 +63,10 @@ pub struct Overflow {
     load: Option<usize>,
     /// The end of the file as the relink leaves it (the overflow segment's room included).
     end: u64,
-    /// Output sections copied to the end of the file: (old offset, size, new offset).
-    moves: Vec<(u64, u64, u64)>,
-    /// The copies' bytes.
-    copies: Vec<Write>,
+    /// Output sections copied to the end of the file.
+    moves: Vec<Move>,
+    /// A zero at the end of each copy's room.
+    room_ends: Vec<Write>,
     /// The output sections grown at the end of the file, by index.
     grown: Vec<usize>,
     program_headers_changed: bool,
@@ -105,7 +114,7 @@ impl Overflow {
             load,
             end,
             moves: Vec::new(),
-            copies: Vec::new(),
+            room_ends: Vec::new(),
             grown: Vec::new(),
             program_headers_changed: false,
             section_headers_changed: false,
@@ -241,13 +250,7 @@ impl Overflow {
     /// file offset `offset` (one the program does not load), which is first copied to the end
     /// of the file unless it is there already. Returns the room's file offset and its offset
     /// in the output section.
-    pub fn grow(
-        &mut self,
-        offset: u64,
-        size: u64,
-        align: u64,
-        read: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-    ) -> Result<(u64, u64), String> {
+    pub fn grow(&mut self, offset: u64, size: u64, align: u64) -> Result<(u64, u64), String> {
         let index = self.section_index_at(offset).ok_or("a section outside every output section")?;
         let section = &self.sections[index];
         if section.sh_flags(E) & SHF_ALLOC as u64 != 0 {
@@ -259,15 +262,12 @@ impl Overflow {
         // once copied past them.
         if at < self.full_link_end() || at + in_section + size > self.room_end(index) {
             let to = align_up(self.end, section.sh_addralign(E).max(1));
-            let mut bytes = vec![0; used as usize];
-            read(at, &mut bytes).map_err(|e| format!("reading the output: {e}"))?;
-            self.copies.push((to, bytes));
-            self.moves.push((at, used, to));
+            self.moves.push(Move { from: at, len: used, to });
             at = to;
             // Room to grow again without another copy: the file ends past a zero at the
             // room's end, so that later relinks put nothing there.
             self.end = to + in_section + size + (used / 8).max(PAGE_SIZE);
-            self.copies.push((self.end - 1, vec![0]));
+            self.room_ends.push((self.end - 1, vec![0]));
         }
         let section = &mut self.sections[index];
         section.sh_offset = U64::new(E, at);
@@ -326,7 +326,7 @@ impl Overflow {
     pub fn translate(&self, offset: u64) -> u64 {
         self.moves
             .iter()
-            .fold(offset, |at, &(from, size, to)| if from <= at && at < from + size { to + (at - from) } else { at })
+            .fold(offset, |at, m| if m.from <= at && at < m.from + m.len { m.to + (at - m.from) } else { at })
     }
 
     /// The file ranges past the full link's end of file that this relink wrote: the overflow
@@ -339,9 +339,10 @@ impl Overflow {
         regions
     }
 
-    /// The writes that copy the output sections that moved (to be made first, before the
-    /// relink's other writes into them) and those that bring the output's headers up to date.
-    pub fn writes(self) -> (Vec<Write>, Vec<Write>) {
+    /// The copies of the output sections that moved (to be made first, before the relink's
+    /// other writes into them), the zeros that end their room, and the writes that bring the
+    /// output's headers up to date.
+    pub fn writes(self) -> (Vec<Move>, Vec<Write>, Vec<Write>) {
         let mut headers = Vec::new();
         if self.program_headers_changed {
             headers.push((0, object::pod::bytes_of(&self.header).to_vec()));
@@ -350,6 +351,6 @@ impl Overflow {
         if self.section_headers_changed {
             headers.push((self.header.e_shoff(E), object::pod::bytes_of_slice(&self.sections).to_vec()));
         }
-        (self.copies, headers)
+        (self.moves, self.room_ends, headers)
     }
 }
