@@ -54,6 +54,9 @@ pub struct Project {
     /// Packages in its dependency graph on Linux, itself included
     /// (`cargo tree --locked -e normal,build --prefix none | sed 's/ (\*)//' | sort -u | wc -l`).
     pub packages: u32,
+    /// A one-line code edit in `main_source` (a line and what it becomes), for the relink
+    /// bench's rebuilt codegen unit; none where the bench makes none.
+    pub code_edit: Option<(&'static str, &'static str)>,
 }
 
 pub const RIPGREP: Project = Project {
@@ -63,6 +66,8 @@ pub const RIPGREP: Project = Project {
     bin: "rg",
     main_source: "crates/core/main.rs",
     packages: 33,
+    // The operands of an `&&` swapped: the same behaviour, other code.
+    code_edit: Some(("if matched && args.quit_after_match() {", "if args.quit_after_match() && matched {")),
 };
 
 pub const TYPST: Project = Project {
@@ -72,6 +77,7 @@ pub const TYPST: Project = Project {
     bin: "typst",
     main_source: "src/main.rs",
     packages: 312,
+    code_edit: None,
 };
 
 pub const STARSHIP: Project = Project {
@@ -81,6 +87,7 @@ pub const STARSHIP: Project = Project {
     bin: "starship",
     main_source: "src/main.rs",
     packages: 291,
+    code_edit: None,
 };
 
 /// `<work>/sources/<purpose>/<crate>-<version>`, unpacked from the registry if not there
@@ -159,29 +166,59 @@ pub fn cargo_in(config: &Config, source: &Path, target_dir: &Path) -> Command {
 /// binary's final link, built with `cargo rustc --bin <bin> [--release] -- -C
 /// link-arg=-Wl,--reproduce=…`. Reused when it already exists.
 pub fn reproduce_tarball(config: &Config, project: &Project, profile: Profile) -> Result<PathBuf> {
+    reproduce(config, project, profile, None)
+}
+
+/// `<work>/reproduce/<key>-<profile>-edited.tar`: the same link after the project's
+/// `code_edit`, built in the same directory right after [`reproduce_tarball`]'s build (so
+/// with its incremental cache: only the edited codegen units are made again), the edit then
+/// undone. Reused when it already exists; `None` for a project without an edit, and for
+/// release builds: they are not incremental, and rustc partitions the crate's code into
+/// units anew after an edit (every unit of ripgrep's changes).
+pub fn edited_reproduce_tarball(config: &Config, project: &Project, profile: Profile) -> Result<Option<PathBuf>> {
+    let Some(edit) = project.code_edit.filter(|_| profile == Profile::Debug) else { return Ok(None) };
+    reproduce_tarball(config, project, profile)?;
+    reproduce(config, project, profile, Some(edit)).map(Some)
+}
+
+fn reproduce(config: &Config, project: &Project, profile: Profile, edit: Option<(&str, &str)>) -> Result<PathBuf> {
     let directory = config.work_dir.join("reproduce");
-    let stem = format!("{}-{}", project.key, profile.name());
+    let stem = format!("{}-{}{}", project.key, profile.name(), if edit.is_some() { "-edited" } else { "" });
     let tarball = directory.join(format!("{stem}.tar"));
     if tarball.is_file() {
         return Ok(tarball);
     }
     std::fs::create_dir_all(&directory)?;
     let source = unpacked_source(config, project, "replay")?;
-    // Make cargo re-run the final rustc even if the binary is up to date from an earlier attempt.
-    File::options()
-        .write(true)
-        .open(source.join(project.main_source))
-        .and_then(|file| file.set_modified(SystemTime::now()))
-        .with_context(|| format!("touching {}", project.main_source))?;
-    let mut command = cargo_in(config, &source, &source.join("target"));
-    command.args(["rustc", "--locked", "--bin", project.bin, "-j"]).arg(config.jobs.to_string());
-    if profile == Profile::Release {
-        command.arg("--release");
+    let main = source.join(project.main_source);
+    let original = std::fs::read_to_string(&main).with_context(|| format!("reading {}", main.display()))?;
+    if let Some((line, edited)) = edit {
+        if original.matches(line).count() != 1 {
+            bail!("{} does not hold `{line}` exactly once", main.display());
+        }
+        std::fs::write(&main, original.replace(line, edited))?;
     }
-    command.arg("--").arg("-C").arg(format!("link-arg=-Wl,--reproduce={}", tarball.display()));
-    let log = directory.join(format!("build-{stem}.log"));
-    let _ = std::fs::remove_file(&log);
-    run_logged(&mut command, &log)?;
+    // Make cargo re-run the final rustc even if the binary is up to date from an earlier attempt.
+    let built = File::options()
+        .write(true)
+        .open(&main)
+        .and_then(|file| file.set_modified(SystemTime::now()))
+        .with_context(|| format!("touching {}", project.main_source))
+        .and_then(|()| {
+            let mut command = cargo_in(config, &source, &source.join("target"));
+            command.args(["rustc", "--locked", "--bin", project.bin, "-j"]).arg(config.jobs.to_string());
+            if profile == Profile::Release {
+                command.arg("--release");
+            }
+            command.arg("--").arg("-C").arg(format!("link-arg=-Wl,--reproduce={}", tarball.display()));
+            let log = directory.join(format!("build-{stem}.log"));
+            let _ = std::fs::remove_file(&log);
+            run_logged(&mut command, &log)
+        });
+    if edit.is_some() {
+        std::fs::write(&main, &original)?;
+    }
+    built?;
     if !tarball.is_file() {
         bail!("the build finished but {} was not written (is rust-lld the default linker?)", tarball.display());
     }

@@ -25,6 +25,14 @@
 //!   function changes rustc's object: the output is patched, the function moved with a jump
 //!   left at its old place and its FDE rewritten (the link must say so), and the program must
 //!   run; the object is then put back as it was;
+//! - **rebuilt** (debug builds): for ripgrep, the codegen units a real one-line code edit made again (the
+//!   operands of an `&&` in `crates/core/main.rs` swapped; rebuilt by cargo in the replay's
+//!   own target directory, its incremental cache reusing every other unit, and captured with
+//!   `--reproduce` like the replay: `project::edited_reproduce_tarball`) written over the
+//!   replay's, then `--incremental`: the output must be patched in place and run (the first
+//!   relink since the round's full link to grow the unit's debug information, so the one
+//!   that copies `.debug_info` and `.debug_line` to the end of the file); then **undone**:
+//!   the units put back, which must be patched again;
 //! - **rust-lld**'s full link of the same inputs (`--threads=N`).
 //!
 //! rivet-ld runs as users run it, forked: it returns when the output is in place, and the
@@ -77,6 +85,16 @@ pub struct RelinkWorkload {
     pub grown_s: f64,
     #[serde(default)]
     pub code_grown_s: f64,
+    /// The units a real code edit rebuilt (none for a project without an edit).
+    #[serde(default)]
+    pub rebuilt_objects: Vec<String>,
+    /// The edit's link (the first to grow the unit's debug information after a full link,
+    /// so the one that copies `.debug_info` and `.debug_line` to the end of the file), and
+    /// its undoing's.
+    #[serde(default)]
+    pub rebuilt_s: Option<f64>,
+    #[serde(default)]
+    pub undone_s: Option<f64>,
 }
 
 impl RelinkResults {
@@ -102,9 +120,16 @@ pub fn run(config: &Config) -> Result<RelinkResults> {
             let name = format!("{}-{}", project.key, profile.name());
             eprintln!("\n== relink: {name} ==");
             let tarball = project::reproduce_tarball(config, &project, profile)?;
-            let workload = Workload { name, tarball, root: config.shm_dir.join("relink"), objects_last: false };
+            let root = config.shm_dir.join("relink");
+            let edited = project::edited_reproduce_tarball(config, &project, profile)?.map(|tarball| Workload {
+                name: format!("{name}-edited"),
+                tarball,
+                root: root.clone(),
+                objects_last: false,
+            });
+            let workload = Workload { name, tarball, root, objects_last: false };
             for &threads in &config.threads {
-                let measured = measure(config, &workload, &rivet, &rust_lld, threads)
+                let measured = measure(config, &workload, edited.as_ref(), &rivet, &rust_lld, threads)
                     .with_context(|| format!("relink {} at {threads} thread(s)", workload.name))?;
                 workloads.push(measured);
             }
@@ -118,6 +143,7 @@ pub fn run(config: &Config) -> Result<RelinkResults> {
 fn measure(
     config: &Config,
     workload: &Workload,
+    edited: Option<&Workload>,
     rivet: &Path,
     rust_lld: &Path,
     threads: u32,
@@ -143,6 +169,10 @@ fn measure(
         }
         Ok(elapsed.as_secs_f64())
     };
+    let rebuilt = match edited {
+        Some(edited) => rebuilt_units(&dir, &edited.unpack()?)?,
+        None => Vec::new(),
+    };
     let map = link_map(rivet, &dir)?;
     let (literal_section, literal) = literal_section(&object, &map)?;
     let function = function_section(&object, &map)?;
@@ -164,6 +194,7 @@ fn measure(
     };
     let (mut lld, mut full, mut changed, mut unchanged, mut rewritten) = (vec![], vec![], vec![], vec![], vec![]);
     let (mut edited, mut grown, mut code_grown) = (vec![], vec![], vec![]);
+    let (mut rebuilt_links, mut undone_links) = (vec![], vec![]);
     for round in 0..config.warmup + config.runs {
         // An edit: one object changes, and the incremental link is a full one.
         toggle_byte(&object, comment)?;
@@ -196,6 +227,26 @@ fn measure(
         let longer = grow_section(&before, function, &[0xcc; 16])?;
         let code_grown_link = patch_grown(&object, &longer, &["(2 resized, 1 moved)", " 1 unwind"], "code")?;
         std::fs::write(&object, before)?;
+        if !rebuilt.is_empty() {
+            // The edit, then its undoing: each replaces the units (new files, as rustc writes).
+            for edit in [1, 0] {
+                for unit in &rebuilt {
+                    std::fs::remove_file(&unit.path)?;
+                    std::fs::write(&unit.path, &unit.versions[edit])?;
+                }
+                let (elapsed, stderr) = link(true, OUTPUT)?;
+                if !stderr.contains("incremental: patched in place") {
+                    bail!("the link of the rebuilt units was not patched in place:\n{stderr}");
+                }
+                let runs = Command::new(dir.join(OUTPUT)).arg("--version").output().context("running the output")?;
+                if !runs.status.success() {
+                    bail!("the output patched with rebuilt units does not run");
+                }
+                if round >= config.warmup {
+                    [&mut undone_links, &mut rebuilt_links][edit].push(elapsed.as_secs_f64());
+                }
+            }
+        }
         let mut command = Command::new(rust_lld);
         command.args(["-flavor", "gnu", &format!("@{RESPONSE_FILE}"), "-o", "out-rust-lld"]);
         command.arg(format!("--threads={threads}")).current_dir(&dir);
@@ -229,7 +280,52 @@ fn measure(
         edited_s: median_of(edited),
         grown_s: median_of(grown),
         code_grown_s: median_of(code_grown),
+        rebuilt_objects: rebuilt
+            .iter()
+            .map(|u| u.path.file_name().unwrap_or_default().to_string_lossy().into())
+            .collect(),
+        rebuilt_s: (!rebuilt_links.is_empty()).then(|| median_of(rebuilt_links)),
+        undone_s: (!undone_links.is_empty()).then(|| median_of(undone_links)),
     })
+}
+
+/// A crate object of the replay that a code edit made again: its path in the replay, and
+/// its bytes before and after the edit.
+struct RebuiltUnit {
+    path: PathBuf,
+    versions: [Vec<u8>; 2],
+}
+
+/// The crate objects of the replay in `dir` whose codegen unit has other bytes in the
+/// edited build's replay in `edited`. Units are matched by name without the session suffix
+/// (an incremental build's `rg.<unit>.<session>.rcgu.o`: rustc names a unit it made again
+/// after the session that made it).
+fn rebuilt_units(dir: &Path, edited: &Path) -> Result<Vec<RebuiltUnit>> {
+    let unit = |path: &Path| -> Option<String> {
+        let name = path.file_name()?.to_str()?.strip_suffix(".rcgu.o")?;
+        Some(name.rsplit_once('.')?.0.to_string())
+    };
+    let objects = |dir: &Path| -> Result<Vec<(String, PathBuf)>> {
+        let response = std::fs::read_to_string(dir.join(RESPONSE_FILE))?;
+        let paths = response.lines().map(|l| dir.join(l)).filter(|p| names_crate_object(p) && p.is_file());
+        Ok(paths.filter_map(|p| Some((unit(&p)?, p))).collect())
+    };
+    let after: std::collections::HashMap<String, PathBuf> = objects(edited)?.into_iter().collect();
+    if after.len() != objects(dir)?.len() {
+        bail!("the units of {} are not named as an incremental build's", edited.display());
+    }
+    let mut rebuilt = Vec::new();
+    for (unit, path) in objects(dir)? {
+        let new = after.get(&unit).with_context(|| format!("the edited build has no unit {unit}"))?;
+        let (old, new) = (std::fs::read(&path)?, std::fs::read(new)?);
+        if old != new {
+            rebuilt.push(RebuiltUnit { path, versions: [old, new] });
+        }
+    }
+    if rebuilt.is_empty() {
+        bail!("the edited build made no unit with other bytes ({})", edited.display());
+    }
+    Ok(rebuilt)
 }
 
 /// The largest of the crate's own objects named in the response file.
@@ -385,7 +481,7 @@ fn print_table(results: &RelinkResults) {
         results.runs, results.warmup
     );
     println!(
-        "{:18} {:>7} {:>12} {:>18} {:>22} {:>18} {:>18} {:>18} {:>18} {:>18}",
+        "{:18} {:>7} {:>12} {:>18} {:>22} {:>18} {:>18} {:>18} {:>18} {:>18} {:>18} {:>18}",
         "workload",
         "threads",
         "rust-lld",
@@ -395,12 +491,14 @@ fn print_table(results: &RelinkResults) {
         "rewritten",
         "edited (patched)",
         "grown (moved)",
-        "code grown (moved)"
+        "code grown (moved)",
+        "rebuilt (patched)",
+        "undone (patched)"
     );
     for w in &results.workloads {
         let cell = |s: f64| format!("{:7.1} ms {:4.2}x", s * 1e3, s / w.rust_lld_s);
         println!(
-            "{:18} {:>7} {:>9.1} ms {:>18} {:>22} {:>18} {:>18} {:>18} {:>18} {:>18}",
+            "{:18} {:>7} {:>9.1} ms {:>18} {:>22} {:>18} {:>18} {:>18} {:>18} {:>18} {:>18} {:>18}",
             w.name,
             w.threads,
             w.rust_lld_s * 1e3,
@@ -410,7 +508,12 @@ fn print_table(results: &RelinkResults) {
             cell(w.rewritten_s),
             cell(w.edited_s),
             cell(w.grown_s),
-            cell(w.code_grown_s)
+            cell(w.code_grown_s),
+            w.rebuilt_s.map_or("-".into(), cell),
+            w.undone_s.map_or("-".into(), cell)
         );
+    }
+    for w in results.workloads.iter().filter(|w| !w.rebuilt_objects.is_empty()) {
+        println!("{} at {} thread(s), rebuilt: {}", w.name, w.threads, w.rebuilt_objects.join(", "));
     }
 }
