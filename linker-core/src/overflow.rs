@@ -280,6 +280,14 @@ impl Overflow {
         Ok((at + in_section, in_section))
     }
 
+    /// The file ranges (offset, size) of `.symtab` and of its names, if the output has them.
+    pub fn symbol_table(&self) -> Option<((u64, u64), (u64, u64))> {
+        let symbols = self.sections.iter().find(|s| s.sh_type(E) == SHT_SYMTAB)?;
+        let names = self.sections.get(symbols.sh_link(E) as usize)?;
+        let range = |s: &Shdr| (s.sh_offset(E), s.sh_size(E));
+        Some((range(symbols), range(names)))
+    }
+
     /// The file offset of output section `index` (where the relink leaves it).
     pub fn section_offset(&self, index: usize) -> u64 {
         self.sections[index].sh_offset(E)

@@ -35,9 +35,11 @@
 //! sequence that moved, or a 64-bit address in code, means a full link. Its unwind record
 //! (FDE) is rewritten where the output has it (`Planner::patch_unwind`), with `.eh_frame_hdr`'s
 //! entry moved to the new start, so that exceptions, panics and debuggers unwind through it;
-//! a record of a new length means a full link. The output's `.symtab` keeps the function's
-//! old address (the jump) and size. The output is then no longer a full link's byte for
-//! byte, but for what the loader and the user see.
+//! a record of a new length means a full link. The output's `.symtab` entries of its symbols
+//! move to the new place, with their new sizes, for debuggers and profilers
+//! (`symbol_table_writes`; so do those of code that shrank where it is); `.dynsym` keeps the
+//! old address (the jump): other modules link to that. The output is then no longer a full
+//! link's byte for byte, but for what the loader and the user see.
 //!
 //! **Code whose relocations changed** (calls reordered, added or removed, in place or grown)
 //! is not patched field by field but made anew (`Rebuild`): each field from its target's
@@ -304,7 +306,19 @@ pub struct Planner {
     remerged: Vec<((u32, u32), MergedSpot)>,
     /// 64-bit addresses in allocated data that changed, by how much: (place, change).
     addresses_moved: Vec<(u64, i64)>,
+    /// The symbols of code that moved or changed its size: `.symtab` follows them
+    /// (`symbol_table_writes`).
+    code_symbols_moved: Vec<SymbolMove>,
     pub tally: Tally,
+}
+
+/// A symbol of code that moved or changed its size: its name, its old and new address, its
+/// new size.
+struct SymbolMove {
+    name: Vec<u8>,
+    was: u64,
+    now: u64,
+    size: u64,
 }
 
 impl Planner {
@@ -320,6 +334,7 @@ impl Planner {
             respotted: Vec::new(),
             remerged: Vec::new(),
             addresses_moved: Vec::new(),
+            code_symbols_moved: Vec::new(),
             tally: Tally::default(),
         }
     }
@@ -835,6 +850,21 @@ impl Planner {
         Ok(moves)
     }
 
+    /// Notes the symbols of code section `index`, of a new size, which moved from address
+    /// `was` to `now` (or stays there): `.symtab` follows them (`symbol_table_writes`).
+    fn symbols_follow(&mut self, old: &Shape<'_>, new: &Shape<'_>, index: usize, was: u64, now: u64) {
+        for symbol in new.symbols_in(index).filter(|s| !new.temporary(s)) {
+            let name = new.symbol_name(symbol);
+            let Some(before) = old.symbols_in(index).find(|s| old.symbol_name(s) == name) else { continue };
+            self.code_symbols_moved.push(SymbolMove {
+                name: name.to_vec(),
+                was: was + before.st_value(E),
+                now: now + symbol.st_value(E),
+                size: symbol.st_size(E),
+            });
+        }
+    }
+
     /// Finds the new place of section `index` of `new`, of a new size or alignment
     /// (`Shape::movable`): where it was when it did not grow and is aligned there; when it
     /// did, or is not, at the end of the overflow segment
@@ -861,6 +891,11 @@ impl Planner {
         let units = old.name_bytes(index) == b".debug_info";
         // File offsets and addresses agree modulo the page, past which nothing is aligned.
         if size <= spot.size && !units && spot.offset.is_multiple_of(align) {
+            if new.executable(index) {
+                let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+                let at = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
+                self.symbols_follow(old, new, index, at, at);
+            }
             self.respotted.push(((spots.position, spots.member), SectionSpot { size, ..spot }));
             return Ok((spot.offset, 0));
         }
@@ -888,6 +923,9 @@ impl Planner {
                 let mut jump = JUMP.to_vec();
                 jump[1..].copy_from_slice(&far.to_le_bytes());
                 self.patches.push(Patch { offset: spot.offset, bytes: jump });
+                // Debuggers and profilers that read `.symtab` find the code where it runs
+                // (its global name still takes callers to the jump).
+                self.symbols_follow(old, new, index, was, address);
             }
             (offset, address.wrapping_sub(was) as i64)
         } else {
@@ -919,7 +957,17 @@ impl Planner {
         map: &mut OutputMap,
         read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
     ) -> Result<Relink, String> {
-        let Planner { mut patches, overflow, unwind_table, respotted, remerged, addresses_moved, tally, .. } = self;
+        let Planner {
+            mut patches,
+            overflow,
+            unwind_table,
+            respotted,
+            remerged,
+            addresses_moved,
+            code_symbols_moved,
+            tally,
+            ..
+        } = self;
         for (key, spot) in remerged {
             let object = map.object_mut(key).expect("a planned object is in the map");
             if let Some(old) = object.merged.iter_mut().find(|m| m.section == spot.section) {
@@ -951,6 +999,7 @@ impl Planner {
         let Some(overflow) = overflow else {
             return Ok(Relink { moves: Vec::new(), patches, rehash: Vec::new(), tally });
         };
+        patches.extend(symbol_table_writes(&overflow, &code_symbols_moved, read_output)?);
         let mut rehash = Vec::new();
         if map.build_id.is_some() {
             for (at, len) in overflow.regions() {
@@ -1000,6 +1049,40 @@ fn chunk_region(ranges: &mut Vec<WrittenRange>, at: u64, len: u64) -> Vec<u64> {
         start += len;
     }
     rehash
+}
+
+/// The writes that point the output's `.symtab` entries of code that moved or changed its
+/// size (`moved`) at its new place, with its new size: the entries at a symbol's old address
+/// whose name is its name. Costs a read of `.symtab` (0.7 MB for ripgrep's debug link) and of
+/// the names of the entries at those addresses, only in a relink that resizes code.
+fn symbol_table_writes(
+    overflow: &Overflow,
+    moved: &[SymbolMove],
+    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+) -> Result<Vec<Patch>, String> {
+    let Some((symbols, names)) = overflow.symbol_table().filter(|_| !moved.is_empty()) else { return Ok(Vec::new()) };
+    let failed = |e: std::io::Error| format!("reading the output's symbols: {e}");
+    let mut table = vec![0u8; symbols.1 as usize];
+    read_output(symbols.0, &mut table).map_err(failed)?;
+    let entries: &[Sym] = object::pod::slice_from_all_bytes(&table).map_err(|_| "a .symtab cut short")?;
+    let mut writes = Vec::new();
+    let mut name = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        for m in moved.iter().filter(|m| m.was == entry.st_value(E)) {
+            name.resize(m.name.len() + 1, 0);
+            let at = u64::from(entry.st_name(E));
+            if at + name.len() as u64 > names.1 {
+                continue;
+            }
+            read_output(names.0 + at, &mut name).map_err(failed)?;
+            if name[..m.name.len()] == m.name[..] && name[m.name.len()] == 0 {
+                let place = symbols.0 + (index * size_of::<Sym>()) as u64 + 8;
+                let bytes = [m.now.to_le_bytes(), m.size.to_le_bytes()].concat();
+                writes.push(Patch { offset: place, bytes });
+            }
+        }
+    }
+    Ok(writes)
 }
 
 /// The output's headers (`overflow`), read the first time a relink needs them.

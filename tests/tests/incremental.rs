@@ -899,6 +899,27 @@ fn overflow_segment(t: &Test) -> Option<(u64, u64)> {
     load.map(|p| (p.p_offset(endian), p.p_filesz(endian)))
 }
 
+/// The addresses of the overflow segment of `prog`: its start and size in memory.
+fn overflow_segment_addresses(t: &Test) -> Option<(u64, u64)> {
+    let data = std::fs::read(t.out("prog")).unwrap();
+    let file = object::read::elf::ElfFile64::<object::LittleEndian>::parse(&*data).unwrap();
+    use object::read::elf::{FileHeader, ProgramHeader};
+    let (header, endian) = (file.elf_header(), object::LittleEndian);
+    let phoff = header.e_phoff(endian);
+    let segments = header.program_headers(endian, &*data).unwrap();
+    let load = segments.iter().find(|p| p.p_type(endian) == object::elf::PT_LOAD && p.p_offset(endian) == phoff);
+    load.map(|p| (p.p_vaddr(endian), p.p_memsz(endian)))
+}
+
+/// The address and size of the `.symtab` symbol `name` in the output at `path`.
+fn symbol_in(path: &std::path::Path, name: &str) -> Option<(u64, u64)> {
+    use object::{Object, ObjectSymbol};
+    let data = std::fs::read(path).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let symbol = file.symbols().find(|s| s.name() == Ok(name))?;
+    Some((symbol.address(), symbol.size()))
+}
+
 /// A literal that grew is moved to a read-only segment the relink appends, the program
 /// header table with it, and the pointer to it and its relative dynamic relocation follow it;
 /// one that shrank is rewritten where it was. The program prints the
@@ -1018,6 +1039,12 @@ fn a_function_that_grew_moves_and_still_unwinds() {
         let (at, _) = overflow_segment(&t).expect("the moved function's segment");
         let overflow = segments.lines().find(|l| l.contains("LOAD") && l.contains(&format!("0x{at:06x}")));
         assert!(overflow.is_some_and(|l| l.contains("R E")), "an executable overflow segment:\n{segments}");
+        // `.symtab` names the code where it runs (it moved on the first relink, and shrinks
+        // where it is), with the size a full link gives it.
+        let (address, size) = symbol_in(&t.out("prog"), "_Z5growni").expect("grown in .symtab");
+        let (start, len) = overflow_segment_addresses(&t).expect("the overflow segment");
+        assert!((start..start + len).contains(&address), "{padding}: grown at {address:#x}, not in the overflow");
+        assert_eq!(Some(size), symbol_in(&t.out("plain"), "_Z5growni").map(|(_, size)| size), "{padding}");
         if t.require_gdb() {
             let (values, out) = gdb_values(&t, World::Test, "prog", &[format!("grown.cc:{line}")], &["print x", "bt"]);
             assert_eq!(values, [padding.to_string()], "{padding}: gdb:\n{out}");
