@@ -3,7 +3,6 @@
 
 use crate::context::{Def, Link};
 use crate::elf::*;
-use crate::parallel::split_by_lengths;
 use crate::resolve::{FileData, Rank, SymbolId};
 use rayon::prelude::*;
 
@@ -18,7 +17,7 @@ pub struct SymtabPlan<'d> {
 
 impl<'d> SymtabPlan<'d> {
     /// `placed(file, section)`: the input section is in the output. Only names' offsets are
-    /// planned here; their bytes are copied by [`SymtabPlan::strtab_bytes`] in the write pass,
+    /// planned here; their bytes are copied run by run in the write pass ([`SymtabPlan::runs`]),
     /// beside the input sections (a big debug link has 35 MB of them).
     pub fn new(link: &Link<'d>, placed: &(dyn Fn(usize, usize) -> bool + Sync)) -> Self {
         let mut files: Vec<usize> = (0..link.res.files.len()).collect();
@@ -83,23 +82,42 @@ impl<'d> SymtabPlan<'d> {
         self.strtab_size as u64
     }
 
-    /// `.strtab`: a zero byte, then every entry's name and its terminator, copied in parallel
-    /// runs into disjoint parts.
-    pub fn strtab_bytes(&self) -> Vec<u8> {
+    /// The tables in runs of a few thousand entries, for the write pass to make and write one
+    /// run at a time, in parallel: each run's slots in `.symtab` (slot 0, the null symbol, in
+    /// the first) and the range of `.strtab` its names fill (the first byte, a zero, in the
+    /// first), so that neither table is ever held whole (46 MB at a million symbols).
+    pub fn runs(&self) -> Vec<SymtabRun> {
         const RUN: usize = 4096;
-        let mut strtab = vec![0u8; self.strtab_size];
-        let starts: Vec<usize> = self.entries.iter().step_by(RUN).map(|&(_, offset)| offset as usize).collect();
-        let ends = starts.iter().skip(1).copied().chain([self.strtab_size]);
-        let chunks = split_by_lengths(&mut strtab[1..], ends.zip(&starts).map(|(end, start)| end - start));
-        chunks.into_par_iter().zip(self.names.par_chunks(RUN)).for_each(|(chunk, names)| {
-            let mut at = 0;
-            for name in names {
-                chunk[at..at + name.len()].copy_from_slice(name);
-                at += name.len() + 1;
-            }
-        });
-        strtab
+        let starts = (0..self.entries.len()).step_by(RUN);
+        starts
+            .map(|first| {
+                let end = (first + RUN).min(self.entries.len());
+                let name_at = |k: usize| self.entries.get(k).map_or(self.strtab_size, |&(_, at)| at as usize);
+                let (slot, name) = if first == 0 { (0, 0) } else { (1 + first, name_at(first)) };
+                SymtabRun { entries: first..end, slots: slot..1 + end, names: name..name_at(end) }
+            })
+            .collect()
     }
+
+    /// The names of `run`'s entries, each with its terminator, as `.strtab` holds them from
+    /// `run.names.start` on (after a zero for the first run).
+    pub fn write_names(&self, run: &SymtabRun, out: &mut Vec<u8>) {
+        if run.names.start == 0 {
+            out.push(0);
+        }
+        for name in &self.names[run.entries.clone()] {
+            out.extend_from_slice(name);
+            out.push(0);
+        }
+    }
+}
+
+/// A run of `.symtab` entries (indices into [`SymtabPlan::entries`]), with the slots it fills
+/// in `.symtab` and the bytes in `.strtab`.
+pub struct SymtabRun {
+    pub entries: std::ops::Range<usize>,
+    pub slots: std::ops::Range<usize>,
+    pub names: std::ops::Range<usize>,
 }
 
 /// The local symbols of file `fi` that go to `.symtab`: named, not assembler temporaries, not

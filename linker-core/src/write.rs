@@ -68,11 +68,17 @@ pub fn write_image(
     let hash = matches!(config.build_id, Some(BuildId::Sha1 | BuildId::Md5 | BuildId::Fast));
 
     // Input sections and the linker's own tables are independent until .rela.dyn.
-    let (written, (mut content, rela_tail)) = rayon::join(
+    let (written, ((mut content, rela_tail), symbol_tables)) = rayon::join(
         || write_sections(link, scan, layout, &file, &tmp, hash),
-        || synthetic_contents(link, scan, layout),
+        || {
+            rayon::join(
+                || synthetic_contents(link, scan, layout),
+                || write_symbol_tables(link, layout, &file, &tmp, hash),
+            )
+        },
     );
     let Written { dynrels, mut ranges, compressed } = written?;
+    ranges.extend(symbol_tables?);
     content.push((Synthetic::RelaDyn, rela_dyn_bytes(layout, dynrels, rela_tail)));
     let mut blobs = placed_synthetic(layout, content)?;
     if let Some(codec) = config.compress_debug_sections {
@@ -1019,11 +1025,6 @@ fn synthetic_contents(link: &Link<'_>, scan: &ScanResult, layout: &Layout) -> (V
         }
         content.push((Synthetic::BuildId, note));
     }
-    if let Some(plan) = &layout.symtab {
-        let (symtab, strtab) = rayon::join(|| symtab_bytes(link, layout, plan), || plan.strtab_bytes());
-        content.push((Synthetic::SymTab, symtab));
-        content.push((Synthetic::StrTab, strtab));
-    }
     let mut shstrtab = vec![0u8];
     for s in &layout.sections {
         shstrtab.extend_from_slice(&s.name);
@@ -1175,20 +1176,59 @@ fn symbol_attributes(link: &Link<'_>, layout: &Layout, id: SymbolId) -> (u8, u8,
     }
 }
 
-/// `.symtab` entries, written in parallel: each entry depends only on its symbol.
-fn symtab_bytes(link: &Link<'_>, layout: &Layout, plan: &crate::symtab::SymtabPlan<'_>) -> Vec<u8> {
-    let mut out = vec![0u8; 24 * plan.count()];
-    out[24..].par_chunks_mut(24).zip(plan.entries.par_iter().enumerate()).for_each(|(slot, (k, &(id, name)))| {
-        let (mut info, other, size) = symbol_attributes(link, layout, id);
-        if k < plan.first_global {
-            info = (STB_LOCAL << 4) | (info & 0xf);
-        } else if info >> 4 == STB_LOCAL {
-            info = (STB_GLOBAL << 4) | (info & 0xf);
-        }
-        let (shndx, value) = symbol_location(link, layout, id);
-        put_sym(slot, name, info, other, shndx, value, size);
-    });
-    out
+/// `.symtab` and `.strtab`, made and written run by run in parallel (each entry depends only
+/// on its symbol), each run hashed for the build id while it is in cache: neither table is
+/// ever held whole.
+fn write_symbol_tables(
+    link: &Link<'_>,
+    layout: &Layout,
+    file: &std::fs::File,
+    path: &Path,
+    hash: bool,
+) -> Result<Vec<WrittenRange>> {
+    use std::os::unix::fs::FileExt;
+    let (Some(plan), Some(symtab), Some(strtab)) =
+        (&layout.symtab, layout.section(Synthetic::SymTab), layout.section(Synthetic::StrTab))
+    else {
+        return Ok(Vec::new());
+    };
+    let runs = plan.runs();
+    let (slots, names) = runs.last().map_or((1, 1), |r| (r.slots.end, r.names.end));
+    if (24 * slots) as u64 != symtab.size || names as u64 != strtab.size {
+        return Err(Error::Usage("internal error: .symtab or .strtab is not the size planned".into()));
+    }
+    let written: Vec<Result<[WrittenRange; 2]>> = runs
+        .par_iter()
+        .map_init(Vec::new, |buf: &mut Vec<u8>, run| {
+            buf.clear();
+            buf.resize(24 * run.slots.len(), 0);
+            let entries = &plan.entries[run.entries.clone()];
+            let first = run.slots.len() - entries.len();
+            for (k, (slot, &(id, name))) in buf[24 * first..].chunks_mut(24).zip(entries).enumerate() {
+                let (mut info, other, size) = symbol_attributes(link, layout, id);
+                if run.entries.start + k < plan.first_global {
+                    info = (STB_LOCAL << 4) | (info & 0xf);
+                } else if info >> 4 == STB_LOCAL {
+                    info = (STB_GLOBAL << 4) | (info & 0xf);
+                }
+                let (shndx, value) = symbol_location(link, layout, id);
+                put_sym(slot, name, info, other, shndx, value, size);
+            }
+            let at = symtab.offset + 24 * run.slots.start as u64;
+            file.write_all_at(buf, at).map_err(|e| Error::io(path, e))?;
+            let entries_range = WrittenRange::of(at, buf, hash);
+            buf.clear();
+            plan.write_names(run, buf);
+            let at = strtab.offset + run.names.start as u64;
+            file.write_all_at(buf, at).map_err(|e| Error::io(path, e))?;
+            Ok([entries_range, WrittenRange::of(at, buf, hash)])
+        })
+        .collect();
+    let mut ranges = Vec::with_capacity(2 * written.len());
+    for pair in written {
+        ranges.extend(pair?);
+    }
+    Ok(ranges)
 }
 
 /// The ELF header with the program headers after it, and the section header table: where
