@@ -137,15 +137,17 @@ pub enum Placement {
         out: u32,
         map: u32,
     },
-    /// `.eh_frame`: records `first .. first + count` of the output's kept records, which
-    /// start at output offset `start`.
+    /// `.eh_frame`: records `first .. first + count` of the output's kept records (where the
+    /// next input's start, when it kept none).
     EhFrame {
         out: u32,
         first: u32,
         count: u32,
-        start: u64,
     },
 }
+
+// One per input section: 16 bytes, not 24 (12 MB less at a million sections).
+const _: () = assert!(size_of::<Placement>() == 16);
 
 #[derive(Clone, Copy, Debug)]
 pub struct Segment {
@@ -502,21 +504,21 @@ impl Layout<'_> {
             Placement::Merged { out, map } => {
                 Some(self.sections[*out as usize].addr + self.merge_maps[*map as usize].output_offset(offset)?)
             }
-            Placement::EhFrame { out, first, count, start } => {
-                let Contents::EhFrame(records) = &self.sections[*out as usize].contents else { return None };
-                let records = &records[*first as usize..(*first + *count) as usize];
+            Placement::EhFrame { out, first, count } => {
+                let section = &self.sections[*out as usize];
+                let Contents::EhFrame(all) = &section.contents else { return None };
+                let records = &all[*first as usize..(*first + *count) as usize];
                 let i = records.partition_point(|r| r.input_offset as u64 <= offset);
-                let base = self.sections[*out as usize].addr;
                 if let Some(r) = i.checked_sub(1).map(|k| &records[k]) {
                     if offset < r.input_offset as u64 + r.size as u64 {
-                        return Some(base + r.output_offset + (offset - r.input_offset as u64));
+                        return Some(section.addr + r.output_offset + (offset - r.input_offset as u64));
                     }
                 }
                 // Between or after kept records (labels like crtbegin's __EH_FRAME_BEGIN__):
-                // the next kept record, or the end of this input's records.
-                let next = records.get(i).map(|r| r.output_offset);
-                let end = records.last().map_or(*start, |r| r.output_offset + r.size as u64);
-                Some(base + next.unwrap_or(end))
+                // the next kept record, this input's or a later one's, or the end of the
+                // records (before the terminator).
+                let next = all.get(*first as usize + i).map_or(section.size - 4, |r| r.output_offset);
+                Some(section.addr + next)
             }
         }
     }
@@ -984,7 +986,7 @@ impl<'l, 'd> Builder<'l, 'd> {
                 ..r
             }));
             self.placement[fi as usize][si as usize] =
-                Placement::EhFrame { out, first, count: records.len() as u32 - first, start: offset };
+                Placement::EhFrame { out, first, count: records.len() as u32 - first };
             offset += size;
         }
         let sec = &mut self.sections[out as usize];
