@@ -889,6 +889,12 @@ fn banner_program(t: &Test, text: &str) -> Vec<String> {
 /// The program header at `e_phoff` that maps the table itself: the overflow segment a
 /// relink appended, if any, as (file offset, size).
 fn overflow_segment(t: &Test) -> Option<(u64, u64)> {
+    overflow_load(t).map(|[offset, size, _, _]| (offset, size))
+}
+
+/// The overflow segment's `PT_LOAD` in `prog` (the one that holds the program header table):
+/// its file offset and size, its address and size in memory.
+fn overflow_load(t: &Test) -> Option<[u64; 4]> {
     let data = std::fs::read(t.out("prog")).unwrap();
     let file = object::read::elf::ElfFile64::<object::LittleEndian>::parse(&*data).unwrap();
     use object::read::elf::{FileHeader, ProgramHeader};
@@ -896,19 +902,12 @@ fn overflow_segment(t: &Test) -> Option<(u64, u64)> {
     let phoff = header.e_phoff(endian);
     let segments = header.program_headers(endian, &*data).unwrap();
     let load = segments.iter().find(|p| p.p_type(endian) == object::elf::PT_LOAD && p.p_offset(endian) == phoff);
-    load.map(|p| (p.p_offset(endian), p.p_filesz(endian)))
+    load.map(|p| [p.p_offset(endian), p.p_filesz(endian), p.p_vaddr(endian), p.p_memsz(endian)])
 }
 
 /// The addresses of the overflow segment of `prog`: its start and size in memory.
 fn overflow_segment_addresses(t: &Test) -> Option<(u64, u64)> {
-    let data = std::fs::read(t.out("prog")).unwrap();
-    let file = object::read::elf::ElfFile64::<object::LittleEndian>::parse(&*data).unwrap();
-    use object::read::elf::{FileHeader, ProgramHeader};
-    let (header, endian) = (file.elf_header(), object::LittleEndian);
-    let phoff = header.e_phoff(endian);
-    let segments = header.program_headers(endian, &*data).unwrap();
-    let load = segments.iter().find(|p| p.p_type(endian) == object::elf::PT_LOAD && p.p_offset(endian) == phoff);
-    load.map(|p| (p.p_vaddr(endian), p.p_memsz(endian)))
+    overflow_load(t).map(|[_, _, address, size]| (address, size))
 }
 
 /// The address and size of the `.symtab` symbol `name` in the output at `path`.
