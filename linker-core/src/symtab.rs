@@ -69,7 +69,9 @@ impl<'d> SymtabPlan<'d> {
                     .collect()
             })
             .collect();
-        let names = runs.into_iter().flatten().map(|(_, name)| name).collect();
+        // Sized once: a flattened iterator does not know its length (16 MB at a million).
+        let mut names = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+        names.extend(runs.into_iter().flatten().map(|(_, name)| name));
         SymtabPlan { entries: entries.concat(), names, first_global, strtab_size: size }
     }
 
