@@ -509,10 +509,10 @@ impl Layout<'_> {
                 let Contents::EhFrame(all) = &section.contents else { return None };
                 let records = &all[*first as usize..(*first + *count) as usize];
                 let i = records.partition_point(|r| r.input_offset as u64 <= offset);
-                if let Some(r) = i.checked_sub(1).map(|k| &records[k]) {
-                    if offset < r.input_offset as u64 + r.size as u64 {
-                        return Some(section.addr + r.output_offset + (offset - r.input_offset as u64));
-                    }
+                if let Some(r) = i.checked_sub(1).map(|k| &records[k])
+                    && offset < r.input_offset as u64 + r.size as u64
+                {
+                    return Some(section.addr + r.output_offset + (offset - r.input_offset as u64));
                 }
                 // Between or after kept records (labels like crtbegin's __EH_FRAME_BEGIN__):
                 // the next kept record, this input's or a later one's, or the end of the
