@@ -366,6 +366,9 @@ fn classify(name: &[u8], sh_type: u32, flags: u64) -> (Class, u32) {
             b".symtab" => 100,
             b".strtab" => 101,
             b".shstrtab" => 102,
+            // Last, the biggest section an edit makes grow: an in-place relink grows it where
+            // it is (`overflow`), instead of copying it to the end of the file.
+            b".debug_info" => 103,
             _ if name.starts_with(b".debug") => 10,
             _ => 20,
         };

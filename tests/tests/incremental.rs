@@ -1139,8 +1139,9 @@ fn lines_program(t: &Test, blank: usize) -> (Vec<String>, usize) {
 
 /// Lines inserted above a function change its object's line table and, past line 255, the
 /// size of its debug information (a line number then takes two bytes): the line table and the
-/// unit grow at the end of their output sections, moved to the end of the file first, and
-/// the old unit is left empty. gdb still breaks at the marked line and prints the local, as
+/// unit grow at the end of their output sections, and the old unit is left empty. The line
+/// table is moved to the end of the file first; `.debug_info`, the last section of a full
+/// link, grows where it is, and the section headers move out of its way. gdb still breaks at the marked line and prints the local, as
 /// on GNU ld's program from the same objects, after each of a chain of such relinks.
 #[test]
 fn lines_inserted_above_a_function_are_patched_in_place() {
@@ -1150,6 +1151,15 @@ fn lines_inserted_above_a_function_are_patched_in_place() {
     }
     let (args, _) = lines_program(&t, 240);
     link_incremental(&t, &args);
+    let debug_info = |t: &Test| {
+        let data = std::fs::read(t.out("prog")).unwrap();
+        let file = object::read::elf::ElfFile64::<object::LittleEndian>::parse(&*data).unwrap();
+        use object::read::elf::FileHeader;
+        use object::{Object, ObjectSection};
+        let table = file.elf_header().e_shoff(object::LittleEndian);
+        (file.section_by_name(".debug_info").and_then(|s| s.file_range()).unwrap(), table)
+    };
+    let ((full_link_place, _), _) = debug_info(&t);
     let mut moved = 0;
     for blank in [250, 251, 254, 260, 300, 301] {
         let (_, line) = lines_program(&t, blank);
@@ -1168,13 +1178,9 @@ fn lines_inserted_above_a_function_are_patched_in_place() {
         assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "");
     }
     assert!(moved > 0, "no relink moved a section");
-    let data = std::fs::read(t.out("prog")).unwrap();
-    let file = object::read::elf::ElfFile64::<object::LittleEndian>::parse(&*data).unwrap();
-    use object::read::elf::FileHeader;
-    use object::{Object, ObjectSection};
-    let table = file.elf_header().e_shoff(object::LittleEndian);
-    let info = file.section_by_name(".debug_info").and_then(|s| s.file_range()).unwrap();
-    assert!(info.0 > table, "the grown .debug_info is at the end of the file, past the section headers");
+    let ((place, size), table) = debug_info(&t);
+    assert_eq!(place, full_link_place, "the grown .debug_info is where the full link put it");
+    assert!(table >= place + size, "the section headers moved past the grown .debug_info");
 }
 
 /// `main.o` calls `alpha` and `beta`, each defined in its own object below some blank lines:
