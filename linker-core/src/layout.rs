@@ -190,7 +190,7 @@ pub struct Layout<'d> {
     pub synthetic: FxHashMap<Synthetic, u32>,
     pub segments: Vec<Segment>,
     pub got: Vec<(GotSlot, u64)>,
-    pub got_index: FxHashMap<(SymbolId, u8), u64>,
+    pub got_index: GotIndex,
     /// Lazy PLT entries (imported functions) then direct ones (IFUNCs); index 0 is the header
     /// when lazy entries exist.
     pub plt_lazy: Vec<SymbolId>,
@@ -527,7 +527,7 @@ impl Layout<'_> {
     }
 
     pub fn got_slot_addr(&self, sym: SymbolId, kind: u8) -> Option<u64> {
-        self.got_index.get(&(sym, kind)).map(|&off| self.addr_of(Synthetic::Got) + off)
+        self.got_index.get(sym, kind).map(|off| self.addr_of(Synthetic::Got) + off)
     }
 
     pub fn plt_addr(&self, sym: SymbolId) -> Option<u64> {
@@ -605,7 +605,7 @@ struct Tables {
     commons: FxHashMap<SymbolId, u64>,
     copies: FxHashMap<SymbolId, u64>,
     got: Vec<(GotSlot, u64)>,
-    got_index: FxHashMap<(SymbolId, u8), u64>,
+    got_index: GotIndex,
     plt_lazy: Vec<SymbolId>,
     plt_direct: Vec<SymbolId>,
     plt_index: FxHashMap<SymbolId, u32>,
@@ -615,10 +615,45 @@ struct Tables {
     eh_fdes: Vec<EhRecord>,
 }
 
+/// Where the GOT slots are (offsets in the GOT), by symbol and kind (`GOT_KIND_*`). Address
+/// slots, nearly all of them, are in a table indexed by symbol id: the write pass looks one up
+/// for every GOT relocation, and a hash map of a million (the synthetic link's) missed the
+/// cache on each, an eighth of the link's samples. The TLS kinds are in a map.
+pub struct GotIndex {
+    /// The slot's offset divided by 8, or `u32::MAX`.
+    address: Vec<u32>,
+    others: FxHashMap<(SymbolId, u8), u64>,
+}
+
+impl GotIndex {
+    fn new(symbols: usize) -> GotIndex {
+        GotIndex { address: vec![u32::MAX; symbols], others: FxHashMap::default() }
+    }
+
+    fn insert(&mut self, (sym, kind): (SymbolId, u8), offset: u64) {
+        let slot = (kind == GOT_KIND_ADDR).then(|| u32::try_from(offset / 8).ok()).flatten();
+        match (slot.filter(|&s| s != u32::MAX), self.address.get_mut(sym as usize)) {
+            (Some(slot), Some(entry)) => *entry = slot,
+            _ => {
+                self.others.insert((sym, kind), offset);
+            }
+        }
+    }
+
+    /// The offset in the GOT of `sym`'s slot of `kind`, if it has one.
+    pub fn get(&self, sym: SymbolId, kind: u8) -> Option<u64> {
+        let address = self.address.get(sym as usize).filter(|_| kind == GOT_KIND_ADDR);
+        match address.copied().filter(|&s| s != u32::MAX) {
+            Some(slot) => Some(8 * u64::from(slot)),
+            None => self.others.get(&(sym, kind)).copied(),
+        }
+    }
+}
+
 /// GOT slots and PLT entries, in symbol id order (deterministic).
 struct GotPlt {
     got: Vec<(GotSlot, u64)>,
-    got_index: FxHashMap<(SymbolId, u8), u64>,
+    got_index: GotIndex,
     got_size: u64,
     /// Imported functions, bound lazily through `.got.plt`.
     plt_lazy: Vec<SymbolId>,
@@ -631,7 +666,7 @@ impl GotPlt {
     fn plan(link: &Link<'_>, scan: &ScanResult, marked: &[(SymbolId, u16)]) -> Self {
         let mut plan = GotPlt {
             got: Vec::new(),
-            got_index: FxHashMap::default(),
+            got_index: GotIndex::new(link.res.resolved.len()),
             got_size: 0,
             plt_lazy: Vec::new(),
             plt_direct: Vec::new(),

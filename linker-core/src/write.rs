@@ -569,7 +569,7 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
             }
         };
         let tp = |addr: u64| addr.wrapping_sub(layout.tls_end);
-        let got_slot = |kind: u8| layout.got_index.get(&(def, kind)).map_or(0, |off| got_addr + off);
+        let got_slot = |kind: u8| layout.got_index.get(def, kind).map_or(0, |off| got_addr + off);
         match action {
             Action::None => {}
             Action::Abs { dynamic } => {
@@ -682,7 +682,7 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
                 return Ok(true);
             }
             Action::TlsLd => {
-                let slot = layout.got_index.get(&(SymbolId::MAX, GOT_KIND_GD)).map_or(0, |off| got_addr + off);
+                let slot = layout.got_index.get(SymbolId::MAX, GOT_KIND_GD).map_or(0, |off| got_addr + off);
                 write_at(out, o, 4, slot.wrapping_add(a as u64).wrapping_sub(p));
             }
             Action::TlsLdToLe => {
