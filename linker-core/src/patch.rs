@@ -454,7 +454,9 @@ impl Planner {
         for (index, a) in old.headers.iter().enumerate() {
             let unwind_records =
                 unwind.contains(&index) || a.sh_type(E) == SHT_RELA && unwind.contains(&(a.sh_info(E) as usize));
-            if a.sh_type(E) == SHT_NOBITS || must_stay(index) || resized.contains(&index) || unwind_records {
+            // Debug strings were compared above.
+            let compared = must_stay(index) || old.debug_strings_section(index);
+            if a.sh_type(E) == SHT_NOBITS || compared || resized.contains(&index) || unwind_records {
                 continue;
             }
             let (a_bytes, b_bytes) = (old.contents(index)?, new.contents(index)?);
@@ -464,19 +466,19 @@ impl Planner {
             }
             if a.sh_type(E) == SHT_RELA {
                 let target = a.sh_info(E) as usize;
-                if !symbols.same_targets(old.relas(index)?, new.relas(index)?) && old.rebuildable(target) {
+                let same_targets = symbols.same_targets(old.relas(index)?, new.relas(index)?);
+                if !same_targets && old.rebuildable(target) {
                     if !rebuilt.contains(&target) {
                         rebuilt.push(target);
                     }
                     changed[target] = true;
                     continue;
                 }
-                if !symbols.same_targets(old.relas(index)?, new.relas(index)?) {
+                if !same_targets {
                     return Err(format!("the relocations of {} changed", old.name(index)));
                 }
                 // New addends change the bytes of the section they apply to: it must be one the
                 // patch can rewrite (not `.eh_frame`, whose records the link rebuilds).
-                let target = a.sh_info(E) as usize;
                 if old.headers.get(target).is_none_or(|t| !copied_as_is(t, old.name_bytes(target))) {
                     return Err(format!("the relocations of {} changed", old.name(index)));
                 }
@@ -767,12 +769,17 @@ impl Planner {
             for (r, &target) in new_r.iter().zip(&targets) {
                 let within = (r.r_offset(E) - u64::from(b.offset)) as usize;
                 let value = target.wrapping_sub(fde + within as u64) as i64;
+                let past_end = || fail("a relocation past the end of an FDE");
                 match r.r_type(E, false) {
                     R_X86_64_PC32 => {
                         let value = i32::try_from(value).map_err(|_| fail("an FDE field out of reach"))?;
-                        bytes[within..within + 4].copy_from_slice(&value.to_le_bytes());
+                        let field = bytes.get_mut(within..within + 4).ok_or_else(past_end)?;
+                        field.copy_from_slice(&value.to_le_bytes());
                     }
-                    R_X86_64_PC64 => bytes[within..within + 8].copy_from_slice(&value.to_le_bytes()),
+                    R_X86_64_PC64 => {
+                        let field = bytes.get_mut(within..within + 8).ok_or_else(past_end)?;
+                        field.copy_from_slice(&value.to_le_bytes());
+                    }
                     r_type => {
                         let name = crate::x86_64::reloc_name(r_type);
                         return Err(fail(&format!("a relocation ({name}) in an FDE")));
@@ -1400,7 +1407,7 @@ impl Rebuild<'_> {
         let fail = |what: &str| format!("{what} in {}", new.name(index));
         let strings = old.string_fields(old.relocations_of(index)?, old_output);
         let name = new.name_bytes(index);
-        let tombstone = u64::from(name == b".debug_ranges" || name == b".debug_loc");
+        let tombstone = crate::write::tombstone(name);
         let mut out = new.contents(index)?.to_vec();
         for r in new.relocations_of(index)? {
             let (r_type, sym, addend) = (r.r_type(E, false), r.r_sym(E, false), r.r_addend(E));
@@ -1416,7 +1423,7 @@ impl Rebuild<'_> {
                     )));
                 }
             };
-            if at + width > out.len() {
+            if at.checked_add(width).is_none_or(|end| end > out.len()) {
                 return Err(fail("a relocation past the end of its section"));
             }
             let section = new
@@ -1534,7 +1541,7 @@ impl Rebuild<'_> {
                     .map_err(|_| fail("a relocation's new value that does not fit its field"))?;
                 Ok(v.to_le_bytes())
             };
-            if at + 4 > out.len() {
+            if at.checked_add(4).is_none_or(|end| end > out.len()) {
                 return Err(fail("a relocation past the end of its section"));
             }
             match r_type {
@@ -1782,10 +1789,13 @@ fn patch_section(
                 Some(0xe9) if got_load => before - 1,
                 _ => return Err(fail(&format!("a relocation that may be relaxed ({}) moved", name(r_type)))),
             };
-            let value = i32::from_le_bytes(bytes[field..field + 4].try_into().expect("four bytes"));
+            let cut =
+                || fail(&format!("a relocation that may be relaxed ({}) at the end of its section", name(r_type)));
+            let field = bytes.get_mut(field..field + 4).ok_or_else(cut)?;
+            let value = i32::from_le_bytes(field[..].try_into().expect("four bytes"));
             let value = i32::try_from(i64::from(value) - place_moved)
                 .map_err(|_| fail("a relocation's new value that does not fit its field"))?;
-            bytes[field..field + 4].copy_from_slice(&value.to_le_bytes());
+            field.copy_from_slice(&value.to_le_bytes());
         }
         out[window.clone()].copy_from_slice(&bytes);
         windows.push(window);

@@ -781,8 +781,7 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
         let a = r.r_addend(E);
         let v = match r_type {
             R_X86_64_NONE => return Ok(()),
-            // In range lists 0 would end the list: a discarded function's entry becomes 1.
-            _ if !live => (sec_name == b".debug_ranges" || sec_name == b".debug_loc") as u64,
+            _ if !live => tombstone(sec_name),
             R_X86_64_64 | R_X86_64_32 | R_X86_64_32S => s.wrapping_add(a as u64),
             R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => s.wrapping_add(a as u64).wrapping_sub(layout.tls_start),
             R_X86_64_SIZE32 | R_X86_64_SIZE64 => a as u64,
@@ -1080,6 +1079,12 @@ fn put_relas(out: &mut [u8], list: &[DynRel]) {
         slot[8..16].copy_from_slice(&(((d.sym as u64) << 32) | d.r_type as u64).to_le_bytes());
         slot[16..24].copy_from_slice(&d.addend.to_le_bytes());
     }
+}
+
+/// The value a debug section's reference to discarded code gets: 0, but 1 in range and
+/// location lists, where 0 would end the list.
+pub(crate) fn tombstone(section_name: &[u8]) -> u64 {
+    u64::from(section_name == b".debug_ranges" || section_name == b".debug_loc")
 }
 
 /// Writes one Elf64_Sym into a 24-byte slot.
