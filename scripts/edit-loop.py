@@ -56,14 +56,13 @@ insert_line = os.environ.get("EDIT_LOOP_LINE") == "1"
 def edit(n):
     if swap_to is not None:
         # MARKER and EDIT_LOOP_SWAP are two versions of a line of code: swapped every round.
+        # Exactly one of them, once, and neither inside the other: else a round could edit
+        # another line, or the same one again, and still change the binary.
         text = open(path).read()
-        if marker in text:
-            text = text.replace(marker, swap_to, 1)
-        elif swap_to in text:
-            text = text.replace(swap_to, marker, 1)
-        else:
-            sys.exit(f"neither {marker!r} nor {swap_to!r} in {path}")
-        open(path, "w").write(text)
+        if marker in swap_to or swap_to in marker or text.count(marker) + text.count(swap_to) != 1:
+            sys.exit(f"{path} must hold {marker!r} or {swap_to!r} exactly once, neither within the other")
+        old, new = (marker, swap_to) if marker in text else (swap_to, marker)
+        open(path, "w").write(text.replace(old, new))
         return None
     if one_character:
         text = open(path).read()

@@ -581,8 +581,8 @@ fn workspace_build(t: &Test, engine: Engine) {
 /// are kept, and the next edit that keeps the changed unit's shape is patched into the
 /// program in place. An edit of a `println!` literal in the bin crate, keeping its length,
 /// rewrites one merged string in place. An edit of ws-lib that changes the size of
-/// `collatz_steps`' code (a parity test with one more operation) moves that function and
-/// rewrites its unwind record.
+/// `collatz_steps`' code (a parity test with one more operation) is patched too, its unwind
+/// record rewritten.
 #[test]
 fn workspace_edits_are_patched_in_place() {
     let t = backend_test("workspace_edits_are_patched_in_place");

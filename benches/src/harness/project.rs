@@ -192,11 +192,18 @@ fn reproduce(config: &Config, project: &Project, profile: Profile, edit: Option<
     let source = unpacked_source(config, project, "replay")?;
     let main = source.join(project.main_source);
     let original = std::fs::read_to_string(&main).with_context(|| format!("reading {}", main.display()))?;
-    if let Some((line, edited)) = edit {
-        if original.matches(line).count() != 1 {
-            bail!("{} does not hold `{line}` exactly once", main.display());
+    match (edit, project.code_edit) {
+        (Some((line, edited)), _) => {
+            if original.matches(line).count() != 1 {
+                bail!("{} does not hold `{line}` exactly once", main.display());
+            }
+            std::fs::write(&main, original.replace(line, edited))?;
         }
-        std::fs::write(&main, original.replace(line, edited))?;
+        // A build of the edited source killed before the edit was undone.
+        (None, Some((_, edited))) if original.contains(edited) => {
+            bail!("{} still holds the bench's edit `{edited}`: undo it", main.display());
+        }
+        (None, _) => {}
     }
     // Make cargo re-run the final rustc even if the binary is up to date from an earlier attempt.
     let built = File::options()

@@ -29,15 +29,16 @@
 //!   operands of an `&&` in `crates/core/main.rs` swapped; rebuilt by cargo in the replay's
 //!   own target directory, its incremental cache reusing every other unit, and captured with
 //!   `--reproduce` like the replay: `project::edited_reproduce_tarball`) written over the
-//!   replay's, then `--incremental`: the output must be patched in place and run (the first
-//!   relink since the round's full link to grow the unit's debug information, so the one
-//!   that copies `.debug_info` and `.debug_line` to the end of the file); then **undone**:
-//!   the units put back, which must be patched again;
+//!   replay's, after an untimed relink that puts the round's other object back as it was,
+//!   then `--incremental`: the output must be patched in place and run (the first relink
+//!   since the round's full link to grow the unit's debug information, so the one that
+//!   copies `.debug_line` to the end of the file; `.debug_info`, last in the file, grows
+//!   where it is); then **undone**: the units put back, which must be patched again;
 //! - **rust-lld**'s full link of the same inputs (`--threads=N`).
 //!
 //! rivet-ld runs as users run it, forked: it returns when the output is in place, and the
-//! incremental link's child records its state after that; the round waits for the state
-//! before it goes on. Every unchanged and rewritten link must say it was up to date (`--time`
+//! incremental link's child records its state after that; after every incremental link
+//! that changes the output, the round waits (untimed) for the state before it goes on. Every unchanged and rewritten link must say it was up to date (`--time`
 //! output). Medians of `--runs` rounds after `--warmup`, printed as a table and saved in
 //! `results/relink.json`.
 
@@ -89,8 +90,7 @@ pub struct RelinkWorkload {
     #[serde(default)]
     pub rebuilt_objects: Vec<String>,
     /// The edit's link (the first to grow the unit's debug information after a full link,
-    /// so the one that copies `.debug_info` and `.debug_line` to the end of the file), and
-    /// its undoing's.
+    /// so the one that copies `.debug_line` to the end of the file), and its undoing's.
     #[serde(default)]
     pub rebuilt_s: Option<f64>,
     #[serde(default)]
@@ -179,11 +179,21 @@ fn measure(
     let state = dir.join(format!(".{OUTPUT}.rivet-state"));
     // Writes `grown` over `object` and links: the output must be patched as `tally` says
     // (the grown section moved), and it must run.
-    let patch_grown = |object: &Path, grown: &[u8], tally: &[&str], what: &str| -> Result<Duration> {
-        std::fs::write(object, grown)?;
+    // An incremental link that must be patched in place; the round goes on once the forked
+    // linker has recorded its state (untimed), so that the next link starts from it.
+    let patched = |what: &str| -> Result<(Duration, String)> {
+        let recorded_before = modified(&state);
         let (elapsed, stderr) = link(true, OUTPUT)?;
-        let moved = tally.iter().all(|t| stderr.contains(t));
-        if !stderr.contains("incremental: patched in place") || !moved {
+        if !stderr.contains("incremental: patched in place") {
+            bail!("the {what} link was not patched in place:\n{stderr}");
+        }
+        wait_for_change(&state, recorded_before)?;
+        Ok((elapsed, stderr))
+    };
+    let patch_grown = |grown: &[u8], tally: &[&str], what: &str| -> Result<Duration> {
+        std::fs::write(&object, grown)?;
+        let (elapsed, stderr) = patched(what)?;
+        if !tally.iter().all(|t| stderr.contains(t)) {
             bail!("the grown {what}'s link was not patched with the {what} moved:\n{stderr}");
         }
         let runs = Command::new(dir.join(OUTPUT)).arg("--version").output().context("running the moved output")?;
@@ -212,38 +222,34 @@ fn measure(
         std::fs::write(&object, bytes)?;
         let rewritten_link = up_to_date("rewritten", link(true, OUTPUT)?)?;
         toggle_bit(&object, literal, 0x01)?;
-        let (edited_link, stderr) = link(true, OUTPUT)?;
-        if !stderr.contains("incremental: patched in place") {
-            bail!("the edited object's link was not patched in place:\n{stderr}");
-        }
+        let (edited_link, _) = patched("edited object's")?;
         link(false, "out-full")?;
         if std::fs::read(dir.join(OUTPUT))? != std::fs::read(dir.join("out-full"))? {
             bail!("the patched output differs from a full link's of the same inputs");
         }
         let before = std::fs::read(&object)?;
         let longer = grow_section(&before, literal_section, b"!")?;
-        let grown_link = patch_grown(&object, &longer, &["(1 resized, 1 moved)", " 0 unwind"], "literal")?;
+        let grown_link = patch_grown(&longer, &["(1 resized, 1 moved)", " 0 unwind"], "literal")?;
         // The literal shrinks back where it moved to, and the function moves.
         let longer = grow_section(&before, function, &[0xcc; 16])?;
-        let code_grown_link = patch_grown(&object, &longer, &["(2 resized, 1 moved)", " 1 unwind"], "code")?;
+        let code_grown_link = patch_grown(&longer, &["(2 resized, 1 moved)", " 1 unwind"], "code")?;
         std::fs::write(&object, before)?;
+        // Untimed: the object as it was, so that the rebuilt units are the only change.
+        patched("restored object's")?;
         if !rebuilt.is_empty() {
             // The edit, then its undoing: each replaces the units (new files, as rustc writes).
-            for edit in [1, 0] {
+            for (version, samples) in [(1, &mut rebuilt_links), (0, &mut undone_links)] {
                 for unit in &rebuilt {
                     std::fs::remove_file(&unit.path)?;
-                    std::fs::write(&unit.path, &unit.versions[edit])?;
+                    std::fs::write(&unit.path, &unit.versions[version])?;
                 }
-                let (elapsed, stderr) = link(true, OUTPUT)?;
-                if !stderr.contains("incremental: patched in place") {
-                    bail!("the link of the rebuilt units was not patched in place:\n{stderr}");
-                }
+                let (elapsed, _) = patched("rebuilt units'")?;
                 let runs = Command::new(dir.join(OUTPUT)).arg("--version").output().context("running the output")?;
                 if !runs.status.success() {
                     bail!("the output patched with rebuilt units does not run");
                 }
                 if round >= config.warmup {
-                    [&mut undone_links, &mut rebuilt_links][edit].push(elapsed.as_secs_f64());
+                    samples.push(elapsed.as_secs_f64());
                 }
             }
         }
@@ -311,11 +317,12 @@ fn rebuilt_units(dir: &Path, edited: &Path) -> Result<Vec<RebuiltUnit>> {
         Ok(paths.filter_map(|p| Some((unit(&p)?, p))).collect())
     };
     let after: std::collections::HashMap<String, PathBuf> = objects(edited)?.into_iter().collect();
-    if after.len() != objects(dir)?.len() {
+    let before = objects(dir)?;
+    if after.len() != before.len() {
         bail!("the units of {} are not named as an incremental build's", edited.display());
     }
     let mut rebuilt = Vec::new();
-    for (unit, path) in objects(dir)? {
+    for (unit, path) in before {
         let new = after.get(&unit).with_context(|| format!("the edited build has no unit {unit}"))?;
         let (old, new) = (std::fs::read(&path)?, std::fs::read(new)?);
         if old != new {
