@@ -19,6 +19,11 @@ pub fn align_up(value: u64, align: u64) -> u64 {
     if align <= 1 { value } else { value.wrapping_add(align - 1) & !(align - 1) }
 }
 
+/// The NUL-terminated string `bytes` starts with (all of `bytes` where no NUL ends it).
+pub fn c_string(bytes: &[u8]) -> &[u8] {
+    &bytes[..memchr::memchr(0, bytes).unwrap_or(bytes.len())]
+}
+
 /// The name part of a versioned symbol name (`foo@VER`, `foo@@VER`) and whether its version
 /// is the default one.
 pub fn split_version(name: &[u8]) -> (&[u8], Option<(&[u8], bool)>) {

@@ -71,6 +71,8 @@ pub struct Overflow {
     header: Ehdr,
     phdrs: Vec<Phdr>,
     sections: Vec<Shdr>,
+    /// The section names' table (`.shstrtab`): a relink never changes it.
+    section_names: Vec<u8>,
     /// Index in `phdrs` of the overflow segment's `PT_LOAD`, once there is one.
     load: Option<usize>,
     /// The end of the file as the relink leaves it (the overflow segment's room included).
@@ -122,6 +124,9 @@ impl Overflow {
             }
             end = end.max(p.p_offset(E) + SEGMENT_ROOM);
         }
+        let names = sections.get(header.e_shstrndx(E) as usize).ok_or("no section names")?;
+        let mut section_names = vec![0u8; names.sh_size(E) as usize];
+        read(names.sh_offset(E), &mut section_names).map_err(|e| format!("reading the section names: {e}"))?;
         // The last section in the file (the full link puts `.debug_info` there) grows where it
         // is, into room kept free after it: what a relink appends goes past that room.
         let last = sections.iter().filter(|s| s.sh_type(E) != SHT_NOBITS).max_by_key(|s| s.sh_offset(E) + s.sh_size(E));
@@ -132,6 +137,7 @@ impl Overflow {
             header,
             phdrs,
             sections,
+            section_names,
             load,
             end,
             moves: Vec::new(),
@@ -323,21 +329,12 @@ impl Overflow {
         self.sections[index].sh_offset(E)
     }
 
-    /// The index of the output section named `name`, if there is one (read from the section
-    /// names' table).
-    pub fn section_named(
-        &self,
-        name: &[u8],
-        read: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-    ) -> Result<Option<usize>, String> {
-        let names = self.sections.get(self.header.e_shstrndx(E) as usize).ok_or("no section names")?;
-        let mut table = vec![0u8; names.sh_size(E) as usize];
-        read(names.sh_offset(E), &mut table).map_err(|e| format!("reading the section names: {e}"))?;
-        let named = |s: &&Shdr| {
-            let rest = table.get(s.sh_name(E) as usize..).unwrap_or_default();
+    /// The index of the output section named `name`, if there is one.
+    pub fn section_named(&self, name: &[u8]) -> Option<usize> {
+        self.sections.iter().position(|s| {
+            let rest = self.section_names.get(s.sh_name(E) as usize..).unwrap_or_default();
             rest.strip_prefix(name).is_some_and(|rest| rest.first() == Some(&0))
-        };
-        Ok(self.sections.iter().position(|s| named(&s)))
+        })
     }
 
     fn table_len(&self) -> u64 {

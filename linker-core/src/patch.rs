@@ -127,6 +127,7 @@ use crate::layout::{Layout, Placement};
 use crate::overflow::Overflow;
 use crate::resolve::FileData;
 use crate::write::WrittenRange;
+use crate::x86_64::GotAccess;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 
@@ -358,8 +359,7 @@ impl Planner {
         let placed: HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
         let merged: HashMap<u32, &MergedSpot> = spots.merged.iter().map(|m| (m.section, m)).collect();
         // The unwind records are compared record by record (`Planner::patch_unwind`).
-        let unwind: Vec<usize> =
-            (0..old.headers.len()).filter(|&index| old.name_bytes(index) == b".eh_frame").collect();
+        let unwind: Vec<usize> = (0..old.headers.len()).filter(|&index| old.unwind_records(index)).collect();
         // The headers first: a section that changed its size in a way the patch cannot
         // follow is the commonest reason to link in full, found without reading any
         // section's contents.
@@ -438,7 +438,7 @@ impl Planner {
             moved.insert(index as u32, by);
         }
         if !moved.is_empty() {
-            new.referrers(&moved, &unwind, &mut changed)?;
+            new.referrers(&moved, &mut changed)?;
         }
         // Debug strings in another order: every reference to them is found again by its text.
         let mut debug_strings = HashMap::new();
@@ -448,7 +448,7 @@ impl Planner {
             }
         }
         if !debug_strings.is_empty() {
-            new.referrers(&debug_strings, &unwind, &mut changed)?;
+            new.referrers(&debug_strings, &mut changed)?;
         }
         // Merged string sections whose pieces moved: where each piece was and is.
         let mut placed_pieces: HashMap<u32, PieceMoves> = HashMap::new();
@@ -535,7 +535,7 @@ impl Planner {
         }
         if !placed_pieces.is_empty() {
             let sections: HashMap<u32, i64> = placed_pieces.keys().map(|&s| (s, 0)).collect();
-            new.referrers(&sections, &unwind, &mut changed)?;
+            new.referrers(&sections, &mut changed)?;
             for (&section, pieces) in &placed_pieces {
                 let spot = merged[&section];
                 let pieces =
@@ -622,22 +622,14 @@ impl Planner {
         read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
     ) -> Result<(), String> {
         let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
-        // The output sections' indices by name: their offsets change when they are copied.
-        let mut sections: HashMap<&[u8], usize> = HashMap::new();
         for (at, section, text) in wanted {
             let key = (*section, text.clone());
             let offset = match self.added_strings.get(&key) {
                 Some(&offset) => offset,
                 None => {
-                    let start = match sections.get(section) {
-                        Some(&index) => overflow.section_offset(index),
-                        None => {
-                            let index =
-                                overflow.section_named(section, read_output)?.ok_or("no such output section")?;
-                            sections.insert(*section, index);
-                            overflow.section_offset(index)
-                        }
-                    };
+                    // Its offset, not its index, changes when the section is copied.
+                    let index = overflow.section_named(section).ok_or("no such output section")?;
+                    let start = overflow.section_offset(index);
                     let mut string = text.clone();
                     string.push(0);
                     let (file_offset, offset) = overflow.grow(start, string.len() as u64, 1)?;
@@ -1354,16 +1346,14 @@ fn resolve_globals(
                 }
                 R_X86_64_PLT32 => _ = found.call.get_or_insert(relative),
                 R_X86_64_GOTPCREL => _ = found.slot.get_or_insert(relative),
-                R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => match field[0] {
-                    0x8b | 0xff => _ = found.slot.get_or_insert(relative),
-                    0x8d | 0x67 => (found.address, found.relaxable) = (Some(relative), true),
-                    // A relaxed jump's field starts a byte earlier, and counts from a byte earlier.
-                    0xe9 => {
-                        (found.address, found.relaxable) =
-                            (Some(value(1).wrapping_sub(addend).wrapping_add(place).wrapping_sub(1)), true)
+                R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                    let Some((access, from)) = crate::x86_64::linked_got_access(field[0]) else { continue };
+                    let target = value(from).wrapping_sub(addend).wrapping_add(place + from as u64).wrapping_sub(2);
+                    match access {
+                        GotAccess::Slot => _ = found.slot.get_or_insert(target),
+                        GotAccess::Target => (found.address, found.relaxable) = (Some(target), true),
                     }
-                    _ => {}
-                },
+                }
                 _ => {}
             }
         }
@@ -1563,13 +1553,9 @@ impl Rebuild<'_> {
                     match (target.address.filter(|_| target.relaxable), relaxation, target.slot) {
                         (Some(address), Some(kind), _) => {
                             crate::x86_64::apply_got_relax(&mut out, at, kind);
-                            let value = address.wrapping_add(addend).wrapping_sub(place);
-                            if kind == crate::x86_64::GotRelax::Jmp {
-                                out[at - 1..at + 3].copy_from_slice(&field(value.wrapping_add(1))?);
-                                out[at + 3] = 0x90;
-                            } else {
-                                out[at..at + 4].copy_from_slice(&field(value)?);
-                            }
+                            let value = address.wrapping_add(addend).wrapping_sub(place) as i64;
+                            let (from, value) = crate::x86_64::relaxed_field(at, kind, value);
+                            out[from..from + 4].copy_from_slice(&field(value as u64)?);
                         }
                         (_, _, Some(slot)) => {
                             out[at..at + 4].copy_from_slice(&field(slot.wrapping_add(addend).wrapping_sub(place))?)
@@ -1782,12 +1768,10 @@ fn patch_section(
         let mut bytes = old_output[was_window].to_vec();
         let place_moved = own_move.wrapping_add(at as i64 - was_at as i64);
         if place_moved != 0 {
-            // Every form the link leaves of a GOT load or call is PC-relative: to the GOT slot,
-            // or relaxed to the target (`lea`, `addr32 call`, and `jmp`, whose field starts
-            // a byte earlier).
-            let field = match bytes.first() {
-                Some(0x8b | 0xff | 0x8d | 0x67) if got_load => before,
-                Some(0xe9) if got_load => before - 1,
+            // Every form the link leaves of a GOT load or call is PC-relative, to the GOT
+            // slot or to the target.
+            let field = match bytes.first().copied().and_then(crate::x86_64::linked_got_access) {
+                Some((_, from)) if got_load => from,
                 _ => return Err(fail(&format!("a relocation that may be relaxed ({}) moved", name(r_type)))),
             };
             let cut =
@@ -1919,8 +1903,7 @@ fn patch_section(
 
 /// The NUL-terminated string at `at` of string table `table` (empty past its end).
 fn nul_terminated(table: &[u8], at: usize) -> &[u8] {
-    let rest = table.get(at..).unwrap_or_default();
-    &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())]
+    c_string(table.get(at..).unwrap_or_default())
 }
 
 /// A parsed relocatable object: only what the shape comparison reads.
@@ -2154,12 +2137,17 @@ impl<'d> Shape<'d> {
         self.symbols.iter().filter(move |s| usize::from(s.st_shndx(E)) == index && s.st_type() != STT_SECTION)
     }
 
+    /// Whether section `index` holds unwind records (`.eh_frame`).
+    fn unwind_records(&self, index: usize) -> bool {
+        self.name_bytes(index) == b".eh_frame"
+    }
+
     /// Marks in `changed` each section with a relocation that refers to a section in
     /// `moved`: its fields must follow. Only sections the patch rewrites may refer to one,
-    /// and the unwind records (`unwind`: `Planner::patch_unwind` makes them follow).
-    fn referrers(&self, moved: &HashMap<u32, i64>, unwind: &[usize], changed: &mut [bool]) -> Result<(), String> {
+    /// and the unwind records (`Planner::patch_unwind` makes them follow).
+    fn referrers(&self, moved: &HashMap<u32, i64>, changed: &mut [bool]) -> Result<(), String> {
         for (index, rela) in self.rela_of.iter().enumerate().filter(|&(_, &rela)| rela != 0) {
-            if unwind.contains(&index) {
+            if self.unwind_records(index) {
                 continue;
             }
             let relas = self.relas(*rela as usize)?;

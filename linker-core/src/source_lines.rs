@@ -117,7 +117,3 @@ fn file_name(header: &gimli::LineProgramHeader<Reader<'_>>, index: u64, line_str
         _ => name,
     }
 }
-
-fn c_string(bytes: &[u8]) -> &[u8] {
-    &bytes[..memchr::memchr(0, bytes).unwrap_or(bytes.len())]
-}

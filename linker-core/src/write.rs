@@ -23,7 +23,7 @@ use crate::output_file::PendingOutput;
 use crate::resolve::SymbolId;
 use crate::scan::{ScanResult, flags};
 use crate::synthetic::Synthetic;
-use crate::x86_64::{self, Action, DynAbs, GotRelax};
+use crate::x86_64::{self, Action, DynAbs};
 use rayon::prelude::*;
 use std::path::Path;
 
@@ -633,14 +633,9 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
             }
             Action::RelaxGot(kind) => {
                 x86_64::apply_got_relax(out, o, kind);
-                if kind == GotRelax::Jmp {
-                    write_at(out, o - 1, 4, sa.wrapping_sub(p).wrapping_add(1));
-                    out[o + 3] = 0x90;
-                } else {
-                    let v = sa.wrapping_sub(p) as i64;
-                    check32(v, true)?;
-                    write_at(out, o, 4, v as u64);
-                }
+                let (at, v) = x86_64::relaxed_field(o, kind, sa.wrapping_sub(p) as i64);
+                check32(v, true)?;
+                write_at(out, at, 4, v as u64);
             }
             Action::Size => {
                 let size = match link.def(id) {

@@ -74,6 +74,8 @@ pub fn gotpcrelx_relaxation(data: &[u8], offset: u64) -> Option<GotRelax> {
     }
 }
 
+/// Rewrites the opcode of the GOT access whose field is at `o` as `kind` says. The caller
+/// then writes the target into [`relaxed_field`]'s place.
 pub fn apply_got_relax(buf: &mut [u8], o: usize, kind: GotRelax) {
     match kind {
         GotRelax::MovToLea => buf[o - 2] = 0x8d,
@@ -81,10 +83,44 @@ pub fn apply_got_relax(buf: &mut [u8], o: usize, kind: GotRelax) {
             buf[o - 2] = 0x67;
             buf[o - 1] = 0xe8;
         }
+        // The jump's field starts a byte earlier: a `nop` fills the byte after it.
         GotRelax::Jmp => {
             buf[o - 2] = 0xe9;
-            buf[o - 1] = 0x90; // overwritten below: the jump's rel32 starts one byte earlier
+            buf[o + 3] = 0x90;
         }
+    }
+}
+
+/// Where a relaxed access's PC-relative field starts, for the relocation at `o`, and the
+/// value it holds there for `S + A - P` (`value`). Every form's field counts from its own
+/// address: the jump's starts a byte earlier, so it holds one more.
+pub fn relaxed_field(o: usize, kind: GotRelax, value: i64) -> (usize, i64) {
+    match kind {
+        GotRelax::Jmp => (o - 1, value.wrapping_add(1)),
+        GotRelax::MovToLea | GotRelax::Call => (o, value),
+    }
+}
+
+/// What a linked GOT access reads as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GotAccess {
+    /// Still through the GOT: the field points at the slot.
+    Slot,
+    /// Relaxed: the field points at the target.
+    Target,
+}
+
+/// What the link left of a `GOTPCRELX` access, from the byte two before the relocation's
+/// offset (the opcode the relocation's form starts with): how it reaches its target, and
+/// where its field starts, counted from that byte. The field holds `T + A - F` for the
+/// target `T` and the field's own address `F` ([`relaxed_field`]). `None` for bytes no form
+/// of the access starts with.
+pub fn linked_got_access(opcode: u8) -> Option<(GotAccess, usize)> {
+    match opcode {
+        0x8b | 0xff => Some((GotAccess::Slot, 2)),
+        0x8d | 0x67 => Some((GotAccess::Target, 2)),
+        0xe9 => Some((GotAccess::Target, 1)),
+        _ => None,
     }
 }
 
