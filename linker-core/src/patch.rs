@@ -556,10 +556,16 @@ impl Planner {
             if header.sh_flags(E) & SHF_COMPRESSED as u64 != 0 {
                 return Err(format!("section {} is compressed", old.name(index)));
             }
-            let mut old_output = vec![0; spot.size as usize];
-            read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
+            let allocated = header.sh_flags(E) & SHF_ALLOC as u64 != 0;
+            let rebuilt_code = rebuilt.contains(&index);
+            // Rebuilt code is made from the new object alone.
+            let mut old_output = Vec::new();
+            if !(rebuilt_code && allocated) {
+                old_output.resize(spot.size as usize, 0);
+                read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
+            }
             let mut follow = Follow::default();
-            let mut bytes = if rebuilt.contains(&index) {
+            let mut bytes = if rebuilt_code {
                 let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
                 let code = Rebuild {
                     placed: &placed,
@@ -569,9 +575,10 @@ impl Planner {
                     resolved: &resolved,
                     overflow,
                 };
-                match header.sh_flags(E) & SHF_ALLOC as u64 {
-                    0 => code.debug_section(&old, &new, index, &old_output, &mut follow)?,
-                    _ => code.section(&new, &symbols, index, spot, &mut follow)?,
+                if allocated {
+                    code.section(&new, &symbols, index, spot, &mut follow)?
+                } else {
+                    code.debug_section(&old, &new, index, &old_output, &mut follow)?
                 }
             } else {
                 patch_section(&old, &new, index, &old_output, &targets, &mut follow)?

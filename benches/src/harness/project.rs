@@ -77,7 +77,11 @@ pub const TYPST: Project = Project {
     bin: "typst",
     main_source: "src/main.rs",
     packages: 312,
-    code_edit: None,
+    // Two calls in `main` swapped: the same behaviour (on an error), other code.
+    code_edit: Some((
+        "        set_failed();\n        print_error(msg.message()).expect(\"failed to print error\");",
+        "        print_error(msg.message()).expect(\"failed to print error\");\n        set_failed();",
+    )),
 };
 
 pub const STARSHIP: Project = Project {
