@@ -54,8 +54,8 @@ pub struct Project {
     /// Packages in its dependency graph on Linux, itself included
     /// (`cargo tree --locked -e normal,build --prefix none | sed 's/ (\*)//' | sort -u | wc -l`).
     pub packages: u32,
-    /// A one-line code edit in `main_source` (a line and what it becomes), for the relink
-    /// bench's rebuilt codegen unit; none where the bench makes none.
+    /// A code edit in `main_source` (text found there once, and what it becomes), for the
+    /// relink bench's rebuilt codegen unit; none where the bench makes none.
     pub code_edit: Option<(&'static str, &'static str)>,
 }
 

@@ -25,8 +25,9 @@
 //!   function changes rustc's object: the output is patched, the function moved with a jump
 //!   left at its old place and its FDE rewritten (the link must say so), and the program must
 //!   run; the object is then put back as it was;
-//! - **rebuilt** (debug builds): for ripgrep, the codegen units a real one-line code edit made again (the
-//!   operands of an `&&` in `crates/core/main.rs` swapped; rebuilt by cargo in the replay's
+//! - **rebuilt** (debug builds): the codegen units a real code edit made again (ripgrep: the
+//!   operands of an `&&` in `crates/core/main.rs` swapped; typst-cli: two calls in `main`
+//!   swapped; the project's `code_edit`, rebuilt by cargo in the replay's
 //!   own target directory, its incremental cache reusing every other unit, and captured with
 //!   `--reproduce` like the replay: `project::edited_reproduce_tarball`) written over the
 //!   replay's, after an untimed relink that puts the round's other object back as it was,
