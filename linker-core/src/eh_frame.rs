@@ -85,6 +85,23 @@ mod tests {
         assert_eq!(fde_pc_begin_offsets(&data), vec![24]);
         assert!(split(&data[..data.len() - 1]).is_none());
     }
+
+    #[test]
+    fn a_moved_function_rewrites_the_table_as_a_fresh_build_would() {
+        let (hdr, eh_frame) = (0x1000, 0x2000);
+        let table = |moved: u64| vec![(0x3000, 0x2010), (moved, 0x2020), (0x3200, 0x2030), (0x3300, 0x2040)];
+        let mut output = build_hdr(hdr, eh_frame, table(0x3100));
+        let mut parsed = HdrTable::parse(7, hdr, &output).unwrap();
+        assert!(parsed.changes().is_none());
+        assert_eq!(parsed.fde_of(0x3100), Some(0x2020));
+        parsed.move_start(0x3100, 0x3400).unwrap();
+        let (offset, bytes) = parsed.changes().unwrap();
+        let at = (offset - 7) as usize;
+        output[at..at + bytes.len()].copy_from_slice(&bytes);
+        assert_eq!(output, build_hdr(hdr, eh_frame, table(0x3400)));
+        assert_eq!(parsed.fde_of(0x3400), Some(0x2020));
+        assert!(parsed.move_start(0x3100, 0x3500).is_none());
+    }
 }
 
 /// The lookup table of an output's `.eh_frame_hdr` as an in-place relink (`patch`) reads and
@@ -96,8 +113,8 @@ pub struct HdrTable {
     offset: u64,
     address: u64,
     entries: Vec<[i32; 2]>,
-    /// The entries as the output has them.
-    written: Vec<[i32; 2]>,
+    /// The first and last entry that may differ from the output's, once one moved.
+    changed: Option<(usize, usize)>,
 }
 
 impl HdrTable {
@@ -110,7 +127,7 @@ impl HdrTable {
         let table = bytes.get(12..12 + count.checked_mul(8)?)?;
         let word = |b: &[u8]| i32::from_le_bytes(b.try_into().expect("four bytes"));
         let entries: Vec<[i32; 2]> = table.chunks_exact(8).map(|e| [word(&e[..4]), word(&e[4..])]).collect();
-        Some(HdrTable { offset, address, written: entries.clone(), entries })
+        Some(HdrTable { offset, address, entries, changed: None })
     }
 
     fn relative(&self, address: u64) -> Option<i32> {
@@ -133,16 +150,17 @@ impl HdrTable {
         let (at, to) = (self.find(from)?, self.relative(to)?);
         let mut entry = self.entries.remove(at);
         entry[0] = to;
-        let at = self.entries.partition_point(|e| e[0] < to);
-        self.entries.insert(at, entry);
+        let now = self.entries.partition_point(|e| e[0] < to);
+        self.entries.insert(now, entry);
+        // The entries between its old and new place shifted by one.
+        let (first, last) = (at.min(now), at.max(now));
+        self.changed = Some(self.changed.map_or((first, last), |(f, l)| (f.min(first), l.max(last))));
         Some(())
     }
 
     /// The file offset and bytes of the entries that changed, if any did.
     pub fn changes(&self) -> Option<(u64, Vec<u8>)> {
-        let differs = |i: &usize| self.entries[*i] != self.written[*i];
-        let first = (0..self.entries.len()).find(differs)?;
-        let last = (0..self.entries.len()).rfind(differs)?;
+        let (first, last) = self.changed?;
         let bytes = self.entries[first..=last].iter().flat_map(|e| e.iter().flat_map(|w| w.to_le_bytes())).collect();
         Some((self.offset + 12 + first as u64 * 8, bytes))
     }
