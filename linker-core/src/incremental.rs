@@ -250,8 +250,8 @@ pub(crate) fn relink_in_place_timed(
     timer.lap(if target.is_copy() { "incremental: output copied" } else { "incremental: output opened" });
     let files: Vec<(&u32, &Taken)> = inputs.files.iter().collect();
     let changed = changed_objects(state, &map, &files, &inputs.changed)?;
-    let output_len = target.file().metadata().map_err(|e| format!("the output: {e}"))?.len();
-    let mut planner = crate::patch::Planner::new(output_len);
+    let output = target.map().map_err(|e| format!("the output: {e}"))?;
+    let mut planner = crate::patch::Planner::new();
     for object in &changed {
         let key = (object.position, object.member);
         let spots = map.object(key).ok_or_else(|| format!("{} is no plain object", object.name))?;
@@ -266,11 +266,10 @@ pub(crate) fn relink_in_place_timed(
         // populates the map only when they allow a patch.
         let old = unsafe { memmap2::MmapOptions::new().map(&old) };
         let old = old.map_err(|e| format!("{}: {e}", copy.display()))?;
-        let mut read = |at: u64, buf: &mut [u8]| target.read_at(at, buf);
-        planner.plan(&old, object.bytes, spots, &mut read).map_err(|why| format!("{}: {why}", object.name))?;
+        planner.plan(&old, object.bytes, spots, &output).map_err(|why| format!("{}: {why}", object.name))?;
     }
-    let mut read = |at: u64, buf: &mut [u8]| target.read_at(at, buf);
-    let relink = planner.finish(&mut map, &mut read)?;
+    let relink = planner.finish(&mut map, &output)?;
+    drop(output);
     timer.lap("incremental: changed objects compared, patches planned");
     // From here on the old output is being changed: no state describes it until it is done.
     let _ = std::fs::remove_file(state_path(&config.output));

@@ -288,8 +288,13 @@ impl Patching {
         }
     }
 
-    pub fn read_at(&self, at: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        std::os::unix::fs::FileExt::read_exact_at(&self.file, buf, at)
+    /// A read-only map of the output as it is before the patch. Planning reads it in
+    /// place: the tables it scans (`.symtab`, `.rela.dyn`, `.eh_frame_hdr`) are megabytes in
+    /// a big link, which reads into fresh buffers would copy and fault in.
+    pub fn map(&self) -> std::io::Result<memmap2::Mmap> {
+        // SAFETY: the file is locked (`open_locked`), so no other link changes it, and the
+        // map is dropped before this process writes the patch.
+        unsafe { memmap2::Mmap::map(&self.file) }
     }
 
     pub fn file(&self) -> &File {

@@ -91,15 +91,9 @@ pub struct Overflow {
 }
 
 impl Overflow {
-    /// Reads the headers of the output (`read` reads its bytes; it is `file_len` long).
-    pub fn read(
-        read: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-        file_len: u64,
-    ) -> Result<Overflow, String> {
-        let failed = |e: std::io::Error| format!("reading the output's headers: {e}");
-        let mut bytes = vec![0u8; size_of::<Ehdr>()];
-        read(0, &mut bytes).map_err(failed)?;
-        let header = *object::pod::from_bytes::<Ehdr>(&bytes).map_err(|_| "a short ELF header")?.0;
+    /// Reads the headers of the output (`output`: its bytes).
+    pub fn read(output: &[u8]) -> Result<Overflow, String> {
+        let header = *object::pod::from_bytes::<Ehdr>(output).map_err(|_| "a short ELF header")?.0;
         if header.e_phentsize(E) as usize != size_of::<Phdr>() || header.e_shentsize(E) as usize != size_of::<Shdr>() {
             return Err("the output's headers have an unexpected size".into());
         }
@@ -107,15 +101,14 @@ impl Overflow {
         if phnum == 0xffff || shnum == 0 {
             return Err("the output has too many program or section headers".into());
         }
-        bytes.resize(phnum * size_of::<Phdr>(), 0);
-        read(header.e_phoff(E), &mut bytes).map_err(failed)?;
-        let phdrs = object::pod::slice_from_all_bytes::<Phdr>(&bytes).map_err(|_| "bad program headers")?.to_vec();
-        bytes.resize(shnum * size_of::<Shdr>(), 0);
-        read(header.e_shoff(E), &mut bytes).map_err(failed)?;
-        let sections = object::pod::slice_from_all_bytes::<Shdr>(&bytes).map_err(|_| "bad section headers")?.to_vec();
+        let table = |at: u64, count: usize| output.get(at as usize..).unwrap_or_default().get(..count);
+        let phdrs = table(header.e_phoff(E), phnum * size_of::<Phdr>()).ok_or("program headers cut short")?;
+        let phdrs = object::pod::slice_from_all_bytes::<Phdr>(phdrs).map_err(|_| "bad program headers")?.to_vec();
+        let sections = table(header.e_shoff(E), shnum * size_of::<Shdr>()).ok_or("section headers cut short")?;
+        let sections = object::pod::slice_from_all_bytes::<Shdr>(sections).map_err(|_| "bad section headers")?.to_vec();
         // A segment that starts where the table is: a relink made it.
         let load = phdrs.iter().position(|p| p.p_type(E) == PT_LOAD && p.p_offset(E) == header.e_phoff(E));
-        let mut end = file_len;
+        let mut end = output.len() as u64;
         if let Some(load) = load {
             let p = &phdrs[load];
             let last_load = phdrs.iter().rposition(|p| p.p_type(E) == PT_LOAD);
@@ -125,8 +118,8 @@ impl Overflow {
             end = end.max(p.p_offset(E) + SEGMENT_ROOM);
         }
         let names = sections.get(header.e_shstrndx(E) as usize).ok_or("no section names")?;
-        let mut section_names = vec![0u8; names.sh_size(E) as usize];
-        read(names.sh_offset(E), &mut section_names).map_err(|e| format!("reading the section names: {e}"))?;
+        let section_names = table(names.sh_offset(E), names.sh_size(E) as usize).ok_or("section names cut short")?;
+        let section_names = section_names.to_vec();
         // The last section in the file (the full link puts `.debug_info` there) grows where it
         // is, into room kept free after it: what a relink appends goes past that room.
         let last = sections.iter().filter(|s| s.sh_type(E) != SHT_NOBITS).max_by_key(|s| s.sh_offset(E) + s.sh_size(E));
@@ -184,15 +177,12 @@ impl Overflow {
 
     /// The file range of the dynamic relocations the loader applies (`DT_RELA`,
     /// `DT_RELASZ`), if the output has any.
-    pub fn dynamic_relocations(
-        &self,
-        read: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-    ) -> Result<Option<(u64, u64)>, String> {
+    pub fn dynamic_relocations(&self, output: &[u8]) -> Result<Option<(u64, u64)>, String> {
         let Some(dynamic) = self.phdrs.iter().find(|p| p.p_type(E) == PT_DYNAMIC) else { return Ok(None) };
-        let mut bytes = vec![0u8; dynamic.p_filesz(E) as usize];
-        read(dynamic.p_offset(E), &mut bytes).map_err(|e| format!("reading the dynamic section: {e}"))?;
+        let bytes = output.get(dynamic.p_offset(E) as usize..).unwrap_or_default();
+        let bytes = bytes.get(..dynamic.p_filesz(E) as usize).ok_or("a dynamic section cut short")?;
         let entries: &[Dyn64<LE>] =
-            object::pod::slice_from_all_bytes(&bytes).map_err(|_| "a dynamic section cut short")?;
+            object::pod::slice_from_all_bytes(bytes).map_err(|_| "a dynamic section cut short")?;
         let value = |tag: u32| entries.iter().find(|d| d.d_tag(E) == u64::from(tag)).map(|d| d.d_val(E));
         let (Some(address), Some(size)) = (value(DT_RELA), value(DT_RELASZ)) else { return Ok(None) };
         let offset = self.offset_of(address).ok_or("dynamic relocations outside every segment")?;
@@ -290,8 +280,12 @@ impl Overflow {
         let mut new_bytes = at + used;
         if at + in_section + size > self.room_end(index) {
             let to = align_up(self.end, section.sh_addralign(E).max(1));
+            // The copy's bytes are the section's as the output has them (the build id's
+            // ranges over them follow it: `moved_ranges`), unless they include some this
+            // relink added, before an earlier copy.
+            let copied_again = self.moves.iter().any(|m| m.to == at);
             self.moves.push(Move { from: at, len: used, to });
-            (at, new_bytes) = (to, to);
+            (at, new_bytes) = (to, if copied_again { to } else { to + used });
             self.grown.retain(|&(i, _)| i != index);
             // Room to grow again without another copy: the file ends past a zero at the
             // room's end, so that later relinks put nothing there.
@@ -314,6 +308,11 @@ impl Overflow {
             self.table_moved = true;
         }
         Ok((at + in_section, in_section))
+    }
+
+    /// The output sections copied to the end of the file, in the order they are made.
+    pub fn moves(&self) -> &[Move] {
+        &self.moves
     }
 
     /// The file ranges (offset, size) of `.symtab` and of its names, if the output has them.

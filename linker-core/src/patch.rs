@@ -292,7 +292,6 @@ impl std::fmt::Display for Tally {
 /// then the headers, the copies and the map that follow from the sections they moved
 /// ([`Planner::finish`]).
 pub struct Planner {
-    output_len: u64,
     patches: Vec<Patch>,
     /// The merged strings and constants written so far, by output section (`patch_merged`).
     written: HashSet<(u64, Vec<u8>)>,
@@ -324,10 +323,8 @@ struct SymbolMove {
 }
 
 impl Planner {
-    /// A planner for an output `output_len` bytes long.
-    pub fn new(output_len: u64) -> Planner {
+    pub fn new() -> Planner {
         Planner {
-            output_len,
             patches: Vec::new(),
             written: HashSet::new(),
             overflow: None,
@@ -343,14 +340,8 @@ impl Planner {
 
     /// Plans the writes that replace `old`'s placed sections and merged strings (`spots`) in
     /// the output when `new` takes its place, or says why a full link is needed.
-    /// `read_output` reads the old output's bytes.
-    pub fn plan(
-        &mut self,
-        old: &[u8],
-        new: &[u8],
-        spots: &ObjectSpots,
-        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-    ) -> Result<(), String> {
+    /// `output` is the old output's bytes.
+    pub fn plan(&mut self, old: &[u8], new: &[u8], spots: &ObjectSpots, output: &[u8]) -> Result<(), String> {
         let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
         let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
         if old.headers.len() != new.headers.len() || old.header.e_shstrndx(E) != new.header.e_shstrndx(E) {
@@ -432,7 +423,7 @@ impl Planner {
         let mut moved = HashMap::new();
         let mut places = HashMap::new();
         for &index in resized.iter().filter(|&&index| placed.contains_key(&(index as u32))) {
-            let (offset, by) = self.resize(&old, &new, index, spots, &placed, read_output)?;
+            let (offset, by) = self.resize(&old, &new, index, spots, &placed, output)?;
             places.insert(index as u32, offset);
             // Even where it stayed, what its temporaries name may have moved within it.
             moved.insert(index as u32, by);
@@ -489,7 +480,7 @@ impl Planner {
             if let Some(merged) = merged.get(&(index as u32)) {
                 let in_place = match reshuffled.contains(&index) {
                     true => Err("a string changed its length"),
-                    false => patch_merged(a_bytes, b_bytes, merged, read_output, &mut self.written, &mut self.tally),
+                    false => patch_merged(a_bytes, b_bytes, merged, output, &mut self.written, &mut self.tally),
                 };
                 match in_place {
                     Ok(patches) => self.patches.extend(patches),
@@ -500,7 +491,7 @@ impl Planner {
                         return Err(format!("the merged {} changed, and a symbol names it", old.name(index)));
                     }
                     Err(_) => {
-                        let pieces = self.move_merged(a_bytes, b_bytes, merged, read_output);
+                        let pieces = self.move_merged(a_bytes, b_bytes, merged, output);
                         let pieces = pieces.map_err(|why| format!("the merged {} changed: {why}", old.name(index)))?;
                         self.tally.resized += usize::from(reshuffled.contains(&index));
                         placed_pieces.insert(index as u32, pieces);
@@ -518,8 +509,8 @@ impl Planner {
         }
         let resolved = match rebuilt.iter().any(|index| placed.contains_key(&(*index as u32))) {
             true => {
-                let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
-                resolve_globals(&old, &new, &symbols, &rebuilt, &placed, overflow, read_output)?
+                let overflow = headers(&mut self.overflow, output)?;
+                resolve_globals(&old, &new, &symbols, &rebuilt, &placed, overflow, output)?
             }
             false => HashMap::new(),
         };
@@ -546,7 +537,7 @@ impl Planner {
         let strings_changed = !debug_strings.is_empty();
         let targets = Targets { placed: &placed, moved: &moved, pieces: &placed_pieces, strings_changed };
         for &index in &unwind {
-            self.patch_unwind(&old, &new, &symbols, index, &targets, read_output)?;
+            self.patch_unwind(&old, &new, &symbols, index, &targets, output)?;
         }
         for (index, header) in new.headers.iter().enumerate().filter(|&(index, _)| changed[index]) {
             let Some(spot) = placed.get(&(index as u32)) else { continue };
@@ -559,14 +550,11 @@ impl Planner {
             let allocated = header.sh_flags(E) & SHF_ALLOC as u64 != 0;
             let rebuilt_code = rebuilt.contains(&index);
             // Rebuilt code is made from the new object alone.
-            let mut old_output = Vec::new();
-            if !(rebuilt_code && allocated) {
-                old_output.resize(spot.size as usize, 0);
-                read_output(spot.offset, &mut old_output).map_err(|e| format!("reading the output: {e}"))?;
-            }
+            let old_output =
+                if rebuilt_code && allocated { &[][..] } else { output_at(output, spot.offset, spot.size)? };
             let mut follow = Follow::default();
             let mut bytes = if rebuilt_code {
-                let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+                let overflow = headers(&mut self.overflow, output)?;
                 let code = Rebuild {
                     placed: &placed,
                     moved: &moved,
@@ -578,18 +566,18 @@ impl Planner {
                 if allocated {
                     code.section(&new, &symbols, index, spot, &mut follow)?
                 } else {
-                    code.debug_section(&old, &new, index, &old_output, &mut follow)?
+                    code.debug_section(&old, &new, index, old_output, &mut follow)?
                 }
             } else {
-                patch_section(&old, &new, index, &old_output, &targets, &mut follow)?
+                patch_section(&old, &new, index, old_output, &targets, &mut follow)?
             };
             self.tally.relocations += follow.relocations;
             if !follow.new_strings.is_empty() {
-                self.add_strings(&follow.new_strings, &mut bytes, read_output)?;
+                self.add_strings(&follow.new_strings, &mut bytes, output)?;
             }
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
             if !follow.addresses.is_empty() || !follow.got_slots.is_empty() {
-                let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+                let overflow = headers(&mut self.overflow, output)?;
                 let outside = "an address outside every segment";
                 for (at, delta) in follow.addresses {
                     self.addresses_moved.push((overflow.address_of(offset + at).ok_or(outside)?, delta));
@@ -603,8 +591,7 @@ impl Planner {
                     // The slot holds the target's address (and, position-independent, has a
                     // relative dynamic relocation for it): both follow the target.
                     let at = overflow.offset_of(slot).ok_or(outside)?;
-                    let mut held = [0u8; 8];
-                    read_output(at, &mut held).map_err(|e| format!("reading the output: {e}"))?;
+                    let held = output_at(output, at, 8)?.try_into().expect("eight bytes");
                     let now = u64::from_le_bytes(held).wrapping_add(by as u64);
                     self.patches.push(Patch { offset: at, bytes: now.to_le_bytes().to_vec() });
                     self.addresses_moved.push((slot, by));
@@ -626,9 +613,9 @@ impl Planner {
         &mut self,
         wanted: &[(usize, &'static [u8], Vec<u8>)],
         bytes: &mut [u8],
-        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+        output: &[u8],
     ) -> Result<(), String> {
-        let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+        let overflow = headers(&mut self.overflow, output)?;
         for (at, section, text) in wanted {
             let key = (*section, text.clone());
             let offset = match self.added_strings.get(&key) {
@@ -666,7 +653,7 @@ impl Planner {
         symbols: &SymbolMap,
         index: usize,
         targets: &Targets<'_>,
-        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+        output: &[u8],
     ) -> Result<(), String> {
         let Targets { placed, moved, .. } = *targets;
         let (old_bytes, new_bytes) = (old.contents(index)?, new.contents(index)?);
@@ -695,7 +682,7 @@ impl Planner {
             &relas[start..end]
         }
         let cie_index = |records: &[crate::eh_frame::Record], cie: u32| records.iter().position(|r| r.offset == cie);
-        let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+        let overflow = headers(&mut self.overflow, output)?;
         let outside = "an address outside every segment";
         // The symbol's address, before and after the relink, or `None` when its section is
         // not in the output.
@@ -748,17 +735,15 @@ impl Planner {
                 None => {
                     let (offset, address, size) =
                         overflow.eh_frame_hdr().ok_or_else(|| fail("an output without .eh_frame_hdr"))?;
-                    let mut bytes = vec![0; size as usize];
-                    read_output(offset, &mut bytes).map_err(|e| format!("reading the output: {e}"))?;
-                    let table = HdrTable::parse(offset, address, &bytes).ok_or("an unknown .eh_frame_hdr")?;
+                    let bytes = output_at(output, offset, size)?;
+                    let table = HdrTable::parse(offset, address, bytes).ok_or("an unknown .eh_frame_hdr")?;
                     self.unwind_table.insert(table)
                 }
             };
             let (was_start, now_start) = (was_at.wrapping_add(old_r[0].r_addend(E) as u64), targets[0]);
             let fde = table.fde_of(was_start).ok_or_else(|| fail("an FDE the output's .eh_frame_hdr does not list"))?;
             let at = overflow.offset_of(fde).ok_or(outside)?;
-            let mut bytes = vec![0; b.size as usize];
-            read_output(at, &mut bytes).map_err(|e| format!("reading the output: {e}"))?;
+            let mut bytes = output_at(output, at, b.size as u64)?.to_vec();
             if bytes[..4] != old_record[..4] {
                 return Err(fail("an FDE that is not where .eh_frame_hdr says"));
             }
@@ -809,7 +794,7 @@ impl Planner {
         old: &[u8],
         new: &[u8],
         spot: &MergedSpot,
-        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+        output: &[u8],
     ) -> Result<PieceMoves, &'static str> {
         let split = |bytes: &[u8]| -> Option<Vec<(u32, u32)>> {
             if bytes.last().is_some_and(|&b| b != 0) {
@@ -829,7 +814,7 @@ impl Planner {
         if was.len() != now.len() {
             return Err("strings were added or removed");
         }
-        let overflow = headers(&mut self.overflow, self.output_len, read_output).map_err(|_| "unreadable headers")?;
+        let overflow = headers(&mut self.overflow, output).map_err(|_| "unreadable headers")?;
         let mut moves = PieceMoves { old: Vec::new(), new: Vec::new() };
         for (&(start, end), &(new_start, new_end)) in was.iter().zip(&now) {
             let found = spot.pieces.binary_search_by_key(&start, |p| p.start);
@@ -885,7 +870,7 @@ impl Planner {
         index: usize,
         spots: &ObjectSpots,
         placed: &HashMap<u32, SectionSpot>,
-        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+        output: &[u8],
     ) -> Result<(u64, i64), String> {
         let spot = placed[&(index as u32)];
         if spot.size != old.headers[index].sh_size(E) {
@@ -899,14 +884,14 @@ impl Planner {
         // File offsets and addresses agree modulo the page, past which nothing is aligned.
         if size <= spot.size && !units && spot.offset.is_multiple_of(align) {
             if new.executable(index) {
-                let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+                let overflow = headers(&mut self.overflow, output)?;
                 let at = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
                 self.symbols_follow(old, new, index, at, at);
             }
             self.respotted.push(((spots.position, spots.member), SectionSpot { size, ..spot }));
             return Ok((spot.offset, 0));
         }
-        let overflow = headers(&mut self.overflow, self.output_len, read_output)?;
+        let overflow = headers(&mut self.overflow, output)?;
         let in_place = |why: String| format!("{}: {why}", old.name(index));
         let (offset, by) = if header.sh_flags(E) & SHF_ALLOC as u64 != 0 {
             let code = new.executable(index);
@@ -959,11 +944,7 @@ impl Planner {
     /// changed objects' sections (where their output sections now are), then the headers.
     /// `map` is brought up to date with where the sections now are, and the build id's ranges
     /// with what was written past the end of the file.
-    pub fn finish(
-        self,
-        map: &mut OutputMap,
-        read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-    ) -> Result<Relink, String> {
+    pub fn finish(self, map: &mut OutputMap, output: &[u8]) -> Result<Relink, String> {
         let Planner {
             mut patches,
             overflow,
@@ -982,7 +963,7 @@ impl Planner {
             }
         }
         if let Some(overflow) = &overflow {
-            patches.extend(follow_addresses(overflow, &addresses_moved, read_output)?);
+            patches.extend(follow_addresses(overflow, &addresses_moved, output)?);
         }
         if let Some((offset, bytes)) = unwind_table.as_ref().and_then(HdrTable::changes) {
             patches.push(Patch { offset, bytes });
@@ -1006,9 +987,10 @@ impl Planner {
         let Some(overflow) = overflow else {
             return Ok(Relink { moves: Vec::new(), patches, rehash: Vec::new(), tally });
         };
-        patches.extend(symbol_table_writes(&overflow, &code_symbols_moved, read_output)?);
+        patches.extend(symbol_table_writes(&overflow, &code_symbols_moved, output)?);
         let mut rehash = Vec::new();
         if map.build_id.is_some() {
+            moved_ranges(&mut map.ranges, overflow.moves());
             for (at, len) in overflow.regions() {
                 rehash.extend(chunk_region(&mut map.ranges, at, len));
             }
@@ -1058,31 +1040,34 @@ fn chunk_region(ranges: &mut Vec<WrittenRange>, at: u64, len: u64) -> Vec<u64> {
     rehash
 }
 
+/// Gives each output section copied to the end of the file (`moves`) the build id ranges
+/// of the bytes it was copied from, digests and all: the copy's bytes are the same, so only
+/// the chunks a patch writes into are hashed again, not the whole section (23 MB of
+/// `.debug_line` in typst-cli's debug link). The ranges of the old place stay: its bytes
+/// are still in the file.
+fn moved_ranges(ranges: &mut Vec<WrittenRange>, moves: &[crate::overflow::Move]) {
+    for m in moves {
+        let inside = |r: &&WrittenRange| m.from <= r.at && r.at + r.len <= m.from + m.len;
+        let copies: Vec<WrittenRange> =
+            ranges.iter().filter(inside).map(|r| WrittenRange { at: r.at - m.from + m.to, ..*r }).collect();
+        ranges.extend(copies);
+    }
+    ranges.sort_by_key(|r| r.at);
+}
+
 /// The writes that point the output's `.symtab` entries of code that moved or changed its
 /// size (`moved`) at its new place, with its new size: the entries at a symbol's old address
 /// whose name is its name. Costs a read of `.symtab` (0.7 MB for ripgrep's debug link) and of
 /// the names of the entries at those addresses, only in a relink that resizes code.
-fn symbol_table_writes(
-    overflow: &Overflow,
-    moved: &[SymbolMove],
-    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-) -> Result<Vec<Patch>, String> {
+fn symbol_table_writes(overflow: &Overflow, moved: &[SymbolMove], output: &[u8]) -> Result<Vec<Patch>, String> {
     let Some((symbols, names)) = overflow.symbol_table().filter(|_| !moved.is_empty()) else { return Ok(Vec::new()) };
-    let failed = |e: std::io::Error| format!("reading the output's symbols: {e}");
-    let mut table = vec![0u8; symbols.1 as usize];
-    read_output(symbols.0, &mut table).map_err(failed)?;
-    let entries: &[Sym] = object::pod::slice_from_all_bytes(&table).map_err(|_| "a .symtab cut short")?;
+    let table = output_at(output, symbols.0, symbols.1)?;
+    let names = output_at(output, names.0, names.1)?;
+    let entries: &[Sym] = object::pod::slice_from_all_bytes(table).map_err(|_| "a .symtab cut short")?;
     let mut writes = Vec::new();
-    let mut name = Vec::new();
     for (index, entry) in entries.iter().enumerate() {
         for m in moved.iter().filter(|m| m.was == entry.st_value(E)) {
-            name.resize(m.name.len() + 1, 0);
-            let at = u64::from(entry.st_name(E));
-            if at + name.len() as u64 > names.1 {
-                continue;
-            }
-            read_output(names.0 + at, &mut name).map_err(failed)?;
-            if name[..m.name.len()] == m.name[..] && name[m.name.len()] == 0 {
+            if nul_terminated(names, entry.st_name(E) as usize) == m.name {
                 let place = symbols.0 + (index * size_of::<Sym>()) as u64 + 8;
                 let bytes = [m.now.to_le_bytes(), m.size.to_le_bytes()].concat();
                 writes.push(Patch { offset: place, bytes });
@@ -1093,15 +1078,17 @@ fn symbol_table_writes(
 }
 
 /// The output's headers (`overflow`), read the first time a relink needs them.
-fn headers<'o>(
-    overflow: &'o mut Option<Overflow>,
-    output_len: u64,
-    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-) -> Result<&'o mut Overflow, String> {
+fn headers<'o>(overflow: &'o mut Option<Overflow>, output: &[u8]) -> Result<&'o mut Overflow, String> {
     match overflow {
         Some(overflow) => Ok(overflow),
-        None => Ok(overflow.insert(Overflow::read(read_output, output_len)?)),
+        None => Ok(overflow.insert(Overflow::read(output)?)),
     }
+}
+
+/// `len` bytes of the old output from file offset `at`.
+fn output_at(output: &[u8], at: u64, len: u64) -> Result<&[u8], String> {
+    let end = at.checked_add(len).filter(|&end| end <= output.len() as u64);
+    end.map(|end| &output[at as usize..end as usize]).ok_or_else(|| "the output is cut short".to_string())
 }
 
 /// The writes that make the dynamic relocations of the 64-bit addresses in `moved` (place,
@@ -1109,19 +1096,13 @@ fn headers<'o>(
 /// such place, whose addend is the address. A place without any holds an address the loader
 /// leaves alone, in an output that is not position-independent. Any other (a symbol's
 /// address, which the loader computes) cannot be patched.
-fn follow_addresses(
-    overflow: &Overflow,
-    moved: &[(u64, i64)],
-    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
-) -> Result<Vec<Patch>, String> {
+fn follow_addresses(overflow: &Overflow, moved: &[(u64, i64)], output: &[u8]) -> Result<Vec<Patch>, String> {
     if moved.is_empty() {
         return Ok(Vec::new());
     }
-    let (at, size) = overflow.dynamic_relocations(read_output)?.unwrap_or((0, 0));
-    let mut table = vec![0u8; size as usize];
-    read_output(at, &mut table).map_err(|e| format!("reading the dynamic relocations: {e}"))?;
-    let relocations: &[Rela] =
-        object::pod::slice_from_all_bytes(&table).map_err(|_| "a dynamic relocation table cut short")?;
+    let (at, size) = overflow.dynamic_relocations(output)?.unwrap_or((0, 0));
+    let relocations: &[Rela] = object::pod::slice_from_all_bytes(output_at(output, at, size)?)
+        .map_err(|_| "a dynamic relocation table cut short")?;
     let mut patches = Vec::new();
     for &(place, change) in moved {
         let dynamic = relocations.iter().position(|r| r.r_offset(E) == place);
@@ -1197,7 +1178,7 @@ fn patch_merged(
     old: &[u8],
     new: &[u8],
     spot: &MergedSpot,
-    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    output: &[u8],
     written: &mut HashSet<(u64, Vec<u8>)>,
     tally: &mut Tally,
 ) -> Result<Vec<Patch>, &'static str> {
@@ -1208,7 +1189,8 @@ fn patch_merged(
     if constant != 0 && !old.len().is_multiple_of(constant) {
         return Err("a section of constants that is not whole constants");
     }
-    let mut section: Option<Vec<u8>> = None;
+    let section = output.get(spot.offset as usize..).and_then(|rest| rest.get(..spot.size as usize));
+    let section = section.ok_or("the output is cut short")?;
     let mut patches = Vec::new();
     let mut at = 0;
     while at < old.len() {
@@ -1226,14 +1208,6 @@ fn patch_merged(
             if piece.shared {
                 return Err("a piece that changed was stored once for several");
             }
-            let section = match &mut section {
-                Some(bytes) => bytes,
-                None => {
-                    let mut bytes = vec![0; spot.size as usize];
-                    read_output(spot.offset, &mut bytes).map_err(|_| "the output could not be read")?;
-                    section.insert(bytes)
-                }
-            };
             let stored = match constant {
                 0 => memchr::memmem::find_iter(section, now).any(|i| i == 0 || section[i - 1] == 0),
                 size => section.chunks_exact(size).any(|c| c == now),
@@ -1296,7 +1270,7 @@ fn resolve_globals(
     rebuilt: &[usize],
     placed: &HashMap<u32, SectionSpot>,
     overflow: &Overflow,
-    read_output: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    output: &[u8],
 ) -> Result<HashMap<u32, Resolved>, String> {
     let outside = "an address outside every segment";
     let mut resolved: HashMap<u32, Resolved> = HashMap::new();
@@ -1337,11 +1311,10 @@ fn resolve_globals(
             }
             let (at, addend) = (r.r_offset(E), r.r_addend(E) as u64);
             let (place, offset) = (section.wrapping_add(at), spot.offset + at);
-            let mut field = [0u8; 6];
             if at < 2 || at + 4 > spot.size {
                 continue;
             }
-            read_output(offset - 2, &mut field).map_err(|e| format!("reading the output: {e}"))?;
+            let field = output_at(output, offset - 2, 6)?;
             let value =
                 |from: usize| i32::from_le_bytes(field[from..from + 4].try_into().expect("four bytes")) as i64 as u64;
             let relative = value(2).wrapping_sub(addend).wrapping_add(place);
@@ -2332,5 +2305,31 @@ mod tests {
         let made = chunk_region(&mut ranges, at, 3 * CHUNK_BYTES);
         assert_eq!(made, vec![at, at + CHUNK_BYTES, at + 2 * CHUNK_BYTES]);
         assert!(ranges.iter().all(|r| r.len == CHUNK_BYTES && r.digest == 0));
+    }
+
+    #[test]
+    fn a_copied_section_keeps_its_digests_and_only_what_it_grew_is_hashed() {
+        let hash = |bytes: &[u8]| twox_hash::XxHash3_128::oneshot(bytes);
+        let (from, len, to) = (0x1000u64, 3 * CHUNK_BYTES + 50, 0x20_0000u64);
+        let mut file: Vec<u8> = (0..to + len + 1000).map(|i| (i * 7 % 251) as u8).collect();
+        // The full link's ranges over the section: chunks of its own lengths, a hole between two.
+        let full = [(from, CHUNK_BYTES + 8), (from + CHUNK_BYTES + 16, 2 * CHUNK_BYTES + 34)];
+        let mut ranges: Vec<WrittenRange> = full
+            .iter()
+            .map(|&(at, len)| WrittenRange { at, len, digest: hash(&file[at as usize..(at + len) as usize]) })
+            .collect();
+        // Copied to the end of the file, then 1000 bytes appended to it.
+        file.copy_within(from as usize..(from + len) as usize, to as usize);
+        moved_ranges(&mut ranges, &[crate::overflow::Move { from, len, to }]);
+        let made = chunk_region(&mut ranges, to + len, 1000);
+        ranges.sort_by_key(|r| r.at);
+        assert_eq!(made, vec![to + len]);
+        assert_eq!(ranges.len(), 5);
+        for r in ranges.iter_mut().filter(|r| made.contains(&r.at)) {
+            r.digest = hash(&file[r.at as usize..(r.at + r.len) as usize]);
+        }
+        for r in &ranges {
+            assert_eq!(r.digest, hash(&file[r.at as usize..(r.at + r.len) as usize]), "the range at {:#x}", r.at);
+        }
     }
 }
