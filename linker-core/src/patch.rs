@@ -2231,8 +2231,8 @@ pub fn apply(file: &std::fs::File, relink: &Relink, map: &mut OutputMap) -> std:
     touched.extend(relink.rehash.iter().filter_map(|at| map.ranges.binary_search_by_key(at, |r| r.at).ok()));
     touched.sort_unstable();
     touched.dedup();
-    // On the pool: after a section moved, every chunk of its copy (4 MB for ripgrep's debug
-    // line tables).
+    // On the pool: the chunks the patches wrote into and those the relink made (what a
+    // section grew; a copied section keeps its digests: `moved_ranges`).
     let digests: Vec<std::io::Result<u128>> = touched
         .par_iter()
         .map_init(Vec::new, |bytes, &index| {
