@@ -2231,23 +2231,31 @@ pub fn apply(file: &std::fs::File, relink: &Relink, map: &mut OutputMap) -> std:
     touched.extend(relink.rehash.iter().filter_map(|at| map.ranges.binary_search_by_key(at, |r| r.at).ok()));
     touched.sort_unstable();
     touched.dedup();
-    // On the pool: the chunks the patches wrote into and those the relink made (what a
-    // section grew; a copied section keeps its digests: `moved_ranges`).
+    // On the pool, from the file's pages in place: the chunks the patches wrote into and
+    // those the relink made (what a section grew; a copied section keeps its digests:
+    // `moved_ranges`). A chunk of a table the full link wrote whole (`.symtab`, `.eh_frame`)
+    // is megabytes, which reads into buffers would copy and fault in.
+    // SAFETY: a read-only map of the output this process holds locked, dropped before it
+    // writes again.
+    let view = unsafe { memmap2::Mmap::map(file)? };
+    let cut_short = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "a build id range past the file's end");
     let digests: Vec<std::io::Result<u128>> = touched
         .par_iter()
-        .map_init(Vec::new, |bytes, &index| {
+        .map(|&index| {
             let range = &map.ranges[index];
-            bytes.resize(range.len as usize, 0);
-            file.read_exact_at(bytes, range.at)?;
+            let bytes = view.get(range.at as usize..(range.at + range.len) as usize).ok_or_else(cut_short)?;
             let id =
                 id_at.saturating_sub(range.at) as usize..(id_at + u64::from(id_len)).saturating_sub(range.at) as usize;
             if id.start < bytes.len() && !id.is_empty() {
+                let mut bytes = bytes.to_vec();
                 let end = id.end.min(bytes.len());
                 bytes[id.start..end].fill(0);
+                return Ok(twox_hash::XxHash3_128::oneshot(&bytes));
             }
             Ok(twox_hash::XxHash3_128::oneshot(bytes))
         })
         .collect();
+    drop(view);
     for (index, digest) in touched.into_iter().zip(digests) {
         map.ranges[index].digest = digest?;
     }
