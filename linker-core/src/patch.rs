@@ -291,14 +291,14 @@ impl std::fmt::Display for Tally {
 /// Plans the patches of one relink: the changed objects one after another ([`Planner::plan`]),
 /// then the headers, the copies and the map that follow from the sections they moved
 /// ([`Planner::finish`]).
-pub struct Planner {
+pub struct Planner<'o> {
     patches: Vec<Patch>,
     /// The merged strings and constants written so far, by output section (`patch_merged`).
     written: HashSet<(u64, Vec<u8>)>,
     /// The output's headers, read once a section must move.
     overflow: Option<Overflow>,
     /// The output's `.eh_frame_hdr` table, read once an unwind record changes.
-    unwind_table: Option<HdrTable>,
+    unwind_table: Option<HdrTable<'o>>,
     /// Debug strings this relink appended: (output section's name, text) → offset in it.
     added_strings: HashMap<(&'static [u8], Vec<u8>), u64>,
     /// The new spots of sections that moved or shrank, by object (position, member).
@@ -322,8 +322,8 @@ struct SymbolMove {
     size: u64,
 }
 
-impl Planner {
-    pub fn new() -> Planner {
+impl<'o> Planner<'o> {
+    pub fn new() -> Planner<'o> {
         Planner {
             patches: Vec::new(),
             written: HashSet::new(),
@@ -341,7 +341,7 @@ impl Planner {
     /// Plans the writes that replace `old`'s placed sections and merged strings (`spots`) in
     /// the output when `new` takes its place, or says why a full link is needed.
     /// `output` is the old output's bytes.
-    pub fn plan(&mut self, old: &[u8], new: &[u8], spots: &ObjectSpots, output: &[u8]) -> Result<(), String> {
+    pub fn plan(&mut self, old: &[u8], new: &[u8], spots: &ObjectSpots, output: &'o [u8]) -> Result<(), String> {
         let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
         let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
         if old.headers.len() != new.headers.len() || old.header.e_shstrndx(E) != new.header.e_shstrndx(E) {
@@ -653,7 +653,7 @@ impl Planner {
         symbols: &SymbolMap,
         index: usize,
         targets: &Targets<'_>,
-        output: &[u8],
+        output: &'o [u8],
     ) -> Result<(), String> {
         let Targets { placed, moved, .. } = *targets;
         let (old_bytes, new_bytes) = (old.contents(index)?, new.contents(index)?);
