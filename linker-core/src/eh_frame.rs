@@ -199,13 +199,20 @@ impl<'o> HdrTable<'o> {
     pub fn changes(&self) -> Option<(u64, Vec<u8>)> {
         let places = self.moved.iter().flat_map(|&(at, e)| [at, self.written_before(e[0]).min(self.len() - 1)]);
         let (first, last) = (places.clone().min()?, places.max()?);
-        let mut entries: Vec<[i32; 2]> = (first..=last)
-            .filter(|at| !self.moved.iter().any(|(i, _)| i == at))
-            .map(|at| self.written(at))
-            .chain(self.moved.iter().map(|&(_, e)| e))
-            .collect();
-        entries.sort_unstable();
-        let bytes = entries.iter().flat_map(|e| e.iter().flat_map(|w| w.to_le_bytes())).collect();
+        // The span's entries are in order already: the moved ones are merged in.
+        let mut moved: Vec<[i32; 2]> = self.moved.iter().map(|&(_, e)| e).collect();
+        moved.sort_unstable();
+        let mut moved = moved.into_iter().peekable();
+        let mut bytes = Vec::with_capacity((last - first + 1) * 8);
+        let mut put = |e: [i32; 2]| e.iter().for_each(|w| bytes.extend_from_slice(&w.to_le_bytes()));
+        for at in (first..=last).filter(|at| !self.moved.iter().any(|(i, _)| i == at)) {
+            let entry = self.written(at);
+            while let Some(m) = moved.next_if(|m| *m < entry) {
+                put(m);
+            }
+            put(entry);
+        }
+        moved.for_each(put);
         Some((self.offset + 12 + first as u64 * 8, bytes))
     }
 }
