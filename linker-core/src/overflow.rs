@@ -40,6 +40,7 @@
 //! a section leaves behind is not reused: the file grows until the next full link.
 
 use crate::elf::*;
+use crate::layout::growth_room;
 use object::read::elf::{Dyn as _, ProgramHeader as _};
 use object::{U16, U32, U64};
 
@@ -47,12 +48,6 @@ pub type Phdr = ProgramHeader64<LE>;
 
 /// Bytes to write at a file offset.
 pub type Write = (u64, Vec<u8>);
-
-/// The room a section that grows at the end of the file keeps after it: an eighth of its
-/// size, a page at least (a hole in the file until it is used).
-fn room_after(size: u64) -> u64 {
-    (size / 8).max(PAGE_SIZE)
-}
 
 /// `len` bytes of the file to copy from offset `from` to offset `to`, past its end.
 #[derive(Clone, Copy, Debug)]
@@ -124,7 +119,7 @@ impl Overflow {
         // is, into room kept free after it: what a relink appends goes past that room.
         let last = sections.iter().filter(|s| s.sh_type(E) != SHT_NOBITS).max_by_key(|s| s.sh_offset(E) + s.sh_size(E));
         if let Some(last) = last.filter(|s| s.sh_flags(E) & SHF_ALLOC as u64 == 0) {
-            end = end.max(last.sh_offset(E) + last.sh_size(E) + room_after(last.sh_size(E)));
+            end = end.max(last.sh_offset(E) + last.sh_size(E) + growth_room(last.sh_size(E)));
         }
         Ok(Overflow {
             header,
@@ -289,7 +284,7 @@ impl Overflow {
             self.grown.retain(|&(i, _)| i != index);
             // Room to grow again without another copy: the file ends past a zero at the
             // room's end, so that later relinks put nothing there.
-            self.end = to + in_section + size + room_after(used);
+            self.end = to + in_section + size + growth_room(used);
             self.room_ends.push((self.end - 1, vec![0]));
         }
         let section = &mut self.sections[index];

@@ -911,6 +911,14 @@ fn overflow_segment_addresses(t: &Test) -> Option<(u64, u64)> {
 }
 
 /// The address and size of the `.symtab` symbol `name` in the output at `path`.
+/// The file offset and size of section `name` of `path`.
+fn section_range(path: &Path, name: &str) -> Option<(u64, u64)> {
+    use object::{Object, ObjectSection};
+    let data = std::fs::read(path).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    file.section_by_name(name)?.file_range()
+}
+
 fn symbol_in(path: &std::path::Path, name: &str) -> Option<(u64, u64)> {
     use object::{Object, ObjectSymbol};
     let data = std::fs::read(path).unwrap();
@@ -1014,7 +1022,8 @@ fn grown_program(t: &Test, padding: usize) -> (Vec<String>, usize, String) {
 /// pointer reach the new code, the pointer still equals `&grown`, and an exception unwinds
 /// through the moved function (its rewritten FDE, found through `.eh_frame_hdr`, and its
 /// moved landing pads) and runs its guard's destructor. gdb breaks at a line of the moved
-/// function, prints a local and walks the stack through it to `main`.
+/// function, prints a local and walks the stack through it to `main`. Its line table grows
+/// into the room the full link left after `.debug_line` (`layout::growth_room`), where it is.
 #[test]
 fn a_function_that_grew_moves_and_still_unwinds() {
     let t = test_env!("incremental_function_grew");
@@ -1023,6 +1032,8 @@ fn a_function_that_grew_moves_and_still_unwinds() {
     }
     let (args, _, _) = grown_program(&t, 1);
     link_incremental(&t, &args);
+    let (lines_place, lines_size) = section_range(&t.out("prog"), ".debug_line").expect("line tables");
+    let mut lines_grew = false;
     for padding in [4, 40, 2, 200] {
         let (_, line, expected) = grown_program(&t, padding);
         let o = link_incremental(&t, &args);
@@ -1044,6 +1055,9 @@ fn a_function_that_grew_moves_and_still_unwinds() {
         let (start, len) = overflow_segment_addresses(&t).expect("the overflow segment");
         assert!((start..start + len).contains(&address), "{padding}: grown at {address:#x}, not in the overflow");
         assert_eq!(Some(size), symbol_in(&t.out("plain"), "_Z5growni").map(|(_, size)| size), "{padding}");
+        let (place, size) = section_range(&t.out("prog"), ".debug_line").expect("line tables");
+        assert_eq!(place, lines_place, "{padding}: .debug_line is where the full link put it");
+        lines_grew |= size > lines_size;
         if t.require_gdb() {
             let (values, out) = gdb_values(&t, World::Test, "prog", &[format!("grown.cc:{line}")], &["print x", "bt"]);
             assert_eq!(values, [padding.to_string()], "{padding}: gdb:\n{out}");
@@ -1051,6 +1065,7 @@ fn a_function_that_grew_moves_and_still_unwinds() {
             assert!(out.contains(" in main () at ") && out.contains("grown_main.cc:7"), "gdb walks to main:\n{out}");
         }
     }
+    assert!(lines_grew, "no relink grew .debug_line");
     assert!(up_to_date(&link_incremental(&t, &args)));
 }
 
