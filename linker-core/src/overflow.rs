@@ -2,8 +2,9 @@
 //! segment, sections the program does not load (debug line tables...) at the end of the
 //! file.
 //!
-//! A full link packs sections one after another, so a section that grows has no room where
-//! it is. An in-place relink (`patch`) moves it instead.
+//! A full link packs loaded sections one after another, so a loaded section that grows has
+//! no room where it is. An in-place relink (`patch`) moves it instead. The debug sections a
+//! relink grows have room after them (`layout::growth_room`).
 //!
 //! **Read-only data** moves to a loadable read-only segment that the first relink needing
 //! one appends, past every byte of the file and every address of the program; later relinks
@@ -19,25 +20,26 @@
 //! segment's (`address = offset + base`), at a page boundary past the end of the file and of
 //! the program's memory image (`.bss` included).
 //!
-//! **A section the program does not load** grows at the end of its output section, which must
-//! therefore be followed by nothing but room: an output section that is not is first copied
-//! to the end of the file (past the overflow segment's room), with an eighth of its size of
-//! room after it, and its header pointed at the copy. The full link puts `.debug_info`, the
-//! biggest section an edit makes grow, last in the file (`layout`), and a relink keeps room
-//! after the last section free (what it appends goes past that room), so that it grows where
-//! it is: the section header table, which follows it, moves past everything instead. Its
+//! **A section the program does not load** grows at the end of its output section, into the
+//! room before whatever follows it in the file. The full link leaves an eighth of the size of
+//! each debug section a relink grows free after it (`layout::GROWN_BY_RELINKS`), and puts
+//! `.debug_info`, the biggest, last, where a relink keeps the same room past the file's end
+//! (what it appends goes past that room): the section header table, which follows it, moves
+//! past everything when it grows. A section that outgrows its room is copied to the end of
+//! the file (past the overflow segment's room), with room after it again, and its header
+//! pointed at the copy. Its
 //! input sections keep their offsets in it, so what refers to them by offset (a unit's
 //! `DW_AT_stmt_list`) still does; the grown input section itself is written at the end, and
 //! the references to it follow it.
 //!
 //! **Costs.** Reading the ELF header, the program and section headers of the output once per
 //! relink that moves a section (a few kilobytes), then writing the header, the tables and the
-//! moved sections; copying an output section that must grow and is not last (4 MB for
-//! ripgrep's debug `.debug_line`, 24 MB for typst-cli's) within the file, in the kernel
-//! (`copy_file_range`), once: it has room to grow afterwards. ripgrep's 14 MB `.debug_info`
-//! is not copied at all: the first relink of a real code edit after a full link took 23.6 ms
-//! when it was (`rivet-ld --time`), 6.8–7.5 ms since. The room
-//! a section leaves behind is not reused: the file grows until the next full link.
+//! moved sections; copying an output section that outgrew its room within the file, in the
+//! kernel (`copy_file_range`), once: it has room to grow afterwards. Before the full link
+//! left room, the first relink of typst-cli's real code edit after a full link copied its
+//! 23 MB `.debug_line` (25–40 ms in all, `rivet-ld --time`); now it grows where it is (9–12
+//! ms). The room a copied section leaves behind is not reused: the file grows until the next
+//! full link.
 
 use crate::elf::*;
 use crate::layout::growth_room;

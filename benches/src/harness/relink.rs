@@ -32,9 +32,9 @@
 //!   `--reproduce` like the replay: `project::edited_reproduce_tarball`) written over the
 //!   replay's, after an untimed relink that puts the round's other object back as it was,
 //!   then `--incremental`: the output must be patched in place and run (the first relink
-//!   since the round's full link to grow the unit's debug information, so the one that
-//!   copies `.debug_line` to the end of the file; `.debug_info`, last in the file, grows
-//!   where it is); then **undone**: the units put back, which must be patched again;
+//!   since the round's full link to change the unit's debug information, which grows into
+//!   the room the full link left after each debug section); then **undone**: the units put
+//!   back, which must be patched again;
 //! - **rust-lld**'s full link of the same inputs (`--threads=N`).
 //!
 //! rivet-ld runs as users run it, forked: it returns when the output is in place, and the
@@ -90,8 +90,8 @@ pub struct RelinkWorkload {
     /// The units a real code edit rebuilt (none for a project without an edit).
     #[serde(default)]
     pub rebuilt_objects: Vec<String>,
-    /// The edit's link (the first to grow the unit's debug information after a full link,
-    /// so the one that copies `.debug_line` to the end of the file), and its undoing's.
+    /// The edit's link (the first to change the unit's debug information after a full
+    /// link), and its undoing's.
     #[serde(default)]
     pub rebuilt_s: Option<f64>,
     #[serde(default)]
