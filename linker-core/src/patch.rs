@@ -1896,7 +1896,9 @@ struct Shape<'d> {
     data: &'d [u8],
     header: &'d Ehdr,
     headers: &'d [Shdr],
-    names: &'d [u8],
+    /// Per section: its name, found once (a plan asks for each several times, and a release
+    /// crate built as one codegen unit has 30k sections named after mangled symbols).
+    names: Vec<&'d [u8]>,
     symbols: &'d [Sym],
     /// The symbols' names.
     symbol_names: &'d [u8],
@@ -1917,7 +1919,8 @@ impl<'d> Shape<'d> {
             return None;
         }
         let headers = header.section_headers(E, data).ok()?;
-        let names = headers.get(header.e_shstrndx(E) as usize).and_then(|s| s.data(E, data).ok())?;
+        let table = headers.get(header.e_shstrndx(E) as usize).and_then(|s| s.data(E, data).ok())?;
+        let names: Vec<&[u8]> = headers.iter().map(|h| nul_terminated(table, h.sh_name(E) as usize)).collect();
         let symtab = headers.iter().find(|s| s.sh_type(E) == SHT_SYMTAB);
         let symbols = match symtab {
             Some(s) => s.data_as_array(E, data).ok()?,
@@ -1935,16 +1938,14 @@ impl<'d> Shape<'d> {
         let strings = (SHF_MERGE | SHF_STRINGS) as u64;
         let debug_strings = headers
             .iter()
-            .map(|h| {
-                h.sh_flags(E) & (strings | SHF_ALLOC as u64) == strings
-                    && nul_terminated(names, h.sh_name(E) as usize).starts_with(b".debug_")
-            })
+            .zip(&names)
+            .map(|(h, name)| h.sh_flags(E) & (strings | SHF_ALLOC as u64) == strings && name.starts_with(b".debug_"))
             .collect();
         Some(Shape { data, header, headers, names, symbols, symbol_names, symbol_strings, rela_of, debug_strings })
     }
 
     fn name_bytes(&self, index: usize) -> &'d [u8] {
-        nul_terminated(self.names, self.headers[index].sh_name(E) as usize)
+        self.names[index]
     }
 
     fn name(&self, index: usize) -> String {
