@@ -686,7 +686,9 @@ impl<'o> Planner<'o> {
             let end = relas.partition_point(|x| x.r_offset(E) < u64::from(r.offset + r.size));
             &relas[start..end]
         }
-        let cie_index = |records: &[crate::eh_frame::Record], cie: u32| records.iter().position(|r| r.offset == cie);
+        // Records are in the order of their offsets (`eh_frame::split`).
+        let cie_index =
+            |records: &[crate::eh_frame::Record], cie: u32| records.binary_search_by_key(&cie, |r| r.offset).ok();
         let overflow = headers(&mut self.overflow, output)?;
         let outside = "an address outside every segment";
         // The symbol's address, before and after the relink, or `None` when its section is
