@@ -139,10 +139,18 @@ fn gaps(ranges: &[WrittenRange], file_size: u64) -> Vec<(u64, u64)> {
 }
 
 /// Zeroes `gaps`, where a reused file still holds the old output's bytes: the output must
-/// not depend on them.
+/// not depend on them. A gap of a page or more is punched out of the file (it reads as zeros
+/// and holds no blocks, like the room after a debug section in a new file:
+/// `layout::growth_room`); where the file system cannot, and for padding, zeros are written.
 fn zero_fill(file: &std::fs::File, path: &Path, gaps: &[(u64, u64)]) -> Result<()> {
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::FileExt;
     for &(mut at, len) in gaps {
+        let punch = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+        // SAFETY: a system call on an open file; no memory is shared.
+        if len >= PAGE_SIZE && unsafe { libc::fallocate(file.as_raw_fd(), punch, at as i64, len as i64) } == 0 {
+            continue;
+        }
         for bytes in zeros(len) {
             file.write_all_at(bytes, at).map_err(|e| Error::io(path, e))?;
             at += bytes.len() as u64;
@@ -1364,9 +1372,25 @@ fn write_build_id(
 }
 
 /// Every range of the file a tree-hash build id covers, in file order: those written and the
-/// padding between them (zeros).
+/// padding between them (zeros), cut into chunks of [`CHUNK_BYTES`]. A whole chunk of zeros
+/// is hashed once for all (the room after the debug sections is megabytes:
+/// `layout::growth_room`), and a relink that writes into a gap hashes again only the chunks
+/// it wrote.
 fn tree_hash_ranges(mut ranges: Vec<WrittenRange>, gaps: &[(u64, u64)]) -> Vec<WrittenRange> {
-    ranges.extend(gaps.iter().map(|&(at, len)| WrittenRange { at, len, digest: zeros_digest(len) }));
+    let mut whole_chunk = None;
+    for &(at, len) in gaps {
+        let end = at + len;
+        let mut start = at;
+        while start < end {
+            let len = (end - start).min(CHUNK_BYTES);
+            let digest = match len {
+                CHUNK_BYTES => *whole_chunk.get_or_insert_with(|| zeros_digest(CHUNK_BYTES)),
+                _ => zeros_digest(len),
+            };
+            ranges.push(WrittenRange { at: start, len, digest });
+            start += len;
+        }
+    }
     ranges.sort_unstable_by_key(|r| r.at);
     ranges
 }
