@@ -277,12 +277,11 @@ impl Overflow {
         let mut new_bytes = at + used;
         if at + in_section + size > self.room_end(index) {
             let to = align_up(self.end, section.sh_addralign(E).max(1));
-            // The copy's bytes are the section's as the output has them (the build id's
-            // ranges over them follow it: `moved_ranges`), unless they include some this
-            // relink added, before an earlier copy.
-            let copied_again = self.moves.iter().any(|m| m.to == at);
+            // The copy's bytes are the section's as the output has them, whose build id
+            // ranges follow it (`moved_ranges`), then what this relink already added to it.
+            let added_from = self.grown.iter().find(|&&(i, _)| i == index).map(|&(_, start)| start - at);
             self.moves.push(Move { from: at, len: used, to });
-            (at, new_bytes) = (to, if copied_again { to } else { to + used });
+            (at, new_bytes) = (to, to + added_from.unwrap_or(used));
             self.grown.retain(|&(i, _)| i != index);
             // Room to grow again without another copy: the file ends past a zero at the
             // room's end, so that later relinks put nothing there.
@@ -358,7 +357,8 @@ impl Overflow {
     }
 
     /// The file ranges this relink wrote past what was there: the overflow segment, the new
-    /// bytes of each output section it grew (all of one it copied), and the section header
+    /// bytes of each output section it grew (of one it copied, those past what the output
+    /// held: the copied ones keep their ranges, `patch::moved_ranges`), and the section header
     /// table where it moved, as (offset, length), in file order.
     pub fn regions(&self) -> Vec<(u64, u64)> {
         let segment = self.segment().filter(|_| self.program_headers_changed);
@@ -387,5 +387,57 @@ impl Overflow {
             headers.push((self.header.e_shoff(E), object::pod::bytes_of_slice(&self.sections).to_vec()));
         }
         (self.moves, self.room_ends, headers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An output with two sections the program does not load, `.a` (0x80 bytes at 0x100,
+    /// with room up to `.b` at 0x200) and `.b`, then the section names and the table.
+    fn output() -> Vec<u64> {
+        let mut words = vec![0u64; 0x500 / 8];
+        let bytes = object::pod::bytes_of_slice_mut(&mut words);
+        let mut put =
+            |at: usize, value: u64, width: usize| bytes[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
+        put(0, u64::from_le_bytes(*b"\x7fELF\x02\x01\x01\0"), 8);
+        for (at, value, width) in [(16, 2, 2), (18, 62, 2), (20, 1, 4), (40, 0x400, 8), (52, 64, 2), (54, 56, 2)] {
+            put(at, value, width);
+        }
+        for (at, value) in [(58, 64), (60, 4), (62, 3)] {
+            put(at, value, 2);
+        }
+        let names = b"\0.a\0.b\0.shstrtab\0";
+        for (i, &byte) in names.iter().enumerate() {
+            put(0x300 + i, u64::from(byte), 1);
+        }
+        // (name, type, offset, size) of sections 1 to 3.
+        let sections =
+            [(1, SHT_PROGBITS, 0x100, 0x80), (4, SHT_PROGBITS, 0x200, 0x100), (7, SHT_STRTAB, 0x300, names.len())];
+        for (i, (name, kind, offset, size)) in sections.into_iter().enumerate() {
+            let at = 0x400 + (i + 1) * 64;
+            put(at, name, 4);
+            put(at + 4, u64::from(kind), 4);
+            put(at + 24, offset, 8);
+            put(at + 32, size as u64, 8);
+            put(at + 48, 1, 8);
+        }
+        words
+    }
+
+    #[test]
+    fn a_section_grown_in_place_then_copied_leaves_its_new_bytes_to_be_hashed() {
+        let words = output();
+        let mut overflow = Overflow::read(object::pod::bytes_of_slice(&words)).unwrap();
+        // 0x40 bytes fit in `.a`'s room; 0x100 more do not: `.a` is copied to the file's end.
+        assert_eq!(overflow.grow(0x100, 0x40, 1).unwrap(), (0x180, 0x80));
+        let (at, offset) = overflow.grow(0x100, 0x100, 1).unwrap();
+        let copy = overflow.moves()[0];
+        assert_eq!((copy.from, copy.len, offset), (0x100, 0xc0, 0xc0));
+        assert_eq!(at, copy.to + 0xc0);
+        // The copied bytes that the output held keep their build id ranges
+        // (`patch::moved_ranges`); all that the relink added is a region of its own.
+        assert!(overflow.regions().contains(&(copy.to + 0x80, 0x40 + 0x100)), "{:?}", overflow.regions());
     }
 }

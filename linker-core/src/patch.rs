@@ -1059,7 +1059,6 @@ fn moved_ranges(ranges: &mut Vec<WrittenRange>, moves: &[crate::overflow::Move])
             ranges.iter().filter(inside).map(|r| WrittenRange { at: r.at - m.from + m.to, ..*r }).collect();
         ranges.extend(copies);
     }
-    ranges.sort_by_key(|r| r.at);
 }
 
 /// The writes that point the output's `.symtab` entries of code that moved or changed its
@@ -2272,12 +2271,14 @@ pub fn apply(file: &std::fs::File, relink: &Relink, map: &mut OutputMap) -> std:
 }
 
 /// Copies a moved output section inside the file, in the kernel (`copy_file_range`: no
-/// bytes pass through the process: 4 MB for ripgrep's debug `.debug_line`),
-/// or through a buffer where the file system cannot.
+/// bytes pass through the process), or through a buffer where the file system cannot. Only
+/// the bytes the file holds are copied: what the relink appended to the section before it
+/// was moved is written by its patches, which follow the move (`Overflow::translate`).
 fn copy_within(file: &std::fs::File, m: crate::overflow::Move) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::FileExt;
-    let (mut from, mut to, mut left) = (m.from as i64, m.to as i64, m.len as usize);
+    let held = m.len.min(file.metadata()?.len().saturating_sub(m.from));
+    let (mut from, mut to, mut left) = (m.from as i64, m.to as i64, held as usize);
     while left > 0 {
         // SAFETY: a system call on an open file with offsets it advances; no memory is shared.
         let copied = unsafe { libc::copy_file_range(file.as_raw_fd(), &mut from, file.as_raw_fd(), &mut to, left, 0) };
