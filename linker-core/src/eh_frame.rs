@@ -115,8 +115,9 @@ mod tests {
 /// changes it: (function start, FDE address) pairs relative to the header's address, sorted
 /// by start, read where the output has them. A relink that moves a function records its
 /// pair's new start; the entries between the first and the last place that changed are
-/// written back in their new order. Costs a binary search per lookup and nothing per entry
-/// (190k of them in typst-cli's debug link).
+/// written back in their new order. A lookup costs a binary search and a scan of the moved
+/// pairs (a relink moves few); nothing is done per entry but for those written back (190k
+/// entries in typst-cli's debug link).
 pub struct HdrTable<'o> {
     /// The header's file offset and address.
     offset: u64,
@@ -203,9 +204,11 @@ impl<'o> HdrTable<'o> {
         let mut moved: Vec<[i32; 2]> = self.moved.iter().map(|&(_, e)| e).collect();
         moved.sort_unstable();
         let mut moved = moved.into_iter().peekable();
+        let mut left: Vec<usize> = self.moved.iter().map(|&(at, _)| at).collect();
+        left.sort_unstable();
         let mut bytes = Vec::with_capacity((last - first + 1) * 8);
         let mut put = |e: [i32; 2]| e.iter().for_each(|w| bytes.extend_from_slice(&w.to_le_bytes()));
-        for at in (first..=last).filter(|at| !self.moved.iter().any(|(i, _)| i == at)) {
+        for at in (first..=last).filter(|at| left.binary_search(at).is_err()) {
             let entry = self.written(at);
             while let Some(m) = moved.next_if(|m| *m < entry) {
                 put(m);

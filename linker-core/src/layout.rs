@@ -137,8 +137,8 @@ pub enum Placement {
         out: u32,
         map: u32,
     },
-    /// `.eh_frame`: records `first .. first + count` of the output's kept records (where the
-    /// next input's start, when it kept none).
+    /// `.eh_frame`: records `first .. first + count` of the output's kept records (`count`
+    /// may be 0: then `first` is where the next input's records start).
     EhFrame {
         out: u32,
         first: u32,

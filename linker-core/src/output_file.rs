@@ -292,8 +292,9 @@ impl Patching {
     /// place: the tables it scans (`.symtab`, `.rela.dyn`, `.eh_frame_hdr`) are megabytes in
     /// a big link, which reads into fresh buffers would copy and fault in.
     pub fn map(&self) -> std::io::Result<memmap2::Mmap> {
-        // SAFETY: the file is locked (`open_locked`), so no other link changes it, and the
-        // map is dropped before this process writes the patch.
+        // SAFETY: the file is only read through the map, which is dropped before this
+        // process writes the patch; the lock (`open_locked`, advisory) keeps other rivet links
+        // out, and nothing else writes a file named as rivet's output.
         unsafe { memmap2::Mmap::map(&self.file) }
     }
 

@@ -326,10 +326,8 @@ impl Overflow {
 
     /// The index of the output section named `name`, if there is one.
     pub fn section_named(&self, name: &[u8]) -> Option<usize> {
-        self.sections.iter().position(|s| {
-            let rest = self.section_names.get(s.sh_name(E) as usize..).unwrap_or_default();
-            rest.strip_prefix(name).is_some_and(|rest| rest.first() == Some(&0))
-        })
+        let named = |s: &Shdr| c_string(self.section_names.get(s.sh_name(E) as usize..).unwrap_or_default()) == name;
+        self.sections.iter().position(named)
     }
 
     fn table_len(&self) -> u64 {

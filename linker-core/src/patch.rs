@@ -428,7 +428,7 @@ impl<'o> Planner<'o> {
         let mut moved = HashMap::new();
         let mut places = HashMap::new();
         for &index in resized.iter().filter(|&&index| placed.contains_key(&(index as u32))) {
-            let (offset, by) = self.resize(&old, &new, index, spots, &placed, output)?;
+            let (offset, by) = self.resize((&old, &new), &symbols, index, spots, &placed, output)?;
             places.insert(index as u32, offset);
             // Even where it stayed, what its temporaries name may have moved within it.
             moved.insert(index as u32, by);
@@ -851,12 +851,22 @@ impl<'o> Planner<'o> {
 
     /// Notes the symbols of code section `index`, of a new size, which moved from address
     /// `was` to `now` (or stays there): `.symtab` follows them (`symbol_table_writes`).
-    fn symbols_follow(&mut self, old: &Shape<'_>, new: &Shape<'_>, index: usize, was: u64, now: u64) {
-        for symbol in new.symbols_in(index).filter(|s| !new.temporary(s)) {
-            let name = new.symbol_name(symbol);
-            let Some(before) = old.symbols_in(index).find(|s| old.symbol_name(s) == name) else { continue };
+    fn symbols_follow(
+        &mut self,
+        (old, new): (&Shape<'_>, &Shape<'_>),
+        symbols: &SymbolMap,
+        index: usize,
+        was: u64,
+        now: u64,
+    ) {
+        for (i, symbol) in new.symbols.iter().enumerate() {
+            if usize::from(symbol.st_shndx(E)) != index || symbol.st_type() == STT_SECTION || new.temporary(symbol) {
+                continue;
+            }
+            // The map pairs only symbols of the same section (`Shape::symbol_map`).
+            let Some(before) = old.symbols.get(symbols.old_index(i as u32) as usize) else { continue };
             self.code_symbols_moved.push(SymbolMove {
-                name: name.to_vec(),
+                name: new.symbol_name(symbol).to_vec(),
                 was: was + before.st_value(E),
                 now: now + symbol.st_value(E),
                 size: symbol.st_size(E),
@@ -872,8 +882,8 @@ impl<'o> Planner<'o> {
     /// (its address, or its offset in its output section).
     fn resize(
         &mut self,
-        old: &Shape<'_>,
-        new: &Shape<'_>,
+        (old, new): (&Shape<'_>, &Shape<'_>),
+        symbols: &SymbolMap,
         index: usize,
         spots: &ObjectSpots,
         placed: &HashMap<u32, SectionSpot>,
@@ -893,7 +903,7 @@ impl<'o> Planner<'o> {
             if new.executable(index) {
                 let overflow = headers(&mut self.overflow, output)?;
                 let at = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
-                self.symbols_follow(old, new, index, at, at);
+                self.symbols_follow((old, new), symbols, index, at, at);
             }
             self.respotted.push(((spots.position, spots.member), SectionSpot { size, ..spot }));
             return Ok((spot.offset, 0));
@@ -924,7 +934,7 @@ impl<'o> Planner<'o> {
                 self.patches.push(Patch { offset: spot.offset, bytes: jump });
                 // Debuggers and profilers that read `.symtab` find the code where it runs
                 // (its global name still takes callers to the jump).
-                self.symbols_follow(old, new, index, was, address);
+                self.symbols_follow((old, new), symbols, index, was, address);
             }
             (offset, address.wrapping_sub(was) as i64)
         } else {

@@ -1075,8 +1075,10 @@ fn rela_bytes(list: &[DynRel]) -> Vec<u8> {
     out
 }
 
-/// Writes Elf64_Rela entries from the start of `out`.
+/// Writes Elf64_Rela entries from the start of `out`, which layout sized for them (from the
+/// scan's counts): more would write over the next input's entries.
 fn put_relas(out: &mut [u8], list: &[DynRel]) {
+    assert!(out.len() >= 24 * list.len(), "{} dynamic relocations where layout made room for fewer", list.len());
     for (slot, d) in out.chunks_exact_mut(24).zip(list) {
         slot[0..8].copy_from_slice(&d.offset.to_le_bytes());
         slot[8..16].copy_from_slice(&(((d.sym as u64) << 32) | d.r_type as u64).to_le_bytes());
