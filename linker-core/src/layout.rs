@@ -354,22 +354,21 @@ pub fn is_linker_defined(name: &[u8]) -> bool {
         || name.strip_prefix(b"__stop_").is_some_and(is_c_identifier)
 }
 
-/// The output sections an in-place relink grows where they are when a rebuilt unit's debug
-/// information grows (`patch`, `overflow`): each keeps room after it in the file
-/// ([`growth_room`]), and `.debug_info`, the biggest, is last, its room past the file's end.
-pub const GROWN_BY_RELINKS: [&[u8]; 9] = [
-    b".debug_info",
-    b".debug_line",
-    b".debug_str",
-    b".debug_line_str",
-    b".debug_abbrev",
-    b".debug_ranges",
-    b".debug_rnglists",
-    b".debug_loc",
-    b".debug_loclists",
-];
+/// The debug sections whose readers find what they hold by its offset alone, never by
+/// walking the whole section: a unit's line table, location and range lists, abbreviations.
+/// An in-place relink may write a unit's contribution anew at their end (`patch`).
+pub const DEBUG_FOUND_BY_OFFSET: [&[u8]; 6] =
+    [b".debug_line", b".debug_loc", b".debug_ranges", b".debug_loclists", b".debug_rnglists", b".debug_abbrev"];
 
-/// The room a section of [`GROWN_BY_RELINKS`] keeps after it: an eighth of its size, a page at
+/// Whether output section `name` is one an in-place relink grows where it is when a rebuilt
+/// unit's debug information grows (`patch`, `overflow`): those of [`DEBUG_FOUND_BY_OFFSET`],
+/// the debug strings, and `.debug_info`. Each keeps room after it in the file
+/// ([`growth_room`]); `.debug_info`, the biggest, is last, its room past the file's end.
+pub fn grown_by_relinks(name: &[u8]) -> bool {
+    matches!(name, b".debug_info" | b".debug_str" | b".debug_line_str") || DEBUG_FOUND_BY_OFFSET.contains(&name)
+}
+
+/// The room a section of [`grown_by_relinks`] keeps after it: an eighth of its size, a page at
 /// least. A hole in the file (no disk blocks, no bytes written) until a relink uses it.
 ///
 /// The policy, by measurement (typst-cli's debug link, a real code edit relinked in place):
@@ -1526,7 +1525,7 @@ impl Layout<'_> {
                 s.offset = off;
                 s.addr = 0;
                 off += s.size;
-                if !compressed && Some(index) != last_grown && GROWN_BY_RELINKS.contains(&&s.name[..]) {
+                if !compressed && Some(index) != last_grown && grown_by_relinks(&s.name) {
                     off += growth_room(s.size);
                 }
             }

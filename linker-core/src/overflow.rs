@@ -22,7 +22,7 @@
 //!
 //! **A section the program does not load** grows at the end of its output section, into the
 //! room before whatever follows it in the file. The full link leaves an eighth of the size of
-//! each debug section a relink grows free after it (`layout::GROWN_BY_RELINKS`), and puts
+//! each debug section a relink grows free after it (`layout::grown_by_relinks`), and puts
 //! `.debug_info`, the biggest, last, where a relink keeps the same room past the file's end
 //! (what it appends goes past that room): the section header table, which follows it, moves
 //! past everything when it grows. A section that outgrows its room is copied to the end of
@@ -32,8 +32,8 @@
 //! `DW_AT_stmt_list`) still does; the grown input section itself is written at the end, and
 //! the references to it follow it.
 //!
-//! **Costs.** Reading the ELF header, the program and section headers of the output once per
-//! relink that moves a section (a few kilobytes), then writing the header, the tables and the
+//! **Costs.** Reading the ELF header, the program and section headers and the section names
+//! of the output once per relink that resizes or moves a section (a few kilobytes), then writing the header, the tables and the
 //! moved sections; copying an output section that outgrew its room within the file, in the
 //! kernel (`copy_file_range`), once: it has room to grow afterwards. Before the full link
 //! left room, the first relink of typst-cli's real code edit after a full link copied its

@@ -97,11 +97,11 @@
 //!
 //! The build id is a tree hash over the ranges the write pass hashed (`write`): the map of
 //! the output keeps their digests, and a patch hashes again only the ranges it touched. What
-//! relinks write past the full link's end (the overflow segment, debug sections moved to the
-//! end of the file) is covered by ranges of the write pass's chunk size too (`chunk_region`),
-//! so that a relink that grows ripgrep's moved `.debug_info` hashes the chunks it wrote, not
-//! its 14 MB; a section copied to the end of the file keeps the digests of the bytes it was
-//! copied from (`moved_ranges`).
+//! relinks write where the full link wrote nothing (the overflow segment, a debug section's
+//! room, a section copied to the end of the file) is covered by ranges of the write pass's
+//! chunk size too (`chunk_region`), so that a relink hashes the chunks it wrote, not the
+//! whole region (ripgrep's `.debug_info` is 14 MB); a section copied to the end of the file
+//! keeps the digests of the bytes it was copied from (`moved_ranges`).
 //!
 //! **Costs.** Mapping the kept copy and comparing it with the new object (both whole, when
 //! the patch goes ahead), then writing the changed sections and hashing again the build-id
@@ -116,9 +116,10 @@
 //! The debug sections grow into room the full link left after them (`layout::growth_room`):
 //! when `.debug_line` was copied to the end of the file instead, typst-cli's first relink
 //! after a full link took 25–40 ms. The old output is read in place, through a read-only
-//! map: typst-cli's debug link (383 MB; a 5 MB `.symtab`, a 5 MB `.rela.dyn`, 190k
-//! `.eh_frame_hdr` entries) plans its rebuilt unit in 2–5 ms (8–13 ms when those tables
-//! were read into buffers) and writes and hashes in 2–4 ms, 7–12 ms in all. The cost follows
+//! map: typst-cli's debug link (404 MB with the debug sections' room; a 5 MB `.symtab`, a 5
+//! MB `.rela.dyn`, 190k `.eh_frame_hdr` entries) plans its rebuilt unit in 2–5 ms (8–13 ms
+//! when those tables were read into buffers) and writes and hashes in 2–4 ms: 7–10 ms in all,
+//! 9–12 ms for the first relink after a full link (`--time` by hand). The cost follows
 //! the changed object, not the link: a release
 //! starship built as one 26 MB codegen unit compares for 9–12 ms. The map is one pass over
 //! the objects' placements once each incremental full link's output is in place (264 KB for
@@ -1031,8 +1032,8 @@ pub struct Relink {
     pub tally: Tally,
 }
 
-/// Covers the region `at..at + len` past the full link's end (the overflow segment, a grown
-/// output section) with build id ranges of `write::CHUNK_BYTES`, as a full link covers its
+/// Covers the region `at..at + len` where the full link wrote nothing (the overflow
+/// segment, what an output section grew) with build id ranges of `write::CHUNK_BYTES`, as a full link covers its
 /// sections, so that a relink hashes again the chunks it wrote into, not the whole region
 /// (14 MB of ripgrep's `.debug_info` for every edit, otherwise). Ranges already there with the
 /// same extent keep their digests; returns the starts of the others.
@@ -2077,8 +2078,6 @@ impl<'d> Shape<'d> {
     ///   which leaves behind units emptied of their entries (`first_entries`). Not
     ///   `.debug_aranges`, whose old sets would still be read.
     fn movable(&self, index: usize) -> bool {
-        const FOUND_BY_OFFSET: [&[u8]; 6] =
-            [b".debug_line", b".debug_loc", b".debug_ranges", b".debug_loclists", b".debug_rnglists", b".debug_abbrev"];
         // With extended section indices a symbol's `st_shndx` does not say its section.
         if self.headers.iter().any(|s| s.sh_type(E) == SHT_SYMTAB_SHNDX) {
             return false;
@@ -2098,7 +2097,7 @@ impl<'d> Shape<'d> {
             && ((name == b".rodata" || name.starts_with(b".rodata.")) && named_alone()
                 || except_table() && named_locally());
         let debug = header.sh_flags(E) & (SHF_ALLOC | SHF_GROUP) as u64 == 0
-            && (FOUND_BY_OFFSET.contains(&name) || units)
+            && (crate::layout::DEBUG_FOUND_BY_OFFSET.contains(&name) || units)
             && absolute_only()
             && named_alone();
         let entered_at_start = || {

@@ -193,8 +193,9 @@ impl<'a> Chunk<'a> {
     }
 }
 
-/// Input sections are gathered into chunks of about this many bytes (and an in-place relink
-/// hashes what it writes past the full link's end in chunks of this size).
+/// Input sections are gathered into chunks of about this many bytes (and the build id hashes
+/// gaps, and an in-place relink what it writes where the full link wrote nothing, in chunks
+/// of this size).
 pub(crate) const CHUNK_BYTES: u64 = 256 << 10;
 
 /// The chunks of every section with contents in the file, each with its section's index, in
