@@ -910,7 +910,6 @@ fn overflow_segment_addresses(t: &Test) -> Option<(u64, u64)> {
     overflow_load(t).map(|[_, _, address, size]| (address, size))
 }
 
-/// The address and size of the `.symtab` symbol `name` in the output at `path`.
 /// The file offset and size of section `name` of `path`.
 fn section_range(path: &Path, name: &str) -> Option<(u64, u64)> {
     use object::{Object, ObjectSection};
@@ -919,7 +918,8 @@ fn section_range(path: &Path, name: &str) -> Option<(u64, u64)> {
     file.section_by_name(name)?.file_range()
 }
 
-fn symbol_in(path: &std::path::Path, name: &str) -> Option<(u64, u64)> {
+/// The address and size of the `.symtab` symbol `name` in the output at `path`.
+fn symbol_in(path: &Path, name: &str) -> Option<(u64, u64)> {
     use object::{Object, ObjectSymbol};
     let data = std::fs::read(path).unwrap();
     let file = object::File::parse(&*data).unwrap();
@@ -1153,11 +1153,12 @@ fn lines_program(t: &Test, blank: usize) -> (Vec<String>, usize) {
 }
 
 /// Lines inserted above a function change its object's line table and, past line 255, the
-/// size of its debug information (a line number then takes two bytes): the line table and the
-/// unit grow at the end of their output sections, and the old unit is left empty. The line
-/// table is moved to the end of the file first; `.debug_info`, the last section of a full
-/// link, grows where it is, and the section headers move out of its way. gdb still breaks at the marked line and prints the local, as
-/// on GNU ld's program from the same objects, after each of a chain of such relinks.
+/// size of its debug information (a line number then takes two bytes): the unit is written
+/// anew at the end of `.debug_info` (a section the relink moves, in the patch's tally), and
+/// the old unit is left empty. `.debug_info`, the last section of a full link, grows where it
+/// is, and the section headers move out of its way. gdb still breaks at the marked line and
+/// prints the local, as on GNU ld's program from the same objects, after each of a chain of
+/// such relinks.
 #[test]
 fn lines_inserted_above_a_function_are_patched_in_place() {
     let t = test_env!("incremental_lines");
@@ -1168,11 +1169,10 @@ fn lines_inserted_above_a_function_are_patched_in_place() {
     link_incremental(&t, &args);
     let debug_info = |t: &Test| {
         let data = std::fs::read(t.out("prog")).unwrap();
-        let file = object::read::elf::ElfFile64::<object::LittleEndian>::parse(&*data).unwrap();
+        let header = object::elf::FileHeader64::<object::LittleEndian>::parse(&*data).unwrap();
         use object::read::elf::FileHeader;
-        use object::{Object, ObjectSection};
-        let table = file.elf_header().e_shoff(object::LittleEndian);
-        (file.section_by_name(".debug_info").and_then(|s| s.file_range()).unwrap(), table)
+        let table = header.e_shoff(object::LittleEndian);
+        (section_range(&t.out("prog"), ".debug_info").unwrap(), table)
     };
     let ((full_link_place, full_link_size), _) = debug_info(&t);
     let mut moved = 0;

@@ -174,12 +174,14 @@ fn measure(
         Some(edited) => rebuilt_units(&dir, &edited.unpack()?)?,
         None => Vec::new(),
     };
+    // The round's own edits of `object` would be undone by writing a rebuilt unit over it.
+    if rebuilt.iter().any(|unit| unit.path == object) {
+        bail!("{} is both the object the round edits and a rebuilt unit", object.display());
+    }
     let map = link_map(rivet, &dir)?;
     let (literal_section, literal) = literal_section(&object, &map)?;
     let function = function_section(&object, &map)?;
     let state = dir.join(format!(".{OUTPUT}.rivet-state"));
-    // Writes `grown` over `object` and links: the output must be patched as `tally` says
-    // (the grown section moved), and it must run.
     // An incremental link that must be patched in place; the round goes on once the forked
     // linker has recorded its state (untimed), so that the next link starts from it.
     let patched = |what: &str| -> Result<(Duration, String)> {
@@ -191,6 +193,8 @@ fn measure(
         wait_for_change(&state, recorded_before)?;
         Ok((elapsed, stderr))
     };
+    // Writes `grown` over `object` and links: the output must be patched as `tally` says
+    // (the grown section moved), and it must run.
     let patch_grown = |grown: &[u8], tally: &[&str], what: &str| -> Result<Duration> {
         std::fs::write(&object, grown)?;
         let (elapsed, stderr) = patched(what)?;
@@ -211,6 +215,9 @@ fn measure(
         toggle_byte(&object, comment)?;
         let recorded_before = modified(&state);
         let changed_link = link(true, OUTPUT)?;
+        if !changed_link.1.contains("incremental: full link") {
+            bail!("the changed object's incremental link was not a full link:\n{}", changed_link.1);
+        }
         wait_for_change(&state, recorded_before)?;
         let full_link = link(false, "out-full")?;
         if std::fs::read(dir.join(OUTPUT))? != std::fs::read(dir.join("out-full"))? {
