@@ -174,7 +174,7 @@ pub fn check(config: &Config, inputs: &mut Inputs) -> Result<usize, Stale> {
             continue;
         }
         hashed += 1;
-        if *taken.hash.get_or_insert_with(|| twox_hash::XxHash3_128::oneshot(taken.bytes)) != record.hash {
+        if !taken.has_contents_of(record) {
             inputs.changed.push(index);
         }
     }
@@ -255,17 +255,9 @@ pub(crate) fn relink_in_place_timed(
     for object in &changed {
         let key = (object.position, object.member);
         let spots = map.object(key).ok_or_else(|| format!("{} is no plain object", object.name))?;
-        let copy = kept_copy(&config.output, object.position, object.member);
-        let kept = kept_copy_of(&state.copies, key).filter(|c| c.hash == object.old_hash);
-        let old = std::fs::File::open(&copy)
-            .ok()
-            .filter(|f| f.metadata().is_ok_and(|m| kept.is_some_and(|k| k.stamp == FileStamp::of(&m))))
+        let old = map_kept_copy(&config.output, &state.copies, key, object.old_hash)
             .ok_or_else(|| format!("no copy of the earlier {}", object.name))?;
-        // SAFETY: a private read-only map of a file only rivet writes (its stamp was checked).
-        // Not populated: `patch::plan` reads the headers and small sections first, and
-        // populates the map only when they allow a patch.
-        let old = unsafe { memmap2::MmapOptions::new().map(&old) };
-        let old = old.map_err(|e| format!("{}: {e}", copy.display()))?;
+        let old = old.map_err(|e| format!("{}: {e}", kept_copy(&config.output, key.0, key.1).display()))?;
         planner.plan(&old, object.bytes, spots, &output).map_err(|why| format!("{}: {why}", object.name))?;
     }
     let relink = planner.finish(&mut map, &output)?;
@@ -387,6 +379,23 @@ fn kept_copy_of(copies: &[KeptCopy], key: (u32, u32)) -> Option<&KeptCopy> {
     copies.binary_search_by_key(&key, |c| (c.position, c.member)).ok().map(|at| &copies[at])
 }
 
+/// The copy kept of the object at `key` when it held contents hashed `hash`, mapped; `None`
+/// when there is no such copy, or the file is not the one the state recorded.
+fn map_kept_copy(
+    output: &Path,
+    copies: &[KeptCopy],
+    key: (u32, u32),
+    hash: u128,
+) -> Option<std::io::Result<memmap2::Mmap>> {
+    let kept = kept_copy_of(copies, key).filter(|c| c.hash == hash)?;
+    let file = std::fs::File::open(kept_copy(output, key.0, key.1)).ok()?;
+    file.metadata().ok().filter(|m| kept.stamp == FileStamp::of(m))?;
+    // SAFETY: a private read-only map of a file only rivet writes (its stamp was checked).
+    // Not populated: `patch::plan` reads the headers and small sections first, and
+    // populates the map only when they allow a patch.
+    Some(unsafe { memmap2::MmapOptions::new().map(&file) })
+}
+
 /// Keeps a copy of `bytes` (hashed `hash`) for the object at `(position, member)`, unless
 /// `previous` is one already. A copy, not a hard link: compilers that overwrite their output
 /// in place (gcc's assembler does) would change a hard link too.
@@ -434,6 +443,16 @@ struct Taken<'d> {
     bytes: &'d [u8],
     /// Computed by [`Inputs::hash`] or when recording.
     hash: Option<u128>,
+}
+
+impl Taken<'_> {
+    /// Whether the file has the contents `record` recorded: the same stamp, or failing that
+    /// the same hash (computed now, and kept).
+    fn has_contents_of(&mut self, record: &FileRecord) -> bool {
+        let bytes = self.bytes;
+        self.stamp == record.stamp
+            || *self.hash.get_or_insert_with(|| twox_hash::XxHash3_128::oneshot(bytes)) == record.hash
+    }
 }
 
 impl<'d> Inputs<'d> {
@@ -516,6 +535,42 @@ impl<'d> Inputs<'d> {
     /// Whether there is a previous state to check against.
     pub fn has_previous(&self) -> bool {
         self.previous.is_ok()
+    }
+
+    /// Whether this link may well end in an in-place relink: the state is that of a link by
+    /// this linker, with these options and `count` inputs, and each input taken so far has
+    /// the contents it recorded. An embedder that took the inputs known before the crate's
+    /// objects (the rustc backend) may then leave them unparsed until an object rules the
+    /// relink out ([`Inputs::rules_out_patch`]) or it fails: parsing them would only compete
+    /// with codegen for the cores.
+    pub fn patch_likely(&mut self, config: &Config, count: usize) -> bool {
+        let Ok(state) = &self.previous else { return false };
+        crate::patch::unpatchable(config).is_none()
+            && state.linker == linker_identity()
+            && state.inputs.len() == count
+            && state.options == options_fingerprint(config)
+            && self.files.iter_mut().all(|(&position, taken)| {
+                state.inputs.get(position as usize).is_some_and(|record| taken.has_contents_of(record))
+            })
+    }
+
+    /// Whether `file`, taken just now, rules an in-place relink out: its contents changed, and
+    /// it is not a plain object whose kept copy has its section list (`patch`). Reads its
+    /// section headers and its copy's, and hashes it.
+    pub fn rules_out_patch(&mut self, config: &Config, file: &LoadedFile<'d>) -> bool {
+        let Ok(state) = &self.previous else { return true };
+        let (Some(record), Some(taken)) =
+            (state.inputs.get(file.position as usize), self.files.get_mut(&file.position))
+        else {
+            return true;
+        };
+        if taken.has_contents_of(record) {
+            return false;
+        }
+        match map_kept_copy(&config.output, &state.copies, (file.position, 0), record.hash) {
+            Some(Ok(old)) => !crate::patch::may_replace_in_place(&old, taken.bytes),
+            _ => true,
+        }
     }
 
     /// Whether a file with `stamp` was an input of the previous link: it need not be read to

@@ -350,7 +350,7 @@ impl<'o> Planner<'o> {
     pub fn plan(&mut self, old: &[u8], new: &[u8], spots: &ObjectSpots, output: &'o [u8]) -> Result<(), String> {
         let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
         let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
-        if old.headers.len() != new.headers.len() || old.header.e_shstrndx(E) != new.header.e_shstrndx(E) {
+        if !old.same_section_list(&new) {
             return Err("its sections changed".into());
         }
         let placed: HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
@@ -366,13 +366,7 @@ impl<'o> Planner<'o> {
         // Code whose relocations changed: its fields are made anew (`Rebuild`).
         let mut rebuilt = Vec::new();
         for (index, (a, b)) in old.headers.iter().zip(new.headers).enumerate() {
-            let same_header = old.name_bytes(index) == new.name_bytes(index)
-                && a.sh_type(E) == b.sh_type(E)
-                && a.sh_flags(E) == b.sh_flags(E)
-                && a.sh_addr(E) == b.sh_addr(E)
-                && a.sh_link(E) == b.sh_link(E)
-                && a.sh_info(E) == b.sh_info(E)
-                && a.sh_entsize(E) == b.sh_entsize(E);
+            let same_header = old.same_header(&new, index);
             // Code may be aligned anew: it is placed as if it were resized.
             let realigned = a.sh_addralign(E) != b.sh_addralign(E);
             if !same_header || realigned && !(old.executable(index) && old.movable(index)) {
@@ -1903,6 +1897,16 @@ fn nul_terminated(table: &[u8], at: usize) -> &[u8] {
     c_string(table.get(at..).unwrap_or_default())
 }
 
+/// Whether `new` can replace `old` in the output in place as far as its section headers
+/// tell (see [`Shape::same_section_list`]); [`Planner::plan`] decides. A cheap first look at
+/// an object the moment it arrives.
+pub(crate) fn may_replace_in_place(old: &[u8], new: &[u8]) -> bool {
+    match (Shape::parse(old), Shape::parse(new)) {
+        (Some(old), Some(new)) => old.same_section_list(&new),
+        _ => false,
+    }
+}
+
 /// A parsed relocatable object: only what the shape comparison reads.
 struct Shape<'d> {
     data: &'d [u8],
@@ -1954,6 +1958,28 @@ impl<'d> Shape<'d> {
             .map(|(h, name)| h.sh_flags(E) & (strings | SHF_ALLOC as u64) == strings && name.starts_with(b".debug_"))
             .collect();
         Some(Shape { data, header, headers, names, symbols, symbol_names, symbol_strings, rela_of, debug_strings })
+    }
+
+    /// Whether `other` has this object's sections, in the same order: the first thing an
+    /// in-place relink needs, and the commonest reason it cannot be (a function or a
+    /// literal added or removed). Reads the section headers and their names alone.
+    fn same_section_list(&self, other: &Shape) -> bool {
+        self.headers.len() == other.headers.len()
+            && self.header.e_shstrndx(E) == other.header.e_shstrndx(E)
+            && (0..self.headers.len()).all(|index| self.same_header(other, index))
+    }
+
+    /// Whether section `index` has the same header in `other`, but for its place in the
+    /// file, its size and its alignment.
+    fn same_header(&self, other: &Shape, index: usize) -> bool {
+        let (a, b) = (&self.headers[index], &other.headers[index]);
+        self.name_bytes(index) == other.name_bytes(index)
+            && a.sh_type(E) == b.sh_type(E)
+            && a.sh_flags(E) == b.sh_flags(E)
+            && a.sh_addr(E) == b.sh_addr(E)
+            && a.sh_link(E) == b.sh_link(E)
+            && a.sh_info(E) == b.sh_info(E)
+            && a.sh_entsize(E) == b.sh_entsize(E)
     }
 
     fn name_bytes(&self, index: usize) -> &'d [u8] {

@@ -882,17 +882,36 @@ fn set_word(project: &Path, word: &str) {
     std::fs::write(&path, format!("{}{word}{}", &text[..start], &text[end..])).unwrap();
 }
 
+/// tests/backend/incremental/src/main.rs with a function added (`main` prints what it returns
+/// instead of `word()`), or taken out again: an edit that adds sections to the code unit (the
+/// function's code, its literal).
+fn set_added_function(project: &Path, on: bool) {
+    let path = project.join("src/main.rs");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (call, added_call) = ("functions]\", word(),", "functions]\", added(),");
+    let added = "\n#[inline(never)]\nfn added() -> &'static str {\n    \"added\"\n}\n";
+    let edited = match on {
+        true => text.replacen(call, added_call, 1) + added,
+        false => text.replacen(added_call, call, 1).replacen(added, "", 1),
+    };
+    assert_ne!(edited, text, "main() in the fixture");
+    std::fs::write(&path, edited).unwrap();
+}
+
 /// A cargo project (dev profile: incremental) with the recipe, rebuilt after each edit of a
-/// string literal: "one", "two", "three", "one" again, then no change, then the source
-/// touched. Each run prints the literal of the source it was built from, as with stock cargo,
-/// and each binary is linked in-process. The link is incremental (rustc compiles
+/// string literal: "one", "two", "three", "one" again, then a function added and taken out,
+/// then no change, then the source touched. Each run prints the literal of the source it was
+/// built from, as with stock cargo, and each binary is linked in-process. The link is incremental (rustc compiles
 /// incrementally), and each edit is patched into the output in place: the edit to "two", of
 /// the same length, where the literal was; "three", longer, moves it to the overflow segment
 /// a relink appends; "one" again writes it where "three" went (Cranelift keeps a unit's
 /// literals in one `.rodata`, each under a temporary symbol, and loads them through the GOT:
 /// the section moves, the symbols within it, and the GOT slots follow); the unchanged
 /// rebuild compiles nothing; after the touch rustc compiles the crate
-/// again, reusing every unit, and the link finds its output up to date.
+/// again, reusing every unit, and the link finds its output up to date. A patch leaves the
+/// inputs known at the start (the rlibs, the standard library) unparsed; the added function
+/// adds sections, so the edited unit rules the patch out the moment it is written, and they are
+/// parsed from then on, for the full link.
 #[test]
 fn incremental_rebuild_sees_the_edit() {
     edit_loop(&backend_test("incremental_rebuild_sees_the_edit"), Engine::Llvm);
@@ -908,22 +927,36 @@ fn incremental_rebuild_cranelift() {
 
 fn edit_loop(t: &Test, engine: Engine) {
     let projects = WORLDS.map(|world| cargo_project(t, world, "incremental"));
-    // What each build does: an edit of the word, nothing, or a touch of the source; what the
-    // program then prints; and what the incremental link reports, if it links.
+    // What each build does: an edit of the word, a function added or taken out, nothing,
+    // or a touch of the source; what the program then prints; and what the incremental link
+    // reports, if it links.
+    let (patched, unparsed) = ("patched in place", "the inputs known at the start left unparsed");
+    let ruled_out = "its sections changed; the inputs known at the start parsed from when";
     let steps = [
-        ("the first build", Some("one"), "one (3 letters, abc)", Some("full link: no state from an earlier link")),
-        ("after the edit to \"two\"", Some("two"), "two (3 letters, abc)", Some("patched in place")),
-        ("after the edit to \"three\"", Some("three"), "three (5 letters, abcde)", Some("(1 resized, 1 moved)")),
-        ("after the edit back to \"one\"", Some("one"), "one (3 letters, abc)", Some("(1 resized, 0 moved)")),
-        ("after a rebuild with no change", None, "one (3 letters, abc)", None),
-        ("after touching the source", Some("one"), "one (3 letters, abc)", Some("up to date")),
+        (
+            "the first build",
+            Some("one"),
+            None,
+            "one (3 letters, abc)",
+            &["full link: no state from an earlier link"][..],
+        ),
+        ("after the edit to \"two\"", Some("two"), None, "two (3 letters, abc)", &[patched, unparsed]),
+        ("after the edit to \"three\"", Some("three"), None, "three (5 letters, abcde)", &["(1 resized, 1 moved)"]),
+        ("after the edit back to \"one\"", Some("one"), None, "one (3 letters, abc)", &["(1 resized, 0 moved)"]),
+        ("after a function was added", None, Some(true), "added (3 letters, abc)", &[ruled_out]),
+        ("after it was taken out", None, Some(false), "one (3 letters, abc)", &[ruled_out]),
+        ("after a rebuild with no change", None, None, "one (3 letters, abc)", &[]),
+        ("after touching the source", Some("one"), None, "one (3 letters, abc)", &["up to date", unparsed]),
     ];
-    for (what, edit, shown, incremental) in steps {
+    for (what, edit, added_function, shown, incremental) in steps {
         let mut builds = Vec::new();
         for (world, project) in WORLDS.into_iter().zip(&projects) {
             if let Some(word) = edit {
                 // Rewritten even when it is the same word: the file is newer either way.
                 set_word(project, word);
+            }
+            if let Some(on) = added_function {
+                set_added_function(project, on);
             }
             // Incremental whatever the machine's cargo configuration says: on the CI machine
             // these dev builds were not incremental, so neither was the link.
@@ -945,19 +978,18 @@ fn edit_loop(t: &Test, engine: Engine) {
         let binary = target_dir(t, World::Test).join("debug/incr");
         assert_linked_by_rivet(t, &binary);
         engine.assert_generated(&binary);
-        match incremental {
-            Some(outcome) => {
-                assert_eq!(reported_links(&builds[0].stderr, "incr").len(), 1, "{what}: {}", builds[0]);
-                let report = builds[0].stderr.lines().find(|l| l.contains("incremental: "));
-                assert!(
-                    report.is_some_and(|l| l.contains(outcome)),
-                    "{what}: the link should say {outcome:?}: {}",
-                    builds[0]
-                );
-            }
-            None => {
-                assert!(!builds[0].stderr.contains("Compiling"), "nothing changed, nothing to compile: {}", builds[0])
-            }
+        if incremental.is_empty() {
+            assert!(!builds[0].stderr.contains("Compiling"), "nothing changed, nothing to compile: {}", builds[0]);
+            continue;
+        }
+        assert_eq!(reported_links(&builds[0].stderr, "incr").len(), 1, "{what}: {}", builds[0]);
+        let report = builds[0].stderr.lines().find(|l| l.contains("incremental: "));
+        for outcome in incremental {
+            assert!(
+                report.is_some_and(|l| l.contains(outcome)),
+                "{what}: the link should say {outcome:?}: {}",
+                builds[0]
+            );
         }
     }
     assert_eq!(leftovers(&target_dir(t, World::Test)), Vec::<PathBuf>::new(), "the links left files behind");
