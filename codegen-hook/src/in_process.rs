@@ -14,7 +14,10 @@
 //! object is in, it checks them all against the state of the link that wrote the output; up
 //! to date, it reports success without linking; with only objects changed, it patches the
 //! output in place. Otherwise it links, and records the state before it reports: rustc may
-//! end the process as soon as the link is reported.
+//! end the process as soon as the link is reported. The objects the state keeps for later
+//! patches are hard links to rustc's (`Inputs::objects_written_once`): after an edit that
+//! made rustc rebuild 242 of ripgrep's units, copying them took 55–70 ms of the report's
+//! wait, the links 15–18 ms with everything else recording does.
 //!
 //! **A rebuild that will likely be patched parses nothing early.** When the state promises a
 //! patch (its linker, options and input count are this link's, and each input known at the
@@ -158,8 +161,11 @@ fn run(
         let late_paths: HashSet<&Path> = late.iter().map(|(_, p)| p.as_path()).collect();
         let (early, reserved) = linker_core::load_inputs_reserving(&config, &arena, |p| late_paths.contains(p))
             .map_err(|e| e.to_string())?;
-        let mut taken =
-            linker_core::incremental::applies(&config).then(|| linker_core::incremental::Inputs::new(&config));
+        let mut taken = linker_core::incremental::applies(&config).then(|| {
+            let mut inputs = linker_core::incremental::Inputs::new(&config);
+            inputs.objects_written_once();
+            inputs
+        });
         let input_count = early.len() + reserved.len();
         if let Some(taken) = &mut taken {
             early.iter().for_each(|input| taken.add(input));
