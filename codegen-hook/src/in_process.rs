@@ -22,16 +22,25 @@
 //! **A rebuild that will likely be patched parses nothing early.** When the state promises a
 //! patch (its linker, options and input count are this link's, and each input known at the
 //! start has the contents it recorded: `Inputs::patch_likely`), those inputs are left
-//! unparsed: a patch does not read them, and parsing them (100 MB of rlibs for ripgrep) at
-//! nice 10 still took from codegen. ripgrep's edit loop (`scripts/edit-loop.py`, the `&&`
-//! swap, 7 rounds) took 0.540 s with them parsed and 0.515 s without. Each object codegen
-//! writes is looked at as it comes (`Inputs::rules_out_patch`: its contents, and its section
-//! list against the copy kept of it); the first one that rules the patch out (a function or
-//! a literal added: new sections) has them parsed from then on, while codegen goes on, so
-//! that the full link costs what it did (ripgrep with a line `eprintln!` added: 79–86 ms
-//! after codegen's end either way). A patch that fails only at the end has them parsed
-//! then: its full link takes longer (96 ms against 81 for ripgrep, had the `eprintln!` been
-//! found there).
+//! unparsed: a patch does not read them, and parsing them (100 MB of rlibs for ripgrep, 883
+//! MB for typst-cli) at nice 10 still took from rustc, and their teardown with it. Each
+//! object codegen writes is looked at as it comes (`Inputs::rules_out_patch`: its contents,
+//! and its section list against the copy kept of it); the first one that rules the patch out
+//! (a function or a literal added: new sections) has them parsed from then on, as a full
+//! link needs; so does a patch that fails at the end. Measured with `scripts/edit-loop.py`
+//! (medians, seconds) against the same backend parsing them from the start:
+//! - ripgrep, the `&&` swap (patched), 7 rounds: 0.515 against 0.540; touched (up to date):
+//!   0.409 against 0.443;
+//! - typst-cli, the `"greeted-"` literal (patched), 3 rounds: 0.839 against 0.850; touched:
+//!   0.746 against 0.909 (these two a day apart, so less sure);
+//! - a full link instead (an `eprintln!` added to `main`): ripgrep's costs what it did
+//!   (79–86 ms after codegen's end either way: the edited unit comes while codegen goes on);
+//!   typst-cli's costs more, 0.92 s after codegen's end against 0.65 s (1.90 against 1.68 s
+//!   in all, 6 builds each), because its edited unit is the last thing codegen writes and
+//!   the parse of 883 MB is then left to the tail.
+//! Parsing them at `SCHED_IDLE` instead, and at nice 10 again once the patch is ruled out,
+//! cost the patched loop as much as nice 10 did (ripgrep 0.608 s against 0.601, 7 rounds, with
+//! 0.583 s left unparsed): the cost is not only the cycles the parse takes.
 //!
 //! Sharing the machine with codegen: parse jobs run on a pool whose threads have nice
 //! level 10, so they take only the cycles LLVM's workers leave; when codegen is over, the
