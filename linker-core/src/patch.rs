@@ -4,7 +4,8 @@
 //! **When it applies.** An object has the same *shape* when it has the same section headers
 //! (all but their file offsets and some sizes: below), the same symbols (the locals in the
 //! same order, the globals matched by name: rustc lists them in another order when a function
-//! calls one more; `SymbolMap`), the same relocations (type and symbol, in the same order;
+//! calls one more; `SymbolMap`; but code may refer to globals the old object did not, below),
+//! the same relocations (type and symbol, in the same order;
 //! their addends and offsets may differ; but see code below) and the same contents in every
 //! section a link reads for more than copying (merge sections, notes, groups, compressed
 //! sections; `.eh_frame` record by record, below). Resolution,
@@ -47,8 +48,14 @@
 //! the map's pieces), a global's from what the old output shows the old object's code
 //! resolved it to (`resolve_globals`: a call's PLT entry or address, a GOT slot, or an address
 //! a relaxed GOT load took, which lets a new GOT load or call be relaxed the same way). A
-//! target the old output does not show (a new callee, a call through a PLT entry the output
-//! does not have, a section garbage collection dropped) means a full link.
+//! function the old object never called (a new undefined symbol) is found where the output
+//! defines it, by its name in the output's `.symtab`, and through the output's GOT slot for it
+//! where the code calls through one (rustc calls another crate's functions so): the full
+//! link resolves the call there, since the function was kept, and loaded, for what called it
+//! before (`output_definition`, `got_slot`). A target the output does not have (a function
+//! of a shared library with no PLT entry yet, a GOT slot no other code needed, a section
+//! garbage collection dropped) means a full link. So does a callee that was local to its own
+//! unit: rustc then makes it global there, and that object's symbols change.
 //!
 //! **Debug information** whose relocations changed (a call site or a local added or
 //! removed) is made anew the same way (`Rebuild::debug_section`): addresses of the object's
@@ -350,13 +357,17 @@ impl<'o> Planner<'o> {
     pub fn plan(&mut self, old: &[u8], new: &[u8], spots: &ObjectSpots, output: &'o [u8]) -> Result<(), String> {
         let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
         let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
-        if !old.same_section_list(&new) {
+        if !old.same_section_count(&new) {
             return Err("its sections changed".into());
         }
         let placed: HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
         let merged: HashMap<u32, &MergedSpot> = spots.merged.iter().map(|m| (m.section, m)).collect();
         // The unwind records are compared record by record (`Planner::patch_unwind`).
         let unwind: Vec<usize> = (0..old.headers.len()).filter(|&index| old.unwind_records(index)).collect();
+        // The symbol table and its names: compared through the map of the symbols, below (and
+        // the section names, when LLVM keeps them in the same table, header by header).
+        let symbol_tables =
+            |index: usize| old.headers[index].sh_type(E) == SHT_SYMTAB || old.symbol_strings == Some(index);
         // The headers first: a section that changed its size in a way the patch cannot
         // follow is the commonest reason to link in full, found without reading any
         // section's contents.
@@ -371,6 +382,11 @@ impl<'o> Planner<'o> {
             let realigned = a.sh_addralign(E) != b.sh_addralign(E);
             if !same_header || realigned && !(old.executable(index) && old.movable(index)) {
                 return Err(format!("section {} changed its attributes", old.name(index)));
+            }
+            // The symbols are compared through the map (`symbol_map`): one more name is no
+            // change of shape.
+            if symbol_tables(index) {
+                continue;
             }
             let strings = merged.get(&(index as u32)).is_some_and(|m| m.constant_size == 0);
             let relocations_of_code = a.sh_type(E) == SHT_RELA && old.rebuildable(a.sh_info(E) as usize);
@@ -406,12 +422,6 @@ impl<'o> Planner<'o> {
             merged.iter().filter(|(_, m)| m.constant_size == 0).map(|(&s, _)| s as usize).collect();
         let shifted: Vec<usize> = reshuffled.iter().chain(&strings).copied().collect();
         let symbols = old.symbol_map(&new, &resized, &shifted).ok_or("its symbols changed")?;
-        // The symbol table and its names (unless they are the section names too) are compared
-        // through the map.
-        let symbol_tables = |index: usize| {
-            old.headers[index].sh_type(E) == SHT_SYMTAB
-                || old.symbol_strings == Some(index) && old.header.e_shstrndx(E) as usize != index
-        };
         for index in (0..old.headers.len()).filter(|&index| must_stay(index) && !symbol_tables(index)) {
             if old.contents(index)? != new.contents(index)? {
                 return Err(format!("the contents of {} changed", old.name(index)));
@@ -1294,6 +1304,16 @@ fn resolve_globals(
         }
     }
     for (&sym, found) in resolved.iter_mut() {
+        if let Some(&added) = (sym as usize).checked_sub(old.symbols.len()).and_then(|k| symbols.added.get(k)) {
+            let symbol = &new.symbols[added as usize];
+            let hidden = symbol.st_visibility() == STV_HIDDEN;
+            let name = new.symbol_name(symbol);
+            let at = output_definition(overflow, output, name, hidden)?;
+            let at = at.ok_or_else(|| format!("`{}` is not defined in the output", String::from_utf8_lossy(name)))?;
+            let slot = got_slot(overflow, output, at)?;
+            *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot };
+            continue;
+        }
         let symbol = old.symbols.get(sym as usize).ok_or("a symbol out of range")?;
         let section = u32::from(symbol.st_shndx(E));
         // A strong definition outside any group is the one the link chose.
@@ -1352,10 +1372,62 @@ fn resolve_globals(
     Ok(resolved)
 }
 
+/// The address where the output (an executable: nothing in it is preemptible) defines the
+/// global `name`, from its `.symtab`: a function a relink's code calls for the first time,
+/// whose call the full link resolves there (it was kept, and loaded, for what called it
+/// before). A link makes a hidden global local in its output, so a `hidden` reference may
+/// find a local of that name, if it is the only one (rustc's references within a crate are
+/// hidden, and its names unique). `None` if the output has no such definition, or one a new
+/// reference could not be resolved to alone (thread-local, an IFUNC, absolute). Reads the
+/// whole `.symtab` (28k symbols in ripgrep's debug link).
+fn output_definition(overflow: &Overflow, output: &[u8], name: &[u8], hidden: bool) -> Result<Option<u64>, String> {
+    let Some((symbols, names)) = overflow.symbol_table() else { return Ok(None) };
+    let table = output_at(output, symbols.0, symbols.1)?;
+    let names = output_at(output, names.0, names.1)?;
+    let entries: &[Sym] = object::pod::slice_from_all_bytes(table).map_err(|_| "a .symtab cut short")?;
+    let defined = entries.iter().filter(|s| {
+        !matches!(s.st_shndx(E), SHN_UNDEF | SHN_ABS)
+            && matches!(s.st_type(), STT_FUNC | STT_OBJECT | STT_NOTYPE)
+            && nul_terminated(names, s.st_name(E) as usize) == name
+    });
+    let (mut global, mut local, mut locals) = (None, None, 0);
+    for symbol in defined {
+        match symbol.st_bind() {
+            STB_LOCAL => (local, locals) = (Some(symbol), locals + 1),
+            _ => global = Some(symbol),
+        }
+    }
+    let found = global.or(local.filter(|_| hidden && locals == 1));
+    Ok(found.map(|s| s.st_value(E)))
+}
+
+/// The output's GOT slot that holds `address` (another reference of the full link's made
+/// it), if there is one: in a position-independent output, only one with the relative
+/// dynamic relocation that puts `address` there. rustc calls a function of another crate
+/// through its GOT slot (`R_X86_64_GOTPCREL`), which a link cannot relax.
+fn got_slot(overflow: &Overflow, output: &[u8], address: u64) -> Result<Option<u64>, String> {
+    let Some(got) = overflow.section_named(b".got") else { return Ok(None) };
+    let offset = overflow.section_offset(got);
+    let Some(size) = overflow.section_at(offset).map(|h| h.sh_size(E)) else { return Ok(None) };
+    let slots: &[object::U64<LE>] = object::pod::slice_from_all_bytes(output_at(output, offset, size)?)
+        .map_err(|_| "a .got of a size not a multiple of 8")?;
+    let Some(at) = slots.iter().position(|slot| slot.get(E) == address) else { return Ok(None) };
+    let slot = overflow.address_of(offset + 8 * at as u64).ok_or("a .got outside every segment")?;
+    if !overflow.position_independent() {
+        return Ok(Some(slot));
+    }
+    let Some((relocations, size)) = overflow.dynamic_relocations(output)? else { return Ok(None) };
+    let relocations: &[Rela] = object::pod::slice_from_all_bytes(output_at(output, relocations, size)?)
+        .map_err(|_| "dynamic relocations cut short")?;
+    let relative =
+        |r: &Rela| r.r_type(E, false) == R_X86_64_RELATIVE && r.r_offset(E) == slot && r.r_addend(E) as u64 == address;
+    Ok(relocations.iter().any(relative).then_some(slot))
+}
+
 /// Makes anew the fields of code whose relocations changed (`Shape::rebuildable`): from the
 /// new places of this object's sections for its local symbols, and from what the old output
 /// says for the global ones (`resolve_globals`). A target the old output does not show (a
-/// section the link dropped, a symbol no old reference resolved) means a full link.
+/// section the link dropped, a function it does not define) means a full link.
 struct Rebuild<'a> {
     placed: &'a HashMap<u32, SectionSpot>,
     moved: &'a HashMap<u32, i64>,
@@ -1565,11 +1637,14 @@ impl Rebuild<'_> {
 /// How the symbols of a rebuilt object correspond to its predecessor's: the locals by index,
 /// the globals by name (`Shape::symbol_map`).
 struct SymbolMap {
-    /// For each new global, from the first: the index of the old one of its name.
+    /// For each new global, from the first: the index of the old one of its name, or for one
+    /// the old object did not refer to, the old symbol count plus its place in `added`.
     old_globals: Vec<u32>,
     first_global: usize,
     /// Whether every symbol has the index it had.
     identity: bool,
+    /// The new object's references to globals the old one did not refer to, by index.
+    added: Vec<u32>,
 }
 
 impl SymbolMap {
@@ -1898,11 +1973,13 @@ fn nul_terminated(table: &[u8], at: usize) -> &[u8] {
 }
 
 /// Whether `new` can replace `old` in the output in place as far as its section headers
-/// tell (see [`Shape::same_section_list`]); [`Planner::plan`] decides. A cheap first look at
-/// an object the moment it arrives.
+/// tell ([`Planner::plan`] decides): the same sections, with the same attributes. A cheap
+/// first look at an object the moment it arrives: it reads the headers and the names alone.
 pub(crate) fn may_replace_in_place(old: &[u8], new: &[u8]) -> bool {
     match (Shape::parse(old), Shape::parse(new)) {
-        (Some(old), Some(new)) => old.same_section_list(&new),
+        (Some(old), Some(new)) => {
+            old.same_section_count(&new) && (0..old.headers.len()).all(|index| old.same_header(&new, index))
+        }
         _ => false,
     }
 }
@@ -1960,25 +2037,28 @@ impl<'d> Shape<'d> {
         Some(Shape { data, header, headers, names, symbols, symbol_names, symbol_strings, rela_of, debug_strings })
     }
 
-    /// Whether `other` has this object's sections, in the same order: the first thing an
-    /// in-place relink needs, and the commonest reason it cannot be (a function or a
-    /// literal added or removed). Reads the section headers and their names alone.
-    fn same_section_list(&self, other: &Shape) -> bool {
-        self.headers.len() == other.headers.len()
-            && self.header.e_shstrndx(E) == other.header.e_shstrndx(E)
-            && (0..self.headers.len()).all(|index| self.same_header(other, index))
+    /// Whether `other` has as many sections as this object, and its section names in the
+    /// same section: the first thing an in-place relink needs, and the commonest reason it
+    /// cannot be (a function or a literal added or removed).
+    fn same_section_count(&self, other: &Shape) -> bool {
+        self.headers.len() == other.headers.len() && self.header.e_shstrndx(E) == other.header.e_shstrndx(E)
     }
 
     /// Whether section `index` has the same header in `other`, but for its place in the
-    /// file, its size and its alignment.
+    /// file, its size and its alignment. A group's signature is compared by its name: a symbol
+    /// added before it (a function called for the first time) moves it in the table.
     fn same_header(&self, other: &Shape, index: usize) -> bool {
         let (a, b) = (&self.headers[index], &other.headers[index]);
+        let same_info = match a.sh_type(E) {
+            SHT_GROUP => self.named(a.sh_info(E)).is_some_and(|name| Some(name) == other.named(b.sh_info(E))),
+            _ => a.sh_info(E) == b.sh_info(E),
+        };
         self.name_bytes(index) == other.name_bytes(index)
             && a.sh_type(E) == b.sh_type(E)
             && a.sh_flags(E) == b.sh_flags(E)
             && a.sh_addr(E) == b.sh_addr(E)
             && a.sh_link(E) == b.sh_link(E)
-            && a.sh_info(E) == b.sh_info(E)
+            && same_info
             && a.sh_entsize(E) == b.sh_entsize(E)
     }
 
@@ -2030,6 +2110,11 @@ impl<'d> Shape<'d> {
         nul_terminated(self.symbol_names, symbol.st_name(E) as usize)
     }
 
+    /// The name of symbol `index`, if there is one.
+    fn named(&self, index: u32) -> Option<&'d [u8]> {
+        self.symbols.get(index as usize).map(|symbol| self.symbol_name(symbol))
+    }
+
     /// How the symbols of `other`, this object rebuilt, correspond to this one's, if the two
     /// tables hold the same symbols: the locals in the same order, the globals in any (rustc
     /// lists them in another order when a function calls one more). They may differ only
@@ -2037,10 +2122,13 @@ impl<'d> Shape<'d> {
     /// (`temporary`) defined in sections of `resized` or `shifted` (they move within their
     /// section: merged strings whose pieces are placed anew), and in the sizes of the other
     /// symbols of resized code (a function that grew or shrank; the output's `.symtab`
-    /// keeps the old size).
+    /// keeps the old size). `other` may also refer to globals this object does not (a
+    /// function called for the first time, `SymbolMap::added`), and no longer to some it did.
     fn symbol_map(&self, other: &Shape<'_>, resized: &[usize], shifted: &[usize]) -> Option<SymbolMap> {
-        let first_global =
-            self.symbols.iter().skip(1).position(|s| s.st_bind() != STB_LOCAL).map_or(self.symbols.len(), |i| i + 1);
+        let first_global = self.first_global();
+        if other.first_global() != first_global {
+            return None;
+        }
         let alike = |a: &Sym, b: &Sym| {
             let same_but_place = a.st_info == b.st_info && a.st_other == b.st_other && a.st_shndx(E) == b.st_shndx(E);
             let section = usize::from(a.st_shndx(E));
@@ -2049,16 +2137,15 @@ impl<'d> Shape<'d> {
             let code = resized.contains(&section) && self.executable(section);
             same_but_place && (movable || (a.st_value(E) == b.st_value(E) && (code || a.st_size(E) == b.st_size(E))))
         };
-        if self.symbols.len() != other.symbols.len() {
-            return None;
-        }
-        let same_order = self.symbol_names == other.symbol_names
+        let same_order = self.symbols.len() == other.symbols.len()
+            && self.symbol_names == other.symbol_names
             && self.symbols.iter().zip(other.symbols).all(|(a, b)| a.st_name(E) == b.st_name(E));
         let locals = self.symbols[..first_global].iter().zip(&other.symbols[..first_global]);
         let same_names = |(a, b): (&Sym, &Sym)| self.symbol_name(a) == other.symbol_name(b);
         if !locals.clone().all(|(a, b)| alike(a, b)) || !(same_order || locals.clone().all(same_names)) {
             return None;
         }
+        let mut added = Vec::new();
         let old_globals = if same_order {
             let globals = self.symbols[first_global..].iter().zip(&other.symbols[first_global..]);
             if !globals.clone().all(|(a, b)| alike(a, b)) {
@@ -2068,18 +2155,30 @@ impl<'d> Shape<'d> {
         } else {
             let by_name: HashMap<&[u8], u32> =
                 (first_global..self.symbols.len()).map(|i| (self.symbol_name(&self.symbols[i]), i as u32)).collect();
-            let mut old_globals = Vec::with_capacity(self.symbols.len() - first_global);
-            for b in &other.symbols[first_global..] {
-                let &i = by_name.get(other.symbol_name(b))?;
-                if !alike(&self.symbols[i as usize], b) {
-                    return None;
+            let mut old_globals = Vec::with_capacity(other.symbols.len() - first_global);
+            for (i, b) in other.symbols.iter().enumerate().skip(first_global) {
+                match by_name.get(other.symbol_name(b)) {
+                    Some(&was) if alike(&self.symbols[was as usize], b) => old_globals.push(was),
+                    Some(_) => return None,
+                    // Only a reference may be new: a new definition would change what the
+                    // link resolves, and the output's tables.
+                    None if b.st_shndx(E) == SHN_UNDEF && b.st_bind() != STB_LOCAL => {
+                        old_globals.push((self.symbols.len() + added.len()) as u32);
+                        added.push(i as u32);
+                    }
+                    None => return None,
                 }
-                old_globals.push(i);
             }
             old_globals
         };
-        let identity = old_globals.iter().enumerate().all(|(i, &old)| old as usize == first_global + i);
-        Some(SymbolMap { old_globals, first_global, identity })
+        let identity = self.symbols.len() == other.symbols.len()
+            && old_globals.iter().enumerate().all(|(i, &old)| old as usize == first_global + i);
+        Some(SymbolMap { old_globals, first_global, identity, added })
+    }
+
+    /// The index of the first global symbol (all locals come first).
+    fn first_global(&self) -> usize {
+        self.symbols.iter().skip(1).position(|s| s.st_bind() != STB_LOCAL).map_or(self.symbols.len(), |i| i + 1)
     }
 
     /// Whether section `index` holds code.

@@ -882,25 +882,48 @@ fn set_word(project: &Path, word: &str) {
     std::fs::write(&path, format!("{}{word}{}", &text[..start], &text[end..])).unwrap();
 }
 
-/// tests/backend/incremental/src/main.rs with a function added (`main` prints what it returns
-/// instead of `word()`), or taken out again: an edit that adds sections to the code unit (the
-/// function's code, its literal).
-fn set_added_function(project: &Path, on: bool) {
-    let path = project.join("src/main.rs");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let (call, added_call) = ("functions]\", word(),", "functions]\", added(),");
-    let added = "\n#[inline(never)]\nfn added() -> &'static str {\n    \"added\"\n}\n";
-    let edited = match on {
-        true => text.replacen(call, added_call, 1) + added,
-        false => text.replacen(added_call, call, 1).replacen(added, "", 1),
-    };
-    assert_ne!(edited, text, "main() in the fixture");
-    std::fs::write(&path, edited).unwrap();
+/// An edit of tests/backend/incremental/src/main.rs other than the word's.
+#[derive(Clone, Copy)]
+enum CodeEdit {
+    /// A function added (`main` prints what it returns instead of `word()`), or taken out
+    /// again: the code unit gains sections (the function's code, its literal).
+    AddedFunction(bool),
+    /// `main` calls `other::letters` (a function of another code unit, which a third one
+    /// calls) and shows a letter less (`3 ^ 1`: no overflow check, no call to `wrapping_add`,
+    /// which Cranelift would add as a function of `main`'s unit), or no longer: a call to a
+    /// function that `main`'s unit did not call before.
+    LettersCall(bool),
+}
+
+impl CodeEdit {
+    fn apply(self, project: &Path) {
+        let path = project.join("src/main.rs");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (plain, edited, appended) = match self {
+            CodeEdit::AddedFunction(_) => (
+                "functions]\", word(),",
+                "functions]\", added(),",
+                "\n#[inline(never)]\nfn added() -> &'static str {\n    \"added\"\n}\n",
+            ),
+            CodeEdit::LettersCall(_) => {
+                let plain = "other::suffix(shown::shown(word().len()))";
+                (plain, "other::suffix(shown::shown(word().len()) ^ other::letters(1))", "")
+            }
+        };
+        let on = matches!(self, CodeEdit::AddedFunction(true) | CodeEdit::LettersCall(true));
+        let result = match on {
+            true => text.replacen(plain, edited, 1) + appended,
+            false => text.replacen(edited, plain, 1).replacen(appended, "", 1),
+        };
+        assert!(result != text && text.contains(if on { plain } else { edited }), "main() in the fixture");
+        std::fs::write(&path, result).unwrap();
+    }
 }
 
 /// A cargo project (dev profile: incremental) with the recipe, rebuilt after each edit of a
 /// string literal: "one", "two", "three", "one" again, then a function added and taken out,
-/// then no change, then the source touched. Each run prints the literal of the source it was
+/// then a call to another unit's function added and taken out, then no change, then the
+/// source touched. Each run prints the literal of the source it was
 /// built from, as with stock cargo, and each binary is linked in-process. The link is incremental (rustc compiles
 /// incrementally), and each edit is patched into the output in place: the edit to "two", of
 /// the same length, where the literal was; "three", longer, moves it to the overflow segment
@@ -911,7 +934,9 @@ fn set_added_function(project: &Path, on: bool) {
 /// again, reusing every unit, and the link finds its output up to date. A patch leaves the
 /// inputs known at the start (the rlibs, the standard library) unparsed; the added function
 /// adds sections, so the edited unit rules the patch out the moment it is written, and they are
-/// parsed from then on, for the full link.
+/// parsed from then on, for the full link. The new call is patched: its target is found in
+/// the output's symbol table (through the GOT slot the output has for it, where the code
+/// calls through one).
 #[test]
 fn incremental_rebuild_sees_the_edit() {
     edit_loop(&backend_test("incremental_rebuild_sees_the_edit"), Engine::Llvm);
@@ -927,11 +952,17 @@ fn incremental_rebuild_cranelift() {
 
 fn edit_loop(t: &Test, engine: Engine) {
     let projects = WORLDS.map(|world| cargo_project(t, world, "incremental"));
-    // What each build does: an edit of the word, a function added or taken out, nothing,
-    // or a touch of the source; what the program then prints; and what the incremental link
-    // reports, if it links.
+    // What each build does: an edit of the word or of the code, nothing, or a touch of the
+    // source; what the program then prints; and what the incremental link reports, if it
+    // links.
     let (patched, unparsed) = ("patched in place", "the inputs known at the start left unparsed");
     let ruled_out = "its sections changed; the inputs known at the start parsed from when";
+    // Cranelift loads a unit's data through GOT slots named by temporaries (`.LdataN`), and
+    // the new call moves what they name: that links in full.
+    let new_call = match engine {
+        Engine::Llvm => patched,
+        Engine::Cranelift => "that the old output does not resolve",
+    };
     let steps = [
         (
             "the first build",
@@ -943,20 +974,28 @@ fn edit_loop(t: &Test, engine: Engine) {
         ("after the edit to \"two\"", Some("two"), None, "two (3 letters, abc)", &[patched, unparsed]),
         ("after the edit to \"three\"", Some("three"), None, "three (5 letters, abcde)", &["(1 resized, 1 moved)"]),
         ("after the edit back to \"one\"", Some("one"), None, "one (3 letters, abc)", &["(1 resized, 0 moved)"]),
-        ("after a function was added", None, Some(true), "added (3 letters, abc)", &[ruled_out]),
-        ("after it was taken out", None, Some(false), "one (3 letters, abc)", &[ruled_out]),
+        (
+            "after a function was added",
+            None,
+            Some(CodeEdit::AddedFunction(true)),
+            "added (3 letters, abc)",
+            &[ruled_out],
+        ),
+        ("after it was taken out", None, Some(CodeEdit::AddedFunction(false)), "one (3 letters, abc)", &[ruled_out]),
+        ("after a call to `letters`", None, Some(CodeEdit::LettersCall(true)), "one (2 letters, ab)", &[new_call]),
+        ("after it was taken out", None, Some(CodeEdit::LettersCall(false)), "one (3 letters, abc)", &[new_call]),
         ("after a rebuild with no change", None, None, "one (3 letters, abc)", &[]),
         ("after touching the source", Some("one"), None, "one (3 letters, abc)", &["up to date", unparsed]),
     ];
-    for (what, edit, added_function, shown, incremental) in steps {
+    for (what, edit, code_edit, shown, incremental) in steps {
         let mut builds = Vec::new();
         for (world, project) in WORLDS.into_iter().zip(&projects) {
             if let Some(word) = edit {
                 // Rewritten even when it is the same word: the file is newer either way.
                 set_word(project, word);
             }
-            if let Some(on) = added_function {
-                set_added_function(project, on);
+            if let Some(code_edit) = code_edit {
+                code_edit.apply(project);
             }
             // Incremental whatever the machine's cargo configuration says: on the CI machine
             // these dev builds were not incremental, so neither was the link.

@@ -1069,19 +1069,20 @@ fn a_function_that_grew_moves_and_still_unwinds() {
     assert!(up_to_date(&link_incremental(&t, &args)));
 }
 
-/// `calls.o` defines `combine(n)`, whose body is `body`, over `twice` and `thrice` (in
-/// `callees.o`, each printing its name and argument) and a static `hidden`; `main` prints what
-/// `combine(5)` returns.
+/// `calls.o` defines `combine(n)`, whose body is `body`, over `twice`, `thrice` and
+/// `quadruple` (in `callees.o`, each printing its name and argument) and a static `hidden`;
+/// `main` prints what `combine(5)` returns.
 fn calls_program(t: &Test, body: &str) -> Vec<String> {
     let callees = t.write(
         "callees.c",
         "#include <stdio.h>\nint twice(int x) { printf(\"twice %d\\n\", x); return 2 * x; }\n\
-         int thrice(int x) { printf(\"thrice %d\\n\", x); return 3 * x; }\n",
+         int thrice(int x) { printf(\"thrice %d\\n\", x); return 3 * x; }\n\
+         int quadruple(int x) { printf(\"quadruple %d\\n\", x); return 4 * x; }\n",
     );
     let calls = t.write(
         "calls.c",
         format!(
-            "#include <stdio.h>\nint twice(int x);\nint thrice(int x);\n\
+            "#include <stdio.h>\nint twice(int x);\nint thrice(int x);\nint quadruple(int x);\n\
              static int hidden(int x) {{ return x + 100; }}\n\
              int combine(int n) {{\n    {body}\n}}\n\
              int main(void) {{ printf(\"%d\\n\", combine(5)); return 0; }}\n"
@@ -1097,7 +1098,9 @@ fn calls_program(t: &Test, body: &str) -> Vec<String> {
 /// sections and from what the old output shows each called symbol resolved to, and it moves
 /// when it grew. After each relink the program prints, call by call, what GNU ld's link of
 /// the same objects prints, and gdb finds a local of a new name (its name appended to the
-/// output's `.debug_str`); a call to a function the old code never called links in full.
+/// output's `.debug_str`). A call to a function the old code never called is found in the
+/// output's `.symtab` (`quadruple`); one to a function of a shared library the output does not
+/// call yet (`puts`: no PLT entry) links in full.
 #[test]
 fn calls_reordered_added_or_removed_are_patched_in_place() {
     let t = test_env!("incremental_calls");
@@ -1130,10 +1133,16 @@ fn calls_reordered_added_or_removed_are_patched_in_place() {
     assert!(patched_in_place(&o), "{o}");
     if t.require_gdb() {
         let cmds = ["print sizeof(a_fresh_name)"];
-        let (values, out) = gdb_values(&t, World::Test, "prog", &["calls.c:6".to_string()], &cmds);
+        let (values, out) = gdb_values(&t, World::Test, "prog", &["calls.c:7".to_string()], &cmds);
         assert_eq!(values, ["4"], "gdb finds the new local by its name:\n{out}");
     }
-    // `puts`, which the new code calls, is not among the old object's symbols.
+    // `quadruple`, which the new code calls, is not among the old object's symbols, but the
+    // output defines it.
+    calls_program(&t, "return quadruple(n) + hidden(n);");
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o), "{o}");
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "quadruple 5\n125\n");
+    // `puts` neither: nothing in the output calls it.
     calls_program(&t, "puts(\"hello\"); return hidden(n);");
     let o = link_incremental(&t, &args);
     assert!(full_link_reason(&o).ends_with("calls.o changed"), "{o}");
