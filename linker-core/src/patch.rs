@@ -525,7 +525,8 @@ impl<'o> Planner<'o> {
             false => HashMap::new(),
         };
         let relabelled = |i: usize| {
-            let (a, b) = (&old.symbols[i], &new.symbols[i]);
+            let Some(a) = old.symbols.get(symbols.old_index(i as u32) as usize) else { return false };
+            let b = &new.symbols[i];
             let section = u32::from(a.st_shndx(E));
             a.st_value(E) != b.st_value(E)
                 && strings.contains(&(section as usize))
@@ -1316,10 +1317,12 @@ fn resolve_globals(
         }
         let symbol = old.symbols.get(sym as usize).ok_or("a symbol out of range")?;
         let section = u32::from(symbol.st_shndx(E));
-        // A strong definition outside any group is the one the link chose.
-        let chosen = symbol.st_bind() == STB_GLOBAL
-            && symbol.st_shndx(E) != SHN_UNDEF
-            && old.headers.get(section as usize).is_some_and(|h| h.sh_flags(E) & SHF_GROUP as u64 == 0);
+        // A strong definition outside any group is the one the link chose; so is a local one
+        // (which the new object made global: `Shape::symbol_map`).
+        let chosen = symbol.st_shndx(E) != SHN_UNDEF
+            && (symbol.st_bind() == STB_LOCAL
+                || symbol.st_bind() == STB_GLOBAL
+                    && old.headers.get(section as usize).is_some_and(|h| h.sh_flags(E) & SHF_GROUP as u64 == 0));
         if let Some(spot) = placed.get(&section).filter(|_| chosen) {
             let at = overflow.address_of(spot.offset).ok_or(outside)?.wrapping_add(symbol.st_value(E));
             *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
@@ -1375,9 +1378,9 @@ fn resolve_globals(
 /// The address where the output (an executable: nothing in it is preemptible) defines the
 /// global `name`, from its `.symtab`: a function a relink's code calls for the first time,
 /// whose call the full link resolves there (it was kept, and loaded, for what called it
-/// before). A link makes a hidden global local in its output, so a `hidden` reference may
-/// find a local of that name, if it is the only one (rustc's references within a crate are
-/// hidden, and its names unique). `None` if the output has no such definition, or one a new
+/// before). A link makes a hidden global local in its output, so a `hidden` reference, or one
+/// to a mangled name, may find a local of that name, if it is the only one (rustc's
+/// references within a crate are hidden, Cranelift's not, and its names are unique). `None` if the output has no such definition, or one a new
 /// reference could not be resolved to alone (thread-local, an IFUNC, absolute). Reads the
 /// whole `.symtab` (28k symbols in ripgrep's debug link).
 fn output_definition(overflow: &Overflow, output: &[u8], name: &[u8], hidden: bool) -> Result<Option<u64>, String> {
@@ -1397,7 +1400,11 @@ fn output_definition(overflow: &Overflow, output: &[u8], name: &[u8], hidden: bo
             _ => global = Some(symbol),
         }
     }
-    let found = global.or(local.filter(|_| hidden && locals == 1));
+    // A static function could have the name of a default-visibility global only in C: names
+    // that begin with `_` and a capital are the implementation's, and mangled Rust and C++
+    // ones say whether they are local (`_ZL`).
+    let mangled = name.starts_with(b"_R") || name.starts_with(b"_Z");
+    let found = global.or(local.filter(|_| (hidden || mangled) && locals == 1));
     Ok(found.map(|s| s.st_value(E)))
 }
 
@@ -1637,6 +1644,9 @@ impl Rebuild<'_> {
 /// How the symbols of a rebuilt object correspond to its predecessor's: the locals by index,
 /// the globals by name (`Shape::symbol_map`).
 struct SymbolMap {
+    /// For each new local: the index of the old one (a local the new object made global is
+    /// among the globals: `Shape::symbol_map`).
+    old_locals: Vec<u32>,
     /// For each new global, from the first: the index of the old one of its name, or for one
     /// the old object did not refer to, the old symbol count plus its place in `added`.
     old_globals: Vec<u32>,
@@ -1652,7 +1662,7 @@ impl SymbolMap {
     fn old_index(&self, sym: u32) -> u32 {
         match (sym as usize).checked_sub(self.first_global) {
             Some(global) => self.old_globals.get(global).copied().unwrap_or(u32::MAX),
-            None => sym,
+            None => self.old_locals.get(sym as usize).copied().unwrap_or(u32::MAX),
         }
     }
 
@@ -2046,11 +2056,14 @@ impl<'d> Shape<'d> {
 
     /// Whether section `index` has the same header in `other`, but for its place in the
     /// file, its size and its alignment. A group's signature is compared by its name: a symbol
-    /// added before it (a function called for the first time) moves it in the table.
+    /// added before it (a function called for the first time) moves it in the table; and the
+    /// symbol table's count of locals not at all (`Shape::symbol_map`).
     fn same_header(&self, other: &Shape, index: usize) -> bool {
         let (a, b) = (&self.headers[index], &other.headers[index]);
         let same_info = match a.sh_type(E) {
             SHT_GROUP => self.named(a.sh_info(E)).is_some_and(|name| Some(name) == other.named(b.sh_info(E))),
+            // The number of locals: the symbols are compared through their map.
+            SHT_SYMTAB => true,
             _ => a.sh_info(E) == b.sh_info(E),
         };
         self.name_bytes(index) == other.name_bytes(index)
@@ -2125,25 +2138,66 @@ impl<'d> Shape<'d> {
     /// keeps the old size). `other` may also refer to globals this object does not (a
     /// function called for the first time, `SymbolMap::added`), and no longer to some it did.
     fn symbol_map(&self, other: &Shape<'_>, resized: &[usize], shifted: &[usize]) -> Option<SymbolMap> {
-        let first_global = self.first_global();
-        if other.first_global() != first_global {
-            return None;
-        }
-        let alike = |a: &Sym, b: &Sym| {
-            let same_but_place = a.st_info == b.st_info && a.st_other == b.st_other && a.st_shndx(E) == b.st_shndx(E);
+        let (first_global, new_first_global) = (self.first_global(), other.first_global());
+        let alike_but_binding = |a: &Sym, b: &Sym| {
+            let same_but_place = a.st_type() == b.st_type() && a.st_shndx(E) == b.st_shndx(E);
             let section = usize::from(a.st_shndx(E));
             let shifted = resized.contains(&section) || shifted.contains(&section);
             let movable = a.st_bind() == STB_LOCAL && self.temporary(a) && shifted;
             let code = resized.contains(&section) && self.executable(section);
             same_but_place && (movable || (a.st_value(E) == b.st_value(E) && (code || a.st_size(E) == b.st_size(E))))
         };
+        let alike = |a: &Sym, b: &Sym| a.st_info == b.st_info && a.st_other == b.st_other && alike_but_binding(a, b);
         let same_order = self.symbols.len() == other.symbols.len()
+            && first_global == new_first_global
             && self.symbol_names == other.symbol_names
             && self.symbols.iter().zip(other.symbols).all(|(a, b)| a.st_name(E) == b.st_name(E));
-        let locals = self.symbols[..first_global].iter().zip(&other.symbols[..first_global]);
-        let same_names = |(a, b): (&Sym, &Sym)| self.symbol_name(a) == other.symbol_name(b);
-        if !locals.clone().all(|(a, b)| alike(a, b)) || !(same_order || locals.clone().all(same_names)) {
-            return None;
+        let (old_by_name, new_by_name) = match same_order {
+            true => Default::default(),
+            false => (self.globals_by_name(), other.globals_by_name()),
+        };
+        // A local of one object that is a hidden global of the same definition in the other:
+        // rustc exports a function from its unit once another unit calls it, and no longer
+        // when none does. The output, where a hidden global is local, does not change.
+        let hidden_in = |shape: &Shape<'_>, by_name: &HashMap<&[u8], usize>, local: &Sym, name: &[u8]| {
+            let named = !matches!(local.st_type(), STT_SECTION | STT_FILE) && !name.is_empty();
+            let global = by_name.get(name).map(|&i| &shape.symbols[i]);
+            let hidden = global.filter(|g| g.st_visibility() == STV_HIDDEN && g.st_shndx(E) != SHN_UNDEF);
+            named && !name.starts_with(b".L") && hidden.is_some_and(|g| alike_but_binding(g, local))
+        };
+        let promoted = |a: &Sym| hidden_in(other, &new_by_name, a, self.symbol_name(a));
+        let demoted = |b: &Sym| hidden_in(self, &old_by_name, b, other.symbol_name(b));
+        let mut old_locals = Vec::with_capacity(new_first_global);
+        let mut was_local: HashMap<&[u8], u32> = HashMap::new();
+        let mut at = 0;
+        for b in &other.symbols[..new_first_global] {
+            loop {
+                let a = self.symbols[..first_global].get(at);
+                // Assembler temporaries are named after the unit's contents (`.Lanon.<hash>.0`).
+                let same_name =
+                    |a: &Sym| self.symbol_name(a) == other.symbol_name(b) || self.temporary(a) && other.temporary(b);
+                if a.is_some_and(|a| alike(a, b) && (same_order || same_name(a))) {
+                    old_locals.push(at as u32);
+                    at += 1;
+                    break;
+                }
+                if let Some(a) = a.filter(|a| promoted(a)) {
+                    was_local.insert(self.symbol_name(a), at as u32);
+                    at += 1;
+                    continue;
+                }
+                if demoted(b) {
+                    old_locals.push(old_by_name[other.symbol_name(b)] as u32);
+                    break;
+                }
+                return None;
+            }
+        }
+        for (index, a) in self.symbols[..first_global].iter().enumerate().skip(at) {
+            if !promoted(a) {
+                return None;
+            }
+            was_local.insert(self.symbol_name(a), index as u32);
         }
         let mut added = Vec::new();
         let old_globals = if same_order {
@@ -2153,27 +2207,34 @@ impl<'d> Shape<'d> {
             }
             (first_global as u32..self.symbols.len() as u32).collect()
         } else {
-            let by_name: HashMap<&[u8], u32> =
-                (first_global..self.symbols.len()).map(|i| (self.symbol_name(&self.symbols[i]), i as u32)).collect();
-            let mut old_globals = Vec::with_capacity(other.symbols.len() - first_global);
-            for (i, b) in other.symbols.iter().enumerate().skip(first_global) {
-                match by_name.get(other.symbol_name(b)) {
-                    Some(&was) if alike(&self.symbols[was as usize], b) => old_globals.push(was),
-                    Some(_) => return None,
+            let mut old_globals = Vec::with_capacity(other.symbols.len() - new_first_global);
+            for (i, b) in other.symbols.iter().enumerate().skip(new_first_global) {
+                let name = other.symbol_name(b);
+                match (old_by_name.get(name).map(|&was| was as u32), was_local.get(name)) {
+                    (Some(was), _) if alike(&self.symbols[was as usize], b) => old_globals.push(was),
+                    (Some(_), _) => return None,
+                    (None, Some(&was)) => old_globals.push(was),
                     // Only a reference may be new: a new definition would change what the
                     // link resolves, and the output's tables.
-                    None if b.st_shndx(E) == SHN_UNDEF && b.st_bind() != STB_LOCAL => {
+                    (None, None) if b.st_shndx(E) == SHN_UNDEF && b.st_bind() != STB_LOCAL => {
                         old_globals.push((self.symbols.len() + added.len()) as u32);
                         added.push(i as u32);
                     }
-                    None => return None,
+                    (None, None) => return None,
                 }
             }
             old_globals
         };
         let identity = self.symbols.len() == other.symbols.len()
+            && first_global == new_first_global
+            && old_locals.iter().enumerate().all(|(i, &old)| old as usize == i)
             && old_globals.iter().enumerate().all(|(i, &old)| old as usize == first_global + i);
-        Some(SymbolMap { old_globals, first_global, identity, added })
+        Some(SymbolMap { old_locals, old_globals, first_global: new_first_global, identity, added })
+    }
+
+    /// Each global symbol's index, by its name.
+    fn globals_by_name(&self) -> HashMap<&'d [u8], usize> {
+        (self.first_global()..self.symbols.len()).map(|i| (self.symbol_name(&self.symbols[i]), i)).collect()
     }
 
     /// The index of the first global symbol (all locals come first).

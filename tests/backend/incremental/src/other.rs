@@ -1,9 +1,9 @@
 pub fn suffix(n: usize) -> String {
-    format!("({n} letters, {})", helper(n))
+    format!("({n} letters, {})", helper(letters(n)))
 }
 
-/// The letters of a word of `n` letters that `shown` shows: a function of this module's code
-/// unit that another unit calls, and that the test makes `main`'s unit call too.
+/// The letters `suffix` shows for a word of `n`: a function only this module's code unit
+/// calls (rustc keeps it local to the unit), until the test makes `main`'s unit call it too.
 #[inline(never)]
 pub fn letters(n: usize) -> usize {
     n
