@@ -54,8 +54,10 @@
 //! link resolves the call there, since the function was kept, and loaded, for what called it
 //! before (`output_definition`, `got_slot`). A target the output does not have (a function
 //! of a shared library with no PLT entry yet, a GOT slot no other code needed, a section
-//! garbage collection dropped) means a full link. So does a callee that was local to its own
-//! unit: rustc then makes it global there, and that object's symbols change.
+//! garbage collection dropped) means a full link. A callee that was local to its own unit is
+//! made a hidden global there by rustc (and local again when no other unit calls it): that
+//! object keeps its shape, the symbol map pairing the local with the global (the output,
+//! where a hidden global is local, does not change).
 //!
 //! **Debug information** whose relocations changed (a call site or a local added or
 //! removed) is made anew the same way (`Rebuild::debug_section`): addresses of the object's
