@@ -57,7 +57,10 @@
 //! garbage collection dropped) means a full link. A callee that was local to its own unit is
 //! made a hidden global there by rustc (and local again when no other unit calls it): that
 //! object keeps its shape, the symbol map pairing the local with the global (the output,
-//! where a hidden global is local, does not change).
+//! where a hidden global is local, does not change). A call taken out may leave a function
+//! that nothing calls any more: a full link with `--gc-sections` drops it, the relink leaves
+//! it where it is, unreachable (as it leaves the old bytes of code that moved), until the
+//! next full link.
 //!
 //! **Debug information** whose relocations changed (a call site or a local added or
 //! removed) is made anew the same way (`Rebuild::debug_section`): addresses of the object's
