@@ -956,8 +956,9 @@ fn edit_loop(t: &Test, engine: Engine) {
     // links.
     let (patched, unparsed) = ("patched in place", "the inputs known at the start left unparsed");
     let ruled_out = "its sections changed; the inputs known at the start parsed from when";
-    // Cranelift loads a unit's data through GOT slots named by temporaries (`.LdataN`), and
-    // the new call moves what they name: that links in full.
+    // Cranelift calls another unit's function through a GOT slot (`R_X86_64_GOTPCREL`, which
+    // a link cannot relax), and the output has none for `letters`, which only its own unit
+    // called: that links in full, and the full link makes the slot.
     let new_call = match engine {
         Engine::Llvm => patched,
         Engine::Cranelift => "that the old output does not resolve",
