@@ -958,7 +958,9 @@ fn edit_loop(t: &Test, engine: Engine) {
     let ruled_out = "its sections changed; the inputs known at the start parsed from when";
     // Cranelift calls another unit's function through a GOT slot (`R_X86_64_GOTPCREL`, which
     // a link cannot relax), and the output has none for `letters`, which only its own unit
-    // called: that links in full, and the full link makes the slot.
+    // called: that links in full, and the full link makes the slot. Taking the call out
+    // again renumbers the data temporaries (`.LdataN`) that the unit's code loads through GOT
+    // slots: that links in full too.
     let new_call = match engine {
         Engine::Llvm => patched,
         Engine::Cranelift => "that the old output does not resolve",
