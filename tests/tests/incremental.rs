@@ -1154,6 +1154,53 @@ fn calls_reordered_added_or_removed_are_patched_in_place() {
     assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "hello\n105\n");
 }
 
+/// `main.o` prints what `answer()` returns, whose body is `body`; `user.o` calls `seven`
+/// (in `lib.o`, with `eight`) through its GOT slot, as rustc calls another crate's functions
+/// (`-fno-plt`, and the assembler's `R_X86_64_GOTPCREL`, which a link cannot relax).
+fn got_calls_program(t: &Test, body: &str) -> Vec<String> {
+    let lib = t.write("got_lib.c", "int seven(void) { return 7; }\nint eight(void) { return 8; }\n");
+    let user = t.write("got_user.c", "int seven(void);\nint user(void) { return seven() * 10; }\n");
+    let main = t.write(
+        "got_main.c",
+        format!(
+            "#include <stdio.h>\nint seven(void);\nint eight(void);\nint user(void);\n\
+             int answer(void) {{ {body} }}\n\
+             int main(void) {{ printf(\"%d %d\\n\", user(), answer()); return 0; }}\n"
+        ),
+    );
+    let flags = ["-O0", "-g", "-ffunction-sections", "-fno-plt", "-Wa,-mrelax-relocations=no"];
+    [lib, user, main].iter().map(|src| t.cc(src, &flags)).collect()
+}
+
+/// Code that calls through the GOT a function its object never called (rustc's calls into
+/// another crate) is patched when the output has a GOT slot for it, made for another
+/// object's call (`seven`): the program then prints what a plain link of the same objects
+/// prints, with the same structure. A function no code called through the GOT (`eight`)
+/// has no slot, and links in full.
+#[test]
+fn a_new_call_through_the_got_is_patched_in_place() {
+    let t = test_env!("incremental_got_calls");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    // A call from the start: the code has relocations, so that their section is no new one.
+    let args = got_calls_program(&t, "return user() - 69;");
+    link_incremental(&t, &args);
+    got_calls_program(&t, "return seven() + 1;");
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o), "{o}");
+    t.link("plain", &rivet_tests::strs(&args));
+    let expected = t.run("plain", &[]);
+    assert_eq!(expected.stdout, "70 8\n", "{expected}");
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, &expected.stdout);
+    let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
+    assert_eq!(diffs, Ok(vec![]));
+    got_calls_program(&t, "return eight() + 1;");
+    let o = link_incremental(&t, &args);
+    assert!(!patched_in_place(&o) && o.stderr.contains("to eight that the old output does not resolve"), "{o}");
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "70 9\n");
+}
+
 /// `main.o` calls `compute`, which `lines.o` defines below `blank` blank lines.
 fn lines_program(t: &Test, blank: usize) -> (Vec<String>, usize) {
     let main = t.write("lines_main.c", "int compute(int n);\nint main(void) { return compute(3) != 110; }\n");
