@@ -1139,14 +1139,7 @@ fn calls_reordered_added_or_removed_are_patched_in_place() {
     // `quadruple`, which the new code calls, is not among the old object's symbols, but the
     // output defines it.
     calls_program(&t, "return quadruple(n) + hidden(n);");
-    let o = link_incremental(&t, &args);
-    assert!(patched_in_place(&o), "{o}");
-    t.link("plain", &rivet_tests::strs(&args));
-    let expected = t.run("plain", &[]);
-    assert!(expected.stdout.starts_with("quadruple 5\n"), "{expected}");
-    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, &expected.stdout);
-    let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
-    assert_eq!(diffs, Ok(vec![]), "a call to quadruple");
+    assert_patched_as_a_full_link_runs(&t, &args, "quadruple 5\n125\n");
     // `puts` neither: nothing in the output calls it.
     calls_program(&t, "puts(\"hello\"); return hidden(n);");
     let o = link_incremental(&t, &args);
@@ -1187,14 +1180,7 @@ fn a_new_call_through_the_got_is_patched_in_place() {
     let args = got_calls_program(&t, "return user() - 69;");
     link_incremental(&t, &args);
     got_calls_program(&t, "return seven() + 1;");
-    let o = link_incremental(&t, &args);
-    assert!(patched_in_place(&o), "{o}");
-    t.link("plain", &rivet_tests::strs(&args));
-    let expected = t.run("plain", &[]);
-    assert_eq!(expected.stdout, "70 8\n", "{expected}");
-    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, &expected.stdout);
-    let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
-    assert_eq!(diffs, Ok(vec![]));
+    assert_patched_as_a_full_link_runs(&t, &args, "70 8\n");
     got_calls_program(&t, "return eight() + 1;");
     let o = link_incremental(&t, &args);
     assert!(!patched_in_place(&o) && o.stderr.contains("to eight that the old output does not resolve"), "{o}");
