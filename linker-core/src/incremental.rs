@@ -280,7 +280,7 @@ pub(crate) fn relink_in_place_timed(
     for object in &changed {
         let key = (object.position, object.member);
         state.copies.retain(|c| (c.position, c.member) != key);
-        let written_once = object.file.as_deref().filter(|_| inputs.objects_written_once);
+        let written_once = file_written_once(&inputs.files, inputs.objects_written_once, key);
         if let Ok(kept) = keep_copy(&config.output, key, object.bytes, object.hash, None, written_once) {
             state.copies.push(kept);
         }
@@ -300,8 +300,6 @@ struct ChangedObject<'d> {
     member: u32,
     /// For messages: the path, and the member's name.
     name: String,
-    /// A plain object's file.
-    file: Option<PathBuf>,
     bytes: &'d [u8],
     hash: u128,
     /// The hash of the contents it replaces.
@@ -332,7 +330,6 @@ fn changed_objects<'d>(
                 position,
                 member: 0,
                 name: path.to_string(),
-                file: Some(taken.path.clone()),
                 bytes: taken.bytes,
                 hash,
                 old_hash,
@@ -353,8 +350,7 @@ fn changed_objects<'d>(
             if hash != old_hash {
                 let name = String::from_utf8_lossy(archive.members[object.member as usize - 1].name);
                 let name = format!("{path}({name})");
-                let member = object.member;
-                objects.push(ChangedObject { position, member, name, file: None, bytes, hash, old_hash });
+                objects.push(ChangedObject { position, member: object.member, name, bytes, hash, old_hash });
             }
         }
     }
@@ -401,6 +397,17 @@ fn map_kept_copy(
     // Not populated: `patch::plan` reads the headers and small sections first, and
     // populates the map only when they allow a patch.
     Some(unsafe { memmap2::MmapOptions::new().map(&file) })
+}
+
+/// The file the copy kept of the object at `(position, member)` may be a hard link to: a
+/// plain object's own, where the embedder says it writes its objects once (`all_once`,
+/// `Inputs::objects_written_once`).
+fn file_written_once<'a>(
+    files: &'a std::collections::BTreeMap<u32, Taken<'_>>,
+    all_once: bool,
+    (position, member): (u32, u32),
+) -> Option<&'a Path> {
+    files.get(&position).filter(|_| all_once && member == 0).map(|taken| taken.path.as_path())
 }
 
 /// Keeps a copy of `bytes` (hashed `hash`) for the object at `(position, member)`, unless
@@ -683,7 +690,7 @@ impl<'d> Inputs<'d> {
                     _ => return false,
                 };
                 let kept = kept_copy_of(previous, key);
-                let written_once = (self.objects_written_once && object.member == 0).then_some(taken.path.as_path());
+                let written_once = file_written_once(&self.files, self.objects_written_once, key);
                 keep_copy(&config.output, key, bytes, hash, kept, written_once).map(|kept| copies.push(kept)).is_ok()
             })
         });
