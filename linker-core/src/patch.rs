@@ -2,7 +2,8 @@
 //! where its sections already are, instead of linking everything again.
 //!
 //! **When it applies.** An object has the same *shape* when it has the same section headers
-//! (all but their file offsets and some sizes: below), the same symbols (the locals in the
+//! (all but their file offsets and some sizes: below; the number in the name of an anonymous
+//! constant's section may change, since LLVM numbers them in order: `same_section_name`), the same symbols (the locals in the
 //! same order, the globals matched by name: rustc lists them in another order when a function
 //! calls one more; `SymbolMap`; but code may refer to globals the old object did not, below),
 //! the same relocations (type and symbol, in the same order;
@@ -100,12 +101,16 @@
 //! references to it differ, and so does the build id. The output holds the same pieces, and
 //! the program behaves the same (no piece it could compare by address became equal to
 //! another). Strings that cannot be written so (of another length, shared, equal to another)
-//! are placed one by one (`Planner::move_merged`): as long as the section holds the same
-//! number of strings, a changed one goes to the overflow segment, and every reference of the object to a string (through the
-//! section symbol and its addend, or an assembler temporary) is moved from where its old
-//! string is to where its new one is. In this toolchain a format string with arguments of
-//! another length also renames the instance of `fmt::Arguments::new` it calls (its template's
-//! length is a const parameter): that links in full.
+//! are placed one by one (`Planner::move_merged`): a string the object held before stays
+//! where it is, any other (changed or added) goes to the overflow segment, and every
+//! reference of the object to a string (through the section symbol and its addend, or an
+//! assembler temporary, which may be added or taken out with its string: `symbol_map`) is
+//! moved from where its old string is to where its new one is. Strings the object no longer
+//! holds stay in the output until the next full link. In this toolchain that is what a
+//! format string added to a function does: its template is a string of the unit's
+//! `.rodata.str1.1`, under a temporary. It calls the instance of `fmt::Arguments::new` named
+//! after its template's length and argument count (const parameters): when the output has
+//! none of that name yet, that links in full, like any call the output does not resolve.
 //!
 //! The build id is a tree hash over the ranges the write pass hashed (`write`): the map of
 //! the output keeps their digests, and a patch hashes again only the ranges it touched. What
@@ -369,10 +374,13 @@ impl<'o> Planner<'o> {
         let merged: HashMap<u32, &MergedSpot> = spots.merged.iter().map(|m| (m.section, m)).collect();
         // The unwind records are compared record by record (`Planner::patch_unwind`).
         let unwind: Vec<usize> = (0..old.headers.len()).filter(|&index| old.unwind_records(index)).collect();
-        // The symbol table and its names: compared through the map of the symbols, below (and
-        // the section names, when LLVM keeps them in the same table, header by header).
-        let symbol_tables =
-            |index: usize| old.headers[index].sh_type(E) == SHT_SYMTAB || old.symbol_strings == Some(index);
+        // The symbol table and its names: compared through the map of the symbols, below; and
+        // the section names (in that table with LLVM), header by header.
+        let symbol_tables = |index: usize| {
+            old.headers[index].sh_type(E) == SHT_SYMTAB
+                || old.symbol_strings == Some(index)
+                || index == usize::from(old.header.e_shstrndx(E))
+        };
         // The headers first: a section that changed its size in a way the patch cannot
         // follow is the commonest reason to link in full, found without reading any
         // section's contents.
@@ -537,7 +545,8 @@ impl<'o> Planner<'o> {
                 && strings.contains(&(section as usize))
                 && !placed_pieces.contains_key(&section)
         };
-        if (0..symbols.first_global).any(relabelled) {
+        let labels_changed = symbols.relabelled_strings.iter().any(|section| !placed_pieces.contains_key(section));
+        if labels_changed || (0..symbols.first_global).any(relabelled) {
             return Err("a string's label moved in a section written in place".into());
         }
         if !placed_pieces.is_empty() {
@@ -709,7 +718,9 @@ impl<'o> Planner<'o> {
             let Some(spot) = placed.get(&section) else { return Ok(None) };
             let at = overflow.address_of(spot.offset).ok_or(outside)?;
             let by = moved.get(&section).copied().unwrap_or(0);
-            let (was, now) = (old.symbols[sym as usize].st_value(E), new.symbols[sym as usize].st_value(E));
+            let old_symbol = old.symbols.get(symbols.old_index(sym) as usize);
+            let was = old_symbol.ok_or_else(|| fail("an unwind record naming a new symbol"))?.st_value(E);
+            let now = new.symbols[sym as usize].st_value(E);
             Ok(Some((at.wrapping_add(was), at.wrapping_add(now).wrapping_add(by as u64))))
         };
         for (a, b) in was.iter().zip(&now) {
@@ -802,11 +813,12 @@ impl<'o> Planner<'o> {
     }
 
     /// Places the strings of a merged string section (`spot`) that changed from `old` to `new`
-    /// (the same strings in the same order, of any lengths): an unchanged string stays where
-    /// it is; a changed one goes to the end of the overflow segment (`overflow`), the
-    /// references to it following. The old string stays, for whatever else shares it. A
-    /// changed string equal to one of the output section is not pointed there: that one's
-    /// owner could rewrite it in place later, or in this very relink (`patch_merged`).
+    /// (strings changed, added or removed, in any order): a string the old section also held
+    /// stays where the old one is; any other goes to the end of the overflow segment
+    /// (`overflow`), the references to it following. The old strings stay, for whatever else
+    /// shares them. A new string equal to one of the output section that this object did not
+    /// hold is not pointed there: that one's owner could rewrite it in place later, or in this
+    /// very relink (`patch_merged`).
     fn move_merged(
         &mut self,
         old: &[u8],
@@ -829,18 +841,26 @@ impl<'o> Planner<'o> {
         };
         let (was, now) =
             (split(old).ok_or("a string has no terminator")?, split(new).ok_or("a string has no terminator")?);
-        if was.len() != now.len() {
-            return Err("strings were added or removed");
-        }
         let overflow = headers(&mut self.overflow, output).map_err(|_| "unreadable headers")?;
         let mut moves = PieceMoves { old: Vec::new(), new: Vec::new() };
-        for (&(start, end), &(new_start, new_end)) in was.iter().zip(&now) {
+        let mut kept: HashMap<&[u8], (u32, bool)> = HashMap::with_capacity(was.len());
+        for &(start, end) in &was {
             let found = spot.pieces.binary_search_by_key(&start, |p| p.start);
             let piece = found.map(|i| spot.pieces[i]).map_err(|_| "a piece is not where the map says")?;
             moves.old.push((start, piece.out, piece.shared));
-            let (before, after) = (&old[start as usize..end as usize], &new[new_start as usize..new_end as usize]);
-            if before == after {
-                moves.new.push((new_start, piece.out, piece.shared));
+            kept.entry(&old[start as usize..end as usize]).or_insert((piece.out, piece.shared));
+        }
+        // A full link of the new object orders its strings otherwise, and leaves out those it
+        // no longer holds: each of those counts as rewritten, with those the relink writes.
+        let held: HashSet<&[u8]> = now.iter().map(|&(start, end)| &new[start as usize..end as usize]).collect();
+        self.tally.merged +=
+            was.iter().filter(|&&(start, end)| !held.contains(&old[start as usize..end as usize])).count();
+        for (&(new_start, new_end), same_place) in now.iter().zip(was.iter().map(Some).chain(std::iter::repeat(None))) {
+            let after = &new[new_start as usize..new_end as usize];
+            if let Some(&(out, shared)) = kept.get(after) {
+                let unmoved = same_place.is_some_and(|&(start, end)| old[start as usize..end as usize] == *after);
+                self.tally.merged += usize::from(!unmoved);
+                moves.new.push((new_start, out, shared));
                 continue;
             }
             let (offset, address) =
@@ -1660,6 +1680,9 @@ struct SymbolMap {
     identity: bool,
     /// The new object's references to globals the old one did not refer to, by index.
     added: Vec<u32>,
+    /// The merged string sections where a string's label was added or removed (the new
+    /// ones have no old index): their strings must be placed one by one.
+    relabelled_strings: Vec<u32>,
 }
 
 impl SymbolMap {
@@ -1924,7 +1947,8 @@ fn patch_section(
         }
         if let Some(moves) = new.section_of_symbol(sym).and_then(|section| pieces.get(&section)) {
             // A merged string: where the old target was and the new one is.
-            let (old_symbol, new_symbol) = (&old.symbols[sym as usize], &new.symbols[sym as usize]);
+            let old_symbol = old.symbols.get(a.r_sym(E, false) as usize).ok_or_else(|| fail("a bad symbol index"))?;
+            let new_symbol = &new.symbols[sym as usize];
             let target = |moves: &[(u32, u32, bool)], value: u64, addend: i64| -> Option<i64> {
                 let section = old_symbol.st_type() == STT_SECTION;
                 let offset = if section { value as i64 + addend } else { value as i64 };
@@ -1945,7 +1969,8 @@ fn patch_section(
             retargeted = true;
         } else if let Some(&moved_by) = new.section_of_symbol(sym).and_then(|section| moved.get(&section)) {
             // The section's move, and the symbol's within it.
-            let within = new.symbols[sym as usize].st_value(E).wrapping_sub(old.symbols[sym as usize].st_value(E));
+            let was = old.symbols.get(a.r_sym(E, false) as usize).ok_or_else(|| fail("a bad symbol index"))?;
+            let within = new.symbols[sym as usize].st_value(E).wrapping_sub(was.st_value(E));
             let by = moved_by.wrapping_add(within as i64);
             if by != 0 && r_type == R_X86_64_GOTPCREL {
                 // Through the GOT: the slot follows the target, the field stays (`Follow`).
@@ -1980,6 +2005,24 @@ fn patch_section(
         follow.relocations += 1;
     }
     Ok(out)
+}
+
+/// Whether two objects' sections of these names, at the same place in their section tables,
+/// go to the same place in the output. They do when the names are the same, and when both
+/// name an anonymous constant (`.rodata..Lanon.<hash>.<n>`, `.data.rel.ro..L__unnamed_<n>`)
+/// by an assembler temporary that differs only in its number: LLVM numbers a unit's anonymous
+/// constants in order, so one added before them (a new literal) renumbers all the others.
+/// The number is no part of the output: the output section is chosen by the name's prefix,
+/// no symbol of the output carries a temporary's name, and no `__start_`/`__stop_` symbol
+/// can name a section whose name holds a dot after its start.
+fn same_section_name(a: &[u8], b: &[u8]) -> bool {
+    let unnumbered = |name: &[u8]| -> Option<usize> {
+        let digits = name.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+        let stem = name.len() - digits;
+        let anonymous = name.windows(3).any(|w| w == b"..L");
+        (digits > 0 && anonymous && matches!(name[stem - 1], b'.' | b'_')).then_some(stem)
+    };
+    a == b || matches!((unnumbered(a), unnumbered(b)), (Some(x), Some(y)) if a[..x] == b[..y])
 }
 
 /// The NUL-terminated string at `at` of string table `table` (empty past its end).
@@ -2062,7 +2105,8 @@ impl<'d> Shape<'d> {
     /// Whether section `index` has the same header in `other`, but for its place in the
     /// file, its size and its alignment. A group's signature is compared by its name: a symbol
     /// added before it (a function called for the first time) moves it in the table; and the
-    /// symbol table's count of locals not at all (`Shape::symbol_map`).
+    /// symbol table's count of locals not at all (`Shape::symbol_map`). The name of a section
+    /// of an anonymous constant may differ in its number ([`same_section_name`]).
     fn same_header(&self, other: &Shape, index: usize) -> bool {
         let (a, b) = (&self.headers[index], &other.headers[index]);
         let same_info = match a.sh_type(E) {
@@ -2071,7 +2115,7 @@ impl<'d> Shape<'d> {
             SHT_SYMTAB => true,
             _ => a.sh_info(E) == b.sh_info(E),
         };
-        self.name_bytes(index) == other.name_bytes(index)
+        same_section_name(self.name_bytes(index), other.name_bytes(index))
             && a.sh_type(E) == b.sh_type(E)
             && a.sh_flags(E) == b.sh_flags(E)
             && a.sh_addr(E) == b.sh_addr(E)
@@ -2170,6 +2214,12 @@ impl<'d> Shape<'d> {
             let hidden = global.filter(|g| g.st_visibility() == STV_HIDDEN && g.st_shndx(E) != SHN_UNDEF);
             named && !name.starts_with(b".L") && hidden.is_some_and(|g| alike_but_binding(g, local))
         };
+        let string_label = |shape: &Shape<'_>, symbol: &Sym| {
+            symbol.st_bind() == STB_LOCAL
+                && shape.temporary(symbol)
+                && shifted.contains(&usize::from(symbol.st_shndx(E)))
+        };
+        let mut relabelled_strings = Vec::new();
         let promoted = |a: &Sym| hidden_in(other, &new_by_name, a, self.symbol_name(a));
         let demoted = |b: &Sym| hidden_in(self, &old_by_name, b, other.symbol_name(b));
         let mut old_locals = Vec::with_capacity(new_first_global);
@@ -2195,10 +2245,27 @@ impl<'d> Shape<'d> {
                     old_locals.push(old_by_name[other.symbol_name(b)] as u32);
                     break;
                 }
+                // A string's label the new object no longer has, or one it has anew: the
+                // strings of its section are placed one by one (`Planner::move_merged`), each
+                // reference found through the label's own value.
+                if let Some(a) = a.filter(|a| string_label(self, a)) {
+                    relabelled_strings.push(u32::from(a.st_shndx(E)));
+                    at += 1;
+                    continue;
+                }
+                if string_label(other, b) {
+                    relabelled_strings.push(u32::from(b.st_shndx(E)));
+                    old_locals.push(u32::MAX);
+                    break;
+                }
                 return None;
             }
         }
         for (index, a) in self.symbols[..first_global].iter().enumerate().skip(at) {
+            if string_label(self, a) {
+                relabelled_strings.push(u32::from(a.st_shndx(E)));
+                continue;
+            }
             if !promoted(a) {
                 return None;
             }
@@ -2234,7 +2301,8 @@ impl<'d> Shape<'d> {
             && first_global == new_first_global
             && old_locals.iter().enumerate().all(|(i, &old)| old as usize == i)
             && old_globals.iter().enumerate().all(|(i, &old)| old as usize == first_global + i);
-        Some(SymbolMap { old_locals, old_globals, first_global: new_first_global, identity, added })
+        relabelled_strings.dedup();
+        Some(SymbolMap { old_locals, old_globals, first_global: new_first_global, identity, added, relabelled_strings })
     }
 
     /// Each global symbol's index, by its name.
@@ -2496,6 +2564,21 @@ fn copy_within(file: &std::fs::File, m: crate::overflow::Move) -> std::io::Resul
 mod tests {
     use super::*;
     use crate::write::CHUNK_BYTES;
+
+    #[test]
+    fn anonymous_constants_renumbered_keep_their_sections() {
+        let same = |a: &str, b: &str| same_section_name(a.as_bytes(), b.as_bytes());
+        assert!(same(".rodata..Lanon.2cb02d83.29", ".rodata..Lanon.2cb02d83.30"));
+        assert!(same(".data.rel.ro..Lanon.2cb02d83.9", ".data.rel.ro..Lanon.2cb02d83.10"));
+        assert!(same(".rodata..L__unnamed_1", ".rodata..L__unnamed_12"));
+        assert!(same(".text.main", ".text.main"));
+        // Another hash, another prefix, or a name that is not a temporary's: another section.
+        assert!(!same(".rodata..Lanon.2cb02d83.29", ".rodata..Lanon.ffffffff.29"));
+        assert!(!same(".rodata..Lanon.2cb02d83.29", ".data.rel.ro..Lanon.2cb02d83.29"));
+        assert!(!same(".text.f1", ".text.f2"));
+        assert!(!same(".init_array.00100", ".init_array.00200"));
+        assert!(!same(".rodata..Lanon.2cb02d83.29", ".rodata..Lanon.2cb02d83.29x"));
+    }
 
     #[test]
     fn a_grown_region_is_hashed_again_only_where_it_changed() {

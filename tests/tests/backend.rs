@@ -893,6 +893,11 @@ enum CodeEdit {
     /// which Cranelift would add as a function of `main`'s unit), or no longer: a call to a
     /// function that `main`'s unit did not call before.
     LettersCall(bool),
+    /// `main` prints a line more before its own (`print!("[{filler} numbers, {}]", word())`),
+    /// or no longer: a format string added to the unit's merged strings, which renumbers the
+    /// unit's anonymous constants after it; its `fmt::Arguments::new` instance (named after
+    /// the template's length) is the one `other::suffix`'s format string already calls.
+    NumbersLine(bool),
 }
 
 impl CodeEdit {
@@ -908,8 +913,14 @@ impl CodeEdit {
             CodeEdit::LettersCall(_) => {
                 ("other::suffix(word().len())", "other::suffix(word().len() ^ other::letters(1))", "")
             }
+            CodeEdit::NumbersLine(_) => (
+                "    println!(\"{} {} [{filler}",
+                "    print!(\"[{filler} numbers, {}]\", word());\n    println!(\"{} {} [{filler}",
+                "",
+            ),
         };
-        let on = matches!(self, CodeEdit::AddedFunction(true) | CodeEdit::LettersCall(true));
+        let on =
+            matches!(self, CodeEdit::AddedFunction(true) | CodeEdit::LettersCall(true) | CodeEdit::NumbersLine(true));
         let result = match on {
             true => text.replacen(plain, edited, 1) + appended,
             false => text.replacen(edited, plain, 1).replacen(appended, "", 1),
@@ -921,8 +932,8 @@ impl CodeEdit {
 
 /// A cargo project (dev profile: incremental) with the recipe, rebuilt after each edit of a
 /// string literal: "one", "two", "three", "one" again, then a function added and taken out,
-/// then a call to another unit's function added and taken out, then no change, then the
-/// source touched. Each run prints the literal of the source it was
+/// then a call to another unit's function added and taken out, then a line printed before
+/// `main`'s and taken out (a format string), then no change, then the source touched. Each run prints the literal of the source it was
 /// built from, as with stock cargo, and each binary is linked in-process. The link is incremental (rustc compiles
 /// incrementally), and each edit is patched into the output in place: the edit to "two", of
 /// the same length, where the literal was; "three", longer, moves it to the overflow segment
@@ -935,7 +946,9 @@ impl CodeEdit {
 /// adds sections, so the edited unit rules the patch out the moment it is written, and they are
 /// parsed from then on, for the full link. The new call is patched: its target is found in
 /// the output's symbol table, and `other`'s unit, which rustc changes to make `letters`
-/// global (and local again when the call goes), keeps its shape.
+/// global (and local again when the call goes), keeps its shape. So is the new line: its
+/// template goes to the overflow segment, its call to the `fmt::Arguments::new` instance the
+/// output has for `other`'s format string of the same length.
 #[test]
 fn incremental_rebuild_sees_the_edit() {
     edit_loop(&backend_test("incremental_rebuild_sees_the_edit"), Engine::Llvm);
@@ -965,6 +978,12 @@ fn edit_loop(t: &Test, engine: Engine) {
         Engine::Llvm => patched,
         Engine::Cranelift => "that the old output does not resolve",
     };
+    // Cranelift puts the new template in the unit's `.rodata` under a temporary symbol of its
+    // own, loaded through a GOT slot the output does not have: a full link, both ways.
+    let new_line = match engine {
+        Engine::Llvm => patched,
+        Engine::Cranelift => "its symbols changed",
+    };
     let steps = [
         (
             "the first build",
@@ -986,6 +1005,14 @@ fn edit_loop(t: &Test, engine: Engine) {
         ("after it was taken out", None, Some(CodeEdit::AddedFunction(false)), "one (3 letters, abc)", &[ruled_out]),
         ("after a call to `letters`", None, Some(CodeEdit::LettersCall(true)), "one (2 letters, ab)", &[new_call]),
         ("after it was taken out", None, Some(CodeEdit::LettersCall(false)), "one (3 letters, abc)", &[new_call]),
+        (
+            "after a line was printed before",
+            None,
+            Some(CodeEdit::NumbersLine(true)),
+            "[80 numbers, one]one (3 letters, abc)",
+            &[new_line],
+        ),
+        ("after it was taken out", None, Some(CodeEdit::NumbersLine(false)), "one (3 letters, abc)", &[new_line]),
         ("after a rebuild with no change", None, None, "one (3 letters, abc)", &[]),
         ("after touching the source", Some("one"), None, "one (3 letters, abc)", &["up to date", unparsed]),
     ];

@@ -637,6 +637,53 @@ fn a_changed_merged_string_is_rewritten_in_place() {
     assert_patched_as_a_full_link_runs(&t, &args, "common 0001\na longer message\ncommon 2\n");
 }
 
+/// `main.o` prints "common 0001", then what `pick.o`'s `pick` returns (its body is `body`)
+/// and `scaled(1)`. `pick.o` keeps its assembler's labels of strings in its symbol table
+/// (`-Wa,-L`: `.LC0`...), as LLVM keeps rustc's (`.Lanon.<hash>.<n>`), and puts `scaled`'s
+/// table in section `section`, named as LLVM names one of rustc's anonymous constants
+/// (`.rodata..Lanon.<hash>.<n>`).
+fn pick_program(t: &Test, body: &str, section: &str) -> Vec<String> {
+    let main = t.write(
+        "pick_main.c",
+        "#include <stdio.h>\nconst char *pick(void);\nint scaled(int i);\n\
+         int main(void) { puts(\"common 0001\"); printf(\"%s %d\\n\", pick(), scaled(1)); return 0; }\n",
+    );
+    let pick = t.write(
+        "pick.c",
+        format!(
+            "static const int scale[2] __attribute__((section(\"{section}\"))) = {{10, 20}};\n\
+             int scaled(int i) {{ return scale[i]; }}\n\
+             const char *pick(void) {{ {body} }}\n"
+        ),
+    );
+    let flags = ["-O1", "-ffunction-sections", "-Wa,-L"];
+    vec![t.cc(&main, &flags), t.cc(&pick, &flags)]
+}
+
+/// Strings added to a merged string section, with their labels, or taken out, are patched:
+/// a new string goes to the overflow segment, a string the object held before stays where it
+/// is, and a string that now equals another object's goes to the overflow segment too. An
+/// anonymous constant's section renumbered (LLVM numbers them in order, so one literal added
+/// renumbers those after it) is the same section. Each output runs as a full link's does.
+#[test]
+fn strings_added_or_removed_are_patched_in_place() {
+    let t = test_env!("incremental_strings_added");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = pick_program(&t, "return \"alpha\";", ".rodata..Lanon.h.3");
+    link_incremental(&t, &args);
+    pick_program(&t, "volatile int one = 1; return one ? \"beta\" : \"alpha\";", ".rodata..Lanon.h.4");
+    assert_patched_as_a_full_link_runs(&t, &args, "common 0001\nbeta 20\n");
+    pick_program(&t, "return \"common 0001\";", ".rodata..Lanon.h.3");
+    assert_patched_as_a_full_link_runs(&t, &args, "common 0001\ncommon 0001 20\n");
+    // Another hash is another constant, not a renumbered one.
+    pick_program(&t, "return \"common 0001\";", ".rodata..Lanon.g.3");
+    let o = link_incremental(&t, &args);
+    assert!(o.stderr.contains("section .rodata..Lanon.h.3 changed its attributes"), "{o}");
+    assert_is_plain_link(&t, &args, "common 0001\ncommon 0001 20\n");
+}
+
 /// The incremental link of `args` is patched in place, and its output prints `expected` as
 /// a full link's does, and is that link's in all the loader and the user see.
 fn assert_patched_as_a_full_link_runs(t: &Test, args: &[String], expected: &str) {
