@@ -368,6 +368,21 @@ pub fn grown_by_relinks(name: &[u8]) -> bool {
     matches!(name, b".debug_info" | b".debug_str" | b".debug_line_str") || DEBUG_FOUND_BY_OFFSET.contains(&name)
 }
 
+/// The empty entries (`R_X86_64_NONE`, which the loader skips) that end `.rela.dyn` in a
+/// position-independent executable, within `DT_RELASZ`: an in-place relink that adds data
+/// holding an address (a Rust panic location, which points at its file's name) turns one into
+/// the relative relocation the address needs (`patch`). A shared object is never patched.
+///
+/// 128 entries are 3 KiB of file, and as many addresses added by relinks before a full link
+/// is needed for more: a code edit adds one or two. Every such link lays them out, so that an
+/// incremental link's output is byte for byte a plain link's.
+pub fn relative_room(config: &crate::args::Config) -> u64 {
+    match config.output_kind {
+        crate::args::OutputKind::Pie => 128,
+        _ => 0,
+    }
+}
+
 /// The room a section of [`grown_by_relinks`] keeps after it: an eighth of its size, a page at
 /// least. A hole in the file (no disk blocks, no bytes written) until a relink uses it.
 ///
@@ -1305,7 +1320,8 @@ impl<'l, 'd> Builder<'l, 'd> {
         let rela_dyn_count =
             scan.dynrel_counts.iter().flatten().map(|&c| c as u64).sum::<u64>() + got_relocs + copies as u64;
         if rela_dyn_count > 0 {
-            self.add(Synthetic::RelaDyn, b".rela.dyn", SHT_RELA, a, 8, 24 * rela_dyn_count);
+            let room = relative_room(link.config);
+            self.add(Synthetic::RelaDyn, b".rela.dyn", SHT_RELA, a, 8, 24 * (rela_dyn_count + room));
         }
         let static_irelative = if output.dynamic {
             0

@@ -1058,11 +1058,13 @@ fn placed_synthetic(layout: &Layout, content: Vec<(Synthetic, Vec<u8>)>) -> Resu
     Ok(placed)
 }
 
-/// `.rela.dyn`: the input sections' relocations at their pre-assigned bases, then the rest;
-/// encoded straight into the section's bytes (24 MB at a million symbols, made once).
+/// `.rela.dyn`: the input sections' relocations at their pre-assigned bases, then the rest,
+/// then the empty entries a relink may use (`layout::relative_room`); encoded straight into
+/// the section's bytes (24 MB at a million symbols, made once).
 fn rela_dyn_bytes(layout: &Layout, input_dynrels: Vec<(u32, Vec<DynRel>)>, tail: Vec<DynRel>) -> Vec<u8> {
     let inputs = layout.dynrel_sections_total as usize;
-    let mut out = vec![0u8; 24 * (inputs + tail.len())];
+    let size = layout.section(Synthetic::RelaDyn).map_or(0, |s| s.size as usize);
+    let mut out = vec![0u8; size.max(24 * (inputs + tail.len()))];
     for (base, list) in input_dynrels {
         put_relas(&mut out[24 * base as usize..], &list);
     }
