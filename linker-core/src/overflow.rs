@@ -72,6 +72,9 @@ pub struct Overflow {
     section_names: Vec<u8>,
     /// Index in `phdrs` of the overflow segment's `PT_LOAD`, once there is one.
     load: Option<usize>,
+    /// Index in `phdrs` of the writable overflow segment's `PT_LOAD`, once there is one: the
+    /// entry after `load`'s, left empty (`PT_NULL`) for it when `load`'s was made.
+    writable: Option<usize>,
     /// The end of the file as the relink leaves it (the overflow segment's room included).
     end: u64,
     /// Output sections copied to the end of the file.
@@ -105,14 +108,19 @@ impl Overflow {
         let sections = object::pod::slice_from_all_bytes::<Shdr>(sections).map_err(|_| "bad section headers")?.to_vec();
         // A segment that starts where the table is: a relink made it.
         let load = phdrs.iter().position(|p| p.p_type(E) == PT_LOAD && p.p_offset(E) == header.e_phoff(E));
+        let writable = load
+            .map(|load| load + 1)
+            .filter(|&w| phdrs.get(w).is_some_and(|p| p.p_type(E) == PT_LOAD && p.p_flags(E) & PF_W != 0));
         let mut end = output.len() as u64;
         if let Some(load) = load {
-            let p = &phdrs[load];
             let last_load = phdrs.iter().rposition(|p| p.p_type(E) == PT_LOAD);
-            if last_load != Some(load) || p.p_filesz(E) > SEGMENT_ROOM {
+            let segments = [Some(load), writable].into_iter().flatten();
+            if last_load != writable.or(Some(load)) || segments.clone().any(|i| phdrs[i].p_filesz(E) > SEGMENT_ROOM) {
                 return Err("the overflow segment is not the last one".into());
             }
-            end = end.max(p.p_offset(E) + SEGMENT_ROOM);
+            for i in segments {
+                end = end.max(phdrs[i].p_offset(E) + SEGMENT_ROOM);
+            }
         }
         let names = sections.get(header.e_shstrndx(E) as usize).ok_or("no section names")?;
         let section_names = table(names.sh_offset(E), names.sh_size(E) as usize).ok_or("section names cut short")?;
@@ -129,6 +137,7 @@ impl Overflow {
             sections,
             section_names,
             load,
+            writable,
             end,
             moves: Vec::new(),
             room_ends: Vec::new(),
@@ -156,14 +165,16 @@ impl Overflow {
         self.sections.iter().position(|s| s.sh_type(E) != SHT_NOBITS && holds(s))
     }
 
-    /// Whether file offset `offset` is in the overflow segment (moved there by a relink).
+    /// Whether file offset `offset` is in an overflow segment (moved there by a relink).
     pub fn holds(&self, offset: u64) -> bool {
-        self.segment().is_some_and(|(at, len)| at <= offset && offset < at + len)
+        self.segments().any(|(at, len)| at <= offset && offset < at + len)
     }
 
-    /// The overflow segment's file range, once there is one.
-    fn segment(&self) -> Option<(u64, u64)> {
-        self.load.map(|load| (self.phdrs[load].p_offset(E), self.phdrs[load].p_filesz(E)))
+    /// The overflow segments' file ranges: the read-only (or executable) one and the
+    /// writable one, once there are.
+    fn segments(&self) -> impl Iterator<Item = (u64, u64)> + Clone + '_ {
+        let range = |i: usize| (self.phdrs[i].p_offset(E), self.phdrs[i].p_filesz(E));
+        self.load.into_iter().chain(self.writable).map(range)
     }
 
     /// Whether the output is loaded at an address of the loader's choosing (a position-
@@ -225,6 +236,61 @@ impl Overflow {
         Ok((offset, p.p_vaddr(E) + (offset - p.p_offset(E))))
     }
 
+    /// Room for `size` bytes aligned to `align` at the end of the writable overflow segment,
+    /// which holds data the loader relocates (a Rust panic location: the address of its
+    /// file's name): their file offset and address. The segment is made the first time,
+    /// after the overflow segment's room (which is made too if need be), in the entry of the
+    /// program header table left empty for it. It is not read-only after relocation, as the
+    /// full link's `PT_GNU_RELRO` part is.
+    pub fn place_writable(&mut self, size: u64, align: u64) -> Result<(u64, u64), String> {
+        if align > PAGE_SIZE {
+            return Err(format!("an alignment of {align} bytes"));
+        }
+        let writable = match self.writable {
+            Some(writable) => writable,
+            None => self.open_writable()?,
+        };
+        let p = &mut self.phdrs[writable];
+        let offset = align_up(p.p_offset(E) + p.p_filesz(E), align);
+        let filled = offset + size - p.p_offset(E);
+        if filled > SEGMENT_ROOM {
+            return Err("the writable overflow segment is full".into());
+        }
+        p.p_filesz = U64::new(E, filled);
+        p.p_memsz = U64::new(E, filled);
+        self.program_headers_changed = true;
+        Ok((offset, p.p_vaddr(E) + (offset - p.p_offset(E))))
+    }
+
+    fn open_writable(&mut self) -> Result<usize, String> {
+        let load = match self.load {
+            Some(load) => load,
+            None => self.open()?,
+        };
+        let spare = load + 1;
+        if self.phdrs.get(spare).is_none_or(|p| p.p_type(E) != PT_NULL) {
+            return Err("no room in the program header table for a writable segment".into());
+        }
+        let p = self.phdrs[load];
+        let base = p.p_vaddr(E).wrapping_sub(p.p_offset(E));
+        let offset = align_up(self.end, PAGE_SIZE);
+        let address = offset.wrapping_add(base);
+        self.phdrs[spare] = Phdr {
+            p_type: U32::new(E, PT_LOAD),
+            p_flags: U32::new(E, PF_R | PF_W),
+            p_offset: U64::new(E, offset),
+            p_vaddr: U64::new(E, address),
+            p_paddr: U64::new(E, address),
+            p_filesz: U64::new(E, 0),
+            p_memsz: U64::new(E, 0),
+            p_align: U64::new(E, PAGE_SIZE),
+        };
+        self.writable = Some(spare);
+        self.end = offset + SEGMENT_ROOM;
+        self.program_headers_changed = true;
+        Ok(spare)
+    }
+
     /// Appends the overflow segment, holding the program header table, to the table.
     fn open(&mut self) -> Result<usize, String> {
         let loads = || self.phdrs.iter().filter(|p| p.p_type(E) == PT_LOAD);
@@ -237,7 +303,8 @@ impl Overflow {
         let offset = align_up(self.end.max(image_end.saturating_sub(base)), PAGE_SIZE);
         let address = offset + base;
         let last_load = self.phdrs.iter().rposition(|p| p.p_type(E) == PT_LOAD).expect("a loadable segment");
-        let table = (self.phdrs.len() as u64 + 1) * size_of::<Phdr>() as u64;
+        // With an empty entry after the new one, for a writable segment (`place_writable`).
+        let table = (self.phdrs.len() as u64 + 2) * size_of::<Phdr>() as u64;
         let segment = Phdr {
             p_type: U32::new(E, PT_LOAD),
             p_flags: U32::new(E, PF_R),
@@ -249,6 +316,7 @@ impl Overflow {
             p_align: U64::new(E, PAGE_SIZE),
         };
         self.phdrs.insert(last_load + 1, segment);
+        self.phdrs.insert(last_load + 2, Phdr { p_type: U32::new(E, PT_NULL), ..segment });
         for p in self.phdrs.iter_mut().filter(|p| p.p_type(E) == PT_PHDR) {
             (p.p_offset, p.p_vaddr, p.p_paddr) = (U64::new(E, offset), U64::new(E, address), U64::new(E, address));
             (p.p_filesz, p.p_memsz) = (U64::new(E, table), U64::new(E, table));
@@ -341,8 +409,8 @@ impl Overflow {
         let at = self.sections[index].sh_offset(E);
         let sections = self.sections.iter().enumerate().filter(|&(i, s)| i != index && s.sh_type(E) != SHT_NOBITS);
         let sections = sections.map(|(_, s)| s.sh_offset(E));
-        let segment = self.segment().map(|(offset, _)| offset);
-        let after = sections.chain(segment).filter(|&start| start > at);
+        let segments = self.segments().map(|(offset, _)| offset);
+        let after = sections.chain(segments).filter(|&start| start > at);
         after.min().unwrap_or(u64::MAX)
     }
 
@@ -359,7 +427,7 @@ impl Overflow {
     /// held: the copied ones keep their ranges, `patch::moved_ranges`), and the section header
     /// table where it moved, as (offset, length), in file order.
     pub fn regions(&self) -> Vec<(u64, u64)> {
-        let segment = self.segment().filter(|_| self.program_headers_changed);
+        let segment = self.segments().filter(|_| self.program_headers_changed);
         let grown = self.grown.iter().map(|&(i, from)| {
             let s = &self.sections[i];
             (from, s.sh_offset(E) + s.sh_size(E) - from)

@@ -151,7 +151,9 @@ use crate::overflow::Overflow;
 use crate::resolve::FileData;
 use crate::write::WrittenRange;
 use crate::x86_64::GotAccess;
+use object::{U16, U32};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// Where the sections of every object (plain or archive member) are in the output, and what
@@ -294,6 +296,8 @@ pub struct Tally {
     /// Sections, and merged strings, moved to the overflow segment or to the end of their
     /// output section.
     pub moved: usize,
+    /// Sections an edit added (anonymous constants), placed in the overflow segments.
+    pub added: usize,
     pub relocations: usize,
     /// Unwind records (FDEs) rewritten: of code that changed or moved.
     pub unwind: usize,
@@ -304,9 +308,9 @@ impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} sections rewritten ({} resized, {} moved), {} merged strings and constants rewritten, \
+            "{} sections rewritten ({} resized, {} moved), {} added, {} merged strings and constants rewritten, \
              {} unwind records rewritten, {} relocations re-applied, {} bytes written",
-            self.sections, self.resized, self.moved, self.merged, self.unwind, self.relocations, self.bytes
+            self.sections, self.resized, self.moved, self.added, self.merged, self.unwind, self.relocations, self.bytes
         )
     }
 }
@@ -333,6 +337,14 @@ pub struct Planner<'o> {
     /// The symbols of code that moved or changed its size: `.symtab` follows them
     /// (`symbol_table_writes`).
     code_symbols_moved: Vec<SymbolMove>,
+    /// Where the sections the edits added were placed, by object (numbered as in the old
+    /// object's numbering extended: `Shape::numbered_like`).
+    added_spots: Vec<((u32, u32), SectionSpot)>,
+    /// For each object whose new sections were numbered anew, each section's index in the
+    /// object itself (`Shape::numbered_like`): the map takes those once the relink is planned.
+    renumbered: Vec<((u32, u32), Vec<u32>)>,
+    /// Empty dynamic relocations (`layout::relative_room`) this relink made relative ones.
+    relatives_used: usize,
     pub tally: Tally,
 }
 
@@ -357,6 +369,9 @@ impl<'o> Planner<'o> {
             remerged: Vec::new(),
             addresses_moved: Vec::new(),
             code_symbols_moved: Vec::new(),
+            added_spots: Vec::new(),
+            renumbered: Vec::new(),
+            relatives_used: 0,
             tally: Tally::default(),
         }
     }
@@ -367,19 +382,20 @@ impl<'o> Planner<'o> {
     pub fn plan(&mut self, old: &[u8], new: &[u8], spots: &ObjectSpots, output: &'o [u8]) -> Result<(), String> {
         let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
         let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
-        if !old.same_section_count(&new) {
-            return Err("its sections changed".into());
-        }
-        let placed: HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
+        // Sections added by the edit are numbered after the old ones (`Shape::numbered_like`).
+        let (new, numbering) = match old.same_section_count(&new) {
+            true => (new, Vec::new()),
+            false => new.numbered_like(&old).ok_or("its sections changed")?,
+        };
+        let added = old.headers.len()..new.headers.len();
+        let mut placed: HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
         let merged: HashMap<u32, &MergedSpot> = spots.merged.iter().map(|m| (m.section, m)).collect();
         // The unwind records are compared record by record (`Planner::patch_unwind`).
         let unwind: Vec<usize> = (0..old.headers.len()).filter(|&index| old.unwind_records(index)).collect();
         // The symbol table and its names: compared through the map of the symbols, below; and
         // the section names (in that table with LLVM), header by header.
         let symbol_tables = |index: usize| {
-            old.headers[index].sh_type(E) == SHT_SYMTAB
-                || old.symbol_strings == Some(index)
-                || index == usize::from(old.header.e_shstrndx(E))
+            old.headers[index].sh_type(E) == SHT_SYMTAB || old.symbol_strings == Some(index) || index == old.names_index
         };
         // The headers first: a section that changed its size in a way the patch cannot
         // follow is the commonest reason to link in full, found without reading any
@@ -389,7 +405,7 @@ impl<'o> Planner<'o> {
         let mut reshuffled = Vec::new();
         // Code whose relocations changed: its fields are made anew (`Rebuild`).
         let mut rebuilt = Vec::new();
-        for (index, (a, b)) in old.headers.iter().zip(new.headers).enumerate() {
+        for (index, (a, b)) in old.headers.iter().zip(new.headers.iter()).enumerate() {
             let same_header = old.same_header(&new, index);
             // Code may be aligned anew: it is placed as if it were resized.
             let realigned = a.sh_addralign(E) != b.sh_addralign(E);
@@ -434,9 +450,12 @@ impl<'o> Planner<'o> {
         let strings: Vec<usize> =
             merged.iter().filter(|(_, m)| m.constant_size == 0).map(|(&s, _)| s as usize).collect();
         let shifted: Vec<usize> = reshuffled.iter().chain(&strings).copied().collect();
-        let symbols = old.symbol_map(&new, &resized, &shifted).ok_or("its symbols changed")?;
+        let symbols = old.symbol_map(&new, &resized, &shifted, added.start).ok_or("its symbols changed")?;
         for index in (0..old.headers.len()).filter(|&index| must_stay(index) && !symbol_tables(index)) {
-            if old.contents(index)? != new.contents(index)? {
+            let group = old.headers[index].sh_type(E) == SHT_GROUP;
+            if group && old.group(index)? != new.group(index)?
+                || !group && old.contents(index)? != new.contents(index)?
+            {
                 return Err(format!("the contents of {} changed", old.name(index)));
             }
         }
@@ -530,6 +549,29 @@ impl<'o> Planner<'o> {
         for &index in &rebuilt {
             changed[index] = placed.contains_key(&(index as u32));
         }
+        // The sections the edit added: to the overflow segments, made from the new object
+        // alone, like rebuilt code.
+        for index in added.clone().filter(|&index| new.headers[index].sh_type(E) != SHT_RELA) {
+            if !new.named_alone(index) {
+                return Err(format!("an added section {} that a symbol names", new.name(index)));
+            }
+            let header = &new.headers[index];
+            let (size, align) = (header.sh_size(E), header.sh_addralign(E).max(1));
+            let overflow = headers(&mut self.overflow, output)?;
+            let (offset, _) = match header.sh_flags(E) & SHF_WRITE as u64 != 0 {
+                true => overflow.place_writable(size, align)?,
+                false => overflow.place(size, align, false)?,
+            };
+            placed.insert(index as u32, SectionSpot { section: index as u32, offset, size });
+            self.added_spots
+                .push(((spots.position, spots.member), SectionSpot { section: index as u32, offset, size }));
+            self.tally.added += 1;
+            changed[index] = true;
+            rebuilt.push(index);
+        }
+        if !numbering.is_empty() {
+            self.renumbered.push(((spots.position, spots.member), numbering));
+        }
         let resolved = match rebuilt.iter().any(|index| placed.contains_key(&(*index as u32))) {
             true => {
                 let overflow = headers(&mut self.overflow, output)?;
@@ -566,7 +608,7 @@ impl<'o> Planner<'o> {
         }
         for (index, header) in new.headers.iter().enumerate().filter(|&(index, _)| changed[index]) {
             let Some(spot) = placed.get(&(index as u32)) else { continue };
-            if spot.size != old.headers[index].sh_size(E) {
+            if old.headers.get(index).is_some_and(|h| spot.size != h.sh_size(E)) {
                 return Err(format!("section {} is not where the map says", old.name(index)));
             }
             if header.sh_flags(E) & SHF_COMPRESSED as u64 != 0 {
@@ -601,6 +643,9 @@ impl<'o> Planner<'o> {
                 self.add_strings(&follow.new_strings, &mut bytes, output)?;
             }
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
+            if !follow.new_addresses.is_empty() {
+                self.add_relatives(offset, &follow.new_addresses, output)?;
+            }
             if !follow.addresses.is_empty() || !follow.got_slots.is_empty() {
                 let overflow = headers(&mut self.overflow, output)?;
                 let outside = "an address outside every segment";
@@ -627,6 +672,36 @@ impl<'o> Planner<'o> {
             self.tally.sections += 1;
             self.tally.bytes += bytes.len() as u64;
             self.patches.push(Patch { offset, bytes });
+        }
+        Ok(())
+    }
+
+    /// Gives each address of `addresses` ((offset in the section, address)) of data an edit
+    /// added at file offset `offset` the relative dynamic relocation a position-independent
+    /// output needs for it, in one of the empty entries that end `.rela.dyn`
+    /// (`layout::relative_room`), the first this relink has not taken yet.
+    fn add_relatives(&mut self, offset: u64, addresses: &[(u64, u64)], output: &[u8]) -> Result<(), String> {
+        let overflow = headers(&mut self.overflow, output)?;
+        if !overflow.position_independent() {
+            return Ok(());
+        }
+        let (at, size) = overflow.dynamic_relocations(output)?.ok_or("an output without dynamic relocations")?;
+        let relocations: &[Rela] = object::pod::slice_from_all_bytes(output_at(output, at, size)?)
+            .map_err(|_| "a dynamic relocation table cut short")?;
+        let empty = |r: &Rela| r.r_offset(E) == 0 && r.r_info(E, false) == 0 && r.r_addend(E) == 0;
+        let free = relocations.len() - relocations.iter().rev().take_while(|r| empty(r)).count();
+        for &(within, address) in addresses {
+            let slot = free + self.relatives_used;
+            if slot >= relocations.len() {
+                return Err("no empty dynamic relocation left for an added address".into());
+            }
+            let place = overflow.address_of(offset + within).ok_or("an address outside every segment")?;
+            let mut entry = Vec::with_capacity(24);
+            entry.extend_from_slice(&place.to_le_bytes());
+            entry.extend_from_slice(&u64::from(R_X86_64_RELATIVE).to_le_bytes());
+            entry.extend_from_slice(&address.to_le_bytes());
+            self.patches.push(Patch { offset: at + slot as u64 * 24, bytes: entry });
+            self.relatives_used += 1;
         }
         Ok(())
     }
@@ -1001,6 +1076,8 @@ impl<'o> Planner<'o> {
             remerged,
             addresses_moved,
             code_symbols_moved,
+            added_spots,
+            renumbered,
             tally,
             ..
         } = self;
@@ -1020,6 +1097,21 @@ impl<'o> Planner<'o> {
             let object = map.object_mut(key).expect("a planned object is in the map");
             if let Some(old) = object.sections.iter_mut().find(|s| s.section == spot.section) {
                 *old = spot;
+            }
+        }
+        for (key, spot) in added_spots {
+            map.object_mut(key).expect("a planned object is in the map").sections.push(spot);
+        }
+        // The kept copy of the object is the new one: the map follows its numbering.
+        for (key, numbering) in renumbered {
+            let object = map.object_mut(key).expect("a planned object is in the map");
+            for section in object
+                .sections
+                .iter_mut()
+                .map(|s| &mut s.section)
+                .chain(object.merged.iter_mut().map(|m| &mut m.section))
+            {
+                *section = numbering[*section as usize];
             }
         }
         // Every offset, old or new, follows the output sections copied after it was found (a
@@ -1627,10 +1719,17 @@ impl Rebuild<'_> {
                     .map_err(|_| fail("a relocation's new value that does not fit its field"))?;
                 Ok(v.to_le_bytes())
             };
-            if at.checked_add(4).is_none_or(|end| end > out.len()) {
+            let width = if r_type == R_X86_64_64 { 8 } else { 4 };
+            if at.checked_add(width).is_none_or(|end| end > out.len()) {
                 return Err(fail("a relocation past the end of its section"));
             }
             match r_type {
+                // An address in data an edit added (a panic location's file name).
+                R_X86_64_64 if !new.executable(index) => {
+                    let address = target.address.ok_or_else(unresolved)?.wrapping_add(addend);
+                    out[at..at + 8].copy_from_slice(&address.to_le_bytes());
+                    follow.new_addresses.push((at as u64, address));
+                }
                 R_X86_64_PC32 => {
                     let address = target.address.ok_or_else(unresolved)?;
                     out[at..at + 4].copy_from_slice(&field(address.wrapping_add(addend).wrapping_sub(place))?);
@@ -1741,6 +1840,9 @@ struct Follow {
     /// field in the section, the strings' section name, the text); `Planner::add_strings`
     /// appends them.
     new_strings: Vec<(usize, &'static [u8], Vec<u8>)>,
+    /// 64-bit addresses in data an edit added: (offset in the section, the address), each
+    /// needing a relative dynamic relocation in a position-independent output.
+    new_addresses: Vec<(u64, u64)>,
 }
 
 impl Follow {
@@ -2031,26 +2133,36 @@ fn nul_terminated(table: &[u8], at: usize) -> &[u8] {
 }
 
 /// Whether `new` can replace `old` in the output in place as far as its section headers
-/// tell ([`Planner::plan`] decides): the same sections, with the same attributes. A cheap
+/// tell ([`Planner::plan`] decides): the same sections, with the same attributes, and maybe
+/// anonymous constants added (`Shape::numbered_like`). A cheap
 /// first look at an object the moment it arrives: it reads the headers and the names alone.
 pub(crate) fn may_replace_in_place(old: &[u8], new: &[u8]) -> bool {
     match (Shape::parse(old), Shape::parse(new)) {
         (Some(old), Some(new)) => {
-            old.same_section_count(&new) && (0..old.headers.len()).all(|index| old.same_header(&new, index))
+            let numbered = match old.same_section_count(&new) {
+                true => Some(new),
+                false => new.numbered_like(&old).map(|(new, _)| new),
+            };
+            numbered.is_some_and(|new| (0..old.headers.len()).all(|index| old.same_header(&new, index)))
         }
         _ => false,
     }
 }
 
-/// A parsed relocatable object: only what the shape comparison reads.
+/// A parsed relocatable object: only what the shape comparison reads. Its sections may be
+/// numbered as in the object it replaces (`Shape::numbered_like`).
 struct Shape<'d> {
     data: &'d [u8],
-    header: &'d Ehdr,
-    headers: &'d [Shdr],
+    headers: Cow<'d, [Shdr]>,
+    /// The index of the section names' table.
+    names_index: usize,
     /// Per section: its name, found once (a plan asks for each several times, and a release
     /// crate built as one codegen unit has 30k sections named after mangled symbols).
     names: Vec<&'d [u8]>,
-    symbols: &'d [Sym],
+    symbols: Cow<'d, [Sym]>,
+    /// Each section's index here, by its index in the object, when they differ
+    /// (`Shape::numbered_like`).
+    numbered: Vec<u32>,
     /// The symbols' names.
     symbol_names: &'d [u8],
     /// The index of the symbols' names' string table.
@@ -2092,14 +2204,124 @@ impl<'d> Shape<'d> {
             .zip(&names)
             .map(|(h, name)| h.sh_flags(E) & (strings | SHF_ALLOC as u64) == strings && name.starts_with(b".debug_"))
             .collect();
-        Some(Shape { data, header, headers, names, symbols, symbol_names, symbol_strings, rela_of, debug_strings })
+        Some(Shape {
+            data,
+            headers: Cow::Borrowed(headers),
+            names_index: usize::from(header.e_shstrndx(E)),
+            names,
+            symbols: Cow::Borrowed(symbols),
+            numbered: Vec::new(),
+            symbol_names,
+            symbol_strings,
+            rela_of,
+            debug_strings,
+        })
+    }
+
+    /// This object with its sections numbered as in `old`, which it replaces, when it holds
+    /// `old`'s sections in the same order and more: sections of anonymous constants
+    /// ([`Shape::addable`]) that a code edit added (a Rust panic location, a literal). Each
+    /// section is paired with the first of `old`'s left that is of its kind (its name but for
+    /// an anonymous constant's number, its type and its flags); the added ones are numbered
+    /// after `old`'s last. Anonymous constants are alike to the link (only this object's own
+    /// relocations name them), so pairing a changed one with another's old place is as good as
+    /// with its own. Returns the renumbered object and, for each of its sections, the index it
+    /// has in the object's own numbering; `None` when the sections are not so.
+    fn numbered_like(&self, old: &Shape<'_>) -> Option<(Shape<'d>, Vec<u32>)> {
+        if self.headers.len() <= old.headers.len() || self.headers.iter().any(|s| s.sh_type(E) == SHT_SYMTAB_SHNDX) {
+            return None;
+        }
+        let kind = |shape: &Shape<'_>, index: usize| {
+            let h = &shape.headers[index];
+            (h.sh_type(E), h.sh_flags(E))
+        };
+        let alike = |index: usize, new_index: usize| {
+            kind(old, index) == kind(self, new_index) && same_section_name(old.names[index], self.names[new_index])
+        };
+        let mut order: Vec<u32> = Vec::with_capacity(self.headers.len());
+        let mut added = Vec::new();
+        let mut next = 0;
+        for index in 0..self.headers.len() {
+            if next < old.headers.len() && alike(next, index) {
+                order.push(index as u32);
+                next += 1;
+            } else if self.addable(index) {
+                added.push(index as u32);
+            } else {
+                return None;
+            }
+        }
+        if next != old.headers.len() {
+            return None;
+        }
+        order.extend(&added);
+        let mut numbered = vec![0u32; order.len()];
+        for (now, &was) in order.iter().enumerate() {
+            numbered[was as usize] = now as u32;
+        }
+        let renumber = |index: u32| numbered.get(index as usize).copied();
+        let mut headers = Vec::with_capacity(order.len());
+        for &was in &order {
+            let mut h = self.headers[was as usize];
+            if h.sh_link(E) != 0 {
+                h.sh_link = U32::new(E, renumber(h.sh_link(E))?);
+            }
+            if matches!(h.sh_type(E), SHT_RELA | SHT_REL) || h.sh_flags(E) & SHF_INFO_LINK as u64 != 0 {
+                h.sh_info = U32::new(E, renumber(h.sh_info(E))?);
+            }
+            headers.push(h);
+        }
+        let mut symbols = self.symbols.to_vec();
+        for symbol in &mut symbols {
+            let section = symbol.st_shndx(E);
+            if section != SHN_UNDEF && section < SHN_LORESERVE {
+                symbol.st_shndx = U16::new(E, u16::try_from(renumber(u32::from(section))?).ok()?);
+            }
+        }
+        let mut rela_of = vec![0; headers.len()];
+        for (index, s) in headers.iter().enumerate().filter(|(_, s)| s.sh_type(E) == SHT_RELA) {
+            *rela_of.get_mut(s.sh_info(E) as usize)? = index as u32;
+        }
+        let symbol_strings = match self.symbol_strings {
+            Some(index) => Some(renumber(index as u32)? as usize),
+            None => None,
+        };
+        let names_index = renumber(self.names_index as u32)? as usize;
+        let shape = Shape {
+            data: self.data,
+            headers: Cow::Owned(headers),
+            names_index,
+            names: order.iter().map(|&was| self.names[was as usize]).collect(),
+            symbols: Cow::Owned(symbols),
+            numbered,
+            symbol_names: self.symbol_names,
+            symbol_strings,
+            rela_of,
+            debug_strings: order.iter().map(|&was| self.debug_strings[was as usize]).collect(),
+        };
+        Some((shape, order))
+    }
+
+    /// Whether section `index` may be one that a code edit added: an anonymous constant
+    /// (`.rodata..L…`, `.data.rel.ro..L…`, what LLVM names rustc's) in no group, read-only
+    /// data or data with addresses the loader relocates, or the relocations of one. Whether
+    /// what it holds can be placed is the plan's to say.
+    fn addable(&self, index: usize) -> bool {
+        let h = &self.headers[index];
+        let name = self.names[index];
+        if h.sh_type(E) == SHT_RELA {
+            return self.headers.get(h.sh_info(E) as usize).is_some_and(|_| self.addable(h.sh_info(E) as usize));
+        }
+        let data = name.starts_with(b".rodata..L") && h.sh_flags(E) == SHF_ALLOC as u64
+            || name.starts_with(b".data.rel.ro..L") && h.sh_flags(E) == (SHF_ALLOC | SHF_WRITE) as u64;
+        data && h.sh_type(E) == SHT_PROGBITS
     }
 
     /// Whether `other` has as many sections as this object, and its section names in the
     /// same section: the first thing an in-place relink needs, and the commonest reason it
     /// cannot be (a function or a literal added or removed).
     fn same_section_count(&self, other: &Shape) -> bool {
-        self.headers.len() == other.headers.len() && self.header.e_shstrndx(E) == other.header.e_shstrndx(E)
+        self.headers.len() == other.headers.len() && self.names_index == other.names_index
     }
 
     /// Whether section `index` has the same header in `other`, but for its place in the
@@ -2122,6 +2344,19 @@ impl<'d> Shape<'d> {
             && a.sh_link(E) == b.sh_link(E)
             && same_info
             && a.sh_entsize(E) == b.sh_entsize(E)
+    }
+
+    /// Group section `index`: its flags, then its members' indices (as this shape numbers
+    /// them).
+    fn group(&self, index: usize) -> Result<Vec<u32>, String> {
+        let words: &[object::U32<LE>] = self.headers[index]
+            .data_as_array(E, self.data)
+            .map_err(|_| format!("section {} is out of bounds", self.name(index)))?;
+        let member = |(i, w): (usize, &object::U32<LE>)| match i {
+            0 => w.get(E),
+            _ => self.numbered.get(w.get(E) as usize).copied().unwrap_or(w.get(E)),
+        };
+        Ok(words.iter().enumerate().map(member).collect())
     }
 
     fn name_bytes(&self, index: usize) -> &'d [u8] {
@@ -2186,7 +2421,7 @@ impl<'d> Shape<'d> {
     /// symbols of resized code (a function that grew or shrank; the output's `.symtab`
     /// keeps the old size). `other` may also refer to globals this object does not (a
     /// function called for the first time, `SymbolMap::added`), and no longer to some it did.
-    fn symbol_map(&self, other: &Shape<'_>, resized: &[usize], shifted: &[usize]) -> Option<SymbolMap> {
+    fn symbol_map(&self, other: &Shape<'_>, resized: &[usize], shifted: &[usize], added: usize) -> Option<SymbolMap> {
         let (first_global, new_first_global) = (self.first_global(), other.first_global());
         let alike_but_binding = |a: &Sym, b: &Sym| {
             let same_but_place = a.st_type() == b.st_type() && a.st_shndx(E) == b.st_shndx(E);
@@ -2200,7 +2435,7 @@ impl<'d> Shape<'d> {
         let same_order = self.symbols.len() == other.symbols.len()
             && first_global == new_first_global
             && self.symbol_names == other.symbol_names
-            && self.symbols.iter().zip(other.symbols).all(|(a, b)| a.st_name(E) == b.st_name(E));
+            && self.symbols.iter().zip(other.symbols.iter()).all(|(a, b)| a.st_name(E) == b.st_name(E));
         let (old_by_name, new_by_name) = match same_order {
             true => Default::default(),
             false => (self.globals_by_name(), other.globals_by_name()),
@@ -2214,9 +2449,10 @@ impl<'d> Shape<'d> {
             let hidden = global.filter(|g| g.st_visibility() == STV_HIDDEN && g.st_shndx(E) != SHN_UNDEF);
             named && !name.starts_with(b".L") && hidden.is_some_and(|g| alike_but_binding(g, local))
         };
+        // A label of a string, or the section symbol the references to its strings go through.
         let string_label = |shape: &Shape<'_>, symbol: &Sym| {
             symbol.st_bind() == STB_LOCAL
-                && shape.temporary(symbol)
+                && (shape.temporary(symbol) || symbol.st_type() == STT_SECTION)
                 && shifted.contains(&usize::from(symbol.st_shndx(E)))
         };
         let mut relabelled_strings = Vec::new();
@@ -2243,6 +2479,13 @@ impl<'d> Shape<'d> {
                 }
                 if demoted(b) {
                     old_locals.push(old_by_name[other.symbol_name(b)] as u32);
+                    break;
+                }
+                // The symbols of a section an edit added (`Shape::numbered_like`), which no old
+                // symbol matches.
+                let section = usize::from(b.st_shndx(E));
+                if b.st_bind() == STB_LOCAL && (added..other.headers.len()).contains(&section) {
+                    old_locals.push(u32::MAX);
                     break;
                 }
                 // A string's label the new object no longer has, or one it has anew: the
@@ -2388,7 +2631,7 @@ impl<'d> Shape<'d> {
     }
 
     /// The symbols defined in section `index`, but its section symbol.
-    fn symbols_in(&self, index: usize) -> impl Iterator<Item = &'d Sym> + '_ {
+    fn symbols_in(&self, index: usize) -> impl Iterator<Item = &Sym> + '_ {
         self.symbols.iter().filter(move |s| usize::from(s.st_shndx(E)) == index && s.st_type() != STT_SECTION)
     }
 

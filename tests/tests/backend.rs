@@ -898,6 +898,11 @@ enum CodeEdit {
     /// unit's anonymous constants after it; its `fmt::Arguments::new` instance (named after
     /// the template's length) is the one `other::suffix`'s format string already calls.
     NumbersLine(bool),
+    /// `main` computes the word's length as `word().len() + (filler & 1)` (80 filler functions
+    /// count), or no longer: a checked addition, whose panic location is an anonymous
+    /// constant the unit gains, with the address of the file's name (the program has the
+    /// panic function already: `helper` adds too).
+    Arithmetic(bool),
 }
 
 impl CodeEdit {
@@ -913,14 +918,22 @@ impl CodeEdit {
             CodeEdit::LettersCall(_) => {
                 ("other::suffix(word().len())", "other::suffix(word().len() ^ other::letters(1))", "")
             }
+            CodeEdit::Arithmetic(_) => {
+                ("other::suffix(word().len())", "other::suffix(word().len() + (filler & 1))", "")
+            }
             CodeEdit::NumbersLine(_) => (
                 "    println!(\"{} {} [{filler}",
                 "    print!(\"[{filler} numbers, {}]\", word());\n    println!(\"{} {} [{filler}",
                 "",
             ),
         };
-        let on =
-            matches!(self, CodeEdit::AddedFunction(true) | CodeEdit::LettersCall(true) | CodeEdit::NumbersLine(true));
+        let on = matches!(
+            self,
+            CodeEdit::AddedFunction(true)
+                | CodeEdit::LettersCall(true)
+                | CodeEdit::NumbersLine(true)
+                | CodeEdit::Arithmetic(true)
+        );
         let result = match on {
             true => text.replacen(plain, edited, 1) + appended,
             false => text.replacen(edited, plain, 1).replacen(appended, "", 1),
@@ -984,6 +997,12 @@ fn edit_loop(t: &Test, engine: Engine) {
         Engine::Llvm => patched,
         Engine::Cranelift => "its symbols changed",
     };
+    // Cranelift keeps a unit's constants with addresses in one `.data.rel.ro`, which grows,
+    // or shrinks.
+    let (added, taken_out) = match engine {
+        Engine::Llvm => ("1 added", ruled_out),
+        Engine::Cranelift => ("section .data.rel.ro changed its size", "section .data.rel.ro changed its size"),
+    };
     let steps = [
         (
             "the first build",
@@ -1013,6 +1032,8 @@ fn edit_loop(t: &Test, engine: Engine) {
             &[new_line],
         ),
         ("after it was taken out", None, Some(CodeEdit::NumbersLine(false)), "one (3 letters, abc)", &[new_line]),
+        ("after checked arithmetic", None, Some(CodeEdit::Arithmetic(true)), "one (3 letters, abc)", &[added]),
+        ("after it was taken out", None, Some(CodeEdit::Arithmetic(false)), "one (3 letters, abc)", &[taken_out]),
         ("after a rebuild with no change", None, None, "one (3 letters, abc)", &[]),
         ("after touching the source", Some("one"), None, "one (3 letters, abc)", &["up to date", unparsed]),
     ];
