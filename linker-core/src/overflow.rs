@@ -1,6 +1,6 @@
-//! Where an in-place relink puts the sections that grew: read-only data in an overflow
-//! segment, sections the program does not load (debug line tables...) at the end of the
-//! file.
+//! Where an in-place relink puts the sections that grew or were added: read-only data and
+//! code in an overflow segment, data the loader relocates in a writable one, sections the
+//! program does not load (debug line tables...) at the end of the file.
 //!
 //! A full link packs loaded sections one after another, so a loaded section that grows has
 //! no room where it is. An in-place relink (`patch`) moves it instead. The debug sections a
@@ -19,6 +19,11 @@
 //! segment is placed where both agree: its address minus its offset equals the first
 //! segment's (`address = offset + base`), at a page boundary past the end of the file and of
 //! the program's memory image (`.bss` included).
+//!
+//! **Data the loader relocates** (an anonymous constant an edit added that holds an address:
+//! `patch`) goes to a second, writable segment, appended after the overflow segment's room the
+//! first time a relink needs it, in the program header table's entry that the overflow
+//! segment's table keeps empty (`PT_NULL`) for it; within [`SEGMENT_ROOM`] too.
 //!
 //! **A section the program does not load** grows at the end of its output section, into the
 //! room before whatever follows it in the file. The full link leaves an eighth of the size of

@@ -43,6 +43,24 @@
 //! old address (the jump): other modules link to that. The output is then no longer a full
 //! link's byte for byte, but for what the loader and the user see.
 //!
+//! **Sections an edit added.** An edit that adds code adds anonymous constants: LLVM puts each
+//! of rustc's in a section of its own (`.rodata..Lanon.<hash>.<n>`, `.data.rel.ro..Lanon.…`
+//! for one holding addresses: every checked `+` or `unwrap()` adds a panic location, which
+//! holds the address of its file's name). When the new object holds the old one's sections in
+//! the same order with such sections between them, and only this object's relocations name
+//! them (no symbol but their section symbols and temporaries), it is numbered as the old one,
+//! the added sections after the old ones (`Shape::numbered_like`), and each added section is
+//! placed in an overflow segment: read-only data in the one code moves to, data with
+//! addresses in a writable one the relink appends (`overflow`), made from the new object alone
+//! like rebuilt code (`Rebuild::section`): each address is one of the object's own sections,
+//! and gets, in a position-independent output, a relative dynamic relocation in one of the
+//! empty entries a full link leaves at the end of `.rela.dyn` (`layout::relative_room`,
+//! `Planner::add_relatives`). The code that refers to them has new relocations, and is
+//! rebuilt. The map of the output then follows the new object's numbering. A section taken
+//! out, or added elsewhere than between the old ones, means a full link. The writable
+//! segment is not protected after relocation as the full link's `PT_GNU_RELRO` range is: the
+//! loader protects one range only.
+//!
 //! **Code whose relocations changed** (calls reordered, added or removed, in place or grown)
 //! is not patched field by field but made anew (`Rebuild`): each field from its target's
 //! address, a local symbol's from where its section is (merged strings and constants through
@@ -1724,8 +1742,9 @@ impl Rebuild<'_> {
                 return Err(fail("a relocation past the end of its section"));
             }
             match r_type {
-                // An address in data an edit added (a panic location's file name).
-                R_X86_64_64 if !new.executable(index) => {
+                // An address in data an edit added (a panic location's file name), of this
+                // object's own: a global's might be another module's, which the loader finds.
+                R_X86_64_64 if !new.executable(index) && new.section_of_symbol(sym).is_some() => {
                     let address = target.address.ok_or_else(unresolved)?.wrapping_add(addend);
                     out[at..at + 8].copy_from_slice(&address.to_le_bytes());
                     follow.new_addresses.push((at as u64, address));
