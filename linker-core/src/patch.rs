@@ -47,17 +47,19 @@
 //! of rustc's in a section of its own (`.rodata..Lanon.<hash>.<n>`, `.data.rel.ro..Lanon.…`
 //! for one holding addresses: every checked `+` or `unwrap()` adds a panic location, which
 //! holds the address of its file's name). When the new object holds the old one's sections in
-//! the same order with such sections between them, and only this object's relocations name
-//! them (no symbol but their section symbols and temporaries), it is numbered as the old one,
-//! the added sections after the old ones (`Shape::numbered_like`), and each added section is
+//! the same order but for such sections added or taken out, and only this object's
+//! relocations name them (no symbol but their section symbols and temporaries), it is
+//! numbered as the old one, the added sections after the old ones (`Shape::numbered_like`,
+//! which pairs the sections of each kind by size, looking a few sections ahead), and each added section is
 //! placed in an overflow segment: read-only data in the one code moves to, data with
 //! addresses in a writable one the relink appends (`overflow`), made from the new object alone
 //! like rebuilt code (`Rebuild::section`): each address is one of the object's own sections,
 //! and gets, in a position-independent output, a relative dynamic relocation in one of the
 //! empty entries a full link leaves at the end of `.rela.dyn` (`layout::relative_room`,
 //! `Planner::add_relatives`). The code that refers to them has new relocations, and is
-//! rebuilt. The map of the output then follows the new object's numbering. A section taken
-//! out, or added elsewhere than between the old ones, means a full link. The writable
+//! rebuilt. One taken out leaves its bytes in the output, unreferenced, until the next full
+//! link. The map of the output then follows the new object's numbering. Any other section
+//! added or taken out means a full link. The writable
 //! segment is not protected after relocation as the full link's `PT_GNU_RELRO` range is: the
 //! loader protects one range only.
 //!
@@ -169,7 +171,7 @@ use crate::overflow::Overflow;
 use crate::resolve::FileData;
 use crate::write::WrittenRange;
 use crate::x86_64::GotAccess;
-use object::{U16, U32};
+use object::{U16, U32, U64};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -400,10 +402,15 @@ impl<'o> Planner<'o> {
     pub fn plan(&mut self, old: &[u8], new: &[u8], spots: &ObjectSpots, output: &'o [u8]) -> Result<(), String> {
         let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
         let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
-        // Sections added by the edit are numbered after the old ones (`Shape::numbered_like`).
-        let (new, numbering) = match old.same_section_count(&new) {
-            true => (new, Vec::new()),
-            false => new.numbered_like(&old).ok_or("its sections changed")?,
+        // Sections an edit added are numbered after the old ones, those it took out leave
+        // their places empty (`Shape::numbered_like`).
+        let same_sections =
+            old.same_section_count(&new) && (0..old.headers.len()).all(|index| old.same_header(&new, index));
+        let (new, numbering) = match (same_sections, new.numbered_like(&old)) {
+            (false, Some(numbered)) => numbered,
+            // The same count: the header that differs says why.
+            _ if old.same_section_count(&new) => (new, Vec::new()),
+            _ => return Err("its sections changed".into()),
         };
         let added = old.headers.len()..new.headers.len();
         let mut placed: HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
@@ -424,6 +431,13 @@ impl<'o> Planner<'o> {
         // Code whose relocations changed: its fields are made anew (`Rebuild`).
         let mut rebuilt = Vec::new();
         for (index, (a, b)) in old.headers.iter().zip(new.headers.iter()).enumerate() {
+            if new.gone(index) {
+                // An anonymous constant taken out: its old bytes stay, unreferenced.
+                if a.sh_type(E) != SHT_RELA && !old.named_alone(index) {
+                    return Err(format!("section {} that a symbol names was taken out", old.name(index)));
+                }
+                continue;
+            }
             let same_header = old.same_header(&new, index);
             // Code may be aligned anew: it is placed as if it were resized.
             let realigned = a.sh_addralign(E) != b.sh_addralign(E);
@@ -457,6 +471,7 @@ impl<'o> Planner<'o> {
         let must_stay = |index: usize| {
             let header = &old.headers[index];
             !matches!(header.sh_type(E), SHT_NOBITS | SHT_RELA)
+                && !new.gone(index)
                 && !copied_as_is(header, old.name_bytes(index))
                 && !merged.contains_key(&(index as u32))
                 && !unwind.contains(&index)
@@ -508,7 +523,7 @@ impl<'o> Planner<'o> {
                 unwind.contains(&index) || a.sh_type(E) == SHT_RELA && unwind.contains(&(a.sh_info(E) as usize));
             // Debug strings were compared above.
             let compared = must_stay(index) || old.debug_strings_section(index);
-            if a.sh_type(E) == SHT_NOBITS || compared || resized.contains(&index) || unwind_records {
+            if a.sh_type(E) == SHT_NOBITS || compared || resized.contains(&index) || unwind_records || new.gone(index) {
                 continue;
             }
             let (a_bytes, b_bytes) = (old.contents(index)?, new.contents(index)?);
@@ -1123,6 +1138,9 @@ impl<'o> Planner<'o> {
         // The kept copy of the object is the new one: the map follows its numbering.
         for (key, numbering) in renumbered {
             let object = map.object_mut(key).expect("a planned object is in the map");
+            // A section the edit took out is no longer the object's.
+            object.sections.retain(|s| numbering[s.section as usize] != u32::MAX);
+            object.merged.retain(|m| numbering[m.section as usize] != u32::MAX);
             for section in object
                 .sections
                 .iter_mut()
@@ -2152,17 +2170,14 @@ fn nul_terminated(table: &[u8], at: usize) -> &[u8] {
 }
 
 /// Whether `new` can replace `old` in the output in place as far as its section headers
-/// tell ([`Planner::plan`] decides): the same sections, with the same attributes, and maybe
-/// anonymous constants added (`Shape::numbered_like`). A cheap
+/// tell ([`Planner::plan`] decides): the same sections, with the same attributes, but maybe
+/// for anonymous constants added or taken out (`Shape::numbered_like`). A cheap
 /// first look at an object the moment it arrives: it reads the headers and the names alone.
 pub(crate) fn may_replace_in_place(old: &[u8], new: &[u8]) -> bool {
     match (Shape::parse(old), Shape::parse(new)) {
         (Some(old), Some(new)) => {
-            let numbered = match old.same_section_count(&new) {
-                true => Some(new),
-                false => new.numbered_like(&old).map(|(new, _)| new),
-            };
-            numbered.is_some_and(|new| (0..old.headers.len()).all(|index| old.same_header(&new, index)))
+            let same = |new: &Shape<'_>| (0..old.headers.len()).all(|i| new.gone(i) || old.same_header(new, i));
+            old.same_section_count(&new) && same(&new) || new.numbered_like(&old).is_some_and(|(new, _)| same(&new))
         }
         _ => false,
     }
@@ -2238,16 +2253,19 @@ impl<'d> Shape<'d> {
     }
 
     /// This object with its sections numbered as in `old`, which it replaces, when it holds
-    /// `old`'s sections in the same order and more: sections of anonymous constants
-    /// ([`Shape::addable`]) that a code edit added (a Rust panic location, a literal). Each
-    /// section is paired with the first of `old`'s left that is of its kind (its name but for
-    /// an anonymous constant's number, its type and its flags); the added ones are numbered
-    /// after `old`'s last. Anonymous constants are alike to the link (only this object's own
-    /// relocations name them), so pairing a changed one with another's old place is as good as
-    /// with its own. Returns the renumbered object and, for each of its sections, the index it
-    /// has in the object's own numbering; `None` when the sections are not so.
+    /// `old`'s sections in the same order but for sections of anonymous constants
+    /// ([`Shape::addable`]) that a code edit added (a Rust panic location, a literal) or took
+    /// out. Each section is paired with the first of `old`'s left that is of its kind (its
+    /// name but for an anonymous constant's number, its type and its flags); an anonymous
+    /// constant of `old`'s that has no match before the next section that does is taken
+    /// out, and one of this object's that has none is added. Anonymous constants are alike to
+    /// the link (only the object's own relocations name them), so pairing a changed one with
+    /// another's old place is as good as with its own. The added sections are numbered after
+    /// `old`'s last; the place of one taken out holds an empty header ([`Shape::gone`]).
+    /// Returns the renumbered object and, for each of its sections, the index it has in the
+    /// object itself (`u32::MAX` for one taken out); `None` when the sections are not so.
     fn numbered_like(&self, old: &Shape<'_>) -> Option<(Shape<'d>, Vec<u32>)> {
-        if self.headers.len() <= old.headers.len() || self.headers.iter().any(|s| s.sh_type(E) == SHT_SYMTAB_SHNDX) {
+        if self.headers.iter().chain(old.headers.iter()).any(|s| s.sh_type(E) == SHT_SYMTAB_SHNDX) {
             return None;
         }
         let kind = |shape: &Shape<'_>, index: usize| {
@@ -2257,30 +2275,72 @@ impl<'d> Shape<'d> {
         let alike = |index: usize, new_index: usize| {
             kind(old, index) == kind(self, new_index) && same_section_name(old.names[index], self.names[new_index])
         };
-        let mut order: Vec<u32> = Vec::with_capacity(self.headers.len());
+        // Alike and of the same size: a section an edit did not change (the sections of
+        // constants with addresses cannot change their size in place).
+        let fits = |index: usize, new_index: usize| {
+            index < old.headers.len()
+                && new_index < self.headers.len()
+                && alike(index, new_index)
+                && old.headers[index].sh_size(E) == self.headers[new_index].sh_size(E)
+        };
+        let mut order: Vec<u32> = Vec::with_capacity(self.headers.len().max(old.headers.len()));
         let mut added = Vec::new();
         let mut next = 0;
+        // How far the next section that fits is, past anonymous constants only: in the old
+        // object (those are taken out) and in this one (those are added); within a few.
+        const AHEAD: usize = 16;
         for index in 0..self.headers.len() {
-            if next < old.headers.len() && alike(next, index) {
-                order.push(index as u32);
-                next += 1;
-            } else if self.addable(index) {
-                added.push(index as u32);
-            } else {
-                return None;
+            loop {
+                let taken_out = (0..AHEAD).find(|&k| (0..k).all(|d| old.addable_at(next + d)) && fits(next + k, index));
+                let put_in = (0..AHEAD).find(|&m| (0..m).all(|d| self.addable_at(index + d)) && fits(next, index + m));
+                let remove = match (taken_out, put_in) {
+                    (Some(0), _) | (_, Some(0)) => false,
+                    (Some(k), Some(m)) => k <= m,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    // Nothing fits near: the kinds decide.
+                    (None, None) => {
+                        !(next < old.headers.len() && alike(next, index))
+                            && !self.addable(index)
+                            && old.addable_at(next)
+                    }
+                };
+                if remove {
+                    order.push(u32::MAX);
+                    next += 1;
+                    continue;
+                }
+                if next < old.headers.len() && alike(next, index) && put_in.is_none_or(|m| m == 0) {
+                    order.push(index as u32);
+                    next += 1;
+                } else if self.addable(index) {
+                    added.push(index as u32);
+                } else {
+                    return None;
+                }
+                break;
             }
         }
-        if next != old.headers.len() {
-            return None;
+        while next < old.headers.len() {
+            if !old.addable(next) {
+                return None;
+            }
+            order.push(u32::MAX);
+            next += 1;
         }
         order.extend(&added);
-        let mut numbered = vec![0u32; order.len()];
-        for (now, &was) in order.iter().enumerate() {
+        let mut numbered = vec![u32::MAX; self.headers.len()];
+        for (now, &was) in order.iter().enumerate().filter(|(_, was)| **was != u32::MAX) {
             numbered[was as usize] = now as u32;
         }
-        let renumber = |index: u32| numbered.get(index as usize).copied();
+        let renumber = |index: u32| numbered.get(index as usize).copied().filter(|&i| i != u32::MAX);
         let mut headers = Vec::with_capacity(order.len());
-        for &was in &order {
+        for (now, &was) in order.iter().enumerate() {
+            if was == u32::MAX {
+                // Taken out: an empty header in its place, never read (`Shape::gone`).
+                headers.push(Shdr { sh_type: U32::new(E, SHT_NULL), sh_size: U64::new(E, 0), ..old.headers[now] });
+                continue;
+            }
             let mut h = self.headers[was as usize];
             if h.sh_link(E) != 0 {
                 h.sh_link = U32::new(E, renumber(h.sh_link(E))?);
@@ -2306,19 +2366,34 @@ impl<'d> Shape<'d> {
             None => None,
         };
         let names_index = renumber(self.names_index as u32)? as usize;
+        let name = |&was: &u32| match was {
+            u32::MAX => &[][..],
+            _ => self.names[was as usize],
+        };
         let shape = Shape {
             data: self.data,
             headers: Cow::Owned(headers),
             names_index,
-            names: order.iter().map(|&was| self.names[was as usize]).collect(),
+            names: order.iter().map(name).collect(),
             symbols: Cow::Owned(symbols),
             numbered,
             symbol_names: self.symbol_names,
             symbol_strings,
             rela_of,
-            debug_strings: order.iter().map(|&was| self.debug_strings[was as usize]).collect(),
+            debug_strings: order.iter().map(|&was| was != u32::MAX && self.debug_strings[was as usize]).collect(),
         };
         Some((shape, order))
+    }
+
+    /// Whether section `index` was taken out by the edit (`Shape::numbered_like`): its place
+    /// holds an empty header.
+    fn gone(&self, index: usize) -> bool {
+        self.headers.get(index).is_some_and(|h| h.sh_type(E) == SHT_NULL && index != 0)
+    }
+
+    /// Whether there is a section `index`, and it is [`Shape::addable`].
+    fn addable_at(&self, index: usize) -> bool {
+        index < self.headers.len() && self.addable(index)
     }
 
     /// Whether section `index` may be one that a code edit added: an anonymous constant
@@ -2507,6 +2582,11 @@ impl<'d> Shape<'d> {
                     old_locals.push(u32::MAX);
                     break;
                 }
+                // The symbols of a section the edit took out.
+                if a.is_some_and(|a| a.st_bind() == STB_LOCAL && other.gone(usize::from(a.st_shndx(E)))) {
+                    at += 1;
+                    continue;
+                }
                 // A string's label the new object no longer has, or one it has anew: the
                 // strings of its section are placed one by one (`Planner::move_merged`), each
                 // reference found through the label's own value.
@@ -2524,6 +2604,9 @@ impl<'d> Shape<'d> {
             }
         }
         for (index, a) in self.symbols[..first_global].iter().enumerate().skip(at) {
+            if other.gone(usize::from(a.st_shndx(E))) {
+                continue;
+            }
             if string_label(self, a) {
                 relabelled_strings.push(u32::from(a.st_shndx(E)));
                 continue;

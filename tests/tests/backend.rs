@@ -1000,7 +1000,7 @@ fn edit_loop(t: &Test, engine: Engine) {
     // Cranelift keeps a unit's constants with addresses in one `.data.rel.ro`, which grows,
     // or shrinks.
     let (added, taken_out) = match engine {
-        Engine::Llvm => ("1 added", ruled_out),
+        Engine::Llvm => ("1 added", patched),
         Engine::Cranelift => ("section .data.rel.ro changed its size", "section .data.rel.ro changed its size"),
     };
     let steps = [
