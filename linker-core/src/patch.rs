@@ -2300,9 +2300,8 @@ impl<'d> Shape<'d> {
                     (None, Some(_)) => false,
                     // Nothing fits near: the kinds decide.
                     (None, None) => {
-                        !(next < old.headers.len() && alike(next, index))
-                            && !self.addable(index)
-                            && old.addable_at(next)
+                        let kept = self.addable(index) || next < old.headers.len() && alike(next, index);
+                        !kept && old.addable_at(next)
                     }
                 };
                 if remove {
