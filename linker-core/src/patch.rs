@@ -2549,6 +2549,10 @@ impl<'d> Shape<'d> {
                 && shifted.contains(&usize::from(symbol.st_shndx(E)))
         };
         let mut relabelled_strings = Vec::new();
+        let section_symbols = |shape: &Shape<'_>| -> HashSet<u16> {
+            shape.symbols.iter().filter(|s| s.st_type() == STT_SECTION).map(|s| s.st_shndx(E)).collect()
+        };
+        let (old_sections, new_sections) = (section_symbols(self), section_symbols(other));
         let promoted = |a: &Sym| hidden_in(other, &new_by_name, a, self.symbol_name(a));
         let demoted = |b: &Sym| hidden_in(self, &old_by_name, b, other.symbol_name(b));
         let mut old_locals = Vec::with_capacity(new_first_global);
@@ -2572,6 +2576,16 @@ impl<'d> Shape<'d> {
                 }
                 if demoted(b) {
                     old_locals.push(old_by_name[other.symbol_name(b)] as u32);
+                    break;
+                }
+                // A section symbol that one object has and the other not: an assembler makes
+                // one for a section that relocations refer to through it, and no other.
+                if a.is_some_and(|a| a.st_type() == STT_SECTION && !new_sections.contains(&a.st_shndx(E))) {
+                    at += 1;
+                    continue;
+                }
+                if b.st_type() == STT_SECTION && !old_sections.contains(&b.st_shndx(E)) {
+                    old_locals.push(u32::MAX);
                     break;
                 }
                 // The symbols of a section an edit added (`Shape::numbered_like`), which no old
@@ -2603,7 +2617,8 @@ impl<'d> Shape<'d> {
             }
         }
         for (index, a) in self.symbols[..first_global].iter().enumerate().skip(at) {
-            if other.gone(usize::from(a.st_shndx(E))) {
+            let unmatched_section = a.st_type() == STT_SECTION && !new_sections.contains(&a.st_shndx(E));
+            if other.gone(usize::from(a.st_shndx(E))) || unmatched_section {
                 continue;
             }
             if string_label(self, a) {

@@ -146,8 +146,15 @@ pub fn structural_differences(ours: &Path, reference: &Path) -> Result<Vec<Strin
     Ok(diffs)
 }
 
+/// The NUL-terminated string at offset `at` of `bytes`, if one starts there.
+fn string_at(bytes: &[u8], at: u64) -> Option<&[u8]> {
+    let rest = bytes.get(at as usize..)?;
+    rest.iter().position(|&c| c == 0).map(|end| &rest[..end])
+}
+
 /// Why `patched` (an output an in-place relink rewrote merged strings or constants in) is
-/// not `full` (a full link of the same inputs) but for where those pieces sit, if it is not:
+/// not `full` (a full link of the same inputs) but for where those pieces sit, if it is not
+/// (debug strings too, which a relink finds by their text where the output has them):
 /// the same section headers; the build id aside, every section the same byte for byte, except
 /// sections that hold the same pieces in another order (NUL-terminated strings, or constants
 /// of the section's entry size in a merge section of constants), and fields that refer to such
@@ -167,6 +174,9 @@ pub fn same_but_for_string_places(patched: &Path, full: &Path) -> Result<(), Str
     // patched address), for pieces that occur once in their section.
     let mut moved: Vec<(u64, u64, u64)> = Vec::new();
     let mut differing = Vec::new();
+    // Sections of strings the program does not load that hold the same strings in another
+    // order: (patched, full).
+    let mut reordered: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     for (x, y) in a.sections().zip(b.sections()) {
         let name = x.name().unwrap_or("?").to_string();
         let (x_bytes, y_bytes) = (x.data().map_err(|e| e.to_string())?, y.data().map_err(|e| e.to_string())?);
@@ -177,7 +187,12 @@ pub fn same_but_for_string_places(patched: &Path, full: &Path) -> Result<(), Str
         let flags = header.sh_flags(a.endian());
         let constants = flags & u64::from(elf::SHF_MERGE) != 0 && flags & u64::from(elf::SHF_STRINGS) == 0;
         let size = if constants { header.sh_entsize(a.endian()).max(1) as usize } else { 0 };
-        if sorted_pieces(x_bytes, size) == sorted_pieces(y_bytes, size) && x.address() != 0 {
+        let same_pieces = sorted_pieces(x_bytes, size) == sorted_pieces(y_bytes, size);
+        if same_pieces && x.address() == 0 && flags & u64::from(elf::SHF_STRINGS) != 0 {
+            // Debug strings in another order: the references to them are offsets, checked by
+            // the text they lead to (below).
+            reordered.push((x_bytes.to_vec(), y_bytes.to_vec()));
+        } else if same_pieces && x.address() != 0 {
             let (in_patched, in_full) =
                 (piece_places(x_bytes, x.address(), size), piece_places(y_bytes, y.address(), size));
             for (piece, full_at) in in_full {
@@ -215,11 +230,15 @@ pub fn same_but_for_string_places(patched: &Path, full: &Path) -> Result<(), Str
                 };
                 let (ours, theirs) = (read(&x_bytes), read(&y_bytes));
                 let absolute = translate(theirs) == Some(ours);
+                let same_text = width == 4
+                    && reordered
+                        .iter()
+                        .any(|(x, y)| string_at(x, ours).is_some_and(|t| Some(t) == string_at(y, theirs)));
                 let after = address + (start + width) as u64;
                 let relative = width == 4
                     && translate(after.wrapping_add(theirs as u32 as i32 as i64 as u64))
                         == Some(after.wrapping_add(ours as u32 as i32 as i64 as u64));
-                absolute || relative
+                absolute || relative || same_text
             };
             let explained = [8usize, 4].iter().any(|&width| {
                 (end.saturating_sub(width)..=at)

@@ -6,8 +6,10 @@
 //! share), a literal's length (a module's banner) or a thread-local's initial value changed,
 //! lines inserted or removed above a module's code, a function that
 //! `--gc-sections` dropped called from `main` (and one dropped again), the modules printed by
-//! `main` in another order (the same calls, reordered), nothing changed, or a module compiled
-//! again without a change. Only the modules an edit touched are compiled
+//! `main` in another order (the same calls, reordered), a note added to a module or its last
+//! one taken out (an anonymous constant with an address, in a section of its own, as LLVM
+//! makes a Rust panic location), nothing changed, or a module compiled again without a
+//! change. Only the modules an edit touched are compiled
 //! again. After every step:
 //! - the incremental link is up to date exactly when no input's bytes changed since the last
 //!   link (a skipped link that should have run, or the reverse, fails the test);
@@ -16,8 +18,9 @@
 //!   merged string: then it is a plain link's with its strings in another order
 //!   (`elf_compare::same_but_for_string_places`); or a patch resized a section (a banner of
 //!   another length, moved to the overflow segment when it grew; a module's debug information
-//!   after lines moved): then it is a plain link's in all the loader and the user see
-//!   (`elf_compare::structural_differences`);
+//!   after lines moved) or added one (a note): then it is a plain link's in all the loader and
+//!   the user see (`elf_compare::structural_differences`; but for a note, whose writable
+//!   overflow segment is not made read-only after relocation as `.data.rel.ro` is);
 //! - the program prints what the project's model says it must, and so does GNU ld's link of
 //!   the same objects.
 //!
@@ -58,6 +61,11 @@ struct Module {
     /// Blank lines at the top of the module's source: more or fewer move every line of its
     /// debug information (past line 255 a line number takes two bytes).
     lead: usize,
+    /// How many notes the module has: anonymous constants as LLVM makes rustc's panic
+    /// locations, each the address of its text (a string of the merged string section) in a
+    /// section of its own that only a local label names (`.data.rel.ro..Lanon.m<i>.<k>`);
+    /// `m<i>_note` returns the last one's text, which `main` prints.
+    notes: usize,
 }
 
 struct Project {
@@ -80,6 +88,14 @@ fn motto_text(motto: u32) -> String {
 /// Module `index`'s banner of `length` (`Module::banner`).
 fn banner_text(index: usize, length: usize) -> String {
     format!("m{index} banner {}", "=".repeat(length))
+}
+
+/// The text of module `index`'s note `k` (`usize::MAX`: what it says with none).
+fn note_text(index: usize, k: usize) -> String {
+    match k {
+        usize::MAX => format!("m{index} has no notes"),
+        k => format!("m{index} note {k}"),
+    }
 }
 
 /// xorshift64*: the same sequence for the same seed on every machine.
@@ -106,7 +122,7 @@ impl Project {
             let data = (0..8).map(|_| rng.below(1000) as u32).collect();
             let motto = rng.below(MOTTOS) as u32;
             let banner = rng.below(BANNER_LENGTHS);
-            project.modules.push(Module { functions, data, motto, banner, lead: 0 });
+            project.modules.push(Module { functions, data, motto, banner, lead: 0, notes: rng.below(3) });
         }
         project
     }
@@ -134,6 +150,32 @@ impl Project {
              const char *m{index}_banner(void) {{ const char *p; __asm__(\"leaq .Lm{index}_banner(%%rip), %0\" : \"=r\"(p)); return p; }}\n",
             banner_text(index, module.banner)
         );
+        for k in 0..module.notes {
+            s += &format!(
+                "__asm__(\".pushsection .data.rel.ro..Lanon.m{index}.{k},\\\"aw\\\",@progbits\\n.p2align 3\\n\
+                 .Lm{index}_note{k}: .quad .Lm{index}_note_text{k}\\n.popsection\\n\
+                 .pushsection .rodata.str1.1,\\\"aMS\\\",@progbits,1\\n.Lm{index}_note_text{k}: .string \\\"{}\\\"\\n.popsection\");\n",
+                note_text(index, k)
+            );
+        }
+        // What `m<i>_note` says without notes, in the same merged string section as the notes'
+        // texts (a literal of its own would be in a section of the function's).
+        s += &format!(
+            "__asm__(\".pushsection .rodata.str1.1,\\\"aMS\\\",@progbits,1\\n.Lm{index}_no_note: .string \\\"{}\\\"\\n.popsection\");\n",
+            note_text(index, usize::MAX)
+        );
+        match module.notes.checked_sub(1) {
+            None => {
+                s += &format!(
+                    "const char *m{index}_note(void) {{ const char *p; __asm__(\"leaq .Lm{index}_no_note(%%rip), %0\" : \"=r\"(p)); return p; }}\n"
+                )
+            }
+            Some(last) => {
+                s += &format!(
+                    "const char *m{index}_note(void) {{ const char *const *p; __asm__(\"leaq .Lm{index}_note{last}(%%rip), %0\" : \"=r\"(p)); return *p; }}\n"
+                )
+            }
+        }
         let data: Vec<String> = module.data.iter().map(u32::to_string).collect();
         s += &format!("int m{index}_data[] = {{{}}};\n", data.join(", "));
         s += &format!(
@@ -154,10 +196,11 @@ impl Project {
         let mut body = String::from("int main(void) {\n");
         for (index, module) in self.order.iter().map(|&index| (index, &self.modules[index])) {
             decls += &format!(
-                "int m{index}_data_sum(void);\nconst char *m{index}_motto(void);\nconst char *m{index}_banner(void);\n"
+                "int m{index}_data_sum(void);\nconst char *m{index}_motto(void);\nconst char *m{index}_banner(void);\n\
+                 const char *m{index}_note(void);\n"
             );
             body += &format!("    printf(\"m{index} data %d\\n\", m{index}_data_sum());\n");
-            body += &format!("    puts(m{index}_motto());\n    puts(m{index}_banner());\n");
+            body += &format!("    puts(m{index}_motto());\n    puts(m{index}_banner());\n    puts(m{index}_note());\n");
             for f in module.functions.iter().filter(|f| f.called) {
                 decls += &format!("int m{index}_{}(void);\n", f.name);
                 body += &format!("    printf(\"m{index}_{} %d\\n\", m{index}_{}());\n", f.name, f.name);
@@ -173,6 +216,7 @@ impl Project {
         for (index, module) in self.order.iter().map(|&index| (index, &self.modules[index])) {
             out += &format!("m{index} data {}\n", module.data.iter().sum::<u32>());
             out += &format!("{}\n{}\n", motto_text(module.motto), banner_text(index, module.banner));
+            out += &format!("{}\n", note_text(index, module.notes.wrapping_sub(1)));
             for f in module.functions.iter().filter(|f| f.called) {
                 out += &format!("m{index}_{} {}\n", f.name, f.value);
             }
@@ -193,7 +237,7 @@ fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
     let main = MODULES;
     let count = project.modules[m].functions.len();
     let pick = |rng: &mut Rng| rng.below(count.max(1));
-    let (what, touched) = match rng.below(15) {
+    let (what, touched) = match rng.below(17) {
         0 => {
             let called = rng.below(2) == 0;
             let f = project.new_function(rng, called);
@@ -267,6 +311,14 @@ fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
             project.order.swap(m, other);
             (format!("main prints m{b} where it printed m{a}, and the reverse"), vec![main])
         }
+        15 | 16 if project.modules[m].notes > 0 && rng.below(2) == 0 => {
+            project.modules[m].notes -= 1;
+            (format!("m{m} loses its last note, {} left", project.modules[m].notes), vec![m])
+        }
+        15 | 16 => {
+            project.modules[m].notes += 1;
+            (format!("m{m} gains a note, {} in all", project.modules[m].notes), vec![m])
+        }
         _ => (format!("m{m} compiled again, unchanged"), vec![m]),
     };
     Edit { what, touched }
@@ -322,6 +374,9 @@ fn random_edits_relink_as_a_full_link_would() {
     // the same for a patch that resized a section.
     let (mut strings_moved, mut patched_strings) = (false, 0);
     let (mut resized, mut patched_resized) = (false, 0);
+    // Whether a patch since the last full link added sections (notes): the writable overflow
+    // segment they go to is not made read-only after relocation, as `.data.rel.ro` is.
+    let mut added = false;
     // Why changed inputs were linked in full, with the module's names left out, by kind of
     // edit, and how often.
     let mut full_reasons = std::collections::BTreeMap::<(String, String), usize>::new();
@@ -375,9 +430,12 @@ fn random_edits_relink_as_a_full_link_would() {
                 resized = true;
                 patched_resized += 1;
             }
+            if !o.stderr.contains("), 0 added, ") {
+                (resized, added) = (true, true);
+            }
         } else {
             full += 1;
-            (strings_moved, resized) = (false, false);
+            (strings_moved, resized, added) = (false, false, false);
             let reason = o.stderr.lines().find_map(|l| l.split_once("incremental: full link: ")).map(|(_, r)| r);
             *full_reasons.entry((kind.clone(), reason.map_or("?".into(), full_link_kind))).or_default() += 1;
         }
@@ -386,7 +444,10 @@ fn random_edits_relink_as_a_full_link_would() {
         link(&t, World::Test, "plain", &objects, false);
         let (prog, plain) = (std::fs::read(t.out("prog")).unwrap(), std::fs::read(t.out("plain")).unwrap());
         if resized {
-            let differences = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
+            let mut differences = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
+            if added && let Ok(differences) = &mut differences {
+                differences.retain(|d| d != "sections RELRO in the reference but not in ours: [\".data.rel.ro\"]");
+            }
             assert_eq!(differences, Ok(vec![]), "the incremental link's output is not the plain link's\n{}", context());
         } else if strings_moved {
             let same = rivet_tests::elf_compare::same_but_for_string_places(&t.out("prog"), &t.out("plain"));
