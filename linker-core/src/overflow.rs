@@ -219,26 +219,15 @@ impl Overflow {
     /// offset and address. Code (`executable`) makes the segment executable, as a link with
     /// lld's `--no-rosegment` maps read-only data with the code.
     pub fn place(&mut self, size: u64, align: u64, executable: bool) -> Result<(u64, u64), String> {
-        if align > PAGE_SIZE {
-            return Err(format!("an alignment of {align} bytes"));
-        }
         let load = match self.load {
             Some(load) => load,
             None => self.open()?,
         };
-        let p = &mut self.phdrs[load];
-        let offset = align_up(p.p_offset(E) + p.p_filesz(E), align);
-        let filled = offset + size - p.p_offset(E);
-        if filled > SEGMENT_ROOM {
-            return Err("the overflow segment is full".into());
-        }
-        p.p_filesz = U64::new(E, filled);
-        p.p_memsz = U64::new(E, filled);
         if executable {
+            let p = &mut self.phdrs[load];
             p.p_flags = U32::new(E, p.p_flags(E) | PF_X);
         }
-        self.program_headers_changed = true;
-        Ok((offset, p.p_vaddr(E) + (offset - p.p_offset(E))))
+        self.append(load, size, align)
     }
 
     /// Room for `size` bytes aligned to `align` at the end of the writable overflow segment,
@@ -248,18 +237,24 @@ impl Overflow {
     /// program header table left empty for it. It is not read-only after relocation, as the
     /// full link's `PT_GNU_RELRO` part is.
     pub fn place_writable(&mut self, size: u64, align: u64) -> Result<(u64, u64), String> {
-        if align > PAGE_SIZE {
-            return Err(format!("an alignment of {align} bytes"));
-        }
         let writable = match self.writable {
             Some(writable) => writable,
             None => self.open_writable()?,
         };
-        let p = &mut self.phdrs[writable];
+        self.append(writable, size, align)
+    }
+
+    /// Room for `size` bytes aligned to `align` at the end of segment `load` (an overflow
+    /// segment), within its [`SEGMENT_ROOM`].
+    fn append(&mut self, load: usize, size: u64, align: u64) -> Result<(u64, u64), String> {
+        if align > PAGE_SIZE {
+            return Err(format!("an alignment of {align} bytes"));
+        }
+        let p = &mut self.phdrs[load];
         let offset = align_up(p.p_offset(E) + p.p_filesz(E), align);
         let filled = offset + size - p.p_offset(E);
         if filled > SEGMENT_ROOM {
-            return Err("the writable overflow segment is full".into());
+            return Err("the overflow segment is full".into());
         }
         p.p_filesz = U64::new(E, filled);
         p.p_memsz = U64::new(E, filled);
