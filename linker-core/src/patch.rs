@@ -591,7 +591,13 @@ impl<'o> Planner<'o> {
             let header = &new.headers[index];
             let (size, align) = (header.sh_size(E), header.sh_addralign(E).max(1));
             let overflow = headers(&mut self.overflow, output)?;
-            let (offset, _) = match header.sh_flags(E) & SHF_WRITE as u64 != 0 {
+            let writable = header.sh_flags(E) & SHF_WRITE as u64 != 0;
+            let addresses = new.relocations_of(index)?.iter().any(|r| r.r_type(E, false) == R_X86_64_64);
+            if addresses && !writable && overflow.position_independent() {
+                // The loader could not write its relocations there.
+                return Err(format!("an added section {} of read-only data with addresses", new.name(index)));
+            }
+            let (offset, _) = match writable {
                 true => overflow.place_writable(size, align)?,
                 false => overflow.place(size, align, false)?,
             };
