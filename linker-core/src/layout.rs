@@ -383,6 +383,24 @@ pub fn relative_room(config: &crate::args::Config) -> u64 {
     }
 }
 
+/// The empty slots (zeros, which no dynamic relocation fills) that end `.got` in an
+/// executable: an in-place relink whose new code calls or loads through the GOT a symbol no
+/// code did (rustc's calls into another crate, Cranelift's into another unit) fills one with
+/// the symbol's address (and, position-independent, a relative relocation from
+/// [`relative_room`]) (`patch`). 64 slots are 512 bytes: as many such references before a
+/// full link is needed for more; every executable with a `.got`
+/// lays them out, so that an incremental link's output is byte for byte a plain link's.
+pub fn got_room(config: &crate::args::Config) -> u64 {
+    use crate::args::OutputKind;
+    match config.output_kind {
+        OutputKind::Pie | OutputKind::Executable | OutputKind::StaticExecutable => GOT_ROOM,
+        _ => 0,
+    }
+}
+
+/// The slots of [`got_room`].
+pub const GOT_ROOM: u64 = 64;
+
 /// The room a section of [`grown_by_relinks`] keeps after it: an eighth of its size, a page at
 /// least. A hole in the file (no disk blocks, no bytes written) until a relink uses it.
 ///
@@ -1338,7 +1356,8 @@ impl<'l, 'd> Builder<'l, 'd> {
             self.add(Synthetic::Plt, b".plt", SHT_PROGBITS, a | SHF_EXECINSTR, 16, plt_size);
         }
         if got_plt.got_size > 0 || (scan.got_base_used && !output.dynamic) {
-            self.add(Synthetic::Got, b".got", SHT_PROGBITS, a | w, 8, got_plt.got_size);
+            let room = if got_plt.got_size > 0 { 8 * got_room(link.config) } else { 0 };
+            self.add(Synthetic::Got, b".got", SHT_PROGBITS, a | w, 8, got_plt.got_size + room);
         }
         if output.dynamic {
             let got_plt_section = self.add(Synthetic::GotPlt, b".got.plt", SHT_PROGBITS, a | w, 8, 8 * (3 + lazy));

@@ -73,9 +73,13 @@
 //! defines it, by its name in the output's `.symtab`, and through the output's GOT slot for it
 //! where the code calls through one (rustc calls another crate's functions so): the full
 //! link resolves the call there, since the function was kept, and loaded, for what called it
-//! before (`output_definition`, `got_slot`). A target the output does not have (a function
-//! of a shared library with no PLT entry yet, a GOT slot no other code needed, a section
-//! garbage collection dropped) means a full link. A callee that was local to its own unit is
+//! before (`output_definition`, `got_slot`). A GOT load or call of a target no code loaded
+//! through the GOT before, a function or this object's own data (Cranelift loads its data so),
+//! takes one of the empty slots every executable's `.got` ends with (`layout::got_room`,
+//! `Planner::spare_got_slot`), filled with the target's address and, position-independent,
+//! given a relative relocation from `.rela.dyn`'s empty entries. A target the output does not
+//! have (a function of a shared library with no PLT entry yet, a section garbage collection
+//! dropped) means a full link. A callee that was local to its own unit is
 //! made a hidden global there by rustc (and local again when no other unit calls it): that
 //! object keeps its shape, the symbol map pairing the local with the global (the output,
 //! where a hidden global is local, does not change). A call taken out may leave a function
@@ -365,6 +369,9 @@ pub struct Planner<'o> {
     renumbered: Vec<((u32, u32), Vec<u32>)>,
     /// Empty dynamic relocations (`layout::relative_room`) this relink made relative ones.
     relatives_used: usize,
+    /// The slots of the room that ends `.got` (`layout::got_room`) this relink filled, by
+    /// index in `.got`.
+    got_slots_taken: Vec<usize>,
     pub tally: Tally,
 }
 
@@ -392,6 +399,7 @@ impl<'o> Planner<'o> {
             added_spots: Vec::new(),
             renumbered: Vec::new(),
             relatives_used: 0,
+            got_slots_taken: Vec::new(),
             tally: Tally::default(),
         }
     }
@@ -611,13 +619,58 @@ impl<'o> Planner<'o> {
         if !numbering.is_empty() {
             self.renumbered.push(((spots.position, spots.member), numbering));
         }
-        let resolved = match rebuilt.iter().any(|index| placed.contains_key(&(*index as u32))) {
+        let mut resolved = match rebuilt.iter().any(|index| placed.contains_key(&(*index as u32))) {
             true => {
                 let overflow = headers(&mut self.overflow, output)?;
                 resolve_globals(&old, &new, &symbols, &rebuilt, &placed, overflow, output)?
             }
             false => HashMap::new(),
         };
+        // Code that loads or calls through the GOT a symbol the output has no slot for: a slot
+        // of the room the full link left (`layout::got_room`).
+        let through_got = |sym: u32, relaxable: bool| {
+            rebuilt.iter().filter(|&&index| placed.contains_key(&(index as u32))).any(|&index| {
+                new.relocations_of(index).is_ok_and(|relocations| {
+                    relocations.iter().any(|r| {
+                        let relaxation = matches!(r.r_type(E, false), R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX);
+                        (r.r_type(E, false) == R_X86_64_GOTPCREL || relaxation && !relaxable)
+                            && symbols.old_index(r.r_sym(E, false)) == sym
+                    })
+                })
+            })
+        };
+        let mut wanted: Vec<(u32, u64)> = resolved
+            .iter()
+            .filter(|(_, found)| found.slot.is_none())
+            .filter_map(|(&sym, found)| found.address.filter(|_| through_got(sym, found.relaxable)).map(|at| (sym, at)))
+            .collect();
+        wanted.sort_unstable();
+        for (sym, address) in wanted {
+            let slot = self.spare_got_slot(address, output)?;
+            resolved.get_mut(&sym).expect("a resolved symbol").slot = Some(slot);
+        }
+        // The same for this object's own symbols (Cranelift loads its data through the GOT):
+        // the slot the output has for the address, or one of the room's. By address.
+        let mut local_slots: HashMap<u64, u64> = HashMap::new();
+        for &index in rebuilt.iter().filter(|&&index| placed.contains_key(&(index as u32))) {
+            for r in new.relocations_of(index)?.iter().filter(|r| r.r_type(E, false) == R_X86_64_GOTPCREL) {
+                let sym = r.r_sym(E, false);
+                let Some(section) = new.section_of_symbol(sym).filter(|s| !merged.contains_key(s)) else { continue };
+                let Some(spot) = placed.get(&section) else { continue };
+                let overflow = headers(&mut self.overflow, output)?;
+                let Some(at) = overflow.address_of(spot.offset) else { continue };
+                let moved_by = moved.get(&section).copied().unwrap_or(0) as u64;
+                let address = at.wrapping_add(moved_by).wrapping_add(new.symbols[sym as usize].st_value(E));
+                if local_slots.contains_key(&address) {
+                    continue;
+                }
+                let slot = match got_slot(overflow, output, address)? {
+                    Some(slot) => slot,
+                    None => self.spare_got_slot(address, output)?,
+                };
+                local_slots.insert(address, slot);
+            }
+        }
         let relabelled = |i: usize| {
             let Some(a) = old.symbols.get(symbols.old_index(i as u32) as usize) else { return false };
             let b = &new.symbols[i];
@@ -667,6 +720,7 @@ impl<'o> Planner<'o> {
                     merged: &merged,
                     pieces: &placed_pieces,
                     resolved: &resolved,
+                    local_slots: &local_slots,
                     overflow,
                 };
                 if allocated {
@@ -743,6 +797,27 @@ impl<'o> Planner<'o> {
             self.relatives_used += 1;
         }
         Ok(())
+    }
+
+    /// A slot of the room that ends the output's `.got` (`layout::got_room`) that neither an
+    /// earlier relink (which left an address in it) nor this one took, filled with `address`
+    /// (with, position-independent, a relative dynamic relocation): its address.
+    fn spare_got_slot(&mut self, address: u64, output: &[u8]) -> Result<u64, String> {
+        let overflow = headers(&mut self.overflow, output)?;
+        let got = overflow.section_named(b".got").ok_or("an output without .got")?;
+        let offset = overflow.section_offset(got);
+        let size = overflow.section_at(offset).map_or(0, |h| h.sh_size(E));
+        let slots: &[object::U64<LE>] = object::pod::slice_from_all_bytes(output_at(output, offset, size)?)
+            .map_err(|_| "a .got of a size not a multiple of 8")?;
+        let room = slots.len().saturating_sub(crate::layout::GOT_ROOM as usize);
+        let free = (room..slots.len()).find(|&i| slots[i].get(E) == 0 && !self.got_slots_taken.contains(&i));
+        let free = free.ok_or("no empty GOT slot left for a new reference through the GOT")?;
+        self.got_slots_taken.push(free);
+        let at = offset + 8 * free as u64;
+        self.patches.push(Patch { offset: at, bytes: address.to_le_bytes().to_vec() });
+        self.add_relatives(at, &[(0, address)], output)?;
+        let overflow = headers(&mut self.overflow, output)?;
+        overflow.address_of(at).ok_or_else(|| "a .got outside every segment".into())
     }
 
     /// Appends to the output's debug string sections the strings `wanted` (field, section
@@ -1601,6 +1676,8 @@ struct Rebuild<'a> {
     /// Merged string sections whose pieces this relink placed anew.
     pieces: &'a HashMap<u32, PieceMoves>,
     resolved: &'a HashMap<u32, Resolved>,
+    /// The GOT slots of this object's own symbols that code loads through the GOT, by address.
+    local_slots: &'a HashMap<u64, u64>,
     overflow: &'a Overflow,
 }
 
@@ -1747,7 +1824,7 @@ impl Rebuild<'_> {
                         self.placed.get(&section).ok_or_else(|| fail("a reference to a section not in the output"))?;
                     let at = self.address(spot, section).ok_or_else(outside)?;
                     let at = at.wrapping_add(new.symbols[sym as usize].st_value(E));
-                    Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None }
+                    Resolved { address: Some(at), relaxable: true, call: Some(at), slot: self.local_slots.get(&at).copied() }
                 }
                 None => self.resolved.get(&symbols.old_index(sym)).copied().unwrap_or_default(),
             };

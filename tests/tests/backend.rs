@@ -981,16 +981,17 @@ fn edit_loop(t: &Test, engine: Engine) {
     // source; what the program then prints; and what the incremental link reports, if it
     // links.
     let (patched, unparsed) = ("patched in place", "the inputs known at the start left unparsed");
-    let ruled_out = "its sections changed; the inputs known at the start parsed from when";
-    // Cranelift calls another unit's function through a GOT slot (`R_X86_64_GOTPCREL`, which
-    // a link cannot relax), and the output has none for `letters`, which only its own unit
-    // called: that links in full, and the full link makes the slot. Taking the call out
-    // again renumbers the data temporaries (`.LdataN`) that the unit's code loads through GOT
-    // slots: that links in full too.
-    let new_call = match engine {
-        Engine::Llvm => patched,
-        Engine::Cranelift => "that the old output does not resolve",
+    // The edited unit rules the patch out when it comes; Cranelift's units may come only with
+    // codegen's end, and the inputs known at the start are then parsed once the patch failed.
+    let ruled_out = match engine {
+        Engine::Llvm => "its sections changed; the inputs known at the start parsed from when",
+        Engine::Cranelift => "its sections changed; the inputs known at the start parsed",
     };
+    // Cranelift calls another unit's function through a GOT slot (`R_X86_64_GOTPCREL`, which
+    // a link cannot relax), and loads its data so: the output has no slot for `letters`,
+    // which only its own unit called, nor for the data the new code loads; the relink fills
+    // slots of the room every executable's `.got` ends with.
+    let new_call = patched;
     // Cranelift puts the new template in the unit's `.rodata` under a temporary symbol of its
     // own, loaded through a GOT slot the output does not have: a full link, both ways.
     let new_line = match engine {
