@@ -1220,8 +1220,9 @@ impl<'o> Planner<'o> {
         for (key, numbering) in renumbered {
             let object = map.object_mut(key).expect("a planned object is in the map");
             // A section the edit took out is no longer the object's.
-            object.sections.retain(|s| numbering[s.section as usize] != u32::MAX);
-            object.merged.retain(|m| numbering[m.section as usize] != u32::MAX);
+            let kept = |section: u32| numbering.get(section as usize).is_some_and(|&now| now != u32::MAX);
+            object.sections.retain(|s| kept(s.section));
+            object.merged.retain(|m| kept(m.section));
             for section in object
                 .sections
                 .iter_mut()
@@ -1824,7 +1825,12 @@ impl Rebuild<'_> {
                         self.placed.get(&section).ok_or_else(|| fail("a reference to a section not in the output"))?;
                     let at = self.address(spot, section).ok_or_else(outside)?;
                     let at = at.wrapping_add(new.symbols[sym as usize].st_value(E));
-                    Resolved { address: Some(at), relaxable: true, call: Some(at), slot: self.local_slots.get(&at).copied() }
+                    Resolved {
+                        address: Some(at),
+                        relaxable: true,
+                        call: Some(at),
+                        slot: self.local_slots.get(&at).copied(),
+                    }
                 }
                 None => self.resolved.get(&symbols.old_index(sym)).copied().unwrap_or_default(),
             };
