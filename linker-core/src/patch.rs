@@ -73,7 +73,10 @@
 //! defines it, by its name in the output's `.symtab`, and through the output's GOT slot for it
 //! where the code calls through one (rustc calls another crate's functions so): the full
 //! link resolves the call there, since the function was kept, and loaded, for what called it
-//! before (`output_definition`, `got_slot`). A GOT load or call of a target no code loaded
+//! before (`output_definition`, `got_slot`). A label of data added to or taken out of a
+//! section of a new size (Cranelift's literals, each under a temporary in the unit's one
+//! `.rodata`) is no change of shape either: references to it are made from its own value,
+//! and the GOT slot of a label that moved follows it. A GOT load or call of a target no code loaded
 //! through the GOT before, a function or this object's own data (Cranelift loads its data so),
 //! takes one of the empty slots every executable's `.got` ends with (`layout::got_room`,
 //! `Planner::spare_got_slot`), filled with the target's address and, position-independent,
@@ -664,9 +667,21 @@ impl<'o> Planner<'o> {
                 if local_slots.contains_key(&address) {
                     continue;
                 }
-                let slot = match got_slot(overflow, output, address)? {
-                    Some(slot) => slot,
-                    None => self.spare_got_slot(address, output)?,
+                // Where the symbol was, if the old object had it: the slot the output has for
+                // that follows it (`Follow::got_slots` does the same for code not made anew).
+                let was = old.symbols.get(symbols.old_index(sym) as usize).map(|s| at.wrapping_add(s.st_value(E)));
+                let slot = match (got_slot(overflow, output, address)?, was) {
+                    (Some(slot), _) => slot,
+                    (None, Some(was)) if was != address && got_slot(overflow, output, was)?.is_some() => {
+                        let slot = got_slot(overflow, output, was)?.expect("a slot found just now");
+                        if !self.addresses_moved.iter().any(|&(place, _)| place == slot) {
+                            let at = overflow.offset_of(slot).ok_or("a .got outside every segment")?;
+                            self.patches.push(Patch { offset: at, bytes: address.to_le_bytes().to_vec() });
+                            self.addresses_moved.push((slot, address.wrapping_sub(was) as i64));
+                        }
+                        slot
+                    }
+                    _ => self.spare_got_slot(address, output)?,
                 };
                 local_slots.insert(address, slot);
             }
@@ -2637,6 +2652,13 @@ impl<'d> Shape<'d> {
                 && (shape.temporary(symbol) || symbol.st_type() == STT_SECTION)
                 && shifted.contains(&usize::from(symbol.st_shndx(E)))
         };
+        let data_label = |shape: &Shape<'_>, symbol: &Sym| {
+            let section = usize::from(symbol.st_shndx(E));
+            symbol.st_bind() == STB_LOCAL
+                && shape.temporary(symbol)
+                && resized.contains(&section)
+                && !shape.executable(section)
+        };
         let mut relabelled_strings = Vec::new();
         let section_symbols = |shape: &Shape<'_>| -> HashSet<u16> {
             shape.symbols.iter().filter(|s| s.st_type() == STT_SECTION).map(|s| s.st_shndx(E)).collect()
@@ -2702,12 +2724,23 @@ impl<'d> Shape<'d> {
                     old_locals.push(u32::MAX);
                     break;
                 }
+                // The same for a label of data in a section of a new size (Cranelift's
+                // literals, each under a temporary in its unit's one `.rodata`): references
+                // to it are made anew, from its own value.
+                if a.is_some_and(|a| data_label(self, a)) {
+                    at += 1;
+                    continue;
+                }
+                if data_label(other, b) {
+                    old_locals.push(u32::MAX);
+                    break;
+                }
                 return None;
             }
         }
         for (index, a) in self.symbols[..first_global].iter().enumerate().skip(at) {
             let unmatched_section = a.st_type() == STT_SECTION && !new_sections.contains(&a.st_shndx(E));
-            if other.gone(usize::from(a.st_shndx(E))) || unmatched_section {
+            if other.gone(usize::from(a.st_shndx(E))) || unmatched_section || data_label(self, a) {
                 continue;
             }
             if string_label(self, a) {
