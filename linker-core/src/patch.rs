@@ -670,10 +670,13 @@ impl<'o> Planner<'o> {
                 // Where the symbol was, if the old object had it: the slot the output has for
                 // that follows it (`Follow::got_slots` does the same for code not made anew).
                 let was = old.symbols.get(symbols.old_index(sym) as usize).map(|s| at.wrapping_add(s.st_value(E)));
-                let slot = match (got_slot(overflow, output, address)?, was) {
+                let old_slot = match was.filter(|&was| was != address) {
+                    Some(was) => got_slot(overflow, output, was)?.map(|slot| (slot, was)),
+                    None => None,
+                };
+                let slot = match (got_slot(overflow, output, address)?, old_slot) {
                     (Some(slot), _) => slot,
-                    (None, Some(was)) if was != address && got_slot(overflow, output, was)?.is_some() => {
-                        let slot = got_slot(overflow, output, was)?.expect("a slot found just now");
+                    (None, Some((slot, was))) => {
                         if !self.addresses_moved.iter().any(|&(place, _)| place == slot) {
                             let at = overflow.offset_of(slot).ok_or("a .got outside every segment")?;
                             self.patches.push(Patch { offset: at, bytes: address.to_le_bytes().to_vec() });
