@@ -378,14 +378,17 @@ pub fn grown_by_relinks(name: &[u8]) -> bool {
 /// incremental link's output is byte for byte a plain link's.
 pub fn relative_room(config: &crate::args::Config) -> u64 {
     match config.output_kind {
-        crate::args::OutputKind::Pie => 128,
+        crate::args::OutputKind::Pie => RELATIVE_ROOM,
         _ => 0,
     }
 }
 
+/// The entries of [`relative_room`].
+pub const RELATIVE_ROOM: u64 = 128;
+
 /// The empty slots (zeros, which no dynamic relocation fills) that end `.got` in an
 /// executable: an in-place relink whose new code calls or loads through the GOT a symbol no
-/// code did (rustc's calls into another crate, Cranelift's into another unit) fills one with
+/// code did (a call built with `-fno-plt`, Cranelift's calls into another unit) fills one with
 /// the symbol's address (and, position-independent, a relative relocation from
 /// [`relative_room`]) (`patch`). 64 slots are 512 bytes: as many such references before a
 /// full link is needed for more; every executable with a `.got`

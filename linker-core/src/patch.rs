@@ -73,7 +73,7 @@
 //! defines it, by its name in the output's `.symtab`, and through the output's GOT slot for it
 //! where the code calls through one (rustc calls another crate's functions so): the full
 //! link resolves the call there, since the function was kept, and loaded, for what called it
-//! before (`output_definition`, `got_slot`). A label of data added to or taken out of a
+//! before (`output_definition`, `GotSlots`). A label of data added to or taken out of a
 //! section of a new size (Cranelift's literals, each under a temporary in the unit's one
 //! `.rodata`) is no change of shape either: references to it are made from its own value,
 //! and the GOT slot of a label that moved follows it. A GOT load or call of a target no code loaded
@@ -375,6 +375,8 @@ pub struct Planner<'o> {
     /// The slots of the room that ends `.got` (`layout::got_room`) this relink filled, by
     /// index in `.got`.
     got_slots_taken: Vec<usize>,
+    /// The output's GOT slots, by the address each holds, once a plan needed them.
+    got_slots: Option<GotSlots>,
     pub tally: Tally,
 }
 
@@ -403,6 +405,7 @@ impl<'o> Planner<'o> {
             renumbered: Vec::new(),
             relatives_used: 0,
             got_slots_taken: Vec::new(),
+            got_slots: None,
             tally: Tally::default(),
         }
     }
@@ -415,13 +418,14 @@ impl<'o> Planner<'o> {
         let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
         // Sections an edit added are numbered after the old ones, those it took out leave
         // their places empty (`Shape::numbered_like`).
-        let same_sections =
-            old.same_section_count(&new) && (0..old.headers.len()).all(|index| old.same_header(&new, index));
-        let (new, numbering) = match (same_sections, new.numbered_like(&old)) {
-            (false, Some(numbered)) => numbered,
-            // The same count: the header that differs says why.
-            _ if old.same_section_count(&new) => (new, Vec::new()),
-            _ => return Err("its sections changed".into()),
+        let (new, numbering) = match old.same_sections(&new) {
+            true => (new, Vec::new()),
+            false => match new.numbered_like(&old) {
+                Some(numbered) => numbered,
+                // The same count: the header that differs says why, below.
+                None if old.same_section_count(&new) => (new, Vec::new()),
+                None => return Err("its sections changed".into()),
+            },
         };
         let added = old.headers.len()..new.headers.len();
         let mut placed: HashMap<u32, SectionSpot> = spots.sections.iter().map(|s| (s.section, *s)).collect();
@@ -625,69 +629,80 @@ impl<'o> Planner<'o> {
         let mut resolved = match rebuilt.iter().any(|index| placed.contains_key(&(*index as u32))) {
             true => {
                 let overflow = headers(&mut self.overflow, output)?;
-                resolve_globals(&old, &new, &symbols, &rebuilt, &placed, overflow, output)?
+                resolve_globals(&old, &new, &symbols, &rebuilt, &placed, (overflow, &mut self.got_slots), output)?
             }
             false => HashMap::new(),
         };
         // Code that loads or calls through the GOT a symbol the output has no slot for: a slot
-        // of the room the full link left (`layout::got_room`).
-        let through_got = |sym: u32, relaxable: bool| {
-            rebuilt.iter().filter(|&&index| placed.contains_key(&(index as u32))).any(|&index| {
-                new.relocations_of(index).is_ok_and(|relocations| {
-                    relocations.iter().any(|r| {
-                        let relaxation = matches!(r.r_type(E, false), R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX);
-                        (r.r_type(E, false) == R_X86_64_GOTPCREL || relaxation && !relaxable)
-                            && symbols.old_index(r.r_sym(E, false)) == sym
-                    })
-                })
-            })
-        };
+        // of the room the full link left (`layout::got_room`). The references, in one pass: the
+        // globals by their old index (whether only a relaxable form names it), this object's
+        // own symbols (Cranelift loads its data through the GOT) by their index.
+        let (mut globals_through_got, mut locals_through_got) = (HashMap::new(), Vec::new());
+        for &index in rebuilt.iter().filter(|&&index| placed.contains_key(&(index as u32))) {
+            for r in new.relocations_of(index)? {
+                let (r_type, sym) = (r.r_type(E, false), r.r_sym(E, false));
+                let relaxable_form = matches!(r_type, R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX);
+                if r_type != R_X86_64_GOTPCREL && !relaxable_form {
+                    continue;
+                }
+                match new.section_of_symbol(sym) {
+                    Some(section) if r_type == R_X86_64_GOTPCREL && !merged.contains_key(&section) => {
+                        locals_through_got.push((sym, section));
+                    }
+                    Some(_) => {}
+                    None => *globals_through_got.entry(symbols.old_index(sym)).or_insert(true) &= relaxable_form,
+                }
+            }
+        }
         let mut wanted: Vec<(u32, u64)> = resolved
             .iter()
             .filter(|(_, found)| found.slot.is_none())
-            .filter_map(|(&sym, found)| found.address.filter(|_| through_got(sym, found.relaxable)).map(|at| (sym, at)))
+            .filter(|(sym, found)| {
+                globals_through_got.get(*sym).is_some_and(|&only_relaxable| !only_relaxable || !found.relaxable)
+            })
+            .filter_map(|(&sym, found)| found.address.map(|at| (sym, at)))
             .collect();
         wanted.sort_unstable();
         for (sym, address) in wanted {
             let slot = self.spare_got_slot(address, output)?;
             resolved.get_mut(&sym).expect("a resolved symbol").slot = Some(slot);
         }
-        // The same for this object's own symbols (Cranelift loads its data through the GOT):
-        // the slot the output has for the address, or one of the room's. By address.
+        // This object's own: the slot the output has for the address; or the one it has for
+        // where the symbol was, which follows it (`Follow::got_slots` does the same for code
+        // not made anew); or one of the room's. By address.
         let mut local_slots: HashMap<u64, u64> = HashMap::new();
-        for &index in rebuilt.iter().filter(|&&index| placed.contains_key(&(index as u32))) {
-            for r in new.relocations_of(index)?.iter().filter(|r| r.r_type(E, false) == R_X86_64_GOTPCREL) {
-                let sym = r.r_sym(E, false);
-                let Some(section) = new.section_of_symbol(sym).filter(|s| !merged.contains_key(s)) else { continue };
-                let Some(spot) = placed.get(&section) else { continue };
-                let overflow = headers(&mut self.overflow, output)?;
-                let Some(at) = overflow.address_of(spot.offset) else { continue };
+        let mut local_wanted = Vec::new();
+        if !locals_through_got.is_empty() {
+            let overflow = headers(&mut self.overflow, output)?;
+            let got = got_index(&mut self.got_slots, overflow, output)?;
+            for (sym, section) in locals_through_got {
+                let Some(at) = placed.get(&section).and_then(|spot| overflow.address_of(spot.offset)) else { continue };
                 let moved_by = moved.get(&section).copied().unwrap_or(0) as u64;
                 let address = at.wrapping_add(moved_by).wrapping_add(new.symbols[sym as usize].st_value(E));
-                if local_slots.contains_key(&address) {
-                    continue;
-                }
-                // Where the symbol was, if the old object had it: the slot the output has for
-                // that follows it (`Follow::got_slots` does the same for code not made anew).
                 let was = old.symbols.get(symbols.old_index(sym) as usize).map(|s| at.wrapping_add(s.st_value(E)));
-                let old_slot = match was.filter(|&was| was != address) {
-                    Some(was) => got_slot(overflow, output, was)?.map(|slot| (slot, was)),
-                    None => None,
-                };
-                let slot = match (got_slot(overflow, output, address)?, old_slot) {
-                    (Some(slot), _) => slot,
-                    (None, Some((slot, was))) => {
-                        if !self.addresses_moved.iter().any(|&(place, _)| place == slot) {
-                            let at = overflow.offset_of(slot).ok_or("a .got outside every segment")?;
-                            self.patches.push(Patch { offset: at, bytes: address.to_le_bytes().to_vec() });
-                            self.addresses_moved.push((slot, address.wrapping_sub(was) as i64));
-                        }
-                        slot
-                    }
-                    _ => self.spare_got_slot(address, output)?,
-                };
-                local_slots.insert(address, slot);
+                let old_slot =
+                    was.filter(|&was| was != address).and_then(|was| got.slot_of(was).map(|slot| (slot, was)));
+                local_wanted.push((address, got.slot_of(address), old_slot));
             }
+        }
+        for (address, found, old_slot) in local_wanted {
+            if local_slots.contains_key(&address) {
+                continue;
+            }
+            let slot = match (found, old_slot) {
+                (Some(slot), _) => slot,
+                (None, Some((slot, was))) => {
+                    if !self.addresses_moved.iter().any(|&(place, _)| place == slot) {
+                        let overflow = headers(&mut self.overflow, output)?;
+                        let at = overflow.offset_of(slot).ok_or("a .got outside every segment")?;
+                        self.patches.push(Patch { offset: at, bytes: address.to_le_bytes().to_vec() });
+                        self.addresses_moved.push((slot, address.wrapping_sub(was) as i64));
+                    }
+                    slot
+                }
+                (None, None) => self.spare_got_slot(address, output)?,
+            };
+            local_slots.insert(address, slot);
         }
         let relabelled = |i: usize| {
             let Some(a) = old.symbols.get(symbols.old_index(i as u32) as usize) else { return false };
@@ -1544,7 +1559,7 @@ fn resolve_globals(
     symbols: &SymbolMap,
     rebuilt: &[usize],
     placed: &HashMap<u32, SectionSpot>,
-    overflow: &Overflow,
+    (overflow, got): (&Overflow, &mut Option<GotSlots>),
     output: &[u8],
 ) -> Result<HashMap<u32, Resolved>, String> {
     let outside = "an address outside every segment";
@@ -1564,7 +1579,7 @@ fn resolve_globals(
             let name = new.symbol_name(symbol);
             let at = output_definition(overflow, output, name, hidden)?;
             let at = at.ok_or_else(|| format!("`{}` is not defined in the output", String::from_utf8_lossy(name)))?;
-            let slot = got_slot(overflow, output, at)?;
+            let slot = got_index(got, overflow, output)?.slot_of(at);
             *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot };
             continue;
         }
@@ -1661,27 +1676,57 @@ fn output_definition(overflow: &Overflow, output: &[u8], name: &[u8], hidden: bo
     Ok(found.map(|s| s.st_value(E)))
 }
 
-/// The output's GOT slot that holds `address` (another reference of the full link's made
-/// it), if there is one: in a position-independent output, only one with the relative
-/// dynamic relocation that puts `address` there. rustc calls a function of another crate
-/// through its GOT slot (`R_X86_64_GOTPCREL`), which a link cannot relax.
-fn got_slot(overflow: &Overflow, output: &[u8], address: u64) -> Result<Option<u64>, String> {
-    let Some(got) = overflow.section_named(b".got") else { return Ok(None) };
-    let offset = overflow.section_offset(got);
-    let Some(size) = overflow.section_at(offset).map(|h| h.sh_size(E)) else { return Ok(None) };
-    let slots: &[object::U64<LE>] = object::pod::slice_from_all_bytes(output_at(output, offset, size)?)
-        .map_err(|_| "a .got of a size not a multiple of 8")?;
-    let Some(at) = slots.iter().position(|slot| slot.get(E) == address) else { return Ok(None) };
-    let slot = overflow.address_of(offset + 8 * at as u64).ok_or("a .got outside every segment")?;
-    if !overflow.position_independent() {
-        return Ok(Some(slot));
+/// The output's GOT slots by the address each holds (another reference of the full link's
+/// made it; the first slot, where two hold the same): in a position-independent output, only
+/// those with the relative dynamic relocation that puts the address there. rustc calls a
+/// function of another crate through its GOT slot (`R_X86_64_GOTPCREL`, which a link cannot
+/// relax), and Cranelift loads its data so. Read once a relink, from `.got` and `.rela.dyn`.
+struct GotSlots {
+    by_address: HashMap<u64, u64>,
+}
+
+impl GotSlots {
+    fn read(overflow: &Overflow, output: &[u8]) -> Result<GotSlots, String> {
+        let mut by_address = HashMap::new();
+        let Some(got) = overflow.section_named(b".got") else { return Ok(GotSlots { by_address }) };
+        let offset = overflow.section_offset(got);
+        let size = overflow.section_at(offset).map_or(0, |h| h.sh_size(E));
+        let slots: &[object::U64<LE>] = object::pod::slice_from_all_bytes(output_at(output, offset, size)?)
+            .map_err(|_| "a .got of a size not a multiple of 8")?;
+        // Position-independent: the relative relocation of each slot, by its place.
+        let mut relative = HashMap::new();
+        let table = match overflow.position_independent() {
+            true => overflow.dynamic_relocations(output)?,
+            false => None,
+        };
+        if let Some((at, size)) = table {
+            let relocations: &[Rela] = object::pod::slice_from_all_bytes(output_at(output, at, size)?)
+                .map_err(|_| "dynamic relocations cut short")?;
+            let relatives = relocations.iter().filter(|r| r.r_type(E, false) == R_X86_64_RELATIVE);
+            relative.extend(relatives.map(|r| (r.r_offset(E), r.r_addend(E) as u64)));
+        }
+        for (i, slot) in slots.iter().enumerate() {
+            let Some(place) = overflow.address_of(offset + 8 * i as u64) else { continue };
+            let value = slot.get(E);
+            if !overflow.position_independent() || relative.get(&place) == Some(&value) {
+                by_address.entry(value).or_insert(place);
+            }
+        }
+        Ok(GotSlots { by_address })
     }
-    let Some((relocations, size)) = overflow.dynamic_relocations(output)? else { return Ok(None) };
-    let relocations: &[Rela] = object::pod::slice_from_all_bytes(output_at(output, relocations, size)?)
-        .map_err(|_| "dynamic relocations cut short")?;
-    let relative =
-        |r: &Rela| r.r_type(E, false) == R_X86_64_RELATIVE && r.r_offset(E) == slot && r.r_addend(E) as u64 == address;
-    Ok(relocations.iter().any(relative).then_some(slot))
+
+    /// The address of the slot that holds `address`, if there is one.
+    fn slot_of(&self, address: u64) -> Option<u64> {
+        self.by_address.get(&address).copied()
+    }
+}
+
+/// The output's GOT slots (`GotSlots`), read the first time a relink asks.
+fn got_index<'o>(slots: &'o mut Option<GotSlots>, overflow: &Overflow, output: &[u8]) -> Result<&'o GotSlots, String> {
+    match slots {
+        Some(slots) => Ok(slots),
+        None => Ok(slots.insert(GotSlots::read(overflow, output)?)),
+    }
 }
 
 /// Makes anew the fields of code whose relocations changed (`Shape::rebuildable`): from the
@@ -2283,8 +2328,7 @@ fn nul_terminated(table: &[u8], at: usize) -> &[u8] {
 pub(crate) fn may_replace_in_place(old: &[u8], new: &[u8]) -> bool {
     match (Shape::parse(old), Shape::parse(new)) {
         (Some(old), Some(new)) => {
-            let same = |new: &Shape<'_>| (0..old.headers.len()).all(|i| new.gone(i) || old.same_header(new, i));
-            old.same_section_count(&new) && same(&new) || new.numbered_like(&old).is_some_and(|(new, _)| same(&new))
+            old.same_sections(&new) || new.numbered_like(&old).is_some_and(|(new, _)| old.same_headers(&new))
         }
         _ => false,
     }
@@ -2492,9 +2536,10 @@ impl<'d> Shape<'d> {
     }
 
     /// Whether section `index` was taken out by the edit (`Shape::numbered_like`): its place
-    /// holds an empty header.
+    /// holds an empty header. Never in an object numbered as itself.
     fn gone(&self, index: usize) -> bool {
-        self.headers.get(index).is_some_and(|h| h.sh_type(E) == SHT_NULL && index != 0)
+        let numbered = !self.numbered.is_empty();
+        numbered && index != 0 && self.headers.get(index).is_some_and(|h| h.sh_type(E) == SHT_NULL)
     }
 
     /// Whether there is a section `index`, and it is [`Shape::addable`].
@@ -2515,6 +2560,18 @@ impl<'d> Shape<'d> {
         let data = name.starts_with(b".rodata..L") && h.sh_flags(E) == SHF_ALLOC as u64
             || name.starts_with(b".data.rel.ro..L") && h.sh_flags(E) == (SHF_ALLOC | SHF_WRITE) as u64;
         data && h.sh_type(E) == SHT_PROGBITS
+    }
+
+    /// Whether `other` has this object's sections, and no more, with the same attributes.
+    fn same_sections(&self, other: &Shape) -> bool {
+        self.same_section_count(other) && self.same_headers(other)
+    }
+
+    /// Whether `other`, maybe numbered as this object (`Shape::numbered_like`), has this
+    /// object's sections in the same order, with the same attributes ([`Shape::same_header`]),
+    /// but for those it took out.
+    fn same_headers(&self, other: &Shape) -> bool {
+        (0..self.headers.len()).all(|index| other.gone(index) || self.same_header(other, index))
     }
 
     /// Whether `other` has as many sections as this object, and its section names in the
@@ -2662,6 +2719,13 @@ impl<'d> Shape<'d> {
                 && resized.contains(&section)
                 && !shape.executable(section)
         };
+        let lone_label = |shape: &Shape<'_>, symbol: &Sym| string_label(shape, symbol) || data_label(shape, symbol);
+        // The string sections whose labels changed: their strings must be placed one by one.
+        let relabelled = |shape: &Shape<'_>, symbol: &Sym, sections: &mut Vec<u32>| {
+            if string_label(shape, symbol) {
+                sections.push(u32::from(symbol.st_shndx(E)));
+            }
+        };
         let mut relabelled_strings = Vec::new();
         let section_symbols = |shape: &Shape<'_>| -> HashSet<u16> {
             shape.symbols.iter().filter(|s| s.st_type() == STT_SECTION).map(|s| s.st_shndx(E)).collect()
@@ -2714,27 +2778,17 @@ impl<'d> Shape<'d> {
                     at += 1;
                     continue;
                 }
-                // A string's label the new object no longer has, or one it has anew: the
-                // strings of its section are placed one by one (`Planner::move_merged`), each
-                // reference found through the label's own value.
-                if let Some(a) = a.filter(|a| string_label(self, a)) {
-                    relabelled_strings.push(u32::from(a.st_shndx(E)));
+                // A label the new object no longer has, or one it has anew: of a string (its
+                // section's strings are placed one by one: `Planner::move_merged`), or of data in
+                // a section of a new size (Cranelift's literals, each under a temporary in its
+                // unit's one `.rodata`). Each reference is made from the label's own value.
+                if let Some(a) = a.filter(|a| lone_label(self, a)) {
+                    relabelled(self, a, &mut relabelled_strings);
                     at += 1;
                     continue;
                 }
-                if string_label(other, b) {
-                    relabelled_strings.push(u32::from(b.st_shndx(E)));
-                    old_locals.push(u32::MAX);
-                    break;
-                }
-                // The same for a label of data in a section of a new size (Cranelift's
-                // literals, each under a temporary in its unit's one `.rodata`): references
-                // to it are made anew, from its own value.
-                if a.is_some_and(|a| data_label(self, a)) {
-                    at += 1;
-                    continue;
-                }
-                if data_label(other, b) {
+                if lone_label(other, b) {
+                    relabelled(other, b, &mut relabelled_strings);
                     old_locals.push(u32::MAX);
                     break;
                 }
@@ -2743,11 +2797,11 @@ impl<'d> Shape<'d> {
         }
         for (index, a) in self.symbols[..first_global].iter().enumerate().skip(at) {
             let unmatched_section = a.st_type() == STT_SECTION && !new_sections.contains(&a.st_shndx(E));
-            if other.gone(usize::from(a.st_shndx(E))) || unmatched_section || data_label(self, a) {
+            if other.gone(usize::from(a.st_shndx(E))) || unmatched_section {
                 continue;
             }
-            if string_label(self, a) {
-                relabelled_strings.push(u32::from(a.st_shndx(E)));
+            if lone_label(self, a) {
+                relabelled(self, a, &mut relabelled_strings);
                 continue;
             }
             if !promoted(a) {
