@@ -37,6 +37,23 @@ pub fn split(data: &[u8]) -> Option<Vec<Record>> {
     Some(out)
 }
 
+/// Where the records of an output `.eh_frame` end: the offset of the zero length that
+/// terminates them (the room a relink adds records in follows it: `layout::unwind_room`), or
+/// `None` if there is none.
+pub fn records_end(data: &[u8]) -> Option<usize> {
+    let mut off = 0usize;
+    loop {
+        let len = u32::from_le_bytes(data.get(off..off + 4)?.try_into().ok()?);
+        if len == 0 {
+            return Some(off);
+        }
+        if len == 0xffff_ffff {
+            return None;
+        }
+        off = off.checked_add(4 + len as usize)?;
+    }
+}
+
 /// Input offsets of the `pc_begin` field of every FDE (where the relocation naming the
 /// described function sits).
 pub fn fde_pc_begin_offsets(data: &[u8]) -> Vec<u64> {
@@ -92,7 +109,7 @@ mod tests {
         let table = |starts: [u64; 5]| starts.iter().zip((0x2010..).step_by(0x10)).map(|(&s, f)| (s, f)).collect();
         let output = build_hdr(hdr, eh_frame, table([0x3000, 0x3100, 0x3200, 0x3300, 0x3400]));
         let mut parsed = HdrTable::parse(7, hdr, &output).unwrap();
-        assert!(parsed.changes().is_none());
+        assert!(parsed.changes().is_empty());
         assert_eq!(parsed.fde_of(0x3100), Some(0x2020));
         // Past the last, before the first, then the first one again.
         parsed.move_start(0x3100, 0x3500).unwrap();
@@ -103,11 +120,31 @@ mod tests {
         assert_eq!(parsed.fde_of(0x3400), Some(0x2050));
         assert_eq!(parsed.fde_of(0x3100), None);
         assert!(parsed.move_start(0x3300, 0x3600).is_none());
-        let (offset, bytes) = parsed.changes().unwrap();
+        let [(offset, bytes)] = &parsed.changes()[..] else { panic!("one write") };
         let mut patched = output.clone();
         let at = (offset - 7) as usize;
         patched[at..at + bytes.len()].copy_from_slice(&bytes);
         assert_eq!(patched, build_hdr(hdr, eh_frame, table([0x3000, 0x3250, 0x3200, 0x2f00, 0x3400])));
+    }
+
+    /// A function a relink adds (past every other, in the overflow segment) takes an entry of
+    /// the room after the table; the header's count follows; a full room refuses.
+    #[test]
+    fn added_functions_take_the_room_after_the_table() {
+        let (hdr, eh_frame) = (0x1000, 0x2000);
+        let mut output = build_hdr(hdr, eh_frame, vec![(0x3000, 0x2010), (0x3100, 0x2020), (0x3200, 0x2030)]);
+        output.resize(output.len() + 2 * 8, 0);
+        let mut parsed = HdrTable::parse(0, hdr, &output).unwrap();
+        parsed.move_start(0x3100, 0x9000).unwrap();
+        parsed.add(0x8000, 0x2100).unwrap();
+        parsed.add(0x8800, 0x2140).unwrap();
+        assert!(parsed.add(0x8900, 0x2180).is_none());
+        let mut patched = output.clone();
+        for (at, bytes) in parsed.changes() {
+            patched[at as usize..at as usize + bytes.len()].copy_from_slice(&bytes);
+        }
+        let table = vec![(0x3000, 0x2010), (0x3200, 0x2030), (0x8000, 0x2100), (0x8800, 0x2140), (0x9000, 0x2020)];
+        assert_eq!(patched, build_hdr(hdr, eh_frame, table));
     }
 }
 
@@ -126,6 +163,10 @@ pub struct HdrTable<'o> {
     table: &'o [u8],
     /// Entries that moved: their index in `table`, and the entry as it is now.
     moved: Vec<(usize, [i32; 2])>,
+    /// Entries of functions a relink added.
+    added: Vec<[i32; 2]>,
+    /// How many entries the header has room for (`layout::unwind_room`).
+    capacity: usize,
 }
 
 impl<'o> HdrTable<'o> {
@@ -136,7 +177,8 @@ impl<'o> HdrTable<'o> {
         }
         let count = u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize;
         let table = bytes.get(12..12 + count.checked_mul(8)?)?;
-        Some(HdrTable { offset, address, table, moved: Vec::new() })
+        let capacity = (bytes.len() - 12) / 8;
+        Some(HdrTable { offset, address, table, moved: Vec::new(), added: Vec::new(), capacity })
     }
 
     fn len(&self) -> usize {
@@ -195,20 +237,56 @@ impl<'o> HdrTable<'o> {
         Some(())
     }
 
-    /// The file offset and bytes of the entries that changed, if any did: those between the
-    /// first and the last place a moved entry left or took, in the order of their starts.
-    pub fn changes(&self) -> Option<(u64, Vec<u8>)> {
-        let places = self.moved.iter().flat_map(|&(at, e)| [at, self.written_before(e[0]).min(self.len() - 1)]);
+    /// The function that starts at `start` (now) has its FDE at `fde` from now on; `None` if
+    /// no FDE describes it or `fde` is out of the table's reach.
+    pub fn move_fde(&mut self, start: u64, fde: u64) -> Option<()> {
+        let fde = self.relative(fde)?;
+        match self.find(start)? {
+            Ok(m) => self.moved[m].1[1] = fde,
+            Err(at) => self.moved.push((at, [self.written(at)[0], fde])),
+        }
+        Some(())
+    }
+
+    /// Adds the entry of a function a relink added, starting at `start`, whose FDE is at
+    /// `fde`; `None` when the header has no room left or either is out of its reach.
+    pub fn add(&mut self, start: u64, fde: u64) -> Option<()> {
+        if self.len() + self.added.len() >= self.capacity {
+            return None;
+        }
+        self.added.push([self.relative(start)?, self.relative(fde)?]);
+        Some(())
+    }
+
+    /// The writes (file offset, bytes) that bring the header up to date, if anything
+    /// changed: the entries between the first and the last place a moved entry left or took
+    /// (to the table's end, when entries were added), in the order of their starts, and the
+    /// count when it changed.
+    pub fn changes(&self) -> Vec<(u64, Vec<u8>)> {
+        let Some((offset, bytes)) = self.span() else { return Vec::new() };
+        let mut writes = vec![(offset, bytes)];
+        if !self.added.is_empty() {
+            let count = (self.len() + self.added.len()) as u32;
+            writes.push((self.offset + 8, count.to_le_bytes().to_vec()));
+        }
+        writes
+    }
+
+    fn span(&self) -> Option<(u64, Vec<u8>)> {
+        let end = self.len().saturating_sub(1);
+        let places = self.moved.iter().flat_map(|&(at, e)| [at, self.written_before(e[0]).min(end)]);
+        let added = self.added.iter().flat_map(|e| [self.written_before(e[0]).min(end), end]);
+        let places = places.chain(added);
         let (first, last) = (places.clone().min()?, places.max()?);
-        // The span's entries are in order already: the moved ones are merged in.
-        let mut moved: Vec<[i32; 2]> = self.moved.iter().map(|&(_, e)| e).collect();
+        // The span's entries are in order already: the moved and added ones are merged in.
+        let mut moved: Vec<[i32; 2]> = self.moved.iter().map(|&(_, e)| e).chain(self.added.iter().copied()).collect();
         moved.sort_unstable();
         let mut moved = moved.into_iter().peekable();
         let mut left: Vec<usize> = self.moved.iter().map(|&(at, _)| at).collect();
         left.sort_unstable();
         let mut bytes = Vec::with_capacity((last - first + 1) * 8);
         let mut put = |e: [i32; 2]| e.iter().for_each(|w| bytes.extend_from_slice(&w.to_le_bytes()));
-        for at in (first..=last).filter(|at| left.binary_search(at).is_err()) {
+        for at in (first..=last).filter(|&at| at < self.len() && left.binary_search(&at).is_err()) {
             let entry = self.written(at);
             while let Some(m) = moved.next_if(|m| *m < entry) {
                 put(m);

@@ -362,10 +362,12 @@ pub const DEBUG_FOUND_BY_OFFSET: [&[u8]; 6] =
 
 /// Whether output section `name` is one an in-place relink grows where it is when a rebuilt
 /// unit's debug information grows (`patch`, `overflow`): those of [`DEBUG_FOUND_BY_OFFSET`],
-/// the debug strings, and `.debug_info`. Each keeps room after it in the file
+/// the debug strings, `.debug_info` and `.debug_aranges`; or when an edit adds a function:
+/// `.symtab` and `.strtab`. Each keeps room after it in the file
 /// ([`growth_room`]); `.debug_info`, the biggest, is last, its room past the file's end.
 pub fn grown_by_relinks(name: &[u8]) -> bool {
-    matches!(name, b".debug_info" | b".debug_str" | b".debug_line_str") || DEBUG_FOUND_BY_OFFSET.contains(&name)
+    matches!(name, b".debug_info" | b".debug_aranges" | b".debug_str" | b".debug_line_str" | b".symtab" | b".strtab")
+        || DEBUG_FOUND_BY_OFFSET.contains(&name)
 }
 
 /// The empty entries (`R_X86_64_NONE`, which the loader skips) that end `.rela.dyn` in a
@@ -403,6 +405,30 @@ pub fn got_room(config: &crate::args::Config) -> u64 {
 
 /// The slots of [`got_room`].
 pub const GOT_ROOM: u64 = 64;
+
+/// The room an executable's unwind information keeps for functions an in-place relink adds
+/// (`patch`): bytes of zeros after the terminator that ends `.eh_frame`, where the records of
+/// new functions go (so that unwinders and debuggers that walk `.eh_frame` find them too),
+/// and empty entries after `.eh_frame_hdr`'s table, which its count leaves out (the loader's
+/// unwinder searches the table). 4 KiB of records (a Rust function's takes 24 to 48 bytes)
+/// and 64 entries (512 bytes): as many functions added before a full link is needed for
+/// more. Every such link lays them out, so that an incremental link's output is byte for
+/// byte a plain link's.
+pub fn unwind_room(config: &crate::args::Config) -> (u64, u64) {
+    use crate::args::OutputKind;
+    match config.output_kind {
+        OutputKind::Pie | OutputKind::Executable | OutputKind::StaticExecutable => {
+            (UNWIND_ROOM_BYTES, UNWIND_ROOM_ENTRIES)
+        }
+        _ => (0, 0),
+    }
+}
+
+/// The bytes of `.eh_frame`'s [`unwind_room`].
+pub const UNWIND_ROOM_BYTES: u64 = 4096;
+
+/// The entries of `.eh_frame_hdr`'s [`unwind_room`].
+pub const UNWIND_ROOM_ENTRIES: u64 = 64;
 
 /// The room a section of [`grown_by_relinks`] keeps after it: an eighth of its size, a page at
 /// least. A hole in the file (no disk blocks, no bytes written) until a relink uses it.
@@ -1092,7 +1118,9 @@ impl<'l, 'd> Builder<'l, 'd> {
             offset += size;
         }
         let sec = &mut self.sections[out as usize];
-        sec.size = offset + 4;
+        // The terminator, then the room a relink adds unwind records in (zeros: more
+        // terminators).
+        sec.size = offset + 4 + unwind_room(link.config).0;
         sec.align = 8;
         sec.contents = Contents::EhFrame(records);
         Ok(())
@@ -1400,7 +1428,7 @@ impl<'l, 'd> Builder<'l, 'd> {
             .copied()
             .collect();
         if self.link.config.eh_frame_hdr && self.sections.iter().any(|s| matches!(s.contents, Contents::EhFrame(_))) {
-            let size = eh_frame::hdr_size(eh_fdes.len());
+            let size = eh_frame::hdr_size(eh_fdes.len() + unwind_room(self.link.config).1 as usize);
             self.add(Synthetic::EhFrameHdr, b".eh_frame_hdr", SHT_PROGBITS, SHF_ALLOC, 4, size);
         }
         eh_fdes

@@ -381,15 +381,45 @@ impl Overflow {
 
     /// The file ranges (offset, size) of `.symtab` and of its names, if the output has them.
     pub fn symbol_table(&self) -> Option<((u64, u64), (u64, u64))> {
-        let symbols = self.sections.iter().find(|s| s.sh_type(E) == SHT_SYMTAB)?;
+        let symbols = &self.sections[self.symbol_table_index()?];
         let names = self.sections.get(symbols.sh_link(E) as usize)?;
         let range = |s: &Shdr| (s.sh_offset(E), s.sh_size(E));
         Some((range(symbols), range(names)))
     }
 
+    /// The index of output section `.symtab`, if the output has one.
+    pub fn symbol_table_index(&self) -> Option<usize> {
+        self.sections.iter().position(|s| s.sh_type(E) == SHT_SYMTAB)
+    }
+
     /// The file offset of output section `index` (where the relink leaves it).
     pub fn section_offset(&self, index: usize) -> u64 {
         self.sections[index].sh_offset(E)
+    }
+
+    /// The size of output section `index` (as the relink leaves it).
+    pub fn section_size(&self, index: usize) -> u64 {
+        self.sections[index].sh_size(E)
+    }
+
+    /// The `sh_info` of output section `index`: `.symtab`'s first global.
+    pub fn section_info(&self, index: usize) -> u32 {
+        self.sections[index].sh_info(E)
+    }
+
+    /// Sets the `sh_info` of output section `index` (`.symtab`'s first global, once a relink
+    /// added locals before the globals).
+    pub fn set_section_info(&mut self, index: usize, info: u32) {
+        self.sections[index].sh_info = U32::new(E, info);
+        self.section_headers_changed = true;
+    }
+
+    /// Sets the size of output section `index`, one the program does not load, to `size`, no
+    /// more than it has (`.symtab` once a relink took symbols out).
+    pub fn set_section_size(&mut self, index: usize, size: u64) {
+        let section = &mut self.sections[index];
+        section.sh_size = U64::new(E, size.min(section.sh_size(E)));
+        self.section_headers_changed = true;
     }
 
     /// The index of the output section named `name`, if there is one.

@@ -37,7 +37,10 @@
 //! sequence that moved, or a 64-bit address in code, means a full link. Its unwind record
 //! (FDE) is rewritten where the output has it (`Planner::patch_unwind`), with `.eh_frame_hdr`'s
 //! entry moved to the new start, so that exceptions, panics and debuggers unwind through it;
-//! a record of a new length means a full link. The output's `.symtab` entries of its symbols
+//! a record of a new length (other call frame instructions) is written anew in the room that
+//! ends `.eh_frame` (`layout::unwind_room`), `.eh_frame_hdr`'s entry pointed at it, and the
+//! old record made to describe no code (a zero `pc_range`), for debuggers, which walk
+//! `.eh_frame` itself. The output's `.symtab` entries of its symbols
 //! move to the new place, with their new sizes, for debuggers and profilers
 //! (`symbol_table_writes`; so do those of code that shrank where it is); `.dynsym` keeps the
 //! old address (the jump): other modules link to that. The output is then no longer a full
@@ -58,8 +61,22 @@
 //! empty entries a full link leaves at the end of `.rela.dyn` (`layout::relative_room`,
 //! `Planner::add_relatives`). The code that refers to them has new relocations, and is
 //! rebuilt. One taken out leaves its bytes in the output, unreferenced, until the next full
-//! link. The map of the output then follows the new object's numbering. Any other section
-//! added or taken out means a full link. The writable
+//! link. The map of the output then follows the new object's numbering.
+//!
+//! **Functions an edit added** are such sections too: a `.text.*` section that one local
+//! symbol names, at its start (a static function in C, a private function or closure that
+//! rustc keeps within its unit), goes to the overflow segment, made executable, and is made
+//! like rebuilt code; its symbol is added to `.symtab` (a local, before the globals, which move
+//! up; its name appended to `.strtab`: `symbol_table_writes`), its unwind record written into
+//! the room that ends `.eh_frame` and listed in the room of `.eh_frame_hdr`'s table
+//! (`layout::unwind_room`, `Planner::write_unwind_record`), so that exceptions, panics and
+//! debuggers unwind through it. Its unit's address ranges grow: `.debug_aranges` moves to the
+//! end of its output section as `.debug_info` does, the old set left empty. LLVM names each
+//! function's exception table after the function's place in its unit (`GCC_except_table<n>`):
+//! a function added renumbers those after it, a change of name only (`Shape::except_label`),
+//! which the output's `.symtab` does not follow. A function taken out, one that is global, or
+//! one with an exception table of its own, means a full link. Any other section added or
+//! taken out means a full link too. The writable
 //! segment is not protected after relocation as the full link's `PT_GNU_RELRO` range is: the
 //! loader protects one range only.
 //!
@@ -353,6 +370,9 @@ pub struct Planner<'o> {
     overflow: Option<Overflow>,
     /// The output's `.eh_frame_hdr` table, read once an unwind record changes.
     unwind_table: Option<HdrTable<'o>>,
+    /// The file offset where the records of the output's `.eh_frame` end, once this relink
+    /// added one (`Planner::add_unwind_record`).
+    unwind_end: Option<u64>,
     /// Debug strings this relink appended: (output section's name, text) → offset in it.
     added_strings: HashMap<(&'static [u8], Vec<u8>), u64>,
     /// The new spots of sections that moved or shrank, by object (position, member).
@@ -364,6 +384,11 @@ pub struct Planner<'o> {
     /// The symbols of code that moved or changed its size: `.symtab` follows them
     /// (`symbol_table_writes`).
     code_symbols_moved: Vec<SymbolMove>,
+    /// The symbols of functions the edits added (name, entry with its address): `.symtab`
+    /// gets them (`symbol_table_writes`).
+    symbols_added: Vec<(Vec<u8>, Sym)>,
+    /// The symbols of functions the edits took out (name, address): `.symtab` loses them.
+    symbols_removed: Vec<(Vec<u8>, u64)>,
     /// Where the sections the edits added were placed, by object (numbered as in the old
     /// object's numbering extended: `Shape::numbered_like`).
     added_spots: Vec<((u32, u32), SectionSpot)>,
@@ -396,6 +421,9 @@ impl<'o> Planner<'o> {
             written: HashSet::new(),
             overflow: None,
             unwind_table: None,
+            unwind_end: None,
+            symbols_added: Vec::new(),
+            symbols_removed: Vec::new(),
             added_strings: HashMap::new(),
             respotted: Vec::new(),
             remerged: Vec::new(),
@@ -437,6 +465,10 @@ impl<'o> Planner<'o> {
         let symbol_tables = |index: usize| {
             old.headers[index].sh_type(E) == SHT_SYMTAB || old.symbol_strings == Some(index) || index == old.names_index
         };
+        let unwind_records = |index: usize| {
+            let header = &old.headers[index];
+            unwind.contains(&index) || header.sh_type(E) == SHT_RELA && unwind.contains(&(header.sh_info(E) as usize))
+        };
         // The headers first: a section that changed its size in a way the patch cannot
         // follow is the commonest reason to link in full, found without reading any
         // section's contents.
@@ -447,9 +479,19 @@ impl<'o> Planner<'o> {
         let mut rebuilt = Vec::new();
         for (index, (a, b)) in old.headers.iter().zip(new.headers.iter()).enumerate() {
             if new.gone(index) {
-                // An anonymous constant taken out: its old bytes stay, unreferenced.
-                if a.sh_type(E) != SHT_RELA && !old.named_alone(index) {
+                // An anonymous constant or a function taken out: its old bytes stay,
+                // unreferenced; the function's `.symtab` entry goes (`symbol_table_writes`).
+                if a.sh_type(E) != SHT_RELA && !old.named_alone(index) && !old.lone_function(index) {
                     return Err(format!("section {} that a symbol names was taken out", old.name(index)));
+                }
+                if old.lone_function(index)
+                    && let Some(spot) = placed.get(&(index as u32))
+                {
+                    let overflow = headers(&mut self.overflow, output)?;
+                    let at = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
+                    for symbol in old.symbols_in(index) {
+                        self.symbols_removed.push((old.symbol_name(symbol).to_vec(), at + symbol.st_value(E)));
+                    }
                 }
                 continue;
             }
@@ -468,6 +510,8 @@ impl<'o> Planner<'o> {
             let relocations_of_code = a.sh_type(E) == SHT_RELA && old.rebuildable(a.sh_info(E) as usize);
             if a.sh_size(E) != b.sh_size(E) && relocations_of_code {
                 rebuilt.push(a.sh_info(E) as usize);
+            } else if a.sh_size(E) != b.sh_size(E) && unwind_records(index) {
+                // Records of added functions (`Planner::patch_unwind`).
             } else if a.sh_size(E) != b.sh_size(E) && old.debug_strings_section(index) {
                 // Found by their text (`string_fields`), new ones appended (`add_strings`).
             } else if a.sh_size(E) != b.sh_size(E) && strings {
@@ -480,6 +524,12 @@ impl<'o> Planner<'o> {
                 }
                 resized.push(index);
             }
+        }
+        // A unit's emptied address ranges keep naming its old unit: it must move too, and
+        // stay behind emptied.
+        let resized_named = |name: &[u8]| resized.iter().any(|&index| old.name_bytes(index) == name);
+        if resized_named(b".debug_aranges") && !resized_named(b".debug_info") {
+            return Err("the address ranges of a unit that keeps its size changed".into());
         }
         // Then the sections that must not change at all (symbols, `.eh_frame`, `.comment`...):
         // before the code and data, the bulk of the object, are read.
@@ -534,8 +584,7 @@ impl<'o> Planner<'o> {
         // Merged string sections whose pieces moved: where each piece was and is.
         let mut placed_pieces: HashMap<u32, PieceMoves> = HashMap::new();
         for (index, a) in old.headers.iter().enumerate() {
-            let unwind_records =
-                unwind.contains(&index) || a.sh_type(E) == SHT_RELA && unwind.contains(&(a.sh_info(E) as usize));
+            let unwind_records = unwind_records(index);
             // Debug strings were compared above.
             let compared = must_stay(index) || old.debug_strings_section(index);
             if a.sh_type(E) == SHT_NOBITS || compared || resized.contains(&index) || unwind_records || new.gone(index) {
@@ -600,7 +649,8 @@ impl<'o> Planner<'o> {
         // The sections the edit added: to the overflow segments, made from the new object
         // alone, like rebuilt code.
         for index in added.clone().filter(|&index| new.headers[index].sh_type(E) != SHT_RELA) {
-            if !new.named_alone(index) {
+            let function = new.lone_function(index);
+            if !new.named_alone(index) && !function {
                 return Err(format!("an added section {} that a symbol names", new.name(index)));
             }
             let header = &new.headers[index];
@@ -612,10 +662,18 @@ impl<'o> Planner<'o> {
                 // The loader could not write its relocations there.
                 return Err(format!("an added section {} of read-only data with addresses", new.name(index)));
             }
-            let (offset, _) = match writable {
+            let (offset, address) = match writable {
                 true => overflow.place_writable(size, align)?,
-                false => overflow.place(size, align, false)?,
+                false => overflow.place(size, align, function)?,
             };
+            if function {
+                // `.symtab` names it too, for debuggers and profilers (`symbol_table_writes`).
+                for symbol in new.symbols_in(index) {
+                    let name = new.symbol_name(symbol).to_vec();
+                    let entry = Sym { st_value: U64::new(E, address), ..*symbol };
+                    self.symbols_added.push((name, entry));
+                }
+            }
             placed.insert(index as u32, SectionSpot { section: index as u32, offset, size });
             self.added_spots
                 .push(((spots.position, spots.member), SectionSpot { section: index as u32, offset, size }));
@@ -727,7 +785,8 @@ impl<'o> Planner<'o> {
             }
         }
         let strings_changed = !debug_strings.is_empty();
-        let targets = Targets { placed: &placed, moved: &moved, pieces: &placed_pieces, strings_changed };
+        let targets =
+            Targets { placed: &placed, moved: &moved, pieces: &placed_pieces, strings_changed, added: added.start };
         for &index in &unwind {
             self.patch_unwind(&old, &new, &symbols, index, &targets, output)?;
         }
@@ -902,7 +961,7 @@ impl<'o> Planner<'o> {
         targets: &Targets<'_>,
         output: &'o [u8],
     ) -> Result<(), String> {
-        let Targets { placed, moved, .. } = *targets;
+        let Targets { placed, moved, added, .. } = *targets;
         let (old_bytes, new_bytes) = (old.contents(index)?, new.contents(index)?);
         let (old_relas, new_relas) = (old.relocations_of(index)?, new.relocations_of(index)?);
         let moves = |r: &Rela| {
@@ -915,10 +974,6 @@ impl<'o> Planner<'o> {
         }
         let fail = |what: &str| format!("{what} in {}", old.name(index));
         let split = |bytes| crate::eh_frame::split(bytes).ok_or_else(|| fail("malformed unwind records"));
-        let (was, now) = (split(old_bytes)?, split(new_bytes)?);
-        if was.len() != now.len() {
-            return Err(fail("unwind records added or removed"));
-        }
         let by_offset = |relas: &[Rela]| relas.is_sorted_by_key(|r| r.r_offset(E));
         if !by_offset(old_relas) || !by_offset(new_relas) {
             return Err(fail("unwind records with relocations out of order"));
@@ -927,6 +982,25 @@ impl<'o> Planner<'o> {
             let start = relas.partition_point(|x| x.r_offset(E) < u64::from(r.offset));
             let end = relas.partition_point(|x| x.r_offset(E) < u64::from(r.offset + r.size));
             &relas[start..end]
+        }
+        // The FDEs of functions the edit added (their `pc_begin` names an added section) are
+        // new records; every other pairs with the old record in its place.
+        let of_added_function = |r: &crate::eh_frame::Record| {
+            let first = relocations(new_relas, r).first().filter(|x| x.r_offset(E) == u64::from(r.offset) + 8);
+            let section = first.and_then(|x| new.section_of_symbol(x.r_sym(E, false)));
+            r.cie.is_some() && section.is_some_and(|s| s as usize >= added)
+        };
+        // Those of functions it took out stay in the output, describing code nothing calls.
+        let of_gone_function = |r: &crate::eh_frame::Record| {
+            let first = relocations(old_relas, r).first().filter(|x| x.r_offset(E) == u64::from(r.offset) + 8);
+            let section = first.and_then(|x| old.section_of_symbol(x.r_sym(E, false)));
+            r.cie.is_some() && section.is_some_and(|s| new.gone(s as usize))
+        };
+        let (old_records, all) = (split(old_bytes)?, split(new_bytes)?);
+        let was: Vec<_> = old_records.into_iter().filter(|r| !of_gone_function(r)).collect();
+        let (now, new_fdes): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| !of_added_function(r));
+        if was.len() != now.len() {
+            return Err(fail("unwind records added or removed"));
         }
         // Records are in the order of their offsets (`eh_frame::split`).
         let cie_index =
@@ -945,6 +1019,9 @@ impl<'o> Planner<'o> {
             let now = new.symbols[sym as usize].st_value(E);
             Ok(Some((at.wrapping_add(was), at.wrapping_add(now).wrapping_add(by as u64))))
         };
+        // FDEs of a new length: (record, relocations, their targets, CIE address, function
+        // start before and after, offset in the object's `.eh_frame`).
+        let mut rewritten = Vec::new();
         for (a, b) in was.iter().zip(&now) {
             let old_record = &old_bytes[a.offset as usize..(a.offset + a.size) as usize];
             let new_record = &new_bytes[b.offset as usize..(b.offset + b.size) as usize];
@@ -978,9 +1055,6 @@ impl<'o> Planner<'o> {
             if old_record == new_record && same_addends && unmoved {
                 continue;
             }
-            if a.size != b.size {
-                return Err(fail("an unwind record changed its length"));
-            }
             let table = match &mut self.unwind_table {
                 Some(table) => table,
                 None => {
@@ -994,11 +1068,23 @@ impl<'o> Planner<'o> {
             let (was_start, now_start) = (was_at.wrapping_add(old_r[0].r_addend(E) as u64), targets[0]);
             let fde = table.fde_of(was_start).ok_or_else(|| fail("an FDE the output's .eh_frame_hdr does not list"))?;
             let at = overflow.offset_of(fde).ok_or(outside)?;
-            let mut bytes = output_at(output, at, b.size as u64)?.to_vec();
+            let mut bytes = output_at(output, at, a.size as u64)?.to_vec();
             if bytes[..4] != old_record[..4] {
                 return Err(fail("an FDE that is not where .eh_frame_hdr says"));
             }
             let cie_pointer = [bytes[4], bytes[5], bytes[6], bytes[7]];
+            if a.size != b.size {
+                // Of a new length: written anew in the room after the output's records, and
+                // the old one made to describe no code (its `pc_range`, after a 4-byte
+                // `pc_begin`, zero) for whatever walks `.eh_frame` itself.
+                if first.r_type(E, false) != R_X86_64_PC32 {
+                    return Err(fail("an unwind record of a wide encoding changed its length"));
+                }
+                let cie = fde.wrapping_add(4).wrapping_sub(u64::from(u32::from_le_bytes(cie_pointer)));
+                self.patches.push(Patch { offset: at + 12, bytes: vec![0; 4] });
+                rewritten.push((new_record, new_r, targets, cie, (was_start, now_start), b.offset));
+                continue;
+            }
             let was_written = bytes.clone();
             bytes.copy_from_slice(new_record);
             bytes[4..8].copy_from_slice(&cie_pointer);
@@ -1031,7 +1117,125 @@ impl<'o> Planner<'o> {
                 self.patches.push(Patch { offset: at, bytes });
             }
         }
+        let mut adds = Vec::with_capacity(new_fdes.len());
+        for b in &new_fdes {
+            let record = &new_bytes[b.offset as usize..(b.offset + b.size) as usize];
+            let relas = relocations(new_relas, b);
+            // The CIE it points at: the old object's in its place, which the output has where
+            // another FDE of the object points.
+            let cie = now.iter().position(|r| Some(r.offset) == b.cie).map(|i| was[i].offset);
+            let cie_users = was.iter().filter(|a| a.cie.is_some() && a.cie == cie);
+            // Where their functions start, before and after this relink (which may have moved
+            // them, and their entries in `.eh_frame_hdr`).
+            let mut starts = Vec::new();
+            for (a, b) in cie_users.filter_map(|a| was.iter().position(|w| w.offset == a.offset).map(|i| (a, &now[i])))
+            {
+                let (Some(x), Some(y)) = (relocations(old_relas, a).first(), relocations(new_relas, b).first()) else {
+                    continue;
+                };
+                if let Some((was_at, now_at)) = addresses(y.r_sym(E, false)).ok().flatten() {
+                    starts.push(now_at.wrapping_add(y.r_addend(E) as u64));
+                    starts.push(was_at.wrapping_add(x.r_addend(E) as u64));
+                }
+            }
+            let target = |r: &Rela| -> Option<u64> {
+                let sym = r.r_sym(E, false);
+                let spot = placed.get(&new.section_of_symbol(sym)?)?;
+                let at = overflow.address_of(spot.offset)?;
+                Some(at.wrapping_add(new.symbols.get(sym as usize)?.st_value(E)).wrapping_add(r.r_addend(E) as u64))
+            };
+            let targets: Option<Vec<u64>> = relas.iter().map(target).collect();
+            let targets = targets.ok_or_else(|| fail("an added FDE naming a section not in the output"))?;
+            adds.push((record, relas, targets, starts, b.offset));
+        }
+        for (record, relas, targets, cie, (was_start, now_start), offset) in rewritten {
+            let fde =
+                self.write_unwind_record(record, relas, &targets, cie, offset, output).map_err(|why| fail(&why))?;
+            let table = self.unwind_table.as_mut().expect("read for the old record");
+            if now_start != was_start {
+                table.move_start(was_start, now_start).ok_or_else(|| fail("an FDE out of .eh_frame_hdr's reach"))?;
+            }
+            table.move_fde(now_start, fde).ok_or_else(|| fail("an FDE out of .eh_frame_hdr's reach"))?;
+        }
+        for (record, relas, targets, starts, offset) in adds {
+            let cie = self.cie_of(&starts, output).map_err(|why| fail(&why))?;
+            let fde =
+                self.write_unwind_record(record, relas, &targets, cie, offset, output).map_err(|why| fail(&why))?;
+            let table = self.unwind_table.as_mut().expect("read by `cie_of`");
+            table.add(targets[0], fde).ok_or_else(|| fail("no room left in .eh_frame_hdr's table"))?;
+        }
         Ok(())
+    }
+
+    /// The address of the CIE that the output's FDE of the function starting at one of
+    /// `starts` points at.
+    fn cie_of(&mut self, starts: &[u64], output: &'o [u8]) -> Result<u64, String> {
+        let overflow = headers(&mut self.overflow, output)?;
+        let table = match &mut self.unwind_table {
+            Some(table) => table,
+            None => {
+                let (at, address, size) = overflow.eh_frame_hdr().ok_or("an output without .eh_frame_hdr")?;
+                let table =
+                    HdrTable::parse(at, address, output_at(output, at, size)?).ok_or("an unknown .eh_frame_hdr")?;
+                self.unwind_table.insert(table)
+            }
+        };
+        let fde = starts.iter().find_map(|&start| table.fde_of(start));
+        let fde = fde.ok_or("an added FDE whose CIE no other FDE of the output points at")?;
+        let written = output_at(output, overflow.offset_of(fde).ok_or("an FDE outside every segment")?, 8)?;
+        let pointer = u32::from_le_bytes(written[4..8].try_into().expect("four bytes"));
+        Ok(fde.wrapping_add(4).wrapping_sub(u64::from(pointer)))
+    }
+
+    /// Writes the FDE `record` (at `offset` in its object's `.eh_frame`, with relocations
+    /// `relas` whose targets are at `targets`) of a function the edit added, or one of a new
+    /// length, into the room after the records of the output's `.eh_frame`
+    /// (`layout::unwind_room`), its CIE pointer pointing at `cie`; returns its address.
+    fn write_unwind_record(
+        &mut self,
+        record: &[u8],
+        relas: &[Rela],
+        targets: &[u64],
+        cie: u64,
+        offset: u32,
+        output: &'o [u8],
+    ) -> Result<u64, String> {
+        let overflow = headers(&mut self.overflow, output)?;
+        let outside = "an address outside every segment";
+        // The room: past the terminator of the output's records, or of those this relink added.
+        let section = overflow.section_named(b".eh_frame").ok_or("an output without .eh_frame")?;
+        let (start, size) = (overflow.section_offset(section), overflow.section_size(section));
+        let end = match self.unwind_end {
+            Some(end) => end,
+            None => {
+                let records = output_at(output, start, size)?;
+                start + crate::eh_frame::records_end(records).ok_or("an .eh_frame without its terminator")? as u64
+            }
+        };
+        if end + record.len() as u64 + 4 > start + size {
+            return Err("no room left for unwind records in .eh_frame".into());
+        }
+        let fde = overflow.address_of(end).ok_or(outside)?;
+        let mut bytes = record.to_vec();
+        bytes[4..8].copy_from_slice(&(fde.wrapping_add(4).wrapping_sub(cie) as u32).to_le_bytes());
+        for (r, &target) in relas.iter().zip(targets) {
+            let within = (r.r_offset(E) - u64::from(offset)) as usize;
+            let value = target.wrapping_sub(fde + within as u64) as i64;
+            let field = match r.r_type(E, false) {
+                R_X86_64_PC32 => i32::try_from(value).map_err(|_| "an FDE field out of reach")?.to_le_bytes().to_vec(),
+                R_X86_64_PC64 => value.to_le_bytes().to_vec(),
+                r_type => return Err(format!("a relocation ({}) in an FDE", crate::x86_64::reloc_name(r_type))),
+            };
+            bytes
+                .get_mut(within..within + field.len())
+                .ok_or("a relocation past the end of an FDE")?
+                .copy_from_slice(&field);
+        }
+        self.unwind_end = Some(end + bytes.len() as u64);
+        self.tally.unwind += 1;
+        self.tally.bytes += bytes.len() as u64;
+        self.patches.push(Patch { offset: end, bytes });
+        Ok(fde)
     }
 
     /// Places the strings of a merged string section (`spot`) that changed from `old` to `new`
@@ -1149,10 +1353,12 @@ impl<'o> Planner<'o> {
         let header = &new.headers[index];
         let (size, align) = (header.sh_size(E), header.sh_addralign(E).max(1));
         self.tally.resized += 1;
-        // Units that are walked one after another cannot leave room behind: they move.
+        // Units that are walked one after another cannot leave room behind: they move; so
+        // do a unit's address ranges (`.debug_aranges`).
         let units = old.name_bytes(index) == b".debug_info";
+        let ranges = old.name_bytes(index) == b".debug_aranges";
         // File offsets and addresses agree modulo the page, past which nothing is aligned.
-        if size <= spot.size && !units && spot.offset.is_multiple_of(align) {
+        if size <= spot.size && !units && !ranges && spot.offset.is_multiple_of(align) {
             if new.executable(index) {
                 let overflow = headers(&mut self.overflow, output)?;
                 let at = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
@@ -1202,6 +1408,17 @@ impl<'o> Planner<'o> {
                     self.patches.push(Patch { offset: spot.offset + first_entry, bytes: vec![0] });
                 }
             }
+            if ranges {
+                // The old sets stay, emptied (a null first pair ends a set's ranges), each
+                // naming the old unit, which moved too (and stays, emptied): no unit is named
+                // by two sets.
+                for (first_pair, end) in
+                    first_pairs(old.contents(index)?).ok_or_else(|| in_place("unknown address range sets".into()))?
+                {
+                    self.patches
+                        .push(Patch { offset: spot.offset + first_pair, bytes: vec![0; (end - first_pair) as usize] });
+                }
+            }
             let (offset, now) = overflow.grow(at, size, align).map_err(in_place)?;
             (offset, now.wrapping_sub(was) as i64)
         };
@@ -1217,12 +1434,14 @@ impl<'o> Planner<'o> {
     pub fn finish(self, map: &mut OutputMap, output: &[u8]) -> Result<Relink, String> {
         let Planner {
             mut patches,
-            overflow,
+            mut overflow,
             unwind_table,
             respotted,
             remerged,
             addresses_moved,
             code_symbols_moved,
+            symbols_added,
+            symbols_removed,
             added_spots,
             renumbered,
             tally,
@@ -1237,7 +1456,7 @@ impl<'o> Planner<'o> {
         if let Some(overflow) = &overflow {
             patches.extend(follow_addresses(overflow, &addresses_moved, output)?);
         }
-        if let Some((offset, bytes)) = unwind_table.as_ref().and_then(HdrTable::changes) {
+        for (offset, bytes) in unwind_table.as_ref().map(HdrTable::changes).unwrap_or_default() {
             patches.push(Patch { offset, bytes });
         }
         for (key, spot) in respotted {
@@ -1265,6 +1484,11 @@ impl<'o> Planner<'o> {
                 *section = numbering[*section as usize];
             }
         }
+        if let Some(overflow) = &mut overflow {
+            let changes =
+                SymbolChanges { moved: &code_symbols_moved, added: &symbols_added, removed: &symbols_removed };
+            patches.extend(symbol_table_writes(overflow, changes, output)?);
+        }
         // Every offset, old or new, follows the output sections copied after it was found (a
         // place found after a copy is past the copied bytes, which the copy leaves alone).
         if let Some(overflow) = &overflow {
@@ -1278,7 +1502,6 @@ impl<'o> Planner<'o> {
         let Some(overflow) = overflow else {
             return Ok(Relink { moves: Vec::new(), patches, rehash: Vec::new(), tally });
         };
-        patches.extend(symbol_table_writes(&overflow, &code_symbols_moved, output)?);
         let mut rehash = Vec::new();
         if map.build_id.is_some() {
             moved_ranges(&mut map.ranges, overflow.moves());
@@ -1345,25 +1568,93 @@ fn moved_ranges(ranges: &mut Vec<WrittenRange>, moves: &[crate::overflow::Move])
     }
 }
 
-/// The writes that point the output's `.symtab` entries of code that moved or changed its
-/// size (`moved`) at its new place, with its new size: the entries at a symbol's old address
-/// whose name is its name. Costs a read of `.symtab` (0.7 MB for ripgrep's debug link) and of
-/// the names of the entries at those addresses, only in a relink that resizes code.
-fn symbol_table_writes(overflow: &Overflow, moved: &[SymbolMove], output: &[u8]) -> Result<Vec<Patch>, String> {
-    let Some((symbols, names)) = overflow.symbol_table().filter(|_| !moved.is_empty()) else { return Ok(Vec::new()) };
-    let table = output_at(output, symbols.0, symbols.1)?;
-    let names = output_at(output, names.0, names.1)?;
-    let entries: &[Sym] = object::pod::slice_from_all_bytes(table).map_err(|_| "a .symtab cut short")?;
+/// What a relink changes in the output's `.symtab`.
+#[derive(Clone, Copy)]
+struct SymbolChanges<'a> {
+    /// Symbols of code that moved or changed its size.
+    moved: &'a [SymbolMove],
+    /// Symbols of functions added (name, entry with its address).
+    added: &'a [(Vec<u8>, Sym)],
+    /// Symbols of functions taken out (name, address).
+    removed: &'a [(Vec<u8>, u64)],
+}
+
+/// The writes that bring the output's `.symtab` up to date: the entries of symbols of code that
+/// moved or changed its size (`Planner::symbols_follow`) take the new address and size; those
+/// of functions taken out go, and those of functions added come (locals before the globals,
+/// which move up: in a Rust executable most symbols are globals, 20k of ripgrep's 28k; names
+/// appended to `.strtab`, which grows: `Overflow::grow`). Entries are found by their address
+/// and name: reads the whole table (28k symbols in ripgrep's debug link).
+fn symbol_table_writes(
+    overflow: &mut Overflow,
+    changes: SymbolChanges<'_>,
+    output: &[u8],
+) -> Result<Vec<Patch>, String> {
+    let SymbolChanges { moved, added, removed } = changes;
+    let Some(index) =
+        overflow.symbol_table_index().filter(|_| !moved.is_empty() || !added.is_empty() || !removed.is_empty())
+    else {
+        return Ok(Vec::new());
+    };
+    let ((at, size), (names_at, names_size)) = overflow.symbol_table().expect("a .symtab");
+    let table = output_at(output, at, size)?;
+    let names = output_at(output, names_at, names_size)?;
+    let mut entries: Vec<Sym> = object::pod::slice_from_all_bytes(table).map_err(|_| "a .symtab cut short")?.to_vec();
+    let first_global = overflow.section_info(index) as usize;
+    if first_global > entries.len() {
+        return Err("a .symtab whose first global is past its end".into());
+    }
+    let entry = |i: usize| at + (i * size_of::<Sym>()) as u64;
     let mut writes = Vec::new();
-    for (index, entry) in entries.iter().enumerate() {
-        for m in moved.iter().filter(|m| m.was == entry.st_value(E)) {
-            if nul_terminated(names, entry.st_name(E) as usize) == m.name {
-                let place = symbols.0 + (index * size_of::<Sym>()) as u64 + 8;
-                let bytes = [m.now.to_le_bytes(), m.size.to_le_bytes()].concat();
-                writes.push(Patch { offset: place, bytes });
-            }
+    let mut gone = Vec::new();
+    for (i, symbol) in entries.iter_mut().enumerate() {
+        let (value, name) = (symbol.st_value(E), nul_terminated(names, symbol.st_name(E) as usize));
+        if removed.iter().any(|(n, address)| *address == value && n == name) {
+            gone.push(i);
+            continue;
+        }
+        for m in moved.iter().filter(|m| m.was == value && m.name == name) {
+            (symbol.st_value, symbol.st_size) = (U64::new(E, m.now), U64::new(E, m.size));
+            let bytes = [m.now.to_le_bytes(), m.size.to_le_bytes()].concat();
+            writes.push(Patch { offset: entry(i) + 8, bytes });
         }
     }
+    if added.is_empty() && gone.is_empty() {
+        return Ok(writes);
+    }
+    // From the first entry that moves on, the table is written again.
+    let first = gone.first().copied().unwrap_or(first_global).min(first_global);
+    writes.retain(|w| w.offset < entry(first));
+    let code = overflow.section_named(b".text").ok_or("an output without .text")?;
+    let code = u16::try_from(code).map_err(|_| "a .text past the section index range")?;
+    let mut added_entries = Vec::with_capacity(added.len());
+    for (name, symbol) in added {
+        let mut string = name.clone();
+        string.push(0);
+        let (file_offset, offset) = overflow.grow(names_at, string.len() as u64, 1)?;
+        writes.push(Patch { offset: file_offset, bytes: string });
+        let offset = u32::try_from(offset).map_err(|_| "a .strtab past 4 GiB")?;
+        added_entries.push(Sym { st_name: U32::new(E, offset), st_shndx: U16::new(E, code), ..*symbol });
+    }
+    let kept = |range: std::ops::Range<usize>| range.filter(|i| gone.binary_search(i).is_err());
+    let locals_gone = gone.iter().filter(|&&i| i < first_global).count();
+    let mut rest: Vec<Sym> = kept(first..first_global).map(|i| entries[i]).collect();
+    rest.extend_from_slice(&added_entries);
+    rest.extend(kept(first_global..entries.len()).map(|i| entries[i]));
+    let (was, now) = (entries.len() - first, rest.len());
+    let start = match now > was {
+        true => {
+            let (room, in_section) = overflow.grow(at, ((now - was) * size_of::<Sym>()) as u64, 8)?;
+            room - in_section
+        }
+        false => {
+            overflow.set_section_size(index, ((first + now) * size_of::<Sym>()) as u64);
+            overflow.section_offset(index)
+        }
+    };
+    let bytes = object::pod::bytes_of_slice(&rest).to_vec();
+    writes.push(Patch { offset: start + (first * size_of::<Sym>()) as u64, bytes });
+    overflow.set_section_info(index, (first_global - locals_gone + added.len()) as u32);
     Ok(writes)
 }
 
@@ -1438,6 +1729,28 @@ fn first_entries(units: &[u8]) -> Option<Vec<u64>> {
         at += 4 + length;
     }
     Some(entries)
+}
+
+/// The pairs of each set of `.debug_aranges` contents (32-bit DWARF, 8-byte addresses, no
+/// segments): from its first pair's offset to the set's end; none for anything else.
+fn first_pairs(sets: &[u8]) -> Option<Vec<(u64, u64)>> {
+    let mut pairs = Vec::new();
+    let mut at = 0usize;
+    while at < sets.len() {
+        let length = u32::from_le_bytes(sets.get(at..at + 4)?.try_into().ok()?) as usize;
+        let (address_size, segment_size) = (*sets.get(at + 10)?, *sets.get(at + 11)?);
+        // The header (12 bytes) is padded to a multiple of a pair's size.
+        let first = at + 16;
+        if length >= 0xffff_fff0 || address_size != 8 || segment_size != 0 || at + 4 + length > sets.len() {
+            return None;
+        }
+        let end = at + 4 + length;
+        if first < end {
+            pairs.push((first as u64, end as u64));
+        }
+        at = end;
+    }
+    Some(pairs)
 }
 
 /// Whether an input section is an allocated merge section whose changed pieces may be written
@@ -2013,6 +2326,8 @@ struct Targets<'a> {
     pieces: &'a HashMap<u32, PieceMoves>,
     /// Whether the object's debug strings changed: every reference to them is found again.
     strings_changed: bool,
+    /// The first section the edit added (`Shape::numbered_like`): those from it on are.
+    added: usize,
 }
 
 /// What a rewritten section's relocations did besides its bytes (`patch_section`).
@@ -2123,7 +2438,7 @@ fn patch_section(
     targets: &Targets<'_>,
     follow: &mut Follow,
 ) -> Result<Vec<u8>, String> {
-    let Targets { placed, moved, pieces, strings_changed } = *targets;
+    let Targets { placed, moved, pieces, strings_changed, .. } = *targets;
     let mut out = new.contents(index)?.to_vec();
     let (old_in, new_in) = (old.contents(index)?, new.contents(index)?);
     let (old_relas, new_relas) = (old.relocations_of(index)?, new.relocations_of(index)?);
@@ -2426,13 +2741,20 @@ impl<'d> Shape<'d> {
         let alike = |index: usize, new_index: usize| {
             kind(old, index) == kind(self, new_index) && same_section_name(old.names[index], self.names[new_index])
         };
+        // A function's code, or its relocations.
+        let code = |index: usize| {
+            let h = &self.headers[index];
+            self.function(index) || h.sh_type(E) == SHT_RELA && self.function(h.sh_info(E) as usize)
+        };
         // Alike and of the same size: a section an edit did not change (the sections of
-        // constants with addresses cannot change their size in place).
+        // constants with addresses cannot change their size in place); or of the same name, a
+        // function's (or its relocations'), which names it alone (its code may have changed).
         let fits = |index: usize, new_index: usize| {
             index < old.headers.len()
                 && new_index < self.headers.len()
                 && alike(index, new_index)
-                && old.headers[index].sh_size(E) == self.headers[new_index].sh_size(E)
+                && (old.headers[index].sh_size(E) == self.headers[new_index].sh_size(E)
+                    || code(new_index) && old.names[index] == self.names[new_index])
         };
         let mut order: Vec<u32> = Vec::with_capacity(self.headers.len().max(old.headers.len()));
         let mut added = Vec::new();
@@ -2549,7 +2871,8 @@ impl<'d> Shape<'d> {
 
     /// Whether section `index` may be one that a code edit added: an anonymous constant
     /// (`.rodata..L…`, `.data.rel.ro..L…`, what LLVM names rustc's) in no group, read-only
-    /// data or data with addresses the loader relocates, or the relocations of one. Whether
+    /// data or data with addresses the loader relocates, a function's code (`.text.*`), or
+    /// the relocations of one. Whether
     /// what it holds can be placed is the plan's to say.
     fn addable(&self, index: usize) -> bool {
         let h = &self.headers[index];
@@ -2559,7 +2882,7 @@ impl<'d> Shape<'d> {
         }
         let data = name.starts_with(b".rodata..L") && h.sh_flags(E) == SHF_ALLOC as u64
             || name.starts_with(b".data.rel.ro..L") && h.sh_flags(E) == (SHF_ALLOC | SHF_WRITE) as u64;
-        data && h.sh_type(E) == SHT_PROGBITS
+        data && h.sh_type(E) == SHT_PROGBITS || self.function(index) && name.starts_with(b".text.")
     }
 
     /// Whether `other` has this object's sections, and no more, with the same attributes.
@@ -2660,6 +2983,16 @@ impl<'d> Shape<'d> {
         self.symbol_name(symbol).starts_with(b".L")
     }
 
+    /// Whether symbol `symbol` is the label LLVM puts on a function's exception table,
+    /// `GCC_except_table<n>`, numbered after the function's place in its unit: a function
+    /// added before it renumbers it. Nothing refers to it by its name; the output's
+    /// `.symtab` keeps the number it had in the full link.
+    fn except_label(&self, symbol: &Sym) -> bool {
+        symbol.st_bind() == STB_LOCAL
+            && symbol.st_type() == STT_NOTYPE
+            && self.symbol_name(symbol).starts_with(b"GCC_except_table")
+    }
+
     fn symbol_name(&self, symbol: &Sym) -> &'d [u8] {
         nul_terminated(self.symbol_names, symbol.st_name(E) as usize)
     }
@@ -2740,8 +3073,11 @@ impl<'d> Shape<'d> {
             loop {
                 let a = self.symbols[..first_global].get(at);
                 // Assembler temporaries are named after the unit's contents (`.Lanon.<hash>.0`).
-                let same_name =
-                    |a: &Sym| self.symbol_name(a) == other.symbol_name(b) || self.temporary(a) && other.temporary(b);
+                let same_name = |a: &Sym| {
+                    self.symbol_name(a) == other.symbol_name(b)
+                        || self.temporary(a) && other.temporary(b)
+                        || self.except_label(a) && other.except_label(b)
+                };
                 if a.is_some_and(|a| alike(a, b) && (same_order || same_name(a))) {
                     old_locals.push(at as u32);
                     at += 1;
@@ -2872,8 +3208,9 @@ impl<'d> Shape<'d> {
     ///   the end of its output section: what its readers find by its offset alone, never by
     ///   walking the whole output section (a unit's line table, location and range lists,
     ///   abbreviations), or `.debug_info`, whose units are walked one after another, and
-    ///   which leaves behind units emptied of their entries (`first_entries`). Not
-    ///   `.debug_aranges`, whose old sets would still be read.
+    ///   which leaves behind units emptied of their entries (`first_entries`), or
+    ///   `.debug_aranges`, whose sets are walked likewise, and which leaves behind sets
+    ///   emptied of their address ranges (`first_pairs`), naming units that moved too.
     fn movable(&self, index: usize) -> bool {
         // With extended section indices a symbol's `st_shndx` does not say its section.
         if self.headers.iter().any(|s| s.sh_type(E) == SHT_SYMTAB_SHNDX) {
@@ -2881,7 +3218,7 @@ impl<'d> Shape<'d> {
         }
         let header = &self.headers[index];
         let name = self.name_bytes(index);
-        let units = name == b".debug_info";
+        let units = name == b".debug_info" || name == b".debug_aranges";
         let named_alone = || self.named_alone(index);
         let absolute_only = || {
             let relas = self.relocations_of(index).unwrap_or(&[]);
@@ -2903,6 +3240,15 @@ impl<'d> Shape<'d> {
             })
         };
         header.sh_type(E) == SHT_PROGBITS && (read_only_data || debug) || self.function(index) && entered_at_start()
+    }
+
+    /// Whether section `index` is the code of one function that only this object can call:
+    /// a `.text.*` section that one local symbol names, at its start (what an edit may add or
+    /// take out).
+    fn lone_function(&self, index: usize) -> bool {
+        let mut symbols = self.symbols_in(index);
+        let local = |s: &Sym| s.st_bind() == STB_LOCAL && s.st_value(E) == 0 && !self.temporary(s);
+        self.function(index) && symbols.next().is_some_and(local) && symbols.next().is_none()
     }
 
     /// Whether section `index` is a function's code (`.text.*`, in no group).

@@ -1195,6 +1195,75 @@ fn a_function_that_grew_moves_and_still_unwinds() {
     assert!(up_to_date(&link_incremental(&t, &args)));
 }
 
+/// `main.o` prints what `compute(i)` returns for i = 0, 1, 2, or the `int` it throws.
+/// `added.o` (C++, `-O0 -ffunction-sections`) defines `compute`, which with `helper` calls a
+/// static `checked` (its own `.text` section) that throws on 1, and without it returns `n + 1`.
+/// Either throws on 5 (never called so), for what the new code's throw needs of libstdc++
+/// (`_ZTIi`, which a new reference could not find in the output otherwise).
+fn added_function_program(t: &Test, helper: bool) -> (Vec<String>, usize, &'static str) {
+    let main = t.write(
+        "added_main.cc",
+        "#include <cstdio>\nint compute(int n);\n\
+         int main() {\n    for (int i = 0; i < 3; i++) {\n        try { std::printf(\"ok %d\\n\", compute(i)); }\n        \
+         catch (int thrown) { std::printf(\"caught %d\\n\", thrown); }\n    }\n}\n",
+    );
+    let source = match helper {
+        true => {
+            "[[gnu::noinline]] static int checked(int n) {\n    volatile int tripled = n * 3;\n    \
+                 if (n == 1) throw n * 10; /* THROW */\n    return tripled;\n}\n\
+                 int compute(int n) { volatile int x = n; if (x == 5) throw x; return checked(x) + 1; }\n"
+        }
+        false => "int compute(int n) { volatile int x = n; if (x == 5) throw x; return x + 1; }\n",
+    };
+    let line = source.lines().position(|l| l.contains("/* THROW */")).map_or(0, |l| l + 1);
+    let flags = ["-O0", "-g", "-ffunction-sections"];
+    let args = vec![t.cxx(&main, &flags), t.cxx(&t.write("added.cc", source), &flags), "-lstdc++".into()];
+    (args, line, if helper { "ok 1\ncaught 10\nok 7\n" } else { "ok 1\nok 2\nok 3\n" })
+}
+
+/// A function an edit added (a static one: its own `.text` section and one local symbol) is
+/// placed in the overflow segment, its unwind record written into the room after the records
+/// of `.eh_frame` and listed in `.eh_frame_hdr`'s room (`layout::unwind_room`), its symbol
+/// added to `.symtab` and its address ranges to the unit's (which move, as the unit does).
+/// The exception it throws unwinds through it and its caller to `main`, as in a plain link of
+/// the same objects; gdb breaks in it, prints a local and walks the stack to `main`. Taken
+/// out again, and added again, it is patched too, the output structurally a plain link's.
+#[test]
+fn an_added_function_is_patched_in_place() {
+    let t = test_env!("incremental_added_function");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let (args, _, _) = added_function_program(&t, false);
+    link_incremental(&t, &args);
+    let (_, line, expected) = added_function_program(&t, true);
+    let o = link_incremental(&t, &args);
+    assert!(patched_in_place(&o) && o.stderr.contains(", 1 added,"), "{o}");
+    t.link("plain", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    t.run_expect("plain", &[], expected);
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, expected);
+    let (address, size) = symbol_in(&t.out("prog"), "_ZL7checkedi").expect("checked in .symtab");
+    let (start, len) = overflow_segment_addresses(&t).expect("the overflow segment");
+    assert!((start..start + len).contains(&address), "checked at {address:#x}, not in the overflow");
+    assert_eq!(Some(size), symbol_in(&t.out("plain"), "_ZL7checkedi").map(|(_, size)| size));
+    let diffs = rivet_tests::elf_compare::structural_differences(&t.out("prog"), &t.out("plain"));
+    assert_eq!(diffs, Ok(vec![]));
+    if t.require_gdb() {
+        let (values, out) =
+            gdb_values(&t, World::Test, "prog", &[format!("added.cc:{line}")], &["print tripled", "bt"]);
+        assert_eq!(values, ["0"], "gdb:\n{out}");
+        assert!(out.contains("#0  checked (n=0) at ") && out.contains(" compute (n=0) at "), "{out}");
+        assert!(out.contains(" in main () at ") && out.contains("added_main.cc:5"), "gdb walks to main:\n{out}");
+    }
+    assert!(up_to_date(&link_incremental(&t, &args)));
+    // Taken out, and added again: its code stays, unreferenced, and its symbol goes.
+    for helper in [false, true] {
+        let (_, _, expected) = added_function_program(&t, helper);
+        assert_patched_as_a_full_link_runs(&t, &args, expected);
+        assert_eq!(symbol_in(&t.out("prog"), "_ZL7checkedi").is_some(), helper);
+    }
+}
+
 /// `calls.o` defines `combine(n)`, whose body is `body`, over `twice`, `thrice` and
 /// `quadruple` (in `callees.o`, each printing its name and argument) and a static `hidden`;
 /// `main` prints what `combine(5)` returns.
