@@ -2101,7 +2101,7 @@ impl Rebuild<'_> {
                 return Err(fail("a relocation past the end of its section"));
             }
             let section = new
-                .section_of_symbol(sym)
+                .definition_here(sym)
                 .ok_or_else(|| fail("a reference to a global symbol in debug information that changed"))?;
             let header = new.headers.get(section as usize).ok_or_else(|| fail("a symbol out of range"))?;
             let value = new.symbols[sym as usize].st_value(E).wrapping_add(addend as u64);
@@ -2969,6 +2969,19 @@ impl<'d> Shape<'d> {
     fn section_of_symbol(&self, sym: u32) -> Option<u32> {
         let symbol = self.symbols.get(sym as usize)?;
         (symbol.st_bind() == STB_LOCAL && symbol.st_shndx(E) != SHN_UNDEF).then(|| u32::from(symbol.st_shndx(E)))
+    }
+
+    /// The section that symbol `sym` is defined in, when the link resolves it there whatever
+    /// the other inputs hold: a local, or a strong global outside any group (GCC's debug
+    /// information refers to a global function by its name).
+    fn definition_here(&self, sym: u32) -> Option<u32> {
+        let symbol = self.symbols.get(sym as usize)?;
+        let section = symbol.st_shndx(E);
+        let strong = symbol.st_bind() == STB_GLOBAL
+            && section != SHN_UNDEF
+            && section < SHN_LORESERVE
+            && self.headers.get(usize::from(section)).is_some_and(|h| h.sh_flags(E) & SHF_GROUP as u64 == 0);
+        self.section_of_symbol(sym).or(strong.then_some(u32::from(section)))
     }
 
     /// Whether only this object's relocations can refer to section `index`: no symbol but

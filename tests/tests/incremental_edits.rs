@@ -8,8 +8,9 @@
 //! `--gc-sections` dropped called from `main` (and one dropped again), the modules printed by
 //! `main` in another order (the same calls, reordered), a note added to a module or its last
 //! one taken out (an anonymous constant with an address, in a section of its own, as LLVM
-//! makes a Rust panic location), nothing changed, or a module compiled again without a
-//! change. Only the modules an edit touched are compiled
+//! makes a Rust panic location), a static helper function added to a module or its last one
+//! taken out (a section and a local symbol of its own, as rustc makes a private function its
+//! unit alone calls), nothing changed, or a module compiled again without a change. Only the modules an edit touched are compiled
 //! again. After every step:
 //! - the incremental link is up to date exactly when no input's bytes changed since the last
 //!   link (a skipped link that should have run, or the reverse, fails the test);
@@ -66,6 +67,9 @@ struct Module {
     /// section of its own that only a local label names (`.data.rel.ro..Lanon.m<i>.<k>`);
     /// `m<i>_note` returns the last one's text, which `main` prints.
     notes: usize,
+    /// The values of the module's static helpers, `m<i>_h<k>` (each its own `.text` section
+    /// and one local symbol), which `m<i>_data_sum` calls in turn, each adding its value.
+    helpers: Vec<u32>,
 }
 
 struct Project {
@@ -122,7 +126,8 @@ impl Project {
             let data = (0..8).map(|_| rng.below(1000) as u32).collect();
             let motto = rng.below(MOTTOS) as u32;
             let banner = rng.below(BANNER_LENGTHS);
-            project.modules.push(Module { functions, data, motto, banner, lead: 0, notes: rng.below(3) });
+            let notes = rng.below(3);
+            project.modules.push(Module { functions, data, motto, banner, lead: 0, notes, helpers: Vec::new() });
         }
         project
     }
@@ -178,8 +183,15 @@ impl Project {
         }
         let data: Vec<String> = module.data.iter().map(u32::to_string).collect();
         s += &format!("int m{index}_data[] = {{{}}};\n", data.join(", "));
+        let mut calls = String::new();
+        for (k, value) in module.helpers.iter().enumerate() {
+            s += &format!(
+                "static __attribute__((noinline, noclone)) int m{index}_h{k}(int s) {{ return s + {value}; }}\n"
+            );
+            calls += &format!(" s = m{index}_h{k}(s);");
+        }
         s += &format!(
-            "int m{index}_data_sum(void) {{ int s = 0; for (unsigned i = 0; i < sizeof m{index}_data / sizeof *m{index}_data; i++) s += m{index}_data[i]; return s; }}\n"
+            "int m{index}_data_sum(void) {{ int s = 0; for (unsigned i = 0; i < sizeof m{index}_data / sizeof *m{index}_data; i++) s += m{index}_data[i];{calls} return s; }}\n"
         );
         for f in &module.functions {
             s += &format!("int m{index}_{}(void) {{\n    volatile int x = 0;\n", f.name);
@@ -214,7 +226,7 @@ impl Project {
     fn expected_output(&self) -> String {
         let mut out = String::new();
         for (index, module) in self.order.iter().map(|&index| (index, &self.modules[index])) {
-            out += &format!("m{index} data {}\n", module.data.iter().sum::<u32>());
+            out += &format!("m{index} data {}\n", module.data.iter().chain(&module.helpers).sum::<u32>());
             out += &format!("{}\n{}\n", motto_text(module.motto), banner_text(index, module.banner));
             out += &format!("{}\n", note_text(index, module.notes.wrapping_sub(1)));
             for f in module.functions.iter().filter(|f| f.called) {
@@ -310,6 +322,14 @@ fn edit(project: &mut Project, rng: &mut Rng) -> Edit {
             let (a, b) = (project.order[m], project.order[other]);
             project.order.swap(m, other);
             (format!("main prints m{b} where it printed m{a}, and the reverse"), vec![main])
+        }
+        14 if !project.modules[m].helpers.is_empty() && rng.below(2) == 0 => {
+            project.modules[m].helpers.pop();
+            (format!("m{m} loses its last helper, {} left", project.modules[m].helpers.len()), vec![m])
+        }
+        14 => {
+            project.modules[m].helpers.push(rng.below(1000) as u32);
+            (format!("m{m} gains a helper, {} in all", project.modules[m].helpers.len()), vec![m])
         }
         15 | 16 if project.modules[m].notes > 0 && rng.below(2) == 0 => {
             project.modules[m].notes -= 1;
