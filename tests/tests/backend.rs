@@ -955,9 +955,12 @@ impl CodeEdit {
 /// the section moves, the symbols within it, and the GOT slots follow); the unchanged
 /// rebuild compiles nothing; after the touch rustc compiles the crate
 /// again, reusing every unit, and the link finds its output up to date. A patch leaves the
-/// inputs known at the start (the rlibs, the standard library) unparsed; the added function
-/// adds sections, so the edited unit rules the patch out the moment it is written, and they are
-/// parsed from then on, for the full link. The new call is patched: its target is found in
+/// inputs known at the start (the rlibs, the standard library) unparsed. The added function,
+/// a section and a local symbol of its own, goes to the overflow segment, its unwind record
+/// and symbol to the room `.eh_frame`, `.eh_frame_hdr` and `.symtab` keep (Cranelift makes it
+/// a global the output's tables do not have: its unit rules the patch out the moment it is
+/// written, and the inputs known at the start are parsed from then on, for the full link).
+/// The new call is patched: its target is found in
 /// the output's symbol table, and `other`'s unit, which rustc changes to make `letters`
 /// global (and local again when the call goes), keeps its shape. So is the new line: its
 /// template goes to the overflow segment, its call to the `fmt::Arguments::new` instance the
@@ -981,11 +984,17 @@ fn edit_loop(t: &Test, engine: Engine) {
     // source; what the program then prints; and what the incremental link reports, if it
     // links.
     let (patched, unparsed) = ("patched in place", "the inputs known at the start left unparsed");
-    // The edited unit rules the patch out when it comes; Cranelift's units may come only with
-    // codegen's end, and the inputs known at the start are then parsed once the patch failed.
-    let ruled_out = match engine {
-        Engine::Llvm => "its sections changed; the inputs known at the start parsed from when",
-        Engine::Cranelift => "its sections changed; the inputs known at the start parsed",
+    // A function added to `main`'s unit (a section and a local symbol of its own, with LLVM)
+    // goes to the overflow segment, and out again. Cranelift makes it a global, a symbol
+    // the output's tables do not have: the edited unit rules the patch out (it may come only
+    // with codegen's end, and the inputs known at the start are then parsed once the patch
+    // failed).
+    let (function_added, function_taken_out) = match engine {
+        Engine::Llvm => (patched, patched),
+        Engine::Cranelift => {
+            let ruled_out = "its symbols changed; the inputs known at the start parsed";
+            (ruled_out, ruled_out)
+        }
     };
     // Cranelift calls another unit's function through a GOT slot (`R_X86_64_GOTPCREL`, which
     // a link cannot relax), and loads its data so: the output has no slot for `letters`,
@@ -1017,9 +1026,15 @@ fn edit_loop(t: &Test, engine: Engine) {
             None,
             Some(CodeEdit::AddedFunction(true)),
             "added (3 letters, abc)",
-            &[ruled_out],
+            &[function_added],
         ),
-        ("after it was taken out", None, Some(CodeEdit::AddedFunction(false)), "one (3 letters, abc)", &[ruled_out]),
+        (
+            "after it was taken out",
+            None,
+            Some(CodeEdit::AddedFunction(false)),
+            "one (3 letters, abc)",
+            &[function_taken_out],
+        ),
         ("after a call to `letters`", None, Some(CodeEdit::LettersCall(true)), "one (2 letters, ab)", &[new_call]),
         ("after it was taken out", None, Some(CodeEdit::LettersCall(false)), "one (3 letters, abc)", &[new_call]),
         (
