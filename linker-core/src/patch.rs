@@ -1599,7 +1599,7 @@ fn symbol_table_writes(
     let ((at, size), (names_at, names_size)) = overflow.symbol_table().expect("a .symtab");
     let table = output_at(output, at, size)?;
     let names = output_at(output, names_at, names_size)?;
-    let mut entries: Vec<Sym> = object::pod::slice_from_all_bytes(table).map_err(|_| "a .symtab cut short")?.to_vec();
+    let entries: &[Sym] = object::pod::slice_from_all_bytes(table).map_err(|_| "a .symtab cut short")?;
     let first_global = overflow.section_info(index) as usize;
     if first_global > entries.len() {
         return Err("a .symtab whose first global is past its end".into());
@@ -1607,18 +1607,24 @@ fn symbol_table_writes(
     let entry = |i: usize| at + (i * size_of::<Sym>()) as u64;
     let mut writes = Vec::new();
     let mut gone = Vec::new();
-    for (i, symbol) in entries.iter_mut().enumerate() {
-        let (value, name) = (symbol.st_value(E), nul_terminated(names, symbol.st_name(E) as usize));
-        if removed.iter().any(|(n, address)| *address == value && n == name) {
+    // The entries that changed, as they are now.
+    let mut now: HashMap<usize, Sym> = HashMap::new();
+    for (i, symbol) in entries.iter().enumerate() {
+        // The name only where the address is one of them: most entries are neither.
+        let value = symbol.st_value(E);
+        let name = || nul_terminated(names, symbol.st_name(E) as usize);
+        if removed.iter().any(|(n, address)| *address == value && n == name()) {
             gone.push(i);
             continue;
         }
-        for m in moved.iter().filter(|m| m.was == value && m.name == name) {
-            (symbol.st_value, symbol.st_size) = (U64::new(E, m.now), U64::new(E, m.size));
+        for m in moved.iter().filter(|m| m.was == value && m.name == name()) {
+            let moved = Sym { st_value: U64::new(E, m.now), st_size: U64::new(E, m.size), ..*symbol };
+            now.insert(i, moved);
             let bytes = [m.now.to_le_bytes(), m.size.to_le_bytes()].concat();
             writes.push(Patch { offset: entry(i) + 8, bytes });
         }
     }
+    let current = |i: usize| now.get(&i).copied().unwrap_or(entries[i]);
     if added.is_empty() && gone.is_empty() {
         return Ok(writes);
     }
@@ -1638,9 +1644,9 @@ fn symbol_table_writes(
     }
     let kept = |range: std::ops::Range<usize>| range.filter(|i| gone.binary_search(i).is_err());
     let locals_gone = gone.iter().filter(|&&i| i < first_global).count();
-    let mut rest: Vec<Sym> = kept(first..first_global).map(|i| entries[i]).collect();
+    let mut rest: Vec<Sym> = kept(first..first_global).map(current).collect();
     rest.extend_from_slice(&added_entries);
-    rest.extend(kept(first_global..entries.len()).map(|i| entries[i]));
+    rest.extend(kept(first_global..entries.len()).map(current));
     let (was, now) = (entries.len() - first, rest.len());
     let start = match now > was {
         true => {
