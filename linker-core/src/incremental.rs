@@ -254,13 +254,24 @@ pub(crate) fn relink_in_place_timed(
     let changed = changed_objects(state, &map, &files, &inputs.changed)?;
     let output = target.map().map_err(|e| format!("the output: {e}"))?;
     let mut planner = crate::patch::Planner::new();
+    let mut olds = Vec::with_capacity(changed.len());
     for object in &changed {
         let key = (object.position, object.member);
-        let spots = map.object(key).ok_or_else(|| format!("{} is no plain object", object.name))?;
         let old = map_kept_copy(&config.output, &state.copies, key, object.old_hash)
             .ok_or_else(|| format!("no copy of the earlier {}", object.name))?;
-        let old = old.map_err(|e| format!("{}: {e}", kept_copy(&config.output, key.0, key.1).display()))?;
-        planner.plan(&old, object.bytes, spots, &output).map_err(|why| format!("{}: {why}", object.name))?;
+        olds.push(old.map_err(|e| format!("{}: {e}", kept_copy(&config.output, key.0, key.1).display()))?);
+    }
+    // Objects that define a function an edit added first: another's new call may go there.
+    let mut order: Vec<usize> = (0..changed.len()).collect();
+    if changed.len() > 1 {
+        order.sort_by_key(|&i| !crate::patch::defines_new_globals(&olds[i], changed[i].bytes));
+    }
+    for i in order {
+        let object = &changed[i];
+        let spots = map
+            .object((object.position, object.member))
+            .ok_or_else(|| format!("{} is no plain object", object.name))?;
+        planner.plan(&olds[i], object.bytes, spots, &output).map_err(|why| format!("{}: {why}", object.name))?;
     }
     let relink = planner.finish(&mut map, &output)?;
     drop(output);

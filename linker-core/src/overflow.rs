@@ -387,6 +387,17 @@ impl Overflow {
         Some((range(symbols), range(names)))
     }
 
+    /// Whether the output exports functions of its own: a function defined in `.dynsym` (what
+    /// `--export-dynamic` or a dynamic list makes; a data symbol a shared library refers to,
+    /// copied into the executable, is no sign of it). A relink cannot add to `.dynsym`.
+    pub fn exports(&self, output: &[u8]) -> Result<bool, String> {
+        let Some(dynsym) = self.sections.iter().find(|s| s.sh_type(E) == SHT_DYNSYM) else { return Ok(false) };
+        let (at, size) = (dynsym.sh_offset(E) as usize, dynsym.sh_size(E) as usize);
+        let bytes = output.get(at..at + size).ok_or("the output is cut short")?;
+        let entries: &[Sym64<LE>] = object::pod::slice_from_all_bytes(bytes).map_err(|_| "a .dynsym cut short")?;
+        Ok(entries.iter().any(|s| s.st_shndx(E) != SHN_UNDEF && s.st_type() == STT_FUNC))
+    }
+
     /// The index of output section `.symtab`, if the output has one.
     pub fn symbol_table_index(&self) -> Option<usize> {
         self.sections.iter().position(|s| s.sh_type(E) == SHT_SYMTAB)

@@ -373,6 +373,8 @@ pub struct Planner<'o> {
     /// The file offset where the records of the output's `.eh_frame` end, once this relink
     /// added one (`Planner::add_unwind_record`).
     unwind_end: Option<u64>,
+    /// The FDEs this relink wrote there, by address: the address of their CIE.
+    unwind_written: HashMap<u64, u64>,
     /// Debug strings this relink appended: (output section's name, text) → offset in it.
     added_strings: HashMap<(&'static [u8], Vec<u8>), u64>,
     /// The new spots of sections that moved or shrank, by object (position, member).
@@ -384,9 +386,13 @@ pub struct Planner<'o> {
     /// The symbols of code that moved or changed its size: `.symtab` follows them
     /// (`symbol_table_writes`).
     code_symbols_moved: Vec<SymbolMove>,
-    /// The symbols of functions the edits added (name, entry with its address): `.symtab`
-    /// gets them (`symbol_table_writes`).
-    symbols_added: Vec<(Vec<u8>, Sym)>,
+    /// The symbols of functions (and their exception tables) the edits added (name, entry
+    /// with its address, the output section the full link would put it in): `.symtab` gets
+    /// them (`symbol_table_writes`).
+    symbols_added: Vec<(Vec<u8>, Sym, &'static [u8])>,
+    /// The global functions the edits added, by name: where they are (a later object's new
+    /// code may call them).
+    new_definitions: HashMap<Vec<u8>, u64>,
     /// The symbols of functions the edits took out (name, address): `.symtab` loses them.
     symbols_removed: Vec<(Vec<u8>, u64)>,
     /// Where the sections the edits added were placed, by object (numbered as in the old
@@ -422,8 +428,10 @@ impl<'o> Planner<'o> {
             overflow: None,
             unwind_table: None,
             unwind_end: None,
+            unwind_written: HashMap::new(),
             symbols_added: Vec::new(),
             symbols_removed: Vec::new(),
+            new_definitions: HashMap::new(),
             added_strings: HashMap::new(),
             respotted: Vec::new(),
             remerged: Vec::new(),
@@ -481,15 +489,14 @@ impl<'o> Planner<'o> {
             if new.gone(index) {
                 // An anonymous constant or a function taken out: its old bytes stay,
                 // unreferenced; the function's `.symtab` entry goes (`symbol_table_writes`).
-                if a.sh_type(E) != SHT_RELA && !old.named_alone(index) && !old.lone_function(index) {
+                let listed = old.lone_function(index) || old.lone_except_table(index);
+                if a.sh_type(E) != SHT_RELA && !old.named_alone(index) && !listed {
                     return Err(format!("section {} that a symbol names was taken out", old.name(index)));
                 }
-                if old.lone_function(index)
-                    && let Some(spot) = placed.get(&(index as u32))
-                {
+                if listed && let Some(spot) = placed.get(&(index as u32)) {
                     let overflow = headers(&mut self.overflow, output)?;
                     let at = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
-                    for symbol in old.symbols_in(index) {
+                    for symbol in old.symbols_in(index).filter(|s| !old.temporary(s)) {
                         self.symbols_removed.push((old.symbol_name(symbol).to_vec(), at + symbol.st_value(E)));
                     }
                 }
@@ -649,8 +656,15 @@ impl<'o> Planner<'o> {
         // The sections the edit added: to the overflow segments, made from the new object
         // alone, like rebuilt code.
         for index in added.clone().filter(|&index| new.headers[index].sh_type(E) != SHT_RELA) {
-            let function = new.lone_function(index);
-            if !new.named_alone(index) && !function {
+            let function = new.lone_function(index) || new.new_global_function(index);
+            // Its symbols that `.symtab` lists (a function's, an exception table's label), in
+            // the output section the full link would put it in.
+            let listed = match (function, new.lone_except_table(index)) {
+                (true, _) => Some(&b".text"[..]),
+                (false, true) => Some(&b".gcc_except_table"[..]),
+                (false, false) => None,
+            };
+            if !new.named_alone(index) && listed.is_none() {
                 return Err(format!("an added section {} that a symbol names", new.name(index)));
             }
             let header = &new.headers[index];
@@ -666,12 +680,27 @@ impl<'o> Planner<'o> {
                 true => overflow.place_writable(size, align)?,
                 false => overflow.place(size, align, function)?,
             };
-            if function {
+            if let Some(output_section) = listed {
                 // `.symtab` names it too, for debuggers and profilers (`symbol_table_writes`).
-                for symbol in new.symbols_in(index) {
+                for symbol in new.symbols_in(index).filter(|s| !new.temporary(s)) {
                     let name = new.symbol_name(symbol).to_vec();
-                    let entry = Sym { st_value: U64::new(E, address), ..*symbol };
-                    self.symbols_added.push((name, entry));
+                    if symbol.st_bind() != STB_LOCAL {
+                        // A new global: nothing else in the output may know its name, and the
+                        // output may export none of its own (the relink cannot add to
+                        // `.dynsym`).
+                        if output_knows(overflow, output, &name)? {
+                            return Err(format!("a function added under a name the output has, {}", new.name(index)));
+                        }
+                        if symbol.st_visibility() != STV_HIDDEN && overflow.exports(output)? {
+                            return Err(format!(
+                                "a function added to an output that exports its own, {}",
+                                new.name(index)
+                            ));
+                        }
+                        self.new_definitions.insert(name.clone(), address + symbol.st_value(E));
+                    }
+                    let entry = Sym { st_value: U64::new(E, address + symbol.st_value(E)), ..*symbol };
+                    self.symbols_added.push((name, entry, output_section));
                 }
             }
             placed.insert(index as u32, SectionSpot { section: index as u32, offset, size });
@@ -687,7 +716,8 @@ impl<'o> Planner<'o> {
         let mut resolved = match rebuilt.iter().any(|index| placed.contains_key(&(*index as u32))) {
             true => {
                 let overflow = headers(&mut self.overflow, output)?;
-                resolve_globals(&old, &new, &symbols, &rebuilt, &placed, (overflow, &mut self.got_slots), output)?
+                let found = (&*overflow, &mut self.got_slots, &self.new_definitions);
+                resolve_globals(&old, &new, &symbols, &rebuilt, &placed, found, output)?
             }
             false => HashMap::new(),
         };
@@ -1182,6 +1212,10 @@ impl<'o> Planner<'o> {
         };
         let fde = starts.iter().find_map(|&start| table.fde_of(start));
         let fde = fde.ok_or("an added FDE whose CIE no other FDE of the output points at")?;
+        // One this relink wrote is not in the output yet.
+        if let Some(&cie) = self.unwind_written.get(&fde) {
+            return Ok(cie);
+        }
         let written = output_at(output, overflow.offset_of(fde).ok_or("an FDE outside every segment")?, 8)?;
         let pointer = u32::from_le_bytes(written[4..8].try_into().expect("four bytes"));
         Ok(fde.wrapping_add(4).wrapping_sub(u64::from(pointer)))
@@ -1232,6 +1266,7 @@ impl<'o> Planner<'o> {
                 .copy_from_slice(&field);
         }
         self.unwind_end = Some(end + bytes.len() as u64);
+        self.unwind_written.insert(fde, cie);
         self.tally.unwind += 1;
         self.tally.bytes += bytes.len() as u64;
         self.patches.push(Patch { offset: end, bytes });
@@ -1573,8 +1608,8 @@ fn moved_ranges(ranges: &mut Vec<WrittenRange>, moves: &[crate::overflow::Move])
 struct SymbolChanges<'a> {
     /// Symbols of code that moved or changed its size.
     moved: &'a [SymbolMove],
-    /// Symbols of functions added (name, entry with its address).
-    added: &'a [(Vec<u8>, Sym)],
+    /// Symbols of functions added (name, entry with its address, output section).
+    added: &'a [(Vec<u8>, Sym, &'static [u8])],
     /// Symbols of functions taken out (name, address).
     removed: &'a [(Vec<u8>, u64)],
 }
@@ -1613,7 +1648,11 @@ fn symbol_table_writes(
         // The name only where the address is one of them: most entries are neither.
         let value = symbol.st_value(E);
         let name = || nul_terminated(names, symbol.st_name(E) as usize);
-        if removed.iter().any(|(n, address)| *address == value && n == name()) {
+        // An exception table's label may have had another number in the object (LLVM numbers
+        // them in order), which the output kept (`Shape::except_label`).
+        let except = |name: &[u8]| name.starts_with(b"GCC_except_table");
+        let same = |n: &[u8]| n == name() || except(n) && except(name());
+        if removed.iter().any(|(n, address)| *address == value && same(n)) {
             gone.push(i);
             continue;
         }
@@ -1628,25 +1667,31 @@ fn symbol_table_writes(
     if added.is_empty() && gone.is_empty() {
         return Ok(writes);
     }
-    // From the first entry that moves on, the table is written again.
-    let first = gone.first().copied().unwrap_or(first_global).min(first_global);
+    // From the first entry that moves on, the table is written again: new locals go before
+    // the globals, which move up; new globals after them.
+    let locals_added = added.iter().any(|(_, s, _)| s.st_bind() == STB_LOCAL);
+    let first =
+        gone.first().copied().unwrap_or(entries.len()).min(if locals_added { first_global } else { entries.len() });
     writes.retain(|w| w.offset < entry(first));
-    let code = overflow.section_named(b".text").ok_or("an output without .text")?;
-    let code = u16::try_from(code).map_err(|_| "a .text past the section index range")?;
     let mut added_entries = Vec::with_capacity(added.len());
-    for (name, symbol) in added {
+    for (name, symbol, output_section) in added {
+        let section = overflow.section_named(output_section).ok_or("an output without the section of a new symbol")?;
+        let section = u16::try_from(section).map_err(|_| "a section past the section index range")?;
         let mut string = name.clone();
         string.push(0);
         let (file_offset, offset) = overflow.grow(names_at, string.len() as u64, 1)?;
         writes.push(Patch { offset: file_offset, bytes: string });
         let offset = u32::try_from(offset).map_err(|_| "a .strtab past 4 GiB")?;
-        added_entries.push(Sym { st_name: U32::new(E, offset), st_shndx: U16::new(E, code), ..*symbol });
+        added_entries.push(Sym { st_name: U32::new(E, offset), st_shndx: U16::new(E, section), ..*symbol });
     }
     let kept = |range: std::ops::Range<usize>| range.filter(|i| gone.binary_search(i).is_err());
     let locals_gone = gone.iter().filter(|&&i| i < first_global).count();
+    let (added_globals, added_locals): (Vec<Sym>, Vec<Sym>) =
+        added_entries.into_iter().partition(|s| s.st_bind() != STB_LOCAL);
     let mut rest: Vec<Sym> = kept(first..first_global).map(current).collect();
-    rest.extend_from_slice(&added_entries);
+    rest.extend_from_slice(&added_locals);
     rest.extend(kept(first_global..entries.len()).map(current));
+    rest.extend_from_slice(&added_globals);
     let (was, now) = (entries.len() - first, rest.len());
     let start = match now > was {
         true => {
@@ -1660,7 +1705,7 @@ fn symbol_table_writes(
     };
     let bytes = object::pod::bytes_of_slice(&rest).to_vec();
     writes.push(Patch { offset: start + (first * size_of::<Sym>()) as u64, bytes });
-    overflow.set_section_info(index, (first_global - locals_gone + added.len()) as u32);
+    overflow.set_section_info(index, (first_global - locals_gone + added_locals.len()) as u32);
     Ok(writes)
 }
 
@@ -1870,7 +1915,8 @@ struct Resolved {
 }
 
 /// What the global symbols that the new code of `rebuilt` sections refers to resolve to in
-/// the old output: each definition of this object where its section is, and for the others
+/// the old output: each definition of this object where its section is, a function an edit
+/// added to another object where this relink put it (`new_definitions`), and for the others
 /// the value of a relocation of the old object's code against it, read back from the output.
 fn resolve_globals(
     old: &Shape<'_>,
@@ -1878,7 +1924,7 @@ fn resolve_globals(
     symbols: &SymbolMap,
     rebuilt: &[usize],
     placed: &HashMap<u32, SectionSpot>,
-    (overflow, got): (&Overflow, &mut Option<GotSlots>),
+    (overflow, got, new_definitions): (&Overflow, &mut Option<GotSlots>, &HashMap<Vec<u8>, u64>),
     output: &[u8],
 ) -> Result<HashMap<u32, Resolved>, String> {
     let outside = "an address outside every segment";
@@ -1896,7 +1942,16 @@ fn resolve_globals(
             let symbol = &new.symbols[added as usize];
             let hidden = symbol.st_visibility() == STV_HIDDEN;
             let name = new.symbol_name(symbol);
-            let at = output_definition(overflow, output, name, hidden)?;
+            // A function an edit added, to this object or another this relink planned first.
+            let here = placed.get(&u32::from(symbol.st_shndx(E))).filter(|_| symbol.st_shndx(E) != SHN_UNDEF);
+            let here = match here {
+                Some(spot) => Some(overflow.address_of(spot.offset).ok_or(outside)? + symbol.st_value(E)),
+                None => new_definitions.get(name).copied(),
+            };
+            let at = match here {
+                Some(at) => Some(at),
+                None => output_definition(overflow, output, name, hidden)?,
+            };
             let at = at.ok_or_else(|| format!("`{}` is not defined in the output", String::from_utf8_lossy(name)))?;
             let slot = got_index(got, overflow, output)?.slot_of(at);
             *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot };
@@ -1960,6 +2015,16 @@ fn resolve_globals(
         }
     }
     Ok(resolved)
+}
+
+/// Whether the output's `.symtab` has a symbol named `name`, defined or not. Reads the whole
+/// table.
+fn output_knows(overflow: &Overflow, output: &[u8], name: &[u8]) -> Result<bool, String> {
+    let Some((symbols, names)) = overflow.symbol_table() else { return Ok(true) };
+    let table = output_at(output, symbols.0, symbols.1)?;
+    let names = output_at(output, names.0, names.1)?;
+    let entries: &[Sym] = object::pod::slice_from_all_bytes(table).map_err(|_| "a .symtab cut short")?;
+    Ok(entries.iter().any(|s| nul_terminated(names, s.st_name(E) as usize) == name))
 }
 
 /// The address where the output (an executable: nothing in it is preemptible) defines the
@@ -2285,7 +2350,8 @@ struct SymbolMap {
     first_global: usize,
     /// Whether every symbol has the index it had.
     identity: bool,
-    /// The new object's references to globals the old one did not refer to, by index.
+    /// The new object's references to globals the old one did not refer to, and its
+    /// definitions of functions an edit added, by index.
     added: Vec<u32>,
     /// The merged string sections where a string's label was added or removed (the new
     /// ones have no old index): their strings must be placed one by one.
@@ -2646,6 +2712,17 @@ fn nul_terminated(table: &[u8], at: usize) -> &[u8] {
 /// tell ([`Planner::plan`] decides): the same sections, with the same attributes, but maybe
 /// for anonymous constants added or taken out (`Shape::numbered_like`). A cheap
 /// first look at an object the moment it arrives: it reads the headers and the names alone.
+/// Whether `new`, a rebuilt `old`, defines a global that `old` did not (a function an edit
+/// added, which another changed object's new code may call): such objects are planned
+/// first, so that the calls find it (`Planner::new_definitions`).
+pub(crate) fn defines_new_globals(old: &[u8], new: &[u8]) -> bool {
+    let (Some(old), Some(new)) = (Shape::parse(old), Shape::parse(new)) else { return false };
+    let defined =
+        |shape: &Shape<'_>, s: &Sym| s.st_bind() != STB_LOCAL && s.st_shndx(E) != SHN_UNDEF && !shape.temporary(s);
+    let known: HashSet<&[u8]> = old.symbols.iter().filter(|s| defined(&old, s)).map(|s| old.symbol_name(s)).collect();
+    new.symbols.iter().any(|s| defined(&new, s) && !known.contains(new.symbol_name(s)))
+}
+
 pub(crate) fn may_replace_in_place(old: &[u8], new: &[u8]) -> bool {
     match (Shape::parse(old), Shape::parse(new)) {
         (Some(old), Some(new)) => {
@@ -2747,14 +2824,16 @@ impl<'d> Shape<'d> {
         let alike = |index: usize, new_index: usize| {
             kind(old, index) == kind(self, new_index) && same_section_name(old.names[index], self.names[new_index])
         };
-        // A function's code, or its relocations.
+        // A function's code or exception table, or their relocations.
         let code = |index: usize| {
             let h = &self.headers[index];
-            self.function(index) || h.sh_type(E) == SHT_RELA && self.function(h.sh_info(E) as usize)
+            let named = |index: usize| self.function(index) || self.lone_except_table(index);
+            named(index) || h.sh_type(E) == SHT_RELA && named(h.sh_info(E) as usize)
         };
         // Alike and of the same size: a section an edit did not change (the sections of
         // constants with addresses cannot change their size in place); or of the same name, a
-        // function's (or its relocations'), which names it alone (its code may have changed).
+        // function's or its exception table's (or their relocations'), which names it alone
+        // (its code may have changed).
         let fits = |index: usize, new_index: usize| {
             index < old.headers.len()
                 && new_index < self.headers.len()
@@ -2877,8 +2956,8 @@ impl<'d> Shape<'d> {
 
     /// Whether section `index` may be one that a code edit added: an anonymous constant
     /// (`.rodata..L…`, `.data.rel.ro..L…`, what LLVM names rustc's) in no group, read-only
-    /// data or data with addresses the loader relocates, a function's code (`.text.*`), or
-    /// the relocations of one. Whether
+    /// data or data with addresses the loader relocates, a function's code (`.text.*`) or
+    /// exception table (`.gcc_except_table.*`), or the relocations of one. Whether
     /// what it holds can be placed is the plan's to say.
     fn addable(&self, index: usize) -> bool {
         let h = &self.headers[index];
@@ -2888,7 +2967,8 @@ impl<'d> Shape<'d> {
         }
         let data = name.starts_with(b".rodata..L") && h.sh_flags(E) == SHF_ALLOC as u64
             || name.starts_with(b".data.rel.ro..L") && h.sh_flags(E) == (SHF_ALLOC | SHF_WRITE) as u64;
-        data && h.sh_type(E) == SHT_PROGBITS || self.function(index) && name.starts_with(b".text.")
+        let except_table = name.starts_with(b".gcc_except_table.") && h.sh_flags(E) == SHF_ALLOC as u64;
+        (data || except_table) && h.sh_type(E) == SHT_PROGBITS || self.function(index) && name.starts_with(b".text.")
     }
 
     /// Whether `other` has this object's sections, and no more, with the same attributes.
@@ -3030,7 +3110,13 @@ impl<'d> Shape<'d> {
     /// symbols of resized code (a function that grew or shrank; the output's `.symtab`
     /// keeps the old size). `other` may also refer to globals this object does not (a
     /// function called for the first time, `SymbolMap::added`), and no longer to some it did.
-    fn symbol_map(&self, other: &Shape<'_>, resized: &[usize], shifted: &[usize], added: usize) -> Option<SymbolMap> {
+    fn symbol_map(
+        &self,
+        other: &Shape<'_>,
+        resized: &[usize],
+        shifted: &[usize],
+        added_from: usize,
+    ) -> Option<SymbolMap> {
         let (first_global, new_first_global) = (self.first_global(), other.first_global());
         let alike_but_binding = |a: &Sym, b: &Sym| {
             let same_but_place = a.st_type() == b.st_type() && a.st_shndx(E) == b.st_shndx(E);
@@ -3124,7 +3210,7 @@ impl<'d> Shape<'d> {
                 // The symbols of a section an edit added (`Shape::numbered_like`), which no old
                 // symbol matches.
                 let section = usize::from(b.st_shndx(E));
-                if b.st_bind() == STB_LOCAL && (added..other.headers.len()).contains(&section) {
+                if b.st_bind() == STB_LOCAL && (added_from..other.headers.len()).contains(&section) {
                     old_locals.push(u32::MAX);
                     break;
                 }
@@ -3179,9 +3265,14 @@ impl<'d> Shape<'d> {
                     (Some(was), _) if alike(&self.symbols[was as usize], b) => old_globals.push(was),
                     (Some(_), _) => return None,
                     (None, Some(&was)) => old_globals.push(was),
-                    // Only a reference may be new: a new definition would change what the
-                    // link resolves, and the output's tables.
-                    (None, None) if b.st_shndx(E) == SHN_UNDEF && b.st_bind() != STB_LOCAL => {
+                    // A new reference; or a new definition, of a function an edit added
+                    // (whose name the plan checks the output does not know: it would change
+                    // what the link resolves, and the output's tables).
+                    (None, None)
+                        if b.st_shndx(E) == SHN_UNDEF && b.st_bind() != STB_LOCAL
+                            || b.st_bind() == STB_GLOBAL
+                                && (added_from..other.headers.len()).contains(&usize::from(b.st_shndx(E))) =>
+                    {
                         old_globals.push((self.symbols.len() + added.len()) as u32);
                         added.push(i as u32);
                     }
@@ -3268,6 +3359,26 @@ impl<'d> Shape<'d> {
         let mut symbols = self.symbols_in(index);
         let local = |s: &Sym| s.st_bind() == STB_LOCAL && s.st_value(E) == 0 && !self.temporary(s);
         self.function(index) && symbols.next().is_some_and(local) && symbols.next().is_none()
+    }
+
+    /// Whether section `index` is the code of one function an edit may add under a global
+    /// name: a `.text.*` section that one strong global symbol names, at its start (rustc's
+    /// functions that other units call are hidden globals, Cranelift's all globals).
+    fn new_global_function(&self, index: usize) -> bool {
+        let mut symbols = self.symbols_in(index);
+        let global = |s: &Sym| s.st_bind() == STB_GLOBAL && s.st_value(E) == 0 && s.st_type() == STT_FUNC;
+        self.function(index) && symbols.next().is_some_and(global) && symbols.next().is_none()
+    }
+
+    /// Whether section `index` is a function's exception table that only this object can
+    /// refer to (`.gcc_except_table.*`, named by its label and temporaries alone): what an
+    /// edit adds or takes out with its function.
+    fn lone_except_table(&self, index: usize) -> bool {
+        let Some(header) = self.headers.get(index) else { return false };
+        header.sh_type(E) == SHT_PROGBITS
+            && header.sh_flags(E) == SHF_ALLOC as u64
+            && self.name_bytes(index).starts_with(b".gcc_except_table.")
+            && self.symbols_in(index).all(|s| s.st_bind() == STB_LOCAL && (self.temporary(s) || self.except_label(s)))
     }
 
     /// Whether section `index` is a function's code (`.text.*`, in no group).

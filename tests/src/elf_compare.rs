@@ -5,8 +5,9 @@
 //!
 //! Checked: the DT_NEEDED set, the exported (defined) dynamic symbols with their versions,
 //! the imported (undefined) ones with their versions and bindings, the ELF type and whether the entry point is the same symbol, every defined global symbol
-//! of the reference present, no segment both writable and executable, and every section the
-//! reference protects with PT_GNU_RELRO also inside ours.
+//! of the reference present, no segment both writable and executable, every section the
+//! reference protects with PT_GNU_RELRO also inside ours, and our unwind information whole
+//! (`unwind_faults`).
 
 use object::elf;
 use object::read::elf::{Dyn, ElfFile64, FileHeader, ProgramHeader, SectionHeader};
@@ -23,6 +24,48 @@ struct Facts {
     entry_symbol: Option<String>,
     wx_segment: bool,
     relro_sections: BTreeSet<String>,
+    unwind_faults: Vec<String>,
+}
+
+/// What is wrong with the unwind information of an output: an FDE of `.eh_frame` whose CIE
+/// pointer does not land on a CIE (debuggers walk the section), an entry of `.eh_frame_hdr`'s
+/// table whose FDE does not start at the entry's function (the loader's unwinder searches
+/// the table), or a table out of order.
+fn unwind_faults(file: &ElfFile64<Endianness>) -> Vec<String> {
+    let section = |name: &str| file.section_by_name(name).and_then(|s| Some((s.address(), s.data().ok()?)));
+    let Some((eh_address, eh)) = section(".eh_frame") else { return Vec::new() };
+    let word = |bytes: &[u8], at: usize| bytes.get(at..at + 4).map(|w| u32::from_le_bytes(w.try_into().unwrap()));
+    let (mut faults, mut cies, mut fdes) = (Vec::new(), BTreeSet::new(), std::collections::BTreeMap::new());
+    let mut at = 0;
+    while let Some(length) = word(eh, at).filter(|&l| l != 0 && l != u32::MAX) {
+        match word(eh, at + 4) {
+            Some(0) => _ = cies.insert(at),
+            Some(pointer) if cies.contains(&(at + 4).wrapping_sub(pointer as usize)) => {
+                let begin = word(eh, at + 8).unwrap_or(0) as i32 as i64;
+                fdes.insert(at, (eh_address + at as u64 + 8).wrapping_add(begin as u64));
+            }
+            _ => faults.push(format!("the FDE at .eh_frame+{at:#x} points at no CIE")),
+        }
+        at += 4 + length as usize;
+    }
+    if let Some((hdr_address, hdr)) = section(".eh_frame_hdr") {
+        let count = word(hdr, 8).unwrap_or(0) as usize;
+        let mut last = i64::MIN;
+        for i in 0..count {
+            let (start, fde) = (word(hdr, 12 + 8 * i), word(hdr, 16 + 8 * i));
+            let (Some(start), Some(fde)) = (start, fde) else { break };
+            let start = hdr_address.wrapping_add(start as i32 as i64 as u64);
+            let fde = hdr_address.wrapping_add(fde as i32 as i64 as u64).wrapping_sub(eh_address) as usize;
+            if fdes.get(&fde) != Some(&start) {
+                faults.push(format!(".eh_frame_hdr's entry for {start:#x} points at no FDE of it"));
+            }
+            if (start as i64) < last {
+                faults.push(format!(".eh_frame_hdr's entry for {start:#x} is out of order"));
+            }
+            last = start as i64;
+        }
+    }
+    faults
 }
 
 fn facts(path: &Path) -> Result<Facts, String> {
@@ -105,6 +148,7 @@ fn facts(path: &Path) -> Result<Facts, String> {
         entry_symbol,
         wx_segment,
         relro_sections,
+        unwind_faults: unwind_faults(&file),
     })
 }
 
@@ -139,6 +183,7 @@ pub fn structural_differences(ours: &Path, reference: &Path) -> Result<Vec<Strin
     if a.wx_segment {
         diffs.push("ours has a writable and executable segment".into());
     }
+    diffs.extend(a.unwind_faults);
     let unprotected: Vec<_> = b.relro_sections.difference(&a.relro_sections).collect();
     if !unprotected.is_empty() {
         diffs.push(format!("sections RELRO in the reference but not in ours: {unprotected:?}"));

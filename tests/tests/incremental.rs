@@ -1196,8 +1196,10 @@ fn a_function_that_grew_moves_and_still_unwinds() {
 }
 
 /// `main.o` prints what `compute(i)` returns for i = 0, 1, 2, or the `int` it throws.
-/// `added.o` (C++, `-O0 -ffunction-sections`) defines `compute`, which with `helper` calls a
-/// static `checked` (its own `.text` section) that throws on 1, and without it returns `n + 1`.
+/// `added.o` (C++, `-O2 -ffunction-sections`) defines `compute`, which with `helper` calls a
+/// static `checked` (its own `.text` section) that throws on 1 and calls a static `triple`
+/// (two functions added, whose unwind records point at the CIE the output has for `compute`'s,
+/// itself written anew), and without it returns `n + 1`.
 /// Either throws on 5 (never called so), for what the new code's throw needs of libstdc++
 /// (`_ZTIi`, which a new reference could not find in the output otherwise).
 fn added_function_program(t: &Test, helper: bool) -> (Vec<String>, usize, &'static str) {
@@ -1209,15 +1211,20 @@ fn added_function_program(t: &Test, helper: bool) -> (Vec<String>, usize, &'stat
     );
     let source = match helper {
         true => {
-            "[[gnu::noinline]] static int checked(int n) {\n    volatile int tripled = n * 3;\n    \
+            "[[gnu::noipa]] static int triple(int n) { return n * 3; }\n\
+             [[gnu::noipa]] static int checked(int n) {\n    volatile int tripled = triple(n);\n    \
                  if (n == 1) throw n * 10; /* THROW */\n    return tripled;\n}\n\
-                 int compute(int n) { volatile int x = n; if (x == 5) throw x; return checked(x) + 1; }\n"
+                 int compute(int n) {\n    volatile int x = n;\n    if (x == 5) throw x;\n    \
+                 int a = checked(x), b = checked(2);\n    return a + b - 6 + 1;\n}\n"
         }
         false => "int compute(int n) { volatile int x = n; if (x == 5) throw x; return x + 1; }\n",
     };
     let line = source.lines().position(|l| l.contains("/* THROW */")).map_or(0, |l| l + 1);
     let flags = ["-O0", "-g", "-ffunction-sections"];
-    let args = vec![t.cxx(&main, &flags), t.cxx(&t.write("added.cc", source), &flags), "-lstdc++".into()];
+    // Optimized, `compute` keeps `a` in a register its callee must save: the edit gives it an
+    // unwind record of another length (no cold part split off, no clones of the helpers).
+    let optimized = ["-O2", "-g", "-ffunction-sections", "-fno-reorder-blocks-and-partition"];
+    let args = vec![t.cxx(&main, &flags), t.cxx(&t.write("added.cc", source), &optimized), "-lstdc++".into()];
     (args, line, if helper { "ok 1\ncaught 10\nok 7\n" } else { "ok 1\nok 2\nok 3\n" })
 }
 
@@ -1238,7 +1245,7 @@ fn an_added_function_is_patched_in_place() {
     link_incremental(&t, &args);
     let (_, line, expected) = added_function_program(&t, true);
     let o = link_incremental(&t, &args);
-    assert!(patched_in_place(&o) && o.stderr.contains(", 1 added,"), "{o}");
+    assert!(patched_in_place(&o) && o.stderr.contains(", 2 added,"), "{o}");
     t.link("plain", &args.iter().map(String::as_str).collect::<Vec<_>>());
     t.run_expect("plain", &[], expected);
     assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, expected);
@@ -1252,7 +1259,7 @@ fn an_added_function_is_patched_in_place() {
         let (values, out) =
             gdb_values(&t, World::Test, "prog", &[format!("added.cc:{line}")], &["print tripled", "bt"]);
         assert_eq!(values, ["0"], "gdb:\n{out}");
-        assert!(out.contains("#0  checked (n=0) at ") && out.contains(" compute (n=0) at "), "{out}");
+        assert!(out.contains("#0  checked (n=0) at ") && out.contains(" compute (n="), "{out}");
         assert!(out.contains(" in main () at ") && out.contains("added_main.cc:5"), "gdb walks to main:\n{out}");
     }
     assert!(up_to_date(&link_incremental(&t, &args)));
@@ -1262,6 +1269,43 @@ fn an_added_function_is_patched_in_place() {
         assert_patched_as_a_full_link_runs(&t, &args, expected);
         assert_eq!(symbol_in(&t.out("prog"), "_ZL7checkedi").is_some(), helper);
     }
+}
+
+/// `caller.o` prints `base()`, or with `added` `plus_two(base())`; `util.o` defines `base`,
+/// and with `added` the global `plus_two` too.
+fn new_global_program(t: &Test, added: bool) -> (Vec<String>, &'static str) {
+    let call = if added { "plus_two(base())" } else { "base()" };
+    let caller = t.write(
+        "caller.c",
+        format!("#include <stdio.h>\nint base(void);\nint plus_two(int x);\nint main(void) {{ printf(\"%d\\n\", {call}); return 0; }}\n"),
+    );
+    let extra = if added { "int plus_two(int x) { return x + 2; }\n" } else { "" };
+    let util = t.write("util.c", format!("int base(void) {{ return 40; }}\n{extra}"));
+    let flags = ["-O0", "-g", "-ffunction-sections"];
+    (vec![t.cc(&caller, &flags), t.cc(&util, &flags)], if added { "42\n" } else { "40\n" })
+}
+
+/// A global function an edit added to one object and called from another, both rebuilt: the
+/// object that defines it is planned first (`patch::defines_new_globals`), so that the
+/// caller's new call finds it; `.symtab` gets it after the other globals. The output then
+/// runs as a plain link of the same objects, and is structurally the same. Taken out, it
+/// links in full: an object the relink does not read could still call it.
+#[test]
+fn a_new_global_function_called_from_another_object_is_patched() {
+    let t = test_env!("incremental_new_global");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let (args, _) = new_global_program(&t, false);
+    link_incremental(&t, &args);
+    let (_, expected) = new_global_program(&t, true);
+    assert_patched_as_a_full_link_runs(&t, &args, expected);
+    let globals = t.readelf("-sW", "prog");
+    assert!(globals.lines().any(|l| l.contains(" GLOBAL ") && l.ends_with(" plus_two")), "{globals}");
+    let (_, expected) = new_global_program(&t, false);
+    let o = link_incremental(&t, &args);
+    assert!(!full_link_reason(&o).is_empty() && o.stderr.contains("was taken out"), "{o}");
+    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, expected);
 }
 
 /// `calls.o` defines `combine(n)`, whose body is `body`, over `twice`, `thrice` and
