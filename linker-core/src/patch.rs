@@ -391,8 +391,9 @@ pub struct Planner<'o> {
     /// them (`symbol_table_writes`).
     symbols_added: Vec<(Vec<u8>, Sym, &'static [u8])>,
     /// The global functions the edits added, by name: where they are (a later object's new
-    /// code may call them).
-    new_definitions: HashMap<Vec<u8>, u64>,
+    /// code may call them), and whether new code calls them (a full link with
+    /// `--gc-sections` would drop one nothing calls: the relink does not place it).
+    new_definitions: HashMap<Vec<u8>, (u64, bool)>,
     /// The symbols of functions the edits took out (name, address): `.symtab` loses them.
     symbols_removed: Vec<(Vec<u8>, u64)>,
     /// Where the sections the edits added were placed, by object (numbered as in the old
@@ -697,7 +698,7 @@ impl<'o> Planner<'o> {
                                 new.name(index)
                             ));
                         }
-                        self.new_definitions.insert(name.clone(), address + symbol.st_value(E));
+                        self.new_definitions.insert(name.clone(), (address + symbol.st_value(E), false));
                     }
                     let entry = Sym { st_value: U64::new(E, address + symbol.st_value(E)), ..*symbol };
                     self.symbols_added.push((name, entry, output_section));
@@ -716,7 +717,7 @@ impl<'o> Planner<'o> {
         let mut resolved = match rebuilt.iter().any(|index| placed.contains_key(&(*index as u32))) {
             true => {
                 let overflow = headers(&mut self.overflow, output)?;
-                let found = (&*overflow, &mut self.got_slots, &self.new_definitions);
+                let found = (&*overflow, &mut self.got_slots, &mut self.new_definitions);
                 resolve_globals(&old, &new, &symbols, &rebuilt, &placed, found, output)?
             }
             false => HashMap::new(),
@@ -1467,6 +1468,10 @@ impl<'o> Planner<'o> {
     /// `map` is brought up to date with where the sections now are, and the build id's ranges
     /// with what was written past the end of the file.
     pub fn finish(self, map: &mut OutputMap, output: &[u8]) -> Result<Relink, String> {
+        let uncalled = self.new_definitions.iter().filter(|(_, (_, called))| !called).map(|(name, _)| name).min();
+        if let Some(name) = uncalled {
+            return Err(format!("`{}` was added, and nothing calls it", String::from_utf8_lossy(name)));
+        }
         let Planner {
             mut patches,
             mut overflow,
@@ -1924,7 +1929,7 @@ fn resolve_globals(
     symbols: &SymbolMap,
     rebuilt: &[usize],
     placed: &HashMap<u32, SectionSpot>,
-    (overflow, got, new_definitions): (&Overflow, &mut Option<GotSlots>, &HashMap<Vec<u8>, u64>),
+    (overflow, got, new_definitions): (&Overflow, &mut Option<GotSlots>, &mut HashMap<Vec<u8>, (u64, bool)>),
     output: &[u8],
 ) -> Result<HashMap<u32, Resolved>, String> {
     let outside = "an address outside every segment";
@@ -1946,8 +1951,12 @@ fn resolve_globals(
             let here = placed.get(&u32::from(symbol.st_shndx(E))).filter(|_| symbol.st_shndx(E) != SHN_UNDEF);
             let here = match here {
                 Some(spot) => Some(overflow.address_of(spot.offset).ok_or(outside)? + symbol.st_value(E)),
-                None => new_definitions.get(name).copied(),
+                None => new_definitions.get(name).map(|&(at, _)| at),
             };
+            // Called: a full link keeps it.
+            if let Some(definition) = new_definitions.get_mut(name) {
+                definition.1 = true;
+            }
             let at = match here {
                 Some(at) => Some(at),
                 None => output_definition(overflow, output, name, hidden)?,
