@@ -393,7 +393,7 @@ pub struct Planner<'o> {
     /// The global functions the edits added, by name: where they are (a later object's new
     /// code may call them), and whether new code calls them (a full link with
     /// `--gc-sections` would drop one nothing calls: the relink does not place it).
-    new_definitions: HashMap<Vec<u8>, (u64, bool)>,
+    new_definitions: NewDefinitions,
     /// The symbols of functions the edits took out (name, address): `.symtab` loses them.
     symbols_removed: Vec<(Vec<u8>, u64)>,
     /// Where the sections the edits added were placed, by object (numbered as in the old
@@ -411,6 +411,10 @@ pub struct Planner<'o> {
     got_slots: Option<GotSlots>,
     pub tally: Tally,
 }
+
+/// The global functions a relink's edits added, by name: their address, and whether new code
+/// calls them.
+type NewDefinitions = HashMap<Vec<u8>, (u64, bool)>;
 
 /// A symbol of code that moved or changed its size: its name, its old and new address, its
 /// new size.
@@ -1929,7 +1933,7 @@ fn resolve_globals(
     symbols: &SymbolMap,
     rebuilt: &[usize],
     placed: &HashMap<u32, SectionSpot>,
-    (overflow, got, new_definitions): (&Overflow, &mut Option<GotSlots>, &mut HashMap<Vec<u8>, (u64, bool)>),
+    (overflow, got, new_definitions): (&Overflow, &mut Option<GotSlots>, &mut NewDefinitions),
     output: &[u8],
 ) -> Result<HashMap<u32, Resolved>, String> {
     let outside = "an address outside every segment";
