@@ -65,7 +65,7 @@
 //!
 //! **Functions an edit added** are such sections too: a `.text.*` section that one local
 //! symbol names, at its start (a static function in C, a private function or closure that
-//! rustc keeps within its unit), goes to the overflow segment, made executable, and is made
+//! rustc keeps within its unit: `Shape::lone_function`), goes to the overflow segment, made executable, and is made
 //! like rebuilt code; its symbol is added to `.symtab` (a local, before the globals, which move
 //! up; its name appended to `.strtab`: `symbol_table_writes`), its unwind record written into
 //! the room that ends `.eh_frame` and listed in the room of `.eh_frame_hdr`'s table
@@ -74,8 +74,17 @@
 //! end of its output section as `.debug_info` does, the old set left empty. LLVM names each
 //! function's exception table after the function's place in its unit (`GCC_except_table<n>`):
 //! a function added renumbers those after it, a change of name only (`Shape::except_label`),
-//! which the output's `.symtab` does not follow. A function taken out, one that is global, or
-//! one with an exception table of its own, means a full link. Any other section added or
+//! which the output's `.symtab` does not follow; an exception table added with its function
+//! goes to the overflow segment, its label to `.symtab`. A function added under a global name
+//! (rustc's local copy of an inline function of another crate, made in whichever unit; a C
+//! function another file calls) is placed the same way, if the output knows no symbol of
+//! that name, exports none of its functions (the relink cannot add to `.dynsym`), and new
+//! code calls it (else a full link with `--gc-sections` would drop it): its symbol goes after
+//! the output's globals, and objects that define such functions are planned first
+//! (`defines_new_globals`), so that another changed object's new call finds it
+//! (`Planner::new_definitions`). A function taken out leaves its code, unreferenced, and its
+//! `.symtab` entry goes; a global one taken out means a full link (an object the relink does
+//! not read could still call it, which a full link would refuse). Any other section added or
 //! taken out means a full link too. The writable
 //! segment is not protected after relocation as the full link's `PT_GNU_RELRO` range is: the
 //! loader protects one range only.
