@@ -163,6 +163,10 @@ impl<'d> ObjectFile<'d> {
                 return Err(bad(&format!("section {index} has alignment {align}, not a power of two")));
             }
         }
+        // Symbol 0 is the null symbol: in no section (every pass reads it like the others).
+        if symbols.iter().next().is_some_and(|null| null.st_shndx(E) != SHN_UNDEF) {
+            return Err(bad("symbol 0 is not the null symbol"));
+        }
         for (i, sym) in symbols.iter().enumerate().skip(1) {
             if sym.st_bind() != STB_LOCAL {
                 first_global = first_global.min(i);

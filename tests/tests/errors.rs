@@ -338,6 +338,26 @@ fn corrupted_bit_flipped_objects() {
     finish(&t, "bit-flipped objects", &v);
 }
 
+/// Symbol 0 of an object is the null symbol: one that claims a section (a byte flipped, found
+/// by corrupting an object an in-place relink read) is refused with the file named, not read
+/// as a definition in a section that does not exist. (GNU ld links it, never reading symbol
+/// 0: refusing a malformed object is the rule here.)
+#[test]
+fn a_null_symbol_in_a_section_is_refused() {
+    use object::{Object, ObjectSection};
+    let t = test_env!("null_symbol_in_a_section");
+    let (main, mut bytes) = nolibc_objects(&t);
+    let file = object::read::elf::ElfFile64::<object::Endianness>::parse(&*bytes).unwrap();
+    let symtab = file.section_by_name(".symtab").and_then(|s| s.file_range()).expect("a symbol table").0 as usize;
+    // `st_shndx` of the first entry.
+    bytes[symtab + 6..symtab + 8].copy_from_slice(&256u16.to_le_bytes());
+    let victim = t.write("null_in_section.o", &bytes);
+    let args = [victim.as_str(), "-nostartfiles", "-nostdlib", "-e", "_start", &main];
+    let e = t.try_link_in(World::Test, rivet_tests::Driver::Gcc, "null_in_section", &args);
+    assert!(e.code == Some(1) && e.stderr.contains("null_in_section.o: symbol 0 is not the null symbol"), "{e}");
+    assert!(!t.out("null_in_section").exists(), "an output left behind: {e}");
+}
+
 /// An excluded section (SHF_EXCLUDE, like rustc's `.llvmbc`) is never read. One whose header
 /// puts it past the end of the file, its offset and size even wrapping around when added, is
 /// linked or refused cleanly in every mode, and a link that succeeds gives a program that runs.
