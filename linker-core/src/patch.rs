@@ -1041,8 +1041,21 @@ impl<'o> Planner<'o> {
             r.cie.is_some() && section.is_some_and(|s| new.gone(s as usize))
         };
         let (old_records, all) = (split(old_bytes)?, split(new_bytes)?);
-        let was: Vec<_> = old_records.into_iter().filter(|r| !of_gone_function(r)).collect();
+        let (gone_fdes, was): (Vec<_>, Vec<_>) = old_records.into_iter().partition(of_gone_function);
+        // A CIE that only taken-out functions' records used stays too.
+        let used_cies: HashSet<u32> = was.iter().filter_map(|r| r.cie).collect();
+        let gone_cie = |r: &crate::eh_frame::Record| {
+            r.cie.is_none() && !used_cies.contains(&r.offset) && gone_fdes.iter().any(|f| f.cie == Some(r.offset))
+        };
+        let was: Vec<_> = was.into_iter().filter(|r| !gone_cie(r)).collect();
         let (now, new_fdes): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| !of_added_function(r));
+        // A CIE only added functions' records use (one without a personality routine, when
+        // every old function had one) is added with them.
+        let kept_cies: HashSet<u32> = now.iter().filter_map(|r| r.cie).collect();
+        let added_cie = |r: &crate::eh_frame::Record| {
+            r.cie.is_none() && !kept_cies.contains(&r.offset) && new_fdes.iter().any(|f| f.cie == Some(r.offset))
+        };
+        let (new_cies, now): (Vec<_>, Vec<_>) = now.into_iter().partition(added_cie);
         if was.len() != now.len() {
             return Err(fail("unwind records added or removed"));
         }
@@ -1161,12 +1174,25 @@ impl<'o> Planner<'o> {
                 self.patches.push(Patch { offset: at, bytes });
             }
         }
+        // Where the targets of an added record's relocations are.
+        let target = |r: &Rela| -> Option<u64> {
+            let sym = r.r_sym(E, false);
+            let spot = placed.get(&new.section_of_symbol(sym)?)?;
+            let at = overflow.address_of(spot.offset)?;
+            Some(at.wrapping_add(new.symbols.get(sym as usize)?.st_value(E)).wrapping_add(r.r_addend(E) as u64))
+        };
         let mut adds = Vec::with_capacity(new_fdes.len());
         for b in &new_fdes {
             let record = &new_bytes[b.offset as usize..(b.offset + b.size) as usize];
             let relas = relocations(new_relas, b);
             // The CIE it points at: the old object's in its place, which the output has where
             // another FDE of the object points.
+            if new_cies.iter().any(|c| Some(c.offset) == b.cie) {
+                let targets = relas.iter().map(target).collect::<Option<Vec<u64>>>();
+                let targets = targets.ok_or_else(|| fail("an added FDE naming a section not in the output"))?;
+                adds.push((record, relas, targets, Err(b.cie.expect("an FDE")), b.offset));
+                continue;
+            }
             let cie = now.iter().position(|r| Some(r.offset) == b.cie).map(|i| was[i].offset);
             let cie_users = was.iter().filter(|a| a.cie.is_some() && a.cie == cie);
             // Where their functions start, before and after this relink (which may have moved
@@ -1182,29 +1208,44 @@ impl<'o> Planner<'o> {
                     starts.push(was_at.wrapping_add(x.r_addend(E) as u64));
                 }
             }
-            let target = |r: &Rela| -> Option<u64> {
-                let sym = r.r_sym(E, false);
-                let spot = placed.get(&new.section_of_symbol(sym)?)?;
-                let at = overflow.address_of(spot.offset)?;
-                Some(at.wrapping_add(new.symbols.get(sym as usize)?.st_value(E)).wrapping_add(r.r_addend(E) as u64))
-            };
             let targets: Option<Vec<u64>> = relas.iter().map(target).collect();
             let targets = targets.ok_or_else(|| fail("an added FDE naming a section not in the output"))?;
-            adds.push((record, relas, targets, starts, b.offset));
+            adds.push((record, relas, targets, Ok(starts), b.offset));
         }
         for (record, relas, targets, cie, (was_start, now_start), offset) in rewritten {
-            let fde =
-                self.write_unwind_record(record, relas, &targets, cie, offset, output).map_err(|why| fail(&why))?;
+            let fde = self
+                .write_unwind_record(record, relas, &targets, Some(cie), offset, output)
+                .map_err(|why| fail(&why))?;
             let table = self.unwind_table.as_mut().expect("read for the old record");
             if now_start != was_start {
                 table.move_start(was_start, now_start).ok_or_else(|| fail("an FDE out of .eh_frame_hdr's reach"))?;
             }
             table.move_fde(now_start, fde).ok_or_else(|| fail("an FDE out of .eh_frame_hdr's reach"))?;
         }
-        for (record, relas, targets, starts, offset) in adds {
-            let cie = self.cie_of(&starts, output).map_err(|why| fail(&why))?;
-            let fde =
-                self.write_unwind_record(record, relas, &targets, cie, offset, output).map_err(|why| fail(&why))?;
+        // The added CIEs, written once each, before the first record that uses them.
+        let mut written_cies: HashMap<u32, u64> = HashMap::new();
+        for (record, relas, targets, cie, offset) in adds {
+            let cie = match cie {
+                Ok(starts) => self.cie_of(&starts, output).map_err(|why| fail(&why))?,
+                Err(at) => match written_cies.get(&at) {
+                    Some(&address) => address,
+                    None => {
+                        let c = new_cies.iter().find(|c| c.offset == at).expect("an added CIE");
+                        if !relocations(new_relas, c).is_empty() {
+                            return Err(fail("an added CIE with relocations"));
+                        }
+                        let bytes = &new_bytes[c.offset as usize..(c.offset + c.size) as usize];
+                        let address = self
+                            .write_unwind_record(bytes, &[], &[], None, c.offset, output)
+                            .map_err(|why| fail(&why))?;
+                        written_cies.insert(at, address);
+                        address
+                    }
+                },
+            };
+            let fde = self
+                .write_unwind_record(record, relas, &targets, Some(cie), offset, output)
+                .map_err(|why| fail(&why))?;
             let table = self.unwind_table.as_mut().expect("read by `cie_of`");
             table.add(targets[0], fde).ok_or_else(|| fail("no room left in .eh_frame_hdr's table"))?;
         }
@@ -1238,13 +1279,14 @@ impl<'o> Planner<'o> {
     /// Writes the FDE `record` (at `offset` in its object's `.eh_frame`, with relocations
     /// `relas` whose targets are at `targets`) of a function the edit added, or one of a new
     /// length, into the room after the records of the output's `.eh_frame`
-    /// (`layout::unwind_room`), its CIE pointer pointing at `cie`; returns its address.
+    /// (`layout::unwind_room`), its CIE pointer pointing at `cie`, or a CIE the edit added
+    /// (`cie` none); returns its address.
     fn write_unwind_record(
         &mut self,
         record: &[u8],
         relas: &[Rela],
         targets: &[u64],
-        cie: u64,
+        cie: Option<u64>,
         offset: u32,
         output: &'o [u8],
     ) -> Result<u64, String> {
@@ -1265,7 +1307,9 @@ impl<'o> Planner<'o> {
         }
         let fde = overflow.address_of(end).ok_or(outside)?;
         let mut bytes = record.to_vec();
-        bytes[4..8].copy_from_slice(&(fde.wrapping_add(4).wrapping_sub(cie) as u32).to_le_bytes());
+        if let Some(cie) = cie {
+            bytes[4..8].copy_from_slice(&(fde.wrapping_add(4).wrapping_sub(cie) as u32).to_le_bytes());
+        }
         for (r, &target) in relas.iter().zip(targets) {
             let within = (r.r_offset(E) - u64::from(offset)) as usize;
             let value = target.wrapping_sub(fde + within as u64) as i64;
@@ -1280,7 +1324,9 @@ impl<'o> Planner<'o> {
                 .copy_from_slice(&field);
         }
         self.unwind_end = Some(end + bytes.len() as u64);
-        self.unwind_written.insert(fde, cie);
+        if let Some(cie) = cie {
+            self.unwind_written.insert(fde, cie);
+        }
         self.tally.unwind += 1;
         self.tally.bytes += bytes.len() as u64;
         self.patches.push(Patch { offset: end, bytes });
