@@ -151,8 +151,9 @@ mod tests {
 /// The lookup table of an output's `.eh_frame_hdr` as an in-place relink (`patch`) reads and
 /// changes it: (function start, FDE address) pairs relative to the header's address, sorted
 /// by start, read where the output has them. A relink that moves a function records its
-/// pair's new start; the entries between the first and the last place that changed are
-/// written back in their new order. A lookup costs a binary search and a scan of the moved
+/// pair's new start (or its FDE's new place), one that adds a function a new pair, in the
+/// room the full link left after the table (`layout::unwind_room`); the entries between the
+/// first and the last place that changed are written back in their new order. A lookup costs a binary search and a scan of the moved
 /// pairs (a relink moves few); nothing is done per entry but for those written back (190k
 /// entries in typst-cli's debug link).
 pub struct HdrTable<'o> {

@@ -410,7 +410,7 @@ pub const GOT_ROOM: u64 = 64;
 /// (`patch`): bytes of zeros after the terminator that ends `.eh_frame`, where the records of
 /// new functions go (so that unwinders and debuggers that walk `.eh_frame` find them too),
 /// and empty entries after `.eh_frame_hdr`'s table, which its count leaves out (the loader's
-/// unwinder searches the table). 4 KiB of records (a Rust function's takes 24 to 48 bytes)
+/// unwinder searches the table). 4 KiB of records (in a ripgrep debug unit, 24 to 44 bytes each)
 /// and 64 entries (512 bytes): as many functions added before a full link is needed for
 /// more. Every such link lays them out, so that an incremental link's output is byte for
 /// byte a plain link's.

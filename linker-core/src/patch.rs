@@ -380,7 +380,7 @@ pub struct Planner<'o> {
     /// The output's `.eh_frame_hdr` table, read once an unwind record changes.
     unwind_table: Option<HdrTable<'o>>,
     /// The file offset where the records of the output's `.eh_frame` end, once this relink
-    /// added one (`Planner::add_unwind_record`).
+    /// added one (`Planner::write_unwind_record`).
     unwind_end: Option<u64>,
     /// The FDEs this relink wrote there, by address: the address of their CIE.
     unwind_written: HashMap<u64, u64>,
@@ -1029,17 +1029,14 @@ impl<'o> Planner<'o> {
         }
         // The FDEs of functions the edit added (their `pc_begin` names an added section) are
         // new records; every other pairs with the old record in its place.
-        let of_added_function = |r: &crate::eh_frame::Record| {
-            let first = relocations(new_relas, r).first().filter(|x| x.r_offset(E) == u64::from(r.offset) + 8);
-            let section = first.and_then(|x| new.section_of_symbol(x.r_sym(E, false)));
-            r.cie.is_some() && section.is_some_and(|s| s as usize >= added)
+        // The section of an FDE's function: what its first relocation, at `pc_begin`, names.
+        let function = |shape: &Shape<'_>, relas: &[Rela], r: &crate::eh_frame::Record| {
+            let first = relocations(relas, r).first().filter(|x| x.r_offset(E) == u64::from(r.offset) + 8);
+            first.and_then(|x| shape.section_of_symbol(x.r_sym(E, false))).filter(|_| r.cie.is_some())
         };
+        let of_added_function = |r: &_| function(new, new_relas, r).is_some_and(|s| s as usize >= added);
         // Those of functions it took out stay in the output, describing code nothing calls.
-        let of_gone_function = |r: &crate::eh_frame::Record| {
-            let first = relocations(old_relas, r).first().filter(|x| x.r_offset(E) == u64::from(r.offset) + 8);
-            let section = first.and_then(|x| old.section_of_symbol(x.r_sym(E, false)));
-            r.cie.is_some() && section.is_some_and(|s| new.gone(s as usize))
-        };
+        let of_gone_function = |r: &_| function(old, old_relas, r).is_some_and(|s| new.gone(s as usize));
         let (old_records, all) = (split(old_bytes)?, split(new_bytes)?);
         let (gone_fdes, was): (Vec<_>, Vec<_>) = old_records.into_iter().partition(of_gone_function);
         // A CIE that only taken-out functions' records used stays too.
@@ -1112,16 +1109,7 @@ impl<'o> Planner<'o> {
             if old_record == new_record && same_addends && unmoved {
                 continue;
             }
-            let table = match &mut self.unwind_table {
-                Some(table) => table,
-                None => {
-                    let (offset, address, size) =
-                        overflow.eh_frame_hdr().ok_or_else(|| fail("an output without .eh_frame_hdr"))?;
-                    let bytes = output_at(output, offset, size)?;
-                    let table = HdrTable::parse(offset, address, bytes).ok_or("an unknown .eh_frame_hdr")?;
-                    self.unwind_table.insert(table)
-                }
-            };
+            let table = unwind_table(&mut self.unwind_table, overflow, output)?;
             let (was_start, now_start) = (was_at.wrapping_add(old_r[0].r_addend(E) as u64), targets[0]);
             let fde = table.fde_of(was_start).ok_or_else(|| fail("an FDE the output's .eh_frame_hdr does not list"))?;
             let at = overflow.offset_of(fde).ok_or(outside)?;
@@ -1185,21 +1173,20 @@ impl<'o> Planner<'o> {
         for b in &new_fdes {
             let record = &new_bytes[b.offset as usize..(b.offset + b.size) as usize];
             let relas = relocations(new_relas, b);
-            // The CIE it points at: the old object's in its place, which the output has where
-            // another FDE of the object points.
-            if new_cies.iter().any(|c| Some(c.offset) == b.cie) {
-                let targets = relas.iter().map(target).collect::<Option<Vec<u64>>>();
-                let targets = targets.ok_or_else(|| fail("an added FDE naming a section not in the output"))?;
-                adds.push((record, relas, targets, Err(b.cie.expect("an FDE")), b.offset));
+            let targets: Option<Vec<u64>> = relas.iter().map(target).collect();
+            let targets = targets.ok_or_else(|| fail("an added FDE naming a section not in the output"))?;
+            let cie = b.cie.expect("an FDE");
+            if new_cies.iter().any(|c| c.offset == cie) {
+                adds.push((record, relas, targets, Err(cie), b.offset));
                 continue;
             }
-            let cie = now.iter().position(|r| Some(r.offset) == b.cie).map(|i| was[i].offset);
-            let cie_users = was.iter().filter(|a| a.cie.is_some() && a.cie == cie);
-            // Where their functions start, before and after this relink (which may have moved
-            // them, and their entries in `.eh_frame_hdr`).
+            // The CIE it points at: the old object's in its place, which the output has where
+            // another FDE of the object points: one of a function starting where it did
+            // before or does after this relink (which may have moved it, and its entry in
+            // `.eh_frame_hdr`).
+            let old_cie = now.iter().position(|r| r.offset == cie).map(|i| was[i].offset);
             let mut starts = Vec::new();
-            for (a, b) in cie_users.filter_map(|a| was.iter().position(|w| w.offset == a.offset).map(|i| (a, &now[i])))
-            {
+            for (a, b) in was.iter().zip(&now).filter(|(a, _)| a.cie.is_some() && a.cie == old_cie) {
                 let (Some(x), Some(y)) = (relocations(old_relas, a).first(), relocations(new_relas, b).first()) else {
                     continue;
                 };
@@ -1208,8 +1195,6 @@ impl<'o> Planner<'o> {
                     starts.push(was_at.wrapping_add(x.r_addend(E) as u64));
                 }
             }
-            let targets: Option<Vec<u64>> = relas.iter().map(target).collect();
-            let targets = targets.ok_or_else(|| fail("an added FDE naming a section not in the output"))?;
             adds.push((record, relas, targets, Ok(starts), b.offset));
         }
         for (record, relas, targets, cie, (was_start, now_start), offset) in rewritten {
@@ -1256,15 +1241,7 @@ impl<'o> Planner<'o> {
     /// `starts` points at.
     fn cie_of(&mut self, starts: &[u64], output: &'o [u8]) -> Result<u64, String> {
         let overflow = headers(&mut self.overflow, output)?;
-        let table = match &mut self.unwind_table {
-            Some(table) => table,
-            None => {
-                let (at, address, size) = overflow.eh_frame_hdr().ok_or("an output without .eh_frame_hdr")?;
-                let table =
-                    HdrTable::parse(at, address, output_at(output, at, size)?).ok_or("an unknown .eh_frame_hdr")?;
-                self.unwind_table.insert(table)
-            }
-        };
+        let table = unwind_table(&mut self.unwind_table, overflow, output)?;
         let fde = starts.iter().find_map(|&start| table.fde_of(start));
         let fde = fde.ok_or("an added FDE whose CIE no other FDE of the output points at")?;
         // One this relink wrote is not in the output yet.
@@ -1714,8 +1691,7 @@ fn symbol_table_writes(
         let name = || nul_terminated(names, symbol.st_name(E) as usize);
         // An exception table's label may have had another number in the object (LLVM numbers
         // them in order), which the output kept (`Shape::except_label`).
-        let except = |name: &[u8]| name.starts_with(b"GCC_except_table");
-        let same = |n: &[u8]| n == name() || except(n) && except(name());
+        let same = |n: &[u8]| n == name() || except_table_label(n) && except_table_label(name());
         if removed.iter().any(|(n, address)| *address == value && same(n)) {
             gone.push(i);
             continue;
@@ -1778,6 +1754,23 @@ fn headers<'o>(overflow: &'o mut Option<Overflow>, output: &[u8]) -> Result<&'o 
     match overflow {
         Some(overflow) => Ok(overflow),
         None => Ok(overflow.insert(Overflow::read(output)?)),
+    }
+}
+
+/// The output's `.eh_frame_hdr` table (`HdrTable`), read the first time a relink needs it.
+fn unwind_table<'t, 'o>(
+    table: &'t mut Option<HdrTable<'o>>,
+    overflow: &Overflow,
+    output: &'o [u8],
+) -> Result<&'t mut HdrTable<'o>, String> {
+    match table {
+        Some(table) => Ok(table),
+        None => {
+            let (at, address, size) = overflow.eh_frame_hdr().ok_or("an output without .eh_frame_hdr")?;
+            let parsed =
+                HdrTable::parse(at, address, output_at(output, at, size)?).ok_or("an unknown .eh_frame_hdr")?;
+            Ok(table.insert(parsed))
+        }
     }
 }
 
@@ -1844,6 +1837,12 @@ fn first_entries(units: &[u8]) -> Option<Vec<u64>> {
         at += 4 + length;
     }
     Some(entries)
+}
+
+/// Whether `name` is that of the label LLVM puts on a function's exception table,
+/// `GCC_except_table<n>` (`Shape::except_label`).
+fn except_table_label(name: &[u8]) -> bool {
+    name.starts_with(b"GCC_except_table")
 }
 
 /// The pairs of each set of `.debug_aranges` contents (32-bit DWARF, 8-byte addresses, no
@@ -3155,9 +3154,7 @@ impl<'d> Shape<'d> {
     /// added before it renumbers it. Nothing refers to it by its name; the output's
     /// `.symtab` keeps the number it had in the full link.
     fn except_label(&self, symbol: &Sym) -> bool {
-        symbol.st_bind() == STB_LOCAL
-            && symbol.st_type() == STT_NOTYPE
-            && self.symbol_name(symbol).starts_with(b"GCC_except_table")
+        symbol.st_bind() == STB_LOCAL && symbol.st_type() == STT_NOTYPE && except_table_label(self.symbol_name(symbol))
     }
 
     fn symbol_name(&self, symbol: &Sym) -> &'d [u8] {
