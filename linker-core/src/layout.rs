@@ -372,38 +372,52 @@ pub fn grown_by_relinks(name: &[u8]) -> bool {
 
 /// The empty entries (`R_X86_64_NONE`, which the loader skips) that end `.rela.dyn` in a
 /// position-independent executable, within `DT_RELASZ`: an in-place relink that adds data
-/// holding an address (a Rust panic location, which points at its file's name) turns one into
-/// the relative relocation the address needs (`patch`). A shared object is never patched.
+/// holding an address (a Rust panic location, which points at its file's name), or fills a
+/// slot of [`got_room`], turns one into the relative relocation the address needs (`patch`).
+/// A shared object is never patched.
 ///
-/// 128 entries are 3 KiB of file, and as many addresses added by relinks before a full link
-/// is needed for more: a code edit adds one or two. Every such link lays them out, so that an
-/// incremental link's output is byte for byte a plain link's.
-pub fn relative_room(config: &crate::args::Config) -> u64 {
+/// [`RELATIVE_ROOM`] entries (3 KiB of file), and one more per slot of the GOT's room: as
+/// many addresses added by relinks before a full link is needed for more; a code edit adds
+/// one or two. Every such link lays them out, so that an incremental link's output is byte
+/// for byte a plain link's. The relink finds them by their zeros.
+pub fn relative_room(config: &crate::args::Config, got_slots: u64) -> u64 {
     match config.output_kind {
-        crate::args::OutputKind::Pie => RELATIVE_ROOM,
+        crate::args::OutputKind::Pie => RELATIVE_ROOM + got_room(config, got_slots),
         _ => 0,
     }
 }
 
-/// The entries of [`relative_room`].
+/// The entries of [`relative_room`] that are not for the GOT's room.
 pub const RELATIVE_ROOM: u64 = 128;
 
 /// The empty slots (zeros, which no dynamic relocation fills) that end `.got` in an
-/// executable: an in-place relink whose new code calls or loads through the GOT a symbol no
-/// code did (a call built with `-fno-plt`, Cranelift's calls into another unit) fills one with
-/// the symbol's address (and, position-independent, a relative relocation from
-/// [`relative_room`]) (`patch`). 64 slots are 512 bytes: as many such references before a
-/// full link is needed for more; every executable with a `.got`
-/// lays them out, so that an incremental link's output is byte for byte a plain link's.
-pub fn got_room(config: &crate::args::Config) -> u64 {
+/// executable whose GOT has `got_slots` slots of its own: an in-place relink whose new code
+/// calls or loads through the GOT a symbol no code did (a call built with `-fno-plt`,
+/// Cranelift's calls into another unit, and its loads of its unit's data, which take a slot
+/// for each constant whose place changed) fills one with the symbol's address (and,
+/// position-independent, a relative relocation from [`relative_room`]) (`patch`). As many
+/// such references as [`GOT_ROOM`] and a 64th of the GOT's own slots (the room of a debug
+/// ripgrep built by Cranelift, 39,000 slots, is 671 slots, 5 KiB, with 16 KiB of relative
+/// relocations: an edit that adds a function there fills about 30), before a full link is
+/// needed for more; every executable with a `.got` lays them out, so that an incremental
+/// link's output is byte for byte a plain link's.
+pub fn got_room(config: &crate::args::Config, got_slots: u64) -> u64 {
     use crate::args::OutputKind;
     match config.output_kind {
-        OutputKind::Pie | OutputKind::Executable | OutputKind::StaticExecutable => GOT_ROOM,
+        OutputKind::Pie | OutputKind::Executable | OutputKind::StaticExecutable => GOT_ROOM + got_slots / 64,
         _ => 0,
     }
 }
 
-/// The slots of [`got_room`].
+/// The slots of [`got_room`] in a `.got` of `total` slots, room included (the relink reads the
+/// output's): the inverse of `slots + got_room(slots)`, which grows with `slots`, so that
+/// there is one.
+pub fn got_room_within(total: u64) -> u64 {
+    let own = (total.saturating_sub(GOT_ROOM) * 64 / 65).saturating_sub(2);
+    (own..=own + 4).find(|&own| own + GOT_ROOM + own / 64 == total).map_or(GOT_ROOM.min(total), |own| total - own)
+}
+
+/// The least slots of [`got_room`].
 pub const GOT_ROOM: u64 = 64;
 
 /// The room an executable's unwind information keeps for functions an in-place relink adds
@@ -1369,7 +1383,7 @@ impl<'l, 'd> Builder<'l, 'd> {
         let rela_dyn_count =
             scan.dynrel_counts.iter().flatten().map(|&c| c as u64).sum::<u64>() + got_relocs + copies as u64;
         if rela_dyn_count > 0 {
-            let room = relative_room(link.config);
+            let room = relative_room(link.config, got_plt.got_size / 8);
             self.add(Synthetic::RelaDyn, b".rela.dyn", SHT_RELA, a, 8, 24 * (rela_dyn_count + room));
         }
         let static_irelative = if output.dynamic {
@@ -1387,7 +1401,7 @@ impl<'l, 'd> Builder<'l, 'd> {
             self.add(Synthetic::Plt, b".plt", SHT_PROGBITS, a | SHF_EXECINSTR, 16, plt_size);
         }
         if got_plt.got_size > 0 || (scan.got_base_used && !output.dynamic) {
-            let room = if got_plt.got_size > 0 { 8 * got_room(link.config) } else { 0 };
+            let room = if got_plt.got_size > 0 { 8 * got_room(link.config, got_plt.got_size / 8) } else { 0 };
             self.add(Synthetic::Got, b".got", SHT_PROGBITS, a | w, 8, got_plt.got_size + room);
         }
         if output.dynamic {
@@ -1758,5 +1772,18 @@ impl Layout<'_> {
             }
         };
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{GOT_ROOM, got_room_within};
+
+    #[test]
+    fn the_got_room_is_found_from_the_size_of_the_got() {
+        for own in (0..5000).chain((5000..2_000_000).step_by(997)) {
+            let room = GOT_ROOM + own / 64;
+            assert_eq!(got_room_within(own + room), room, "a .got of {own} slots");
+        }
     }
 }

@@ -53,7 +53,9 @@
 //! the same order but for such sections added or taken out, and only this object's
 //! relocations name them (no symbol but their section symbols and temporaries), it is
 //! numbered as the old one, the added sections after the old ones (`Shape::numbered_like`,
-//! which pairs the sections of each kind by size, looking a few sections ahead), and each added section is
+//! which pairs the sections of each kind by size, looking a few sections ahead, and the code
+//! of functions under one shared name, Cranelift's `.text.subsection`, by the function at its
+//! start), and each added section is
 //! placed in an overflow segment: read-only data in the one code moves to, data with
 //! addresses in a writable one the relink appends (`overflow`), made from the new object alone
 //! like rebuilt code (`Rebuild::section`): each address is one of the object's own sections,
@@ -872,8 +874,19 @@ impl<'o> Planner<'o> {
                 self.add_strings(&follow.new_strings, &mut bytes, output)?;
             }
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
-            if !follow.new_addresses.is_empty() {
+            if !follow.new_addresses.is_empty() && added.contains(&index) {
                 self.add_relatives(offset, &follow.new_addresses, output)?;
+            } else if !follow.new_addresses.is_empty() {
+                // Data made anew where it was: its addresses must be where they were, each
+                // with the relative relocation the full link gave it.
+                let addresses = |shape: &Shape<'_>| -> Result<Vec<u64>, String> {
+                    let relocations = shape.relocations_of(index)?.iter();
+                    Ok(relocations.filter(|r| r.r_type(E, false) == R_X86_64_64).map(|r| r.r_offset(E)).collect())
+                };
+                if addresses(&old)? != addresses(&new)? {
+                    return Err(format!("the addresses in {} moved", old.name(index)));
+                }
+                self.set_relatives(offset, &follow.new_addresses, output)?;
             }
             if !follow.addresses.is_empty() || !follow.got_slots.is_empty() {
                 let overflow = headers(&mut self.overflow, output)?;
@@ -935,6 +948,39 @@ impl<'o> Planner<'o> {
         Ok(())
     }
 
+    /// Sets the relative dynamic relocation of each address of `addresses` ((offset in the
+    /// section, address)) of data at file offset `offset`, made anew where it was, to the
+    /// address (nothing to do in an output that is not position-independent).
+    fn set_relatives(&mut self, offset: u64, addresses: &[(u64, u64)], output: &[u8]) -> Result<(), String> {
+        let overflow = headers(&mut self.overflow, output)?;
+        if !overflow.position_independent() {
+            return Ok(());
+        }
+        let outside = "an address outside every segment";
+        let mut wanted = HashMap::with_capacity(addresses.len());
+        for &(within, address) in addresses {
+            wanted.insert(overflow.address_of(offset + within).ok_or(outside)?, address);
+        }
+        let (at, size) = overflow.dynamic_relocations(output)?.ok_or("an output without dynamic relocations")?;
+        let relocations: &[Rela] = object::pod::slice_from_all_bytes(output_at(output, at, size)?)
+            .map_err(|_| "a dynamic relocation table cut short")?;
+        for (index, r) in relocations.iter().enumerate() {
+            if let Some(address) = wanted.remove(&r.r_offset(E)) {
+                if r.r_type(E, false) != R_X86_64_RELATIVE {
+                    return Err(format!(
+                        "the address at {:#x} has a dynamic relocation that is not relative",
+                        r.r_offset(E)
+                    ));
+                }
+                self.patches.push(Patch { offset: at + index as u64 * 24 + 16, bytes: address.to_le_bytes().to_vec() });
+            }
+        }
+        match wanted.keys().min() {
+            Some(place) => Err(format!("the address at {place:#x} has no dynamic relocation")),
+            None => Ok(()),
+        }
+    }
+
     /// A slot of the room that ends the output's `.got` (`layout::got_room`) that neither an
     /// earlier relink (which left an address in it) nor this one took, filled with `address`
     /// (with, position-independent, a relative dynamic relocation): its address.
@@ -945,7 +991,7 @@ impl<'o> Planner<'o> {
         let size = overflow.section_at(offset).map_or(0, |h| h.sh_size(E));
         let slots: &[object::U64<LE>] = object::pod::slice_from_all_bytes(output_at(output, offset, size)?)
             .map_err(|_| "a .got of a size not a multiple of 8")?;
-        let room = slots.len().saturating_sub(crate::layout::GOT_ROOM as usize);
+        let room = slots.len() - crate::layout::got_room_within(slots.len() as u64) as usize;
         let free = (room..slots.len()).find(|&i| slots[i].get(E) == 0 && !self.got_slots_taken.contains(&i));
         let free = free.ok_or("no empty GOT slot left for a new reference through the GOT")?;
         self.got_slots_taken.push(free);
@@ -2770,6 +2816,22 @@ fn same_section_name(a: &[u8], b: &[u8]) -> bool {
     a == b || matches!((unnumbered(a), unnumbered(b)), (Some(x), Some(y)) if a[..x] == b[..y])
 }
 
+/// The names that the code of several functions shares in `old` or `new` (Cranelift names
+/// each function's section `.text.subsection`, LLVM after its function): such sections are
+/// told apart by the symbol at their start.
+fn shared_code_names<'a>(old: &Shape<'a>, new: &Shape<'a>) -> HashSet<&'a [u8]> {
+    let mut shared = HashSet::new();
+    for shape in [old, new] {
+        let mut seen = HashSet::new();
+        for index in (0..shape.headers.len()).filter(|&index| shape.function(index)) {
+            if !seen.insert(shape.names[index]) {
+                shared.insert(shape.names[index]);
+            }
+        }
+    }
+    shared
+}
+
 /// The NUL-terminated string at `at` of string table `table` (empty past its end).
 fn nul_terminated(table: &[u8], at: usize) -> &[u8] {
     c_string(table.get(at..).unwrap_or_default())
@@ -2872,7 +2934,8 @@ impl<'d> Shape<'d> {
     /// `old`'s sections in the same order but for sections of anonymous constants
     /// ([`Shape::addable`]) that a code edit added (a Rust panic location, a literal) or took
     /// out. Each section is paired with the first of `old`'s left that is of its kind (its
-    /// name but for an anonymous constant's number, its type and its flags); an anonymous
+    /// name but for an anonymous constant's number, its type and its flags, and for code
+    /// under a name several functions share, the function at its start); an anonymous
     /// constant of `old`'s that has no match before the next section that does is taken
     /// out, and one of this object's that has none is added. Anonymous constants are alike to
     /// the link (only the object's own relocations name them), so pairing a changed one with
@@ -2888,8 +2951,12 @@ impl<'d> Shape<'d> {
             let h = &shape.headers[index];
             (h.sh_type(E), h.sh_flags(E))
         };
+        let shared = shared_code_names(old, self);
+        let (old_starts, new_starts) = (old.code_starts(&shared), self.code_starts(&shared));
         let alike = |index: usize, new_index: usize| {
-            kind(old, index) == kind(self, new_index) && same_section_name(old.names[index], self.names[new_index])
+            kind(old, index) == kind(self, new_index)
+                && same_section_name(old.names[index], self.names[new_index])
+                && old_starts[index] == new_starts[new_index]
         };
         // A function's code or exception table, or their relocations.
         let code = |index: usize| {
@@ -3007,6 +3074,22 @@ impl<'d> Shape<'d> {
             debug_strings: order.iter().map(|&was| was != u32::MAX && self.debug_strings[was as usize]).collect(),
         };
         Some((shape, order))
+    }
+
+    /// Per section: when it is code under a name in `shared`, or the relocations of such
+    /// code, the name of the symbol at the code's start; else empty.
+    fn code_starts(&self, shared: &HashSet<&[u8]>) -> Vec<&'d [u8]> {
+        let mut starts = vec![&[][..]; self.headers.len()];
+        for symbol in self.symbols.iter().filter(|s| s.st_value(E) == 0 && s.st_type() == STT_FUNC) {
+            let index = usize::from(symbol.st_shndx(E));
+            if index < starts.len() && starts[index].is_empty() && shared.contains(self.names[index]) {
+                starts[index] = self.symbol_name(symbol);
+            }
+        }
+        for (index, header) in self.headers.iter().enumerate().filter(|(_, h)| h.sh_type(E) == SHT_RELA) {
+            starts[index] = starts.get(header.sh_info(E) as usize).copied().unwrap_or_default();
+        }
+        starts
     }
 
     /// Whether section `index` was taken out by the edit (`Shape::numbered_like`): its place
@@ -3219,8 +3302,7 @@ impl<'d> Shape<'d> {
             let section = usize::from(symbol.st_shndx(E));
             symbol.st_bind() == STB_LOCAL
                 && shape.temporary(symbol)
-                && resized.contains(&section)
-                && !shape.executable(section)
+                && (resized.contains(&section) && !shape.executable(section) || shape.labelled_data(section))
         };
         let lone_label = |shape: &Shape<'_>, symbol: &Sym| string_label(shape, symbol) || data_label(shape, symbol);
         // The string sections whose labels changed: their strings must be placed one by one.
@@ -3456,14 +3538,29 @@ impl<'d> Shape<'d> {
     }
 
     /// Whether section `index` is one whose fields the patch can make anew when its
-    /// relocations change (`Rebuild`): a function's code (`.text.*`), or debug information
-    /// (`.debug_*`, its strings aside), in no group.
+    /// relocations change (`Rebuild`): a function's code (`.text.*`), debug information
+    /// (`.debug_*`, its strings aside), or data only this object names
+    /// ([`Shape::labelled_data`]), in no group.
     fn rebuildable(&self, index: usize) -> bool {
         let Some(header) = self.headers.get(index) else { return false };
         let debug = header.sh_type(E) == SHT_PROGBITS
             && header.sh_flags(E) == 0
             && self.name_bytes(index).starts_with(b".debug_");
-        self.function(index) || debug
+        self.function(index) || debug || self.labelled_data(index)
+    }
+
+    /// Whether section `index` is data (not code, not thread-local, in no group) that only
+    /// this object's relocations refer to, by temporaries that label what it holds:
+    /// Cranelift's `.rodata` and `.data.rel.ro` of a unit, whose labels it renumbers and
+    /// whose contents it orders anew when an edit adds or takes out a constant. A label that
+    /// moved within it is no change of shape: references to it are made from its own value.
+    fn labelled_data(&self, index: usize) -> bool {
+        let Some(header) = self.headers.get(index) else { return false };
+        let not = (SHF_EXECINSTR | SHF_TLS | SHF_GROUP) as u64;
+        header.sh_type(E) == SHT_PROGBITS
+            && header.sh_flags(E) & SHF_ALLOC as u64 != 0
+            && header.sh_flags(E) & not == 0
+            && self.named_alone(index)
     }
 
     /// The symbols defined in section `index`, but its section symbol.

@@ -957,9 +957,8 @@ impl CodeEdit {
 /// again, reusing every unit, and the link finds its output up to date. A patch leaves the
 /// inputs known at the start (the rlibs, the standard library) unparsed. The added function,
 /// a section and a local symbol of its own, goes to the overflow segment, its unwind record
-/// and symbol to the room `.eh_frame`, `.eh_frame_hdr` and `.symtab` keep (Cranelift makes it
-/// a global the output's tables do not have: its unit rules the patch out the moment it is
-/// written, and the inputs known at the start are parsed from then on, for the full link).
+/// and symbol to the room `.eh_frame`, `.eh_frame_hdr` and `.symtab` keep (Cranelift's
+/// sections of functions all have one name, and are told apart by their functions).
 /// The new call is patched: its target is found in
 /// the output's symbol table, and `other`'s unit, which rustc changes to make `letters`
 /// global (and local again when the call goes), keeps its shape. So is the new line: its
@@ -984,18 +983,10 @@ fn edit_loop(t: &Test, engine: Engine) {
     // source; what the program then prints; and what the incremental link reports, if it
     // links.
     let (patched, unparsed) = ("patched in place", "the inputs known at the start left unparsed");
-    // A function added to `main`'s unit (a section and a local symbol of its own, with LLVM)
-    // goes to the overflow segment, and out again. Cranelift makes it a global, a symbol
-    // the output's tables do not have: the edited unit rules the patch out (it may come only
-    // with codegen's end, and the inputs known at the start are then parsed once the patch
-    // failed).
-    let (function_added, function_taken_out) = match engine {
-        Engine::Llvm => (patched, patched),
-        Engine::Cranelift => {
-            let ruled_out = "its symbols changed; the inputs known at the start parsed";
-            (ruled_out, ruled_out)
-        }
-    };
+    // A function added to `main`'s unit (a section and a local symbol of its own) goes to the
+    // overflow segment, and out again. Cranelift names every function's section
+    // `.text.subsection`: the sections are paired by the function at their start.
+    let (function_added, function_taken_out) = (patched, patched);
     // Cranelift calls another unit's function through a GOT slot (`R_X86_64_GOTPCREL`, which
     // a link cannot relax), and loads its data so: the output has no slot for `letters`,
     // which only its own unit called, nor for the data the new code loads; the relink fills
