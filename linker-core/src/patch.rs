@@ -63,7 +63,13 @@
 //! empty entries a full link leaves at the end of `.rela.dyn` (`layout::relative_room`,
 //! `Planner::add_relatives`). The code that refers to them has new relocations, and is
 //! rebuilt. One taken out leaves its bytes in the output, unreferenced, until the next full
-//! link. The map of the output then follows the new object's numbering.
+//! link. The map of the output then follows the new object's numbering. Cranelift puts a
+//! unit's constants in one `.rodata` and one `.data.rel.ro`, each constant under a
+//! temporary (`Shape::labelled_data`): the first such section an edit gives a unit is added
+//! the same way; one that grows or shrinks moves to an overflow segment, made anew
+//! (`Shape::movable`); one whose constants an edit ordered anew is made anew where it is, the
+//! relative relocation of each of its addresses set to the new address
+//! (`Planner::set_relatives`).
 //!
 //! **Functions an edit added** are such sections too: a `.text.*` section that one local
 //! symbol names, at its start (a static function in C, a private function or closure that
@@ -546,6 +552,10 @@ impl<'o> Planner<'o> {
                     return Err(format!("section {} changed its size", old.name(index)));
                 }
                 resized.push(index);
+                // Writable data moves with its addresses, each made anew (`Planner::resize`).
+                if a.sh_flags(E) & SHF_WRITE as u64 != 0 && !rebuilt.contains(&index) {
+                    rebuilt.push(index);
+                }
             }
         }
         // A unit's emptied address ranges keep naming its old unit: it must move too, and
@@ -874,7 +884,7 @@ impl<'o> Planner<'o> {
                 self.add_strings(&follow.new_strings, &mut bytes, output)?;
             }
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
-            if !follow.new_addresses.is_empty() && added.contains(&index) {
+            if !follow.new_addresses.is_empty() && (added.contains(&index) || offset != spot.offset) {
                 self.add_relatives(offset, &follow.new_addresses, output)?;
             } else if !follow.new_addresses.is_empty() {
                 // Data made anew where it was: its addresses must be where they were, each
@@ -1472,11 +1482,13 @@ impl<'o> Planner<'o> {
         let (size, align) = (header.sh_size(E), header.sh_addralign(E).max(1));
         self.tally.resized += 1;
         // Units that are walked one after another cannot leave room behind: they move; so
-        // do a unit's address ranges (`.debug_aranges`).
+        // do a unit's address ranges (`.debug_aranges`), and writable data, whose addresses
+        // have relative relocations at their old places.
         let units = old.name_bytes(index) == b".debug_info";
         let ranges = old.name_bytes(index) == b".debug_aranges";
+        let writable = header.sh_flags(E) & SHF_WRITE as u64 != 0;
         // File offsets and addresses agree modulo the page, past which nothing is aligned.
-        if size <= spot.size && !units && !ranges && spot.offset.is_multiple_of(align) {
+        if size <= spot.size && !units && !ranges && !writable && spot.offset.is_multiple_of(align) {
             if new.executable(index) {
                 let overflow = headers(&mut self.overflow, output)?;
                 let at = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
@@ -1487,7 +1499,11 @@ impl<'o> Planner<'o> {
         }
         let overflow = headers(&mut self.overflow, output)?;
         let in_place = |why: String| format!("{}: {why}", old.name(index));
-        let (offset, by) = if header.sh_flags(E) & SHF_ALLOC as u64 != 0 {
+        let (offset, by) = if writable {
+            let was = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
+            let (offset, address) = overflow.place_writable(size, align).map_err(in_place)?;
+            (offset, address.wrapping_sub(was) as i64)
+        } else if header.sh_flags(E) & SHF_ALLOC as u64 != 0 {
             let code = new.executable(index);
             let flags = if code { SHF_ALLOC | SHF_EXECINSTR } else { SHF_ALLOC };
             let like_it = |s: &Shdr| s.sh_flags(E) == u64::from(flags) && s.sh_type(E) == SHT_PROGBITS;
@@ -2777,8 +2793,10 @@ fn patch_section(
             if windows.iter().any(|w| w.start < field.end && field.start < w.end) {
                 return Err(fail("a changed addend next to a relaxed relocation"));
             }
+            // The old object's symbol of the same relocation: an edit may have numbered the
+            // symbols anew.
             if b.r_addend(E) != a.r_addend(E) && !retargeted {
-                old.retargetable(sym, allocated, placed).map_err(fail)?;
+                old.retargetable(a.r_sym(E, false), allocated, placed).map_err(fail)?;
             }
             let old_value = u64::from_le_bytes(value);
             let moved = match (width, r_type) {
@@ -3105,7 +3123,8 @@ impl<'d> Shape<'d> {
     }
 
     /// Whether section `index` may be one that a code edit added: an anonymous constant
-    /// (`.rodata..L…`, `.data.rel.ro..L…`, what LLVM names rustc's) in no group, read-only
+    /// (`.rodata..L…`, `.data.rel.ro..L…`, what LLVM names rustc's; Cranelift's unit's first,
+    /// `.rodata` or `.data.rel.ro`, labelled by temporaries alone) in no group, read-only
     /// data or data with addresses the loader relocates, a function's code (`.text.*`) or
     /// exception table (`.gcc_except_table.*`), or the relocations of one. Whether
     /// what it holds can be placed is the plan's to say.
@@ -3116,7 +3135,8 @@ impl<'d> Shape<'d> {
             return self.headers.get(h.sh_info(E) as usize).is_some_and(|_| self.addable(h.sh_info(E) as usize));
         }
         let data = name.starts_with(b".rodata..L") && h.sh_flags(E) == SHF_ALLOC as u64
-            || name.starts_with(b".data.rel.ro..L") && h.sh_flags(E) == (SHF_ALLOC | SHF_WRITE) as u64;
+            || name.starts_with(b".data.rel.ro..L") && h.sh_flags(E) == (SHF_ALLOC | SHF_WRITE) as u64
+            || matches!(name, b".rodata" | b".data.rel.ro") && self.labelled_data(index);
         let except_table = name.starts_with(b".gcc_except_table.") && h.sh_flags(E) == SHF_ALLOC as u64;
         (data || except_table) && h.sh_type(E) == SHT_PROGBITS || self.function(index) && name.starts_with(b".text.")
     }
@@ -3457,6 +3477,10 @@ impl<'d> Shape<'d> {
     /// - read-only data (`.rodata.*`: neither writable, executable, thread-local nor in a
     ///   group) with no relocations of its own, which moves to the overflow segment, and so
     ///   does an exception table (`.gcc_except_table.*`, which local labels may name);
+    /// - writable data that temporaries label ([`Shape::labelled_data`]: Cranelift's
+    ///   `.data.rel.ro`, which grows with each panic location an edit adds), which moves to
+    ///   the writable overflow segment and is made anew there, each of its addresses with a
+    ///   relative relocation of its own;
     /// - code (`.text.*`, in no group) that no global symbol enters but at its start (one
     ///   function): it moves to the overflow segment, made executable, and a jump at its old
     ///   place takes there whoever calls it by a global name (another object, a GOT slot, a
@@ -3496,7 +3520,9 @@ impl<'d> Shape<'d> {
                 matches!(s.st_type(), STT_FUNC | STT_NOTYPE) && (s.st_bind() == STB_LOCAL || s.st_value(E) == 0)
             })
         };
-        header.sh_type(E) == SHT_PROGBITS && (read_only_data || debug) || self.function(index) && entered_at_start()
+        let writable_data = header.sh_flags(E) & SHF_WRITE as u64 != 0 && self.labelled_data(index);
+        header.sh_type(E) == SHT_PROGBITS && (read_only_data || writable_data || debug)
+            || self.function(index) && entered_at_start()
     }
 
     /// Whether section `index` is the code of one function that only this object can call:

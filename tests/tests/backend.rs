@@ -903,11 +903,19 @@ enum CodeEdit {
     /// constant the unit gains, with the address of the file's name (the program has the
     /// panic function already: `helper` adds too).
     Arithmetic(bool),
+    /// `other::letters` returns `n + (n & 0)`, or `n` again: a checked addition in `other`'s
+    /// code unit, whose constants with addresses are all anonymous (`main`'s unit holds
+    /// `FILLER`, a global).
+    OtherArithmetic(bool),
 }
 
 impl CodeEdit {
     fn apply(self, project: &Path) {
-        let path = project.join("src/main.rs");
+        let file = match self {
+            CodeEdit::OtherArithmetic(_) => "src/other.rs",
+            _ => "src/main.rs",
+        };
+        let path = project.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         let (plain, edited, appended) = match self {
             CodeEdit::AddedFunction(_) => (
@@ -921,6 +929,7 @@ impl CodeEdit {
             CodeEdit::Arithmetic(_) => {
                 ("other::suffix(word().len())", "other::suffix(word().len() + (filler & 1))", "")
             }
+            CodeEdit::OtherArithmetic(_) => ("usize {\n    n\n}", "usize {\n    n + (n & 0)\n}", ""),
             CodeEdit::NumbersLine(_) => (
                 "    println!(\"{} {} [{filler}",
                 "    print!(\"[{filler} numbers, {}]\", word());\n    println!(\"{} {} [{filler}",
@@ -933,6 +942,7 @@ impl CodeEdit {
                 | CodeEdit::LettersCall(true)
                 | CodeEdit::NumbersLine(true)
                 | CodeEdit::Arithmetic(true)
+                | CodeEdit::OtherArithmetic(true)
         );
         let result = match on {
             true => text.replacen(plain, edited, 1) + appended,
@@ -946,7 +956,8 @@ impl CodeEdit {
 /// A cargo project (dev profile: incremental) with the recipe, rebuilt after each edit of a
 /// string literal: "one", "two", "three", "one" again, then a function added and taken out,
 /// then a call to another unit's function added and taken out, then a line printed before
-/// `main`'s and taken out (a format string), then no change, then the source touched. Each run prints the literal of the source it was
+/// `main`'s and taken out (a format string), then a checked addition in `main` and in
+/// `other` and taken out (a panic location), then no change, then the source touched. Each run prints the literal of the source it was
 /// built from, as with stock cargo, and each binary is linked in-process. The link is incremental (rustc compiles
 /// incrementally), and each edit is patched into the output in place: the edit to "two", of
 /// the same length, where the literal was; "three", longer, moves it to the overflow segment
@@ -996,10 +1007,18 @@ fn edit_loop(t: &Test, engine: Engine) {
     // under a temporary symbol of its own, loaded through a GOT slot from the room.
     let new_line = patched;
     // Cranelift keeps a unit's constants with addresses in one `.data.rel.ro`, which grows,
-    // or shrinks.
+    // or shrinks. `main`'s holds `FILLER` too, a global that other units could refer to: it
+    // cannot move. `other`'s unit has none until the edit: its `.data.rel.ro`, labelled by
+    // temporaries alone, is added to the writable overflow segment, its address with a
+    // relative relocation from the room, and taken out again (the code and `.rodata` are
+    // resized).
     let (added, taken_out) = match engine {
         Engine::Llvm => ("1 added", patched),
         Engine::Cranelift => ("section .data.rel.ro changed its size", "section .data.rel.ro changed its size"),
+    };
+    let (other_added, other_taken_out) = match engine {
+        Engine::Llvm => ("1 added", patched),
+        Engine::Cranelift => ("1 added", "(3 resized, 0 moved)"),
     };
     let steps = [
         (
@@ -1038,6 +1057,20 @@ fn edit_loop(t: &Test, engine: Engine) {
         ("after it was taken out", None, Some(CodeEdit::NumbersLine(false)), "one (3 letters, abc)", &[new_line]),
         ("after checked arithmetic", None, Some(CodeEdit::Arithmetic(true)), "one (3 letters, abc)", &[added]),
         ("after it was taken out", None, Some(CodeEdit::Arithmetic(false)), "one (3 letters, abc)", &[taken_out]),
+        (
+            "after checked arithmetic in `other`",
+            None,
+            Some(CodeEdit::OtherArithmetic(true)),
+            "one (3 letters, abc)",
+            &[other_added],
+        ),
+        (
+            "after it was taken out of `other`",
+            None,
+            Some(CodeEdit::OtherArithmetic(false)),
+            "one (3 letters, abc)",
+            &[other_taken_out],
+        ),
         ("after a rebuild with no change", None, None, "one (3 letters, abc)", &[]),
         ("after touching the source", Some("one"), None, "one (3 letters, abc)", &["up to date", unparsed]),
     ];
