@@ -18,7 +18,9 @@
 //!
 //! rivet links executables, proc-macros and cdylibs; every other crate (rlibs, dylibs, other
 //! targets, LTO, ...) is linked by rustc's own `link`, unchanged; `RIVET_VERBOSE=1` names the
-//! reason, once per crate. `RIVET_ENGINE=cranelift` makes Cranelift the code generator
+//! reason, once per crate, and `RIVET_TIME=1` prints the passes of each in-process link as
+//! `--time` does (an environment variable: a `-C link-arg` would change rustc's fingerprint
+//! of every crate). `RIVET_ENGINE=cranelift` makes Cranelift the code generator
 //! ([`cranelift`]).
 //! Errors are rustc diagnostics: `error: linking with rivet failed: ...`, and no output.
 #![feature(rustc_private)]

@@ -225,8 +225,9 @@ pub struct Patched {
 /// After [`check`] found that only inputs changed (`Stale::Inputs`): writes the changed
 /// objects' sections into the output where they are (see `patch`), or says why a full
 /// link is needed, leaving the output as it was or gone. Patched, the state is recorded.
+/// With `--time`, its steps are reported once the output is in place.
 pub fn relink_in_place(config: &Config, inputs: &mut Inputs) -> Result<Patched, String> {
-    relink_in_place_timed(config, inputs, &mut Timer::new(false), &mut |_, _| {})
+    relink_in_place_timed(config, inputs, &mut Timer::new(config.print_timing), &mut |timer, _| timer.report())
 }
 
 /// [`relink_in_place`], with a `--time` lap per step; `on_output_ready` gets the timer and
