@@ -214,6 +214,7 @@ use crate::write::WrittenRange;
 use crate::x86_64::GotAccess;
 use object::{U16, U32, U64};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
@@ -745,7 +746,7 @@ impl<'o> Planner<'o> {
                 let found = (&*overflow, &mut self.got_slots, &mut self.new_definitions);
                 resolve_globals(&old, &new, &symbols, &rebuilt, &placed, found, output)?
             }
-            false => HashMap::new(),
+            false => Default::default(),
         };
         // Code that loads or calls through the GOT a symbol the output has no slot for: a slot
         // of the room the full link left (`layout::got_room`). The references, in one pass: the
@@ -1745,8 +1746,9 @@ fn symbol_table_writes(
     let entry = |i: usize| at + (i * size_of::<Sym>()) as u64;
     let mut writes = Vec::new();
     let mut gone = Vec::new();
-    // The entries that changed, as they are now.
-    let mut now: HashMap<usize, Sym> = HashMap::new();
+    // The entries that changed, as they are now (looked up for each entry rewritten: 176k
+    // in typst-cli's debug link, a cheap hash).
+    let mut now: FxHashMap<usize, Sym> = FxHashMap::default();
     for (i, symbol) in entries.iter().enumerate() {
         // The name only where the address is one of them: most entries are neither.
         let value = symbol.st_value(E);
@@ -2051,9 +2053,10 @@ fn resolve_globals(
     placed: &HashMap<u32, SectionSpot>,
     (overflow, got, new_definitions): (&Overflow, &mut Option<GotSlots>, &mut NewDefinitions),
     output: &[u8],
-) -> Result<HashMap<u32, Resolved>, String> {
+) -> Result<FxHashMap<u32, Resolved>, String> {
     let outside = "an address outside every segment";
-    let mut resolved: HashMap<u32, Resolved> = HashMap::new();
+    // Looked up once per relocation of the old object's code: a cheap hash.
+    let mut resolved: FxHashMap<u32, Resolved> = FxHashMap::default();
     for &index in rebuilt {
         for r in new.relocations_of(index)? {
             let sym = r.r_sym(E, false);
@@ -2197,7 +2200,7 @@ fn output_definition(overflow: &Overflow, output: &[u8], name: &[u8], hidden: bo
 /// in a debug typst-cli, 147,000 slots and 225,000 dynamic relocations: the relocations are
 /// put by slot (the GOT is one range of addresses), and the slots in a map with a cheap hash.
 struct GotSlots {
-    by_address: rustc_hash::FxHashMap<u64, u64>,
+    by_address: FxHashMap<u64, u64>,
 }
 
 impl GotSlots {
@@ -2224,7 +2227,7 @@ impl GotSlots {
                 }
             }
         }
-        let mut by_address = rustc_hash::FxHashMap::default();
+        let mut by_address = FxHashMap::default();
         by_address.reserve(slots.len());
         for (i, slot) in slots.iter().enumerate() {
             let Some(place) = overflow.address_of(offset + 8 * i as u64) else { continue };
@@ -2260,7 +2263,7 @@ struct Rebuild<'a> {
     merged: &'a HashMap<u32, &'a MergedSpot>,
     /// Merged string sections whose pieces this relink placed anew.
     pieces: &'a HashMap<u32, PieceMoves>,
-    resolved: &'a HashMap<u32, Resolved>,
+    resolved: &'a FxHashMap<u32, Resolved>,
     /// The GOT slots of this object's own symbols that code loads through the GOT, by address.
     local_slots: &'a HashMap<u64, u64>,
     overflow: &'a Overflow,
