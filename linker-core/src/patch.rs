@@ -789,15 +789,19 @@ impl<'o> Planner<'o> {
         let mut local_wanted = Vec::new();
         if !locals_through_got.is_empty() {
             let overflow = headers(&mut self.overflow, output)?;
-            let got = got_index(&mut self.got_slots, overflow, output)?;
+            let mut places = Vec::with_capacity(locals_through_got.len());
             for (sym, section) in locals_through_got {
                 let Some(at) = placed.get(&section).and_then(|spot| overflow.address_of(spot.offset)) else { continue };
                 let moved_by = moved.get(&section).copied().unwrap_or(0) as u64;
                 let address = at.wrapping_add(moved_by).wrapping_add(new.symbols[sym as usize].st_value(E));
                 let was = old.symbols.get(symbols.old_index(sym) as usize).map(|s| at.wrapping_add(s.st_value(E)));
-                let old_slot =
-                    was.filter(|&was| was != address).and_then(|was| got.slot_of(was).map(|slot| (slot, was)));
-                local_wanted.push((address, got.slot_of(address), old_slot));
+                places.push((address, was.filter(|&was| was != address)));
+            }
+            let got = got_index(&mut self.got_slots, overflow, output)?;
+            let slots = got.slots_of(places.iter().flat_map(|&(address, was)| [Some(address), was]).flatten());
+            for (address, was) in places {
+                let old_slot = was.and_then(|was| slots.get(&was).map(|&slot| (slot, was)));
+                local_wanted.push((address, slots.get(&address).copied(), old_slot));
             }
         }
         for (address, found, old_slot) in local_wanted {
@@ -2065,6 +2069,8 @@ fn resolve_globals(
             }
         }
     }
+    // New references, whose GOT slots are looked up together.
+    let mut needs_slot = Vec::new();
     for (&sym, found) in resolved.iter_mut() {
         if let Some(&added) = (sym as usize).checked_sub(old.symbols.len()).and_then(|k| symbols.added.get(k)) {
             let symbol = &new.symbols[added as usize];
@@ -2085,8 +2091,8 @@ fn resolve_globals(
                 None => output_definition(overflow, output, name, hidden)?,
             };
             let at = at.ok_or_else(|| format!("`{}` is not defined in the output", String::from_utf8_lossy(name)))?;
-            let slot = got_index(got, overflow, output)?.slot_of(at);
-            *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot };
+            *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
+            needs_slot.push((sym, at));
             continue;
         }
         let symbol = old.symbols.get(sym as usize).ok_or("a symbol out of range")?;
@@ -2100,6 +2106,12 @@ fn resolve_globals(
         if let Some(spot) = placed.get(&section).filter(|_| chosen) {
             let at = overflow.address_of(spot.offset).ok_or(outside)?.wrapping_add(symbol.st_value(E));
             *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
+        }
+    }
+    if !needs_slot.is_empty() {
+        let slots = got_index(got, overflow, output)?.slots_of(needs_slot.iter().map(|&(_, at)| at));
+        for (sym, at) in needs_slot {
+            resolved.get_mut(&sym).expect("a resolved symbol").slot = slots.get(&at).copied();
         }
     }
     for (&index, spot) in placed.iter().filter(|(index, _)| old.executable(**index as usize)) {
@@ -2192,24 +2204,28 @@ fn output_definition(overflow: &Overflow, output: &[u8], name: &[u8], hidden: bo
     Ok(found.map(|s| s.st_value(E)))
 }
 
-/// The output's GOT slots by the address each holds (another reference of the full link's
-/// made it; the first slot, where two hold the same): in a position-independent output, only
-/// those with the relative dynamic relocation that puts the address there. rustc calls a
-/// function of another crate through its GOT slot (`R_X86_64_GOTPCREL`, which a link cannot
-/// relax), and Cranelift loads its data so. Read once a relink, from `.got` and `.rela.dyn`:
-/// in a debug typst-cli, 147,000 slots and 225,000 dynamic relocations: the relocations are
-/// put by slot (the GOT is one range of addresses), and the slots in a map with a cheap hash.
+/// The output's GOT slots and the address each holds (another reference of the full link's
+/// made it): in a position-independent output, only those with the relative dynamic
+/// relocation that puts the address there. rustc calls a function of another crate through
+/// its GOT slot (`R_X86_64_GOTPCREL`, which a link cannot relax), and Cranelift loads its data
+/// so. Read once a relink, from `.got` and `.rela.dyn`, with no map: a debug typst-cli has
+/// 147,000 slots and 225,000 dynamic relocations, and a relink asks for a few addresses, in
+/// batches, each answered by one pass over the slots (`GotSlots::slots_of`).
 struct GotSlots {
-    by_address: FxHashMap<u64, u64>,
+    /// Each usable slot's address and the address it holds, in the GOT's order.
+    held: Vec<(u64, u64)>,
 }
 
 impl GotSlots {
     fn read(overflow: &Overflow, output: &[u8]) -> Result<GotSlots, String> {
-        let Some(got) = overflow.section_named(b".got") else { return Ok(GotSlots { by_address: Default::default() }) };
+        let none = GotSlots { held: Vec::new() };
+        let Some(got) = overflow.section_named(b".got") else { return Ok(none) };
         let offset = overflow.section_offset(got);
         let size = overflow.section_at(offset).map_or(0, |h| h.sh_size(E));
         let slots: &[object::U64<LE>] = object::pod::slice_from_all_bytes(output_at(output, offset, size)?)
             .map_err(|_| "a .got of a size not a multiple of 8")?;
+        // The section is in one segment: its slots' addresses follow from the first's.
+        let Some(start) = overflow.address_of(offset) else { return Ok(none) };
         let pie = overflow.position_independent();
         // Position-independent: the addend of each slot's relative relocation, by slot.
         let mut relative: Vec<Option<u64>> = vec![None; if pie { slots.len() } else { 0 }];
@@ -2217,7 +2233,7 @@ impl GotSlots {
             true => overflow.dynamic_relocations(output)?,
             false => None,
         };
-        if let (Some((at, size)), Some(start)) = (table, overflow.address_of(offset)) {
+        if let Some((at, size)) = table {
             let relocations: &[Rela] = object::pod::slice_from_all_bytes(output_at(output, at, size)?)
                 .map_err(|_| "dynamic relocations cut short")?;
             for r in relocations.iter().filter(|r| r.r_type(E, false) == R_X86_64_RELATIVE) {
@@ -2227,21 +2243,27 @@ impl GotSlots {
                 }
             }
         }
-        let mut by_address = FxHashMap::default();
-        by_address.reserve(slots.len());
-        for (i, slot) in slots.iter().enumerate() {
-            let Some(place) = overflow.address_of(offset + 8 * i as u64) else { continue };
-            let value = slot.get(E);
-            if !pie || relative[i] == Some(value) {
-                by_address.entry(value).or_insert(place);
-            }
-        }
-        Ok(GotSlots { by_address })
+        let held = slots
+            .iter()
+            .enumerate()
+            .filter(|&(i, slot)| !pie || relative[i] == Some(slot.get(E)))
+            .map(|(i, slot)| (start + 8 * i as u64, slot.get(E)))
+            .collect();
+        Ok(GotSlots { held })
     }
 
-    /// The address of the slot that holds `address`, if there is one (the first, if several).
-    fn slot_of(&self, address: u64) -> Option<u64> {
-        self.by_address.get(&address).copied()
+    /// For each of `addresses` that a slot holds, the first such slot's address.
+    fn slots_of(&self, addresses: impl IntoIterator<Item = u64>) -> FxHashMap<u64, u64> {
+        let mut found: FxHashMap<u64, Option<u64>> = addresses.into_iter().map(|a| (a, None)).collect();
+        if found.is_empty() {
+            return FxHashMap::default();
+        }
+        for &(place, held) in &self.held {
+            if let Some(slot @ None) = found.get_mut(&held) {
+                *slot = Some(place);
+            }
+        }
+        found.into_iter().filter_map(|(address, slot)| Some((address, slot?))).collect()
     }
 }
 
