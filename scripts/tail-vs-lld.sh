@@ -10,6 +10,11 @@
 # with its response file adapted as `rsp`, see the README) with --threads=2. Prints
 # "tail_ms rust_lld_ms" per round, then the medians and their ratio.
 # Paths must be absolute. The pinned toolchain builds ripgrep (where the backend is installed).
+#
+# For another edit or project: TAIL_SWAP_FROM and TAIL_SWAP_TO (a line of TAIL_FILE, default
+# crates/core/main.rs, and its edited version: odd rounds make the edit, even rounds undo it,
+# and the medians are given for each), TAIL_BIN (default rg), TAIL_RSP (the response file in
+# REPLAY_DIR, default rsp); RIVET_ENGINE=cranelift reaches the backend as it is.
 set -euo pipefail
 rounds=$1 source=$2 target=$3 replay=$4
 cd "$(dirname "$0")/.."
@@ -17,17 +22,26 @@ RUSTUP_TOOLCHAIN="$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)"
 export RUSTUP_TOOLCHAIN
 rust_lld="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld"
 out=$(mktemp)
+file="$source/${TAIL_FILE:-crates/core/main.rs}" bin=${TAIL_BIN:-rg} rsp=${TAIL_RSP:-rsp}
 for i in $(seq 1 "$rounds"); do
-    sed -i "s/No files were searched[^,]*, which/No files were searched $i-$$, which/" "$source/crates/core/main.rs"
+    if [ -z "${TAIL_SWAP_FROM:-}" ]; then
+        sed -i "s/No files were searched[^,]*, which/No files were searched $i-$$, which/" "$file"
+    elif [ $((i % 2)) = 1 ]; then
+        FROM=$TAIL_SWAP_FROM TO=$TAIL_SWAP_TO python3 -c 'import os, sys; p = sys.argv[1]; s = open(p).read(); f = os.environ["FROM"]; assert s.count(f) == 1, "TAIL_SWAP_FROM once"; open(p, "w").write(s.replace(f, os.environ["TO"]))' "$file"
+    else
+        FROM=$TAIL_SWAP_TO TO=$TAIL_SWAP_FROM python3 -c 'import os, sys; p = sys.argv[1]; s = open(p).read(); open(p, "w").write(s.replace(os.environ["FROM"], os.environ["TO"]))' "$file"
+    fi
     tail=$(cd "$source" && RIVET_VERBOSE=1 RUSTFLAGS="-Zcodegen-backend=rivet" CARGO_TARGET_DIR="$target" \
-        cargo build --locked --bin rg 2>&1 | sed -n 's/^rivet: linked `rg` .*), \([0-9.]*\) ms after.*/\1/p')
+        cargo build --locked --bin "$bin" 2>&1 | sed -n "s/^rivet: linked \`$bin\` .*), \([0-9.]*\) ms after.*/\1/p")
     start=$(date +%s%N)
-    (cd "$replay" && "$rust_lld" -flavor gnu --threads=2 @rsp -o "$out")
+    (cd "$replay" && "$rust_lld" -flavor gnu --threads=2 "@$rsp" -o "$out")
     end=$(date +%s%N)
     echo "$tail $(((end - start) / 1000000))"
-done | tee /dev/stderr | python3 -c '
-import statistics, sys
+done | tee /dev/stderr | SWAP=${TAIL_SWAP_FROM:+1} python3 -c '
+import os, statistics, sys
 rows = [tuple(map(float, l.split())) for l in sys.stdin if l.strip()]
-tail, lld = statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
-print(f"median tail {tail:.1f} ms, rust-lld {lld:.1f} ms, ratio {tail / lld:.2f}")'
+groups = [("edited", rows[0::2]), ("undone", rows[1::2])] if os.environ.get("SWAP") else [("", rows)]
+for name, group in groups:
+    tail, lld = statistics.median(r[0] for r in group), statistics.median(r[1] for r in group)
+    print(f"{name} median tail {tail:.1f} ms, rust-lld {lld:.1f} ms, ratio {tail / lld:.3f}".strip())'
 rm -f "$out"

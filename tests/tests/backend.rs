@@ -93,6 +93,7 @@ const CLEARED_VARS: &[&str] = &[
     "MAKEFLAGS",
     "MFLAGS",
     "RIVET_VERBOSE",
+    "RIVET_TIME",
     "RIVET_ENGINE",
     "RUST_BACKTRACE",
     "RUST_LIB_BACKTRACE",
@@ -1086,7 +1087,9 @@ fn edit_loop(t: &Test, engine: Engine) {
             }
             // Incremental whatever the machine's cargo configuration says: on the CI machine
             // these dev builds were not incremental, so neither was the link.
-            builds.push(cargo_with(t, world, engine, project, &["build"], &[("CARGO_INCREMENTAL", "1")]));
+            // `RIVET_TIME=1`: a relink prints its steps.
+            let env = [("CARGO_INCREMENTAL", "1"), ("RIVET_TIME", "1")];
+            builds.push(cargo_with(t, world, engine, project, &["build"], &env));
         }
         let [test, reference] = WORLDS
             .map(|world| t.run_in(world, &rivet_tests::path_str(&target_dir(t, world).join("debug/incr")), &[], &[]));
@@ -1109,13 +1112,20 @@ fn edit_loop(t: &Test, engine: Engine) {
             continue;
         }
         assert_eq!(reported_links(&builds[0].stderr, "incr").len(), 1, "{what}: {}", builds[0]);
-        let report = builds[0].stderr.lines().find(|l| l.contains("incremental: "));
+        let report = builds[0].stderr.lines().find(|l| l.starts_with("rivet: ") && l.contains("incremental: "));
         for outcome in incremental {
             assert!(
                 report.is_some_and(|l| l.contains(outcome)),
                 "{what}: the link should say {outcome:?}: {}",
                 builds[0]
             );
+        }
+        if report.is_some_and(|l| l.contains(patched)) {
+            let step = "rivet-ld: ";
+            let timed = ["incremental: changed objects compared, patches planned", "total"]
+                .iter()
+                .all(|lap| builds[0].stderr.lines().any(|l| l.starts_with(step) && l.ends_with(lap)));
+            assert!(timed, "{what}: RIVET_TIME=1 should time the relink's steps: {}", builds[0]);
         }
     }
     assert_eq!(leftovers(&target_dir(t, World::Test)), Vec::<PathBuf>::new(), "the links left files behind");
