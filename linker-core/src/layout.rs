@@ -827,20 +827,27 @@ fn marked_symbols(scan: &ScanResult) -> Vec<(SymbolId, u16)> {
     scan.flags.par_iter().enumerate().filter(|(_, f)| **f != 0).map(|(i, f)| (i as SymbolId, *f)).collect()
 }
 
-/// The first `.rela.dyn` index of each input section's dynamic relocations, in canonical file
-/// order, and their total.
-fn dynrel_bases(link: &Link<'_>, scan: &ScanResult) -> (Vec<Vec<u32>>, u32) {
-    let mut order: Vec<usize> = (0..scan.dynrel_counts.len()).collect();
-    order.sort_by_key(|&f| link.res.files[f].order);
+/// The first `.rela.dyn` index of each input section's dynamic relocations, in the order the
+/// sections are placed, and the total the scan counted. A run of consecutive input sections of
+/// one output section (a chunk of the write pass) thus has one run of entries, which it writes
+/// itself as it relocates, never collected whole (24 MB at a million functions). Sections that
+/// are not placed as input sections (`.eh_frame` records, merged pieces) apply no dynamic
+/// relocations: what the scan counted for them is left empty after all the others.
+fn dynrel_bases(sections: &[OutputSection], scan: &ScanResult) -> (Vec<Vec<u32>>, u32) {
     let mut bases: Vec<Vec<u32>> = scan.dynrel_counts.iter().map(|c| vec![0; c.len()]).collect();
     let mut next = 0u32;
-    for f in order {
-        for (s, &c) in scan.dynrel_counts[f].iter().enumerate() {
-            bases[f][s] = next;
-            next += c;
+    for section in sections {
+        let Contents::Inputs(parts) = &section.contents else { continue };
+        for p in parts {
+            let count = scan.dynrel_counts[p.file as usize].get(p.section as usize).copied().unwrap_or(0);
+            if count > 0 {
+                bases[p.file as usize][p.section as usize] = next;
+                next += count;
+            }
         }
     }
-    (bases, next)
+    let total = scan.dynrel_counts.iter().flatten().sum();
+    (bases, total)
 }
 
 /// The part of layout that needs no liveness: every input section sorted towards its output
@@ -1281,7 +1288,7 @@ impl<'l, 'd> Builder<'l, 'd> {
         let copies = self.place_copies(&marked);
         let got_plt = GotPlt::plan(link, scan, &marked);
         let dynamic = crate::dynamic::DynamicTables::build(link, scan, &copies)?;
-        let (dynrel_base, dynrel_sections_total) = dynrel_bases(link, scan);
+        let (dynrel_base, dynrel_sections_total) = dynrel_bases(&self.sections, scan);
         self.add_dynamic_sections(scan, &got_plt, &dynamic, copies.len());
         let eh_fdes = self.add_eh_frame_hdr();
         self.add(Synthetic::Comment, b".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS, 1, COMMENT.len() as u64);

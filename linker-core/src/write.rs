@@ -70,7 +70,7 @@ pub fn write_image(
     let hash = matches!(config.build_id, Some(BuildId::Sha1 | BuildId::Md5 | BuildId::Fast));
 
     // Input sections and the linker's own tables are independent until .rela.dyn.
-    let (written, ((mut content, rela_tail), symbol_tables)) = rayon::join(
+    let (written, ((content, rela_tail), symbol_tables)) = rayon::join(
         || write_sections(link, scan, layout, &file, &tmp, hash),
         || {
             rayon::join(
@@ -79,10 +79,10 @@ pub fn write_image(
             )
         },
     );
-    let Written { dynrels, mut ranges, compressed } = written?;
+    let Written { mut ranges, compressed } = written?;
     ranges.extend(symbol_tables?);
-    content.push((Synthetic::RelaDyn, rela_dyn_bytes(layout, dynrels, rela_tail)));
     let mut blobs = placed_synthetic(layout, content)?;
+    blobs.extend(rela_dyn_tail(layout, rela_tail)?);
     if let Some(codec) = config.compress_debug_sections {
         blobs.extend(place_compressed(layout, codec, compressed));
         file.set_len(layout.file_size).map_err(|e| Error::io(&tmp, e))?;
@@ -249,8 +249,6 @@ fn compressed_padding(link: &Link<'_>, layout: &Layout, chunks: &[(usize, Chunk<
 
 /// What the copy-and-relocate pass produced besides the bytes it wrote.
 struct Written {
-    /// The dynamic relocations the input sections asked for, by their `.rela.dyn` base index.
-    dynrels: Vec<(u32, Vec<DynRel>)>,
     ranges: Vec<WrittenRange>,
     /// The pieces of the sections to be compressed, kept rather than written.
     compressed: Vec<Piece>,
@@ -276,39 +274,51 @@ fn write_sections(
     use std::os::unix::fs::FileExt;
     let chunks = chunks(layout);
     let padding = compressed_padding(link, layout, &chunks);
-    let results: Vec<Result<(Vec<(u32, Vec<DynRel>)>, Result<WrittenRange, Piece>)>> = chunks
+    type Buffers = (Vec<u8>, Vec<u8>);
+    // Per chunk: its run of `.rela.dyn`, and its bytes' range or its compressed piece.
+    type ChunkWritten = (Option<WrittenRange>, Result<WrittenRange, Piece>);
+    let results: Vec<Result<ChunkWritten>> = chunks
         .into_par_iter()
         .zip(padding)
-        .map_init(Vec::new, |buf: &mut Vec<u8>, ((section, chunk), (lead, tail))| {
+        .map_init(Buffers::default, |(buf, relas): &mut Buffers, ((section, chunk), (lead, tail))| {
             let (sec, start, len) = chunk.range(layout);
             buf.clear();
-            let dynrels = match chunk {
-                Chunk::Parts(sec, parts) => write_input_parts(link, scan, layout, sec, parts, buf)?,
+            relas.clear();
+            let relas_at = match chunk {
+                Chunk::Parts(sec, parts) => write_input_parts(link, scan, layout, sec, parts, buf, relas)?,
                 Chunk::MergedShard(_, m, s) => {
                     layout.merged[m].write_shard(s, buf);
-                    Vec::new()
+                    None
                 }
                 Chunk::EhFrame(sec) => {
                     buf.resize(len as usize, 0);
                     write_eh_frame(link, scan, layout, sec, buf)?;
-                    Vec::new()
+                    None
                 }
+            };
+            // The chunk's run of `.rela.dyn` (see `layout::dynrel_bases`).
+            let relas = match relas_at {
+                Some(at) => {
+                    file.write_all_at(relas, at).map_err(|e| Error::io(path, e))?;
+                    Some(WrittenRange::of(at, relas, hash))
+                }
+                None => None,
             };
             if let Some(codec) = link.config.compress_debug_sections.filter(|_| is_compressed(link.config, sec)) {
                 let bytes = zeros(lead).chain([&buf[..]]).chain(zeros(tail));
                 let piece = Piece { section, start, piece: compressed::deflate_piece(codec, bytes) };
-                return Ok((dynrels, Err(piece)));
+                return Ok((relas, Err(piece)));
             }
             let at = sec.offset + start;
             file.write_all_at(buf, at).map_err(|e| Error::io(path, e))?;
             // The build id hashes the chunk while it is still in cache.
-            Ok((dynrels, Ok(WrittenRange::of(at, buf, hash))))
+            Ok((relas, Ok(WrittenRange::of(at, buf, hash))))
         })
         .collect();
-    let mut written = Written { dynrels: Vec::new(), ranges: Vec::new(), compressed: Vec::new() };
+    let mut written = Written { ranges: Vec::new(), compressed: Vec::new() };
     for r in results {
-        let (dynrels, range) = r?;
-        written.dynrels.extend(dynrels);
+        let (relas, range) = r?;
+        written.ranges.extend(relas);
         match range {
             Ok(range) => written.ranges.push(range),
             Err(piece) => written.compressed.push(piece),
@@ -334,7 +344,9 @@ impl WrittenRange {
 }
 
 /// Copies and relocates consecutive input sections `parts` of `sec` into the empty `buf`,
-/// which then starts at the first one; only the padding between them is zero-filled.
+/// which then starts at the first one; only the padding between them is zero-filled. Their
+/// dynamic relocations go to the empty `relas`, encoded, from the first one's place in
+/// `.rela.dyn`, whose file offset it returns (none if they have none).
 fn write_input_parts(
     link: &Link<'_>,
     scan: &ScanResult,
@@ -342,9 +354,10 @@ fn write_input_parts(
     sec: &OutputSection,
     parts: &[crate::layout::InputPart],
     buf: &mut Vec<u8>,
-) -> Result<Vec<(u32, Vec<DynRel>)>> {
+    relas: &mut Vec<u8>,
+) -> Result<Option<u64>> {
     let start = parts[0].offset;
-    let mut all = Vec::new();
+    let mut first_base = None;
     let mut shared = ChunkTargets::new(layout);
     for p in parts {
         let mut rel = Relocator::new(link, scan, layout, &mut shared, p.file, p.section as usize)?;
@@ -372,12 +385,21 @@ fn write_input_parts(
             rel.apply_non_alloc_section(out, &sec.name)?;
         }
         if !rel.dynrels.is_empty() {
-            let base =
-                layout.dynrel_base.get(p.file as usize).and_then(|b| b.get(p.section as usize)).copied().unwrap_or(0);
-            all.push((base, rel.dynrels));
+            let (file, section) = (p.file as usize, p.section as usize);
+            let planned = scan.dynrel_counts[file].get(section).copied().unwrap_or(0) as usize;
+            assert!(
+                rel.dynrels.len() <= planned,
+                "{} dynamic relocations where layout made room for {planned}",
+                rel.dynrels.len()
+            );
+            let base = layout.dynrel_base[file][section];
+            let at = 24 * (base - *first_base.get_or_insert(base)) as usize;
+            relas.resize(at + 24 * rel.dynrels.len(), 0);
+            put_relas(&mut relas[at..], &rel.dynrels);
         }
     }
-    Ok(all)
+    let rela_dyn = layout.section(Synthetic::RelaDyn).map_or(0, |s| s.offset);
+    Ok(first_base.map(|base| rela_dyn + 24 * base as u64))
 }
 
 /// What a relocation's symbol stands for, before the addend: a value, a discarded
@@ -1058,18 +1080,22 @@ fn placed_synthetic(layout: &Layout, content: Vec<(Synthetic, Vec<u8>)>) -> Resu
     Ok(placed)
 }
 
-/// `.rela.dyn`: the input sections' relocations at their pre-assigned bases, then the rest,
-/// then the empty entries a relink may use (`layout::relative_room`); encoded straight into
-/// the section's bytes (24 MB at a million symbols, made once).
-fn rela_dyn_bytes(layout: &Layout, input_dynrels: Vec<(u32, Vec<DynRel>)>, tail: Vec<DynRel>) -> Vec<u8> {
-    let inputs = layout.dynrel_sections_total as usize;
-    let size = layout.section(Synthetic::RelaDyn).map_or(0, |s| s.size as usize);
-    let mut out = vec![0u8; size.max(24 * (inputs + tail.len()))];
-    for (base, list) in input_dynrels {
-        put_relas(&mut out[24 * base as usize..], &list);
+/// The end of `.rela.dyn`, after the input sections' relocations (which the chunks of the
+/// write pass wrote at their pre-assigned bases): the linker's own (`tail`), then the empty
+/// entries a relink may use (`layout::relative_room`). Where it goes and its bytes.
+fn rela_dyn_tail(layout: &Layout, tail: Vec<DynRel>) -> Result<Option<(u64, Vec<u8>)>> {
+    let Some(sec) = layout.section(Synthetic::RelaDyn) else { return Ok(None) };
+    let inputs = 24 * layout.dynrel_sections_total as u64;
+    if inputs + 24 * tail.len() as u64 > sec.size {
+        return Err(Error::Usage(format!(
+            "internal error: {} dynamic relocations, room was planned for {}",
+            inputs / 24 + tail.len() as u64,
+            sec.size / 24
+        )));
     }
-    put_relas(&mut out[24 * inputs..], &tail);
-    out
+    let mut bytes = vec![0u8; (sec.size - inputs) as usize];
+    put_relas(&mut bytes, &tail);
+    Ok(Some((sec.offset + inputs, bytes)))
 }
 
 fn rela_bytes(list: &[DynRel]) -> Vec<u8> {
