@@ -82,7 +82,7 @@ pub fn write_image(
     let Written { mut ranges, compressed } = written?;
     ranges.extend(symbol_tables?);
     let mut blobs = placed_synthetic(layout, content)?;
-    blobs.extend(rela_dyn_tail(layout, rela_tail)?);
+    blobs.extend(rela_tail.finish(layout)?);
     if let Some(codec) = config.compress_debug_sections {
         blobs.extend(place_compressed(layout, codec, compressed));
         file.set_len(layout.file_size).map_err(|e| Error::io(&tmp, e))?;
@@ -861,14 +861,13 @@ fn write_eh_frame(
     Ok(())
 }
 
-/// GOT, PLT, dynamic tables, symbol table and the other sections the linker makes.
 /// The contents of the sections the linker makes (GOT, PLT, dynamic tables, symbol table,
 /// ...), computed while the input sections are being written, plus the dynamic relocations
 /// that follow the input sections' own in `.rela.dyn`.
-fn synthetic_contents(link: &Link<'_>, scan: &ScanResult, layout: &Layout) -> (Vec<(Synthetic, Vec<u8>)>, Vec<DynRel>) {
+fn synthetic_contents(link: &Link<'_>, scan: &ScanResult, layout: &Layout) -> (Vec<(Synthetic, Vec<u8>)>, RelaDynTail) {
     let dynamic = &layout.dynamic;
     let dynsym_of = |id: SymbolId| dynamic.index.get(&link.res.resolved[id as usize]).copied().unwrap_or(0);
-    let mut rela_dyn: Vec<DynRel> = Vec::new();
+    let mut rela_dyn = RelaDynTail::new(layout);
     let mut rela_plt: Vec<DynRel> = Vec::new();
     let got_addr = layout.addr_of(Synthetic::Got);
     let mut got_words = vec![0u64; layout.section(Synthetic::Got).map_or(0, |s| s.size / 8) as usize];
@@ -1081,21 +1080,40 @@ fn placed_synthetic(layout: &Layout, content: Vec<(Synthetic, Vec<u8>)>) -> Resu
 }
 
 /// The end of `.rela.dyn`, after the input sections' relocations (which the chunks of the
-/// write pass wrote at their pre-assigned bases): the linker's own (`tail`), then the empty
-/// entries a relink may use (`layout::relative_room`). Where it goes and its bytes.
-fn rela_dyn_tail(layout: &Layout, tail: Vec<DynRel>) -> Result<Option<(u64, Vec<u8>)>> {
-    let Some(sec) = layout.section(Synthetic::RelaDyn) else { return Ok(None) };
-    let inputs = 24 * layout.dynrel_sections_total as u64;
-    if inputs + 24 * tail.len() as u64 > sec.size {
-        return Err(Error::Usage(format!(
-            "internal error: {} dynamic relocations, room was planned for {}",
-            inputs / 24 + tail.len() as u64,
-            sec.size / 24
-        )));
+/// write pass write at their pre-assigned bases): the linker's own, encoded as they are made
+/// (a GOT slot's relocation each: megabytes at a million slots), then the empty entries a
+/// relink may use (`layout::relative_room`).
+struct RelaDynTail {
+    bytes: Vec<u8>,
+}
+
+impl RelaDynTail {
+    fn new(layout: &Layout) -> Self {
+        let inputs = 24 * layout.dynrel_sections_total as u64;
+        let size = layout.section(Synthetic::RelaDyn).map_or(0, |s| s.size.saturating_sub(inputs));
+        RelaDynTail { bytes: Vec::with_capacity(size as usize) }
     }
-    let mut bytes = vec![0u8; (sec.size - inputs) as usize];
-    put_relas(&mut bytes, &tail);
-    Ok(Some((sec.offset + inputs, bytes)))
+
+    fn push(&mut self, d: DynRel) {
+        let at = self.bytes.len();
+        self.bytes.resize(at + 24, 0);
+        put_relas(&mut self.bytes[at..], &[d]);
+    }
+
+    /// Where the tail goes in the file, and its bytes, room included.
+    fn finish(mut self, layout: &Layout) -> Result<Option<(u64, Vec<u8>)>> {
+        let Some(sec) = layout.section(Synthetic::RelaDyn) else { return Ok(None) };
+        let inputs = 24 * layout.dynrel_sections_total as u64;
+        if inputs + self.bytes.len() as u64 > sec.size {
+            return Err(Error::Usage(format!(
+                "internal error: {} dynamic relocations, room was planned for {}",
+                (inputs + self.bytes.len() as u64) / 24,
+                sec.size / 24
+            )));
+        }
+        self.bytes.resize((sec.size - inputs) as usize, 0);
+        Ok(Some((sec.offset + inputs, self.bytes)))
+    }
 }
 
 fn rela_bytes(list: &[DynRel]) -> Vec<u8> {
