@@ -900,12 +900,49 @@ impl<'d> EarlyLayout<'d> {
     }
 }
 
-/// An input section waiting for its place in its output section.
-struct PendingInput {
-    file: u32,
-    section: u32,
-    align: u64,
+/// The input sections of one output section as they are assigned, in canonical order, each
+/// at its offset: a section's place is known as it comes (a million of them were once listed
+/// first and placed after, in 32 MB more). Once one has an `.init_array`-style priority other
+/// than 0, the priorities are kept too, and the sections are sorted by them and placed again.
+#[derive(Default)]
+struct PendingParts {
+    parts: Vec<InputPart>,
     size: u64,
+    priorities: Option<Vec<u32>>,
+}
+
+impl PendingParts {
+    fn push(&mut self, (file, section): (u32, u32), align: u64, size: u64, priority: u32) {
+        if priority != 0 && self.priorities.is_none() {
+            self.priorities = Some(vec![0; self.parts.len()]);
+        }
+        if let Some(priorities) = &mut self.priorities {
+            priorities.push(priority);
+        }
+        let offset = align_up(self.size, align);
+        self.parts.push(InputPart { file, section, offset, size });
+        self.size = offset + size;
+    }
+
+    /// The parts in their final order (by priority, equal ones in canonical order) at their
+    /// offsets, and the output section's size.
+    fn finish(self, link: &Link<'_>) -> (Vec<InputPart>, u64) {
+        let Some(priorities) = self.priorities.filter(|p| !p.is_sorted()) else { return (self.parts, self.size) };
+        let mut sorted: Vec<(u32, InputPart)> = priorities.into_iter().zip(self.parts).collect();
+        sorted.sort_by_key(|&(priority, _)| priority);
+        let mut offset = 0;
+        let parts = sorted
+            .into_iter()
+            .map(|(_, p)| {
+                let align = link.res.files[p.file as usize].object().map_or(1, |o| o.section_align(p.section as usize));
+                offset = align_up(offset, align);
+                let placed = InputPart { offset, ..p };
+                offset += p.size;
+                placed
+            })
+            .collect();
+        (parts, offset)
+    }
 }
 
 /// See [`Layout::place_inputs`].
@@ -923,8 +960,8 @@ struct Builder<'l, 'd> {
     link: &'l Link<'d>,
     sections: Vec<OutputSection>,
     by_key: FxHashMap<SectionKey<'d>, u32>,
-    /// Inputs per output section in canonical order, with their `.init_array`-style priorities.
-    pending: Vec<Vec<(u32, PendingInput)>>,
+    /// Inputs per output section, placed as they are assigned.
+    pending: Vec<PendingParts>,
     placement: Vec<Vec<Placement>>,
     merge_inputs: Vec<Vec<(u32, u32)>>,
     merged: Vec<MergedSection<'d>>,
@@ -966,7 +1003,7 @@ impl<'l, 'd> Builder<'l, 'd> {
         let mut s = OutputSection::new(key.name, key.sh_type, key.flags, 1, contents());
         s.entsize = key.entsize;
         self.sections.push(s);
-        self.pending.push(Vec::new());
+        self.pending.push(PendingParts::default());
         self.by_key.insert(key, i);
         i
     }
@@ -1016,7 +1053,7 @@ impl<'l, 'd> Builder<'l, 'd> {
             }
         }
         for (pending, count) in self.pending.iter_mut().zip(counts) {
-            pending.reserve_exact(count);
+            pending.parts.reserve_exact(count);
         }
         // Inputs in canonical order: files by (command line, member), sections by index, so
         // that only `.init_array`-style priorities are left to sort.
@@ -1036,35 +1073,19 @@ impl<'l, 'd> Builder<'l, 'd> {
                 sec.align = sec.align.max(ks.align);
                 match (ks.kept, &sec.contents) {
                     (Kept::Merge(_), &Contents::Merged(m)) => self.merge_inputs[m].push((fi as u32, si)),
-                    (Kept::Inputs(_, priority), _) => self.pending[out as usize].push((
-                        priority,
-                        PendingInput { file: fi as u32, section: si, align: ks.align, size: ks.size },
-                    )),
+                    (Kept::Inputs(_, priority), _) => {
+                        self.pending[out as usize].push((fi as u32, si), ks.align, ks.size, priority)
+                    }
                     _ => unreachable!("merge keys make merged sections"),
                 }
             }
         }
-        // Offsets; in parallel over output sections.
-        let placed: Vec<(u32, u64, Vec<InputPart>)> = std::mem::take(&mut self.pending)
-            .into_par_iter()
-            .enumerate()
-            .filter(|(_, inputs)| !inputs.is_empty())
-            .map(|(out, mut inputs)| {
-                // Stable: equal priorities keep their canonical order.
-                if !inputs.is_sorted_by_key(|e| e.0) {
-                    inputs.sort_by_key(|e| e.0);
-                }
-                let mut offset = 0u64;
-                let mut parts = Vec::with_capacity(inputs.len());
-                for (_, p) in inputs {
-                    offset = align_up(offset, p.align);
-                    parts.push(InputPart { file: p.file, section: p.section, offset, size: p.size });
-                    offset += p.size;
-                }
-                (out as u32, offset, parts)
-            })
-            .collect();
-        for (out, size, parts) in placed {
+        for (out, pending) in std::mem::take(&mut self.pending).into_iter().enumerate() {
+            if pending.parts.is_empty() {
+                continue;
+            }
+            let (parts, size) = pending.finish(link);
+            let out = out as u32;
             for p in &parts {
                 self.placement[p.file as usize][p.section as usize] = Placement::At { out, offset: p.offset };
             }
