@@ -7,13 +7,21 @@ use crate::resolve::{FileData, Rank, SymbolId};
 use rayon::prelude::*;
 
 pub struct SymtabPlan<'d> {
-    /// Local symbols, then globals, as (symbol id, name offset).
-    pub entries: Vec<(SymbolId, u32)>,
-    /// Each entry's name, for `.strtab`.
-    names: Vec<&'d [u8]>,
+    /// Local symbols per file (canonical file order), then globals in runs of [`RUN`], each
+    /// with its name: the only per-entry table the plan keeps (24 bytes an entry; name
+    /// offsets are counted again as the runs are written). At a million symbols, lists of
+    /// offsets and of names beside them were 36 MB more of fresh memory.
+    lists: Vec<Vec<(SymbolId, &'d [u8])>>,
+    /// Per list: the index of its first entry among all entries.
+    list_starts: Vec<usize>,
+    /// The `.strtab` offset of the name of every [`RUN`]th entry, then `.strtab`'s size.
+    run_names: Vec<usize>,
     pub first_global: usize,
-    strtab_size: usize,
+    entries: usize,
 }
+
+/// Entries per run of the write pass.
+const RUN: usize = 4096;
 
 impl<'d> SymtabPlan<'d> {
     /// `placed(file, section)`: the input section is in the output. Only names' offsets are
@@ -23,8 +31,9 @@ impl<'d> SymtabPlan<'d> {
         let mut files: Vec<usize> = (0..link.res.files.len()).collect();
         files.sort_by_key(|&f| link.res.files[f].order);
         // Locals, per file in parallel (canonical file order), then every global's winner.
-        let mut runs: Vec<Vec<(SymbolId, &[u8])>> = files.par_iter().map(|&fi| kept_locals(link, placed, fi)).collect();
-        let first_global = runs.iter().map(Vec::len).sum();
+        let mut lists: Vec<Vec<(SymbolId, &[u8])>> =
+            files.par_iter().map(|&fi| kept_locals(link, placed, fi)).collect();
+        let first_global = lists.iter().map(Vec::len).sum();
         let mut globals: Vec<SymbolId> = link
             .res
             .names
@@ -45,60 +54,72 @@ impl<'d> SymtabPlan<'d> {
             })
             .collect();
         globals.par_sort_unstable();
-        // Globals in runs of a few thousand, so that their names are looked up in parallel too.
-        runs.par_extend(globals.par_chunks(4096).map(|run| run.iter().map(|&id| (id, link.symbol_name(id))).collect()));
+        // Globals in runs, so that their names are looked up in parallel too.
+        lists.par_extend(globals.par_chunks(RUN).map(|run| run.iter().map(|&id| (id, link.symbol_name(id))).collect()));
+        lists.retain(|list| !list.is_empty());
 
-        // Name offsets by prefix sums over the runs, then each run's offsets in parallel.
-        let mut run_starts = Vec::with_capacity(runs.len());
-        let mut size = 1usize;
-        for run in &runs {
-            run_starts.push(size);
-            size += run.iter().map(|(_, name)| name.len() + 1).sum::<usize>();
+        // Where each list starts, in entries and in `.strtab` (after its leading zero); then,
+        // per list in parallel, the name offsets of the run starts that fall in it.
+        let (mut list_starts, mut name_starts) = (Vec::with_capacity(lists.len()), Vec::with_capacity(lists.len()));
+        let (mut entries, mut size) = (0usize, 1usize);
+        for list in &lists {
+            list_starts.push(entries);
+            name_starts.push(size);
+            entries += list.len();
+            size += list.iter().map(|(_, name)| name.len() + 1).sum::<usize>();
         }
-        let entries: Vec<Vec<(SymbolId, u32)>> = runs
+        let mut run_names: Vec<usize> = lists
             .par_iter()
-            .zip(&run_starts)
-            .map(|(run, &start)| {
-                let mut at = start;
-                run.iter()
-                    .map(|&(id, name)| {
-                        let offset = at as u32;
-                        at += name.len() + 1;
-                        (id, offset)
-                    })
-                    .collect()
+            .zip(&list_starts)
+            .zip(&name_starts)
+            .flat_map_iter(|((list, &first), &name)| {
+                let mut at = name;
+                list.iter().enumerate().filter_map(move |(i, (_, n))| {
+                    let start = ((first + i) % RUN == 0).then_some(at);
+                    at += n.len() + 1;
+                    start
+                })
             })
             .collect();
-        // Sized once: a flattened iterator does not know its length (16 MB at a million).
-        let mut names = Vec::with_capacity(runs.iter().map(Vec::len).sum());
-        names.extend(runs.into_iter().flatten().map(|(_, name)| name));
-        SymtabPlan { entries: entries.concat(), names, first_global, strtab_size: size }
+        run_names.push(size);
+        SymtabPlan { lists, list_starts, run_names, first_global, entries }
     }
 
     /// Entries including the null symbol.
     pub fn count(&self) -> usize {
-        self.entries.len() + 1
+        self.entries + 1
     }
 
     pub fn strtab_size(&self) -> u64 {
-        self.strtab_size as u64
+        self.run_names[self.run_names.len() - 1] as u64
     }
 
-    /// The tables in runs of a few thousand entries, for the write pass to make and write one
-    /// run at a time, in parallel: each run's slots in `.symtab` (slot 0, the null symbol, in
-    /// the first) and the range of `.strtab` its names fill (the first byte, a zero, in the
+    /// The tables in runs of [`RUN`] entries, for the write pass to make and write one run at
+    /// a time, in parallel: each run's slots in `.symtab` (slot 0, the null symbol, in the
+    /// first) and the range of `.strtab` its names fill (the first byte, a zero, in the
     /// first), so that neither table is ever held whole (46 MB at a million symbols).
     pub fn runs(&self) -> Vec<SymtabRun> {
-        const RUN: usize = 4096;
-        let starts = (0..self.entries.len()).step_by(RUN);
-        starts
-            .map(|first| {
-                let end = (first + RUN).min(self.entries.len());
-                let name_at = |k: usize| self.entries.get(k).map_or(self.strtab_size, |&(_, at)| at as usize);
-                let (slot, name) = if first == 0 { (0, 0) } else { (1 + first, name_at(first)) };
-                SymtabRun { entries: first..end, slots: slot..1 + end, names: name..name_at(end) }
+        (0..self.entries)
+            .step_by(RUN)
+            .enumerate()
+            .map(|(j, first)| {
+                let end = (first + RUN).min(self.entries);
+                let (slot, name) = if first == 0 { (0, 0) } else { (1 + first, self.run_names[j]) };
+                SymtabRun { entries: first..end, slots: slot..1 + end, names: name..self.run_names[j + 1] }
             })
             .collect()
+    }
+
+    /// The entries of `run`, each with the `.strtab` offset of its name.
+    pub fn entries<'p>(&'p self, run: &SymtabRun) -> impl Iterator<Item = (SymbolId, u32, &'d [u8])> + 'p {
+        let list = self.list_starts.partition_point(|&start| start <= run.entries.start) - 1;
+        let skip = run.entries.start - self.list_starts[list];
+        let mut at = if run.names.start == 0 { 1 } else { run.names.start };
+        self.lists[list..].iter().flatten().skip(skip).take(run.entries.len()).map(move |&(id, name)| {
+            let offset = at as u32;
+            at += name.len() + 1;
+            (id, offset, name)
+        })
     }
 
     /// The names of `run`'s entries, each with its terminator, as `.strtab` holds them from
@@ -107,15 +128,15 @@ impl<'d> SymtabPlan<'d> {
         if run.names.start == 0 {
             out.push(0);
         }
-        for name in &self.names[run.entries.clone()] {
+        for (_, _, name) in self.entries(run) {
             out.extend_from_slice(name);
             out.push(0);
         }
     }
 }
 
-/// A run of `.symtab` entries (indices into [`SymtabPlan::entries`]), with the slots it fills
-/// in `.symtab` and the bytes in `.strtab`.
+/// A run of `.symtab` entries (indices into the plan's entries, all lists together), with
+/// the slots it fills in `.symtab` and the bytes in `.strtab`.
 pub struct SymtabRun {
     pub entries: std::ops::Range<usize>,
     pub slots: std::ops::Range<usize>,

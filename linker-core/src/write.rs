@@ -1271,9 +1271,8 @@ fn write_symbol_tables(
         .map_init(Vec::new, |buf: &mut Vec<u8>, run| {
             buf.clear();
             buf.resize(24 * run.slots.len(), 0);
-            let entries = &plan.entries[run.entries.clone()];
-            let first = run.slots.len() - entries.len();
-            for (k, (slot, &(id, name))) in buf[24 * first..].chunks_mut(24).zip(entries).enumerate() {
+            let first = run.slots.len() - run.entries.len();
+            for (k, (slot, (id, name, _))) in buf[24 * first..].chunks_mut(24).zip(plan.entries(run)).enumerate() {
                 let (mut info, other, size) = symbol_attributes(link, layout, id);
                 if run.entries.start + k < plan.first_global {
                     info = (STB_LOCAL << 4) | (info & 0xf);
