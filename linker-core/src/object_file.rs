@@ -228,7 +228,14 @@ impl<'d> ObjectFile<'d> {
 
     /// How many global symbols the object has.
     pub fn global_count(&self) -> usize {
-        self.global_names.len()
+        self.symbols.len() - self.first_global
+    }
+
+    /// Frees what [`ObjectFile::global_name`] reads, once the name table holds the names and
+    /// every global is bound: 16 bytes a global (24 MB at a million functions) that would
+    /// otherwise stay to the end of the link.
+    pub fn forget_global_names(&mut self) {
+        self.global_names = Vec::new();
     }
 
     /// Inflates the SHF_COMPRESSED sections (see [`crate::compressed`]) into buffers `keep`

@@ -557,8 +557,8 @@ impl<'d> Resolver<'d> {
                             continue;
                         }
                         let entry = names.at_slot(slot);
-                        let name = obj.global_name(i).0;
                         if entry.rank <= Rank::Lazy {
+                            let name = obj.global_name(i).0;
                             if obj.symbol(i).st_bind() != STB_WEAK && !may_stay_undefined(name) {
                                 undefined.push((name, file.symbol_base + i as u32));
                             }
@@ -572,6 +572,11 @@ impl<'d> Resolver<'d> {
             .collect();
         if !undefined.is_empty() {
             return Err(self.undefined_error(undefined));
+        }
+        for file in &mut self.files {
+            if let FileData::Object(obj) = &mut file.data {
+                obj.forget_global_names();
+            }
         }
         let mut symbol_file = vec![0 as FileId; total];
         split_by_lengths(&mut symbol_file, self.files.iter().map(|f| f.symbol_count as usize))
