@@ -17,6 +17,15 @@
 //! addresses 13×, copy and relocate 10×; the whole link 9.4× (85.6 to 809 ms). No pass has an
 //! algorithmic step that grows faster than its data; all of them lose to their working set
 //! leaving the caches (per-symbol and per-section tables indexed at random).
+//!
+//! **Fresh memory is the other cost that grows with the link.** On the VMs rivet is measured on,
+//! the first touch of a page of heap costs about 0.4 ms a MB in 4 KiB pages and 0.1 to 2.3 ms a MB
+//! in huge pages (zeroed by the guest, backed by the host as it goes): in a million-function link
+//! the kernel zeroing the heap was 28% of all samples (a `memset` of memory already touched costs
+//! 0.04 ms a MB). So every per-section or per-symbol table is held once: input sections are placed
+//! as they are assigned, `.rela.dyn` and `.symtab` are written run by run as the chunks that make
+//! them are, and what only resolution reads is freed after it (synth-1M: peak RSS 719-726 MB to
+//! 672-683 MB and 0.56x to 0.43x rust-lld's time).
 
 use crate::args::Config;
 use crate::context::{Link, output_mode};
