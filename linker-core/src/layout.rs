@@ -207,7 +207,6 @@ pub struct Layout<'d> {
     pub tls_end: u64,
     pub file_size: u64,
     pub entry: u64,
-    pub eh_fdes: Vec<EhRecord>,
     pub symtab: Option<crate::symtab::SymtabPlan<'d>>,
     pub gdb_index: Option<GdbIndex>,
     /// Address of every symbol id's definition, computed once in parallel so that a
@@ -717,7 +716,6 @@ struct Tables {
     dynamic: DynamicTables,
     dynrel_base: Vec<Vec<u32>>,
     dynrel_sections_total: u32,
-    eh_fdes: Vec<EhRecord>,
 }
 
 /// Where the GOT slots are (offsets in the GOT), by symbol and kind (`GOT_KIND_*`). Address
@@ -822,6 +820,20 @@ impl GotPlt {
     }
 }
 
+/// The kept FDEs, in output order, which `.eh_frame_hdr` indexes: read from the `.eh_frame`
+/// records where they are needed, never copied (48 bytes each: a million in a link of a
+/// million functions).
+pub fn eh_fdes(sections: &[OutputSection]) -> impl Iterator<Item = &EhRecord> {
+    sections
+        .iter()
+        .filter_map(|s| match &s.contents {
+            Contents::EhFrame(records) => Some(records),
+            _ => None,
+        })
+        .flatten()
+        .filter(|r| r.cie_output_offset.is_some())
+}
+
 /// Symbols the scan marked, in id order, with their flags.
 fn marked_symbols(scan: &ScanResult) -> Vec<(SymbolId, u16)> {
     scan.flags.par_iter().enumerate().filter(|(_, f)| **f != 0).map(|(i, f)| (i as SymbolId, *f)).collect()
@@ -886,13 +898,20 @@ impl<'d> EarlyLayout<'d> {
                 }
             }
         }
-        let merged = groups
-            .into_par_iter()
+        // Each input with the pieces its parse job split, which the merge frees as it goes.
+        let groups: Vec<_> = groups
+            .into_iter()
             .map(|(key, mut inputs)| {
                 inputs.sort_unstable_by_key(|&(f, s)| (link.res.files[f as usize].order, s));
+                let splits = inputs.iter().map(|&(f, s)| prepared[f as usize].take_split(s)).collect();
+                (key, inputs, splits)
+            })
+            .collect();
+        let merged = groups
+            .into_par_iter()
+            .map(|(key, inputs, splits)| {
                 let strings = key.flags & SHF_STRINGS as u64 != 0;
-                let split_early = |f: u32, s: u32| prepared[f as usize].split(s);
-                let (result, maps) = crate::merge::merge(link, &inputs, strings, key.entsize, &split_early)?;
+                let (result, maps) = crate::merge::merge(link, &inputs, strings, key.entsize, splits)?;
                 Ok((key, inputs, result, maps))
             })
             .collect::<Result<_>>()?;
@@ -1113,7 +1132,7 @@ impl<'l, 'd> Builder<'l, 'd> {
                     let mut inputs = groups[m].clone();
                     inputs.sort_unstable_by_key(|&(f, s)| (link.res.files[f as usize].order, s));
                     let strings = section.flags & SHF_STRINGS as u64 != 0;
-                    let (result, maps) = crate::merge::merge(link, &inputs, strings, section.entsize, &|_, _| None)?;
+                    let (result, maps) = crate::merge::merge(link, &inputs, strings, section.entsize, Vec::new())?;
                     (inputs, result, maps)
                 }
             };
@@ -1290,7 +1309,6 @@ impl<'l, 'd> Builder<'l, 'd> {
             tls_end: 0,
             file_size: 0,
             entry: 0,
-            eh_fdes: tables.eh_fdes,
             symtab,
             gdb_index,
             symbol_addresses: Vec::new(),
@@ -1311,7 +1329,7 @@ impl<'l, 'd> Builder<'l, 'd> {
         let dynamic = crate::dynamic::DynamicTables::build(link, scan, &copies)?;
         let (dynrel_base, dynrel_sections_total) = dynrel_bases(&self.sections, scan);
         self.add_dynamic_sections(scan, &got_plt, &dynamic, copies.len());
-        let eh_fdes = self.add_eh_frame_hdr();
+        self.add_eh_frame_hdr();
         self.add(Synthetic::Comment, b".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS, 1, COMMENT.len() as u64);
         Ok(Tables {
             commons,
@@ -1324,7 +1342,6 @@ impl<'l, 'd> Builder<'l, 'd> {
             dynamic,
             dynrel_base,
             dynrel_sections_total,
-            eh_fdes,
         })
     }
 
@@ -1457,24 +1474,13 @@ impl<'l, 'd> Builder<'l, 'd> {
         }
     }
 
-    /// `.eh_frame_hdr`, sized for the kept FDEs, which it returns.
-    fn add_eh_frame_hdr(&mut self) -> Vec<EhRecord> {
-        let eh_fdes: Vec<EhRecord> = self
-            .sections
-            .iter()
-            .filter_map(|s| match &s.contents {
-                Contents::EhFrame(r) => Some(r),
-                _ => None,
-            })
-            .flatten()
-            .filter(|r| r.cie_output_offset.is_some())
-            .copied()
-            .collect();
+    /// `.eh_frame_hdr`, sized for the kept FDEs.
+    fn add_eh_frame_hdr(&mut self) {
         if self.link.config.eh_frame_hdr && self.sections.iter().any(|s| matches!(s.contents, Contents::EhFrame(_))) {
-            let size = eh_frame::hdr_size(eh_fdes.len() + unwind_room(self.link.config).1 as usize);
+            let fdes = eh_fdes(&self.sections).count();
+            let size = eh_frame::hdr_size(fdes + unwind_room(self.link.config).1 as usize);
             self.add(Synthetic::EhFrameHdr, b".eh_frame_hdr", SHT_PROGBITS, SHF_ALLOC, 4, size);
         }
-        eh_fdes
     }
 }
 

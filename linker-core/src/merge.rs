@@ -21,6 +21,7 @@ use crate::context::Link;
 use crate::elf::*;
 use crate::error::{Error, Result};
 use crate::pieces::{SHARDS, SplitSection};
+use crate::sections::SplitResult;
 use rayon::prelude::*;
 
 pub struct MergedSection<'d> {
@@ -121,13 +122,16 @@ struct Distinct {
 /// Merges `inputs` (in canonical order); returns the merged section and, per input, where
 /// its pieces went.
 ///
-/// `split_early(file, section)` gives the pieces of an input that its parse job split, if it did.
-pub fn merge<'d, 's>(
+/// `split_early[i]`: the pieces of input `i` if its parse job split them (missing or `None`
+/// if not). Each input's pieces are freed once its map is made: in a debug link they are the
+/// largest table there is (28 bytes a string: 70 MB in typst-cli's), and the maps, a third of
+/// that, then take their place rather than add to it.
+pub fn merge<'d>(
     link: &Link<'d>,
     inputs: &[(u32, u32)],
     strings: bool,
     entsize: u64,
-    split_early: &(dyn Fn(u32, u32) -> Option<&'s std::result::Result<SplitSection, &'static str>> + Sync),
+    mut split_early: Vec<Option<SplitResult>>,
 ) -> Result<(MergedSection<'d>, Vec<MergeMap>)> {
     let entsize = entsize as usize;
     let align = inputs
@@ -143,24 +147,23 @@ pub fn merge<'d, 's>(
 
     // 1. Split and hash, in parallel over inputs, unless the parse job did; each input's
     // pieces are ordered by shard, so that deduplicating a shard reads them in sequence.
-    struct Split<'d, 's> {
+    struct Split<'d> {
         data: &'d [u8],
-        pieces: std::borrow::Cow<'s, SplitSection>,
+        pieces: SplitSection,
     }
-    let splits: Vec<Split<'d, 's>> = inputs
+    split_early.resize_with(inputs.len(), || None);
+    let splits: Vec<Split<'d>> = inputs
         .par_iter()
-        .map_init(Vec::new, |scratch, &(fi, si)| {
+        .zip(split_early)
+        .map_init(Vec::new, |scratch, (&(fi, si), early)| {
             let obj = link.res.files[fi as usize].object().expect("object");
             let data = obj.section_data(si as usize)?;
             let name = || format!("{}({})", obj.name, String::from_utf8_lossy(obj.section_name(si as usize)));
-            let pieces = match split_early(fi, si) {
-                Some(Ok(done)) => std::borrow::Cow::Borrowed(done),
-                Some(Err(e)) => return Err(Error::bad(&name(), *e)),
-                None => std::borrow::Cow::Owned(
-                    SplitSection::new(data, strings, entsize, scratch).map_err(|e| Error::bad(&name(), e))?,
-                ),
+            let pieces = match early {
+                Some(split) => split,
+                None => SplitSection::new(data, strings, entsize, scratch),
             };
-            Ok(Split { data, pieces })
+            Ok(Split { data, pieces: pieces.map_err(|e| Error::bad(&name(), e))? })
         })
         .collect::<Result<_>>()?;
 
@@ -242,7 +245,7 @@ pub fn merge<'d, 's>(
         return Err(Error::Usage(format!("merged section of {total} bytes: over the 4 GiB a merge section may hold")));
     }
     let maps: Vec<MergeMap> = splits
-        .par_iter()
+        .into_par_iter()
         .enumerate()
         .map(|(i, sp)| {
             let mut pieces = vec![(0u32, 0u32); sp.pieces.piece_count()];

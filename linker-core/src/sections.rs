@@ -16,8 +16,11 @@ pub struct Prepared<'d> {
     pub sections: FileSections<'d>,
     /// The non-allocated merge sections split into pieces, by section index; a section that
     /// does not split (an unterminated string) keeps its error for the link that uses it.
-    splits: Vec<(u32, std::result::Result<SplitSection, &'static str>)>,
+    splits: Vec<(u32, Option<SplitResult>)>,
 }
+
+/// A section split into pieces, or why it does not split.
+pub type SplitResult = std::result::Result<SplitSection, &'static str>;
 
 impl<'d> Prepared<'d> {
     /// `strip_debug`: `-S`/`-s`, which leave debug sections out.
@@ -32,15 +35,17 @@ impl<'d> Prepared<'d> {
             .filter_map(|(si, key)| {
                 let data = obj.section_data(si as usize).ok()?;
                 let strings = key.flags & SHF_STRINGS as u64 != 0;
-                Some((si, SplitSection::new(data, strings, key.entsize as usize, &mut scratch)))
+                Some((si, Some(SplitSection::new(data, strings, key.entsize as usize, &mut scratch))))
             })
             .collect();
         Prepared { sections, splits }
     }
 
-    /// The pieces of section `si`, if the parse job split it.
-    pub fn split(&self, si: u32) -> Option<&std::result::Result<SplitSection, &'static str>> {
-        self.splits.binary_search_by_key(&si, |s| s.0).ok().map(|i| &self.splits[i].1)
+    /// The pieces of section `si`, if the parse job split it, handed over to the merge, which
+    /// frees them as soon as it has mapped them.
+    pub fn take_split(&mut self, si: u32) -> Option<SplitResult> {
+        let i = self.splits.binary_search_by_key(&si, |s| s.0).ok()?;
+        self.splits[i].1.take()
     }
 }
 

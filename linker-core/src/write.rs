@@ -1018,9 +1018,7 @@ fn synthetic_contents(link: &Link<'_>, scan: &ScanResult, layout: &Layout) -> (V
     }
     if let Some(hdr) = layout.section(Synthetic::EhFrameHdr) {
         let eh = layout.sections.iter().find(|s| matches!(s.contents, Contents::EhFrame(_))).map_or(0, |s| s.addr);
-        let table = layout
-            .eh_fdes
-            .iter()
+        let table = crate::layout::eh_fdes(&layout.sections)
             .filter_map(|f| {
                 let obj = link.res.files[f.file as usize].object()?;
                 let r = obj.relocations(f.section as usize).get(f.pc_reloc as usize)?;
