@@ -59,9 +59,11 @@ impl MergedSection<'_> {
 
 /// Where the pieces of one input section went: input offset -> output offset.
 pub struct MergeMap {
-    /// Per piece, ascending: its input offset and its offset in the output section, side
-    /// by side so that a lookup reads one cache line.
-    pieces: Vec<(u32, u32)>,
+    /// Per piece, in input order: its offset in the output section. Where it starts in the
+    /// input is its bit in `words`: a debug link holds millions of pieces, and a lookup finds
+    /// the start in the word it reads anyway (a relocation into a piece points at its start,
+    /// or less than a word past it, but for the middle of a long string).
+    outs: Vec<u32>,
     /// Per piece, in an allocated section of an incremental link: whether another piece (of
     /// any input) is stored in the same place. Empty otherwise. An in-place relink may
     /// rewrite a string only where no other piece shares it (`patch`).
@@ -73,9 +75,11 @@ pub struct MergeMap {
 }
 
 impl MergeMap {
-    fn new(pieces: Vec<(u32, u32)>, shared: Vec<bool>, len: usize) -> MergeMap {
+    /// `outs[i]`: piece `i`'s output offset; `starts`: every piece's input offset, in any
+    /// order; `len`: the input section's size.
+    fn new(outs: Vec<u32>, starts: impl Iterator<Item = u32>, shared: Vec<bool>, len: usize) -> MergeMap {
         let mut words = vec![[0u32; 3]; len.div_ceil(64)];
-        for &(start, _) in &pieces {
+        for start in starts {
             let (w, bit) = (start as usize / 64, start % 64);
             words[w][1 + bit as usize / 32] |= 1 << (bit % 32);
         }
@@ -84,29 +88,53 @@ impl MergeMap {
             w[0] = before;
             before += w[1].count_ones() + w[2].count_ones();
         }
-        MergeMap { pieces, shared, words }
+        MergeMap { outs, shared, words }
     }
 
     /// Each piece's input offset, output offset, and whether another piece shares its place
     /// (true where that was not tracked).
     pub fn pieces(&self) -> impl Iterator<Item = (u32, u32, bool)> + '_ {
         let shared = |i: usize| self.shared.get(i).copied().unwrap_or(true);
-        self.pieces.iter().enumerate().map(move |(i, &(start, out))| (start, out, shared(i)))
+        let starts = self.words.iter().enumerate().flat_map(|(w, &word)| {
+            let mut bits = starts_in(word);
+            std::iter::from_fn(move || {
+                let bit = (bits != 0).then(|| bits.trailing_zeros())?;
+                bits &= bits - 1;
+                Some(64 * w as u32 + bit)
+            })
+        });
+        starts.zip(&self.outs).enumerate().map(move |(i, (start, &out))| (start, out, shared(i)))
     }
 
     /// Output offset (within the merged section) of input byte `at`: the same offset in the
     /// piece that holds it, or past the last piece for offsets beyond it.
     pub fn output_offset(&self, at: u64) -> Option<u64> {
-        let piece = match self.words.get((at / 64) as usize) {
-            Some(&[before, low, high]) => {
-                let upto = (low as u64 | (high as u64) << 32) & (u64::MAX >> (63 - at % 64));
-                (before + upto.count_ones()).checked_sub(1)? as usize
+        let w = (at / 64) as usize;
+        let (piece, start) = match self.words.get(w) {
+            Some(&word) => {
+                let upto = starts_in(word) & (u64::MAX >> (63 - at % 64));
+                let piece = (word[0] + upto.count_ones()).checked_sub(1)? as usize;
+                match upto {
+                    0 => (piece, self.last_start_before(w)?),
+                    _ => (piece, 64 * w as u64 + 63 - upto.leading_zeros() as u64),
+                }
             }
-            None => self.pieces.len().checked_sub(1)?,
+            None => (self.outs.len().checked_sub(1)?, self.last_start_before(self.words.len())?),
         };
-        let (start, out) = self.pieces[piece];
-        Some(out as u64 + (at - start as u64))
+        Some(self.outs[piece] as u64 + (at - start))
     }
+
+    /// Where the last piece that starts before word `w` starts.
+    #[cold]
+    fn last_start_before(&self, w: usize) -> Option<u64> {
+        let (k, bits) = self.words[..w].iter().map(|&word| starts_in(word)).enumerate().rev().find(|&(_, b)| b != 0)?;
+        Some(64 * k as u64 + 63 - bits.leading_zeros() as u64)
+    }
+}
+
+/// The bits of a [`MergeMap`] word, one per byte that starts a piece.
+fn starts_in([_, low, high]: [u32; 3]) -> u64 {
+    low as u64 | (high as u64) << 32
 }
 
 /// A shard's table entry: a distinct piece's hash (which covers its length), its offset in
@@ -248,14 +276,14 @@ pub fn merge<'d>(
         .into_par_iter()
         .enumerate()
         .map(|(i, sp)| {
-            let mut pieces = vec![(0u32, 0u32); sp.pieces.piece_count()];
-            let mut shared = vec![false; if track_sharing { pieces.len() } else { 0 }];
+            let mut outs = vec![0u32; sp.pieces.piece_count()];
+            let mut shared = vec![false; if track_sharing { outs.len() } else { 0 }];
             for (s, shard) in shards.iter().enumerate() {
                 let (group, index) = sp.pieces.in_shard(s);
                 let first = shard.firsts[i] as usize;
                 let offsets = &shard.offsets[first..][..group.len()];
-                for ((p, &i), &off) in group.iter().zip(index).zip(offsets) {
-                    pieces[i as usize] = (p.start, (bases[s] + off as u64) as u32);
+                for (&i, &off) in index.iter().zip(offsets) {
+                    outs[i as usize] = (bases[s] + off as u64) as u32;
                 }
                 if track_sharing {
                     for (&i, &d) in index.iter().zip(&shard.distinct[first..][..group.len()]) {
@@ -263,7 +291,7 @@ pub fn merge<'d>(
                     }
                 }
             }
-            MergeMap::new(pieces, shared, sp.data.len())
+            MergeMap::new(outs, sp.pieces.starts(), shared, sp.data.len())
         })
         .collect();
     let shards = shards.into_iter().map(|shard| shard.unique).collect();
@@ -281,11 +309,13 @@ mod tests {
         let starts: Vec<u32> = lens.iter().scan(0, |at, len| Some(std::mem::replace(at, *at + len))).collect();
         let outs: Vec<u32> = (0..lens.len() as u32).map(|i| 1000 * i).collect();
         let len = lens.iter().sum::<u32>() as usize;
-        let map = MergeMap::new(starts.iter().copied().zip(outs.iter().copied()).collect(), Vec::new(), len);
+        let map = MergeMap::new(outs.clone(), starts.iter().rev().copied(), Vec::new(), len);
         for at in 0..len as u64 + 100 {
             let i = starts.partition_point(|&s| s as u64 <= at) - 1;
             assert_eq!(map.output_offset(at), Some(outs[i] as u64 + at - starts[i] as u64), "at {at}");
         }
-        assert_eq!(MergeMap::new(Vec::new(), Vec::new(), 0).output_offset(0), None);
+        let pieces: Vec<(u32, u32)> = map.pieces().map(|(start, out, _)| (start, out)).collect();
+        assert_eq!(pieces, starts.into_iter().zip(outs).collect::<Vec<_>>());
+        assert_eq!(MergeMap::new(Vec::new(), std::iter::empty(), Vec::new(), 0).output_offset(0), None);
     }
 }

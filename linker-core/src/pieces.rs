@@ -67,6 +67,11 @@ impl SplitSection {
     pub fn piece_count(&self) -> usize {
         self.index.len()
     }
+
+    /// Every piece's offset in the input, in no useful order.
+    pub fn starts(&self) -> impl Iterator<Item = u32> + '_ {
+        self.by_shard.iter().map(|p| p.start)
+    }
 }
 
 /// Bits that neither the shard's table slot (low bits) nor its control bytes (top 7) use.
