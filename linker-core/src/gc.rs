@@ -12,11 +12,13 @@
 use crate::context::Link;
 use crate::elf::*;
 use crate::resolve::{FileData, Rank};
+use crate::sections::RootSections;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// `live[file][section]`: the sections the output keeps.
-pub fn run(link: &Link<'_>) -> Vec<Vec<bool>> {
+/// `live[file][section]`: the sections the output keeps. `found[file]`: the roots its parse
+/// job found.
+pub fn run(link: &Link<'_>, found: &[RootSections]) -> Vec<Vec<bool>> {
     let files = &link.res.files;
     let mut live: Vec<Vec<bool>> =
         files.iter().map(|f| f.object().map(|o| vec![false; o.sections.len()]).unwrap_or_default()).collect();
@@ -29,52 +31,36 @@ pub fn run(link: &Link<'_>) -> Vec<Vec<bool>> {
         .filter(|(_, e)| e.rank <= Rank::Lazy || link.res.file_of_symbol(e.def) == link.res.internal_file)
         .filter_map(|(n, _)| n.strip_prefix(b"__start_").or_else(|| n.strip_prefix(b"__stop_")))
         .collect();
-    // Root sections, per file in parallel.
+    // Root sections, per file in parallel, from those its parse job found.
     work.extend(
         files
             .par_iter()
+            .zip(found)
             .enumerate()
-            .flat_map_iter(|(fi, file)| {
-                let mut roots = Vec::new();
+            .flat_map_iter(|(fi, (file, found))| {
+                let mut roots: Vec<(u32, u32)> = Vec::new();
                 let Some(obj) = file.object() else { return roots };
-                obj.prefetch_names();
-                for si in 1..obj.sections.len() {
-                    let s = obj.section(si);
-                    if file.discarded[si] || s.sh_flags(E) & SHF_ALLOC as u64 == 0 {
-                        continue;
-                    }
-                    let name = obj.section_name(si);
-                    let root = !gc
-                        || s.sh_flags(E) & SHF_GNU_RETAIN as u64 != 0
-                        || matches!(s.sh_type(E), SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE)
-                        || [
-                            &b".init"[..],
-                            b".fini",
-                            b".ctors",
-                            b".dtors",
-                            b".init_array",
-                            b".fini_array",
-                            b".preinit_array",
-                            b".gcc_except_table",
-                        ]
-                        .iter()
-                        .any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')))
-                        || (is_c_identifier(name) && start_stop_names.contains(&name));
-                    if root {
-                        roots.push((fi as u32, si as u32));
-                    }
-                    if name == b".eh_frame" {
-                        // Personality routines and LSDAs: everything .eh_frame points at except
-                        // the functions its FDEs describe.
-                        let data = obj.section_data(si).unwrap_or(&[]);
-                        let pc_begins = crate::eh_frame::fde_pc_begin_offsets(data);
-                        for r in obj.relocations(si) {
-                            if pc_begins.binary_search(&r.r_offset(E)).is_ok() {
-                                continue;
-                            }
-                            if let Some(t) = link.reloc_target_section(fi as u32, r.r_sym(E, false) as usize) {
-                                roots.push(t);
-                            }
+                let kept = |si: &u32| !file.discarded[*si as usize];
+                let fi = fi as u32;
+                if gc {
+                    let named = |si: &u32| start_stop_names.contains(&obj.section_name(*si as usize));
+                    roots.extend(found.kept.iter().copied().filter(kept).map(|si| (fi, si)));
+                    roots.extend(found.c_identifiers.iter().copied().filter(kept).filter(named).map(|si| (fi, si)));
+                } else {
+                    let allocated = |si: &u32| obj.is_allocated(*si as usize);
+                    roots.extend((1..obj.sections.len() as u32).filter(kept).filter(allocated).map(|si| (fi, si)));
+                }
+                for &si in found.eh_frames.iter().filter(|si| kept(si)) {
+                    // Personality routines and LSDAs: everything .eh_frame points at except
+                    // the functions its FDEs describe.
+                    let data = obj.section_data(si as usize).unwrap_or(&[]);
+                    let pc_begins = crate::eh_frame::fde_pc_begin_offsets(data);
+                    for r in obj.relocations(si as usize) {
+                        if pc_begins.binary_search(&r.r_offset(E)).is_ok() {
+                            continue;
+                        }
+                        if let Some(t) = link.reloc_target_section(fi, r.r_sym(E, false) as usize) {
+                            roots.push(t);
                         }
                     }
                 }

@@ -26,8 +26,6 @@ pub struct ObjectFile<'d> {
     global_names: Vec<(Span, u64)>,
     /// Every section's name, looked up once: the passes ask for them again and again.
     section_names: Vec<Span>,
-    /// The string tables the names are in (often one).
-    name_tables: [&'d [u8]; 2],
     /// SHF_COMPRESSED sections, inflated: (section index, contents, alignment), by index.
     inflated: Vec<(u32, &'d [u8], u64)>,
 }
@@ -193,7 +191,6 @@ impl<'d> ObjectFile<'d> {
             allocated,
             groups,
             global_names: Vec::new(),
-            name_tables,
             inflated: Vec::new(),
         };
         obj.global_names = (first_global..obj.symbols.len())
@@ -207,12 +204,6 @@ impl<'d> ObjectFile<'d> {
 
     pub fn section(&self, index: usize) -> &'d Shdr {
         &self.sections.iter().as_slice()[index]
-    }
-
-    /// Brings the string tables into the CPU's caches (see [`crate::input::prefetch`]), before
-    /// a pass that reads many names.
-    pub fn prefetch_names(&self) {
-        self.name_tables.iter().for_each(|t| crate::input::prefetch(t));
     }
 
     pub fn section_name(&self, index: usize) -> &'d [u8] {

@@ -36,7 +36,7 @@ use crate::layout::{EarlyLayout, Layout};
 use crate::output_file::PendingOutput;
 use crate::patch::OutputMap;
 use crate::resolve::Resolver;
-use crate::sections::Prepared;
+use crate::sections::{Prepared, RootSections};
 use crate::timing::Timer;
 use crate::version_script::VersionScript;
 
@@ -52,10 +52,11 @@ pub fn run<'d>(
     // Every input is mapped by now: the old output may be moved or removed (the claim never
     // writes into one that is an input).
     let pending = PendingOutput::claim(config, arena);
-    let (mut link, prepared) = context(config, resolver)?;
+    let (mut link, mut prepared) = context(config, resolver)?;
     timer.lap("resolve symbols");
 
-    let (live, early) = rayon::join(|| crate::gc::run(&link), || EarlyLayout::new(&link, prepared));
+    let roots: Vec<RootSections> = prepared.iter_mut().map(|p| std::mem::take(&mut p.roots)).collect();
+    let (live, early) = rayon::join(|| crate::gc::run(&link, &roots), || EarlyLayout::new(&link, prepared));
     link.live = live;
     let early = early?;
     timer.lap("gc sections, sorting sections, merging debug strings");

@@ -10,10 +10,11 @@ use crate::elf::*;
 use crate::object_file::ObjectFile;
 use crate::pieces::{Piece, SplitSection};
 
-/// What an object's parse job prepares for layout.
+/// What an object's parse job prepares for gc and layout.
 #[derive(Default)]
 pub struct Prepared<'d> {
     pub sections: FileSections<'d>,
+    pub roots: RootSections,
     /// The non-allocated merge sections split into pieces, by section index; a section that
     /// does not split (an unterminated string) keeps its error for the link that uses it.
     splits: Vec<(u32, Option<SplitResult>)>,
@@ -38,7 +39,7 @@ impl<'d> Prepared<'d> {
                 Some((si, Some(SplitSection::new(data, strings, key.entsize as usize, &mut scratch))))
             })
             .collect();
-        Prepared { sections, splits }
+        Prepared { sections, roots: RootSections::of(obj), splits }
     }
 
     /// The pieces of section `si`, if the parse job split it, handed over to the merge, which
@@ -46,6 +47,62 @@ impl<'d> Prepared<'d> {
     pub fn take_split(&mut self, si: u32) -> Option<SplitResult> {
         let i = self.splits.binary_search_by_key(&si, |s| s.0).ok()?;
         self.splits[i].1.take()
+    }
+}
+
+/// An object's allocated sections that gc starts from, or must look at to find where to
+/// start, found from their names and headers in the parse job: reading every section's name
+/// again in gc was a cache miss per section (gc's search for roots was a tenth of a release
+/// typst-cli link's samples). What resolution decides (discarded COMDAT groups, the
+/// `__start_`/`__stop_` symbols referred to) is left to gc.
+#[derive(Default)]
+pub struct RootSections {
+    /// Kept whatever refers to them: `SHF_GNU_RETAIN`, init and fini arrays, notes, and the
+    /// sections named `.init`, `.ctors`, `.gcc_except_table` and the like, alone or with a
+    /// `.suffix`.
+    pub kept: Vec<u32>,
+    /// The others named like C identifiers: kept if a `__start_` or `__stop_` symbol of their
+    /// name is referred to.
+    pub c_identifiers: Vec<u32>,
+    /// `.eh_frame`, whose personality routines and LSDAs are roots.
+    pub eh_frames: Vec<u32>,
+}
+
+impl RootSections {
+    fn of(obj: &ObjectFile<'_>) -> Self {
+        const KEPT: [&[u8]; 8] = [
+            b".init",
+            b".fini",
+            b".ctors",
+            b".dtors",
+            b".init_array",
+            b".fini_array",
+            b".preinit_array",
+            b".gcc_except_table",
+        ];
+        let kept_by_name =
+            |name: &[u8]| KEPT.iter().any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')));
+        let mut roots = RootSections::default();
+        for si in 1..obj.sections.len() {
+            let s = obj.section(si);
+            let flags = s.sh_flags(E);
+            if flags & SHF_ALLOC as u64 == 0 {
+                continue;
+            }
+            let name = obj.section_name(si);
+            if flags & SHF_GNU_RETAIN as u64 != 0
+                || matches!(s.sh_type(E), SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE)
+                || kept_by_name(name)
+            {
+                roots.kept.push(si as u32);
+            } else if is_c_identifier(name) {
+                roots.c_identifiers.push(si as u32);
+            }
+            if name == b".eh_frame" {
+                roots.eh_frames.push(si as u32);
+            }
+        }
+        roots
     }
 }
 
