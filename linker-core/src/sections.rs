@@ -70,18 +70,20 @@ pub struct RootSections {
 
 impl RootSections {
     fn of(obj: &ObjectFile<'_>) -> Self {
-        const KEPT: [&[u8]; 8] = [
-            b".init",
-            b".fini",
-            b".ctors",
-            b".dtors",
-            b".init_array",
-            b".fini_array",
-            b".preinit_array",
-            b".gcc_except_table",
-        ];
-        let kept_by_name =
-            |name: &[u8]| KEPT.iter().any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')));
+        // `.init` or `.init.anything`, and the like: the name up to its second dot is the prefix.
+        let kept_by_name = |name: &[u8]| {
+            matches!(
+                first_component(name),
+                b".init"
+                    | b".fini"
+                    | b".ctors"
+                    | b".dtors"
+                    | b".init_array"
+                    | b".fini_array"
+                    | b".preinit_array"
+                    | b".gcc_except_table"
+            )
+        };
         let mut roots = RootSections::default();
         for si in 1..obj.sections.len() {
             let s = obj.section(si);
@@ -273,16 +275,18 @@ impl<'d> FileSections<'d> {
     }
 }
 
+/// A section name up to its second dot (`.text` of `.text.main`), or whole.
+fn first_component(name: &[u8]) -> &[u8] {
+    let end = name.iter().skip(1).position(|&b| b == b'.').map_or(name.len(), |i| i + 1);
+    &name[..end]
+}
+
 /// The output section name an input section goes to.
 fn output_name(name: &[u8]) -> &[u8] {
-    // The one prefix with a dot of its own.
-    if name == b".data.rel.ro" || name.starts_with(b".data.rel.ro.") {
-        return b".data.rel.ro";
-    }
-    // Otherwise the prefix is the name up to its second dot: matched as a whole (once per
-    // input section, so without a comparison per prefix).
-    let end = name.iter().skip(1).position(|&b| b == b'.').map_or(name.len(), |i| i + 1);
-    match &name[..end] {
+    // The prefix is the name up to its second dot: matched as a whole (once per input section,
+    // so without a comparison per prefix), but for the one prefix with a dot of its own.
+    match first_component(name) {
+        b".data" if name.get(5..12) == Some(b".rel.ro") && matches!(name.get(12), None | Some(b'.')) => b".data.rel.ro",
         b".text" => b".text",
         b".rodata" => b".rodata",
         b".data" => b".data",
