@@ -5,8 +5,8 @@
 //!
 //! 1. as each input arrives (`session`): map it, expand scripts, find `-l` libraries
 //!    (`input`, `script`, `archive`); parse it on the pool (`object_file`, `shared_object`)
-//!    and, in the same job, classify its sections and split its `.debug_str` into hashed
-//!    pieces (`sections`, `pieces`); bind its symbols as soon as every input before it in
+//!    and, in the same job, classify its sections, find those gc starts from, and split its
+//!    `.debug_str` into hashed pieces (`sections`, `pieces`); bind its symbols as soon as every input before it in
 //!    canonical order is in (`resolve`);
 //! 2. after the last input (`pipeline`, one `--time` lap per pass): the shared context
 //!    (`context`); garbage collection (`gc`) ∥ merging the debug strings (`layout`, `merge`);
