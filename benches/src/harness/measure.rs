@@ -8,6 +8,10 @@
 //! with other work slows all of them alike. Timing one linker's runs after another's (as
 //! hyperfine does per command) let load that came and went decide the ratios on shared
 //! machines: the same build measured 0.28x and 0.83x of rust-lld in two runs an hour apart.
+//! Each round runs the links in an order of its own (a fixed shuffle per round): on the VMs
+//! rivet is measured on, a link that follows one that has just freed a gigabyte pays for it
+//! (starship-debug with rivet-ld: 472 ms right after wild, 404 ms after rivet-ld, in the same
+//! rounds), so a fixed order charged the same linkers every round.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -70,7 +74,8 @@ pub fn measure_all(config: &Config, jobs: Vec<LinkJob>, verify: &dyn Fn(&Path) -
     let rounds = config.warmup + config.runs;
     for round in 0..rounds {
         eprintln!("-- round {} of {rounds}{}", round + 1, if round < config.warmup { " (warm-up)" } else { "" });
-        for ((job, checked), samples) in jobs.iter_mut().zip(&mut samples) {
+        for i in round_order(jobs.len(), round) {
+            let ((job, checked), samples) = (&mut jobs[i], &mut samples[i]);
             if checked.is_err() {
                 continue;
             }
@@ -110,6 +115,20 @@ pub fn measure_all(config: &Config, jobs: Vec<LinkJob>, verify: &dyn Fn(&Path) -
             }
         })
         .collect()
+}
+
+/// The order of `n` links in round `round`: a shuffle that depends only on the round
+/// (Fisher-Yates driven by a 64-bit xorshift seeded with it), so that runs are repeatable.
+fn round_order(n: usize, round: u32) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ (u64::from(round) + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    for i in (1..n).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        order.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    order
 }
 
 /// The untimed first run: links, checks the output exists and verifies; returns its size.
@@ -258,4 +277,23 @@ pub fn summarize(error: &str) -> String {
         text.push('…');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_order;
+
+    #[test]
+    fn each_round_runs_every_link_once_in_an_order_of_its_own() {
+        let orders: Vec<Vec<usize>> = (0..6).map(|round| round_order(11, round)).collect();
+        for order in &orders {
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..11).collect::<Vec<_>>());
+        }
+        // Who runs right before whom changes from round to round.
+        let predecessors = |order: &Vec<usize>| order.windows(2).map(|w| (w[0], w[1])).collect::<Vec<_>>();
+        assert!(orders.windows(2).all(|w| predecessors(&w[0]) != predecessors(&w[1])));
+        assert_eq!(round_order(11, 3), round_order(11, 3));
+    }
 }
