@@ -25,7 +25,7 @@
 //! 0.04 ms a MB). So every per-section or per-symbol table is held once: input sections are placed
 //! as they are assigned, `.rela.dyn` and `.symtab` are written run by run as the chunks that make
 //! them are, and what only resolution reads is freed after it (synth-1M: peak RSS 719-726 MB to
-//! 672-683 MB and 0.56x to 0.43x rust-lld's time).
+//! 672-684 MB, 486 to 460 ms at 2 threads; typst-debug 1214 to 1159 MB, 616 to 583 ms).
 
 use crate::args::Config;
 use crate::context::{Link, output_mode};
