@@ -23,13 +23,17 @@ export RUSTUP_TOOLCHAIN
 rust_lld="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld"
 out=$(mktemp)
 file="$source/${TAIL_FILE:-crates/core/main.rs}" bin=${TAIL_BIN:-rg} rsp=${TAIL_RSP:-rsp}
+# swap FROM TO: the one line FROM of $file becomes TO.
+swap() {
+    FROM=$1 TO=$2 python3 -c 'import os, sys; p = sys.argv[1]; s = open(p).read(); f = os.environ["FROM"]; assert s.count(f) == 1, "the line to swap, once"; open(p, "w").write(s.replace(f, os.environ["TO"]))' "$file"
+}
 for i in $(seq 1 "$rounds"); do
     if [ -z "${TAIL_SWAP_FROM:-}" ]; then
         sed -i "s/No files were searched[^,]*, which/No files were searched $i-$$, which/" "$file"
     elif [ $((i % 2)) = 1 ]; then
-        FROM=$TAIL_SWAP_FROM TO=$TAIL_SWAP_TO python3 -c 'import os, sys; p = sys.argv[1]; s = open(p).read(); f = os.environ["FROM"]; assert s.count(f) == 1, "TAIL_SWAP_FROM once"; open(p, "w").write(s.replace(f, os.environ["TO"]))' "$file"
+        swap "$TAIL_SWAP_FROM" "$TAIL_SWAP_TO"
     else
-        FROM=$TAIL_SWAP_TO TO=$TAIL_SWAP_FROM python3 -c 'import os, sys; p = sys.argv[1]; s = open(p).read(); open(p, "w").write(s.replace(os.environ["FROM"], os.environ["TO"]))' "$file"
+        swap "$TAIL_SWAP_TO" "$TAIL_SWAP_FROM"
     fi
     tail=$(cd "$source" && RIVET_VERBOSE=1 RUSTFLAGS="-Zcodegen-backend=rivet" CARGO_TARGET_DIR="$target" \
         cargo build --locked --bin "$bin" 2>&1 | sed -n "s/^rivet: linked \`$bin\` .*), \([0-9.]*\) ms after.*/\1/p")

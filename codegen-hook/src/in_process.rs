@@ -147,7 +147,7 @@ fn run(
     let argv = Probe::run(&split.driver)?.linker_args(&split, &output);
     let mut config = linker_core::parse_args(&argv).map_err(|e| e.to_string())?;
     config.incremental |= incremental;
-    config.print_timing |= std::env::var_os("RIVET_TIME").is_some_and(|v| !v.is_empty() && v != "0");
+    config.print_timing |= crate::switched_on("RIVET_TIME");
     // What rivet-ld would warn about (an unknown `-z` keyword in `-C link-arg`), as it would.
     for warning in &config.warnings {
         if config.fatal_warnings {

@@ -122,7 +122,12 @@ enum OngoingEngine {
 }
 
 fn verbose() -> bool {
-    std::env::var_os("RIVET_VERBOSE").is_some_and(|v| !v.is_empty() && v != "0")
+    switched_on("RIVET_VERBOSE")
+}
+
+/// Whether the environment variable `name` is set to anything but nothing or `0`.
+fn switched_on(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 fn output_key(outputs: &OutputFilenames) -> PathBuf {

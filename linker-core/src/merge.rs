@@ -152,8 +152,8 @@ struct Distinct {
 ///
 /// `split_early[i]`: the pieces of input `i` if its parse job split them (missing or `None`
 /// if not). Each input's pieces are freed once its map is made: in a debug link they are the
-/// largest table there is (28 bytes a string: 70 MB in typst-cli's), and the maps, a third of
-/// that, then take their place rather than add to it.
+/// largest table there is (28 bytes a string: 70 MB in typst-cli's), and the maps then take
+/// their place rather than add to it.
 pub fn merge<'d>(
     link: &Link<'d>,
     inputs: &[(u32, u32)],
@@ -191,7 +191,7 @@ pub fn merge<'d>(
                 Some(split) => split,
                 None => SplitSection::new(data, strings, entsize, scratch),
             };
-            Ok(Split { data, pieces: pieces.map_err(|e| Error::bad(&name(), e))? })
+            Ok(Split { data, pieces: pieces.map_err(|e| Error::bad(name(), e))? })
         })
         .collect::<Result<_>>()?;
 

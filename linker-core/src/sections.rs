@@ -26,7 +26,7 @@ pub type SplitResult = std::result::Result<SplitSection, &'static str>;
 impl<'d> Prepared<'d> {
     /// `strip_debug`: `-S`/`-s`, which leave debug sections out.
     pub fn of(obj: &ObjectFile<'d>, strip_debug: bool) -> Self {
-        let sections = FileSections::of(obj, strip_debug);
+        let (sections, roots) = FileSections::of(obj, strip_debug);
         let mut scratch: Vec<Piece> = Vec::new();
         let splits = sections
             .kept
@@ -39,7 +39,7 @@ impl<'d> Prepared<'d> {
                 Some((si, Some(SplitSection::new(data, strings, key.entsize as usize, &mut scratch))))
             })
             .collect();
-        Prepared { sections, roots: RootSections::of(obj), splits }
+        Prepared { sections, roots, splits }
     }
 
     /// The pieces of section `si`, if the parse job split it, handed over to the merge, which
@@ -51,9 +51,9 @@ impl<'d> Prepared<'d> {
 }
 
 /// An object's allocated sections that gc starts from, or must look at to find where to
-/// start, found from their names and headers in the parse job: reading every section's name
-/// again in gc was a cache miss per section (gc's search for roots was a tenth of a release
-/// typst-cli link's samples). What resolution decides (discarded COMDAT groups, the
+/// start, found from their names and headers in the parse job's one pass over its sections:
+/// reading every section's name again in gc was a cache miss per section (gc's search for
+/// roots was 4.5% of a release typst-cli link's samples). What resolution decides (discarded COMDAT groups, the
 /// `__start_`/`__stop_` symbols referred to) is left to gc.
 #[derive(Default)]
 pub struct RootSections {
@@ -69,42 +69,32 @@ pub struct RootSections {
 }
 
 impl RootSections {
-    fn of(obj: &ObjectFile<'_>) -> Self {
+    /// Notes allocated section `si`, of `flags`, `sh_type` and `name`, if gc must start from it
+    /// or look at it.
+    fn note(&mut self, si: usize, flags: u64, sh_type: u32, name: &[u8]) {
         // `.init` or `.init.anything`, and the like: the name up to its second dot is the prefix.
-        let kept_by_name = |name: &[u8]| {
-            matches!(
-                first_component(name),
-                b".init"
-                    | b".fini"
-                    | b".ctors"
-                    | b".dtors"
-                    | b".init_array"
-                    | b".fini_array"
-                    | b".preinit_array"
-                    | b".gcc_except_table"
-            )
-        };
-        let mut roots = RootSections::default();
-        for si in 1..obj.sections.len() {
-            let s = obj.section(si);
-            let flags = s.sh_flags(E);
-            if flags & SHF_ALLOC as u64 == 0 {
-                continue;
-            }
-            let name = obj.section_name(si);
-            if flags & SHF_GNU_RETAIN as u64 != 0
-                || matches!(s.sh_type(E), SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE)
-                || kept_by_name(name)
-            {
-                roots.kept.push(si as u32);
-            } else if is_c_identifier(name) {
-                roots.c_identifiers.push(si as u32);
-            }
-            if name == b".eh_frame" {
-                roots.eh_frames.push(si as u32);
-            }
+        let kept_by_name = matches!(
+            first_component(name),
+            b".init"
+                | b".fini"
+                | b".ctors"
+                | b".dtors"
+                | b".init_array"
+                | b".fini_array"
+                | b".preinit_array"
+                | b".gcc_except_table"
+        );
+        if flags & SHF_GNU_RETAIN as u64 != 0
+            || matches!(sh_type, SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE)
+            || kept_by_name
+        {
+            self.kept.push(si as u32);
+        } else if is_c_identifier(name) {
+            self.c_identifiers.push(si as u32);
         }
-        roots
+        if name == b".eh_frame" {
+            self.eh_frames.push(si as u32);
+        }
     }
 }
 
@@ -179,11 +169,13 @@ impl KeptSection {
 }
 
 impl<'d> FileSections<'d> {
-    /// Decides, for every section of `obj`, whether it goes to the output and where. Which
-    /// allocated sections are live is left to gc, and which COMDAT groups are discarded to
-    /// resolution: this needs neither, so it runs in the parse job.
-    pub fn of(obj: &ObjectFile<'d>, strip_debug: bool) -> Self {
+    /// Decides, for every section of `obj`, whether it goes to the output and where, and
+    /// finds the sections gc starts from. Which allocated sections are live is left to gc, and
+    /// which COMDAT groups are discarded to resolution: this needs neither, so it runs in the
+    /// parse job.
+    fn of(obj: &ObjectFile<'d>, strip_debug: bool) -> (Self, RootSections) {
         let mut out = FileSections::default();
+        let mut roots = RootSections::default();
         let is_crt_edge = {
             let n = obj.name.rsplit('/').next().unwrap_or("");
             n.starts_with("crtbegin") || n.starts_with("crtend")
@@ -201,6 +193,9 @@ impl<'d> FileSections<'d> {
             let s = obj.section(si);
             let flags = s.sh_flags(E);
             let sh_type = s.sh_type(E);
+            if flags & SHF_ALLOC as u64 != 0 {
+                roots.note(si, flags, sh_type, obj.section_name(si));
+            }
             if flags & SHF_EXCLUDE as u64 != 0 {
                 continue;
             }
@@ -271,7 +266,7 @@ impl<'d> FileSections<'d> {
             kept.push(keep(alloc, Kept::Inputs(key_index(SectionKey::new(out_name, out_type, flags, 0)), priority)));
         }
         out.kept = kept;
-        out
+        (out, roots)
     }
 }
 

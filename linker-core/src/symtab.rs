@@ -10,7 +10,8 @@ pub struct SymtabPlan<'d> {
     /// Local symbols per file (canonical file order), then globals in runs of [`RUN`], each
     /// with its name: the only per-entry table the plan keeps (24 bytes an entry; name
     /// offsets are counted again as the runs are written). At a million symbols, lists of
-    /// offsets and of names beside them were 36 MB more of fresh memory.
+    /// offsets and of names beside them were 36 MB more (synth-1M's anonymous peak: 335 MB
+    /// with them, 321 MB without).
     lists: Vec<Vec<(SymbolId, &'d [u8])>>,
     /// Per list: the index of its first entry among all entries.
     list_starts: Vec<usize>,

@@ -3,7 +3,7 @@
 //! for the build id while it is in cache and writes it with one `pwrite`, and writes the
 //! dynamic relocations it asked for into their run of `.rela.dyn` the same way (layout gives
 //! each chunk one run: `layout::dynrel_bases`; a million-function PIE has 24 MB of them, once
-//! collected and encoded in one buffer, which cost a tenth of the link); meanwhile the
+//! collected, then encoded in one buffer after the copy); meanwhile the
 //! symbol table and its names are made, written and hashed run by run the same way (never
 //! held whole: 46 MB at a million symbols), and the linker's other tables (GOT, PLT, dynamic
 //! tables) are computed, then hashed in parallel and written with the headers; the build id
@@ -390,11 +390,13 @@ fn write_input_parts(
         if !rel.dynrels.is_empty() {
             let (file, section) = (p.file as usize, p.section as usize);
             let planned = scan.dynrel_counts[file].get(section).copied().unwrap_or(0) as usize;
-            assert!(
-                rel.dynrels.len() <= planned,
-                "{} dynamic relocations where layout made room for {planned}",
-                rel.dynrels.len()
-            );
+            if rel.dynrels.len() > planned {
+                // More would write over the next input section's entries.
+                return Err(Error::Usage(format!(
+                    "internal error: {} dynamic relocations where layout made room for {planned}",
+                    rel.dynrels.len()
+                )));
+            }
             let base = layout.dynrel_base[file][section];
             let at = 24 * (base - *first_base.get_or_insert(base)) as usize;
             relas.resize(at + 24 * rel.dynrels.len(), 0);
