@@ -324,7 +324,7 @@ fn run(
         });
         let linked = session.finish(&pool).map_err(|e| e.to_string());
         // `-Wl,--reproduce=`, as rivet-ld writes it: whether or not the link succeeded.
-        linker_core::write_reproducer(&config, &arena, linker_core::driver::VERSION).map_err(|e| e.to_string())?;
+        linker_core::write_reproducer(&config, &arena, linker_core::VERSION).map_err(|e| e.to_string())?;
         Ok(linked?)
     })
 }

@@ -25,6 +25,10 @@ use std::path::{Path, PathBuf};
 
 use Action::{FallibleFlag, FileName, Flag, IgnoredValue, OptionalValue, Parsed, Text};
 
+/// What `--version` prints; also what tells one rivet-ld from another in a reproducer and in
+/// an incremental link's state.
+pub const VERSION: &str = concat!("rivet-ld ", env!("CARGO_PKG_VERSION"), " (compatible with GNU linkers)");
+
 /// A command-line problem; the message names the offending option or file.
 #[derive(Debug)]
 pub struct ArgsError(pub String);
@@ -662,8 +666,13 @@ impl State {
     /// `--chroot` left out (a reproducer's paths are already inside its root).
     fn record(&mut self, found: &FoundOption<'_>, arg: &OsString, separate: Option<&OsString>) {
         let words = &mut self.config.command_line;
-        let value =
-            || PathBuf::from(separate.map_or_else(|| OsStr::from_bytes(found.attached.unwrap_or_default()), |v| v));
+        let value = || {
+            PathBuf::from(
+                separate
+                    .map(OsString::as_os_str)
+                    .unwrap_or_else(|| OsStr::from_bytes(found.attached.unwrap_or_default())),
+            )
+        };
         match (&found.spec.action, found.name) {
             (_, "reproduce" | "chroot") => {}
             (FileName(_), "o" | "output" | "Map") => {

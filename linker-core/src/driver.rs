@@ -10,8 +10,6 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
-pub const VERSION: &str = concat!("rivet-ld ", env!("CARGO_PKG_VERSION"), " (compatible with GNU linkers)");
-
 pub fn run(argv: Vec<OsString>) -> ExitCode {
     jobserver();
     let config = match args::parse(&argv) {
@@ -255,7 +253,7 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
         return Ok(());
     }
     if config.print_version {
-        println!("{VERSION}");
+        println!("{}", args::VERSION);
         if config.inputs.is_empty() {
             return Ok(());
         }
@@ -272,7 +270,7 @@ fn run_inner(config: args::Config, pipe: Option<libc::c_int>) -> Result<(), Stri
     let arena = FileArena::default();
     let linked = link(&config, &arena, pipe);
     // Written whether or not the link succeeded: a failing link is what reproducers are for.
-    let reproduced = crate::reproduce::write(&config, &arena, VERSION).map_err(|e| e.to_string());
+    let reproduced = crate::reproduce::write(&config, &arena, args::VERSION).map_err(|e| e.to_string());
     release_jobserver_tokens();
     linked.and(reproduced)
 }

@@ -746,7 +746,7 @@ fn linker_identity() -> u128 {
     // The main program's name may be relative to a directory since left.
     let file = if file.is_absolute() { file } else { std::env::current_exe().unwrap_or(file) };
     let stamp = FileStamp::of_path(&file).unwrap_or_default();
-    let text = format!("{} {} {}", crate::driver::VERSION, stamp.size, stamp.mtime_ns);
+    let text = format!("{} {} {}", crate::args::VERSION, stamp.size, stamp.mtime_ns);
     twox_hash::XxHash3_128::oneshot(text.as_bytes())
 }
 

@@ -15,14 +15,15 @@
 //!    `eh_frame`) ∥ planning the gdb index (`gdb_index`); the linker-made tables and addresses (`layout`, `dynamic`, `symtab`,
 //!    `synthetic`); copying, relocating and committing the output (`output_file`, `write`, `map_file`).
 //!
-//! Modules in layers: a module imports only modules of earlier layers.
+//! Modules in layers: a module imports only modules listed before it, in an earlier layer or
+//! earlier in its own.
 //!
 //! | layer | modules |
 //! |---|---|
 //! | basics | `elf`, `error`, `args`, `hash`, `parallel`, `huge_pages`, `timing`, `version_script` |
 //! | inputs | `archive`, `script`, `input`, `compressed`, `object_file`, `shared_object`, `pieces`, `sections`, `source_lines` |
 //! | resolution | `resolve`, then `context` |
-//! | passes | `x86_64`, `gc`, `icf`, `gdb_index`, `scan`, `eh_frame`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
+//! | passes | `eh_frame`, `x86_64`, `gc`, `icf`, `gdb_index`, `scan`, `merge`, `synthetic`, `dynamic`, `symtab`, then `layout` |
 //! | output | `output_file`, `write`, `overflow`, `patch`, `map_file`, `reproduce`, `incremental_state`, then `incremental` |
 //! | driving | `pipeline`, `session`, `driver` |
 
@@ -68,7 +69,7 @@ mod version_script;
 mod write;
 mod x86_64;
 
-pub use args::{Config, parse as parse_args, split_words};
+pub use args::{Config, VERSION, parse as parse_args, split_words};
 pub use error::{Error, Result};
 pub use input::{FileArena, FileKind, LoadedFile, Reserved, load_inputs, load_inputs_reserving};
 pub use patch::OutputMap;

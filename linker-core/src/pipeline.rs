@@ -40,6 +40,11 @@ use crate::sections::{Prepared, RootSections};
 use crate::timing::Timer;
 use crate::version_script::VersionScript;
 
+/// What runs the moment the output is in place (`Session::on_output_ready`). It gets what
+/// makes the map of the output, for an incremental link's state: made when asked, so that a
+/// driver can report the link first.
+pub type OnOutputReady<'d> = Box<dyn FnOnce(&mut dyn FnMut() -> Option<OutputMap>) + Send + 'd>;
+
 /// Links everything `resolver` holds into `config`'s output, on the current thread pool.
 /// `on_output_ready` runs the moment the output is in place, before anything is freed.
 pub fn run<'d>(
@@ -47,7 +52,7 @@ pub fn run<'d>(
     arena: &'d FileArena,
     resolver: Resolver<'d>,
     timer: &mut Timer,
-    on_output_ready: Option<crate::session::OnOutputReady<'d>>,
+    on_output_ready: Option<OnOutputReady<'d>>,
 ) -> Result<()> {
     // Every input is mapped by now: the old output may be moved or removed (the claim never
     // writes into one that is an input).

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::input::{FileArena, FileKind, LoadedFile};
 use crate::object_file::ObjectFile;
 use crate::patch::OutputMap;
+use crate::pipeline::OnOutputReady;
 use crate::resolve::{ArchiveInput, FileData, Resolver};
 use crate::sections::Prepared;
 use crate::shared_object::SharedObject;
@@ -52,11 +53,6 @@ pub struct Session<'d, 's> {
     timer: Timer,
     on_output_ready: Option<OnOutputReady<'d>>,
 }
-
-/// What runs the moment the output is in place (`Session::on_output_ready`). It gets what
-/// makes the map of the output, for an incremental link's state: made when asked, so that a
-/// driver can report the link first.
-pub type OnOutputReady<'d> = Box<dyn FnOnce(&mut dyn FnMut() -> Option<OutputMap>) + Send + 'd>;
 
 impl<'d, 's> Session<'d, 's> {
     /// Starts a link whose parsing jobs run in `scope` (a scope of the thread pool the link
