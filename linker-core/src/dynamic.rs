@@ -133,7 +133,7 @@ impl DynamicTables {
                 used[file as usize] = true;
             }
         }
-        for (&id, _) in copies {
+        for &id in copies.keys() {
             if let Def::Shared { file, .. } = link.def(id) {
                 used[file as usize] = true;
             }

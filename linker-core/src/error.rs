@@ -60,12 +60,11 @@ pub fn demangle(name: &[u8]) -> String {
     if let Ok(d) = rustc_demangle::try_demangle(&text) {
         return format!("{d:#}");
     }
-    if text.starts_with("_Z") {
-        if let Ok(sym) = cpp_demangle::Symbol::new(text.as_bytes()) {
-            if let Ok(s) = sym.demangle(&cpp_demangle::DemangleOptions::default()) {
-                return s;
-            }
-        }
+    if text.starts_with("_Z")
+        && let Ok(sym) = cpp_demangle::Symbol::new(text.as_bytes())
+        && let Ok(s) = sym.demangle(&cpp_demangle::DemangleOptions::default())
+    {
+        return s;
     }
     text.into_owned()
 }

@@ -106,10 +106,10 @@ pub fn run(link: &Link<'_>, found: &[RootSections]) -> Vec<Vec<bool>> {
             if std::mem::replace(&mut last_sym, sym) == sym {
                 continue;
             }
-            if let Some(t) = link.reloc_target_section(fi, sym as usize) {
-                if claim(t) {
-                    next.push(t);
-                }
+            if let Some(t) = link.reloc_target_section(fi, sym as usize)
+                && claim(t)
+            {
+                next.push(t);
             }
         }
         // A section in a COMDAT group keeps its whole group (e.g. a function and its

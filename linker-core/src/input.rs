@@ -343,12 +343,12 @@ impl<'c, 'd> Loader<'c, 'd> {
             if let Some(root) = &self.config.chroot {
                 return Ok(crate::args::inside_root(root, p));
             }
-            if let Some(root) = &self.config.sysroot {
-                if script.starts_with(root) {
-                    let inside = root.join(p.strip_prefix("/").unwrap_or(p));
-                    if inside.exists() {
-                        return Ok(inside);
-                    }
+            if let Some(root) = &self.config.sysroot
+                && script.starts_with(root)
+            {
+                let inside = root.join(p.strip_prefix("/").unwrap_or(p));
+                if inside.exists() {
+                    return Ok(inside);
                 }
             }
             return Ok(p.to_path_buf());

@@ -300,10 +300,10 @@ pub fn compute_symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) ->
     let def_id = link.res.resolved[id as usize];
     Some(match link.def(id) {
         Def::Section { file, section, value, sym } => {
-            if sym.st_type() == STT_GNU_IFUNC {
-                if let Some(plt) = layout.plt_addr(def_id) {
-                    return Some(plt);
-                }
+            if sym.st_type() == STT_GNU_IFUNC
+                && let Some(plt) = layout.plt_addr(def_id)
+            {
+                return Some(plt);
             }
             layout.input_address(file, section, value)?
         }
@@ -1787,10 +1787,9 @@ impl Layout<'_> {
         // --defsym NAME=SYMBOL+N may name another linker-defined symbol: a second pass.
         for (i, name) in link.res.internal.iter().enumerate() {
             if let Some(crate::args::DefsymValue::Symbol { name: target, addend }) = link.defsym(name).map(|d| &d.value)
+                && let Some(e) = link.res.names.get(target.as_bytes())
             {
-                if let Some(e) = link.res.names.get(target.as_bytes()) {
-                    self.internal_values[i] = symbol_address(link, self, e.def).wrapping_add(*addend as u64);
-                }
+                self.internal_values[i] = symbol_address(link, self, e.def).wrapping_add(*addend as u64);
             }
         }
         let entry_name = link.entry_name();

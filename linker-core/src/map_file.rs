@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 pub fn write(link: &Link<'_>, layout: &Layout, path: &std::path::Path) -> Result<()> {
     let mut out = String::new();
-    let _ = writeln!(out, "{:>18} {:>18} {:>10} {:>5} {}", "VMA", "Offset", "Size", "Align", "Out     In      Symbol");
+    let _ = writeln!(out, "{:>18} {:>18} {:>10} {:>5} Out     In      Symbol", "VMA", "Offset", "Size", "Align");
     let mut symbols: Vec<(u64, &[u8])> = link
         .res
         .names

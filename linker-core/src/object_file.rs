@@ -123,13 +123,13 @@ impl<'d> ObjectFile<'d> {
                     // Debug sections' relocations (most of a debug build's) are checked where
                     // they are applied: reading them all here too was a second pass over tens of
                     // megabytes (and one `--strip-debug` never needs).
-                    if allocated[target] {
-                        if let Some(r) = relas.iter().find(|r| r.r_sym(E, false) as usize >= symbols.len()) {
-                            return Err(bad(&format!(
-                                "relocation in section {index} uses symbol {} out of range",
-                                r.r_sym(E, false)
-                            )));
-                        }
+                    if allocated[target]
+                        && let Some(r) = relas.iter().find(|r| r.r_sym(E, false) as usize >= symbols.len())
+                    {
+                        return Err(bad(&format!(
+                            "relocation in section {index} uses symbol {} out of range",
+                            r.r_sym(E, false)
+                        )));
                     }
                     relas_of[target] = Span::of(data, object::pod::bytes_of_slice(relas));
                 }

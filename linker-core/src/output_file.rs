@@ -119,10 +119,11 @@ impl PendingOutput {
             let reusable = config.output_kind != OutputKind::SharedObject
                 && only_names_are_ours(&config.output, meta, false)
                 && !arena.holds(&FileStamp::of(meta));
-            if reusable && let Some(file) = open_locked(&config.output) {
-                if std::fs::rename(&config.output, &out.tmp).is_ok() {
-                    out.reused = Some(file);
-                }
+            if reusable
+                && let Some(file) = open_locked(&config.output)
+                && std::fs::rename(&config.output, &out.tmp).is_ok()
+            {
+                out.reused = Some(file);
             }
         }
         let old_to_remove = old.is_some() && out.reused.is_none();

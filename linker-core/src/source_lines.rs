@@ -71,8 +71,7 @@ impl SourceLines {
         let &(_, _, _, file, line) = self
             .runs
             .iter()
-            .filter(|&&(s, start, end, _, _)| s == section && (start..end.max(start + 1)).contains(&offset))
-            .last()?;
+            .rfind(|&&(s, start, end, _, _)| s == section && (start..end.max(start + 1)).contains(&offset))?;
         Some(if line == 0 { self.files[file].clone() } else { format!("{}:{line}", self.files[file]) })
     }
 }

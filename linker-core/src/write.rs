@@ -1192,15 +1192,12 @@ fn dynsym_bytes(link: &Link<'_>, scan: &ScanResult, layout: &Layout, dynamic: &D
     for ((i, &id), slot) in dynamic.symbols.iter().enumerate().zip(out[24..].chunks_mut(24)) {
         let (info, other, size) = symbol_attributes(link, layout, id);
         let (mut shndx, mut value) = symbol_location(link, layout, id);
-        if let Def::Shared { .. } = link.def(id) {
-            if !layout.copies.contains_key(&id) {
-                shndx = SHN_UNDEF;
-                value = if scan.flags[id as usize] & flags::CANONICAL_PLT != 0 {
-                    layout.plt_addr(id).unwrap_or(0)
-                } else {
-                    0
-                };
-            }
+        if let Def::Shared { .. } = link.def(id)
+            && !layout.copies.contains_key(&id)
+        {
+            shndx = SHN_UNDEF;
+            value =
+                if scan.flags[id as usize] & flags::CANONICAL_PLT != 0 { layout.plt_addr(id).unwrap_or(0) } else { 0 };
         }
         put_sym(slot, dynamic.name_offsets[i], info, other, shndx, value, size);
     }
