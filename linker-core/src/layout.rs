@@ -210,8 +210,10 @@ pub struct Layout<'d> {
     pub symtab: Option<crate::symtab::SymtabPlan<'d>>,
     pub gdb_index: Option<GdbIndex>,
     /// Address of every symbol id's definition, computed once in parallel so that a
-    /// relocation costs one load. Two values send the reader to the slow path, which also
-    /// tells them from real addresses that happen to be equal: [`DEAD`] and [`IN_MERGED`].
+    /// relocation costs one load. Three values are markers: [`DEAD`] (a dropped definition:
+    /// the many debug references to functions gc took out cost no more than a live one),
+    /// [`IN_MERGED`] and [`RESERVED`] (a real address equal to one of the three, which the
+    /// reader computes again).
     pub symbol_addresses: Vec<u64>,
 }
 
@@ -220,6 +222,9 @@ pub const DEAD: u64 = u64::MAX;
 /// The address of a merge section's section symbol: what it points at depends on the
 /// relocation's addend (the piece the addend falls in).
 pub const IN_MERGED: u64 = u64::MAX - 1;
+/// The address of a symbol whose real address is one of the markers (an absolute symbol of
+/// such a value): the reader computes it.
+pub const RESERVED: u64 = u64::MAX - 2;
 
 pub const GOT_KIND_ADDR: u8 = 0;
 pub const GOT_KIND_TPOFF: u8 = 1;
@@ -290,8 +295,8 @@ pub fn got_slot_relocs(link: &Link<'_>, slot: &GotSlot) -> [Option<(u32, bool)>;
 pub fn symbol_address(link: &Link<'_>, layout: &Layout, id: SymbolId) -> u64 {
     match layout.symbol_addresses.get(id as usize) {
         Some(&DEAD) => 0,
-        Some(&a) => a,
-        None => compute_symbol_address(link, layout, id).unwrap_or(0),
+        Some(&a) if a < RESERVED => a,
+        _ => compute_symbol_address(link, layout, id).unwrap_or(0),
     }
 }
 
@@ -1503,7 +1508,10 @@ impl Layout<'_> {
                     *a = if obj.is_some_and(|o| self.merged_placement(fi, o, i).is_some()) {
                         IN_MERGED
                     } else {
-                        compute_symbol_address(link, self, file.symbol_base + i as u32).unwrap_or(DEAD)
+                        match compute_symbol_address(link, self, file.symbol_base + i as u32) {
+                            None => DEAD,
+                            Some(a) => a.min(RESERVED),
+                        }
                     };
                 }
             });

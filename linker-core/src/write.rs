@@ -459,7 +459,8 @@ fn merged_address(section_addr: u64, map: &crate::merge::MergeMap, st_value: u64
 fn target_address(link: &Link<'_>, layout: &Layout, file: u32, r: &Rela) -> (u64, bool) {
     let sym = r.r_sym(E, false) as usize;
     match layout.symbol_addresses[link.symbol_id(file, sym) as usize] {
-        crate::layout::DEAD | crate::layout::IN_MERGED => {
+        crate::layout::DEAD => (0, false),
+        crate::layout::IN_MERGED | crate::layout::RESERVED => {
             SymTarget::of_marked(link, layout, file, sym).value(layout, r.r_addend(E))
         }
         a => (a, true),
@@ -559,7 +560,8 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
     fn target(&mut self, r: &Rela) -> (u64, bool) {
         let sym = r.r_sym(E, false);
         match self.addresses[sym as usize] {
-            crate::layout::DEAD | crate::layout::IN_MERGED => self.marked_target(sym, r.r_addend(E)),
+            crate::layout::DEAD => (0, false),
+            crate::layout::IN_MERGED | crate::layout::RESERVED => self.marked_target(sym, r.r_addend(E)),
             a => (a, true),
         }
     }
@@ -747,7 +749,7 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
     /// section (`.debug_str`: over half of them in a debug build), and take the short way
     /// here, with the merged section's map at hand; the rest take [`Self::apply_non_alloc`].
     fn apply_non_alloc_section(&mut self, out: &mut [u8], sec_name: &[u8]) -> Result<()> {
-        use crate::layout::IN_MERGED;
+        use crate::layout::{IN_MERGED, RESERVED};
         // The merged section symbol last seen: (symbol, section address, map, symbol value).
         let mut merged: Option<(u32, u64, &crate::merge::MergeMap, u64)> = None;
         for r in self.relas {
@@ -761,7 +763,7 @@ impl<'a, 'l, 'c> Relocator<'a, 'l, 'c> {
             let a = r.r_addend(E) as u64;
             let fits = width != 0 && o.checked_add(width).is_some_and(|end| end <= out.len());
             let value = match self.addresses.get(sym as usize) {
-                Some(&s) if fits && s < IN_MERGED => Some(s.wrapping_add(a)),
+                Some(&s) if fits && s < RESERVED => Some(s.wrapping_add(a)),
                 Some(&IN_MERGED) if fits => {
                     if merged.is_none_or(|m| m.0 != sym) {
                         merged = match SymTarget::of_marked(self.link, self.layout, self.file, sym as usize) {

@@ -330,6 +330,23 @@ fn absolute_relocations_nopie() {
     );
 }
 
+/// Absolute symbols whose values rivet-ld uses as markers in its table of symbol addresses
+/// (all ones, and one and two less): relocations against them, in data and in a
+/// non-allocated section, get the values themselves, as with GNU ld.
+#[test]
+fn absolute_symbols_with_marker_values() {
+    let t = test_env!("absolute_symbols_with_marker_values");
+    let m = t.cc("marker_main.c", &["-O0", "-fno-pic"]);
+    let a = t.cc("marker_abs.s", &[]);
+    t.link("markers", &["-no-pie", &m, &a]);
+    t.run_expect("markers", &[], "ffffffffffffffff\nfffffffffffffffe\nfffffffffffffffd\n");
+    let dump = t.readelf("-x .rivet_markers", "markers");
+    assert!(
+        dump.contains("ffffffff ffffffff feffffff ffffffff") && dump.contains("fdffffff ffffffff"),
+        "the non-allocated section's relocated values:\n{dump}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Exceptions and unwinding
 // ---------------------------------------------------------------------------------------
