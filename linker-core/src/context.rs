@@ -186,7 +186,7 @@ impl<'d> Link<'d> {
         let file = &self.res.files[fid as usize];
         let index = (id - file.symbol_base) as usize;
         match &file.data {
-            FileData::Object(o) => split_version(o.symbol_name(index)).0,
+            FileData::Object(o) => o.symbol_base_name(index),
             FileData::Shared(s) => s.symbol_name(index),
             FileData::Internal => self.res.internal[index],
         }

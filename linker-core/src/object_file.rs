@@ -26,6 +26,8 @@ pub struct ObjectFile<'d> {
     global_names: Vec<(Span, u64)>,
     /// Every section's name, looked up once: the passes ask for them again and again.
     section_names: Vec<Span>,
+    /// The symbols' string table.
+    symbol_strings: &'d [u8],
     /// SHF_COMPRESSED sections, inflated: (section index, contents, alignment), by index.
     inflated: Vec<(u32, &'d [u8], u64)>,
 }
@@ -184,6 +186,7 @@ impl<'d> ObjectFile<'d> {
                 .iter()
                 .map(|s| Span::of(data, sections.section_name(E, s).unwrap_or(b"")))
                 .collect(),
+            symbol_strings: name_tables[0],
             sections,
             symbols,
             first_global,
@@ -310,6 +313,16 @@ impl<'d> ObjectFile<'d> {
 
     pub fn symbol_name(&self, index: usize) -> &'d [u8] {
         self.symbols.symbol_name(E, self.symbol(index)).unwrap_or(b"")
+    }
+
+    /// Symbol `index`'s name without a version (`foo` of `foo@@V` and of `foo@V`), as
+    /// [`split_version`] finds it in [`ObjectFile::symbol_name`], in one scan for both ends.
+    pub fn symbol_base_name(&self, index: usize) -> &'d [u8] {
+        let Some(rest) = self.symbol_strings.get(self.symbol(index).st_name(E) as usize..) else { return b"" };
+        match memchr::memchr2(b'@', 0, rest) {
+            Some(end) if rest[end] == 0 || memchr::memchr(0, &rest[end..]).is_some() => &rest[..end],
+            _ => b"",
+        }
     }
 
     /// The name a global symbol has in the name table: `foo@@V` defines `foo`; `foo@V` (a
