@@ -315,24 +315,33 @@ impl<'d> ObjectFile<'d> {
         self.symbols.symbol_name(E, self.symbol(index)).unwrap_or(b"")
     }
 
-    /// Symbol `index`'s name without a version (`foo` of `foo@@V` and of `foo@V`), as
-    /// [`split_version`] finds it in [`ObjectFile::symbol_name`], in one scan for both ends.
-    pub fn symbol_base_name(&self, index: usize) -> &'d [u8] {
-        let Some(rest) = self.symbol_strings.get(self.symbol(index).st_name(E) as usize..) else { return b"" };
+    /// Symbol `index`'s full name (as [`ObjectFile::symbol_name`] reads it) and the length of
+    /// its part before a version (`foo` of `foo@@V` and of `foo@V`, as [`split_version`] finds
+    /// it), in one scan of the string table for both.
+    fn name_and_base(&self, index: usize) -> (&'d [u8], usize) {
+        let Some(rest) = self.symbol_strings.get(self.symbol(index).st_name(E) as usize..) else { return (b"", 0) };
         match memchr::memchr2(b'@', 0, rest) {
-            Some(end) if rest[end] == 0 || memchr::memchr(0, &rest[end..]).is_some() => &rest[..end],
-            _ => b"",
+            Some(end) if rest[end] == 0 => (&rest[..end], end),
+            Some(at) => match memchr::memchr(0, &rest[at..]) {
+                Some(nul) => (&rest[..at + nul], at),
+                None => (b"", 0),
+            },
+            None => (b"", 0),
         }
+    }
+
+    /// Symbol `index`'s name without a version (`foo` of `foo@@V` and of `foo@V`).
+    pub fn symbol_base_name(&self, index: usize) -> &'d [u8] {
+        let (full, base) = self.name_and_base(index);
+        &full[..base]
     }
 
     /// The name a global symbol has in the name table: `foo@@V` defines `foo`; `foo@V` (a
     /// non-default version) only answers to its full name. See [`ObjectFile::global_name`].
     fn table_name(&self, i: usize) -> &'d [u8] {
-        let full = self.symbol_name(i);
-        match split_version(full) {
-            (_, Some((_, false))) if self.symbol_section(i) != SHN_UNDEF as u32 => full,
-            (base, _) => base,
-        }
+        let (full, base) = self.name_and_base(i);
+        let non_default_version = full.get(base..).is_some_and(|v| v.starts_with(b"@") && !v.starts_with(b"@@"));
+        if non_default_version && self.symbol_section(i) != SHN_UNDEF as u32 { full } else { &full[..base] }
     }
 
     /// The section a symbol is defined in (0 if undefined; >= SHN_LORESERVE for special ones).
