@@ -81,3 +81,40 @@ pub use input::{FileArena, FileKind, LoadedFile, Reserved, load_inputs, load_inp
 pub use patch::OutputMap;
 pub use reproduce::write as write_reproducer;
 pub use session::Session;
+
+#[cfg(test)]
+mod tests {
+    /// The table of layers above is the import order: every module imports only modules it
+    /// lists before it, and it lists every module.
+    #[test]
+    fn every_module_imports_only_modules_listed_before_it() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("a module's source");
+        let lib = read("lib.rs");
+        let listed: Vec<&str> = lib
+            .lines()
+            .filter_map(|line| line.strip_prefix("//! | "))
+            .filter(|row| !row.starts_with("layer "))
+            .flat_map(|row| row.split('`').skip(1).step_by(2))
+            .collect();
+        let declared =
+            lib.lines().filter_map(|line| line.trim_start_matches("pub ").strip_prefix("mod ")?.strip_suffix(';'));
+        for module in declared {
+            assert!(listed.contains(&module), "module {module} is missing from lib.rs's table of layers");
+        }
+        for (position, module) in listed.iter().enumerate() {
+            let source = read(&format!("{module}.rs"));
+            for line in source.lines().filter(|line| !line.trim_start().starts_with("//")) {
+                for (at, _) in line.match_indices("crate::") {
+                    let used: String =
+                        line[at + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    if let Some(later) = listed.iter().position(|m| *m == used).filter(|&p| p > position) {
+                        panic!(
+                            "{module} imports {used}, which lib.rs lists after it (at {later}, {module} at {position})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
