@@ -26,6 +26,15 @@
 //! as they are assigned, `.rela.dyn` and `.symtab` are written run by run as the chunks that make
 //! them are, and what only resolution reads is freed after it (synth-1M: peak RSS 719-726 MB to
 //! 672-684 MB, 486 to 460 ms at 2 threads; typst-debug 1214 to 1159 MB, 616 to 583 ms).
+//!
+//! **Where a big debug link's CPU goes** (`perf record -g`, typst-debug at 2 threads, 1.3 s of
+//! CPU a link): copy and relocate 25% (a third of it the kernel copying into the output and
+//! looking up its pages, `.debug_str` lookups 5%); parse 19% (mapping the inputs 5%, splitting
+//! and hashing `.debug_str` 6%); the kernel zeroing fresh heap, faulted in by glibc's malloc as
+//! the arenas grow, 9% (up to 18% when the host has not backed the memory); the serial
+//! resolution 7% (half of it comparing equal names, one copy cold); the string merge 6%; gc 6%;
+//! layout and tables 7%; `.symtab` 3%. Every one of them is a loop over data far larger than
+//! the caches, and none grows faster than its data.
 
 use crate::args::Config;
 use crate::context::{Link, output_mode};
