@@ -83,71 +83,6 @@ pub fn hdr_size(fde_count: usize) -> u64 {
     12 + 8 * fde_count as u64
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_cie_and_fde_and_rejects_truncation() {
-        let mut data = Vec::new();
-        data.extend_from_slice(&12u32.to_le_bytes()); // CIE
-        data.extend_from_slice(&0u32.to_le_bytes());
-        data.extend_from_slice(&[1, b'z', b'R', 0, 1, 0x78, 0x10, 0]);
-        data.extend_from_slice(&12u32.to_le_bytes()); // FDE pointing back 20 bytes
-        data.extend_from_slice(&20u32.to_le_bytes());
-        data.extend_from_slice(&[0; 8]);
-        let r = split(&data).unwrap();
-        assert_eq!(r.len(), 2);
-        assert_eq!(r[1].cie, Some(0));
-        assert_eq!(fde_pc_begin_offsets(&data), vec![24]);
-        assert!(split(&data[..data.len() - 1]).is_none());
-    }
-
-    #[test]
-    fn moved_functions_rewrite_the_table_as_a_fresh_build_would() {
-        let (hdr, eh_frame) = (0x1000, 0x2000);
-        let table = |starts: [u64; 5]| starts.iter().zip((0x2010..).step_by(0x10)).map(|(&s, f)| (s, f)).collect();
-        let output = build_hdr(hdr, eh_frame, table([0x3000, 0x3100, 0x3200, 0x3300, 0x3400]));
-        let mut parsed = HdrTable::parse(7, hdr, &output).unwrap();
-        assert!(parsed.changes().is_empty());
-        assert_eq!(parsed.fde_of(0x3100), Some(0x2020));
-        // Past the last, before the first, then the first one again.
-        parsed.move_start(0x3100, 0x3500).unwrap();
-        parsed.move_start(0x3300, 0x2f00).unwrap();
-        parsed.move_start(0x3500, 0x3250).unwrap();
-        assert_eq!(parsed.fde_of(0x3250), Some(0x2020));
-        assert_eq!(parsed.fde_of(0x2f00), Some(0x2040));
-        assert_eq!(parsed.fde_of(0x3400), Some(0x2050));
-        assert_eq!(parsed.fde_of(0x3100), None);
-        assert!(parsed.move_start(0x3300, 0x3600).is_none());
-        let [(offset, bytes)] = &parsed.changes()[..] else { panic!("one write") };
-        let mut patched = output.clone();
-        let at = (offset - 7) as usize;
-        patched[at..at + bytes.len()].copy_from_slice(&bytes);
-        assert_eq!(patched, build_hdr(hdr, eh_frame, table([0x3000, 0x3250, 0x3200, 0x2f00, 0x3400])));
-    }
-
-    /// A function a relink adds (past every other, in the overflow segment) takes an entry of
-    /// the room after the table; the header's count follows; a full room refuses.
-    #[test]
-    fn added_functions_take_the_room_after_the_table() {
-        let (hdr, eh_frame) = (0x1000, 0x2000);
-        let mut output = build_hdr(hdr, eh_frame, vec![(0x3000, 0x2010), (0x3100, 0x2020), (0x3200, 0x2030)]);
-        output.resize(output.len() + 2 * 8, 0);
-        let mut parsed = HdrTable::parse(0, hdr, &output).unwrap();
-        parsed.move_start(0x3100, 0x9000).unwrap();
-        parsed.add(0x8000, 0x2100).unwrap();
-        parsed.add(0x8800, 0x2140).unwrap();
-        assert!(parsed.add(0x8900, 0x2180).is_none());
-        let mut patched = output.clone();
-        for (at, bytes) in parsed.changes() {
-            patched[at as usize..at as usize + bytes.len()].copy_from_slice(&bytes);
-        }
-        let table = vec![(0x3000, 0x2010), (0x3200, 0x2030), (0x8000, 0x2100), (0x8800, 0x2140), (0x9000, 0x2020)];
-        assert_eq!(patched, build_hdr(hdr, eh_frame, table));
-    }
-}
-
 /// The lookup table of an output's `.eh_frame_hdr` as an in-place relink (`patch`) reads and
 /// changes it: (function start, FDE address) pairs relative to the header's address, sorted
 /// by start, read where the output has them. A relink that moves a function records its
@@ -296,5 +231,70 @@ impl<'o> HdrTable<'o> {
         }
         moved.for_each(put);
         Some((self.offset + 12 + first as u64 * 8, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_cie_and_fde_and_rejects_truncation() {
+        let mut data = Vec::new();
+        data.extend_from_slice(&12u32.to_le_bytes()); // CIE
+        data.extend_from_slice(&0u32.to_le_bytes());
+        data.extend_from_slice(&[1, b'z', b'R', 0, 1, 0x78, 0x10, 0]);
+        data.extend_from_slice(&12u32.to_le_bytes()); // FDE pointing back 20 bytes
+        data.extend_from_slice(&20u32.to_le_bytes());
+        data.extend_from_slice(&[0; 8]);
+        let r = split(&data).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].cie, Some(0));
+        assert_eq!(fde_pc_begin_offsets(&data), vec![24]);
+        assert!(split(&data[..data.len() - 1]).is_none());
+    }
+
+    #[test]
+    fn moved_functions_rewrite_the_table_as_a_fresh_build_would() {
+        let (hdr, eh_frame) = (0x1000, 0x2000);
+        let table = |starts: [u64; 5]| starts.iter().zip((0x2010..).step_by(0x10)).map(|(&s, f)| (s, f)).collect();
+        let output = build_hdr(hdr, eh_frame, table([0x3000, 0x3100, 0x3200, 0x3300, 0x3400]));
+        let mut parsed = HdrTable::parse(7, hdr, &output).unwrap();
+        assert!(parsed.changes().is_empty());
+        assert_eq!(parsed.fde_of(0x3100), Some(0x2020));
+        // Past the last, before the first, then the first one again.
+        parsed.move_start(0x3100, 0x3500).unwrap();
+        parsed.move_start(0x3300, 0x2f00).unwrap();
+        parsed.move_start(0x3500, 0x3250).unwrap();
+        assert_eq!(parsed.fde_of(0x3250), Some(0x2020));
+        assert_eq!(parsed.fde_of(0x2f00), Some(0x2040));
+        assert_eq!(parsed.fde_of(0x3400), Some(0x2050));
+        assert_eq!(parsed.fde_of(0x3100), None);
+        assert!(parsed.move_start(0x3300, 0x3600).is_none());
+        let [(offset, bytes)] = &parsed.changes()[..] else { panic!("one write") };
+        let mut patched = output.clone();
+        let at = (offset - 7) as usize;
+        patched[at..at + bytes.len()].copy_from_slice(bytes);
+        assert_eq!(patched, build_hdr(hdr, eh_frame, table([0x3000, 0x3250, 0x3200, 0x2f00, 0x3400])));
+    }
+
+    /// A function a relink adds (past every other, in the overflow segment) takes an entry of
+    /// the room after the table; the header's count follows; a full room refuses.
+    #[test]
+    fn added_functions_take_the_room_after_the_table() {
+        let (hdr, eh_frame) = (0x1000, 0x2000);
+        let mut output = build_hdr(hdr, eh_frame, vec![(0x3000, 0x2010), (0x3100, 0x2020), (0x3200, 0x2030)]);
+        output.resize(output.len() + 2 * 8, 0);
+        let mut parsed = HdrTable::parse(0, hdr, &output).unwrap();
+        parsed.move_start(0x3100, 0x9000).unwrap();
+        parsed.add(0x8000, 0x2100).unwrap();
+        parsed.add(0x8800, 0x2140).unwrap();
+        assert!(parsed.add(0x8900, 0x2180).is_none());
+        let mut patched = output.clone();
+        for (at, bytes) in parsed.changes() {
+            patched[at as usize..at as usize + bytes.len()].copy_from_slice(&bytes);
+        }
+        let table = vec![(0x3000, 0x2010), (0x3200, 0x2030), (0x8000, 0x2100), (0x8800, 0x2140), (0x9000, 0x2020)];
+        assert_eq!(patched, build_hdr(hdr, eh_frame, table));
     }
 }

@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn for_each_nul_finds_every_nul_in_order() {
         // NULs at block edges, runs of them, and a tail shorter than a block.
-        let mut data = vec![b'x'; 200];
+        let mut data = [b'x'; 200];
         for at in [0, 1, 2, 15, 16, 63, 64, 65, 127, 128, 150, 151, 152, 199] {
             data[at] = 0;
         }
