@@ -311,15 +311,22 @@ impl<'d> ObjectFile<'d> {
         &self.symbols.symbols()[index]
     }
 
+    /// Symbol `index`'s name: empty where its table has no terminated string there.
     pub fn symbol_name(&self, index: usize) -> &'d [u8] {
-        self.symbols.symbol_name(E, self.symbol(index)).unwrap_or(b"")
+        let rest = self.name_from(index);
+        memchr::memchr(0, rest).map_or(b"", |end| &rest[..end])
+    }
+
+    /// The string table from symbol `index`'s name on.
+    fn name_from(&self, index: usize) -> &'d [u8] {
+        self.symbol_strings.get(self.symbol(index).st_name(E) as usize..).unwrap_or(b"")
     }
 
     /// Symbol `index`'s full name (as [`ObjectFile::symbol_name`] reads it) and the length of
     /// its part before a version (`foo` of `foo@@V` and of `foo@V`, as [`split_version`] finds
     /// it), in one scan of the string table for both.
     fn name_and_base(&self, index: usize) -> (&'d [u8], usize) {
-        let Some(rest) = self.symbol_strings.get(self.symbol(index).st_name(E) as usize..) else { return (b"", 0) };
+        let rest = self.name_from(index);
         match memchr::memchr2(b'@', 0, rest) {
             Some(end) if rest[end] == 0 => (&rest[..end], end),
             Some(at) => match memchr::memchr(0, &rest[at..]) {
