@@ -8,8 +8,8 @@ busy or throttled host slows all of them alike: on shared machines this gives st
 than timing one command's runs after another's. The order turns by one each round (round r
 starts with command r mod n), so every command runs in every position equally often over n
 rounds: on the VMs rivet is measured on, a link right after another pays for the memory that
-one has just freed, and two rivet-ld builds of equal speed came out 35 to 90 ms apart on a
-debug typst-cli link in fixed order, the first one always slower. Pass a multiple of the
+one has just freed: alternating two rivet-ld builds on a debug typst-cli link in a fixed order,
+then in the other, whichever ran first was 35 to 90 ms slower. Pass a multiple of the
 command count as RUNS. Commands are started with posix_spawn (about a millisecond of
 overhead) and their standard output is discarded. Ratios are to the first command. Beside
 wall time it prints each command's median user + system CPU time (of the process waited for:
