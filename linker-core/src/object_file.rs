@@ -21,6 +21,10 @@ pub struct ObjectFile<'d> {
     allocated: Vec<bool>,
     /// COMDAT groups: signature and member sections.
     pub groups: Vec<Group<'d>>,
+    /// Per section: its COMDAT group's index in `groups` ([`NO_GROUP`] if none); empty when
+    /// the object has no groups. A C++ object holds a group per inline function, tens of
+    /// thousands of them, so looking a section's group up by scanning them all is quadratic.
+    group_of: Vec<u32>,
     /// For each global symbol (from `first_global`): its name in the name table and that
     /// name's hash, found while parsing (in parallel) so that the serial resolver only probes.
     global_names: Vec<(Span, u64)>,
@@ -56,6 +60,9 @@ impl Span {
         &data[self.at as usize..][..self.len as usize]
     }
 }
+
+/// No COMDAT group (in `ObjectFile::group_of`).
+const NO_GROUP: u32 = u32::MAX;
 
 pub struct Group<'d> {
     pub signature: &'d [u8],
@@ -179,6 +186,15 @@ impl<'d> ObjectFile<'d> {
             }
         }
         first_global = first_global.min(symbols.len()).max(1.min(symbols.len()));
+        let mut group_of = Vec::new();
+        if !groups.is_empty() {
+            group_of = vec![NO_GROUP; section_count];
+            // ELF puts a section in one group at most; of an object that lists one in several,
+            // the first is kept.
+            for (g, group) in groups.iter().enumerate().rev() {
+                group.members.iter().for_each(|&m| group_of[m as usize] = g as u32);
+            }
+        }
         let mut obj = ObjectFile {
             name,
             data,
@@ -193,6 +209,7 @@ impl<'d> ObjectFile<'d> {
             relas: relas_of,
             allocated,
             groups,
+            group_of,
             global_names: Vec::new(),
             inflated: Vec::new(),
         };
@@ -218,6 +235,15 @@ impl<'d> ObjectFile<'d> {
     pub fn global_name(&self, index: usize) -> (&'d [u8], u64) {
         let (name, hash) = self.global_names[index - self.first_global];
         (name.bytes(self.data), hash)
+    }
+
+    /// The members of the COMDAT group `section` belongs to (itself among them); none if it
+    /// belongs to none.
+    pub fn group_members(&self, section: usize) -> &[u32] {
+        match self.group_of.get(section) {
+            Some(&g) if g != NO_GROUP => &self.groups[g as usize].members,
+            _ => &[],
+        }
     }
 
     /// How many global symbols the object has.

@@ -4,7 +4,9 @@
 //! Every link is done with the linker under test AND with ld.bfd; `run*` asserts both
 //! programs behave identically, and each test also asserts the literal expected output.
 
-use rivet_tests::{Driver, LinkerKind, MULTI_SOURCES, World, count_occurrences, multi_expected, nm_defines, test_env};
+use rivet_tests::{
+    Driver, LinkerKind, MULTI_SOURCES, World, count_occurrences, multi_expected, nm_defines, nm_has, test_env,
+};
 
 /// The linker that gcc runs really is the linker under test (and the reference is bfd).
 #[test]
@@ -149,6 +151,25 @@ fn comdat_cxx_inline_and_templates() {
         let nm = t.tool("nm", &["-C", &prog]);
         let n = nm.lines().filter(|l| l.ends_with(" shared_counter()::counter")).count();
         assert_eq!(n, 1, "shared_counter()::counter must exist once:\n{nm}");
+    }
+}
+
+/// COMDAT groups under `--gc-sections`: a live section keeps every member of its group, even
+/// one nothing refers to; a group none of whose members is reached is dropped whole, before
+/// and after the live one in the object.
+#[test]
+fn comdat_groups_live_and_dropped_whole_under_gc() {
+    let t = test_env!("comdat_groups_live_and_dropped_whole_under_gc");
+    let main = t.cc("comdat_gc_main.c", &["-O2"]);
+    let groups = t.cc("comdat_gc.s", &[]);
+    t.link("comdat_gc", &["-Wl,--gc-sections", &main, &groups]);
+    t.run_expect("comdat_gc", &[], "keeper: 7\n");
+    for world in rivet_tests::WORLDS {
+        let nm = t.tool_in(world, "nm", &["comdat_gc"]);
+        assert!(nm_defines(&nm, "keeper") && nm_defines(&nm, "group_tag"), "{world:?}: the live group, whole:\n{nm}");
+        for dropped in ["dead_first_fn", "dead_first_tag", "dead_last_fn", "dead_last_tag"] {
+            assert!(!nm_has(&nm, dropped), "{world:?}: {dropped} kept:\n{nm}");
+        }
     }
 }
 
