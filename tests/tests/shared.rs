@@ -2,7 +2,7 @@
 //! PIE / non-PIE (copy relocations) / static / static-pie / -shared, --export-dynamic,
 //! -Bsymbolic, protected visibility, dlopen of a library built by the linker under test.
 
-use rivet_tests::{MULTI_SOURCES, Test, World, assert_stdout, multi_expected, test_env};
+use rivet_tests::{Driver, MULTI_SOURCES, Test, World, assert_stdout, multi_expected, test_env};
 
 const GREET_EXPECTED: &str = "Hello, linker! (init=1)\n\
 Hello, world! (init=1)\n\
@@ -94,6 +94,26 @@ fn version_script_vers_1() {
     let vr = t.readelf("-V", "prog");
     assert!(vr.contains("File: libver.so") && vr.contains("Name: VERS_1"), "{vr}");
     t.run_expect("prog", &[], "foo() = 42\n");
+}
+
+/// Names in an `extern "C" { }` block of a version script are plain names of their node, as
+/// with GNU ld; `extern "C++"` blocks (demangled names) are refused with the script's name.
+#[test]
+fn version_script_extern_c_block() {
+    let t = test_env!("version_script_extern_c_block");
+    t.write_in_worlds("ver.map", "VERS_1 {\n  global:\n    extern \"C\" {\n      foo;\n    };\n  local: *;\n};\n");
+    let lib = t.cc("ver_lib.c", &["-fPIC"]);
+    t.link("libver.so", &["-shared", &lib, "-Wl,--version-script=ver.map"]);
+    let lib_syms = t.readelf("--dyn-syms", "libver.so");
+    assert!(lib_syms.contains("foo@@VERS_1"), "{lib_syms}");
+    assert!(!lib_syms.contains(" bar"), "bar must be local:\n{lib_syms}");
+    let main = t.cc("ver_main.c", &[]);
+    t.link("prog", &[&main, "-L.", "-lver"]);
+    t.run_expect("prog", &[], "foo() = 42\n");
+
+    t.write_in_worlds("cxx.map", "VERS_1 { global: extern \"C++\" { \"ns::foo()\"; }; local: *; };\n");
+    let o = t.try_link_in(World::Test, Driver::Gcc, "libcxx.so", &["-shared", &lib, "-Wl,--version-script=cxx.map"]);
+    assert!(!o.success() && o.stderr.contains("cxx.map") && o.stderr.contains("extern \"C++\""), "{o}");
 }
 
 /// Several `--version-script`s act as one script, as with GNU ld: the second one's version
