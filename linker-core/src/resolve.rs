@@ -236,6 +236,11 @@ impl<'d> NameTable<'d> {
         (slot, self.at_mut(slot))
     }
 
+    /// The name at `slot` (from [`NameTable::entry_with_slot`]).
+    pub fn name_at(&self, slot: u32) -> &'d [u8] {
+        self.at(slot).0
+    }
+
     /// The entry at `slot` (from [`NameTable::entry_with_slot`]).
     pub fn at_slot(&self, slot: u32) -> &NameEntry {
         &self.at(slot).1

@@ -190,32 +190,49 @@ impl VersionScript {
     }
 }
 
+/// The script's words, in one pass: `{`, `}` and `;` stand alone, a `:` after a space joins
+/// the word before it (`global :`), and comments (`/* */`, `#` to the end of the line) separate
+/// words. (Three string replacements and a join before took a tenth of a link whose script
+/// named 30,000 symbols.)
 fn tokenize(text: &str) -> Vec<String> {
-    let mut without_comments = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("/*") {
-        without_comments.push_str(&rest[..start]);
-        rest = rest[start..].find("*/").map(|e| &rest[start + e + 2..]).unwrap_or("");
-    }
-    without_comments.push_str(rest);
-    let spaced = without_comments
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join("\n")
-        .replace('{', " { ")
-        .replace('}', " } ")
-        .replace(';', " ; ");
     let mut tokens: Vec<String> = Vec::new();
-    for t in spaced.split_whitespace() {
-        if t == ":" {
-            if let Some(last) = tokens.last_mut() {
-                last.push(':');
+    let mut word = String::new();
+    let end_word = |word: &mut String, tokens: &mut Vec<String>| {
+        if !word.is_empty() {
+            tokens.push(std::mem::take(word));
+        }
+    };
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'*') => {
+                end_word(&mut word, &mut tokens);
+                chars.next();
+                let mut last = ' ';
+                for c in chars.by_ref() {
+                    if last == '*' && c == '/' {
+                        break;
+                    }
+                    last = c;
+                }
             }
-        } else {
-            tokens.push(t.to_string());
+            '#' => {
+                end_word(&mut word, &mut tokens);
+                chars.by_ref().find(|&c| c == '\n');
+            }
+            '{' | '}' | ';' => {
+                end_word(&mut word, &mut tokens);
+                tokens.push(c.to_string());
+            }
+            ':' if word.is_empty() => match tokens.last_mut() {
+                Some(last) => last.push(':'),
+                None => word.push(':'),
+            },
+            c if c.is_whitespace() => end_word(&mut word, &mut tokens),
+            c => word.push(c),
         }
     }
+    end_word(&mut word, &mut tokens);
     tokens
 }
 
@@ -282,6 +299,18 @@ mod tests {
             assert_eq!(script.is_global(name.as_bytes()), is_global(name), "is_global({name:?})");
             assert_eq!(script.version_of(name.as_bytes()), version_of(name), "version_of({name:?})");
         }
+    }
+
+    /// Comments separate words; a `:` may stand apart from its keyword; braces and semicolons
+    /// need no spaces.
+    #[test]
+    fn comments_and_spacing() {
+        let vs = VersionScript::parse(
+            "/* lib */ V1{global :foo;bar/* two */;# one line\n local\t: *;};\nV2 {global: baz;}V1;",
+        )
+        .unwrap();
+        assert!(vs.is_global(b"foo") && vs.is_global(b"bar") && vs.is_global(b"baz") && !vs.is_global(b"qux"));
+        assert_eq!((vs.version_of(b"bar"), vs.version_of(b"baz")), (Some(0), Some(1)));
     }
 
     /// `extern "C"` blocks hold plain names of their node; C++ blocks are refused.
