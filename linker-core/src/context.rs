@@ -63,10 +63,24 @@ pub struct Link<'d> {
     pub classes: Vec<u8>,
     /// Per symbol id: the (file, section) its definition is in, `NOT_IN_SECTION` if none.
     def_sections: Vec<(u32, u32)>,
-    /// With a version script, per name of the name table: whether the script leaves it
-    /// global. Asked once per name, not once per reference: a shared library whose script
-    /// names its 30,060 functions spent 27 ms asking the script for each reference.
-    script_globals: Vec<bool>,
+    /// With a version script, per name of the name table: what the script says of it, asked
+    /// once per name (in parallel), not once per reference and again per dynamic symbol.
+    script_answers: Vec<ScriptAnswer>,
+}
+
+/// What a version script says of a name.
+#[derive(Clone, Copy, Debug)]
+struct ScriptAnswer {
+    /// It stays global ([`VersionScript::is_global`]).
+    global: bool,
+    /// Its version ([`VersionScript::version_of`]).
+    version: Option<u32>,
+}
+
+impl ScriptAnswer {
+    fn of(script: &VersionScript, name: &[u8]) -> ScriptAnswer {
+        ScriptAnswer { global: script.is_global(name), version: script.version_of(name).map(|v| v as u32) }
+    }
 }
 
 const NOT_IN_SECTION: (u32, u32) = (u32::MAX, 0);
@@ -125,8 +139,8 @@ impl<'d> Link<'d> {
         version_script: Option<VersionScript>,
     ) -> Self {
         use rayon::prelude::*;
-        let script_globals = match &version_script {
-            Some(script) => res.names.par_iter().map(|(name, _)| script.is_global(name)).collect(),
+        let script_answers = match &version_script {
+            Some(script) => res.names.par_iter().map(|(name, _)| ScriptAnswer::of(script, name)).collect(),
             None => Vec::new(),
         };
         let mut link = Link {
@@ -137,7 +151,7 @@ impl<'d> Link<'d> {
             version_script,
             classes: Vec::new(),
             def_sections: Vec::new(),
-            script_globals,
+            script_answers,
         };
         link.compute_classes();
         link
@@ -326,23 +340,31 @@ impl<'d> Link<'d> {
         self.version_script.as_ref().is_none_or(|vs| vs.is_global(name))
     }
 
-    /// [`Link::version_script_allows`] the name of `def`, a global definition of an object:
-    /// the answer kept for its entry in the name table, unless that entry's name is not the
-    /// symbol's (`foo@V`, a non-default version, is entered under its full name).
+    /// [`Link::version_script_allows`] the name of `def`, a definition.
     fn version_script_allows_definition(&self, def: SymbolId) -> bool {
-        if self.version_script.is_none() {
-            return true;
-        }
+        self.script_answer(def).is_none_or(|answer| answer.global)
+    }
+
+    /// The index of the version script's version that `def`, a definition, gets by its name.
+    pub fn script_version_of_definition(&self, def: SymbolId) -> Option<usize> {
+        self.script_answer(def)?.version.map(|v| v as usize)
+    }
+
+    /// What the version script (if any) says of `def`'s name: the answer kept for its entry
+    /// in the name table, unless that entry's name is not the symbol's (`foo@V`, a
+    /// non-default version, is entered under its full name) or it has none.
+    fn script_answer(&self, def: SymbolId) -> Option<ScriptAnswer> {
+        let script = self.version_script.as_ref()?;
         let name = self.symbol_name(def);
         let file = &self.res.files[self.res.file_of_symbol(def) as usize];
         let slot = file.object().and_then(|obj| {
             let global = ((def - file.symbol_base) as usize).checked_sub(obj.first_global)?;
             file.name_slots.get(global).copied().filter(|&slot| slot != crate::resolve::NO_SLOT)
         });
-        match slot {
-            Some(slot) if self.res.names.name_at(slot).len() == name.len() => self.script_globals[slot as usize],
-            _ => self.version_script_allows(name),
-        }
+        Some(match slot {
+            Some(slot) if self.res.names.name_at(slot).len() == name.len() => self.script_answers[slot as usize],
+            _ => ScriptAnswer::of(script, name),
+        })
     }
 
     /// `--require-defined` symbols must be defined by something.

@@ -247,7 +247,7 @@ impl DynamicTables {
                             Some(i) => (i as u16 + 2) | if default { 0 } else { VERSYM_HIDDEN },
                             None => 1,
                         },
-                        (None, Some(vs)) => vs.version_of(names[i]).map_or(1, |v| v as u16 + 2),
+                        (None, Some(_)) => link.script_version_of_definition(id).map_or(1, |v| v as u16 + 2),
                         _ => 1,
                     }
                 }

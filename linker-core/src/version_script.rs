@@ -39,8 +39,9 @@ struct Listed {
 }
 
 impl Patterns {
-    fn of<'v>(nodes: impl Iterator<Item = (Option<usize>, &'v Version)>) -> Patterns {
+    fn of<'v>(nodes: impl Iterator<Item = (Option<usize>, &'v Version)> + Clone) -> Patterns {
         let mut patterns = Patterns::default();
+        patterns.exact.reserve(nodes.clone().map(|(_, node)| node.global.len() + node.local.len()).sum());
         for (version, node) in nodes {
             let listed = node.global.iter().map(|p| (p, true)).chain(node.local.iter().map(|p| (p, false)));
             for (pattern, global) in listed {
