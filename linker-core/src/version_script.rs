@@ -1,6 +1,7 @@
 //! Version scripts (`--version-script`): which globals a shared object exports, and under
 //! which version names. Supported: anonymous `{ global: ...; local: ...; };` and named
-//! `NAME { ... } [PARENT];` nodes, `*`/`?`/`[...]` wildcards, `extern "C" { }` blocks;
+//! `NAME { ... } [PARENT];` nodes, `*`/`?`/`[...]` wildcards (ranges and `!`/`^` negation in
+//! classes), `extern "C" { }` blocks;
 //! `extern "C++"` blocks (demangled names) are refused.
 
 use crate::error::{Error, Result};
@@ -237,7 +238,27 @@ fn tokenize(text: &str) -> Vec<String> {
     tokens
 }
 
-/// Shell-style wildcard match: `*`, `?` and `[...]` classes (of the characters listed). One
+/// Whether `c` is in the class `class` (what is between `[` and `]`): characters and ranges
+/// (`a-z`), all negated by a leading `!` or `^`.
+fn in_class(class: &[u8], c: u8) -> bool {
+    let (negated, mut rest) = match class.split_first() {
+        Some((b'!' | b'^', rest)) => (true, rest),
+        _ => (false, class),
+    };
+    let mut found = false;
+    while let Some(&first) = rest.first() {
+        if let [_, b'-', last, ..] = rest {
+            found |= (first..=*last).contains(&c);
+            rest = &rest[3..];
+        } else {
+            found |= first == c;
+            rest = &rest[1..];
+        }
+    }
+    found != negated
+}
+
+/// Shell-style wildcard match: `*`, `?` and `[...]` classes (see [`in_class`]). One
 /// pass with one point to go back to, the last `*`: a class or `?` matches exactly one
 /// character, so no earlier choice needs revisiting, and the cost is at most the product of
 /// the lengths (trying every split at every `*` was exponential in the stars:
@@ -258,7 +279,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
             Some(b'[') => p[pi..]
                 .iter()
                 .position(|&c| c == b']')
-                .filter(|&end| p[pi + 1..pi + end].contains(&t[ti]))
+                .filter(|&end| in_class(&p[pi + 1..pi + end], t[ti]))
                 .map(|end| end + 1),
             Some(&c) => (c == t[ti]).then_some(1),
             None => None,
@@ -348,7 +369,7 @@ mod tests {
                 Some(b'?') => !t.is_empty() && spec(&p[1..], &t[1..]),
                 Some(b'[') => {
                     let Some(end) = p.iter().position(|&c| c == b']') else { return false };
-                    !t.is_empty() && p[1..end].contains(&t[0]) && spec(&p[end + 1..], &t[1..])
+                    !t.is_empty() && in_class(&p[1..end], t[0]) && spec(&p[end + 1..], &t[1..])
                 }
                 Some(&c) => t.first() == Some(&c) && spec(&p[1..], &t[1..]),
             }
@@ -361,11 +382,12 @@ mod tests {
             state % n
         };
         for _ in 0..20_000 {
-            let pattern: String = (0..next(8)).map(|_| b"ab*?[]"[next(6) as usize] as char).collect();
+            let pattern: String = (0..next(8)).map(|_| b"ab*?[]-!"[next(8) as usize] as char).collect();
             let text: String = (0..next(8)).map(|_| b"ab]"[next(3) as usize] as char).collect();
             assert_eq!(glob(&pattern, &text), spec(pattern.as_bytes(), text.as_bytes()), "{pattern:?} {text:?}");
         }
         assert!(glob("*a*a*a*a*a*a*a*a*b", &"a".repeat(40).replace("aa", "ab")));
+        assert!(glob("[a-c]x", "bx") && !glob("[a-c]x", "dx") && !glob("[!a-c]x", "bx") && glob("[^ab]", "c"));
         assert!(!glob("*a*a*a*a*a*a*a*a*b", &"a".repeat(40)));
     }
 

@@ -96,6 +96,19 @@ fn version_script_vers_1() {
     t.run_expect("prog", &[], "foo() = 42\n");
 }
 
+/// Version-script classes take ranges and a leading `!`, as GNU ld's (fnmatch) do.
+#[test]
+fn version_script_class_ranges() {
+    let t = test_env!("version_script_class_ranges");
+    t.write_in_worlds("ver.map", "VERS_1 { global: [e-g]o[!x]; local: *; };\n");
+    let lib = t.cc("ver_lib.c", &["-fPIC"]);
+    t.link("libver.so", &["-shared", &lib, "-Wl,--version-script=ver.map"]);
+    for world in rivet_tests::WORLDS {
+        let syms = t.tool_in(world, "readelf", &["-W", "--dyn-syms", "libver.so"]);
+        assert!(syms.contains("foo@@VERS_1") && !syms.contains(" bar"), "{world:?}:\n{syms}");
+    }
+}
+
 /// Names in an `extern "C" { }` block of a version script are plain names of their node, as
 /// with GNU ld; `extern "C++"` blocks (demangled names) are refused with the script's name.
 #[test]
