@@ -340,7 +340,8 @@ impl<'d> Link<'d> {
         self.version_script.as_ref().is_none_or(|vs| vs.is_global(name))
     }
 
-    /// [`Link::version_script_allows`] the name of `def`, a definition.
+    /// Whether the version script leaves the name of `def`, a definition, global (as
+    /// [`Link::version_script_allows`] answers for a name).
     fn version_script_allows_definition(&self, def: SymbolId) -> bool {
         self.script_answer(def).is_none_or(|answer| answer.global)
     }
