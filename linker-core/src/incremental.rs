@@ -26,7 +26,8 @@
 //!   contents the previous state's copy does not already have. The kept objects are the plain
 //!   objects, and the members the link loaded from each archive whose contents changed since
 //!   an earlier link (`KeptArchive`: a crate of the workspace, not the standard library),
-//!   with that archive's layout (its member count and symbol index).
+//!   with that archive's layout (its member count, and the symbol index but for the names of
+//!   the members the link loaded: `archive_layout`).
 //!
 //! **The check** (before anything is parsed): the inputs are loaded as for a link (so `-l`
 //! searches and GNU ld scripts are followed afresh, and a library that now shadows another
@@ -76,14 +77,17 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// What decides which members of an archive a link loads: the number of members and the
-/// symbol index (each name with its member's index). With the same layout and loaded members
-/// of the same shape (`patch`), a link loads the same members, and member `n` is the
-/// successor of the earlier member `n`. The members' names are left out: they change nothing
-/// in the output, and rustc's name the compilation session (`<crate>.<unit>.<session>.rcgu.o`).
-fn archive_layout(archive: &crate::archive::Archive<'_>) -> u128 {
+/// symbol index (each name with its member's index), but for the names of the members the
+/// link loaded (`loaded`: indices plus one, as the map numbers them). With the same layout and
+/// loaded members of the same shape (`patch`), a link loads the same members, and member `n`
+/// is the successor of the earlier member `n`. A loaded member is loaded whatever its names
+/// are; those an edit adds or takes out are the patch's to check (a name the output has, a
+/// function another file calls). The members' names are left out: they change nothing in the
+/// output, and rustc's name the compilation session (`<crate>.<unit>.<session>.rcgu.o`).
+fn archive_layout(archive: &crate::archive::Archive<'_>, loaded: &[u32]) -> u128 {
     let mut hasher = twox_hash::XxHash3_128::new();
     hasher.write(&(archive.members.len() as u64).to_le_bytes());
-    for symbol in &archive.symbols {
+    for symbol in archive.symbols.iter().filter(|s| !loaded.contains(&(s.member + 1))) {
         hasher.write(&(symbol.name.len() as u64).to_le_bytes());
         hasher.write(symbol.name);
         hasher.write(&symbol.member.to_le_bytes());
@@ -254,7 +258,7 @@ pub(crate) fn relink_in_place_timed(
     let files: Vec<(&u32, &Taken)> = inputs.files.iter().collect();
     let changed = changed_objects(state, &map, &files, &inputs.changed)?;
     let output = target.map().map_err(|e| format!("the output: {e}"))?;
-    let mut planner = crate::patch::Planner::new();
+    let mut planner = crate::patch::Planner::new(config);
     let mut olds = Vec::with_capacity(changed.len());
     for object in &changed {
         let key = (object.position, object.member);
@@ -351,7 +355,7 @@ fn changed_objects<'d>(
         let kept = state.archives.iter().find(|a| a.input as usize == index);
         let kept = kept.ok_or_else(|| format!("{path} is an archive that had not changed before"))?;
         let archive = crate::archive::parse(taken.bytes).map_err(|e| format!("{path}: {e}"))?;
-        if archive_layout(&archive) != kept.layout {
+        if archive_layout(&archive, &loaded_members(map, position)) != kept.layout {
             return Err(format!("{path}: its members or its symbol index changed"));
         }
         let loaded = map.objects.iter().filter(|o| o.position == position && o.member != 0);
@@ -367,6 +371,11 @@ fn changed_objects<'d>(
         }
     }
     Ok(objects)
+}
+
+/// The members of the archive at `position` that the link loaded, by index plus one.
+fn loaded_members(map: &OutputMap, position: u32) -> Vec<u32> {
+    map.objects.iter().filter(|o| o.position == position && o.member != 0).map(|o| o.member).collect()
 }
 
 /// Where the map of `output` is kept.
@@ -553,7 +562,10 @@ impl<'d> Inputs<'d> {
     /// The archives to keep member by member (`KeptArchive`): those the previous state kept
     /// so, and those whose contents changed since it, each parsed, by position. A thin
     /// archive is not kept so (its members are files read while linking).
-    fn kept_archives(&self) -> (Vec<KeptArchive>, std::collections::HashMap<u32, crate::archive::Archive<'d>>) {
+    fn kept_archives(
+        &self,
+        map: Option<&OutputMap>,
+    ) -> (Vec<KeptArchive>, std::collections::HashMap<u32, crate::archive::Archive<'d>>) {
         let Ok(state) = &self.previous else { return Default::default() };
         let mut before: std::collections::HashMap<&Path, (u128, bool)> =
             state.inputs.iter().map(|r| (r.path.as_path(), (r.hash, false))).collect();
@@ -575,7 +587,8 @@ impl<'d> Inputs<'d> {
             if archive.members.iter().any(|m| matches!(m.data, crate::archive::MemberData::Thin { .. })) {
                 continue;
             }
-            archives.push(KeptArchive { input: index as u32, layout: archive_layout(&archive) });
+            let loaded = map.map(|map| loaded_members(map, position)).unwrap_or_default();
+            archives.push(KeptArchive { input: index as u32, layout: archive_layout(&archive, &loaded) });
             parsed.insert(position, archive);
         }
         (archives, parsed)
@@ -677,7 +690,7 @@ impl<'d> Inputs<'d> {
         };
         let mut read_while_linking = records(later);
         read_while_linking.sort_by(|a, b| a.path.cmp(&b.path));
-        let (archives, parsed) = self.kept_archives();
+        let (archives, parsed) = self.kept_archives(map.as_ref());
         // Kept before the state is written: a relink trusts a copy only with the stamp the
         // state records.
         let previous = match &self.previous {

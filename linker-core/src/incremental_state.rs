@@ -89,6 +89,8 @@ pub(crate) fn encode_map(map: &OutputMap) -> Vec<u8> {
                 out.push(piece.shared as u8);
             }
         }
+        out.extend_from_slice(&(object.referrers.len() as u64).to_le_bytes());
+        out.extend_from_slice(&object.referrers);
     }
     out.extend_from_slice(&(map.ranges.len() as u64).to_le_bytes());
     for range in &map.ranges {
@@ -99,6 +101,11 @@ pub(crate) fn encode_map(map: &OutputMap) -> Vec<u8> {
     let (at, len) = map.build_id.unwrap_or((u64::MAX, 0));
     out.extend_from_slice(&at.to_le_bytes());
     out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(map.referenced_since.len() as u64).to_le_bytes());
+    for name in &map.referenced_since {
+        out.extend_from_slice(&(name.len() as u64).to_le_bytes());
+        out.extend_from_slice(name);
+    }
     out
 }
 
@@ -254,7 +261,9 @@ impl<'a> Reader<'a> {
                 }
                 merged.push(MergedSpot { section, constant_size, offset, size, pieces });
             }
-            objects.push(ObjectSpots { position, member, sections, merged });
+            let count = self.count(1)?;
+            let referrers = self.take(count)?.to_vec();
+            objects.push(ObjectSpots { position, member, sections, merged, referrers });
         }
         let count = self.count(32)?;
         let mut ranges = Vec::with_capacity(count);
@@ -265,7 +274,13 @@ impl<'a> Reader<'a> {
             (u64::MAX, 0) => None,
             (at, len) => Some((at, len)),
         };
-        Some(OutputMap { objects, ranges, build_id })
+        let count = self.count(8)?;
+        let mut referenced_since = Vec::with_capacity(count);
+        for _ in 0..count {
+            let len = self.count(1)?;
+            referenced_since.push(self.take(len)?.to_vec());
+        }
+        Some(OutputMap { objects, ranges, build_id, referenced_since })
     }
 
     fn u128(&mut self) -> Option<u128> {
@@ -321,9 +336,11 @@ mod tests {
                         MergedPiece { start: 6, out: 0, shared: true },
                     ],
                 }],
+                referrers: vec![0, 2, 255],
             }],
             ranges: vec![WrittenRange { at: 0, len: 0x1000, digest: 9 }],
             build_id: Some((0x2f4, 20)),
+            referenced_since: vec![b"f".to_vec(), b"main".to_vec()],
         };
         let encoded = encode_map(&map);
         assert_eq!(decode_map(&encoded), Some(map));

@@ -86,14 +86,22 @@
 //! goes to the overflow segment, its label to `.symtab`. A function added under a global name
 //! (rustc's local copy of an inline function of another crate, made in whichever unit; a C
 //! function another file calls) is placed the same way, if the output knows no symbol of
-//! that name, exports none of its functions (the relink cannot add to `.dynsym`), and new
-//! code calls it (else a full link with `--gc-sections` would drop it): its symbol goes after
-//! the output's globals, and objects that define such functions are planned first
-//! (`defines_new_globals`), so that another changed object's new call finds it
-//! (`Planner::new_definitions`). A function taken out leaves its code, unreferenced, and its
-//! `.symtab` entry goes; a global one taken out means a full link (an object the relink does
-//! not read could still call it, which a full link would refuse). Any other section added or
-//! taken out means a full link too. The writable
+//! that name and exports none of its functions (the relink cannot add to `.dynsym`): its
+//! symbol goes after the output's globals, and objects that define such functions are planned
+//! first (`defines_new_globals`), so that another changed object's new call finds it
+//! (`Planner::new_definitions`). One that no new code calls is listed only without
+//! `--gc-sections` (with, a full link drops it: its bytes stay, unlisted). A function taken
+//! out leaves its code, unreferenced, and its `.symtab` entry goes. A global one must be
+//! called by no file left, and exported by no `.dynsym`: the map counts, for each global of
+//! each object, the other files that refer to it (`ObjectSpots::referrers`, counted once per
+//! full link over the resolved symbols: `referrer_counts`), and the count must equal the
+//! number of changed objects whose earlier copy referred to the name and whose new one does
+//! not (`References`); else an object the relink does not read still calls it, which a full
+//! link would refuse or resolve elsewhere. The relink brings the counts of the changed
+//! objects' globals up to date; the names new code refers to that are defined by objects that
+//! did not change are listed instead (`OutputMap::referenced_since`), and such a function,
+//! taken out, links in full. Any other section added or taken out means a full link too.
+//! The writable
 //! segment is not protected after relocation as the full link's `PT_GNU_RELRO` range is: the
 //! loader protects one range only.
 //!
@@ -207,6 +215,7 @@ use crate::args::{BuildId, Config, OutputKind};
 use crate::context::Link;
 use crate::eh_frame::HdrTable;
 use crate::elf::*;
+use crate::error::demangle;
 use crate::layout::{Layout, Placement};
 use crate::overflow::Overflow;
 use crate::resolve::FileData;
@@ -217,6 +226,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Where the sections of every object (plain or archive member) are in the output, and what
 /// the build id was hashed from: what a later relink needs to patch the output.
@@ -228,6 +238,9 @@ pub struct OutputMap {
     pub(crate) ranges: Vec<WrittenRange>,
     /// File offset and length of the build id's bytes, when it is a hash of the output.
     pub(crate) build_id: Option<(u64, u32)>,
+    /// The names that objects a relink rewrote refer to and their earlier copies did not,
+    /// sorted: the referrer counts of the definitions did not follow (`ObjectSpots::referrers`).
+    pub(crate) referenced_since: Vec<Vec<u8>>,
 }
 
 /// The placed sections of an object: a plain object (`member` 0) or an archive's member
@@ -238,6 +251,10 @@ pub struct ObjectSpots {
     pub member: u32,
     pub sections: Vec<SectionSpot>,
     pub merged: Vec<MergedSpot>,
+    /// Per global symbol (the first global's first): how many other files, and the linker's
+    /// own references (`-u`, the entry...), refer to it, up to 255 (`referrer_counts`). A
+    /// function an edit takes out must have none left.
+    pub referrers: Vec<u8>,
 }
 
 /// An allocated merge section of an object (`patchable_merge`), merged into the output
@@ -299,8 +316,12 @@ impl OutputMap {
             return None;
         }
         let mut objects = Vec::new();
+        let counts = referrer_counts(link);
         for (file, placements) in link.res.files.iter().zip(&layout.placement) {
             let (FileData::Object(object), (position, member)) = (&file.data, file.order) else { continue };
+            let globals =
+                file.symbol_base as usize + object.first_global..(file.symbol_base + file.symbol_count) as usize;
+            let referrers = counts[globals].iter().map(|count| count.load(Ordering::Relaxed)).collect();
             let (mut sections, mut merged) = (Vec::new(), Vec::new());
             for (section, placement) in placements.iter().enumerate() {
                 if matches!(placement, Placement::None | Placement::EhFrame { .. }) {
@@ -326,7 +347,7 @@ impl OutputMap {
                     });
                 }
             }
-            objects.push(ObjectSpots { position, member, sections, merged });
+            objects.push(ObjectSpots { position, member, sections, merged, referrers });
         }
         objects.sort_unstable_by_key(|o| (o.position, o.member));
         let build_id = match link.config.build_id {
@@ -336,8 +357,62 @@ impl OutputMap {
             }
             _ => None,
         };
-        Some(OutputMap { objects, ranges: if build_id.is_some() { ranges } else { Vec::new() }, build_id })
+        let ranges = if build_id.is_some() { ranges } else { Vec::new() };
+        Some(OutputMap { objects, ranges, build_id, referenced_since: Vec::new() })
     }
+}
+
+/// Per symbol id, how many files other than its own refer to it, up to 255: each global of
+/// a file that binds to a definition in another file counts once for that definition, and
+/// each name the linker itself refers to (`-u`, `--require-defined`, the entry, `--defsym`,
+/// `--wrap`) counts 255. One pass over the global symbols, on the pool, only in an
+/// incremental link.
+fn referrer_counts(link: &Link<'_>) -> Vec<AtomicU8> {
+    let res = &link.res;
+    let counts: Vec<AtomicU8> = std::iter::repeat_with(|| AtomicU8::new(0)).take(res.resolved.len()).collect();
+    let count = |id: u32, by: u8| {
+        let counter = &counts[id as usize];
+        let mut was = counter.load(Ordering::Relaxed);
+        while let Err(now) =
+            counter.compare_exchange_weak(was, was.saturating_add(by), Ordering::Relaxed, Ordering::Relaxed)
+        {
+            was = now;
+        }
+    };
+    res.files.par_iter().enumerate().for_each(|(f, file)| {
+        let first = match &file.data {
+            FileData::Object(object) => object.first_global as u32,
+            FileData::Shared(_) => 0,
+            FileData::Internal => return,
+        };
+        for id in file.symbol_base + first..file.symbol_base + file.symbol_count {
+            let def = res.resolved[id as usize];
+            if def != id && res.file_of_symbol(def) as usize != f {
+                count(def, 1);
+            }
+        }
+    });
+    let config = link.config;
+    let defsyms = config.defsyms.iter().filter_map(|d| match &d.value {
+        crate::args::DefsymValue::Symbol { name, .. } => Some(name.clone()),
+        crate::args::DefsymValue::Absolute(_) => None,
+    });
+    let wrapped =
+        config.wrap.iter().flat_map(|name| [name.clone(), format!("__real_{name}"), format!("__wrap_{name}")]);
+    let linker_names = config
+        .undefined
+        .iter()
+        .chain(&config.require_defined)
+        .chain(&config.entry)
+        .cloned()
+        .chain(defsyms)
+        .chain(wrapped);
+    for name in linker_names {
+        if let Some(entry) = res.names.get(name.as_bytes()).filter(|e| (e.def as usize) < counts.len()) {
+            count(entry.def, u8::MAX);
+        }
+    }
+    counts
 }
 
 /// New bytes for the output at `offset`.
@@ -410,8 +485,11 @@ pub struct Planner<'o> {
     symbols_added: Vec<(Vec<u8>, Sym, &'static [u8])>,
     /// The global functions the edits added, by name: where they are (a later object's new
     /// code may call them), and whether new code calls them (a full link with
-    /// `--gc-sections` would drop one nothing calls: the relink does not place it).
+    /// `--gc-sections` would drop one nothing calls: `.symtab` does not list it).
     new_definitions: NewDefinitions,
+    /// With `--gc-sections`, the names the linker itself keeps (`-u`, `--require-defined`,
+    /// the entry); `None` without, where every function stays.
+    gc_roots: Option<HashSet<Vec<u8>>>,
     /// The symbols of functions the edits took out (name, address): `.symtab` loses them.
     symbols_removed: Vec<(Vec<u8>, u64)>,
     /// Where the sections the edits added were placed, by object (numbered as in the old
@@ -427,7 +505,121 @@ pub struct Planner<'o> {
     got_slots_taken: Vec<usize>,
     /// The output's GOT slots, by the address each holds, once a plan needed them.
     got_slots: Option<GotSlots>,
+    /// What the changed objects refer to by name, against their earlier copies.
+    references: References,
     pub tally: Tally,
+}
+
+/// What the changed objects of a relink refer to by name, against their earlier copies: a
+/// global function an edit took out must be called by no file left (`Planner::finish`), and
+/// the map's referrer counts follow the edits (`ObjectSpots::referrers`, `References::renew`).
+#[derive(Default)]
+struct References {
+    /// The global functions the edits took out, each with its count of referrers.
+    taken_out: Vec<(Vec<u8>, u8)>,
+    /// The names that earlier copies referred to and their successors do not, with how many
+    /// objects dropped each.
+    dropped: HashMap<Vec<u8>, u32>,
+    /// The names that new objects refer to and their earlier copies did not, with how many
+    /// objects added each.
+    added: HashMap<Vec<u8>, u32>,
+    /// Per changed object, its new globals' counts before this relink.
+    renewed: Vec<RenewedCounts>,
+}
+
+/// The referrer counts of a changed object's new globals, by index from the first: the count
+/// of the global of the same name in the earlier copy (255 when unknown), `None` for a
+/// function the edit added; and the index and name of each global it defines.
+struct RenewedCounts {
+    key: (u32, u32),
+    counts: Vec<Option<u8>>,
+    defined: Vec<(usize, Vec<u8>)>,
+}
+
+impl References {
+    /// Records what `new` refers to that `old` did not, and the reverse; and the referrer
+    /// counts of `new`'s globals as they were.
+    fn compare(&mut self, (old, new): (&Shape<'_>, &Shape<'_>), symbols: &SymbolMap, spots: &ObjectSpots) {
+        let (was, now) = (old.undefined_names(), new.undefined_names());
+        for name in was.difference(&now) {
+            *self.dropped.entry(name.to_vec()).or_default() += 1;
+        }
+        for name in now.difference(&was) {
+            *self.added.entry(name.to_vec()).or_default() += 1;
+        }
+        let old_first = old.first_global();
+        let counted = spots.referrers.len() == old.symbols.len() - old_first;
+        let count = |was: u32| match (was as usize).checked_sub(old_first) {
+            // A global the old object did not have (`SymbolMap::old_globals`).
+            Some(_) if was as usize >= old.symbols.len() => None,
+            Some(global) if counted => Some(spots.referrers[global]),
+            // One that was local, or not counted.
+            _ => Some(u8::MAX),
+        };
+        let counts = symbols.old_globals.iter().map(|&was| count(was)).collect();
+        let new_first = new.first_global();
+        let globals = new.symbols[new_first..].iter().enumerate();
+        let defined = globals.filter(|(_, s)| s.st_shndx(E) != SHN_UNDEF);
+        let defined = defined.map(|(i, s)| (i, new.symbol_name(s).to_vec())).collect();
+        self.renewed.push(RenewedCounts { key: (spots.position, spots.member), counts, defined });
+    }
+
+    /// The global function of `old`'s section `index`, which the edit took out: its name and
+    /// count of referrers, to be checked once every object is compared.
+    fn take_out(&mut self, old: &Shape<'_>, index: usize, spots: &ObjectSpots) -> Result<(), String> {
+        let first_global = old.first_global();
+        let globals = old.symbols.iter().enumerate().skip(first_global);
+        let (at, symbol) = globals.clone().find(|(_, s)| usize::from(s.st_shndx(E)) == index).ok_or("no symbol")?;
+        let name = old.symbol_name(symbol);
+        let counted = spots.referrers.len() == old.symbols.len() - first_global;
+        let referrers = spots.referrers.get(at - first_global).filter(|_| counted);
+        let referrers = *referrers.ok_or_else(|| format!("the references to `{}` were not counted", demangle(name)))?;
+        self.taken_out.push((name.to_vec(), referrers));
+        Ok(())
+    }
+
+    /// Whether a global function taken out is still referred to: by a file that is not a
+    /// changed object whose new copy no longer does (a full link would refuse it, or resolve
+    /// it elsewhere), or by new code.
+    fn still_called(&self, map: &OutputMap) -> Option<&[u8]> {
+        let (taken_out, dropped, added) = (&self.taken_out, &self.dropped, &self.added);
+        let still = |(name, referrers): &&(Vec<u8>, u8)| {
+            u32::from(*referrers) != dropped.get(name).copied().unwrap_or(0)
+                || added.contains_key(name)
+                || map.referenced_since.binary_search(name).is_ok()
+        };
+        taken_out.iter().find(still).map(|(name, _)| &name[..])
+    }
+
+    /// Brings the map's referrer counts up to date: a changed object's globals count the
+    /// references the edits added and took out; a function an edit added, those of the
+    /// changed objects (the output knew no such name: no other file could refer to it). The
+    /// definitions of the other names new code refers to are in objects that did not change,
+    /// whose counts are not read here: those names go to `OutputMap::referenced_since`, and
+    /// a global named there counts as unknown (255) from then on.
+    fn renew(self, map: &mut OutputMap) {
+        let mut counted = HashSet::new();
+        for renewed in &self.renewed {
+            let mut counts: Vec<u8> = renewed.counts.iter().map(|c| c.unwrap_or(u8::MAX)).collect();
+            for (index, name) in &renewed.defined {
+                let dropped = self.dropped.get(name).copied().unwrap_or(0);
+                let added = self.added.get(name).copied().unwrap_or(0);
+                let stale = map.referenced_since.binary_search(name).is_ok();
+                counts[*index] = match renewed.counts[*index] {
+                    _ if stale => u8::MAX,
+                    None => added.min(255) as u8,
+                    Some(u8::MAX) => u8::MAX,
+                    Some(count) => (u32::from(count).saturating_sub(dropped) + added).min(255) as u8,
+                };
+                counted.insert(name);
+            }
+            map.object_mut(renewed.key).expect("a planned object is in the map").referrers = counts;
+        }
+        let elsewhere = self.added.into_keys().filter(|name| !counted.contains(name));
+        map.referenced_since.extend(elsewhere.collect::<Vec<_>>());
+        map.referenced_since.sort_unstable();
+        map.referenced_since.dedup();
+    }
 }
 
 /// The global functions a relink's edits added, by name: their address, and whether new code
@@ -444,8 +636,11 @@ struct SymbolMove {
 }
 
 impl<'o> Planner<'o> {
-    pub fn new() -> Planner<'o> {
+    pub fn new(config: &Config) -> Planner<'o> {
+        let roots = config.undefined.iter().chain(&config.require_defined).chain(&config.entry);
+        let gc_roots = config.gc_sections.then(|| roots.map(|name| name.as_bytes().to_vec()).collect());
         Planner {
+            gc_roots,
             patches: Vec::new(),
             written: HashSet::new(),
             overflow: None,
@@ -465,6 +660,7 @@ impl<'o> Planner<'o> {
             relatives_used: 0,
             got_slots_taken: Vec::new(),
             got_slots: None,
+            references: References::default(),
             tally: Tally::default(),
         }
     }
@@ -512,9 +708,23 @@ impl<'o> Planner<'o> {
             if new.gone(index) {
                 // An anonymous constant or a function taken out: its old bytes stay,
                 // unreferenced; the function's `.symtab` entry goes (`symbol_table_writes`).
-                let listed = old.lone_function(index) || old.lone_except_table(index);
+                // A global one must be called by no file left (`Planner::finish`), and
+                // exported by no `.dynsym` (the relink cannot take it out of that).
+                let global = old.new_global_function(index);
+                let listed = old.lone_function(index) || old.lone_except_table(index) || global;
                 if a.sh_type(E) != SHT_RELA && !old.named_alone(index) && !listed {
                     return Err(format!("section {} that a symbol names was taken out", old.name(index)));
+                }
+                if global {
+                    self.references.take_out(&old, index, spots)?;
+                    if old.symbols_in(index).any(|s| s.st_visibility() != STV_HIDDEN)
+                        && headers(&mut self.overflow, output)?.exports(output)?
+                    {
+                        return Err(format!(
+                            "a function taken out of an output that exports its own, {}",
+                            old.name(index)
+                        ));
+                    }
                 }
                 if listed && let Some(spot) = placed.get(&(index as u32)) {
                     let overflow = headers(&mut self.overflow, output)?;
@@ -583,6 +793,7 @@ impl<'o> Planner<'o> {
             merged.iter().filter(|(_, m)| m.constant_size == 0).map(|(&s, _)| s as usize).collect();
         let shifted: Vec<usize> = reshuffled.iter().chain(&strings).copied().collect();
         let symbols = old.symbol_map(&new, &resized, &shifted, added.start).ok_or("its symbols changed")?;
+        self.references.compare((&old, &new), &symbols, spots);
         for index in (0..old.headers.len()).filter(|&index| must_stay(index) && !symbol_tables(index)) {
             let group = old.headers[index].sh_type(E) == SHT_GROUP;
             if group && old.group(index)? != new.group(index)?
@@ -1565,10 +1776,15 @@ impl<'o> Planner<'o> {
     /// changed objects' sections (where their output sections now are), then the headers.
     /// `map` is brought up to date with where the sections now are, and the build id's ranges
     /// with what was written past the end of the file.
-    pub fn finish(self, map: &mut OutputMap, output: &[u8]) -> Result<Relink, String> {
-        let uncalled = self.new_definitions.iter().filter(|(_, (_, called))| !called).map(|(name, _)| name).min();
-        if let Some(name) = uncalled {
-            return Err(format!("`{}` was added, and nothing calls it", String::from_utf8_lossy(name)));
+    pub fn finish(mut self, map: &mut OutputMap, output: &[u8]) -> Result<Relink, String> {
+        // A function an edit added that no new code calls: a full link keeps it without
+        // `--gc-sections`, and `.symtab` lists it; with, a full link drops it (unless the
+        // linker itself keeps it), and its bytes stay unlisted, as those of one taken out.
+        let uncalled = |name: &Vec<u8>| self.new_definitions.get(name).is_some_and(|&(_, called)| !called);
+        let dropped = |name: &Vec<u8>| self.gc_roots.as_ref().is_some_and(|roots| !roots.contains(name));
+        self.symbols_added.retain(|(name, _, _)| !(uncalled(name) && dropped(name)));
+        if let Some(name) = self.references.still_called(map) {
+            return Err(format!("`{}` was taken out, and other code may still call it", demangle(name)));
         }
         let Planner {
             mut patches,
@@ -1582,9 +1798,11 @@ impl<'o> Planner<'o> {
             symbols_removed,
             added_spots,
             renumbered,
+            references,
             tally,
             ..
         } = self;
+        references.renew(map);
         for (key, spot) in remerged {
             let object = map.object_mut(key).expect("a planned object is in the map");
             if let Some(old) = object.merged.iter_mut().find(|m| m.section == spot.section) {
@@ -3496,6 +3714,12 @@ impl<'d> Shape<'d> {
             && old_globals.iter().enumerate().all(|(i, &old)| old as usize == first_global + i);
         relabelled_strings.dedup();
         Some(SymbolMap { old_locals, old_globals, first_global: new_first_global, identity, added, relabelled_strings })
+    }
+
+    /// The names of the globals this object refers to and does not define.
+    fn undefined_names(&self) -> HashSet<&'d [u8]> {
+        let globals = self.symbols[self.first_global()..].iter();
+        globals.filter(|s| s.st_shndx(E) == SHN_UNDEF).map(|s| self.symbol_name(s)).collect()
     }
 
     /// Each global symbol's index, by its name.

@@ -1288,8 +1288,8 @@ fn new_global_program(t: &Test, added: bool) -> (Vec<String>, &'static str) {
 /// A global function an edit added to one object and called from another, both rebuilt: the
 /// object that defines it is planned first (`patch::defines_new_globals`), so that the
 /// caller's new call finds it; `.symtab` gets it after the other globals. The output then
-/// runs as a plain link of the same objects, and is structurally the same. Taken out, it
-/// links in full: an object the relink does not read could still call it.
+/// runs as a plain link of the same objects, and is structurally the same. Taken out with
+/// its call, it is patched again: `.symtab` loses it.
 #[test]
 fn a_new_global_function_called_from_another_object_is_patched() {
     let t = test_env!("incremental_new_global");
@@ -1303,9 +1303,59 @@ fn a_new_global_function_called_from_another_object_is_patched() {
     let globals = t.readelf("-sW", "prog");
     assert!(globals.lines().any(|l| l.contains(" GLOBAL ") && l.ends_with(" plus_two")), "{globals}");
     let (_, expected) = new_global_program(&t, false);
-    let o = link_incremental(&t, &args);
-    assert!(!full_link_reason(&o).is_empty() && o.stderr.contains("was taken out"), "{o}");
-    assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, expected);
+    assert_patched_as_a_full_link_runs(&t, &args, expected);
+    assert_eq!(symbol_in(&t.out("prog"), "plus_two"), None);
+}
+
+/// `lib.o` defines `base`, `unused`, `spare` and `last`; `user.o`'s `twice` calls `base`; `main`
+/// prints `twice()` and, when `spare_called`, `spare()`. `lib.o` leaves out the functions
+/// of `taken_out`.
+fn taken_out_program(t: &Test, spare_called: bool, taken_out: &[&str]) -> (Vec<String>, &'static str) {
+    let functions = [("base", 40), ("unused", 1), ("spare", 2), ("last", 3)];
+    let lib: String = functions
+        .iter()
+        .filter(|(name, _)| !taken_out.contains(name))
+        .map(|(name, value)| format!("int {name}(void) {{ return {value}; }}\n"))
+        .collect();
+    let user = "int base(void);\nint twice(void) { return 2 * base(); }\n";
+    let call = if spare_called { "printf(\"%d %d\\n\", twice(), spare())" } else { "printf(\"%d\\n\", twice())" };
+    let main =
+        format!("#include <stdio.h>\nint twice(void);\nint spare(void);\nint main(void) {{ {call}; return 0; }}\n");
+    let flags = ["-O0", "-ffunction-sections"];
+    let objects = [("lib.c", lib), ("user.c", user.to_string()), ("main.c", main)];
+    let args = objects.into_iter().map(|(name, source)| t.cc(&t.write(name, source), &flags)).collect();
+    (args, if spare_called { "80 2\n" } else { "80\n" })
+}
+
+/// A global function an edit took out is patched away (its bytes stay, `.symtab` loses it)
+/// when no file calls it any more: none did (`unused`), or the one that did is rebuilt
+/// without the call (`spare`), as the map's count of each global's referrers tells. One that
+/// an object the relink does not read still calls (`base`, from `user.o`) links in full,
+/// which refuses it as GNU ld does.
+#[test]
+fn a_global_function_taken_out_is_patched_when_no_file_calls_it() {
+    let t = test_env!("incremental_global_taken_out");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let (args, _) = taken_out_program(&t, true, &[]);
+    link_incremental(&t, &args);
+    let (_, expected) = taken_out_program(&t, true, &["unused"]);
+    assert_patched_as_a_full_link_runs(&t, &args, expected);
+    assert_eq!(symbol_in(&t.out("prog"), "unused"), None);
+    let (_, expected) = taken_out_program(&t, false, &["unused", "spare"]);
+    assert_patched_as_a_full_link_runs(&t, &args, expected);
+    assert_eq!(symbol_in(&t.out("prog"), "spare"), None);
+    assert!(symbol_in(&t.out("prog"), "base").is_some());
+
+    taken_out_program(&t, false, &["unused", "spare", "base"]);
+    let incremental: Vec<&str> = args.iter().map(String::as_str).chain(INCREMENTAL).collect();
+    let o = t.try_link_in(World::Test, Driver::Gcc, "prog", &incremental);
+    assert!(!o.success() && o.stderr.contains("`base` was taken out, and other code may still call it"), "{o}");
+    assert!(o.stderr.contains("undefined symbol") && o.stderr.contains("base"), "{o}");
+    let reference =
+        t.try_link_in(World::Ref, Driver::Gcc, "prog", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!reference.success(), "GNU ld links a call to a function no object defines: {reference}");
 }
 
 /// `calls.o` defines `combine(n)`, whose body is `body`, over `twice`, `thrice` and

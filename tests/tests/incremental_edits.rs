@@ -235,6 +235,33 @@ impl Project {
         }
         out + &format!("tls {}\n", self.tls_start + 2)
     }
+
+    /// The names of the functions the modules define now (`m<i>_f<k>`, `m<i>_h<k>`).
+    fn functions(&self) -> std::collections::BTreeSet<String> {
+        let mut names = std::collections::BTreeSet::new();
+        for (index, module) in self.modules.iter().enumerate() {
+            names.extend(module.functions.iter().map(|f| format!("m{index}_{}", f.name)));
+            names.extend((0..module.helpers.len()).map(|k| format!("m{index}_h{k}")));
+        }
+        names
+    }
+}
+
+/// The functions and helpers of the modules (`m<i>_f<k>`, `m<i>_h<k>`) that the `.symtab` of
+/// the program at `path` lists.
+fn listed_functions(path: &std::path::Path) -> std::collections::BTreeSet<String> {
+    use object::{Object, ObjectSymbol, SymbolKind};
+    let bytes = std::fs::read(path).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let module_function = |name: &str| {
+        let Some((module, function)) = name.strip_prefix('m').and_then(|rest| rest.split_once('_')) else {
+            return false;
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        digits(module) && function.strip_prefix(['f', 'h']).is_some_and(digits)
+    };
+    let functions = file.symbols().filter(|s| s.kind() == SymbolKind::Text && !s.is_undefined());
+    functions.filter_map(|s| s.name().ok().filter(|n| module_function(n)).map(String::from)).collect()
 }
 
 /// What one step did to the sources, and the modules to compile again (`MODULES` stands for
@@ -460,6 +487,9 @@ fn random_edits_relink_as_a_full_link_would() {
             *full_reasons.entry((kind.clone(), reason.map_or("?".into(), full_link_kind))).or_default() += 1;
         }
         linked_from = Some(now);
+        // A function taken out leaves its bytes, but not its name.
+        let stale: Vec<String> = listed_functions(&t.out("prog")).difference(&project.functions()).cloned().collect();
+        assert!(stale.is_empty(), "`.symtab` lists functions the modules no longer have: {stale:?}\n{}", context());
 
         link(&t, World::Test, "plain", &objects, false);
         let (prog, plain) = (std::fs::read(t.out("prog")).unwrap(), std::fs::read(t.out("plain")).unwrap());
