@@ -110,8 +110,10 @@
 //! address, a local symbol's from where its section is (merged strings and constants through
 //! the map's pieces), a global's from what the old output shows the old object's code
 //! resolved it to (`resolve_globals`: a call's PLT entry or address, a GOT slot, or an address
-//! a relaxed GOT load took, which lets a new GOT load or call be relaxed the same way). A
-//! function the old object never called (a new undefined symbol) is found where the output
+//! a relaxed GOT load took, which lets a new GOT load or call be relaxed the same way), a
+//! thread-local's offset from the thread pointer (local-exec, `R_X86_64_TPOFF32`) from the old
+//! code's field for the same target (`ThreadLocalOffsets`: thread-local storage does not
+//! move). A function the old object never called (a new undefined symbol) is found where the output
 //! defines it, by its name in the output's `.symtab`, and through the output's GOT slot for it
 //! where the code calls through one (rustc calls another crate's functions so): the full
 //! link resolves the call there, since the function was kept, and loaded, for what called it
@@ -135,7 +137,9 @@
 //! **Debug information** whose relocations changed (a call site or a local added or
 //! removed) is made anew the same way (`Rebuild::debug_section`): addresses of the object's
 //! code and data, the full link's tombstone for code it dropped, offsets into the object's
-//! other debug sections where they are in their output sections. Debug strings
+//! other debug sections where they are in their output sections, a thread-local's offset in
+//! its module's block (its location) from the old section's field for the same target, as
+//! for code. Debug strings
 //! (`.debug_str`, `.debug_line_str`) are found by their text, wherever the object now puts
 //! them: where the old section's references to the same text point in the output
 //! (`Shape::string_fields`), or, for a name the output lacks (a renamed local), appended to
@@ -1075,6 +1079,12 @@ impl<'o> Planner<'o> {
             // Rebuilt code is made from the new object alone.
             let old_output =
                 if rebuilt_code && allocated { &[][..] } else { output_at(output, spot.offset, spot.size)? };
+            let thread_locals = match index < old.headers.len() && rebuilt_code {
+                true => {
+                    old.thread_local_offsets(old.relocations_of(index)?, output_at(output, spot.offset, spot.size)?)
+                }
+                false => HashMap::new(),
+            };
             let mut follow = Follow::default();
             let mut bytes = if rebuilt_code {
                 let overflow = headers(&mut self.overflow, output)?;
@@ -1085,6 +1095,7 @@ impl<'o> Planner<'o> {
                     pieces: &placed_pieces,
                     resolved: &resolved,
                     local_slots: &local_slots,
+                    thread_locals: &thread_locals,
                     overflow,
                 };
                 if allocated {
@@ -2515,7 +2526,20 @@ struct Rebuild<'a> {
     resolved: &'a FxHashMap<u32, Resolved>,
     /// The GOT slots of this object's own symbols that code loads through the GOT, by address.
     local_slots: &'a HashMap<u64, u64>,
+    /// The thread-local offsets of the old section's fields (`Shape::thread_local_offsets`).
+    thread_locals: &'a ThreadLocalOffsets<'a>,
     overflow: &'a Overflow,
+}
+
+/// The thread-local offsets (`R_X86_64_TPOFF32`, `R_X86_64_DTPOFF32`, `R_X86_64_DTPOFF64`)
+/// of a section's fields in the old output, less their addends, by their target's name
+/// (`Shape::target_name`) and type: thread-local storage is placed as it was, so a new field
+/// of the same target and type has that value plus its own addend.
+type ThreadLocalOffsets<'d> = HashMap<(&'d [u8], u32), i64>;
+
+/// Whether relocations of type `r_type` hold a thread-local offset (`ThreadLocalOffsets`).
+fn thread_local_offset(r_type: u32) -> bool {
+    matches!(r_type, R_X86_64_TPOFF32 | R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64)
 }
 
 impl Rebuild<'_> {
@@ -2550,6 +2574,12 @@ impl Rebuild<'_> {
                 R_X86_64_NONE => continue,
                 R_X86_64_32 => 4,
                 R_X86_64_64 => 8,
+                // A thread-local's offset in its module's block (its location, for debuggers).
+                R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => {
+                    self.thread_local_field(new, r, &mut out).map_err(fail)?;
+                    follow.relocations += 1;
+                    continue;
+                }
                 _ => {
                     return Err(fail(&format!(
                         "a relocation ({}) in debug information that changed",
@@ -2608,6 +2638,22 @@ impl Rebuild<'_> {
             follow.relocations += 1;
         }
         Ok(out)
+    }
+
+    /// Writes the field of thread-local offset `r` into `out`, from the old section's field
+    /// of the same target and type (`ThreadLocalOffsets`).
+    fn thread_local_field(&self, new: &Shape<'_>, r: &Rela, out: &mut [u8]) -> Result<(), &'static str> {
+        let (r_type, at) = (r.r_type(E, false), r.r_offset(E) as usize);
+        let base = self.thread_locals.get(&(new.target_name(r.r_sym(E, false)), r_type));
+        let value = base.ok_or("a thread-local offset the old output does not show")?.wrapping_add(r.r_addend(E));
+        let place =
+            out.get_mut(at..at + crate::x86_64::reloc_width(r_type)).ok_or("a relocation past its section's end")?;
+        match place.len() {
+            4 => place
+                .copy_from_slice(&i32::try_from(value).map_err(|_| "a thread-local offset past 2 GiB")?.to_le_bytes()),
+            _ => place.copy_from_slice(&value.to_le_bytes()),
+        }
+        Ok(())
     }
 
     /// The address that, plus the addend, a reference to symbol `sym` of merged section
@@ -2719,6 +2765,8 @@ impl Rebuild<'_> {
                         _ => return Err(unresolved()),
                     }
                 }
+                // A local-exec access's offset from the thread pointer.
+                R_X86_64_TPOFF32 => self.thread_local_field(new, r, &mut out).map_err(fail)?,
                 _ => return Err(fail(&format!("a relocation ({name}) in code that changed"))),
             }
             follow.relocations += 1;
@@ -3769,7 +3817,9 @@ impl<'d> Shape<'d> {
         let named_alone = || self.named_alone(index);
         let absolute_only = || {
             let relas = self.relocations_of(index).unwrap_or(&[]);
-            relas.iter().all(|r| matches!(r.r_type(E, false), R_X86_64_NONE | R_X86_64_64 | R_X86_64_32))
+            // A thread-local's offset does not depend on the place either.
+            let types = |t| matches!(t, R_X86_64_NONE | R_X86_64_64 | R_X86_64_32) || thread_local_offset(t);
+            relas.iter().all(|r| types(r.r_type(E, false)))
         };
         let named_locally = || self.symbols_in(index).all(|s| s.st_bind() == STB_LOCAL);
         let except_table = || name == b".gcc_except_table" || name.starts_with(b".gcc_except_table.");
@@ -3921,6 +3971,37 @@ impl<'d> Shape<'d> {
             }
         }
         fields
+    }
+
+    /// The thread-local offsets of `relas`' fields (of a section whose old output is
+    /// `output`), less their addends (`ThreadLocalOffsets`); a target and type whose fields
+    /// disagree is left out.
+    fn thread_local_offsets(&self, relas: &[Rela], output: &[u8]) -> ThreadLocalOffsets<'d> {
+        let mut found: HashMap<_, Option<i64>> = HashMap::new();
+        for r in relas.iter().filter(|r| thread_local_offset(r.r_type(E, false))) {
+            let (at, r_type) = (r.r_offset(E) as usize, r.r_type(E, false));
+            let value = match output.get(at..at + crate::x86_64::reloc_width(r_type)) {
+                Some(&[a, b, c, d]) => i64::from(i32::from_le_bytes([a, b, c, d])),
+                Some(bytes) if bytes.len() == 8 => i64::from_le_bytes(bytes.try_into().expect("8 bytes")),
+                _ => continue,
+            };
+            let base = value.wrapping_sub(r.r_addend(E));
+            let entry = found.entry((self.target_name(r.r_sym(E, false)), r_type)).or_insert(Some(base));
+            if *entry != Some(base) {
+                *entry = None;
+            }
+        }
+        found.into_iter().filter_map(|(key, base)| Some((key, base?))).collect()
+    }
+
+    /// The name a relocation against symbol `sym` is matched by across the old and new
+    /// object: its own, or its section's for a section symbol.
+    fn target_name(&self, sym: u32) -> &'d [u8] {
+        match self.symbols.get(sym as usize) {
+            Some(symbol) if symbol.st_type() == STT_SECTION => self.name_bytes(usize::from(symbol.st_shndx(E))),
+            Some(symbol) => self.symbol_name(symbol),
+            None => b"",
+        }
     }
 
     /// Whether a relocation against symbol `sym` may move by its addend's change: its value

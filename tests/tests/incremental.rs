@@ -258,6 +258,46 @@ fn gdb_after_a_chain_of_incremental_relinks() {
     }
 }
 
+/// A thread-local's location in debug information is its offset in the module's block
+/// (`R_X86_64_DTPOFF32`; not 0: another thread-local comes first): when an edit makes
+/// `.debug_info` anew (a static function and a local of a new name each round, lines
+/// inserted above), the relink
+/// takes that offset from the old output, and gdb
+/// still prints the thread-local, as on GNU ld's program from the same objects.
+#[test]
+fn gdb_prints_a_thread_local_after_relinks_that_make_debug_information_anew() {
+    let t = test_env!("incremental_gdb_thread_local");
+    if !t.linker_is_rivet() || !t.require_gdb() {
+        return;
+    }
+    let main = t.write(
+        "main.c",
+        "#include <stdio.h>\nint compute(int n);\nint main(void) { printf(\"%d\\n\", compute(3)); return 0; }\n",
+    );
+    let flags = ["-g", "-O0", "-ffunction-sections"];
+    let main = t.cc(&main, &flags);
+    for round in 1..=3 {
+        let helpers: String = (1..=round).map(|k| format!("static int helper_{k}(int v) {{ return v; }}\n")).collect();
+        let calls: String = (1..=round).map(|k| format!(" + helper_{k}(0)")).collect();
+        let source = format!(
+            "__thread long first = 1;\n__thread int counter = 5;\n{helpers}{}int compute(int n) {{\n    int extra_{round} = n{calls};\n    counter += extra_{round};\n    return counter; /* BREAK */\n}}\n",
+            "\n".repeat(round * 2)
+        );
+        let edited = t.write("edited.c", &source);
+        let args = vec![main.clone(), t.cc(&edited, &flags)];
+        let o = link_incremental(&t, &args);
+        assert!(round == 1 || patched_in_place(&o), "round {round}: {o}");
+        assert_stdout(&t.run_in(World::Test, "prog", &[], &[]), 0, "8\n");
+        let line = source.lines().position(|l| l.contains("/* BREAK */")).unwrap() + 1;
+        t.try_link_in(World::Ref, Driver::Gcc, "prog", &args.iter().map(String::as_str).collect::<Vec<_>>());
+        let (breaks, cmds) = ([format!("edited.c:{line}")], ["print counter", &format!("print extra_{round}")]);
+        let (values, out) = gdb_values(&t, World::Test, "prog", &breaks, &cmds);
+        assert_eq!(values, ["8", "3"], "round {round}: gdb output:\n{out}");
+        let (ref_values, ref_out) = gdb_values(&t, World::Ref, "prog", &breaks, &cmds);
+        assert_eq!(values, ref_values, "differs from ld.bfd's program under gdb:\n{ref_out}");
+    }
+}
+
 /// A thin archive's member is read while linking, not named on the command line: a change to
 /// it is seen too.
 #[test]
