@@ -2396,6 +2396,47 @@ fn resolve_globals(
             }
         }
     }
+    // Globals that only data refers to (a closure's address in a `.data.rel.ro` constant,
+    // defined in another unit): the address the old reference holds, where the full link
+    // gave it a relative dynamic relocation (its addend), or, not position-independent, in
+    // the field itself. One with a symbol's dynamic relocation (imported, preemptible) stays
+    // unknown.
+    let mut in_data = Vec::new();
+    let unknown = resolved.values().any(|found| found.address.is_none());
+    for (&index, spot) in placed.iter().filter(|_| unknown) {
+        // Sections an edit added are the new object's alone.
+        let Some(header) = old.headers.get(index as usize) else { continue };
+        if header.sh_flags(E) & SHF_ALLOC as u64 == 0 || old.executable(index as usize) {
+            continue;
+        }
+        // Notes and the like are loaded by no segment.
+        let Some(section) = overflow.address_of(spot.offset) else { continue };
+        for r in old.relocations_of(index as usize)?.iter().filter(|r| r.r_type(E, false) == R_X86_64_64) {
+            let unknown = resolved.get(&r.r_sym(E, false)).is_some_and(|found| found.address.is_none());
+            if unknown && r.r_offset(E) + 8 <= spot.size {
+                let at = (section + r.r_offset(E), spot.offset + r.r_offset(E));
+                in_data.push((at, r.r_sym(E, false), r.r_addend(E) as u64));
+            }
+        }
+    }
+    if !in_data.is_empty() {
+        let relocations = match overflow.position_independent() {
+            true => dynamic_relocations_at(overflow, in_data.iter().map(|&((place, _), _, _)| place), output)?,
+            false => FxHashMap::default(),
+        };
+        for ((place, offset), sym, addend) in in_data {
+            let value = match relocations.get(&place) {
+                Some(&(_, R_X86_64_RELATIVE, value)) => value as u64,
+                Some(_) => continue,
+                None if overflow.position_independent() => continue,
+                None => u64::from_le_bytes(output_at(output, offset, 8)?.try_into().expect("eight bytes")),
+            };
+            let found = resolved.get_mut(&sym).expect("a resolved symbol");
+            if found.address.is_none() {
+                (found.address, found.relaxable) = (Some(value.wrapping_sub(addend)), true);
+            }
+        }
+    }
     Ok(resolved)
 }
 
@@ -2731,9 +2772,10 @@ impl Rebuild<'_> {
                 return Err(fail("a relocation past the end of its section"));
             }
             match r_type {
-                // An address in data an edit added (a panic location's file name), of this
-                // object's own: a global's might be another module's, which the loader finds.
-                R_X86_64_64 if !new.executable(index) && new.section_of_symbol(sym).is_some() => {
+                // An address in data: of this object's own (a panic location's file name), or of
+                // a global the output has, not preemptible (`resolve_globals`); another's might be
+                // another module's, which the loader finds.
+                R_X86_64_64 if !new.executable(index) && (new.section_of_symbol(sym).is_some() || target.relaxable) => {
                     let address = target.address.ok_or_else(unresolved)?.wrapping_add(addend);
                     out[at..at + 8].copy_from_slice(&address.to_le_bytes());
                     follow.new_addresses.push((at as u64, address));
@@ -3293,13 +3335,14 @@ impl<'d> Shape<'d> {
         // Alike and of the same size: a section an edit did not change (the sections of
         // constants with addresses cannot change their size in place); or of the same name, a
         // function's or its exception table's (or their relocations'), which names it alone
-        // (its code may have changed).
+        // (its code may have changed), or merged strings or constants (some changed).
         let fits = |index: usize, new_index: usize| {
+            let renamed = || code(new_index) || self.merged_data(new_index);
             index < old.headers.len()
                 && new_index < self.headers.len()
                 && alike(index, new_index)
                 && (old.headers[index].sh_size(E) == self.headers[new_index].sh_size(E)
-                    || code(new_index) && old.names[index] == self.names[new_index])
+                    || renamed() && old.names[index] == self.names[new_index])
         };
         let mut order: Vec<u32> = Vec::with_capacity(self.headers.len().max(old.headers.len()));
         let mut added = Vec::new();
@@ -3433,9 +3476,11 @@ impl<'d> Shape<'d> {
     /// Whether section `index` may be one that a code edit added: an anonymous constant
     /// (`.rodata..L…`, `.data.rel.ro..L…`, what LLVM names rustc's; Cranelift's unit's first,
     /// `.rodata` or `.data.rel.ro`, labelled by temporaries alone) in no group, read-only
-    /// data or data with addresses the loader relocates, a function's code (`.text.*`) or
-    /// exception table (`.gcc_except_table.*`), or the relocations of one. Whether
-    /// what it holds can be placed is the plan's to say.
+    /// data or data with addresses the loader relocates, a section of merged strings or
+    /// constants (`.rodata.str1.1`, `.rodata.cst8`: placed whole, its pieces not merged with
+    /// the output's until the next full link), a function's code (`.text.*`) or exception
+    /// table (`.gcc_except_table.*`), or the relocations of one. Whether what it holds can
+    /// be placed is the plan's to say.
     fn addable(&self, index: usize) -> bool {
         let h = &self.headers[index];
         let name = self.names[index];
@@ -3444,9 +3489,19 @@ impl<'d> Shape<'d> {
         }
         let data = name.starts_with(b".rodata..L") && h.sh_flags(E) == SHF_ALLOC as u64
             || name.starts_with(b".data.rel.ro..L") && h.sh_flags(E) == (SHF_ALLOC | SHF_WRITE) as u64
-            || matches!(name, b".rodata" | b".data.rel.ro") && self.labelled_data(index);
+            || matches!(name, b".rodata" | b".data.rel.ro") && self.labelled_data(index)
+            || self.merged_data(index);
         let except_table = name.starts_with(b".gcc_except_table.") && h.sh_flags(E) == SHF_ALLOC as u64;
         (data || except_table) && h.sh_type(E) == SHT_PROGBITS || self.function(index) && name.starts_with(b".text.")
+    }
+
+    /// Whether section `index` holds merged read-only strings or constants (`.rodata.str1.1`:
+    /// a panic location's file name in a unit that had none; `.rodata.cst8`, `.rodata.cst16`:
+    /// LLVM's for a literal of 8 or 16 bytes).
+    fn merged_data(&self, index: usize) -> bool {
+        let (h, name) = (&self.headers[index], self.names[index]);
+        (name.starts_with(b".rodata.str") || name.starts_with(b".rodata.cst"))
+            && h.sh_flags(E) & !(SHF_STRINGS as u64) == (SHF_ALLOC | SHF_MERGE) as u64
     }
 
     /// Whether `other` has this object's sections, and no more, with the same attributes.

@@ -1462,3 +1462,320 @@ fn compressed_debug_info_in_process() {
     let sections = t.readelf("-S", "hello/hello");
     assert_eq!(rivet_tests::section_is_compressed(&sections, ".debug_info"), Some(true), "{sections}");
 }
+
+/// A function of a module of `edlib`, `f<k>`, returning `value` through `padding` calls of
+/// `black_box` (more or fewer change its code's size); `app` prints it when `called`.
+struct RustFunction {
+    name: String,
+    value: u64,
+    padding: u32,
+    called: bool,
+}
+
+/// A module of `edlib`: `DATA` (summed by `data_sum`, with the values of its private helpers,
+/// `helper_<k>`, each a function of its own), `motto()` (a literal: its text may change its
+/// length, and modules may share it), blank lines at the top (`lead`: every line below moves).
+struct RustModule {
+    functions: Vec<RustFunction>,
+    data: Vec<u64>,
+    helpers: Vec<u64>,
+    motto: u32,
+    lead: usize,
+}
+
+/// A cargo workspace of a library, `edlib` (modules `m0`.. `m3`; `m0` with a thread-local
+/// counter), and a bin, `app`, which prints a banner, each module's data sum, motto and
+/// called functions in `order`, and the counter bumped twice.
+struct RustProject {
+    modules: Vec<RustModule>,
+    order: Vec<usize>,
+    banner: usize,
+    tls_start: u64,
+    next_name: u32,
+}
+
+const RUST_MODULES: usize = 4;
+
+impl RustProject {
+    fn new(rng: &mut EditRng) -> RustProject {
+        let mut project = RustProject {
+            modules: Vec::new(),
+            order: (0..RUST_MODULES).collect(),
+            banner: 8,
+            tls_start: 7,
+            next_name: 0,
+        };
+        for _ in 0..RUST_MODULES {
+            let functions = (0..4).map(|i| project.new_function(rng, i % 2 == 0)).collect();
+            let data = (0..6).map(|_| rng.below(1000) as u64).collect();
+            let motto = rng.below(6) as u32;
+            project.modules.push(RustModule { functions, data, helpers: Vec::new(), motto, lead: 0 });
+        }
+        project
+    }
+
+    fn new_function(&mut self, rng: &mut EditRng, called: bool) -> RustFunction {
+        self.next_name += 1;
+        let (value, padding) = (rng.below(100_000) as u64, rng.below(12) as u32);
+        RustFunction { name: format!("f{}", self.next_name), value, padding, called }
+    }
+
+    /// The files of the workspace, by path.
+    fn files(&self) -> Vec<(String, String)> {
+        let mut files = vec![
+            ("Cargo.toml".to_string(), "[workspace]\nmembers = [\"edlib\", \"app\"]\nresolver = \"2\"\n".to_string()),
+            (
+                "edlib/Cargo.toml".into(),
+                "[package]\nname = \"edlib\"\nversion = \"0.1.0\"\nedition = \"2021\"\n".into(),
+            ),
+            (
+                "app/Cargo.toml".into(),
+                "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n\
+                 edlib = { path = \"../edlib\" }\n"
+                    .into(),
+            ),
+        ];
+        let modules: String = (0..RUST_MODULES).map(|i| format!("pub mod m{i};\n")).collect();
+        files.push(("edlib/src/lib.rs".into(), modules));
+        for (i, module) in self.modules.iter().enumerate() {
+            let mut s = "\n".repeat(module.lead);
+            if i == 0 {
+                s += &format!(
+                    "thread_local! {{ static COUNTER: std::cell::Cell<u64> = const {{ std::cell::Cell::new({}) }}; }}\n\
+                     pub fn bump() -> u64 {{ COUNTER.with(|c| {{ c.set(c.get() + 1); c.get() }}) }}\n",
+                    self.tls_start
+                );
+            }
+            let data: Vec<String> = module.data.iter().map(u64::to_string).collect();
+            s += &format!("pub static DATA: [u64; {}] = [{}];\n", data.len(), data.join(", "));
+            s += &format!(
+                "pub fn motto() -> &'static str {{ \"{}\" }}\n",
+                "motto ".to_string() + &"*".repeat(module.motto as usize)
+            );
+            let mut sum = "DATA.iter().sum::<u64>()".to_string();
+            for (k, value) in module.helpers.iter().enumerate() {
+                s += &format!("#[inline(never)]\nfn helper_{k}() -> u64 {{ std::hint::black_box({value}) }}\n");
+                sum += &format!(" + helper_{k}()");
+            }
+            s += &format!("pub fn data_sum() -> u64 {{ {sum} }}\n");
+            for f in &module.functions {
+                let padding = "    let v = std::hint::black_box(v);\n".repeat(f.padding as usize);
+                s += &format!(
+                    "#[inline(never)]\npub fn {}() -> u64 {{\n    let v = std::hint::black_box({}u64);\n{padding}    v\n}}\n",
+                    f.name, f.value
+                );
+            }
+            files.push((format!("edlib/src/m{i}.rs"), s));
+        }
+        let mut main = format!("fn main() {{\n    println!(\"{}\");\n", "=".repeat(self.banner));
+        for &i in &self.order {
+            main += &format!("    println!(\"m{i} data {{}}\", edlib::m{i}::data_sum());\n");
+            main += &format!("    println!(\"{{}}\", edlib::m{i}::motto());\n");
+            for f in self.modules[i].functions.iter().filter(|f| f.called) {
+                main += &format!("    println!(\"m{i}_{0} {{}}\", edlib::m{i}::{0}());\n", f.name);
+            }
+        }
+        main += "    edlib::m0::bump();\n    println!(\"tls {}\", edlib::m0::bump());\n}\n";
+        files.push(("app/src/main.rs".into(), main));
+        files
+    }
+
+    /// Makes a random edit; returns what it did.
+    fn edit(&mut self, rng: &mut EditRng) -> String {
+        let m = rng.below(RUST_MODULES);
+        let module = &mut self.modules[m];
+        let count = module.functions.len();
+        match rng.below(15) {
+            0 if count > 0 => {
+                let f = &mut module.functions[rng.below(count)];
+                f.value = rng.below(100_000) as u64;
+                format!("m{m}::{} returns {}", f.name, f.value)
+            }
+            1 if count > 0 => {
+                let f = &mut module.functions[rng.below(count)];
+                f.padding += 1 + rng.below(4) as u32;
+                format!("m{m}::{} grows to {}", f.name, f.padding)
+            }
+            2 if count > 0 => {
+                let f = &mut module.functions[rng.below(count)];
+                f.padding = f.padding.saturating_sub(1 + rng.below(4) as u32);
+                format!("m{m}::{} shrinks to {}", f.name, f.padding)
+            }
+            3 => {
+                let called = rng.below(2) == 0;
+                let f = self.new_function(rng, called);
+                let what = format!("add m{m}::{} (called: {called})", f.name);
+                self.modules[m].functions.push(f);
+                what
+            }
+            4 if count > 1 => {
+                let f = module.functions.remove(rng.below(count));
+                format!("remove m{m}::{} (called: {})", f.name, f.called)
+            }
+            5 if count > 0 => {
+                let k = rng.below(count);
+                self.next_name += 1;
+                let name = format!("f{}", self.next_name);
+                let f = &mut self.modules[m].functions[k];
+                let what = format!("rename m{m}::{} to {name} (called: {})", f.name, f.called);
+                f.name = name;
+                what
+            }
+            6 if count > 0 => {
+                let f = &mut module.functions[rng.below(count)];
+                f.called = !f.called;
+                format!("m{m}::{} called: {}", f.name, f.called)
+            }
+            7 => {
+                module.motto = rng.below(6) as u32;
+                format!("m{m}'s motto has {} stars", module.motto)
+            }
+            8 => {
+                let k = rng.below(module.data.len());
+                module.data[k] = rng.below(1000) as u64;
+                format!("m{m}'s DATA[{k}] is {}", module.data[k])
+            }
+            9 => {
+                module.lead = rng.below(40);
+                format!("m{m} starts with {} blank lines", module.lead)
+            }
+            10 => {
+                module.helpers.push(rng.below(1000) as u64);
+                format!("m{m} gains a helper, {} in all", module.helpers.len())
+            }
+            11 if !module.helpers.is_empty() => {
+                module.helpers.pop();
+                format!("m{m} loses its last helper, {} left", module.helpers.len())
+            }
+            12 => {
+                let (a, b) = (rng.below(RUST_MODULES), rng.below(RUST_MODULES));
+                self.order.swap(a, b);
+                format!("app prints the modules in the order {:?}", self.order)
+            }
+            13 => {
+                self.banner = 4 + rng.below(12);
+                format!("the banner is {} long", self.banner)
+            }
+            _ => {
+                self.tls_start = rng.below(1000) as u64;
+                format!("the counter starts at {}", self.tls_start)
+            }
+        }
+    }
+}
+
+/// xorshift64*, as the C edit test's: the same sequence for the same seed everywhere.
+struct EditRng(u64);
+
+impl EditRng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n as u64) as usize
+    }
+}
+
+/// Random edits of a cargo workspace, built incrementally with the backend and with stock
+/// cargo after each: functions of the library changed, grown, shrunk, added, taken out,
+/// renamed, called or no longer called from the bin; a literal of another length, data, lines
+/// inserted above a module's code, private helpers added or taken out, the bin's order and
+/// banner, a thread-local's initial value. After every step the program prints what the
+/// stock build prints, its unwind tables are whole and no segment is writable and executable
+/// (`elf_compare`); the tally of how the backend linked (patched in place, or in full and why) is printed by
+/// kind of edit. `RIVET_EDIT_SEED` picks the seed (1 by default), `RIVET_RUST_EDIT_STEPS` the
+/// number of steps (40 by default; the long variant runs 300).
+#[test]
+fn random_rust_edits_run_as_stock_builds() {
+    let t = backend_test("random_rust_edits_run_as_stock_builds");
+    let number = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (seed, steps) = (number("RIVET_EDIT_SEED", 1), number("RIVET_RUST_EDIT_STEPS", 40));
+    let mut rng = EditRng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut project = RustProject::new(&mut rng);
+    let roots = WORLDS.map(|world| {
+        let root = t.world_dir(world).join("edits");
+        if world == World::Test {
+            std::fs::create_dir_all(root.join(".cargo")).unwrap();
+            std::fs::write(root.join(".cargo/config.toml"), CARGO_RECIPE).unwrap();
+        }
+        root
+    });
+    let mut tally = std::collections::BTreeMap::<String, std::collections::BTreeMap<String, usize>>::new();
+    let mut history = Vec::new();
+    for step in 0..=steps {
+        let what = if step == 0 { "the first build".to_string() } else { project.edit(&mut rng) };
+        history.push(format!("step {step}: {what}"));
+        let mut builds = Vec::new();
+        for (world, root) in WORLDS.into_iter().zip(&roots) {
+            for (path, contents) in project.files() {
+                let path = root.join(path);
+                // Only what changed is written: cargo compiles again what is newer.
+                if std::fs::read_to_string(&path).ok().as_deref() != Some(contents.as_str()) {
+                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    std::fs::write(&path, contents).unwrap();
+                }
+            }
+            builds.push(cargo_with(&t, world, Engine::Llvm, root, &["build"], &[("CARGO_INCREMENTAL", "1")]));
+        }
+        let binaries = WORLDS.map(|world| target_dir(&t, world).join("debug/app"));
+        let [test, reference] = WORLDS
+            .map(|world| t.run_in(world, &rivet_tests::path_str(&target_dir(&t, world).join("debug/app")), &[], &[]));
+        let context = || format!("seed {seed}, after:\n{}\n=== the build ===\n{}", history.join("\n"), builds[0]);
+        assert!(reference.code == Some(0), "the stock build fails to run: {reference}\n{}", context());
+        assert!(
+            test.code == Some(0) && test.stdout == reference.stdout,
+            "the build with rivet's backend prints what the stock build does not:\n{test}\n{reference}\n{}",
+            context()
+        );
+        // Against itself, which checks its own unwind tables and segments: the stock program's
+        // symbols are named after another crate disambiguator (cargo's metadata hashes the
+        // workspace's path).
+        let differences = rivet_tests::elf_compare::structural_differences(&binaries[0], &binaries[0]);
+        assert_eq!(differences, Ok(vec![]), "{}", context());
+        let report = builds[0].stderr.lines().find(|l| l.starts_with("rivet: ") && l.contains("incremental: "));
+        let outcome = match report.and_then(|l| l.split_once("incremental: ")) {
+            Some((_, outcome)) if outcome.starts_with("patched in place") => "patched in place".to_string(),
+            // Why it linked in full, without the object's name, and with names of symbols
+            // and of anonymous constants' sections left out.
+            Some((_, outcome)) => {
+                let reason = outcome.split(", and not in place: ").last().unwrap_or(outcome);
+                let reason = reason.split("; ").next().unwrap_or(reason);
+                let reason = reason.rsplit_once(".o): ").or(reason.rsplit_once(".o: ")).map_or(reason, |(_, why)| why);
+                let word = |w: &str| match () {
+                    _ if w.starts_with('`') => "`…`".to_string(),
+                    _ if w.contains(".Lanon.") => ".Lanon.…".to_string(),
+                    _ if w.contains('/') => normalise_hashes(w.rsplit('/').next().unwrap_or(w)),
+                    _ => w.to_string(),
+                };
+                reason.split(' ').map(word).collect::<Vec<_>>().join(" ")
+            }
+            None => "not linked".to_string(),
+        };
+        // The kind of edit: its numbers left out.
+        let mut kind = String::new();
+        for c in what.chars() {
+            match c.is_ascii_digit() {
+                true if !kind.ends_with('*') => kind.push('*'),
+                true => {}
+                false => kind.push(c),
+            }
+        }
+        *tally.entry(kind).or_default().entry(outcome).or_default() += 1;
+    }
+    let count = |patched: bool| -> usize {
+        let outcomes = tally.values().flat_map(|outcomes| outcomes.iter());
+        outcomes.filter(|(outcome, _)| (outcome.as_str() == "patched in place") == patched).map(|(_, n)| n).sum()
+    };
+    eprintln!(
+        "random Rust edits (seed {seed}, {steps} steps): {} patched in place, {} linked in full or not linked; \
+         how the backend linked after each kind of edit:",
+        count(true),
+        count(false)
+    );
+    for (kind, outcomes) in &tally {
+        eprintln!("  {kind}");
+        for (outcome, count) in outcomes {
+            eprintln!("    {count:4}  {outcome}");
+        }
+    }
+}
