@@ -3145,8 +3145,13 @@ fn patch_section(
             }
             // The old object's symbol of the same relocation: an edit may have numbered the
             // symbols anew.
-            if b.r_addend(E) != a.r_addend(E) && !retargeted {
-                old.retargetable(a.r_sym(E, false), allocated, placed).map_err(fail)?;
+            if b.r_addend(E) != a.r_addend(E)
+                && !retargeted
+                && old.retargetable(a.r_sym(E, false), allocated, placed).map_err(fail)? == Retarget::Tombstone
+            {
+                out[field].copy_from_slice(&value[..width]);
+                follow.relocations += 1;
+                continue;
             }
             let old_value = u64::from_le_bytes(value);
             let moved = match (width, r_type) {
@@ -4059,26 +4064,41 @@ impl<'d> Shape<'d> {
         }
     }
 
-    /// Whether a relocation against symbol `sym` may move by its addend's change: its value
-    /// must be the symbol's address plus the addend. Not so for a string in a merge section
-    /// (the addend picks the string), nor for a tombstone (a non-allocated section's reference
-    /// to code that is not in the output); a target in an allocated section that is live is
-    /// in the output, and a placed section of this object is.
-    fn retargetable(&self, sym: u32, allocated: bool, placed: &HashMap<u32, SectionSpot>) -> Result<(), &'static str> {
+    /// What a relocation against symbol `sym` holds when its addend changes: its value must
+    /// be the symbol's address plus the addend, and moves with the addend (`Retarget::Moves`).
+    /// Not so for a string in a merge section (the addend picks the string). A non-allocated
+    /// section's reference to code the link dropped (garbage collected, a discarded COMDAT
+    /// copy: every other code section of the object is placed) holds a tombstone, whatever
+    /// the addend: it stays (`Retarget::Tombstone`). A target in an allocated section that is
+    /// live is in the output, and a placed section of this object is.
+    fn retargetable(
+        &self,
+        sym: u32,
+        allocated: bool,
+        placed: &HashMap<u32, SectionSpot>,
+    ) -> Result<Retarget, &'static str> {
         let symbol = self.symbols.get(sym as usize).ok_or("a relocation against a missing symbol")?;
         if symbol.st_bind() != STB_LOCAL {
-            return if allocated { Ok(()) } else { Err("a changed addend against a global symbol") };
+            return if allocated { Ok(Retarget::Moves) } else { Err("a changed addend against a global symbol") };
         }
         let shndx = symbol.st_shndx(E);
-        if shndx == SHN_ABS {
-            return Ok(());
-        }
-        if placed.contains_key(&u32::from(shndx)) {
-            Ok(())
+        if shndx == SHN_ABS || placed.contains_key(&u32::from(shndx)) {
+            Ok(Retarget::Moves)
+        } else if !allocated && self.executable(usize::from(shndx)) {
+            Ok(Retarget::Tombstone)
         } else {
             Err("a changed addend against a section not copied as is")
         }
     }
+}
+
+/// What a field whose relocation's addend changed holds (`Shape::retargetable`).
+#[derive(Debug, PartialEq, Eq)]
+enum Retarget {
+    /// Its target's address plus the addend: it moves with the addend.
+    Moves,
+    /// The tombstone of code the link dropped: it stays.
+    Tombstone,
 }
 
 /// Writes the relink's patches into `file`, the old output, and brings its build id up to

@@ -1347,6 +1347,49 @@ fn a_new_global_function_called_from_another_object_is_patched() {
     assert_eq!(symbol_in(&t.out("prog"), "plus_two"), None);
 }
 
+/// `main` calls `used`; `dropped.o` also defines `unused`, whose body is `padding` volatile
+/// increments, and which `--gc-sections` drops. Built with DWARF 4 (`.debug_ranges`, as rustc
+/// writes it).
+fn dropped_program(t: &Test, padding: usize) -> Vec<String> {
+    let main = t.write(
+        "dropped_main.c",
+        "#include <stdio.h>\nint used(void);\nint main(void) { printf(\"%d\\n\", used()); return 0; }\n",
+    );
+    let body = "x++; ".repeat(padding);
+    let lib = format!("int used(void) {{ return 42; }}\nint unused(void) {{ volatile int x = 0; {body}return x; }}\n");
+    let flags = ["-O0", "-g", "-gdwarf-4", "-ffunction-sections"];
+    vec![t.cc(&main, &flags), t.cc(&t.write("dropped.c", lib), &flags), "-Wl,--gc-sections".into()]
+}
+
+/// Code the link dropped has a tombstone wherever debug information refers to it: when an
+/// edit changes the size of a function `--gc-sections` dropped, the relocations of its
+/// address range in `.debug_ranges` change their addends, and the tombstone stays, as a full
+/// link writes it whatever the addend. The relink is patched in place.
+#[test]
+fn a_dropped_function_of_a_new_size_keeps_its_tombstone() {
+    let t = test_env!("incremental_dropped_resized");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = dropped_program(&t, 1);
+    link_incremental(&t, &args);
+    let ranges = |name: &str| {
+        use object::{Object, ObjectSection};
+        let data = std::fs::read(t.out(name)).unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        file.section_by_name(".debug_ranges").map(|s| s.data().unwrap().to_vec())
+    };
+    for padding in [6, 2] {
+        dropped_program(&t, padding);
+        assert_patched_as_a_full_link_runs(&t, &args, "42\n");
+        assert_eq!(symbol_in(&t.out("prog"), "unused"), None);
+        assert!(
+            ranges("prog").is_some() && ranges("prog") == ranges("plain"),
+            "`.debug_ranges` is not the full link's"
+        );
+    }
+}
+
 /// `lib.o` defines `base`, `unused`, `spare` and `last`; `user.o`'s `twice` calls `base`; `main`
 /// prints `twice()` and, when `spare_called`, `spare()`. `lib.o` leaves out the functions
 /// of `taken_out`.
