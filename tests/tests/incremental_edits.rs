@@ -22,6 +22,8 @@
 //!   after lines moved) or added one (a note): then it is a plain link's in all the loader and
 //!   the user see (`elf_compare::structural_differences`; but for a note, whose writable
 //!   overflow segment is not made read-only after relocation as `.data.rel.ro` is);
+//! - its `.symtab` lists no function the modules no longer have (one taken out or renamed
+//!   leaves its bytes, not its name);
 //! - the program prints what the project's model says it must, and so does GNU ld's link of
 //!   the same objects.
 //!
