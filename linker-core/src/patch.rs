@@ -609,7 +609,8 @@ impl References {
                 let dropped = self.dropped.get(name).copied().unwrap_or(0);
                 let added = self.added.get(name).copied().unwrap_or(0);
                 let stale = map.referenced_since.binary_search(name).is_ok();
-                counts[*index] = match renewed.counts[*index] {
+                let (Some(count), Some(&was)) = (counts.get_mut(*index), renewed.counts.get(*index)) else { continue };
+                *count = match was {
                     _ if stale => u8::MAX,
                     None => added.min(255) as u8,
                     Some(u8::MAX) => u8::MAX,
