@@ -433,6 +433,16 @@ impl Overflow {
         self.section_headers_changed = true;
     }
 
+    /// Whether `address` is in a procedure linkage table (`.plt`, `.plt.got`, `.plt.sec`,
+    /// `.iplt`): a call that goes there goes to an entry, not to its function.
+    pub fn in_linkage_table(&self, address: u64) -> bool {
+        let Some(index) = self.offset_of(address).and_then(|offset| self.section_index_at(offset)) else {
+            return false;
+        };
+        let name = c_string(self.section_names.get(self.sections[index].sh_name(E) as usize..).unwrap_or_default());
+        name.starts_with(b".plt") || name == b".iplt"
+    }
+
     /// The index of the output section named `name`, if there is one.
     pub fn section_named(&self, name: &[u8]) -> Option<usize> {
         let named = |s: &Shdr| c_string(self.section_names.get(s.sh_name(E) as usize..).unwrap_or_default()) == name;

@@ -123,7 +123,8 @@
 //! and the GOT slot of a label that moved follows it. A GOT load or call of a target no code loaded
 //! through the GOT before, a function or this object's own data (Cranelift loads its data so),
 //! takes one of the empty slots every executable's `.got` ends with (`layout::got_room`,
-//! `Planner::spare_got_slot`), filled with the target's address and, position-independent,
+//! `Planner::spare_got_slot`), filled with the target's address (known from an earlier
+//! reference, or where the old calls went when that is no PLT entry) and, position-independent,
 //! given a relative relocation from `.rela.dyn`'s empty entries. A target the output does not
 //! have (a function of a shared library with no PLT entry yet, a section garbage collection
 //! dropped) means a full link. A callee that was local to its own unit is
@@ -985,13 +986,20 @@ impl<'o> Planner<'o> {
                 }
             }
         }
+        // The target's address: known, or where the old code's calls went when that is not a
+        // PLT entry (a function of the output, called directly).
+        let overflow = self.overflow.as_ref();
+        let direct = |found: &Resolved| {
+            let called = found.call.filter(|&at| overflow.is_some_and(|o| !o.in_linkage_table(at)));
+            found.address.or(called)
+        };
         let mut wanted: Vec<(u32, u64)> = resolved
             .iter()
             .filter(|(_, found)| found.slot.is_none())
             .filter(|(sym, found)| {
                 globals_through_got.get(*sym).is_some_and(|&only_relaxable| !only_relaxable || !found.relaxable)
             })
-            .filter_map(|(&sym, found)| found.address.map(|at| (sym, at)))
+            .filter_map(|(&sym, found)| direct(found).map(|at| (sym, at)))
             .collect();
         wanted.sort_unstable();
         for (sym, address) in wanted {

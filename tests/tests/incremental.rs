@@ -1561,6 +1561,34 @@ fn a_new_call_through_the_got_is_patched_in_place() {
     assert_patched_as_a_full_link_runs(&t, &args, "70 15\n");
 }
 
+/// `main.o` prints what `answer()` returns, whose body is `body`; `nine.o` defines `nine`.
+/// Calls go straight to `nine` (no `-fno-plt`: a link resolves the PLT call to the function);
+/// its address is loaded through the GOT (`R_X86_64_GOTPCREL`, which a link cannot relax).
+fn direct_program(t: &Test, body: &str) -> Vec<String> {
+    let nine = t.write("nine.c", "int nine(void) { return 9; }\n");
+    let main = format!(
+        "#include <stdio.h>\nint nine(void);\nint answer(void) {{ {body} }}\n\
+         int main(void) {{ printf(\"%d\\n\", answer()); return 0; }}\n"
+    );
+    let flags = ["-O0", "-ffunction-sections", "-Wa,-mrelax-relocations=no"];
+    vec![t.cc(&nine, &flags), t.cc(&t.write("direct_main.c", main), &flags)]
+}
+
+/// A function that code called directly, and whose address new code loads through the GOT:
+/// the output has no slot for it, and the relink fills one of the room `.got` ends with with
+/// the address the old calls went to (not a PLT entry).
+#[test]
+fn a_function_called_directly_then_loaded_through_the_got_is_patched() {
+    let t = test_env!("incremental_direct_then_got");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let args = direct_program(&t, "return nine() + 1;");
+    link_incremental(&t, &args);
+    direct_program(&t, "int (*volatile f)(void) = nine; return f() + nine() + 2;");
+    assert_patched_as_a_full_link_runs(&t, &args, "20\n");
+}
+
 /// `main.o` calls `compute`, which `lines.o` defines below `blank` blank lines.
 fn lines_program(t: &Test, blank: usize) -> (Vec<String>, usize) {
     let main = t.write("lines_main.c", "int compute(int n);\nint main(void) { return compute(3) != 110; }\n");
