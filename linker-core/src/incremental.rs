@@ -258,7 +258,6 @@ pub(crate) fn relink_in_place_timed(
     let files: Vec<(&u32, &Taken)> = inputs.files.iter().collect();
     let changed = changed_objects(state, &map, &files, &inputs.changed)?;
     let output = target.map().map_err(|e| format!("the output: {e}"))?;
-    let mut planner = crate::patch::Planner::new(config);
     let mut olds = Vec::with_capacity(changed.len());
     for object in &changed {
         let key = (object.position, object.member);
@@ -271,13 +270,23 @@ pub(crate) fn relink_in_place_timed(
     if changed.len() > 1 {
         order.sort_by_key(|&i| !crate::patch::defines_new_globals(&olds[i], changed[i].bytes));
     }
-    for i in order {
-        let object = &changed[i];
-        let spots = map
-            .object((object.position, object.member))
-            .ok_or_else(|| format!("{} is no plain object", object.name))?;
-        planner.plan(&olds[i], object.bytes, spots, &output).map_err(|why| format!("{}: {why}", object.name))?;
-    }
+    // Functions of unchanged objects that the link dropped and new code calls, by object:
+    // found once a plan fails for want of them, and planned first in the next try.
+    let mut revived: Vec<((u32, u32), memmap2::Mmap, Vec<Vec<u8>>)> = Vec::new();
+    let planner = loop {
+        let mut planner = crate::patch::Planner::new(config);
+        let Err(why) = plan_all(&mut planner, &changed, &olds, &order, &revived, &map, &output) else { break planner };
+        let Some(name) = planner.missing_definitions().iter().min().filter(|_| revived.len() < MAX_REVIVED) else {
+            return Err(why);
+        };
+        let changed_keys: Vec<(u32, u32)> = changed.iter().map(|o| (o.position, o.member)).collect();
+        let Some((key, object)) = dropped_definition(config, state, &map, &changed_keys, name) else { return Err(why) };
+        match revived.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, names)) if !names.contains(name) => names.push(name.clone()),
+            Some(_) => return Err(why),
+            None => revived.push((key, object, vec![name.clone()])),
+        }
+    };
     let relink = planner.finish(&mut map, &output)?;
     drop(output);
     timer.lap("incremental: changed objects compared, patches planned");
@@ -308,6 +317,59 @@ pub(crate) fn relink_in_place_timed(
     let state = inputs.previous.as_ref().map_err(|why| why.to_string())?;
     let _ = write_state(&state_path(&config.output), state);
     Ok(patched)
+}
+
+/// How many functions the link dropped one relink may place (`Planner::revive`); each costs
+/// a try of the plan.
+const MAX_REVIVED: usize = 8;
+
+/// Plans the relink: the functions `revived` first, then the objects that define functions
+/// an edit added (another's new call may go there), then the others.
+fn plan_all<'o>(
+    planner: &mut crate::patch::Planner<'o>,
+    changed: &[ChangedObject<'_>],
+    olds: &[memmap2::Mmap],
+    order: &[usize],
+    revived: &[((u32, u32), memmap2::Mmap, Vec<Vec<u8>>)],
+    map: &OutputMap,
+    output: &'o [u8],
+) -> Result<(), String> {
+    for (key, object, names) in revived {
+        let spots = map.object(*key).ok_or("a revived object not in the map")?;
+        planner.revive(object, spots, names, output)?;
+    }
+    for &i in order {
+        let object = &changed[i];
+        let spots = map
+            .object((object.position, object.member))
+            .ok_or_else(|| format!("{} is no plain object", object.name))?;
+        planner.plan(&olds[i], object.bytes, spots, output).map_err(|why| format!("{}: {why}", object.name))?;
+    }
+    Ok(())
+}
+
+/// The unchanged object (its key and its kept copy, mapped) that defines the function `name`
+/// in a section the link dropped, if one does: each object of the map but the `changed`
+/// ones is looked at, through its kept copy.
+fn dropped_definition(
+    config: &Config,
+    state: &State,
+    map: &OutputMap,
+    changed: &[(u32, u32)],
+    name: &[u8],
+) -> Option<((u32, u32), memmap2::Mmap)> {
+    for spots in &map.objects {
+        let key = (spots.position, spots.member);
+        if changed.contains(&key) {
+            continue;
+        }
+        let Some(kept) = kept_copy_of(&state.copies, key) else { continue };
+        let Some(Ok(object)) = map_kept_copy(&config.output, &state.copies, key, kept.hash) else { continue };
+        if crate::patch::defines_dropped_function(&object, spots, name) {
+            return Some((key, object));
+        }
+    }
+    None
 }
 
 /// An object whose contents changed: a plain object, or a member of an archive.

@@ -100,7 +100,13 @@
 //! link would refuse or resolve elsewhere. The relink brings the counts of the changed
 //! objects' globals up to date; the names new code refers to that are defined by objects that
 //! did not change are listed instead (`OutputMap::referenced_since`), and such a function,
-//! taken out, links in full. Any other section added or taken out means a full link too.
+//! taken out, links in full. A function the link dropped (garbage collected: nothing called
+//! it) that new code calls is placed the same way from its object, which did not change
+//! (`Planner::revive`: found through the kept copies, once the plan of the caller fails for
+//! want of it, and planned first in another try): its unwind record is written as an added
+//! function's (the link dropped the old one with it), and its object's debug information is
+//! made anew where it held tombstones for it. What it calls must be in the output already.
+//! Any other section added or taken out means a full link too.
 //! The writable
 //! segment is not protected after relocation as the full link's `PT_GNU_RELRO` range is: the
 //! loader protects one range only.
@@ -512,6 +518,8 @@ pub struct Planner<'o> {
     got_slots: Option<GotSlots>,
     /// What the changed objects refer to by name, against their earlier copies.
     references: References,
+    /// The names new code calls that the output does not define, once a plan failed so.
+    missing: Vec<Vec<u8>>,
     pub tally: Tally,
 }
 
@@ -667,6 +675,7 @@ impl<'o> Planner<'o> {
             got_slots_taken: Vec::new(),
             got_slots: None,
             references: References::default(),
+            missing: Vec::new(),
             tally: Tally::default(),
         }
     }
@@ -675,6 +684,47 @@ impl<'o> Planner<'o> {
     /// the output when `new` takes its place, or says why a full link is needed.
     /// `output` is the old output's bytes.
     pub fn plan(&mut self, old: &[u8], new: &[u8], spots: &ObjectSpots, output: &'o [u8]) -> Result<(), String> {
+        self.plan_sections(old, new, spots, output, &[])
+    }
+
+    /// Places the functions `names` of `object`, an object that did not change, whose
+    /// sections the link dropped (garbage collected: nothing called them) and that new code
+    /// calls, as if an edit had added them (`Planner::plan`): in the overflow segment, made
+    /// anew, with their unwind records and `.symtab` entries, and the object's debug
+    /// information made anew where it refers to them (a tombstone until then). Planned before
+    /// the objects that call them, which find them among the new definitions.
+    pub fn revive(
+        &mut self,
+        object: &[u8],
+        spots: &ObjectSpots,
+        names: &[Vec<u8>],
+        output: &'o [u8],
+    ) -> Result<(), String> {
+        let shape = Shape::parse(object).ok_or("not an ELF relocatable object")?;
+        let mut sections = Vec::new();
+        for name in names {
+            let dropped = shape.dropped_function(spots, name);
+            sections.push(dropped.ok_or_else(|| format!("`{}` is no function the link dropped", demangle(name)))?);
+        }
+        self.plan_sections(object, object, spots, output, &sections)
+    }
+
+    /// The names that new code calls and the output does not define, when a plan failed for
+    /// that: functions the link dropped, which `revive` may place.
+    pub fn missing_definitions(&self) -> &[Vec<u8>] {
+        &self.missing
+    }
+
+    /// [`Planner::plan`], with the sections `revived` of an unchanged object placed as added
+    /// ones ([`Planner::revive`]).
+    fn plan_sections(
+        &mut self,
+        old: &[u8],
+        new: &[u8],
+        spots: &ObjectSpots,
+        output: &'o [u8],
+        revived: &[usize],
+    ) -> Result<(), String> {
         let old = Shape::parse(old).ok_or("the earlier object is not an ELF object")?;
         let new = Shape::parse(new).ok_or("not an ELF relocatable object")?;
         // Sections an edit added are numbered after the old ones, those it took out leave
@@ -899,7 +949,9 @@ impl<'o> Planner<'o> {
         }
         // The sections the edit added: to the overflow segments, made from the new object
         // alone, like rebuilt code.
-        for index in added.clone().filter(|&index| new.headers[index].sh_type(E) != SHT_RELA) {
+        for index in
+            added.clone().chain(revived.iter().copied()).filter(|&index| new.headers[index].sh_type(E) != SHT_RELA)
+        {
             let function = new.lone_function(index) || new.new_global_function(index);
             // Its symbols that `.symtab` lists (a function's, an exception table's label), in
             // the output section the full link would put it in.
@@ -954,13 +1006,29 @@ impl<'o> Planner<'o> {
             changed[index] = true;
             rebuilt.push(index);
         }
+        // Debug information that refers to a revived function holds tombstones there: it is
+        // made anew, with the function's address.
+        for header in old.headers.iter().filter(|h| !revived.is_empty() && h.sh_type(E) == SHT_RELA) {
+            let target = header.sh_info(E) as usize;
+            let debug = old.headers.get(target).is_some_and(|h| h.sh_flags(E) & SHF_ALLOC as u64 == 0);
+            if !debug || !old.rebuildable(target) || !placed.contains_key(&(target as u32)) {
+                continue;
+            }
+            let revived_target = |r: &Rela| {
+                old.section_of_symbol(r.r_sym(E, false)).is_some_and(|section| revived.contains(&(section as usize)))
+            };
+            if old.relocations_of(target)?.iter().any(revived_target) && !rebuilt.contains(&target) {
+                rebuilt.push(target);
+                changed[target] = true;
+            }
+        }
         if !numbering.is_empty() {
             self.renumbered.push(((spots.position, spots.member), numbering));
         }
         let mut resolved = match rebuilt.iter().any(|index| placed.contains_key(&(*index as u32))) {
             true => {
                 let overflow = headers(&mut self.overflow, output)?;
-                let found = (&*overflow, &mut self.got_slots, &mut self.new_definitions);
+                let found = (&*overflow, &mut self.got_slots, &mut self.new_definitions, &mut self.missing);
                 resolve_globals(&old, &new, &symbols, &rebuilt, &placed, found, output)?
             }
             false => Default::default(),
@@ -1070,8 +1138,14 @@ impl<'o> Planner<'o> {
             }
         }
         let strings_changed = !debug_strings.is_empty();
-        let targets =
-            Targets { placed: &placed, moved: &moved, pieces: &placed_pieces, strings_changed, added: added.start };
+        let targets = Targets {
+            placed: &placed,
+            moved: &moved,
+            pieces: &placed_pieces,
+            strings_changed,
+            added: added.start,
+            revived,
+        };
         for &index in &unwind {
             self.patch_unwind(&old, &new, &symbols, index, &targets, output)?;
         }
@@ -1088,7 +1162,8 @@ impl<'o> Planner<'o> {
             // Rebuilt code is made from the new object alone.
             let old_output =
                 if rebuilt_code && allocated { &[][..] } else { output_at(output, spot.offset, spot.size)? };
-            let thread_locals = match index < old.headers.len() && rebuilt_code {
+            // (Not of a revived function: its old bytes are in no output.)
+            let thread_locals = match index < old.headers.len() && rebuilt_code && !revived.contains(&index) {
                 true => {
                     old.thread_local_offsets(old.relocations_of(index)?, output_at(output, spot.offset, spot.size)?)
                 }
@@ -1292,7 +1367,7 @@ impl<'o> Planner<'o> {
         targets: &Targets<'_>,
         output: &'o [u8],
     ) -> Result<(), String> {
-        let Targets { placed, moved, added, .. } = *targets;
+        let Targets { placed, moved, added, revived, .. } = *targets;
         let (old_bytes, new_bytes) = (old.contents(index)?, new.contents(index)?);
         let (old_relas, new_relas) = (old.relocations_of(index)?, new.relocations_of(index)?);
         let moves = |r: &Rela| {
@@ -1300,7 +1375,7 @@ impl<'o> Planner<'o> {
         };
         let same_relas =
             symbols.identity && object::pod::bytes_of_slice(old_relas) == object::pod::bytes_of_slice(new_relas);
-        if old_bytes == new_bytes && same_relas && !new_relas.iter().any(moves) {
+        if old_bytes == new_bytes && same_relas && !new_relas.iter().any(moves) && revived.is_empty() {
             return Ok(());
         }
         let fail = |what: &str| format!("{what} in {}", old.name(index));
@@ -1321,9 +1396,11 @@ impl<'o> Planner<'o> {
             let first = relocations(relas, r).first().filter(|x| x.r_offset(E) == u64::from(r.offset) + 8);
             first.and_then(|x| shape.section_of_symbol(x.r_sym(E, false))).filter(|_| r.cie.is_some())
         };
-        let of_added_function = |r: &_| function(new, new_relas, r).is_some_and(|s| s as usize >= added);
+        // A revived function's record is a new one too: the link dropped the old one with it.
+        let revived_or = |s: u32, or: bool| or || revived.contains(&(s as usize));
+        let of_added_function = |r: &_| function(new, new_relas, r).is_some_and(|s| revived_or(s, s as usize >= added));
         // Those of functions it took out stay in the output, describing code nothing calls.
-        let of_gone_function = |r: &_| function(old, old_relas, r).is_some_and(|s| new.gone(s as usize));
+        let of_gone_function = |r: &_| function(old, old_relas, r).is_some_and(|s| revived_or(s, new.gone(s as usize)));
         let (old_records, all) = (split(old_bytes)?, split(new_bytes)?);
         let (gone_fdes, was): (Vec<_>, Vec<_>) = old_records.into_iter().partition(of_gone_function);
         // A CIE that only taken-out functions' records used stays too.
@@ -2295,14 +2372,20 @@ struct Resolved {
 /// What the global symbols that the new code of `rebuilt` sections refers to resolve to in
 /// the old output: each definition of this object where its section is, a function an edit
 /// added to another object where this relink put it (`new_definitions`), and for the others
-/// the value of a relocation of the old object's code against it, read back from the output.
+/// the value of a relocation of the old object's code (or data) against it, read back from
+/// the output. A new reference to a name the output does not define is added to `missing`.
 fn resolve_globals(
     old: &Shape<'_>,
     new: &Shape<'_>,
     symbols: &SymbolMap,
     rebuilt: &[usize],
     placed: &HashMap<u32, SectionSpot>,
-    (overflow, got, new_definitions): (&Overflow, &mut Option<GotSlots>, &mut NewDefinitions),
+    (overflow, got, new_definitions, missing): (
+        &Overflow,
+        &mut Option<GotSlots>,
+        &mut NewDefinitions,
+        &mut Vec<Vec<u8>>,
+    ),
     output: &[u8],
 ) -> Result<FxHashMap<u32, Resolved>, String> {
     let outside = "an address outside every segment";
@@ -2337,7 +2420,10 @@ fn resolve_globals(
                 Some(at) => Some(at),
                 None => output_definition(overflow, output, name, hidden)?,
             };
-            let at = at.ok_or_else(|| format!("`{}` is not defined in the output", String::from_utf8_lossy(name)))?;
+            let Some(at) = at else {
+                missing.push(name.to_vec());
+                continue;
+            };
             *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
             needs_slot.push((sym, at));
             continue;
@@ -2354,6 +2440,11 @@ fn resolve_globals(
             let at = overflow.address_of(spot.offset).ok_or(outside)?.wrapping_add(symbol.st_value(E));
             *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
         }
+    }
+    // Functions the output does not have: a full link, unless they can be revived
+    // (`Planner::revive`, `Planner::missing_definitions`).
+    if let Some(name) = missing.iter().min() {
+        return Err(format!("`{}` is not defined in the output", String::from_utf8_lossy(name)));
     }
     if !needs_slot.is_empty() {
         let slots = got_index(got, overflow, output)?.slots_of(needs_slot.iter().map(|&(_, at)| at));
@@ -2888,6 +2979,8 @@ struct Targets<'a> {
     strings_changed: bool,
     /// The first section the edit added (`Shape::numbered_like`): those from it on are.
     added: usize,
+    /// Sections of an unchanged object placed as added ones (`Planner::revive`).
+    revived: &'a [usize],
 }
 
 /// What a rewritten section's relocations did besides its bytes (`patch_section`).
@@ -3223,6 +3316,12 @@ fn nul_terminated(table: &[u8], at: usize) -> &[u8] {
 /// tell ([`Planner::plan`] decides): the same sections, with the same attributes, but maybe
 /// for anonymous constants added or taken out (`Shape::numbered_like`). A cheap
 /// first look at an object the moment it arrives: it reads the headers and the names alone.
+/// Whether `object` defines the global function `name` in a section the link dropped
+/// (`Planner::revive`).
+pub(crate) fn defines_dropped_function(object: &[u8], spots: &ObjectSpots, name: &[u8]) -> bool {
+    Shape::parse(object).is_some_and(|shape| shape.dropped_function(spots, name).is_some())
+}
+
 /// Whether `new`, a rebuilt `old`, defines a global that `old` did not (a function an edit
 /// added, which another changed object's new code may call): such objects are planned
 /// first, so that the calls find it (`Planner::new_definitions`).
@@ -3917,6 +4016,17 @@ impl<'d> Shape<'d> {
         let mut symbols = self.symbols_in(index);
         let local = |s: &Sym| s.st_bind() == STB_LOCAL && s.st_value(E) == 0 && !self.temporary(s);
         self.function(index) && symbols.next().is_some_and(local) && symbols.next().is_none()
+    }
+
+    /// The section of the global function `name` that this object defines and the link
+    /// dropped (no spot of `spots` places it), if it does.
+    fn dropped_function(&self, spots: &ObjectSpots, name: &[u8]) -> Option<usize> {
+        let defined = self.symbols[self.first_global()..]
+            .iter()
+            .find(|s| s.st_shndx(E) != SHN_UNDEF && s.st_shndx(E) < SHN_LORESERVE && self.symbol_name(s) == name)?;
+        let section = usize::from(defined.st_shndx(E));
+        let placed = spots.sections.iter().any(|spot| spot.section as usize == section);
+        (self.new_global_function(section) && !placed).then_some(section)
     }
 
     /// Whether section `index` is the code of one function an edit may add under a global

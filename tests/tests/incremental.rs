@@ -1561,6 +1561,53 @@ fn a_new_call_through_the_got_is_patched_in_place() {
     assert_patched_as_a_full_link_runs(&t, &args, "70 15\n");
 }
 
+/// `lib.o` (C++) defines `thrower`, which throws its argument when it is positive, and
+/// `revived`, which calls it with twice its own; `main` calls `thrower(0)`, and with
+/// `call_revived` then `revived(21)`, catching what they throw. Linked with `--gc-sections`:
+/// until `main` calls it, `revived` is dropped.
+fn revived_program(t: &Test, call_revived: bool) -> (Vec<String>, usize) {
+    let lib = "int thrower(int x) { if (x > 0) throw x; return 0; }\n\
+               int revived(int x) {\n    int local = x * 2;\n    return thrower(local) + 1; /* BREAK */\n}\n";
+    let call = if call_revived { "revived(21);" } else { "" };
+    let main = format!(
+        "#include <cstdio>\nint thrower(int x);\nint revived(int x);\n\
+         int main() {{ try {{ printf(\"%d\\n\", thrower(0)); {call} }} catch (int e) {{ printf(\"caught %d\\n\", e); }} return 0; }}\n"
+    );
+    let flags = ["-O0", "-g", "-gdwarf-4", "-ffunction-sections"];
+    let line = lib.lines().position(|l| l.contains("/* BREAK */")).unwrap() + 1;
+    let objects = [
+        t.cxx_as(&t.write("revived_lib.cpp", lib), "revived_lib.o", &flags),
+        t.cxx_as(&t.write("revived_main.cpp", main), "revived_main.o", &flags),
+    ];
+    (objects.into_iter().chain(["-Wl,--gc-sections".to_string(), "-lstdc++".to_string()]).collect(), line)
+}
+
+/// A function the link dropped (`--gc-sections`: nothing called it) that an edit of another
+/// object calls: its object did not change, but the relink places the function as if it had
+/// been added, from the object's kept copy (`Planner::revive`): in the overflow segment, with
+/// its unwind record (an exception thrown below it reaches `main`'s handler), its `.symtab`
+/// entry, and its object's debug information made anew where it held tombstones for it, so
+/// that gdb breaks on its line and prints a local, as on GNU ld's program.
+#[test]
+fn a_dropped_function_called_again_is_placed_from_its_unchanged_object() {
+    let t = test_env!("incremental_revived");
+    if !t.linker_is_rivet() || !t.require_gdb() {
+        return;
+    }
+    let (args, line) = revived_program(&t, false);
+    link_incremental(&t, &args);
+    assert_eq!(symbol_in(&t.out("prog"), "_Z7revivedi"), None, "the full link keeps what nothing calls");
+    revived_program(&t, true);
+    assert_patched_as_a_full_link_runs(&t, &args, "0\ncaught 42\n");
+    assert!(symbol_in(&t.out("prog"), "_Z7revivedi").is_some(), "`.symtab` lists the revived function");
+    t.try_link_in(World::Ref, Driver::Gcc, "prog", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (breaks, cmds) = ([format!("revived_lib.cpp:{line}")], ["print local"]);
+    let (values, out) = gdb_values(&t, World::Test, "prog", &breaks, &cmds);
+    assert_eq!(values, ["42"], "gdb output:\n{out}");
+    let (ref_values, ref_out) = gdb_values(&t, World::Ref, "prog", &breaks, &cmds);
+    assert_eq!(values, ref_values, "differs from ld.bfd's program under gdb:\n{ref_out}");
+}
+
 /// `main.o` prints what `answer()` returns, whose body is `body`; `nine.o` defines `nine`.
 /// Calls go straight to `nine` (no `-fno-plt`: a link resolves the PLT call to the function);
 /// its address is loaded through the GOT (`R_X86_64_GOTPCREL`, which a link cannot relax).
