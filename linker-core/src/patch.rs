@@ -1029,7 +1029,19 @@ impl<'o> Planner<'o> {
             true => {
                 let overflow = headers(&mut self.overflow, output)?;
                 let found = (&*overflow, &mut self.got_slots, &mut self.new_definitions, &mut self.missing);
-                resolve_globals(&old, &new, &symbols, &rebuilt, &placed, found, output)?
+                // What the old output shows is read where the old object's sections were: a
+                // revived function was in no output.
+                let was_placed = match revived.is_empty() {
+                    true => Cow::Borrowed(&placed),
+                    false => Cow::Owned(
+                        placed
+                            .iter()
+                            .filter(|(s, _)| !revived.contains(&(**s as usize)))
+                            .map(|(s, p)| (*s, *p))
+                            .collect(),
+                    ),
+                };
+                resolve_globals(&old, &new, &symbols, &rebuilt, &was_placed, found, output)?
             }
             false => Default::default(),
         };

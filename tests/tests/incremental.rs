@@ -1561,24 +1561,26 @@ fn a_new_call_through_the_got_is_patched_in_place() {
     assert_patched_as_a_full_link_runs(&t, &args, "70 15\n");
 }
 
-/// `lib.o` (C++) defines `thrower`, which throws its argument when it is positive, and
-/// `revived`, which calls it with twice its own; `main` calls `thrower(0)`, and with
-/// `call_revived` then `revived(21)`, catching what they throw. Linked with `--gc-sections`:
-/// until `main` calls it, `revived` is dropped.
+/// `thrower.o` (C++) defines `thrower`, which throws its argument when it is positive;
+/// `lib.o` defines `first`, which returns `thrower(0)`, and `revived`, which calls it with
+/// twice its own; both call it through the GOT (`-fno-plt`, as rustc calls another crate's
+/// functions). `main` prints `first()`, and with `call_revived` then calls `revived(21)`,
+/// catching what they throw. Linked with `--gc-sections`: until `main` calls it, `revived`
+/// is dropped.
 fn revived_program(t: &Test, call_revived: bool) -> (Vec<String>, usize) {
-    let lib = "int thrower(int x) { if (x > 0) throw x; return 0; }\n\
+    let thrower = "int thrower(int x) { if (x > 0) throw x; return 0; }\n";
+    let lib = "int thrower(int x);\nint first() { return thrower(0); }\n\
                int revived(int x) {\n    int local = x * 2;\n    return thrower(local) + 1; /* BREAK */\n}\n";
     let call = if call_revived { "revived(21);" } else { "" };
     let main = format!(
-        "#include <cstdio>\nint thrower(int x);\nint revived(int x);\n\
-         int main() {{ try {{ printf(\"%d\\n\", thrower(0)); {call} }} catch (int e) {{ printf(\"caught %d\\n\", e); }} return 0; }}\n"
+        "#include <cstdio>\nint first();\nint revived(int x);\n\
+         int main() {{ try {{ printf(\"%d\\n\", first()); {call} }} catch (int e) {{ printf(\"caught %d\\n\", e); }} return 0; }}\n"
     );
-    let flags = ["-O0", "-g", "-gdwarf-4", "-ffunction-sections"];
+    let flags = ["-O0", "-g", "-gdwarf-4", "-ffunction-sections", "-fno-plt"];
     let line = lib.lines().position(|l| l.contains("/* BREAK */")).unwrap() + 1;
-    let objects = [
-        t.cxx_as(&t.write("revived_lib.cpp", lib), "revived_lib.o", &flags),
-        t.cxx_as(&t.write("revived_main.cpp", main), "revived_main.o", &flags),
-    ];
+    let sources = [("revived_thrower", thrower.to_string()), ("revived_lib", lib.to_string()), ("revived_main", main)];
+    let objects =
+        sources.map(|(name, source)| t.cxx_as(&t.write(&format!("{name}.cpp"), source), &format!("{name}.o"), &flags));
     (objects.into_iter().chain(["-Wl,--gc-sections".to_string(), "-lstdc++".to_string()]).collect(), line)
 }
 
