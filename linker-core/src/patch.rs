@@ -553,12 +553,6 @@ impl References {
     /// Records what `new` refers to that `old` did not, and the reverse; and the referrer
     /// counts of `new`'s globals as they were.
     fn compare(&mut self, (old, new): (&Shape<'_>, &Shape<'_>), symbols: &SymbolMap, spots: &ObjectSpots) {
-        // The same symbols under the same names (most code edits): nothing to record.
-        let same_names = old.symbol_names == new.symbol_names
-            && old.symbols.iter().zip(new.symbols.iter()).all(|(a, b)| a.st_name(E) == b.st_name(E));
-        if symbols.identity && same_names {
-            return;
-        }
         let (was, now) = (old.undefined_names(), new.undefined_names());
         for name in was.difference(&now) {
             *self.dropped.entry(name.to_vec()).or_default() += 1;
