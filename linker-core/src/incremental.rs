@@ -276,7 +276,8 @@ pub(crate) fn relink_in_place_timed(
     let planner = loop {
         let mut planner = crate::patch::Planner::new(config);
         let Err(why) = plan_all(&mut planner, &changed, &olds, &order, &revived, &map, &output) else { break planner };
-        let Some(name) = planner.missing_definitions().iter().min().filter(|_| revived.len() < MAX_REVIVED) else {
+        let tries = revived.iter().map(|(_, _, names)| names.len()).sum::<usize>();
+        let Some(name) = planner.missing_definitions().iter().min().filter(|_| tries < MAX_REVIVED) else {
             return Err(why);
         };
         let changed_keys: Vec<(u32, u32)> = changed.iter().map(|o| (o.position, o.member)).collect();
