@@ -47,7 +47,7 @@
 //!   order, once rustc's environment words, its `-B<...>/gcc-ld -fuse-ld=lld` and the names of
 //!   the temporary directories are set aside.
 
-use rivet_tests::{Output, TOOL_TIMEOUT, Test, WORLDS, World, cargo_test_summary, run_command, test_env};
+use rivet_tests::{Output, Rng, TOOL_TIMEOUT, Test, WORLDS, World, cargo_test_summary, run_command, test_env};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -1496,8 +1496,13 @@ struct RustProject {
 
 const RUST_MODULES: usize = 4;
 
+/// A number in `0..n` from `rng`.
+fn below(rng: &mut Rng, n: usize) -> usize {
+    rng.below(n as u64) as usize
+}
+
 impl RustProject {
-    fn new(rng: &mut EditRng) -> RustProject {
+    fn new(rng: &mut Rng) -> RustProject {
         let mut project = RustProject {
             modules: Vec::new(),
             order: (0..RUST_MODULES).collect(),
@@ -1507,16 +1512,16 @@ impl RustProject {
         };
         for _ in 0..RUST_MODULES {
             let functions = (0..4).map(|i| project.new_function(rng, i % 2 == 0)).collect();
-            let data = (0..6).map(|_| rng.below(1000) as u64).collect();
-            let motto = rng.below(6) as u32;
+            let data = (0..6).map(|_| rng.below(1000)).collect();
+            let motto = below(rng, 6) as u32;
             project.modules.push(RustModule { functions, data, helpers: Vec::new(), motto, lead: 0 });
         }
         project
     }
 
-    fn new_function(&mut self, rng: &mut EditRng, called: bool) -> RustFunction {
+    fn new_function(&mut self, rng: &mut Rng, called: bool) -> RustFunction {
         self.next_name += 1;
-        let (value, padding) = (rng.below(100_000) as u64, rng.below(12) as u32);
+        let (value, padding) = (rng.below(100_000), below(rng, 12) as u32);
         RustFunction { name: format!("f{}", self.next_name), value, padding, called }
     }
 
@@ -1581,39 +1586,39 @@ impl RustProject {
     }
 
     /// Makes a random edit; returns what it did.
-    fn edit(&mut self, rng: &mut EditRng) -> String {
-        let m = rng.below(RUST_MODULES);
+    fn edit(&mut self, rng: &mut Rng) -> String {
+        let m = below(rng, RUST_MODULES);
         let module = &mut self.modules[m];
         let count = module.functions.len();
-        match rng.below(15) {
+        match below(rng, 15) {
             0 if count > 0 => {
-                let f = &mut module.functions[rng.below(count)];
-                f.value = rng.below(100_000) as u64;
+                let f = &mut module.functions[below(rng, count)];
+                f.value = rng.below(100_000);
                 format!("m{m}::{} returns {}", f.name, f.value)
             }
             1 if count > 0 => {
-                let f = &mut module.functions[rng.below(count)];
-                f.padding += 1 + rng.below(4) as u32;
+                let f = &mut module.functions[below(rng, count)];
+                f.padding += 1 + below(rng, 4) as u32;
                 format!("m{m}::{} grows to {}", f.name, f.padding)
             }
             2 if count > 0 => {
-                let f = &mut module.functions[rng.below(count)];
-                f.padding = f.padding.saturating_sub(1 + rng.below(4) as u32);
+                let f = &mut module.functions[below(rng, count)];
+                f.padding = f.padding.saturating_sub(1 + below(rng, 4) as u32);
                 format!("m{m}::{} shrinks to {}", f.name, f.padding)
             }
             3 => {
-                let called = rng.below(2) == 0;
+                let called = below(rng, 2) == 0;
                 let f = self.new_function(rng, called);
                 let what = format!("add m{m}::{} (called: {called})", f.name);
                 self.modules[m].functions.push(f);
                 what
             }
             4 if count > 1 => {
-                let f = module.functions.remove(rng.below(count));
+                let f = module.functions.remove(below(rng, count));
                 format!("remove m{m}::{} (called: {})", f.name, f.called)
             }
             5 if count > 0 => {
-                let k = rng.below(count);
+                let k = below(rng, count);
                 self.next_name += 1;
                 let name = format!("f{}", self.next_name);
                 let f = &mut self.modules[m].functions[k];
@@ -1622,25 +1627,25 @@ impl RustProject {
                 what
             }
             6 if count > 0 => {
-                let f = &mut module.functions[rng.below(count)];
+                let f = &mut module.functions[below(rng, count)];
                 f.called = !f.called;
                 format!("m{m}::{} called: {}", f.name, f.called)
             }
             7 => {
-                module.motto = rng.below(6) as u32;
+                module.motto = below(rng, 6) as u32;
                 format!("m{m}'s motto has {} stars", module.motto)
             }
             8 => {
-                let k = rng.below(module.data.len());
-                module.data[k] = rng.below(1000) as u64;
+                let k = below(rng, module.data.len());
+                module.data[k] = rng.below(1000);
                 format!("m{m}'s DATA[{k}] is {}", module.data[k])
             }
             9 => {
-                module.lead = rng.below(40);
+                module.lead = below(rng, 40);
                 format!("m{m} starts with {} blank lines", module.lead)
             }
             10 => {
-                module.helpers.push(rng.below(1000) as u64);
+                module.helpers.push(rng.below(1000));
                 format!("m{m} gains a helper, {} in all", module.helpers.len())
             }
             11 if !module.helpers.is_empty() => {
@@ -1648,31 +1653,19 @@ impl RustProject {
                 format!("m{m} loses its last helper, {} left", module.helpers.len())
             }
             12 => {
-                let (a, b) = (rng.below(RUST_MODULES), rng.below(RUST_MODULES));
+                let (a, b) = (below(rng, RUST_MODULES), below(rng, RUST_MODULES));
                 self.order.swap(a, b);
                 format!("app prints the modules in the order {:?}", self.order)
             }
             13 => {
-                self.banner = 4 + rng.below(12);
+                self.banner = 4 + below(rng, 12);
                 format!("the banner is {} long", self.banner)
             }
             _ => {
-                self.tls_start = rng.below(1000) as u64;
+                self.tls_start = rng.below(1000);
                 format!("the counter starts at {}", self.tls_start)
             }
         }
-    }
-}
-
-/// xorshift64*, as the C edit test's: the same sequence for the same seed everywhere.
-struct EditRng(u64);
-
-impl EditRng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n as u64) as usize
     }
 }
 
@@ -1690,7 +1683,7 @@ fn random_rust_edits_run_as_stock_builds() {
     let t = backend_test("random_rust_edits_run_as_stock_builds");
     let number = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let (seed, steps) = (number("RIVET_EDIT_SEED", 1), number("RIVET_RUST_EDIT_STEPS", 40));
-    let mut rng = EditRng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut project = RustProject::new(&mut rng);
     let roots = WORLDS.map(|world| {
         let root = t.world_dir(world).join("edits");
@@ -1717,7 +1710,6 @@ fn random_rust_edits_run_as_stock_builds() {
             }
             builds.push(cargo_with(&t, world, Engine::Llvm, root, &["build"], &[("CARGO_INCREMENTAL", "1")]));
         }
-        let binaries = WORLDS.map(|world| target_dir(&t, world).join("debug/app"));
         let [test, reference] = WORLDS
             .map(|world| t.run_in(world, &rivet_tests::path_str(&target_dir(&t, world).join("debug/app")), &[], &[]));
         let context = || format!("seed {seed}, after:\n{}\n=== the build ===\n{}", history.join("\n"), builds[0]);
@@ -1730,7 +1722,8 @@ fn random_rust_edits_run_as_stock_builds() {
         // Against itself, which checks its own unwind tables and segments: the stock program's
         // symbols are named after another crate disambiguator (cargo's metadata hashes the
         // workspace's path).
-        let differences = rivet_tests::elf_compare::structural_differences(&binaries[0], &binaries[0]);
+        let binary = target_dir(&t, World::Test).join("debug/app");
+        let differences = rivet_tests::elf_compare::structural_differences(&binary, &binary);
         assert_eq!(differences, Ok(vec![]), "{}", context());
         let report = builds[0].stderr.lines().find(|l| l.starts_with("rivet: ") && l.contains("incremental: "));
         let outcome = match report.and_then(|l| l.split_once("incremental: ")) {
