@@ -227,6 +227,20 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// The entry symbol's name (`-e`, `_start` by default).
+    pub fn entry_name(&self) -> &[u8] {
+        self.entry.as_deref().map(str::as_bytes).unwrap_or(b"_start")
+    }
+
+    /// The names the link keeps whatever the inputs refer to (garbage collection's roots by
+    /// name): the entry, `-u` and `--require-defined` names, `_init` and `_fini`.
+    pub fn root_names(&self) -> impl Iterator<Item = &[u8]> {
+        let listed = self.undefined.iter().chain(&self.require_defined).map(|name| name.as_bytes());
+        [self.entry_name(), b"_init", b"_fini"].into_iter().chain(listed)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputKind {
     /// Non-PIE executable; dynamic if any shared library gets linked.

@@ -157,10 +157,6 @@ impl<'d> Link<'d> {
         link
     }
 
-    pub fn entry_name(&self) -> &[u8] {
-        self.config.entry.as_deref().map(str::as_bytes).unwrap_or(b"_start")
-    }
-
     /// The definition symbol `id` binds to.
     pub fn def(&self, id: SymbolId) -> Def<'d> {
         let target = self.res.resolved[id as usize];

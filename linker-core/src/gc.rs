@@ -141,12 +141,8 @@ pub fn run(link: &Link<'_>, found: &[RootSections]) -> Vec<Vec<bool>> {
 
 /// Symbols whose definitions are GC roots.
 fn root_symbols(link: &Link<'_>) -> Vec<u32> {
-    let mut names: Vec<&[u8]> = Vec::new();
-    names.push(link.entry_name());
-    names.extend(link.config.undefined.iter().map(|s| s.as_bytes()));
-    names.extend(link.config.require_defined.iter().map(|s| s.as_bytes()));
-    names.extend([&b"_init"[..], b"_fini"]);
-    let mut ids: Vec<u32> = names.iter().filter_map(|n| link.res.names.get(n)).map(|e| e.def).collect();
+    let names = link.config.root_names();
+    let mut ids: Vec<u32> = names.filter_map(|n| link.res.names.get(n)).map(|e| e.def).collect();
     let export_all = link.output.shared || link.config.export_dynamic;
     for e in link.res.names.values() {
         if e.rank >= Rank::Weak && (e.dso_ref || (export_all && link.is_exportable(e.def))) {

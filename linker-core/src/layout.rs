@@ -1800,7 +1800,7 @@ impl Layout<'_> {
                 self.internal_values[i] = symbol_address(link, self, e.def).wrapping_add(*addend as u64);
             }
         }
-        let entry_name = link.entry_name();
+        let entry_name = link.config.entry_name();
         self.entry = match link.res.names.get(entry_name) {
             Some(e) if e.rank > crate::resolve::Rank::Lazy => symbol_address(link, self, e.def),
             _ if link.output.shared => 0,

@@ -375,8 +375,8 @@ impl OutputMap {
 
 /// Per symbol id, how many files other than its own refer to it, up to 255: each global of
 /// a file that binds to a definition in another file counts once for that definition, and
-/// each name the linker itself refers to (`-u`, `--require-defined`, the entry, `--defsym`,
-/// `--wrap`) counts 255. One pass over the global symbols, on the pool, only in an
+/// each name the linker itself refers to (`Config::root_names`, `--defsym` targets,
+/// `--wrap`'s) counts 255. One pass over the global symbols, on the pool, only in an
 /// incremental link.
 fn referrer_counts(link: &Link<'_>) -> Vec<AtomicU8> {
     let res = &link.res;
@@ -403,23 +403,17 @@ fn referrer_counts(link: &Link<'_>) -> Vec<AtomicU8> {
             }
         }
     });
+    // The names the linker itself refers to: its roots, `--defsym` targets and `--wrap`'s.
     let config = link.config;
     let defsyms = config.defsyms.iter().filter_map(|d| match &d.value {
-        crate::args::DefsymValue::Symbol { name, .. } => Some(name.clone()),
+        crate::args::DefsymValue::Symbol { name, .. } => Some(name.as_bytes().to_vec()),
         crate::args::DefsymValue::Absolute(_) => None,
     });
     let wrapped =
-        config.wrap.iter().flat_map(|name| [name.clone(), format!("__real_{name}"), format!("__wrap_{name}")]);
-    let linker_names = config
-        .undefined
-        .iter()
-        .chain(&config.require_defined)
-        .chain(&config.entry)
-        .cloned()
-        .chain(defsyms)
-        .chain(wrapped);
-    for name in linker_names {
-        if let Some(entry) = res.names.get(name.as_bytes()).filter(|e| (e.def as usize) < counts.len()) {
+        config.wrap.iter().flat_map(|name| [format!("__real_{name}"), format!("__wrap_{name}"), name.clone()]);
+    let named = config.root_names().map(<[u8]>::to_vec).chain(defsyms).chain(wrapped.map(String::into_bytes));
+    for name in named {
+        if let Some(entry) = res.names.get(&name).filter(|e| (e.def as usize) < counts.len()) {
             count(entry.def, u8::MAX);
         }
     }
@@ -498,8 +492,8 @@ pub struct Planner<'o> {
     /// code may call them), and whether new code calls them (a full link with
     /// `--gc-sections` would drop one nothing calls: `.symtab` does not list it).
     new_definitions: NewDefinitions,
-    /// With `--gc-sections`, the names the linker itself keeps (`-u`, `--require-defined`,
-    /// the entry); `None` without, where every function stays.
+    /// With `--gc-sections`, the names the linker itself keeps (`Config::root_names`); `None`
+    /// without, where every function stays.
     gc_roots: Option<HashSet<Vec<u8>>>,
     /// The symbols of functions the edits took out (name, address): `.symtab` loses them.
     symbols_removed: Vec<(Vec<u8>, u64)>,
@@ -651,8 +645,7 @@ struct SymbolMove {
 
 impl<'o> Planner<'o> {
     pub fn new(config: &Config) -> Planner<'o> {
-        let roots = config.undefined.iter().chain(&config.require_defined).chain(&config.entry);
-        let gc_roots = config.gc_sections.then(|| roots.map(|name| name.as_bytes().to_vec()).collect());
+        let gc_roots = config.gc_sections.then(|| config.root_names().map(<[u8]>::to_vec).collect());
         Planner {
             gc_roots,
             patches: Vec::new(),
