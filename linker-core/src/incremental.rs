@@ -418,18 +418,18 @@ fn changed_objects<'d>(
         let kept = state.archives.iter().find(|a| a.input as usize == index);
         let kept = kept.ok_or_else(|| format!("{path} is an archive that had not changed before"))?;
         let archive = crate::archive::parse(taken.bytes).map_err(|e| format!("{path}: {e}"))?;
-        if archive_layout(&archive, &loaded_members(map, position)) != kept.layout {
+        let loaded = loaded_members(map, position);
+        if archive_layout(&archive, &loaded) != kept.layout {
             return Err(format!("{path}: its members or its symbol index changed"));
         }
-        let loaded = map.objects.iter().filter(|o| o.position == position && o.member != 0);
-        for object in loaded {
-            let bytes = member_bytes(&archive, object.member).ok_or_else(|| format!("{path}: a thin member"))?;
+        for member in loaded {
+            let bytes = member_bytes(&archive, member).ok_or_else(|| format!("{path}: a thin member"))?;
             let hash = twox_hash::XxHash3_128::oneshot(bytes);
-            let old_hash = kept_copy_of(&state.copies, (position, object.member)).map_or(0, |c| c.hash);
+            let old_hash = kept_copy_of(&state.copies, (position, member)).map_or(0, |c| c.hash);
             if hash != old_hash {
-                let name = String::from_utf8_lossy(archive.members[object.member as usize - 1].name);
+                let name = String::from_utf8_lossy(archive.members[member as usize - 1].name);
                 let name = format!("{path}({name})");
-                objects.push(ChangedObject { position, member: object.member, name, bytes, hash, old_hash });
+                objects.push(ChangedObject { position, member, name, bytes, hash, old_hash });
             }
         }
     }

@@ -575,8 +575,8 @@ impl References {
     /// count of referrers, to be checked once every object is compared.
     fn take_out(&mut self, old: &Shape<'_>, index: usize, spots: &ObjectSpots) -> Result<(), String> {
         let first_global = old.first_global();
-        let globals = old.symbols.iter().enumerate().skip(first_global);
-        let (at, symbol) = globals.clone().find(|(_, s)| usize::from(s.st_shndx(E)) == index).ok_or("no symbol")?;
+        let mut globals = old.symbols.iter().enumerate().skip(first_global);
+        let (at, symbol) = globals.find(|(_, s)| usize::from(s.st_shndx(E)) == index).ok_or("no symbol")?;
         let name = old.symbol_name(symbol);
         let counted = spots.referrers.len() == old.symbols.len() - first_global;
         let referrers = spots.referrers.get(at - first_global).filter(|_| counted);
