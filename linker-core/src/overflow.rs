@@ -433,14 +433,12 @@ impl Overflow {
         self.section_headers_changed = true;
     }
 
-    /// Whether `address` is in a procedure linkage table (`.plt`, `.plt.got`, `.plt.sec`,
-    /// `.iplt`): a call that goes there goes to an entry, not to its function.
+    /// Whether `address` is in the procedure linkage table (`.plt`, where a full link puts
+    /// every PLT entry, IFUNCs' too): a call that goes there goes to an entry, not to its
+    /// function.
     pub fn in_linkage_table(&self, address: u64) -> bool {
-        let Some(index) = self.offset_of(address).and_then(|offset| self.section_index_at(offset)) else {
-            return false;
-        };
-        let name = c_string(self.section_names.get(self.sections[index].sh_name(E) as usize..).unwrap_or_default());
-        name.starts_with(b".plt") || name == b".iplt"
+        let plt = self.section_named(b".plt").map(|index| &self.sections[index]);
+        plt.is_some_and(|s| (s.sh_addr(E)..s.sh_addr(E) + s.sh_size(E)).contains(&address))
     }
 
     /// The index of the output section named `name`, if there is one.
