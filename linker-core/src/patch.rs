@@ -2111,9 +2111,10 @@ fn symbol_table_writes(
     let locals_gone = gone.iter().filter(|&&i| i < first_global).count();
     let (added_globals, added_locals): (Vec<Sym>, Vec<Sym>) =
         added_entries.into_iter().partition(|s| s.st_bind() != STB_LOCAL);
+    // `first` may be past the first global: only what follows it is written again.
     let mut rest: Vec<Sym> = kept(first..first_global).map(current).collect();
     rest.extend_from_slice(&added_locals);
-    rest.extend(kept(first_global..entries.len()).map(current));
+    rest.extend(kept(first.max(first_global)..entries.len()).map(current));
     rest.extend_from_slice(&added_globals);
     let (was, now) = (entries.len() - first, rest.len());
     let start = match now > was {

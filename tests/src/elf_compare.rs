@@ -6,8 +6,8 @@
 //! Checked: the DT_NEEDED set, the exported (defined) dynamic symbols with their versions,
 //! the imported (undefined) ones with their versions and bindings, the ELF type and whether the entry point is the same symbol, every defined global symbol
 //! of the reference present, no segment both writable and executable, every section the
-//! reference protects with PT_GNU_RELRO also inside ours, and our unwind information whole
-//! (`unwind_faults`).
+//! reference protects with PT_GNU_RELRO also inside ours, our unwind information whole
+//! (`unwind_faults`), and no global named twice in our `.symtab`.
 
 use object::elf;
 use object::read::elf::{Dyn, ElfFile64, FileHeader, ProgramHeader, SectionHeader};
@@ -21,6 +21,8 @@ struct Facts {
     exports: BTreeSet<String>,
     imports: BTreeSet<String>,
     globals: BTreeSet<String>,
+    /// The global (and weak) names `.symtab` has more than one entry for.
+    repeated_globals: BTreeSet<String>,
     entry_symbol: Option<String>,
     wx_segment: bool,
     relro_sections: BTreeSet<String>,
@@ -114,6 +116,12 @@ fn facts(path: &Path) -> Result<Facts, String> {
         .filter(|s| s.is_global() && s.is_definition())
         .filter_map(|s| s.name().ok().map(str::to_string))
         .collect();
+    let mut seen = BTreeSet::new();
+    let repeated_globals = file
+        .symbols()
+        .filter(|s| s.is_global())
+        .filter_map(|s| s.name().ok().filter(|n| !seen.insert(n.to_string())).map(str::to_string))
+        .collect();
     let entry = file.entry();
     let entry_symbol = file
         .symbols()
@@ -145,6 +153,7 @@ fn facts(path: &Path) -> Result<Facts, String> {
         exports,
         imports,
         globals,
+        repeated_globals,
         entry_symbol,
         wx_segment,
         relro_sections,
@@ -184,6 +193,9 @@ pub fn structural_differences(ours: &Path, reference: &Path) -> Result<Vec<Strin
         diffs.push("ours has a writable and executable segment".into());
     }
     diffs.extend(a.unwind_faults);
+    if !a.repeated_globals.is_empty() {
+        diffs.push(format!("globals that ours lists more than once in .symtab: {:?}", a.repeated_globals));
+    }
     let unprotected: Vec<_> = b.relro_sections.difference(&a.relro_sections).collect();
     if !unprotected.is_empty() {
         diffs.push(format!("sections RELRO in the reference but not in ours: {unprotected:?}"));
