@@ -13,7 +13,7 @@ use crate::write::WrittenRange;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 16] = b"rivet-state v3\n\0";
+const MAGIC: &[u8; 16] = b"rivet-state v4\n\0";
 
 /// A file an output was made from: an input, or a file read while linking.
 #[derive(Debug, PartialEq, Eq)]
@@ -101,10 +101,11 @@ pub(crate) fn encode_map(map: &OutputMap) -> Vec<u8> {
     let (at, len) = map.build_id.unwrap_or((u64::MAX, 0));
     out.extend_from_slice(&at.to_le_bytes());
     out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&(map.referenced_since.len() as u64).to_le_bytes());
-    for name in &map.referenced_since {
+    out.extend_from_slice(&(map.referrers_since.len() as u64).to_le_bytes());
+    for (name, change) in &map.referrers_since {
         out.extend_from_slice(&(name.len() as u64).to_le_bytes());
         out.extend_from_slice(name);
+        out.extend_from_slice(&change.to_le_bytes());
     }
     out
 }
@@ -274,13 +275,13 @@ impl<'a> Reader<'a> {
             (u64::MAX, 0) => None,
             (at, len) => Some((at, len)),
         };
-        let count = self.count(8)?;
-        let mut referenced_since = Vec::with_capacity(count);
+        let count = self.count(12)?;
+        let mut referrers_since = Vec::with_capacity(count);
         for _ in 0..count {
             let len = self.count(1)?;
-            referenced_since.push(self.take(len)?.to_vec());
+            referrers_since.push((self.take(len)?.to_vec(), self.u32()? as i32));
         }
-        Some(OutputMap { objects, ranges, build_id, referenced_since })
+        Some(OutputMap { objects, ranges, build_id, referrers_since })
     }
 
     fn u128(&mut self) -> Option<u128> {
@@ -340,7 +341,7 @@ mod tests {
             }],
             ranges: vec![WrittenRange { at: 0, len: 0x1000, digest: 9 }],
             build_id: Some((0x2f4, 20)),
-            referenced_since: vec![b"f".to_vec(), b"main".to_vec()],
+            referrers_since: vec![(b"f".to_vec(), -1), (b"main".to_vec(), 3)],
         };
         let encoded = encode_map(&map);
         assert_eq!(decode_map(&encoded), Some(map));

@@ -94,13 +94,14 @@
 //! out leaves its code, unreferenced, and its `.symtab` entry goes. A global one must be
 //! called by no file left, and exported by no `.dynsym`: the map counts, for each global of
 //! each object, the other files that refer to it (`ObjectSpots::referrers`, counted once per
-//! full link over the resolved symbols: `referrer_counts`), and the count must equal the
-//! number of changed objects whose earlier copy referred to the name and whose new one does
-//! not (`References`); else an object the relink does not read still calls it, which a full
-//! link would refuse or resolve elsewhere. The relink brings the counts of the changed
-//! objects' globals up to date; the names new code refers to that are defined by objects that
-//! did not change are listed instead (`OutputMap::referenced_since`), and such a function,
-//! taken out, links in full. A function the link dropped (garbage collected: nothing called
+//! full link over the resolved symbols: `referrer_counts`), and the count, with the change
+//! since (below), must equal the number of changed objects whose earlier copy referred to the
+//! name and whose new one does not (`References`); else an object the relink does not read
+//! still calls it, which a full link would refuse or resolve elsewhere. The relink brings the
+//! counts of the changed objects' globals up to date; for the names whose definers did not
+//! change, the map keeps how many more (or fewer) files refer to each than its definer's
+//! count says (`OutputMap::referrers_since`), until a relink rewrites the definer and its
+//! count takes the change in. A function the link dropped (garbage collected: nothing called
 //! it) that new code calls is placed the same way from its object, which did not change
 //! (`Planner::revive`: found through the kept copies, once the plan of the caller fails for
 //! want of it, and planned first in another try): its unwind record is written as an added
@@ -249,9 +250,11 @@ pub struct OutputMap {
     pub(crate) ranges: Vec<WrittenRange>,
     /// File offset and length of the build id's bytes, when it is a hash of the output.
     pub(crate) build_id: Option<(u64, u32)>,
-    /// The names that objects a relink rewrote refer to and their earlier copies did not,
-    /// sorted: the referrer counts of the definitions did not follow (`ObjectSpots::referrers`).
-    pub(crate) referenced_since: Vec<Vec<u8>>,
+    /// By name, sorted: how many more files refer to a global than its definer's count says
+    /// (`ObjectSpots::referrers`), for the names that objects relinks rewrote came to refer to
+    /// or ceased to, and whose definers no relink has rewritten since (their counts were not
+    /// read, so they did not follow).
+    pub(crate) referrers_since: Vec<(Vec<u8>, i32)>,
 }
 
 /// The placed sections of an object: a plain object (`member` 0) or an archive's member
@@ -316,6 +319,12 @@ impl OutputMap {
         self.objects.binary_search_by_key(&key, |o| (o.position, o.member)).ok().map(|at| &self.objects[at])
     }
 
+    /// How many more files refer to the global `name` than its definer's count says.
+    fn referrers_since(&self, name: &[u8]) -> i64 {
+        let at = self.referrers_since.binary_search_by(|(n, _)| n[..].cmp(name));
+        at.map_or(0, |at| i64::from(self.referrers_since[at].1))
+    }
+
     fn object_mut(&mut self, key: (u32, u32)) -> Option<&mut ObjectSpots> {
         let at = self.objects.binary_search_by_key(&key, |o| (o.position, o.member)).ok()?;
         Some(&mut self.objects[at])
@@ -369,7 +378,7 @@ impl OutputMap {
             _ => None,
         };
         let ranges = if build_id.is_some() { ranges } else { Vec::new() };
-        Some(OutputMap { objects, ranges, build_id, referenced_since: Vec::new() })
+        Some(OutputMap { objects, ranges, build_id, referrers_since: Vec::new() })
     }
 }
 
@@ -591,42 +600,53 @@ impl References {
     fn still_called(&self, map: &OutputMap) -> Option<&[u8]> {
         let (taken_out, dropped, added) = (&self.taken_out, &self.dropped, &self.added);
         let still = |(name, referrers): &&(Vec<u8>, u8)| {
-            u32::from(*referrers) != dropped.get(name).copied().unwrap_or(0)
+            let dropped = i64::from(dropped.get(name).copied().unwrap_or(0));
+            *referrers == u8::MAX
+                || i64::from(*referrers) + map.referrers_since(name) != dropped
                 || added.contains_key(name)
-                || map.referenced_since.binary_search(name).is_ok()
         };
         taken_out.iter().find(still).map(|(name, _)| &name[..])
     }
 
     /// Brings the map's referrer counts up to date: a changed object's globals count the
-    /// references the edits added and took out; a function an edit added, those of the
-    /// changed objects (the output knew no such name: no other file could refer to it). The
-    /// definitions of the other names new code refers to are in objects that did not change,
-    /// whose counts are not read here: those names go to `OutputMap::referenced_since`, and
-    /// a global named there counts as unknown (255) from then on.
+    /// references the edits added and took out, and the change since their count was last
+    /// brought up to date (`OutputMap::referrers_since`); a function an edit added, those of
+    /// the changed objects (the output knew no such name: no other file could refer to it).
+    /// The other names are defined by objects that did not change, whose counts are not read
+    /// here: their changes add up in `OutputMap::referrers_since`. A count that would fall
+    /// below zero (the counts went wrong) or reach 255 is unknown (255) from then on.
     fn renew(self, map: &mut OutputMap) {
         let mut counted = HashSet::new();
         for renewed in &self.renewed {
             let mut counts: Vec<u8> = renewed.counts.iter().map(|c| c.unwrap_or(u8::MAX)).collect();
             for (index, name) in &renewed.defined {
-                let dropped = self.dropped.get(name).copied().unwrap_or(0);
-                let added = self.added.get(name).copied().unwrap_or(0);
-                let stale = map.referenced_since.binary_search(name).is_ok();
+                let dropped = i64::from(self.dropped.get(name).copied().unwrap_or(0));
+                let added = i64::from(self.added.get(name).copied().unwrap_or(0));
+                let since = map.referrers_since(name);
                 let (Some(count), Some(&was)) = (counts.get_mut(*index), renewed.counts.get(*index)) else { continue };
-                *count = match was {
-                    _ if stale => u8::MAX,
-                    None => added.min(255) as u8,
-                    Some(u8::MAX) => u8::MAX,
-                    Some(count) => (u32::from(count).saturating_sub(dropped) + added).min(255) as u8,
+                let now = match was {
+                    None => added + since,
+                    Some(u8::MAX) => i64::from(u8::MAX),
+                    Some(count) => i64::from(count) + since - dropped + added,
                 };
+                *count = u8::try_from(now).unwrap_or(u8::MAX);
                 counted.insert(name);
             }
             map.object_mut(renewed.key).expect("a planned object is in the map").referrers = counts;
         }
-        let elsewhere = self.added.into_keys().filter(|name| !counted.contains(name));
-        map.referenced_since.extend(elsewhere.collect::<Vec<_>>());
-        map.referenced_since.sort_unstable();
-        map.referenced_since.dedup();
+        let mut since: HashMap<Vec<u8>, i64> =
+            map.referrers_since.drain(..).map(|(name, change)| (name, i64::from(change))).collect();
+        since.retain(|name, _| !counted.contains(name));
+        let uncounted = |(name, _): &(Vec<u8>, u32)| !counted.contains(name);
+        for (name, added) in self.added.into_iter().filter(uncounted) {
+            *since.entry(name).or_default() += i64::from(added);
+        }
+        for (name, dropped) in self.dropped.into_iter().filter(uncounted) {
+            *since.entry(name).or_default() -= i64::from(dropped);
+        }
+        let changed = since.into_iter().filter(|&(_, change)| change != 0);
+        map.referrers_since = changed.map(|(name, change)| (name, change.clamp(-1 << 20, 1 << 20) as i32)).collect();
+        map.referrers_since.sort_unstable();
     }
 }
 
