@@ -270,8 +270,9 @@ pub(crate) fn relink_in_place_timed(
     if changed.len() > 1 {
         order.sort_by_key(|&i| !crate::patch::defines_new_globals(&olds[i], changed[i].bytes));
     }
-    // Functions of unchanged objects that the link dropped and new code calls, by object:
-    // found once a plan fails for want of them, and planned first in the next try.
+    // Functions of unchanged objects that no code called (the link dropped them, or a relink
+    // added them unlisted) and new code calls, by object: found once a plan fails for want of
+    // them, and planned first in the next try.
     let mut revived: Vec<((u32, u32), memmap2::Mmap, Vec<Vec<u8>>)> = Vec::new();
     let planner = loop {
         let mut planner = crate::patch::Planner::new(config);
@@ -281,7 +282,9 @@ pub(crate) fn relink_in_place_timed(
             return Err(why);
         };
         let changed_keys: Vec<(u32, u32)> = changed.iter().map(|o| (o.position, o.member)).collect();
-        let Some((key, object)) = dropped_definition(config, state, &map, &changed_keys, name) else { return Err(why) };
+        let Some((key, object)) = uncalled_definition(config, state, &map, &changed_keys, name) else {
+            return Err(why);
+        };
         match revived.iter_mut().find(|(k, _, _)| *k == key) {
             Some((_, _, names)) if !names.contains(name) => names.push(name.clone()),
             Some(_) => return Err(why),
@@ -320,7 +323,7 @@ pub(crate) fn relink_in_place_timed(
     Ok(patched)
 }
 
-/// How many functions the link dropped one relink may place (`Planner::revive`); each costs
+/// How many functions that no code called one relink may revive (`Planner::revive`); each costs
 /// a try of the plan.
 const MAX_REVIVED: usize = 8;
 
@@ -350,9 +353,9 @@ fn plan_all<'o>(
 }
 
 /// The unchanged object (its key and its kept copy, mapped) that defines the function `name`
-/// in a section the link dropped, if one does: each object of the map but the `changed`
-/// ones is looked at, through its kept copy.
-fn dropped_definition(
+/// that no code called (`Planner::revive`), if one does: each object of the map but the
+/// `changed` ones is looked at, through its kept copy.
+fn uncalled_definition(
     config: &Config,
     state: &State,
     map: &OutputMap,
@@ -366,7 +369,7 @@ fn dropped_definition(
         }
         let Some(kept) = kept_copy_of(&state.copies, key) else { continue };
         let Some(Ok(object)) = map_kept_copy(&config.output, &state.copies, key, kept.hash) else { continue };
-        if crate::patch::defines_dropped_function(&object, spots, name) {
+        if crate::patch::defines_uncalled_function(&object, spots, name) {
             return Some((key, object));
         }
     }

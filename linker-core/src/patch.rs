@@ -107,6 +107,7 @@
 //! want of it, and planned first in another try): its unwind record is written as an added
 //! function's (the link dropped the old one with it), and its object's debug information is
 //! made anew where it held tombstones for it. What it calls must be in the output already.
+//! One that an earlier relink added, placed and left unlisted is listed where it is.
 //! Any other section added or taken out means a full link too.
 //! The writable
 //! segment is not protected after relocation as the full link's `PT_GNU_RELRO` range is: the
@@ -700,12 +701,14 @@ impl<'o> Planner<'o> {
         self.plan_sections(old, new, spots, output, &[])
     }
 
-    /// Places the functions `names` of `object`, an object that did not change, whose
-    /// sections the link dropped (garbage collected: nothing called them) and that new code
-    /// calls, as if an edit had added them (`Planner::plan`): in the overflow segment, made
-    /// anew, with their unwind records and `.symtab` entries, and the object's debug
-    /// information made anew where it refers to them (a tombstone until then). Planned before
-    /// the objects that call them, which find them among the new definitions.
+    /// Makes the functions `names` of `object`, an object that did not change, that no code
+    /// called and new code calls, definitions the objects planned next find among the new
+    /// ones. Those whose sections the link dropped (garbage collected) are placed as if an
+    /// edit had added them (`Planner::plan`): in the overflow segment, made anew, with their
+    /// unwind records and `.symtab` entries, and the object's debug information made anew
+    /// where it refers to them (a tombstone until then). Those an earlier relink added, and
+    /// placed without listing them as a full link leaves them out (`Planner::finish`), are
+    /// listed where they are.
     pub fn revive(
         &mut self,
         object: &[u8],
@@ -714,12 +717,40 @@ impl<'o> Planner<'o> {
         output: &'o [u8],
     ) -> Result<(), String> {
         let shape = Shape::parse(object).ok_or("not an ELF relocatable object")?;
-        let mut sections = Vec::new();
+        let mut dropped = Vec::new();
         for name in names {
-            let dropped = shape.dropped_function(spots, name);
-            sections.push(dropped.ok_or_else(|| format!("`{}` is no function the link dropped", demangle(name)))?);
+            let uncalled = shape.uncalled_function(spots, name);
+            match uncalled.ok_or_else(|| format!("`{}` is no function that no code called", demangle(name)))? {
+                (section, None) => dropped.push(section),
+                (section, Some(spot)) => self.list_placed(&shape, section, spot, output)?,
+            }
         }
-        self.plan_sections(object, object, spots, output, &sections)
+        if dropped.is_empty() {
+            return Ok(());
+        }
+        self.plan_sections(object, object, spots, output, &dropped)
+    }
+
+    /// Lists the symbols of the function in `section` of `shape`, placed at `spot` by an
+    /// earlier relink, in `.symtab`, and its global among the new definitions, called.
+    fn list_placed(
+        &mut self,
+        shape: &Shape<'_>,
+        section: usize,
+        spot: SectionSpot,
+        output: &'o [u8],
+    ) -> Result<(), String> {
+        let overflow = headers(&mut self.overflow, output)?;
+        let address = overflow.address_of(spot.offset).ok_or("an address outside every segment")?;
+        for symbol in shape.symbols_in(section).filter(|s| !shape.temporary(s)) {
+            let name = shape.symbol_name(symbol).to_vec();
+            let at = address + symbol.st_value(E);
+            if symbol.st_bind() != STB_LOCAL {
+                self.new_definitions.insert(name.clone(), (at, true));
+            }
+            self.symbols_added.push((name, Sym { st_value: U64::new(E, at), ..*symbol }, b".text"));
+        }
+        Ok(())
     }
 
     /// The names that new code calls and the output does not define, when a plan failed for
@@ -3338,14 +3369,10 @@ fn nul_terminated(table: &[u8], at: usize) -> &[u8] {
     c_string(table.get(at..).unwrap_or_default())
 }
 
-/// Whether `new` can replace `old` in the output in place as far as its section headers
-/// tell ([`Planner::plan`] decides): the same sections, with the same attributes, but maybe
-/// for anonymous constants added or taken out (`Shape::numbered_like`). A cheap
-/// first look at an object the moment it arrives: it reads the headers and the names alone.
-/// Whether `object` defines the global function `name` in a section the link dropped
-/// (`Planner::revive`).
-pub(crate) fn defines_dropped_function(object: &[u8], spots: &ObjectSpots, name: &[u8]) -> bool {
-    Shape::parse(object).is_some_and(|shape| shape.dropped_function(spots, name).is_some())
+/// Whether `object` defines the global function `name` that no code called and the output
+/// does not list (`Planner::revive`).
+pub(crate) fn defines_uncalled_function(object: &[u8], spots: &ObjectSpots, name: &[u8]) -> bool {
+    Shape::parse(object).is_some_and(|shape| shape.uncalled_function(spots, name).is_some())
 }
 
 /// Whether `new`, a rebuilt `old`, defines a global that `old` did not (a function an edit
@@ -3359,6 +3386,10 @@ pub(crate) fn defines_new_globals(old: &[u8], new: &[u8]) -> bool {
     new.symbols.iter().any(|s| defined(&new, s) && !known.contains(new.symbol_name(s)))
 }
 
+/// Whether `new` can replace `old` in the output in place as far as its section headers
+/// tell ([`Planner::plan`] decides): the same sections, with the same attributes, but maybe
+/// for anonymous constants added or taken out (`Shape::numbered_like`). A cheap
+/// first look at an object the moment it arrives: it reads the headers and the names alone.
 pub(crate) fn may_replace_in_place(old: &[u8], new: &[u8]) -> bool {
     match (Shape::parse(old), Shape::parse(new)) {
         (Some(old), Some(new)) => {
@@ -4044,15 +4075,16 @@ impl<'d> Shape<'d> {
         self.function(index) && symbols.next().is_some_and(local) && symbols.next().is_none()
     }
 
-    /// The section of the global function `name` that this object defines and the link
-    /// dropped (no spot of `spots` places it), if it does.
-    fn dropped_function(&self, spots: &ObjectSpots, name: &[u8]) -> Option<usize> {
+    /// The section of the global function `name` that this object defines, which no code
+    /// called, if it does, with its spot: none where the link dropped it, the spot of `spots`
+    /// that places it where an earlier relink added it (and the output does not list it).
+    fn uncalled_function(&self, spots: &ObjectSpots, name: &[u8]) -> Option<(usize, Option<SectionSpot>)> {
         let defined = self.symbols[self.first_global()..]
             .iter()
             .find(|s| s.st_shndx(E) != SHN_UNDEF && s.st_shndx(E) < SHN_LORESERVE && self.symbol_name(s) == name)?;
         let section = usize::from(defined.st_shndx(E));
-        let placed = spots.sections.iter().any(|spot| spot.section as usize == section);
-        (self.new_global_function(section) && !placed).then_some(section)
+        let placed = spots.sections.iter().find(|spot| spot.section as usize == section);
+        self.new_global_function(section).then_some((section, placed.copied()))
     }
 
     /// Whether section `index` is the code of one function an edit may add under a global

@@ -1482,6 +1482,27 @@ fn a_function_called_and_no_longer_called_across_relinks_is_taken_out_by_a_patch
     assert!(!reference.success(), "GNU ld links a call to a function no object defines: {reference}");
 }
 
+/// A function an edit added that no code calls is placed and left out of `.symtab`
+/// (`--gc-sections`: a full link drops it). When another object's edit calls it, its own
+/// object unchanged, the relink lists it where it is: the program prints what a full link's
+/// does, and `.symtab` names the function.
+#[test]
+fn a_function_added_uncalled_then_called_from_another_object_is_listed_where_it_is() {
+    let t = test_env!("incremental_added_uncalled_then_called");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let (objects, _) = helper_program(&t, false, false);
+    let args: Vec<String> = objects.into_iter().chain(["-Wl,--gc-sections".to_string()]).collect();
+    link_incremental(&t, &args);
+    let (_, expected) = helper_program(&t, true, false);
+    assert_patched_as_a_full_link_runs(&t, &args, expected);
+    assert_eq!(symbol_in(&t.out("prog"), "helper"), None);
+    let (_, expected) = helper_program(&t, true, true);
+    assert_patched_as_a_full_link_runs(&t, &args, expected);
+    assert!(symbol_in(&t.out("prog"), "helper").is_some());
+}
+
 /// `calls.o` defines `combine(n)`, whose body is `body`, over `twice`, `thrice` and
 /// `quadruple` (in `callees.o`, each printing its name and argument) and a static `hidden`;
 /// `main` prints what `combine(5)` returns.
