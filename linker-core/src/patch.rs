@@ -108,6 +108,9 @@
 //! function's (the link dropped the old one with it), and its object's debug information is
 //! made anew where it held tombstones for it. What it calls must be in the output already.
 //! One that an earlier relink added, placed and left unlisted is listed where it is.
+//! A section of a changed object that the link dropped and new code refers to through a
+//! local symbol (an anonymous constant, a static function) is placed as an added one
+//! (`Shape::made_live`).
 //! Any other section added or taken out means a full link too.
 //! The writable
 //! segment is not protected after relocation as the full link's `PT_GNU_RELRO` range is: the
@@ -991,6 +994,12 @@ impl<'o> Planner<'o> {
         for &index in &rebuilt {
             changed[index] = placed.contains_key(&(index as u32));
         }
+        // Sections the link dropped that new code refers to (a constant or a static function
+        // nothing used before) are placed as if the edit had added them.
+        let in_output = rebuilt.iter().filter(|&&index| placed.contains_key(&(index as u32)));
+        let referrers: Vec<usize> = in_output.chain(revived).copied().chain(added.clone()).collect();
+        let revived: Vec<usize> =
+            revived.iter().copied().chain(new.made_live(&referrers, &placed, old.headers.len())?).collect();
         // The sections the edit added: to the overflow segments, made from the new object
         // alone, like rebuilt code.
         for index in
@@ -1200,7 +1209,7 @@ impl<'o> Planner<'o> {
             pieces: &placed_pieces,
             strings_changed,
             added: added.start,
-            revived,
+            revived: &revived,
         };
         for &index in &unwind {
             self.patch_unwind(&old, &new, &symbols, index, &targets, output)?;
@@ -1251,7 +1260,9 @@ impl<'o> Planner<'o> {
                 self.add_strings(&follow.new_strings, &mut bytes, output)?;
             }
             let offset = places.get(&(index as u32)).copied().unwrap_or(spot.offset);
-            if !follow.new_addresses.is_empty() && (added.contains(&index) || offset != spot.offset) {
+            // Placed anew: its addresses need relative relocations of their own.
+            let anew = added.contains(&index) || revived.contains(&index) || offset != spot.offset;
+            if !follow.new_addresses.is_empty() && anew {
                 self.add_relatives(offset, &follow.new_addresses, output)?;
             } else if !follow.new_addresses.is_empty() {
                 // Data made anew where it was: its addresses must be where they were, each
@@ -4085,6 +4096,44 @@ impl<'d> Shape<'d> {
         let section = usize::from(defined.st_shndx(E));
         let placed = spots.sections.iter().find(|spot| spot.section as usize == section);
         self.new_global_function(section).then_some((section, placed.copied()))
+    }
+
+    /// The sections of this object below `count` (those of the object it replaces) that the
+    /// link dropped (none of `placed`) and that the allocated `referrers` refer to through
+    /// local symbols, and those these refer to in turn: code or data an edit made live again.
+    /// Only whole sections of code or data outside any group are; a merged section the link
+    /// dropped stays out (a reference to it links in full).
+    fn made_live(
+        &self,
+        referrers: &[usize],
+        placed: &HashMap<u32, SectionSpot>,
+        count: usize,
+    ) -> Result<Vec<usize>, String> {
+        let mut live = Vec::new();
+        let mut queue = referrers.to_vec();
+        while let Some(index) = queue.pop() {
+            // Debug information refers to every function: it keeps none alive.
+            if self.headers.get(index).is_none_or(|h| h.sh_flags(E) & SHF_ALLOC as u64 == 0) {
+                continue;
+            }
+            for r in self.relocations_of(index)? {
+                let Some(target) = self.section_of_symbol(r.r_sym(E, false)) else { continue };
+                let target = target as usize;
+                let Some(header) = self.headers.get(target).filter(|_| target < count && !self.gone(target)) else {
+                    continue;
+                };
+                let flags = header.sh_flags(E);
+                let whole = header.sh_type(E) == SHT_PROGBITS
+                    && flags & SHF_ALLOC as u64 != 0
+                    && flags & (SHF_MERGE | SHF_GROUP | SHF_TLS) as u64 == 0;
+                if whole && !placed.contains_key(&(target as u32)) && !live.contains(&target) {
+                    live.push(target);
+                    queue.push(target);
+                }
+            }
+        }
+        live.sort_unstable();
+        Ok(live)
     }
 
     /// Whether section `index` is the code of one function an edit may add under a global

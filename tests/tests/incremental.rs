@@ -1503,6 +1503,62 @@ fn a_function_added_uncalled_then_called_from_another_object_is_listed_where_it_
     assert!(symbol_in(&t.out("prog"), "helper").is_some());
 }
 
+/// A static function that nothing calls, and the data only it reads (the address of a string,
+/// which a position-independent output relocates at load time, in a section named by
+/// assembler temporaries alone, as rustc's anonymous constants are), which the link drops
+/// (`--gc-sections`), called after an edit of their own object: both are placed as added
+/// sections, the function listed in `.symtab` (not another that nothing calls); the program
+/// prints what a full link's does, and gdb breaks in the function (its debug information made
+/// anew).
+#[test]
+fn a_dropped_static_function_its_object_calls_after_an_edit_is_placed() {
+    let t = test_env!("incremental_made_live");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let program = |called: bool| {
+        const SOURCE: &str = r#"#include <stdio.h>
+__asm__(".pushsection .data.rel.ro..Lanon.note,\"aw\",@progbits\n.p2align 3\n.Lnote: .quad .Lnote_text\n.popsection\n"
+        ".pushsection .rodata.str1.1,\"aMS\",@progbits,1\n.Lnote_text: .string \"three\"\n"
+        ".Lformat: .string \"%d\\n\"\n.popsection");
+static int unused(int x) { return x + 1; }
+static int helper(int x) {
+    const char *const *p;
+    __asm__("leaq .Lnote(%%rip), %0" : "=r"(p));
+    int length = 0;
+    while ((*p)[length]) length++;
+    return x * 3 + length - 5;
+}
+int main(void) {
+    const char *format;
+    __asm__("leaq .Lformat(%%rip), %0" : "=r"(format));
+    BODY
+    return 0;
+}
+"#;
+        // A new local: new debug information, whose relocations change too.
+        let body = if called { "int result = helper(14);\n    printf(format, result);" } else { "printf(format, 42);" };
+        let source = SOURCE.replace("BODY", body);
+        let object = t.cc(&t.write("one.c", source), &["-O0", "-g", "-ffunction-sections"]);
+        vec![object, "-Wl,--gc-sections".to_string()]
+    };
+    let args = program(false);
+    link_incremental(&t, &args);
+    assert_eq!(symbol_in(&t.out("prog"), "helper"), None);
+    program(true);
+    // The data is in the writable overflow segment, which is not made read-only after
+    // relocation as the full link's `.data.rel.ro` is (the loader protects one range only).
+    let unprotected = ["sections RELRO in the reference but not in ours: [\".data.rel.ro\"]"];
+    assert_patched_runs_with_differences(&t, &args, "42\n", &unprotected);
+    assert!(symbol_in(&t.out("prog"), "helper").is_some());
+    // The debug information refers to every function; it keeps none alive.
+    assert_eq!(symbol_in(&t.out("prog"), "unused"), None);
+    if t.require_gdb() {
+        let (values, out) = gdb_values(&t, World::Test, "prog", &["helper".to_string()], &["print x"]);
+        assert_eq!(values, ["14"], "gdb breaks in the placed function and prints its argument:\n{out}");
+    }
+}
+
 /// `calls.o` defines `combine(n)`, whose body is `body`, over `twice`, `thrice` and
 /// `quadruple` (in `callees.o`, each printing its name and argument) and a static `hidden`;
 /// `main` prints what `combine(5)` returns.
