@@ -1432,54 +1432,43 @@ fn a_global_function_taken_out_is_patched_when_no_file_calls_it() {
     assert!(symbol_in(&t.out("prog"), "base").is_some());
 
     taken_out_program(&t, false, &["unused", "spare", "base"]);
+    assert_refused_as_still_called(&t, &args, "base");
+}
+
+/// An incremental link of `args` whose edit took out the global function `name` while an
+/// object the relink does not read may still call it: the link is a full one, which refuses
+/// the call, as GNU ld's does.
+fn assert_refused_as_still_called(t: &Test, args: &[String], name: &str) {
     let incremental: Vec<&str> = args.iter().map(String::as_str).chain(INCREMENTAL).collect();
     let o = t.try_link_in(World::Test, Driver::Gcc, "prog", &incremental);
-    assert!(!o.success() && o.stderr.contains("`base` was taken out, and other code may still call it"), "{o}");
-    assert!(o.stderr.contains("undefined symbol") && o.stderr.contains("base"), "{o}");
+    let why = format!("`{name}` was taken out, and other code may still call it");
+    assert!(!o.success() && o.stderr.contains(&why), "{o}");
+    assert!(o.stderr.contains("undefined symbol") && o.stderr.contains(name), "{o}");
     let reference =
         t.try_link_in(World::Ref, Driver::Gcc, "prog", &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!reference.success(), "GNU ld links a call to a function no object defines: {reference}");
 }
 
-/// `lib.o` defines `base` and, when `defined`, `helper`; `user.o`'s `twice` calls `base` and,
-/// when `called`, `helper` too; `main` prints `twice()`.
-fn helper_program(t: &Test, defined: bool, called: bool) -> (Vec<String>, &'static str) {
-    let helper = if defined { "int helper(void) { return 1; }\n" } else { "" };
-    let lib = format!("int base(void) {{ return 40; }}\n{helper}");
-    let sum = if called { "2 * base() + helper()" } else { "2 * base()" };
-    let user = format!("int base(void);\nint helper(void);\nint twice(void) {{ return {sum}; }}\n");
-    let main = "#include <stdio.h>\nint twice(void);\nint main(void) { printf(\"%d\\n\", twice()); return 0; }\n";
-    let flags = ["-O0", "-ffunction-sections"];
-    let objects = [("lib.c", lib), ("user.c", user), ("main.c", main.to_string())];
-    let args = objects.into_iter().map(|(name, source)| t.cc(&t.write(name, source), &flags)).collect();
-    (args, if called { "81\n" } else { "80\n" })
-}
-
 /// The referrer counts follow calls that relinks add and take out while the callee's object
-/// does not change: `helper`, called from `user.o` after one relink and no longer after
-/// another, is then taken out of `lib.o` by a patch, as no file calls it. Called again from a
-/// `user.o` the relink rewrites alone, it may not be: taken out then, the link is a full one,
-/// which refuses the call as GNU ld does.
+/// does not change: `spare`, called from `main.o` after one relink and no longer after
+/// another, is then taken out of `lib.o` by a patch, as no file calls it. Put back, and
+/// called again from a `main.o` the relink rewrites alone, it may not be: taken out then,
+/// the link is a full one, which refuses the call as GNU ld does.
 #[test]
 fn a_function_called_and_no_longer_called_across_relinks_is_taken_out_by_a_patch() {
     let t = test_env!("incremental_referrers_since");
     if !t.linker_is_rivet() {
         return;
     }
-    let (args, _) = helper_program(&t, true, false);
+    let (args, _) = taken_out_program(&t, false, &[]);
     link_incremental(&t, &args);
-    for (defined, called) in [(true, true), (true, false), (false, false), (true, false), (true, true)] {
-        let (_, expected) = helper_program(&t, defined, called);
+    for (called, taken_out) in [(true, &[][..]), (false, &[]), (false, &["spare"]), (false, &[]), (true, &[])] {
+        let (_, expected) = taken_out_program(&t, called, taken_out);
         assert_patched_as_a_full_link_runs(&t, &args, expected);
-        assert_eq!(symbol_in(&t.out("prog"), "helper").is_some(), defined, "helper defined: {defined}");
+        assert_eq!(symbol_in(&t.out("prog"), "spare").is_some(), taken_out.is_empty(), "{taken_out:?}");
     }
-    helper_program(&t, false, true);
-    let incremental: Vec<&str> = args.iter().map(String::as_str).chain(INCREMENTAL).collect();
-    let o = t.try_link_in(World::Test, Driver::Gcc, "prog", &incremental);
-    assert!(!o.success() && o.stderr.contains("`helper` was taken out, and other code may still call it"), "{o}");
-    let reference =
-        t.try_link_in(World::Ref, Driver::Gcc, "prog", &args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(!reference.success(), "GNU ld links a call to a function no object defines: {reference}");
+    taken_out_program(&t, true, &["spare"]);
+    assert_refused_as_still_called(&t, &args, "spare");
 }
 
 /// A function an edit added that no code calls is placed and left out of `.symtab`
@@ -1492,15 +1481,15 @@ fn a_function_added_uncalled_then_called_from_another_object_is_listed_where_it_
     if !t.linker_is_rivet() {
         return;
     }
-    let (objects, _) = helper_program(&t, false, false);
+    let (objects, _) = taken_out_program(&t, false, &["spare"]);
     let args: Vec<String> = objects.into_iter().chain(["-Wl,--gc-sections".to_string()]).collect();
     link_incremental(&t, &args);
-    let (_, expected) = helper_program(&t, true, false);
+    let (_, expected) = taken_out_program(&t, false, &[]);
     assert_patched_as_a_full_link_runs(&t, &args, expected);
-    assert_eq!(symbol_in(&t.out("prog"), "helper"), None);
-    let (_, expected) = helper_program(&t, true, true);
+    assert_eq!(symbol_in(&t.out("prog"), "spare"), None);
+    let (_, expected) = taken_out_program(&t, true, &[]);
     assert_patched_as_a_full_link_runs(&t, &args, expected);
-    assert!(symbol_in(&t.out("prog"), "helper").is_some());
+    assert!(symbol_in(&t.out("prog"), "spare").is_some());
 }
 
 /// A static function that nothing calls, and the data only it reads (the address of a string,
