@@ -124,7 +124,8 @@
 //! a relaxed GOT load took, which lets a new GOT load or call be relaxed the same way), a
 //! thread-local's offset from the thread pointer (local-exec, `R_X86_64_TPOFF32`) from the old
 //! code's field for the same target (`ThreadLocalOffsets`: thread-local storage does not
-//! move). A function the old object never called (a new undefined symbol) is found where the output
+//! move). A function the old object never called (a new undefined symbol), or called only
+//! from code the link dropped (no field of the old output shows it), is found where the output
 //! defines it, by its name in the output's `.symtab`, and through the output's GOT slot for it
 //! where the code calls through one (rustc calls another crate's functions so): the full
 //! link resolves the call there, since the function was kept, and loaded, for what called it
@@ -2603,6 +2604,24 @@ fn resolve_globals(
             if found.address.is_none() {
                 (found.address, found.relaxable) = (Some(value.wrapping_sub(addend)), true);
             }
+        }
+    }
+    // Globals that only code the link dropped referred to: where the output's `.symtab` has
+    // them, as for a name new code refers to, with the slot of `.got` that holds the address.
+    let mut by_name = Vec::new();
+    let unknown = |found: &Resolved| found.address.is_none() && found.call.is_none() && found.slot.is_none();
+    for (&sym, found) in resolved.iter_mut().filter(|(_, found)| unknown(found)) {
+        let Some(symbol) = old.symbols.get(sym as usize).filter(|s| s.st_shndx(E) == SHN_UNDEF) else { continue };
+        let hidden = symbol.st_visibility() == STV_HIDDEN;
+        if let Some(at) = output_definition(overflow, output, old.symbol_name(symbol), hidden)? {
+            *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
+            by_name.push((sym, at));
+        }
+    }
+    if !by_name.is_empty() {
+        let slots = got_index(got, overflow, output)?.slots_of(by_name.iter().map(|&(_, at)| at));
+        for (sym, at) in by_name {
+            resolved.get_mut(&sym).expect("a resolved symbol").slot = slots.get(&at).copied();
         }
     }
     Ok(resolved)

@@ -1548,6 +1548,44 @@ int main(void) {
     }
 }
 
+/// A global function that the edited object called only from a function the link dropped
+/// (`--gc-sections`: nothing calls `unused`), called from its live code after the edit: no
+/// field of the old output holds its address, the output's `.symtab` does.
+#[test]
+fn a_call_to_a_function_that_only_dropped_code_called_is_patched() {
+    let t = test_env!("incremental_called_from_dropped_code");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let program = |called: bool| {
+        let sum = if called { "2 * base() + other()" } else { "2 * base()" };
+        let sources = [
+            ("lib.c", "int base(void) { return 40; }\nint other(void) { return 2; }\n".to_string()),
+            (
+                "user.c",
+                format!(
+                    "int base(void);\nint other(void);\nint unused(void) {{ return other(); }}\n\
+                     int twice(void) {{ return {sum}; }}\n"
+                ),
+            ),
+            (
+                "main.c",
+                "#include <stdio.h>\nint twice(void);\nint other(void);\n\
+                 int main(void) { printf(\"%d %d\\n\", twice(), other()); return 0; }\n"
+                    .to_string(),
+            ),
+        ];
+        let flags = ["-O0", "-ffunction-sections"];
+        let objects = sources.into_iter().map(|(name, source)| t.cc(&t.write(name, source), &flags));
+        objects.chain(["-Wl,--gc-sections".to_string()]).collect::<Vec<_>>()
+    };
+    let args = program(false);
+    link_incremental(&t, &args);
+    assert_eq!(symbol_in(&t.out("prog"), "unused"), None);
+    program(true);
+    assert_patched_as_a_full_link_runs(&t, &args, "82 2\n");
+}
+
 /// `calls.o` defines `combine(n)`, whose body is `body`, over `twice`, `thrice` and
 /// `quadruple` (in `callees.o`, each printing its name and argument) and a static `hidden`;
 /// `main` prints what `combine(5)` returns.
