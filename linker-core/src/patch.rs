@@ -129,7 +129,7 @@
 //! defines it, by its name in the output's `.symtab`, and through the output's GOT slot for it
 //! where the code calls through one (rustc calls another crate's functions so): the full
 //! link resolves the call there, since the function was kept, and loaded, for what called it
-//! before (`output_definition`, `GotSlots`). A label of data added to or taken out of a
+//! before (`output_definitions`, `GotSlots`). A label of data added to or taken out of a
 //! section of a new size (Cranelift's literals, each under a temporary in the unit's one
 //! `.rodata`) is no change of shape either: references to it are made from its own value,
 //! and the GOT slot of a label that moved follows it. A GOT load or call of a target no code loaded
@@ -2468,8 +2468,10 @@ fn resolve_globals(
             }
         }
     }
-    // New references, whose GOT slots are looked up together.
+    // New references, whose GOT slots are looked up together, as are the names the output's
+    // `.symtab` is searched for.
     let mut needs_slot = Vec::new();
+    let mut by_name = Vec::new();
     for (&sym, found) in resolved.iter_mut() {
         if let Some(&added) = (sym as usize).checked_sub(old.symbols.len()).and_then(|k| symbols.added.get(k)) {
             let symbol = &new.symbols[added as usize];
@@ -2485,16 +2487,13 @@ fn resolve_globals(
             if let Some(definition) = new_definitions.get_mut(name) {
                 definition.1 = true;
             }
-            let at = match here {
-                Some(at) => Some(at),
-                None => output_definition(overflow, output, name, hidden)?,
-            };
-            let Some(at) = at else {
-                missing.push(name.to_vec());
-                continue;
-            };
-            *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
-            needs_slot.push((sym, at));
+            match here {
+                Some(at) => {
+                    *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
+                    needs_slot.push((sym, at));
+                }
+                None => by_name.push((sym, name, hidden)),
+            }
             continue;
         }
         let symbol = old.symbols.get(sym as usize).ok_or("a symbol out of range")?;
@@ -2508,6 +2507,17 @@ fn resolve_globals(
         if let Some(spot) = placed.get(&section).filter(|_| chosen) {
             let at = overflow.address_of(spot.offset).ok_or(outside)?.wrapping_add(symbol.st_value(E));
             *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
+        }
+    }
+    let wanted: Vec<(&[u8], bool)> = by_name.iter().map(|&(_, name, hidden)| (name, hidden)).collect();
+    for ((sym, name, _), at) in by_name.into_iter().zip(output_definitions(overflow, output, &wanted)?) {
+        match at {
+            Some(at) => {
+                let found = resolved.get_mut(&sym).expect("a resolved symbol");
+                *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
+                needs_slot.push((sym, at));
+            }
+            None => missing.push(name.to_vec()),
         }
     }
     // Functions the output does not have: a full link, unless they can be revived
@@ -2608,20 +2618,24 @@ fn resolve_globals(
     }
     // Globals that only code the link dropped referred to: where the output's `.symtab` has
     // them, as for a name new code refers to, with the slot of `.got` that holds the address.
-    let mut by_name = Vec::new();
     let unknown = |found: &Resolved| found.address.is_none() && found.call.is_none() && found.slot.is_none();
-    for (&sym, found) in resolved.iter_mut().filter(|(_, found)| unknown(found)) {
+    let mut unknowns = Vec::new();
+    for (&sym, _) in resolved.iter().filter(|(_, found)| unknown(found)) {
         let Some(symbol) = old.symbols.get(sym as usize).filter(|s| s.st_shndx(E) == SHN_UNDEF) else { continue };
-        let hidden = symbol.st_visibility() == STV_HIDDEN;
-        if let Some(at) = output_definition(overflow, output, old.symbol_name(symbol), hidden)? {
-            *found = Resolved { address: Some(at), relaxable: true, call: Some(at), slot: None };
-            by_name.push((sym, at));
-        }
+        unknowns.push((sym, (old.symbol_name(symbol), symbol.st_visibility() == STV_HIDDEN)));
     }
-    if !by_name.is_empty() {
-        let slots = got_index(got, overflow, output)?.slots_of(by_name.iter().map(|&(_, at)| at));
-        for (sym, at) in by_name {
-            resolved.get_mut(&sym).expect("a resolved symbol").slot = slots.get(&at).copied();
+    let wanted: Vec<(&[u8], bool)> = unknowns.iter().map(|&(_, wanted)| wanted).collect();
+    let found: Vec<(u32, u64)> = unknowns
+        .iter()
+        .zip(output_definitions(overflow, output, &wanted)?)
+        .filter_map(|(&(sym, _), at)| at.map(|at| (sym, at)))
+        .collect();
+    if !found.is_empty() {
+        let slots = got_index(got, overflow, output)?.slots_of(found.iter().map(|&(_, at)| at));
+        for (sym, at) in found {
+            let slot = slots.get(&at).copied();
+            *resolved.get_mut(&sym).expect("a resolved symbol") =
+                Resolved { address: Some(at), relaxable: true, call: Some(at), slot };
         }
     }
     Ok(resolved)
@@ -2637,37 +2651,50 @@ fn output_knows(overflow: &Overflow, output: &[u8], name: &[u8]) -> Result<bool,
     Ok(entries.iter().any(|s| nul_terminated(names, s.st_name(E) as usize) == name))
 }
 
-/// The address where the output (an executable: nothing in it is preemptible) defines the
-/// global `name`, from its `.symtab`: a function a relink's code calls for the first time,
+/// For each of `wanted` (a name, and whether the reference to it is hidden), the address where
+/// the output (an executable: nothing in it is preemptible) defines that global, from its
+/// `.symtab`: a function a relink's code calls for the first time,
 /// whose call the full link resolves there (it was kept, and loaded, for what called it
 /// before). A link makes a hidden global local in its output, so a `hidden` reference, or one
 /// to a mangled name, may find a local of that name, if it is the only one (rustc's
 /// references within a crate are hidden, Cranelift's not, and its names are unique). `None` if the output has no such definition, or one a new
 /// reference could not be resolved to alone (thread-local, an IFUNC, absolute). Reads the
-/// whole `.symtab` (28k symbols in ripgrep's debug link).
-fn output_definition(overflow: &Overflow, output: &[u8], name: &[u8], hidden: bool) -> Result<Option<u64>, String> {
-    let Some((symbols, names)) = overflow.symbol_table() else { return Ok(None) };
+/// whole `.symtab` (28k symbols in ripgrep's debug link) once, whatever the number of names.
+fn output_definitions(
+    overflow: &Overflow,
+    output: &[u8],
+    wanted: &[(&[u8], bool)],
+) -> Result<Vec<Option<u64>>, String> {
+    let Some((symbols, names)) = overflow.symbol_table().filter(|_| !wanted.is_empty()) else {
+        return Ok(vec![None; wanted.len()]);
+    };
     let table = output_at(output, symbols.0, symbols.1)?;
     let names = output_at(output, names.0, names.1)?;
     let entries: &[Sym] = object::pod::slice_from_all_bytes(table).map_err(|_| "a .symtab cut short")?;
+    // Per name: its global definition, its last local one and how many locals have it.
+    let mut seen: HashMap<&[u8], (Option<&Sym>, Option<&Sym>, u32)> =
+        wanted.iter().map(|&(name, _)| (name, (None, None, 0))).collect();
     let defined = entries.iter().filter(|s| {
-        !matches!(s.st_shndx(E), SHN_UNDEF | SHN_ABS)
-            && matches!(s.st_type(), STT_FUNC | STT_OBJECT | STT_NOTYPE)
-            && nul_terminated(names, s.st_name(E) as usize) == name
+        !matches!(s.st_shndx(E), SHN_UNDEF | SHN_ABS) && matches!(s.st_type(), STT_FUNC | STT_OBJECT | STT_NOTYPE)
     });
-    let (mut global, mut local, mut locals) = (None, None, 0);
     for symbol in defined {
+        let Some((global, local, locals)) = seen.get_mut(nul_terminated(names, symbol.st_name(E) as usize)) else {
+            continue;
+        };
         match symbol.st_bind() {
-            STB_LOCAL => (local, locals) = (Some(symbol), locals + 1),
-            _ => global = Some(symbol),
+            STB_LOCAL => (*local, *locals) = (Some(symbol), *locals + 1),
+            _ => *global = Some(symbol),
         }
     }
-    // A static function could have the name of a default-visibility global only in C: names
-    // that begin with `_` and a capital are the implementation's, and mangled Rust and C++
-    // ones say whether they are local (`_ZL`).
-    let mangled = name.starts_with(b"_R") || name.starts_with(b"_Z");
-    let found = global.or(local.filter(|_| (hidden || mangled) && locals == 1));
-    Ok(found.map(|s| s.st_value(E)))
+    let found = |&(name, hidden): &(&[u8], bool)| {
+        let (global, local, locals) = seen[name];
+        // A static function could have the name of a default-visibility global only in C:
+        // names that begin with `_` and a capital are the implementation's, and mangled Rust
+        // and C++ ones say whether they are local (`_ZL`).
+        let mangled = name.starts_with(b"_R") || name.starts_with(b"_Z");
+        global.or(local.filter(|_| (hidden || mangled) && locals == 1)).map(|s| s.st_value(E))
+    };
+    Ok(wanted.iter().map(found).collect())
 }
 
 /// The output's GOT slots and the address each holds (another reference of the full link's
