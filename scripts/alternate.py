@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times whole linker runs alternately, round by round, and prints medians and ratios.
 
-    scripts/alternate.py [--phases REGEX] RUNS DIR 'command 1' 'command 2' ...
+    scripts/alternate.py [--phases REGEX] [--gap SECONDS] RUNS DIR 'command 1' 'command 2' ...
 
 Each round runs every command once from DIR (two warm-up rounds are not counted), so that a
 busy or throttled host slows all of them alike: on shared machines this gives steadier ratios
@@ -27,6 +27,12 @@ With --phases, every command is a rivet-ld link given `--time`: its standard err
 and the median wall and CPU time of each phase whose name matches REGEX is printed per
 command (two builds of rivet-ld compared pass by pass: a pass's gain shows there when the
 link's total is lost in the host's noise).
+
+With --gap, every command starts after that many seconds of sleep, as a link starts after a
+compiler has run a while rather than right after another link: on a VM whose kernel hands
+free memory back to the host, memory freed more than about two seconds earlier is faulted in
+again by the host, and only a gap shows what that costs a linker (`linker-core/src/huge_pages.rs`).
+Commands that need an environment variable run under `env`, e.g. `env VAR=value rivet-ld ...`.
 """
 import os
 import re
@@ -37,9 +43,13 @@ import tempfile
 import time
 
 args = sys.argv[1:]
-phases = None
-if args[:1] == ["--phases"]:
-    phases, args = re.compile(args[1]), args[2:]
+phases, gap = None, 0.0
+while args[:1] in (["--phases"], ["--gap"]):
+    if args[0] == "--phases":
+        phases = re.compile(args[1])
+    else:
+        gap = float(args[1])
+    args = args[2:]
 runs, directory, commands = int(args[0]), args[1], args[2:]
 argvs = [shlex.split(c) for c in commands]
 os.chdir(directory)
@@ -55,6 +65,7 @@ for round_ in range(runs + 2):
         actions = [(os.POSIX_SPAWN_DUP2, devnull, 1)]
         if stderr:
             actions.append((os.POSIX_SPAWN_DUP2, stderr.fileno(), 2))
+        time.sleep(gap)
         start = time.perf_counter()
         pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions)
         _, status, usage = os.wait4(pid, 0)

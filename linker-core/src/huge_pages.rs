@@ -15,6 +15,20 @@
 //! `MADV_HUGEPAGE` before any large allocation; each worker thread marks the arena glibc gave
 //! it when it starts. Small links, kernels with huge pages off and a `GLIBC_TUNABLES` that
 //! already sets `glibc.malloc.hugetlb` go on with glibc's defaults.
+//!
+//! **Not under a hypervisor that takes free memory back.** A guest whose kernel reports free
+//! pages to the host (virtio-balloon free page reporting, as on the Firecracker VMs rivet is
+//! measured on) reports free blocks of huge-page size (`page_reporting_order` 9) about two
+//! seconds after they are freed, and the host drops them. A huge page is always such a block,
+//! so after any idle moment each one the link touches is faulted in again by the host behind
+//! the guest's zeroing (the likely cause of the spread of 0.1 to 2.3 ms a MB that `pipeline`
+//! reports); 4 KiB pages come first from smaller free blocks, which are never reported. Links 3 s apart (`scripts/alternate.py --gap 3 8`, 2 threads, rivet-ld
+//! built with huge pages beside the same build without): typst-cli release 198.8 ms in huge
+//! pages against 161.6 ms without (wild 166.5, rust-lld 303.5), ripgrep debug 131.7 against
+//! 97.4 ms (wild 138.1, rust-lld 210.3). Only back to back, before the freed blocks are
+//! reported, do huge pages win (the same builds, `scripts/alternate.py 12`: 128.1 against
+//! 152.3 ms and 82.1 against 92.9 ms). A link follows a compiler that ran a while, so where
+//! free pages are reported the heap stays in 4 KiB pages.
 
 /// Room reserved for a 256 MiB `brk` heap, and thread arenas mapped whole (address space
 /// only: pages cost memory when they are first touched).
@@ -41,6 +55,7 @@ pub fn use_if_worthwhile(input_bytes: u64) {
     if input_bytes < MIN_INPUT_BYTES
         || tunables.to_string_lossy().contains("glibc.malloc.hugetlb")
         || !transparent_huge_pages_on()
+        || free_pages_reported()
     {
         return;
     }
@@ -120,6 +135,19 @@ fn advise(start: usize, end: usize) -> bool {
     }
     // SAFETY: advice on mappings this process owns; it changes no contents.
     unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) == 0 }
+}
+
+/// Whether the kernel reports free pages to the hypervisor: a virtio balloon (device 5) whose
+/// driver took the free page reporting feature (bit 5 of the bits sysfs lists, first bit
+/// first).
+fn free_pages_reported() -> bool {
+    const BALLOON: &str = "0x0005";
+    const FREE_PAGE_REPORTING: usize = 5;
+    let Ok(devices) = std::fs::read_dir("/sys/bus/virtio/devices") else { return false };
+    devices.flatten().map(|device| device.path()).any(|device| {
+        let read = |file: &str| std::fs::read_to_string(device.join(file)).unwrap_or_default();
+        read("device").trim() == BALLOON && read("features").as_bytes().get(FREE_PAGE_REPORTING) == Some(&b'1')
+    })
 }
 
 /// Whether the kernel gives huge pages to memory that asks for them.
