@@ -85,11 +85,15 @@
 //! which the output's `.symtab` does not follow; an exception table added with its function
 //! goes to the overflow segment, its label to `.symtab`. A function added under a global name
 //! (rustc's local copy of an inline function of another crate, made in whichever unit; a C
-//! function another file calls) is placed the same way, if the output knows no symbol of
-//! that name and exports none of its functions (the relink cannot add to `.dynsym`): its
-//! symbol goes after the output's globals, and objects that define such functions are planned
-//! first (`defines_new_globals`), so that another changed object's new call finds it
-//! (`Planner::new_definitions`). One that no new code calls is listed only without
+//! function another file calls) is placed the same way, if the output exports none of its
+//! functions (the relink cannot add to `.dynsym`): its symbol goes after the output's
+//! globals, and objects that define such functions are planned first (`defines_new_globals`),
+//! so that another changed object's new call finds it (`Planner::new_definitions`). One whose
+//! name the output knows moved from another object that the same relink changes and that
+//! takes the function out (a function moved to another source file or codegen unit): the old copy's
+//! first bytes become a jump to the new one, so that the code that called it there, in files
+//! the relink does not read, reaches it (`Planner::moved_in`), and its callers are no longer
+//! counted: taking it out later links in full. One that no new code calls is listed only without
 //! `--gc-sections` (with, a full link drops it: its bytes stay, unlisted). A function taken
 //! out leaves its code, unreferenced, and its `.symtab` entry goes. A global one must be
 //! called by no file left, and exported by no `.dynsym`: the map counts, for each global of
@@ -511,6 +515,12 @@ pub struct Planner<'o> {
     gc_roots: Option<HashSet<Vec<u8>>>,
     /// The symbols of functions the edits took out (name, address): `.symtab` loses them.
     symbols_removed: Vec<(Vec<u8>, u64)>,
+    /// The global functions the edits took out, by name: the file offset and address of the
+    /// function's first byte, and its size, where a jump can take its callers elsewhere.
+    taken_out_at: HashMap<Vec<u8>, (u64, u64, u64)>,
+    /// The global functions an edit added under a name the output has (by name, where each
+    /// is): moved from another changed object, which takes the name out (`Planner::finish`).
+    moved_in: HashMap<Vec<u8>, u64>,
     /// Where the sections the edits added were placed, by object (numbered as in the old
     /// object's numbering extended: `Shape::numbered_like`).
     added_spots: Vec<((u32, u32), SectionSpot)>,
@@ -601,10 +611,13 @@ impl References {
 
     /// Whether a global function taken out is still referred to: by a file that is not a
     /// changed object whose new copy no longer does (a full link would refuse it, or resolve
-    /// it elsewhere), or by new code.
-    fn still_called(&self, map: &OutputMap) -> Option<&[u8]> {
+    /// it elsewhere), or by new code. One that `moved` to another object may be.
+    fn still_called(&self, map: &OutputMap, moved: &HashMap<Vec<u8>, u64>) -> Option<&[u8]> {
         let (taken_out, dropped, added) = (&self.taken_out, &self.dropped, &self.added);
         let still = |(name, referrers): &&(Vec<u8>, u8)| {
+            if moved.contains_key(name) {
+                return false;
+            }
             let dropped = i64::from(dropped.get(name).copied().unwrap_or(0));
             *referrers == u8::MAX
                 || i64::from(*referrers) + map.referrers_since(name) != dropped
@@ -619,8 +632,9 @@ impl References {
     /// the changed objects (the output knew no such name: no other file could refer to it).
     /// The other names are defined by objects that did not change, whose counts are not read
     /// here: their changes add up in `OutputMap::referrers_since`. A count that would fall
-    /// below zero (the counts went wrong) or reach 255 is unknown (255) from then on.
-    fn renew(self, map: &mut OutputMap) {
+    /// below zero (the counts went wrong) or reach 255 is unknown (255) from then on, as is
+    /// that of a function that `moved` from another object (whose callers are not counted).
+    fn renew(self, map: &mut OutputMap, moved: &HashMap<Vec<u8>, u64>) {
         let mut counted = HashSet::new();
         for renewed in &self.renewed {
             let mut counts: Vec<u8> = renewed.counts.iter().map(|c| c.unwrap_or(u8::MAX)).collect();
@@ -630,6 +644,7 @@ impl References {
                 let since = map.referrers_since(name);
                 let (Some(count), Some(&was)) = (counts.get_mut(*index), renewed.counts.get(*index)) else { continue };
                 let now = match was {
+                    _ if moved.contains_key(name) => i64::from(u8::MAX),
                     None => added + since,
                     Some(u8::MAX) => i64::from(u8::MAX),
                     Some(count) => i64::from(count) + since - dropped + added,
@@ -682,6 +697,8 @@ impl<'o> Planner<'o> {
             symbols_added: Vec::new(),
             symbols_removed: Vec::new(),
             new_definitions: HashMap::new(),
+            taken_out_at: HashMap::new(),
+            moved_in: HashMap::new(),
             added_strings: HashMap::new(),
             respotted: Vec::new(),
             remerged: Vec::new(),
@@ -834,7 +851,12 @@ impl<'o> Planner<'o> {
                     let overflow = headers(&mut self.overflow, output)?;
                     let at = overflow.address_of(spot.offset).ok_or("a section outside every segment")?;
                     for symbol in old.symbols_in(index).filter(|s| !old.temporary(s)) {
-                        self.symbols_removed.push((old.symbol_name(symbol).to_vec(), at + symbol.st_value(E)));
+                        let (name, value) = (old.symbol_name(symbol).to_vec(), symbol.st_value(E));
+                        if global && symbol.st_bind() != STB_LOCAL {
+                            let size = spot.size.saturating_sub(value);
+                            self.taken_out_at.insert(name.clone(), (spot.offset + value, at + value, size));
+                        }
+                        self.symbols_removed.push((name, at + value));
                     }
                 }
                 continue;
@@ -1035,19 +1057,22 @@ impl<'o> Planner<'o> {
                 for symbol in new.symbols_in(index).filter(|s| !new.temporary(s)) {
                     let name = new.symbol_name(symbol).to_vec();
                     if symbol.st_bind() != STB_LOCAL {
-                        // A new global: nothing else in the output may know its name, and the
-                        // output may export none of its own (the relink cannot add to
-                        // `.dynsym`).
-                        if output_knows(overflow, output, &name)? {
-                            return Err(format!("a function added under a name the output has, {}", new.name(index)));
-                        }
+                        // A new global: the output may export none of its own (the relink
+                        // cannot add to `.dynsym`). One whose name the output knows moved
+                        // from another object, which must take it out in this relink: the
+                        // code that calls it there is sent on (`Planner::finish`), and is
+                        // not counted (`References::renew`).
                         if symbol.st_visibility() != STV_HIDDEN && overflow.exports(output)? {
                             return Err(format!(
                                 "a function added to an output that exports its own, {}",
                                 new.name(index)
                             ));
                         }
-                        self.new_definitions.insert(name.clone(), (address + symbol.st_value(E), false));
+                        let moved = output_knows(overflow, output, &name)?;
+                        if moved {
+                            self.moved_in.insert(name.clone(), address + symbol.st_value(E));
+                        }
+                        self.new_definitions.insert(name.clone(), (address + symbol.st_value(E), moved));
                     }
                     let entry = Sym { st_value: U64::new(E, address + symbol.st_value(E)), ..*symbol };
                     self.symbols_added.push((name, entry, output_section));
@@ -1948,8 +1973,23 @@ impl<'o> Planner<'o> {
         let uncalled = |name: &Vec<u8>| self.new_definitions.get(name).is_some_and(|&(_, called)| !called);
         let dropped = |name: &Vec<u8>| self.gc_roots.as_ref().is_some_and(|roots| !roots.contains(name));
         self.symbols_added.retain(|(name, _, _)| !(uncalled(name) && dropped(name)));
-        if let Some(name) = self.references.still_called(map) {
+        if let Some(name) = self.references.still_called(map, &self.moved_in) {
             return Err(format!("`{}` was taken out, and other code may still call it", demangle(name)));
+        }
+        // A function that moved to another object: its old first bytes jump to where it is
+        // now, so that the code that called it there, in any file, reaches it.
+        for (name, &now) in &self.moved_in {
+            let Some(&(offset, was, size)) = self.taken_out_at.get(name) else {
+                return Err(format!("a function added under a name the output has, `{}`", demangle(name)));
+            };
+            if size < JUMP.len() as u64 {
+                return Err(format!("`{}` moved from fewer bytes than a jump", demangle(name)));
+            }
+            let far = i32::try_from(now.wrapping_sub(was + JUMP.len() as u64) as i64)
+                .map_err(|_| format!("`{}` moved too far to jump", demangle(name)))?;
+            let mut jump = JUMP.to_vec();
+            jump[1..].copy_from_slice(&far.to_le_bytes());
+            self.patches.push(Patch { offset, bytes: jump });
         }
         let Planner {
             mut patches,
@@ -1964,10 +2004,11 @@ impl<'o> Planner<'o> {
             added_spots,
             renumbered,
             references,
+            moved_in,
             tally,
             ..
         } = self;
-        references.renew(map);
+        references.renew(map, &moved_in);
         for (key, spot) in remerged {
             let object = map.object_mut(key).expect("a planned object is in the map");
             if let Some(old) = object.merged.iter_mut().find(|m| m.section == spot.section) {
@@ -3885,10 +3926,13 @@ impl<'d> Shape<'d> {
             same_but_place && (movable || (a.st_value(E) == b.st_value(E) && (code || a.st_size(E) == b.st_size(E))))
         };
         let alike = |a: &Sym, b: &Sym| a.st_info == b.st_info && a.st_other == b.st_other && alike_but_binding(a, b);
+        // Globals of the same names that are not alike are matched by name, below: a name the
+        // old object referred to may be one the new object defines.
         let same_order = self.symbols.len() == other.symbols.len()
             && first_global == new_first_global
             && self.symbol_names == other.symbol_names
-            && self.symbols.iter().zip(other.symbols.iter()).all(|(a, b)| a.st_name(E) == b.st_name(E));
+            && self.symbols.iter().zip(other.symbols.iter()).all(|(a, b)| a.st_name(E) == b.st_name(E))
+            && self.symbols[first_global..].iter().zip(&other.symbols[first_global..]).all(|(a, b)| alike(a, b));
         let (old_by_name, new_by_name) = match same_order {
             true => Default::default(),
             false => (self.globals_by_name(), other.globals_by_name()),
@@ -4009,27 +4053,39 @@ impl<'d> Shape<'d> {
         }
         let mut added = Vec::new();
         let old_globals = if same_order {
-            let globals = self.symbols[first_global..].iter().zip(&other.symbols[first_global..]);
-            if !globals.clone().all(|(a, b)| alike(a, b)) {
-                return None;
-            }
             (first_global as u32..self.symbols.len() as u32).collect()
         } else {
             let mut old_globals = Vec::with_capacity(other.symbols.len() - new_first_global);
+            let defined_anew = |b: &Sym| {
+                b.st_bind() == STB_GLOBAL && (added_from..other.headers.len()).contains(&usize::from(b.st_shndx(E)))
+            };
             for (i, b) in other.symbols.iter().enumerate().skip(new_first_global) {
                 let name = other.symbol_name(b);
                 match (old_by_name.get(name).map(|&was| was as u32), was_local.get(name)) {
                     (Some(was), _) if alike(&self.symbols[was as usize], b) => old_globals.push(was),
+                    // A name the old object referred to and the new one defines, in a section
+                    // the edit added: a function that moved here from another object.
+                    (Some(was), _) if self.symbols[was as usize].st_shndx(E) == SHN_UNDEF && defined_anew(b) => {
+                        old_globals.push((self.symbols.len() + added.len()) as u32);
+                        added.push(i as u32);
+                    }
+                    // One the old object defined in a section the edit took out, and the new
+                    // one refers to: a function that moved to another object. The new
+                    // references go where the old definition was (`Planner::finish`).
+                    (Some(was), _)
+                        if b.st_shndx(E) == SHN_UNDEF
+                            && b.st_bind() != STB_LOCAL
+                            && self.symbols[was as usize].st_shndx(E) != SHN_UNDEF
+                            && other.gone(usize::from(self.symbols[was as usize].st_shndx(E))) =>
+                    {
+                        old_globals.push(was)
+                    }
                     (Some(_), _) => return None,
                     (None, Some(&was)) => old_globals.push(was),
                     // A new reference; or a new definition, of a function an edit added
                     // (whose name the plan checks the output does not know: it would change
                     // what the link resolves, and the output's tables).
-                    (None, None)
-                        if b.st_shndx(E) == SHN_UNDEF && b.st_bind() != STB_LOCAL
-                            || b.st_bind() == STB_GLOBAL
-                                && (added_from..other.headers.len()).contains(&usize::from(b.st_shndx(E))) =>
-                    {
+                    (None, None) if b.st_shndx(E) == SHN_UNDEF && b.st_bind() != STB_LOCAL || defined_anew(b) => {
                         old_globals.push((self.symbols.len() + added.len()) as u32);
                         added.push(i as u32);
                     }

@@ -1449,6 +1449,47 @@ fn assert_refused_as_still_called(t: &Test, args: &[String], name: &str) {
     assert!(!reference.success(), "GNU ld links a call to a function no object defines: {reference}");
 }
 
+/// `value` moves from `a.o` to `b.o` (a function moved to another source file): both objects
+/// change, and `main.o`, which the relink does not read, still calls `value` where `a.o` had
+/// it. The relink leaves a jump there to where `b.o`'s copy is placed; `main` prints what a
+/// full link's does, through an edit of the moved copy, a move back to `a.o` and `b.o` no
+/// longer calling it. Taken out then while `main.o` still calls it, the link is a full one
+/// (the callers of a function that moved are not counted), which refuses the call as GNU ld
+/// does.
+#[test]
+fn a_function_moved_to_another_changed_object_is_patched() {
+    let t = test_env!("incremental_moved_function");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let (args, _) = moved_program(&t, Some(40), None, true);
+    link_incremental(&t, &args);
+    for (in_a, in_b, b_calls) in
+        [(None, Some(41), true), (None, Some(43), true), (Some(44), None, true), (Some(45), None, false)]
+    {
+        let (_, expected) = moved_program(&t, in_a, in_b, b_calls);
+        assert_patched_as_a_full_link_runs(&t, &args, &expected);
+    }
+    moved_program(&t, None, None, false);
+    assert_refused_as_still_called(&t, &args, "value");
+}
+
+/// `main.o` prints `value()` and `twice()`; `b.o`'s `twice` doubles `value()` when `b_calls`,
+/// else returns 42; `a.o` defines `other`, and `value` returning `in_a` if given, as `b.o`
+/// does with `in_b`.
+fn moved_program(t: &Test, in_a: Option<i32>, in_b: Option<i32>, b_calls: bool) -> (Vec<String>, String) {
+    let value = |v: Option<i32>| v.map_or(String::new(), |v| format!("int value(void) {{ return {v}; }}\n"));
+    let a = format!("{}int other(void) {{ return 7; }}\n", value(in_a));
+    let twice = if b_calls { "2 * value()" } else { "42" };
+    let b = format!("int value(void);\n{}int twice(void) {{ return {twice}; }}\n", value(in_b));
+    let main = "#include <stdio.h>\nint value(void);\nint twice(void);\nint main(void) { printf(\"%d %d\\n\", value(), twice()); return 0; }\n";
+    let flags = ["-O0", "-ffunction-sections"];
+    let objects = [("moved_a.c", a), ("moved_b.c", b), ("moved_main.c", main.to_string())];
+    let args = objects.into_iter().map(|(name, source)| t.cc(&t.write(name, source), &flags)).collect();
+    let v = in_a.or(in_b).unwrap_or(0);
+    (args, format!("{v} {}\n", if b_calls { 2 * v } else { 42 }))
+}
+
 /// The referrer counts follow calls that relinks add and take out while the callee's object
 /// does not change: `spare`, called from `main.o` after one relink and no longer after
 /// another, is then taken out of `lib.o` by a patch, as no file calls it. Put back, and
