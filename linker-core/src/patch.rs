@@ -631,8 +631,9 @@ impl References {
     /// brought up to date (`OutputMap::referrers_since`); a function an edit added, those of
     /// the changed objects (the output knew no such name: no other file could refer to it).
     /// The other names are defined by objects that did not change, whose counts are not read
-    /// here: their changes add up in `OutputMap::referrers_since`. A count that would fall
-    /// below zero (the counts went wrong) or reach 255 is unknown (255) from then on, as is
+    /// here: their changes add up in `OutputMap::referrers_since`, and go with the function
+    /// when it is taken out (they were changes of its count). A count that would fall below
+    /// zero (the counts went wrong) or reach 255 is unknown (255) from then on, as is
     /// that of a function that `moved` from another object (whose callers are not counted).
     fn renew(self, map: &mut OutputMap, moved: &HashMap<Vec<u8>, u64>) {
         let mut counted = HashSet::new();
@@ -654,6 +655,7 @@ impl References {
             }
             map.object_mut(renewed.key).expect("a planned object is in the map").referrers = counts;
         }
+        counted.extend(self.taken_out.iter().map(|(name, _)| name));
         let mut since: HashMap<Vec<u8>, i64> =
             map.referrers_since.drain(..).map(|(name, change)| (name, i64::from(change))).collect();
         since.retain(|name, _| !counted.contains(name));

@@ -1512,6 +1512,26 @@ fn a_function_called_and_no_longer_called_across_relinks_is_taken_out_by_a_patch
     assert_refused_as_still_called(&t, &args, "spare");
 }
 
+/// A count that changed while its function's object did not (`main.o` no longer calls
+/// `spare`) belongs to that definition: once `spare` is taken out of `lib.o`, and put back
+/// in the same relink as `main.o` calls it again, its count is the one call, and taking it out
+/// again while `main.o` still calls it links in full, which refuses the call as GNU ld does.
+#[test]
+fn a_function_taken_out_and_put_back_is_counted_afresh() {
+    let t = test_env!("incremental_put_back_counted");
+    if !t.linker_is_rivet() {
+        return;
+    }
+    let (args, _) = taken_out_program(&t, true, &[]);
+    link_incremental(&t, &args);
+    for (called, taken_out) in [(false, &[][..]), (false, &["spare"]), (true, &[])] {
+        let (_, expected) = taken_out_program(&t, called, taken_out);
+        assert_patched_as_a_full_link_runs(&t, &args, expected);
+    }
+    taken_out_program(&t, true, &["spare"]);
+    assert_refused_as_still_called(&t, &args, "spare");
+}
+
 /// A function an edit added that no code calls is placed and left out of `.symtab`
 /// (`--gc-sections`: a full link drops it). When another object's edit calls it, its own
 /// object unchanged, the relink lists it where it is: the program prints what a full link's
