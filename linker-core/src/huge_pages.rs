@@ -22,13 +22,14 @@
 //! seconds after they are freed, and the host drops them. A huge page is always such a block,
 //! so after any idle moment each one the link touches is faulted in again by the host behind
 //! the guest's zeroing (the likely cause of the spread of 0.1 to 2.3 ms a MB that `pipeline`
-//! reports); 4 KiB pages come first from smaller free blocks, which are never reported. Links 3 s apart (`scripts/alternate.py --gap 3 8`, 2 threads, rivet-ld
-//! built with huge pages beside the same build without): typst-cli release 198.8 ms in huge
-//! pages against 161.6 ms without (wild 166.5, rust-lld 303.5), ripgrep debug 131.7 against
-//! 97.4 ms (wild 138.1, rust-lld 210.3). Only back to back, before the freed blocks are
-//! reported, do huge pages win (the same builds, `scripts/alternate.py 12`: 128.1 against
-//! 152.3 ms and 82.1 against 92.9 ms). A link follows a compiler that ran a while, so where
-//! free pages are reported the heap stays in 4 KiB pages.
+//! reports); 4 KiB pages come first from smaller free blocks, which are never reported. Links
+//! 3 s apart (`scripts/alternate.py --gap 3 8`, 2 threads, rivet-ld built with huge pages
+//! beside the same build without): typst-cli release 198.8 ms in huge pages against 161.6 ms
+//! without (wild 166.5, rust-lld 303.5), ripgrep debug 131.7 against 97.4 ms (wild 138.1,
+//! rust-lld 210.3). Only back to back, before the freed blocks are reported, do huge pages win
+//! (the same builds, `scripts/alternate.py 12`: 128.1 against 152.3 ms and 82.1 against
+//! 92.9 ms). A link follows a compiler that ran a while, so where free pages are reported the
+//! heap stays in 4 KiB pages.
 
 /// Room reserved for a 256 MiB `brk` heap, and thread arenas mapped whole (address space
 /// only: pages cost memory when they are first touched).
