@@ -518,9 +518,10 @@ pub struct Planner<'o> {
     /// The global functions the edits took out, by name: the file offset and address of the
     /// function's first byte, and its size, where a jump can take its callers elsewhere.
     taken_out_at: HashMap<Vec<u8>, (u64, u64, u64)>,
-    /// The global functions an edit added under a name the output has (by name, where each
-    /// is): moved from another changed object, which takes the name out (`Planner::finish`).
-    moved_in: HashMap<Vec<u8>, u64>,
+    /// The global functions an edit added under a name the output has (among the new
+    /// definitions): moved from another changed object, which takes the name out
+    /// (`Planner::finish`).
+    moved_in: HashSet<Vec<u8>>,
     /// Where the sections the edits added were placed, by object (numbered as in the old
     /// object's numbering extended: `Shape::numbered_like`).
     added_spots: Vec<((u32, u32), SectionSpot)>,
@@ -612,10 +613,10 @@ impl References {
     /// Whether a global function taken out is still referred to: by a file that is not a
     /// changed object whose new copy no longer does (a full link would refuse it, or resolve
     /// it elsewhere), or by new code. One that `moved` to another object may be.
-    fn still_called(&self, map: &OutputMap, moved: &HashMap<Vec<u8>, u64>) -> Option<&[u8]> {
+    fn still_called(&self, map: &OutputMap, moved: &HashSet<Vec<u8>>) -> Option<&[u8]> {
         let (taken_out, dropped, added) = (&self.taken_out, &self.dropped, &self.added);
         let still = |(name, referrers): &&(Vec<u8>, u8)| {
-            if moved.contains_key(name) {
+            if moved.contains(name) {
                 return false;
             }
             let dropped = i64::from(dropped.get(name).copied().unwrap_or(0));
@@ -635,7 +636,7 @@ impl References {
     /// when it is taken out (they were changes of its count). A count that would fall below
     /// zero (the counts went wrong) or reach 255 is unknown (255) from then on, as is
     /// that of a function that `moved` from another object (whose callers are not counted).
-    fn renew(self, map: &mut OutputMap, moved: &HashMap<Vec<u8>, u64>) {
+    fn renew(self, map: &mut OutputMap, moved: &HashSet<Vec<u8>>) {
         let mut counted = HashSet::new();
         for renewed in &self.renewed {
             let mut counts: Vec<u8> = renewed.counts.iter().map(|c| c.unwrap_or(u8::MAX)).collect();
@@ -645,7 +646,7 @@ impl References {
                 let since = map.referrers_since(name);
                 let (Some(count), Some(&was)) = (counts.get_mut(*index), renewed.counts.get(*index)) else { continue };
                 let now = match was {
-                    _ if moved.contains_key(name) => i64::from(u8::MAX),
+                    _ if moved.contains(name) => i64::from(u8::MAX),
                     None => added + since,
                     Some(u8::MAX) => i64::from(u8::MAX),
                     Some(count) => i64::from(count) + since - dropped + added,
@@ -700,7 +701,7 @@ impl<'o> Planner<'o> {
             symbols_removed: Vec::new(),
             new_definitions: HashMap::new(),
             taken_out_at: HashMap::new(),
-            moved_in: HashMap::new(),
+            moved_in: HashSet::new(),
             added_strings: HashMap::new(),
             respotted: Vec::new(),
             remerged: Vec::new(),
@@ -1072,7 +1073,7 @@ impl<'o> Planner<'o> {
                         }
                         let moved = output_knows(overflow, output, &name)?;
                         if moved {
-                            self.moved_in.insert(name.clone(), address + symbol.st_value(E));
+                            self.moved_in.insert(name.clone());
                         }
                         self.new_definitions.insert(name.clone(), (address + symbol.st_value(E), moved));
                     }
@@ -1923,11 +1924,8 @@ impl<'o> Planner<'o> {
             let (offset, address) = overflow.place(size, align, code).map_err(in_place)?;
             if code {
                 // Calls by a global name, and addresses taken by one, still go to the old place.
-                let far = address.wrapping_sub(was + JUMP.len() as u64) as i64;
-                let far = i32::try_from(far).map_err(|_| in_place("too far to jump".into()))?;
-                let mut jump = JUMP.to_vec();
-                jump[1..].copy_from_slice(&far.to_le_bytes());
-                self.patches.push(Patch { offset: spot.offset, bytes: jump });
+                let bytes = jump(was, address).ok_or_else(|| in_place("too far to jump".into()))?;
+                self.patches.push(Patch { offset: spot.offset, bytes });
                 // Debuggers and profilers that read `.symtab` find the code where it runs
                 // (its global name still takes callers to the jump).
                 self.symbols_follow((old, new), symbols, index, was, address);
@@ -1979,19 +1977,20 @@ impl<'o> Planner<'o> {
             return Err(format!("`{}` was taken out, and other code may still call it", demangle(name)));
         }
         // A function that moved to another object: its old first bytes jump to where it is
-        // now, so that the code that called it there, in any file, reaches it.
-        for (name, &now) in &self.moved_in {
+        // now (a new definition), so that the code that called it there, in any file,
+        // reaches it.
+        let mut moved: Vec<&Vec<u8>> = self.moved_in.iter().collect();
+        moved.sort_unstable();
+        for name in moved {
             let Some(&(offset, was, size)) = self.taken_out_at.get(name) else {
                 return Err(format!("a function added under a name the output has, `{}`", demangle(name)));
             };
             if size < JUMP.len() as u64 {
                 return Err(format!("`{}` moved from fewer bytes than a jump", demangle(name)));
             }
-            let far = i32::try_from(now.wrapping_sub(was + JUMP.len() as u64) as i64)
-                .map_err(|_| format!("`{}` moved too far to jump", demangle(name)))?;
-            let mut jump = JUMP.to_vec();
-            jump[1..].copy_from_slice(&far.to_le_bytes());
-            self.patches.push(Patch { offset, bytes: jump });
+            let (now, _) = self.new_definitions[name];
+            let bytes = jump(was, now).ok_or_else(|| format!("`{}` moved too far to jump", demangle(name)))?;
+            self.patches.push(Patch { offset, bytes });
         }
         let Planner {
             mut patches,
@@ -2453,6 +2452,15 @@ fn patch_merged(
 
 /// `jmp rel32`, left where a function was when it moved.
 const JUMP: [u8; 5] = [0xe9, 0, 0, 0, 0];
+
+/// The bytes of a [`JUMP`] at address `from` to address `to`; `None` if `to` is out of its
+/// reach.
+fn jump(from: u64, to: u64) -> Option<Vec<u8>> {
+    let far = i32::try_from(to.wrapping_sub(from + JUMP.len() as u64) as i64).ok()?;
+    let mut jump = JUMP.to_vec();
+    jump[1..].copy_from_slice(&far.to_le_bytes());
+    Some(jump)
+}
 
 /// Section kinds whose contents a link only copies and relocates.
 fn copied_as_is(header: &Shdr, name: &[u8]) -> bool {

@@ -1501,15 +1501,24 @@ fn a_function_called_and_no_longer_called_across_relinks_is_taken_out_by_a_patch
     if !t.linker_is_rivet() {
         return;
     }
-    let (args, _) = taken_out_program(&t, false, &[]);
-    link_incremental(&t, &args);
-    for (called, taken_out) in [(true, &[][..]), (false, &[]), (false, &["spare"]), (false, &[]), (true, &[])] {
-        let (_, expected) = taken_out_program(&t, called, taken_out);
-        assert_patched_as_a_full_link_runs(&t, &args, expected);
+    let steps: [(bool, &[&str]); 5] = [(true, &[]), (false, &[]), (false, &["spare"]), (false, &[]), (true, &[])];
+    assert_spare_patched_then_refused(&t, false, &steps);
+}
+
+/// Links [`taken_out_program`] with `main` calling `spare` if `called_first`, then relinks
+/// each of `steps` (whether `main` calls `spare`, what `lib.o` leaves out): each must be
+/// patched, and `.symtab` list `spare` while `lib.o` has it. Last, `spare` is taken out
+/// while `main` calls it: the link is a full one, which refuses it.
+fn assert_spare_patched_then_refused(t: &Test, called_first: bool, steps: &[(bool, &[&str])]) {
+    let (args, _) = taken_out_program(t, called_first, &[]);
+    link_incremental(t, &args);
+    for &(called, taken_out) in steps {
+        let (_, expected) = taken_out_program(t, called, taken_out);
+        assert_patched_as_a_full_link_runs(t, &args, expected);
         assert_eq!(symbol_in(&t.out("prog"), "spare").is_some(), taken_out.is_empty(), "{taken_out:?}");
     }
-    taken_out_program(&t, true, &["spare"]);
-    assert_refused_as_still_called(&t, &args, "spare");
+    taken_out_program(t, true, &["spare"]);
+    assert_refused_as_still_called(t, &args, "spare");
 }
 
 /// A count that changed while its function's object did not (`main.o` no longer calls
@@ -1522,14 +1531,7 @@ fn a_function_taken_out_and_put_back_is_counted_afresh() {
     if !t.linker_is_rivet() {
         return;
     }
-    let (args, _) = taken_out_program(&t, true, &[]);
-    link_incremental(&t, &args);
-    for (called, taken_out) in [(false, &[][..]), (false, &["spare"]), (true, &[])] {
-        let (_, expected) = taken_out_program(&t, called, taken_out);
-        assert_patched_as_a_full_link_runs(&t, &args, expected);
-    }
-    taken_out_program(&t, true, &["spare"]);
-    assert_refused_as_still_called(&t, &args, "spare");
+    assert_spare_patched_then_refused(&t, true, &[(false, &[]), (false, &["spare"]), (true, &[])]);
 }
 
 /// A function an edit added that no code calls is placed and left out of `.symtab`
