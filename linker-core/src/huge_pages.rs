@@ -29,7 +29,8 @@
 //! rust-lld 210.3). Only back to back, before the freed blocks are reported, do huge pages win
 //! (the same builds, `scripts/alternate.py 12`: 128.1 against 152.3 ms and 82.1 against
 //! 92.9 ms). A link follows a compiler that ran a while, so where free pages are reported the
-//! heap stays in 4 KiB pages.
+//! heap stays in 4 KiB pages, unless `RIVET_HUGE_PAGES=1` asks for huge pages (to measure
+//! both, or for links that run back to back).
 
 /// Room reserved for a 256 MiB `brk` heap, and thread arenas mapped whole (address space
 /// only: pages cost memory when they are first touched).
@@ -56,7 +57,7 @@ pub fn use_if_worthwhile(input_bytes: u64) {
     if input_bytes < MIN_INPUT_BYTES
         || tunables.to_string_lossy().contains("glibc.malloc.hugetlb")
         || !transparent_huge_pages_on()
-        || free_pages_reported()
+        || free_pages_reported() && std::env::var_os("RIVET_HUGE_PAGES").is_none_or(|v| v != "1")
     {
         return;
     }

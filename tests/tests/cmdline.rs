@@ -428,9 +428,10 @@ fn existing_outputs_are_replaced() {
 /// rivet-specific: a link whose mapped inputs reach 32 MiB runs with glibc's heap
 /// in transparent huge pages (rivet-ld reserves the `brk` heap with `mallopt`, then marks the
 /// heaps `MADV_HUGEPAGE`; `--time` says so), and links exactly as a link kept from it by the
-/// user's own setting; a small link does not, and neither does any link where the kernel
+/// user's own setting; a small link does not, and neither does a link where the kernel
 /// reports free pages to a hypervisor (a virtio balloon with free page reporting, bit 5 of
-/// its features), which drops them: there huge pages cost more than they save.
+/// its features), which drops them: there huge pages cost more than they save, unless
+/// `RIVET_HUGE_PAGES=1` asks for them.
 #[test]
 fn large_links_use_huge_pages() {
     let t = test_env!("large_links_use_huge_pages");
@@ -448,13 +449,17 @@ fn large_links_use_huge_pages() {
     let archive = t.ar("libbulk.a", &[&bulk]);
     let main = t.cc("greet_main.c", &["-O1"]);
     let lib = t.cc("greet_lib.c", &["-O1"]);
-    let link = |out: &str, extra: &[&str], tunables: Option<&str>| {
+    let link = |out: &str, extra: &[&str], tunables: Option<&str>, asked: bool| {
         let mut cmd = std::process::Command::new("gcc");
         cmd.arg(format!("-B{}/", t.ld_path(World::Test).parent().unwrap().display()));
         cmd.args([&main, &lib]).args(extra).args(["-Wl,--time", "-Wl,--build-id=sha1", "-o"]).arg(t.out(out));
         match tunables {
             Some(v) => cmd.env("GLIBC_TUNABLES", v),
             None => cmd.env_remove("GLIBC_TUNABLES"),
+        };
+        match asked {
+            true => cmd.env("RIVET_HUGE_PAGES", "1"),
+            false => cmd.env_remove("RIVET_HUGE_PAGES"),
         };
         let o = rivet_tests::run_command(&mut cmd, rivet_tests::TOOL_TIMEOUT, t.root());
         assert!(o.success(), "{o}");
@@ -464,12 +469,11 @@ fn large_links_use_huge_pages() {
         let read = |file: &str| std::fs::read_to_string(device.path().join(file)).unwrap_or_default();
         read("device").trim() == "0x0005" && read("features").chars().nth(5) == Some('1')
     });
-    match reported {
-        false => assert!(link("large", &[&archive], None), "the large link did not ask for huge pages"),
-        true => assert!(!link("large", &[&archive], None), "huge pages asked for where free pages are reported"),
-    }
-    assert!(!link("pinned", &[&archive], Some("glibc.malloc.hugetlb=0")), "the user's setting was overridden");
-    assert!(!link("small", &[], None), "a small link asked for huge pages");
+    let default = link("default", &[&archive], None, false);
+    assert_eq!(default, !reported, "huge pages in a large link (free pages reported: {reported})");
+    assert!(link("large", &[&archive], None, true), "RIVET_HUGE_PAGES=1 did not ask for huge pages");
+    assert!(!link("pinned", &[&archive], Some("glibc.malloc.hugetlb=0"), true), "the user's setting was overridden");
+    assert!(!link("small", &[], None, true), "a small link asked for huge pages");
     let large = std::fs::read(t.out("large")).unwrap();
     assert!(large == std::fs::read(t.out("pinned")).unwrap(), "the output depends on the heap's pages");
     let r = t.run_in(World::Test, "large", &[], &[]);
