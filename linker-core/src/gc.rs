@@ -18,8 +18,10 @@
 //! stack among the pool's threads, with no barrier between levels: marking level by level,
 //! one parallel round per level of the reference graph (124 rounds in a debug typst-cli
 //! link), took 64 ms there at 2 threads against 49 ms at 1, with a barrier at each round's
-//! end; the walk that splits takes the phase from 74.7 to 70.8 ms at 2 threads
-//! (10 ms less CPU), and a release typst-cli link's from 25.4 to 21.2 ms of CPU.
+//! end. The walk that splits takes 10 to 18 ms less CPU in that phase at 2 threads (three
+//! alternated runs; a release typst-cli link: 25.4 to 21.2 ms); its wall time moved within
+//! the host's noise (74.7 to 70.8, 72.4 to 78.2 and 76.3 to 67.7 ms; the whole link 0.47× to
+//! 0.50× of rust-lld's in the same rounds with either build).
 
 use crate::context::Link;
 use crate::elf::*;
